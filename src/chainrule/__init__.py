@@ -1,0 +1,66 @@
+"""chainrule: neural networks trained from first principles on NumPy.
+
+The public API, re-exported. Heavy features (plots, scikit-learn, model files, training) are
+imported on first use, so `import chainrule` stays light.
+"""
+
+from importlib import import_module
+
+from . import methods as _methods  # binds operators and methods onto Tensor
+from .anomaly import AnomalyError, detect_anomaly
+from .gradcheck import GradcheckError, gradcheck
+from .methods import concatenate, maximum, minimum, stack, where
+from .primitive import REGISTRY, ShapeError, primitive
+from .random import manual_seed
+from .tensor import (
+    ChainruleError,
+    Tensor,
+    enable_grad,
+    is_grad_enabled,
+    no_grad,
+    set_grad_enabled,
+    tensor,
+)
+
+__version__ = "0.1.0"
+
+# name -> module that defines it; resolved on first access.
+_LAZY = {
+    "nn": "chainrule.nn",
+    "optim": "chainrule.optim",
+    "data": "chainrule.data",
+    "callbacks": "chainrule.train.callbacks",
+    "metrics": "chainrule.train.metrics",
+    "viz": "chainrule.viz",
+    "sklearn": "chainrule.sklearn",
+    "explain": "chainrule.explain",
+    "fit": "chainrule.train",
+    "predict": "chainrule.train",
+    "History": "chainrule.train",
+    "save": "chainrule.io",
+    "load": "chainrule.io",
+    "load_state_dict": "chainrule.io",
+    "save_state_dict": "chainrule.io",
+}
+
+
+def __getattr__(name):
+    module_name = _LAZY.get(name)
+    if module_name is None:
+        raise AttributeError(f"module 'chainrule' has no attribute {name!r}")
+    module = import_module(module_name)
+    value = module if module_name.endswith("." + name) else getattr(module, name)
+    globals()[name] = value
+    return value
+
+
+def __dir__():
+    return sorted(set(globals()) | set(_LAZY))
+
+
+__all__ = [
+    "AnomalyError", "ChainruleError", "GradcheckError", "REGISTRY", "ShapeError", "Tensor",
+    "concatenate", "detect_anomaly", "enable_grad", "gradcheck", "is_grad_enabled",
+    "manual_seed", "maximum", "minimum", "no_grad", "primitive", "set_grad_enabled", "stack",
+    "tensor", "where", *_LAZY,
+]

@@ -1,0 +1,29 @@
+"""The random generator behind everything chainrule draws (init, dropout, shuffling).
+
+`manual_seed(seed)` replaces it, so that a run is reproducible bit for bit.
+"""
+
+import numpy as np
+
+_generator = np.random.default_rng()
+
+
+def manual_seed(seed: int) -> np.random.Generator:
+    """Seed every random draw chainrule makes; returns the new generator."""
+    global _generator
+    _generator = np.random.default_rng(seed)
+    return _generator
+
+
+def generator() -> np.random.Generator:
+    """The generator in use now."""
+    return _generator
+
+
+def get_state() -> dict:
+    """The generator's state, JSON-serialisable (for checkpoints)."""
+    return _generator.bit_generator.state
+
+
+def set_state(state: dict) -> None:
+    _generator.bit_generator.state = state

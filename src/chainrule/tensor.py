@@ -1,0 +1,245 @@
+"""Tensor, the recorded graph, backward() and no_grad.
+
+A Tensor wraps an ndarray. When an op runs on tensors that require gradients, its output
+records a context: the primitive, its input tensors, the raw input arrays and static options.
+backward() walks those contexts in reverse topological order and calls each primitive's
+vector-Jacobian product (VJP) once.
+"""
+
+from __future__ import annotations
+
+import contextlib
+
+import numpy as np
+
+from . import backend
+
+xp = backend.xp
+
+_grad_enabled = True
+# Sentinel left in a node's context once backward has released its inputs.
+RELEASED = ("released",)
+
+
+class ChainruleError(Exception):
+    """Base class of every error chainrule raises on purpose."""
+
+
+def is_grad_enabled() -> bool:
+    return _grad_enabled
+
+
+def set_grad_enabled(mode: bool) -> None:
+    global _grad_enabled
+    _grad_enabled = bool(mode)
+
+
+class no_grad(contextlib.ContextDecorator):
+    """Context manager and decorator: ops inside record no graph."""
+
+    def __enter__(self):
+        self._prev = _grad_enabled
+        set_grad_enabled(False)
+        return self
+
+    def __exit__(self, *exc):
+        set_grad_enabled(self._prev)
+        return False
+
+
+class enable_grad(no_grad):
+    """Context manager and decorator: record the graph even inside no_grad."""
+
+    def __enter__(self):
+        self._prev = _grad_enabled
+        set_grad_enabled(True)
+        return self
+
+
+def as_array(data, dtype=None):
+    """Turn user data into an ndarray: float32 unless it already is a float or int array."""
+    if isinstance(data, Tensor):
+        data = data.data
+    if dtype is not None:
+        return xp.asarray(data, dtype=dtype)
+    if isinstance(data, xp.ndarray):
+        if data.dtype.kind in "fiub":
+            return data
+        raise TypeError(f"tensor: unsupported dtype {data.dtype}")
+    array = xp.asarray(data)
+    if array.dtype.kind == "f" or array.dtype == object:
+        return array.astype(xp.float32)
+    if array.dtype.kind in "iub":
+        # Python ints stay integers (labels, indices), as in torch.tensor.
+        return array
+    raise TypeError(f"tensor: cannot make a tensor from {type(data).__name__}")
+
+
+class Tensor:
+    """An ndarray with an optional gradient and the op that produced it."""
+
+    __slots__ = ("data", "grad", "requires_grad", "_ctx", "_retain", "_site", "__weakref__")
+    __array_ufunc__ = None  # make NumPy defer to our reflected operators
+
+    def __init__(self, data, requires_grad=False, dtype=None):
+        self.data = as_array(data, dtype)
+        if requires_grad and self.data.dtype.kind != "f":
+            raise TypeError(f"only floating tensors can require grad, got {self.data.dtype}")
+        self.grad = None
+        self.requires_grad = bool(requires_grad)
+        self._ctx = None
+        self._retain = False
+        self._site = None
+
+    # --- array-like properties -------------------------------------------------------
+    shape = property(lambda self: self.data.shape)
+    ndim = property(lambda self: self.data.ndim)
+    dtype = property(lambda self: self.data.dtype)
+    size = property(lambda self: self.data.size)
+    is_leaf = property(lambda self: self._ctx is None)
+
+    def __len__(self):
+        return len(self.data)
+
+    def item(self):
+        return self.data.item()
+
+    def numpy(self):
+        return self.data
+
+    def tolist(self):
+        return self.data.tolist()
+
+    def detach(self):
+        return Tensor(self.data)
+
+    def requires_grad_(self, mode=True):
+        self.requires_grad = bool(mode)
+        return self
+
+    def retain_grad(self):
+        """Keep .grad on this non-leaf tensor after backward (as in PyTorch)."""
+        self._retain = True
+        return self
+
+    def astype(self, dtype):
+        from . import ops
+
+        return ops.astype(self, dtype=np.dtype(dtype))
+
+    def __repr__(self):
+        grad = ", requires_grad=True" if self.requires_grad else ""
+        body = np.array2string(self.data, prefix="tensor(")
+        return f"tensor({body}, dtype={self.data.dtype}{grad})"
+
+    __hash__ = object.__hash__
+
+    def __bool__(self):
+        return bool(self.data)
+
+    # --- backward -------------------------------------------------------------------
+    def backward(self, gradient=None, retain_graph=False):
+        """Accumulate d(self)/d(leaf) into .grad of every leaf that requires grad."""
+        if not self.requires_grad:
+            raise ChainruleError("backward: tensor does not require grad and has no graph")
+        if gradient is None:
+            if self.data.size != 1:
+                raise ChainruleError(
+                    f"backward: output of shape {self.shape} is not a scalar; "
+                    "pass gradient= with that shape"
+                )
+            gradient = xp.ones_like(self.data)
+        else:
+            gradient = as_array(gradient, self.data.dtype)
+            if gradient.shape != self.shape:
+                raise ChainruleError(
+                    f"backward: gradient of shape {gradient.shape} does not match "
+                    f"output of shape {self.shape}"
+                )
+        backpropagate(self, gradient, retain_graph)
+
+
+def topological_order(root):
+    """Nodes reachable from root that require grad, inputs before outputs (no recursion)."""
+    order, visited = [], set()
+    stack = [(root, False)]
+    while stack:
+        node, expanded = stack.pop()
+        if expanded:
+            order.append(node)
+            continue
+        if id(node) in visited:
+            continue
+        visited.add(id(node))
+        stack.append((node, True))
+        ctx = node._ctx
+        if ctx is not None and ctx is not RELEASED:
+            for parent in ctx[1]:
+                if parent is not None and parent.requires_grad and id(parent) not in visited:
+                    stack.append((parent, False))
+    return order
+
+
+def unbroadcast(grad, shape):
+    """Sum a gradient back to the shape of the input that was broadcast to make it."""
+    if grad.shape == shape:
+        return grad
+    extra = grad.ndim - len(shape)
+    if extra:
+        grad = grad.sum(axis=tuple(range(extra)))
+    axes = tuple(i for i, n in enumerate(shape) if n == 1 and grad.shape[i] != 1)
+    if axes:
+        grad = grad.sum(axis=axes, keepdims=True)
+    return grad.reshape(shape)
+
+
+def backpropagate(root, seed, retain_graph=False):
+    # grads maps id(node) -> (array, owned); an array not owned may alias another node's
+    # gradient or the caller's seed, so it is copied before it becomes a leaf's .grad.
+    grads = {id(root): (seed, False)}
+    for node in reversed(topological_order(root)):
+        entry = grads.pop(id(node), None)
+        if entry is None:
+            continue
+        grad, owned = entry
+        ctx = node._ctx
+        if ctx is None or node._retain:
+            _store_grad(node, grad, owned)
+            if ctx is None:
+                continue
+        if ctx is RELEASED:
+            raise ChainruleError(
+                "backward: the graph was already freed by an earlier backward(); "
+                "call backward(retain_graph=True) the first time to backpropagate twice"
+            )
+        _propagate(node, ctx, grad, grads)
+        if not retain_graph:
+            node._ctx = RELEASED
+
+
+def _propagate(node, ctx, grad, grads):
+    op, parents, arrays, options = ctx
+    input_grads = op.backward(grad, node, parents, arrays, options)
+    for parent, g in zip(parents, input_grads):
+        if g is None or parent is None or not parent.requires_grad:
+            continue
+        if g.shape != parent.data.shape:
+            g = unbroadcast(g, parent.data.shape)
+        owned = g is not grad and g.base is None and sum(x is g for x in input_grads) == 1
+        key = id(parent)
+        previous = grads.get(key)
+        grads[key] = (g, owned) if previous is None else (previous[0] + g, True)
+
+
+def _store_grad(node, grad, owned):
+    if grad.dtype != node.data.dtype:
+        grad, owned = grad.astype(node.data.dtype), True
+    if node.grad is None:
+        node.grad = grad if owned and grad.flags.writeable else grad.copy()
+    else:
+        node.grad = node.grad + grad
+
+
+def tensor(data, requires_grad=False, dtype=None) -> Tensor:
+    """Make a tensor: float32 from Python numbers, the array's own dtype from NumPy."""
+    return Tensor(data, requires_grad=requires_grad, dtype=dtype)
