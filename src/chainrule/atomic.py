@@ -1,0 +1,81 @@
+"""Atomic file writes: the final path holds either the old content or the complete new one.
+
+The data goes to a temporary file in the same folder (so the rename stays on one file
+system), is flushed and fsynced, then `os.replace` swaps it onto the final name in one step.
+On an exception the temporary file is removed and the final path is left untouched; a process
+killed mid-write leaves at worst a stray temporary file, never a half-written final file.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import tempfile
+
+__all__ = ["atomic_write", "atomic_write_bytes", "atomic_write_text"]
+
+_MODES = ("wb", "w")
+
+
+def _new_file_mode(path: str) -> int:
+    """Permissions for the final file: the old file's, or what open() would have given."""
+    try:
+        return os.stat(path).st_mode & 0o7777
+    except FileNotFoundError:
+        umask = os.umask(0)
+        os.umask(umask)
+        return 0o666 & ~umask
+
+
+def _fsync_folder(folder: str) -> None:
+    """Make the rename itself durable (POSIX); folders cannot be opened on Windows."""
+    if os.name != "posix":
+        return
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+@contextlib.contextmanager
+def atomic_write(path, mode: str = "wb", encoding: str | None = None):
+    """Open a temporary file to write; on success it replaces `path` atomically.
+
+    `mode` is "wb" (bytes) or "w" (text, UTF-8 unless `encoding` says otherwise).
+    """
+    if mode not in _MODES:
+        raise ValueError(f"atomic_write: mode must be one of {_MODES}, got {mode!r}")
+    path = os.fspath(path)
+    folder = os.path.dirname(os.path.abspath(path))
+    fd, temp_path = tempfile.mkstemp(
+        dir=folder, prefix="." + os.path.basename(path) + ".", suffix=".tmp"
+    )
+    try:
+        if mode == "w":
+            handle = os.fdopen(fd, "w", encoding=encoding or "utf-8", newline="")
+        else:
+            handle = os.fdopen(fd, "wb")
+        with handle:
+            yield handle
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.chmod(temp_path, _new_file_mode(path))
+        os.replace(temp_path, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(temp_path)
+        raise
+    _fsync_folder(folder)
+
+
+def atomic_write_bytes(path, data: bytes) -> None:
+    """Write `data` to `path` atomically."""
+    with atomic_write(path, "wb") as handle:
+        handle.write(data)
+
+
+def atomic_write_text(path, text: str, encoding: str = "utf-8") -> None:
+    """Write `text` to `path` atomically (newlines are written as given)."""
+    with atomic_write(path, "w", encoding=encoding) as handle:
+        handle.write(text)
