@@ -354,7 +354,9 @@ def transpose(x, axes=None):
 
 @transpose.vjp
 def _(g, out, x, axes=None):
-    return (xp.transpose(g, None if axes is None else xp.argsort(axes)),)
+    if axes is None:
+        return (xp.transpose(g),)
+    return (xp.transpose(g, xp.argsort([a % x.ndim for a in axes])),)
 
 
 @primitive

@@ -62,9 +62,9 @@ def as_array(data, dtype=None):
         data = data.data
     if dtype is not None:
         return xp.asarray(data, dtype=dtype)
-    if isinstance(data, xp.ndarray):
+    if isinstance(data, (xp.ndarray, xp.generic)):  # NumPy data keeps its dtype
         if data.dtype.kind in "fiub":
-            return data
+            return data if type(data) is xp.ndarray else xp.asarray(data)
         raise TypeError(f"tensor: unsupported dtype {data.dtype}")
     array = xp.asarray(data)
     if array.dtype.kind == "f" or array.dtype == object:
@@ -232,12 +232,13 @@ def _propagate(node, ctx, grad, grads):
 
 
 def _store_grad(node, grad, owned):
-    if grad.dtype != node.data.dtype:
-        grad, owned = grad.astype(node.data.dtype), True
-    if node.grad is None:
-        node.grad = grad if owned and grad.flags.writeable else grad.copy()
-    else:
-        node.grad = node.grad + grad
+    dtype = node.data.dtype
+    if node.grad is not None:
+        grad = node.grad + grad
+        owned = True
+    if not (owned and type(grad) is xp.ndarray and grad.dtype == dtype and grad.flags.writeable):
+        grad = xp.array(grad, dtype=dtype)  # a fresh ndarray that aliases nothing
+    node.grad = grad
 
 
 def tensor(data, requires_grad=False, dtype=None) -> Tensor:
