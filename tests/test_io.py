@@ -1,0 +1,255 @@
+"""Model files: bit-exact round trips, PyTorch interop both ways, and damaged files."""
+
+import json
+import os
+import pickle
+import struct
+
+import numpy as np
+import pytest
+import safetensors.torch
+import torch
+
+import chainrule as cr
+from chainrule import io as crio
+from chainrule.io import ModelFileError
+
+
+def _bits(array):
+    """The raw bytes of an array, so NaN payloads and -0.0 compare exactly."""
+    return np.ascontiguousarray(array).tobytes()
+
+
+def _assert_same_arrays(got, expected):
+    assert sorted(got) == sorted(expected)
+    for name, array in expected.items():
+        assert got[name].dtype == array.dtype, name
+        assert got[name].shape == array.shape, name
+        assert _bits(got[name]) == _bits(array), name
+
+
+def _random_floats(rng, dtype, shape):
+    """Random bit patterns (NaNs, infinities, subnormals, -0.0 included)."""
+    int_type = {np.float32: np.uint32, np.float64: np.uint64}[dtype]
+    info = np.iinfo(int_type)
+    bits = rng.integers(0, info.max, size=shape, dtype=int_type, endpoint=True)
+    return bits.view(dtype)
+
+
+# --- state dicts ----------------------------------------------------------------------------
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_state_dict_round_trip_is_bit_exact(tmp_path, rng, dtype):
+    state = {
+        "layer.weight": _random_floats(rng, dtype, (7, 5)),
+        "layer.bias": np.array([-0.0, np.inf, -np.inf, np.nan, 1e-310], dtype=dtype),
+        "scalar": np.asarray(3.25, dtype=dtype),
+        "empty": np.zeros((0, 3), dtype=dtype),
+        "count": np.asarray(12, dtype=np.int64),
+        "mask": rng.random(6) > 0.5,
+    }
+    path = tmp_path / "state.safetensors"
+    cr.save_state_dict(state, path)
+    _assert_same_arrays(cr.load_state_dict(path), state)
+
+
+def test_state_dict_accepts_tensors_views_and_big_endian(tmp_path, rng):
+    matrix = rng.standard_normal((4, 3))
+    state = {
+        "tensor": cr.tensor(matrix[:, 0].astype(np.float32)),
+        "transposed": matrix.T,
+        "big_endian": matrix.astype(">f8"),
+    }
+    path = tmp_path / "views.safetensors"
+    cr.save_state_dict(state, path)
+    loaded = cr.load_state_dict(path)
+    assert _bits(loaded["tensor"]) == _bits(matrix[:, 0].astype(np.float32))
+    assert _bits(loaded["transposed"]) == _bits(matrix.T)
+    assert loaded["big_endian"].dtype == np.float64
+    assert np.array_equal(loaded["big_endian"], matrix)
+    loaded["transposed"][0, 0] = 1.0  # arrays come back writable
+
+
+def test_metadata_round_trip(tmp_path):
+    metadata = {"classes": ["setosa", "virginica"], "scaler": {"mean": [0.5, -1.25]},
+                "note": "λ = 0.01", "epochs": 20}
+    path = tmp_path / "meta.safetensors"
+    cr.save_state_dict({"w": np.ones(2, np.float32)}, path, metadata=metadata)
+    assert crio.load_metadata(path) == metadata
+    cr.save_state_dict({"w": np.ones(2, np.float32)}, path)
+    assert crio.load_metadata(path) == {}
+
+
+@pytest.mark.parametrize("state, metadata, problem", [
+    ({"w": np.ones(2, dtype=object)}, None, "dtype object"),
+    ({"w": np.ones(2, dtype=np.complex128)}, None, "dtype complex128"),
+    ({"w": np.array(["a", "b"])}, None, "dtype <U1"),
+    ({1: np.ones(2)}, None, "tensor name 1"),
+    ([np.ones(2)], None, "expected a dict"),
+    ({"w": np.ones(2)}, {"bad": {1, 2}}, "not JSON-serialisable"),
+    ({"w": np.ones(2)}, ["not", "a", "dict"], "metadata must be a dict"),
+])
+def test_bad_input_to_save_state_dict_leaves_the_old_file(tmp_path, state, metadata, problem):
+    path = tmp_path / "keep.safetensors"
+    cr.save_state_dict({"old": np.arange(3.0)}, path)
+    before = path.read_bytes()
+    with pytest.raises(ModelFileError, match=problem) as caught:
+        cr.save_state_dict(state, path, metadata=metadata)
+    assert str(path) in str(caught.value)
+    assert path.read_bytes() == before
+    assert os.listdir(tmp_path) == ["keep.safetensors"]
+
+
+def test_torch_reads_chainrule_state_dict_with_same_names(tmp_path, rng):
+    state = {"0.weight": rng.standard_normal((3, 2)), "0.bias": rng.standard_normal(3)}
+    path = tmp_path / "for_torch.safetensors"
+    cr.save_state_dict(state, path)
+    loaded = safetensors.torch.load_file(str(path))
+    assert sorted(loaded) == sorted(state)
+    for name, array in state.items():
+        assert loaded[name].dtype == torch.float64
+        assert _bits(loaded[name].numpy()) == _bits(array)
+
+
+def test_chainrule_reads_torch_state_dict(tmp_path):
+    torch.manual_seed(0)
+    state = {"a": torch.randn(4, 3), "b": torch.randn(5, dtype=torch.float64),
+             "n": torch.tensor(7)}
+    path = tmp_path / "from_torch.safetensors"
+    safetensors.torch.save_file(state, str(path), metadata={"format": "pt"})
+    _assert_same_arrays(cr.load_state_dict(path), {k: v.numpy() for k, v in state.items()})
+    assert crio.load_metadata(path) == {}
+
+
+def test_load_without_architecture_points_to_load_state_dict(tmp_path):
+    path = tmp_path / "weights.safetensors"
+    cr.save_state_dict({"w": np.ones(2)}, path)
+    with pytest.raises(ModelFileError, match="load_state_dict") as caught:
+        cr.load(path)
+    assert str(path) in str(caught.value)
+
+
+def test_missing_file_is_a_model_file_error(tmp_path):
+    path = tmp_path / "absent.safetensors"
+    for loader in (cr.load, cr.load_state_dict, crio.load_metadata):
+        with pytest.raises(ModelFileError, match="cannot read") as caught:
+            loader(path)
+        assert str(path) in str(caught.value)
+
+
+# --- damaged files ----------------------------------------------------------------------------
+def _file_bytes(header, data=b""):
+    """A safetensors file from a header (dict or raw text) and a data section."""
+    text = header if isinstance(header, (str, bytes)) else json.dumps(header)
+    text = text.encode() if isinstance(text, str) else text
+    return struct.pack("<Q", len(text)) + text + data
+
+
+def _f32(shape, begin):
+    size = 4 * int(np.prod(shape))
+    return {"dtype": "F32", "shape": list(shape), "data_offsets": [begin, begin + size]}
+
+
+_EIGHT = np.arange(8, dtype=np.float32).tobytes()  # 32 bytes of data
+
+DAMAGED = {
+    "header length larger than the file": (
+        struct.pack("<Q", 10_000) + b'{"a": 1}', "larger than the file"),
+    "header not JSON": (_file_bytes("{this is not json}   "), "not valid JSON"),
+    "header not UTF-8": (_file_bytes(b'{"\xff\xfe": 1}'), "not valid JSON"),
+    "header a JSON list": (_file_bytes("[1, 2, 3]"), "not an object"),
+    "duplicate tensor names": (
+        _file_bytes('{"a": %s, "a": %s}' % (json.dumps(_f32([4], 0)), json.dumps(_f32([4], 16))),
+                    _EIGHT), "duplicate key 'a'"),
+    "offsets overlapping": (
+        _file_bytes({"a": _f32([4], 0), "b": _f32([4], 8)}, _EIGHT[:24]), "overlap"),
+    "offsets outside the data": (
+        _file_bytes({"a": _f32([4], 0), "b": _f32([4], 16)}, _EIGHT[:24]), "outside the data"),
+    "offsets not a pair": (
+        _file_bytes({"a": {"dtype": "F32", "shape": [1], "data_offsets": [0]}}, _EIGHT[:4]),
+        "data_offsets"),
+    "negative offset": (
+        _file_bytes({"a": {"dtype": "F32", "shape": [1], "data_offsets": [-4, 0]}}, _EIGHT[:4]),
+        "data_offsets"),
+    "dtype and shape do not match the byte count": (
+        _file_bytes({"a": {"dtype": "F64", "shape": [3], "data_offsets": [0, 32]}}, _EIGHT),
+        "need 24 bytes"),
+    "shape with a fraction": (
+        _file_bytes({"a": {"dtype": "F32", "shape": [2.0], "data_offsets": [0, 8]}}, _EIGHT[:8]),
+        "shape"),
+    "unknown dtype": (
+        _file_bytes({"a": {"dtype": "F31", "shape": [8], "data_offsets": [0, 32]}}, _EIGHT),
+        "dtype 'F31'"),
+    "bfloat16": (
+        _file_bytes({"a": {"dtype": "BF16", "shape": [16], "data_offsets": [0, 32]}}, _EIGHT),
+        "dtype 'BF16'"),
+    "gap between tensors": (
+        _file_bytes({"a": _f32([2], 0), "b": _f32([4], 16)}, _EIGHT), "gap of 8"),
+    "trailing bytes": (
+        _file_bytes({"a": _f32([4], 0)}, _EIGHT), "cover 16"),
+    "metadata not strings": (
+        _file_bytes({"__metadata__": {"x": 1}, "a": _f32([8], 0)}, _EIGHT), "__metadata__"),
+    "entry missing fields": (
+        _file_bytes({"a": {"dtype": "F32", "shape": [8]}}, _EIGHT), "data_offsets"),
+}
+
+
+@pytest.mark.parametrize("loader", ["load", "load_state_dict", "load_metadata"])
+@pytest.mark.parametrize("case", sorted(DAMAGED))
+def test_damaged_file_gives_model_file_error(tmp_path, case, loader):
+    content, problem = DAMAGED[case]
+    path = tmp_path / "damaged.safetensors"
+    path.write_bytes(content)
+    with pytest.raises(ModelFileError, match=problem) as caught:
+        getattr(crio, loader)(path)
+    assert str(path) in str(caught.value)
+    assert isinstance(caught.value, cr.ChainruleError)
+
+
+def test_every_truncation_of_a_valid_file_is_detected(tmp_path, rng):
+    path = tmp_path / "whole.safetensors"
+    state = {"w": rng.standard_normal((2, 3)), "b": rng.standard_normal(3).astype(np.float32)}
+    cr.save_state_dict(state, path, metadata={"classes": ["a", "b"]})
+    content = path.read_bytes()
+    cut_path = tmp_path / "cut.safetensors"
+    for length in range(len(content)):
+        cut_path.write_bytes(content[:length])
+        for loader in (crio.load_state_dict, crio.load_metadata):
+            with pytest.raises(ModelFileError) as caught:
+                loader(cut_path)
+            assert str(cut_path) in str(caught.value)
+    assert "truncated" in str(pytest.raises(ModelFileError, crio.load, cut_path).value)
+
+
+class _CreatesMarker:
+    """Unpickling this object calls open(marker, "w"), which creates the marker file."""
+
+    def __init__(self, marker):
+        self.marker = str(marker)
+
+    def __reduce__(self):
+        return (open, (self.marker, "w"))
+
+
+def _pickle_payloads(marker, folder):
+    plain = pickle.dumps({"weight": np.ones(3), "evil": _CreatesMarker(marker)})
+    zipped = folder / "torch_save.bin"
+    torch.save({"weight": torch.ones(3), "evil": _CreatesMarker(marker)}, zipped)
+    return {"pickle": plain, "torch.save zip": zipped.read_bytes()}
+
+
+def test_payload_would_create_marker_if_unpickled(tmp_path):
+    marker = tmp_path / "proof"
+    pickle.loads(_pickle_payloads(marker, tmp_path)["pickle"])["evil"].close()
+    assert marker.exists()
+
+
+@pytest.mark.parametrize("loader", ["load", "load_state_dict", "load_metadata"])
+def test_pickle_renamed_to_safetensors_runs_nothing(tmp_path, loader):
+    marker = tmp_path / "unpickled_marker"
+    for kind, content in _pickle_payloads(marker, tmp_path).items():
+        path = tmp_path / f"{kind.replace(' ', '_')}.safetensors"
+        path.write_bytes(content)
+        with pytest.raises(ModelFileError, match="never unpickles") as caught:
+            getattr(crio, loader)(path)
+        assert str(path) in str(caught.value)
+        assert not marker.exists(), f"loading a {kind} ran code from the file"
