@@ -1,0 +1,33 @@
+"""Data for training: built-in data sets, CSV files, preprocessing, batching, validation.
+
+Importing this package is light: scikit-learn and mnist1d are imported inside the functions
+that use them.
+"""
+
+from .catalog import DATASETS, load_dataset
+from .csvfile import CSVData, load_csv, read_csv_features
+from .datasets import Dataset, circles, digits, linear, moons, spirals, xor
+from .errors import DataError
+from .loader import DataLoader
+from .mnist1d_offline import cache_dir, mnist1d
+from .preprocessing import Preprocessor
+from .split import split_indices, train_test_split
+from .validate import (
+    as_array,
+    check_arrays,
+    check_batch_size,
+    check_epochs,
+    check_finite,
+    check_fraction,
+    check_labels,
+    check_lr,
+    check_n_features,
+)
+
+__all__ = [
+    "CSVData", "DATASETS", "DataError", "DataLoader", "Dataset", "Preprocessor", "as_array",
+    "cache_dir", "check_arrays", "check_batch_size", "check_epochs", "check_finite",
+    "check_fraction", "check_labels", "check_lr", "check_n_features", "circles", "digits",
+    "linear", "load_csv", "load_dataset", "mnist1d", "moons", "read_csv_features",
+    "split_indices", "spirals", "train_test_split", "xor",
+]
