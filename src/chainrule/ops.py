@@ -71,8 +71,13 @@ def pow(x, y):
 
 @pow.vjp
 def _(g, out, x, y, needs):
-    gx = g * y * x ** (y - 1) if needs[0] else None
-    gy = None
+    gx = gy = None
+    if needs[0] and isinstance(y, (int, float)):
+        gx = g * y * x ** (y - 1) if y != 0 else xp.zeros_like(g)
+    elif needs[0]:
+        # As PyTorch: a zero exponent has zero gradient, even at x == 0 (not 0 * inf).
+        with xp.errstate(divide="ignore", invalid="ignore"):
+            gx = xp.where(y == 0, 0, g * y * x ** (y - 1))
     if needs[1]:
         # As PyTorch: where x == 0 and y >= 0 the exponent's gradient is 0, not NaN.
         zero_base = (x == 0) & (y >= 0)

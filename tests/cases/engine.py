@@ -4,7 +4,7 @@ A case is (fn, inputs) or (fn, inputs, torch_fn). fn maps chainrule tensors to a
 inputs are float64 arrays (a bool array is a condition, never differentiated); torch_fn, where
 given, computes the same thing from torch tensors (tests/test_ops_torch.py compares the two).
 Values stay away from kinks and ties, where central differences mean nothing; the torch
-comparison covers ties separately (TIE_CASES).
+comparison covers kinks and ties separately (tests/test_ops_torch.py).
 """
 
 from __future__ import annotations
