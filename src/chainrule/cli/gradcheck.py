@@ -1,0 +1,7 @@
+"""`chainrule gradcheck`: (being wired)."""
+
+
+def add_parser(commands):
+    parser = commands.add_parser("gradcheck", help="(not yet available)")
+    parser.set_defaults(run=lambda args: 0)
+    return parser

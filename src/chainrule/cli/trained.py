@@ -1,0 +1,99 @@
+"""A model written by `chainrule train`, with what predict/evaluate need from its metadata.
+
+The metadata holds the Preprocessor (standardization, target name, class names) and the
+training configuration; this module is the one place that reads and writes that layout.
+"""
+
+from __future__ import annotations
+
+import os
+
+import numpy as np
+
+from .options import OptionError
+
+__all__ = ["MODEL_FILE", "TrainedModel", "model_metadata", "loss_function", "score"]
+
+MODEL_FILE = "model.safetensors"
+
+
+def model_metadata(preprocessor, config: dict) -> dict:
+    return {"preprocessor": preprocessor.to_dict(), "train_config": config}
+
+
+def loss_function(task: str):
+    import chainrule as cr
+
+    return cr.nn.CrossEntropyLoss() if task == "classification" else cr.nn.MSELoss()
+
+
+def metric_names(task: str) -> tuple[str, ...]:
+    return ("accuracy",) if task == "classification" else ("mse", "mae", "r2")
+
+
+def score(model, task: str, X, y) -> dict:
+    """{"loss": ..., and accuracy (classification) or mse, mae, r2 (regression)}."""
+    from ..train.inference import evaluate
+    from ..train.metrics import get_metric
+
+    metrics = [get_metric(name) for name in metric_names(task)]
+    loss, values = evaluate(model, loss_function(task), X, y, metrics)
+    return {"loss": loss, **values}
+
+
+class TrainedModel:
+    def __init__(self, model, preprocessor, config: dict, path: str):
+        self.model = model
+        self.preprocessor = preprocessor
+        self.config = config
+        self.path = path
+
+    @classmethod
+    def load(cls, path) -> "TrainedModel":
+        """The model file, or the run folder holding model.safetensors."""
+        import chainrule as cr
+        from ..data import Preprocessor
+
+        path = os.fspath(path)
+        if os.path.isdir(path):
+            path = os.path.join(path, MODEL_FILE)
+        model = cr.load(path)
+        metadata = cr.load_metadata(path) or {}
+        if "preprocessor" not in metadata:
+            raise OptionError(f"{path}: no preprocessing in its metadata; "
+                              "--model needs a file written by `chainrule train`")
+        preprocessor = Preprocessor.from_dict(metadata["preprocessor"])
+        return cls(model, preprocessor, metadata.get("train_config", {}), path)
+
+    task = property(lambda self: self.preprocessor.task)
+    classes = property(lambda self: self.preprocessor.classes)
+
+    @property
+    def target_names(self) -> list[str]:
+        return [self.preprocessor.target or "prediction"]
+
+    def read(self, path, with_target: bool):
+        """(X standardized, y encoded or None) from a CSV with the training columns."""
+        from ..data import read_csv_features
+
+        target = self.preprocessor.target if with_target else None
+        return read_csv_features(path, self.preprocessor, target=target)
+
+    def outputs(self, X) -> np.ndarray:
+        from ..train.inference import predict
+
+        return predict(self.model, X)
+
+    def labels(self, outputs) -> np.ndarray:
+        """Predictions in the original label names (classification) or values (regression)."""
+        if self.task == "classification":
+            return self.preprocessor.decode_labels(np.argmax(outputs, axis=1))
+        return outputs[:, 0] if outputs.ndim == 2 and outputs.shape[1] == 1 else outputs
+
+    def probabilities(self, outputs) -> np.ndarray:
+        shifted = outputs - outputs.max(axis=1, keepdims=True)
+        exp = np.exp(shifted.astype(np.float64))
+        return exp / exp.sum(axis=1, keepdims=True)
+
+    def score(self, X, y) -> dict:
+        return score(self.model, self.task, X, y)

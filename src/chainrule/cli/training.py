@@ -1,0 +1,126 @@
+"""`chainrule train`'s work: data, model and optimizer from the configuration, fit, outputs."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+import numpy as np
+
+from . import config as cfg
+from .options import OptionError
+from .setup import build_model, build_optimizer, build_scheduler
+from .trained import MODEL_FILE, loss_function, metric_names
+
+__all__ = ["Splits", "load_training_data", "train_and_report"]
+
+CHECKPOINT_FILE = "checkpoint.safetensors"
+
+
+@dataclass
+class Splits:
+    """Standardized features and encoded targets; X_val/X_test may have no rows."""
+
+    X_train: np.ndarray
+    y_train: np.ndarray
+    X_val: np.ndarray
+    y_val: np.ndarray
+    X_test: np.ndarray
+    y_test: np.ndarray
+    preprocessor: object
+
+    task = property(lambda self: self.preprocessor.task)
+
+    @property
+    def n_outputs(self) -> int:
+        if self.task == "classification":
+            return len(self.preprocessor.classes)
+        return 1 if self.y_train.ndim == 1 else self.y_train.shape[1]
+
+
+def _csv_splits(config: dict) -> Splits:
+    from ..data import load_csv
+
+    data = load_csv(config["data"], config["target"], task=config["task"],
+                    val_split=config["val_split"], seed=config["seed"])
+    return Splits(data.X_train, data.y_train, data.X_val, data.y_val, data.X_test,
+                  data.y_test, data.preprocessor)
+
+
+def _dataset_splits(config: dict) -> Splits:
+    """A built-in dataset: its train part split again for validation, then standardized."""
+    from ..data import Preprocessor, load_dataset, split_indices
+
+    data = load_dataset(config["dataset"], seed=config["seed"])
+    if config["task"] not in (None, data.task):
+        raise OptionError(f"--task {config['task']}: dataset {config['dataset']!r} is "
+                          f"a {data.task} problem")
+    labels = data.y_train if data.task == "classification" else None
+    train, val = split_indices(len(data.X_train), [config["val_split"]], config["seed"], labels)
+    target = "label" if data.task == "classification" else "target"
+    preprocessor = Preprocessor.fit(data.X_train[train], data.feature_names, data.task,
+                                    target=target, classes=data.classes)
+    X = preprocessor.transform
+    return Splits(X(data.X_train[train]), data.y_train[train], X(data.X_train[val]),
+                  data.y_train[val], X(data.X_test) if len(data.X_test) else data.X_test,
+                  data.y_test, preprocessor)
+
+
+def load_training_data(config: dict) -> Splits:
+    return _csv_splits(config) if config["data"] else _dataset_splits(config)
+
+
+def _callbacks(config: dict, out: str, has_validation: bool):
+    from .. import callbacks
+
+    chosen = [callbacks.GradientMonitor(),
+              callbacks.ModelCheckpoint(os.path.join(out, CHECKPOINT_FILE))]
+    if config["early_stopping"] is not None and has_validation:
+        chosen.append(callbacks.EarlyStopping(monitor="val_loss",
+                                              patience=config["early_stopping"],
+                                              restore_best_weights=True))
+    return chosen
+
+
+def _checkpoint_to_resume(out: str) -> str:
+    path = os.path.join(out, CHECKPOINT_FILE)
+    if not os.path.exists(path):
+        raise OptionError(f"--resume: no checkpoint to resume from ({path} not found)")
+    return path
+
+
+def fit_model(config: dict, data: Splits, out: str, resume: bool, verbose: int):
+    import chainrule as cr
+
+    cr.manual_seed(config["seed"])
+    model = build_model(data.X_train.shape[1], data.n_outputs, config)
+    optimizer = build_optimizer(config, model.parameters())
+    has_validation = len(data.X_val) > 0
+    history = cr.fit(
+        model, loss_function(data.task), optimizer, data.X_train, data.y_train,
+        epochs=config["epochs"], batch_size=config["batch_size"] or None,
+        validation_data=(data.X_val, data.y_val) if has_validation else None,
+        callbacks=_callbacks(config, out, has_validation), metrics=metric_names(data.task),
+        scheduler=build_scheduler(config, optimizer), clip_grad_norm=config["clip"],
+        l2=config["l2"], seed=config["seed"], verbose=verbose,
+        resume_from=_checkpoint_to_resume(out) if resume else None)
+    return model, history
+
+
+def train_and_report(config: dict, out: str, resume: bool = False, verbose: int = 1) -> dict:
+    """Train as configured and write the run folder `out`; returns the metrics."""
+    import chainrule as cr
+
+    from .outputs import print_results, write_outputs
+    from .trained import model_metadata
+
+    os.makedirs(out, exist_ok=True)
+    data = load_training_data(config)
+    if not resume:
+        cfg.save(out, config)  # first, so that a killed run can be resumed
+    model, history = fit_model(config, data, out, resume, verbose)
+    cr.save(model, os.path.join(out, MODEL_FILE),
+            metadata=model_metadata(data.preprocessor, config))
+    metrics, written = write_outputs(out, config, model, history, data)
+    print_results(metrics, history, out, written)
+    return metrics

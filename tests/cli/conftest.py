@@ -1,0 +1,76 @@
+"""Helpers for the command's end-to-end tests: run it, write small CSV files."""
+
+from __future__ import annotations
+
+import csv
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from chainrule.cli import main
+
+CLASSES = ("setosa", "versicolor", "virginica")
+FEATURES = ("sepal_length", "sepal_width", "petal_length", "petal_width")
+
+
+def run_cli(*args, cwd=None, timeout=120):
+    """`python -m chainrule ARGS` in a subprocess (non-interactive, like a script)."""
+    env = {**os.environ, "PYTHONWARNINGS": "ignore", "MPLBACKEND": "Agg"}
+    return subprocess.run([sys.executable, "-m", "chainrule", *map(str, args)], cwd=cwd,
+                          capture_output=True, text=True, timeout=timeout, env=env)
+
+
+def run_main(capsys, *args):
+    """main(argv) in this process: (exit code, stdout, stderr)."""
+    code = main([str(a) for a in args])
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
+def write_csv(path, header, rows):
+    with open(path, "w", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(header)
+        writer.writerows(rows)
+    return path
+
+
+def blobs(n_per_class=30, seed=0):
+    """Three well-separated classes in 4 features, labelled with strings."""
+    rng = np.random.default_rng(seed)
+    centres = np.array([[5.0, 3.4, 1.5, 0.2], [5.9, 2.8, 4.3, 1.3], [6.6, 3.0, 5.6, 2.0]])
+    X = np.concatenate([c + 0.15 * rng.standard_normal((n_per_class, 4)) for c in centres])
+    labels = np.repeat(CLASSES, n_per_class)
+    order = rng.permutation(len(X))
+    return X[order], labels[order]
+
+
+@pytest.fixture(name="run_cli")
+def run_cli_fixture():
+    return run_cli
+
+
+@pytest.fixture(name="run_main")
+def run_main_fixture(capsys):
+    return lambda *args: run_main(capsys, *args)
+
+
+@pytest.fixture(scope="session")
+def iris_csv(tmp_path_factory):
+    X, labels = blobs()
+    rows = [[f"{v:.3f}" for v in x] + [label] for x, label in zip(X, labels)]
+    return write_csv(tmp_path_factory.mktemp("data") / "flowers.csv", [*FEATURES, "species"],
+                     rows)
+
+
+@pytest.fixture(scope="session")
+def trained_run(tmp_path_factory, iris_csv):
+    """One small training run on iris_csv, shared by the tests that read its outputs."""
+    out = tmp_path_factory.mktemp("run")
+    result = run_cli("train", "--data", iris_csv, "--target", "species", "--hidden", "8",
+                     "--epochs", "15", "--batch-size", "16", "--lr", "0.05", "--out", out)
+    assert result.returncode == 0, result.stderr
+    return out, result
