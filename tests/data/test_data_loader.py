@@ -128,7 +128,8 @@ def test_batch_size_modes_and_x_only():
 @pytest.mark.parametrize("batch_size", [0, -3, 2.5, "8", True])
 def test_bad_batch_size(batch_size):
     X, y = _data(10)
-    with pytest.raises(DataError, match=f"batch_size must be a positive integer, got {batch_size!r}"):
+    message = f"batch_size must be a positive integer, got {batch_size!r}"
+    with pytest.raises(DataError, match=message):
         DataLoader(X, y, batch_size=batch_size)
 
 

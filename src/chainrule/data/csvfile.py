@@ -56,6 +56,14 @@ def _as_number(text: str):
     return value if math.isfinite(value) else None
 
 
+def _is_float(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
+
+
 def _label_cells(table: CSVTable, column: int) -> list[str]:
     """The target column's cells; DataError at the first missing one."""
     cells = [row[column] for row in table.rows]
@@ -69,9 +77,11 @@ def _label_cells(table: CSVTable, column: int) -> list[str]:
 
 def infer_task(cells: list[str]) -> str:
     """The module docstring's rule."""
-    numbers = [_as_number(text) for text in cells]
-    if any(value is None for value in numbers):
+    if not all(_is_float(text) for text in cells):
         return "classification"
+    numbers = [float(text) for text in cells]
+    if not all(math.isfinite(value) for value in numbers):
+        return "regression"  # "nan"/"inf" are numbers gone wrong; parsing names the cell
     integers = all(value.is_integer() for value in numbers)
     few = len(set(numbers)) <= MAX_INTEGER_CLASSES
     return "classification" if integers and few else "regression"

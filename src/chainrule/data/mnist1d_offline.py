@@ -80,7 +80,8 @@ def mnist1d(seed: int | None = None, num_samples: int | None = None, cache: bool
     package's seed and size. cache=False regenerates without reading or writing the cache.
     """
     version = metadata.version("mnist1d")
-    name = f"mnist1d-{version}-n{num_samples or 'default'}-seed{'default' if seed is None else seed}.npz"
+    size = "default" if num_samples is None else num_samples
+    name = f"mnist1d-{version}-n{size}-seed{'default' if seed is None else seed}.npz"
     path = os.path.join(cache_dir(), name)
     arrays = _read_cache(path) if cache else None
     if arrays is None:
