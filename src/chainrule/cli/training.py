@@ -114,8 +114,8 @@ def train_and_report(config: dict, out: str, resume: bool = False, verbose: int 
     from .outputs import print_results, write_outputs
     from .trained import model_metadata
 
-    os.makedirs(out, exist_ok=True)
     data = load_training_data(config)
+    os.makedirs(out, exist_ok=True)
     if not resume:
         cfg.save(out, config)  # first, so that a killed run can be resumed
     model, history = fit_model(config, data, out, resume, verbose)

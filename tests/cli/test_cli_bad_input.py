@@ -1,0 +1,87 @@
+"""Each bad input of the training issue: exit code 1 and one line naming where and what."""
+
+import pytest
+
+HEADER = "a,b,species\n"
+GOOD_ROWS = [f"{i * 0.5:.1f},{(i % 3) * 1.5:.1f},{'red' if i % 2 else 'blue'}\n"
+             for i in range(12)]
+
+
+def csv_text(*replacements):
+    """The good file with (row number, line) replacements; the header is row 1."""
+    rows = list(GOOD_ROWS)
+    for row, line in replacements:
+        rows[row - 2] = line
+    return HEADER + "".join(rows)
+
+
+CASES = {
+    "non-numeric cell": (csv_text((3, "1.0,abc,red\n")), ["row 3", "'b'", "abc"]),
+    "missing value": (csv_text((4, ",2.0,blue\n")), ["row 4", "'a'", "missing"]),
+    "NaN": (csv_text((5, "nan,2.0,blue\n")), ["row 5", "'a'", "nan"]),
+    "Inf": (csv_text((6, "1.0,-inf,red\n")), ["row 6", "'b'", "inf"]),
+    "ragged row": (csv_text((7, "1.0,2.0,red,9\n")), ["row 7", "4"]),
+    "short row": (csv_text((8, "1.0,red\n")), ["row 8"]),
+    "empty file": ("", ["empty"]),
+    "header only": (HEADER, ["no data rows"]),
+    "single class": (HEADER + "".join(f"{i},{i},red\n" for i in range(8)),
+                     ["single class", "red"]),
+}
+
+
+@pytest.mark.parametrize("name", list(CASES))
+def test_bad_training_file(run_main, tmp_path, name):
+    text, words = CASES[name]
+    path = tmp_path / "flowers.csv"
+    path.write_text(text)
+    code, out, err = run_main("train", "--data", path, "--target", "species", "--epochs", "1",
+                              "--out", tmp_path / "run", "-q")
+    assert code == 1, out
+    lines = err.strip().splitlines()
+    assert len(lines) == 1, err
+    assert lines[0].startswith("chainrule train: error: ")
+    assert "flowers.csv" in lines[0]
+    for word in words:
+        assert word.lower() in lines[0].lower(), lines[0]
+    assert "Traceback" not in err
+    assert not (tmp_path / "run").exists()
+
+
+def test_unknown_target_column(run_main, tmp_path):
+    path = tmp_path / "flowers.csv"
+    path.write_text(csv_text())
+    code, _, err = run_main("train", "--data", path, "--target", "kind", "--out", tmp_path)
+    assert code == 1
+    assert len(err.strip().splitlines()) == 1
+    assert "flowers.csv" in err and "'kind'" in err and "species" in err
+
+
+def test_missing_file(run_main, tmp_path):
+    code, _, err = run_main("train", "--data", tmp_path / "nowhere.csv", "--target", "y",
+                            "--out", tmp_path / "run")
+    assert code == 1
+    assert "nowhere.csv" in err and len(err.strip().splitlines()) == 1
+
+
+def test_bad_file_in_a_subprocess(run_cli, tmp_path):
+    path = tmp_path / "flowers.csv"
+    path.write_text(csv_text((3, "1.0,abc,red\n")))
+    result = run_cli("train", "--data", path, "--target", "species", "--out", tmp_path / "r")
+    assert result.returncode == 1
+    [line] = result.stderr.strip().splitlines()
+    assert "flowers.csv" in line and "row 3" in line and "'b'" in line and "abc" in line
+
+
+@pytest.mark.parametrize("argv, words", [
+    (["--batch-size", "-1"], ["--batch-size", "-1"]),
+    (["--epochs", "-1"], ["--epochs", "-1"]),
+    (["--lr", "0"], ["--lr", "0"]),
+])
+def test_bad_numbers_with_a_good_file(run_main, tmp_path, argv, words):
+    path = tmp_path / "flowers.csv"
+    path.write_text(csv_text())
+    code, _, err = run_main("train", "--data", path, "--target", "species", *argv,
+                            "--out", tmp_path / "run")
+    assert code == 1
+    assert len(err.strip().splitlines()) == 1
+    assert all(word in err for word in words)
