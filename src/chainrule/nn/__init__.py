@@ -1,0 +1,34 @@
+"""chainrule.nn: Module, Parameter, layers, activations, initialization and losses.
+
+    model = cr.nn.Sequential(cr.nn.Linear(64, 128), cr.nn.ReLU(), cr.nn.Linear(128, 10))
+    loss = cr.nn.functional.cross_entropy(model(x), labels)
+"""
+
+from . import functional, init
+from . import functional as F
+from .activation import GELU, LeakyReLU, LogSoftmax, ReLU, Sigmoid, Softmax, Tanh
+from .container import Flatten, Identity, ModuleList, Residual, Sequential
+from .dropout import Dropout
+from .linear import Linear
+from .loss import (
+    BCELoss,
+    BCEWithLogitsLoss,
+    CrossEntropyLoss,
+    HuberLoss,
+    L1Loss,
+    MSELoss,
+    NLLLoss,
+)
+from .loss_functions import LossError
+from .module import Module, Parameter, StateDictError
+from .normalization import BatchNorm1d, LayerNorm
+from .regularization import l2_penalty
+from .spec import LAYERS, SpecError, from_spec, to_spec
+
+__all__ = [
+    "BCELoss", "BCEWithLogitsLoss", "BatchNorm1d", "CrossEntropyLoss", "Dropout", "F",
+    "Flatten", "GELU", "HuberLoss", "Identity", "L1Loss", "LAYERS", "LayerNorm", "LeakyReLU",
+    "Linear", "LogSoftmax", "LossError", "MSELoss", "Module", "ModuleList", "NLLLoss",
+    "Parameter", "ReLU", "Residual", "Sequential", "Sigmoid", "Softmax", "SpecError",
+    "StateDictError", "Tanh", "from_spec", "functional", "init", "l2_penalty", "to_spec",
+]

@@ -1,0 +1,85 @@
+"""Activation layers φ of a(ℓ) = φ(z(ℓ)), thin modules over nn.functional."""
+
+from __future__ import annotations
+
+from . import functional as F
+from .module import Module
+
+
+class ReLU(Module):
+    """max(z, 0)."""
+
+    def forward(self, x):
+        return F.relu(x)
+
+
+class LeakyReLU(Module):
+    """z for z > 0, negative_slope·z otherwise."""
+
+    def __init__(self, negative_slope=0.01):
+        super().__init__()
+        self.negative_slope = float(negative_slope)
+
+    def forward(self, x):
+        return F.leaky_relu(x, self.negative_slope)
+
+    def spec_args(self) -> dict:
+        return {"negative_slope": self.negative_slope}
+
+    def extra_repr(self) -> str:
+        return f"negative_slope={self.negative_slope}"
+
+
+class Sigmoid(Module):
+    """σ(z) = 1 / (1 + e^(−z))."""
+
+    def forward(self, x):
+        return F.sigmoid(x)
+
+
+class Tanh(Module):
+    def forward(self, x):
+        return F.tanh(x)
+
+
+class GELU(Module):
+    """z·Φ(z), Φ the standard normal CDF; approximate='tanh' for the tanh approximation."""
+
+    def __init__(self, approximate="none"):
+        super().__init__()
+        if approximate not in ("none", "tanh"):
+            raise ValueError(f"GELU: approximate must be 'none' or 'tanh', got {approximate!r}")
+        self.approximate = approximate
+
+    def forward(self, x):
+        return F.gelu(x, self.approximate)
+
+    def spec_args(self) -> dict:
+        return {"approximate": self.approximate}
+
+    def extra_repr(self) -> str:
+        return f"approximate={self.approximate!r}"
+
+
+class Softmax(Module):
+    """exp(z_i) / Σ_j exp(z_j) along `dim`."""
+
+    def __init__(self, dim=-1):
+        super().__init__()
+        self.dim = int(dim)
+
+    def forward(self, x):
+        return F.softmax(x, self.dim)
+
+    def spec_args(self) -> dict:
+        return {"dim": self.dim}
+
+    def extra_repr(self) -> str:
+        return f"dim={self.dim}"
+
+
+class LogSoftmax(Softmax):
+    """log softmax along `dim`, computed stably in one op."""
+
+    def forward(self, x):
+        return F.log_softmax(x, self.dim)

@@ -1,0 +1,112 @@
+"""Containers: Sequential, ModuleList, Residual, and the shape-only layers Identity, Flatten."""
+
+from __future__ import annotations
+
+from ..primitive import ShapeError
+from .module import Module
+
+
+class ModuleList(Module):
+    """A list of modules whose parameters are found and named `0`, `1`, ... as in PyTorch."""
+
+    def __init__(self, modules=()):
+        super().__init__()
+        self._length = 0
+        for module in modules:
+            self.append(module)
+
+    def append(self, module: Module):
+        if not isinstance(module, Module):
+            raise TypeError(
+                f"{type(self).__name__}: {type(module).__name__} is not a Module")
+        setattr(self, str(self._length), module)
+        self._length += 1
+        return self
+
+    def extend(self, modules):
+        for module in modules:
+            self.append(module)
+        return self
+
+    def __len__(self):
+        return self._length
+
+    def __iter__(self):
+        return (getattr(self, str(i)) for i in range(self._length))
+
+    def __getitem__(self, index):
+        if isinstance(index, slice):
+            return self._of(list(self)[index])
+        if not -self._length <= index < self._length:
+            raise IndexError(f"{type(self).__name__}: index {index} out of range "
+                             f"for {self._length} modules")
+        return getattr(self, str(index % self._length))
+
+    @staticmethod
+    def _of(modules):
+        return ModuleList(modules)
+
+    def forward(self, *args):
+        raise NotImplementedError("ModuleList holds modules; call them one by one")
+
+
+class Sequential(ModuleList):
+    """Modules applied one after another: Sequential(Linear(2, 8), ReLU(), Linear(8, 1))."""
+
+    def __init__(self, *modules: Module):
+        super().__init__(modules)
+
+    @staticmethod
+    def _of(modules):
+        return Sequential(*modules)
+
+    def forward(self, x):
+        for module in self:
+            x = module(x)
+        return x
+
+
+class Residual(Module):
+    """x + block(x): a skip connection around `block` (whose output has x's shape)."""
+
+    def __init__(self, block: Module):
+        super().__init__()
+        self.block = block
+
+    def forward(self, x):
+        out = self.block(x)
+        if out.shape != x.shape:
+            raise ShapeError(
+                f"Residual: the block maps shape {x.shape} to {out.shape}; they must match")
+        return x + out
+
+
+class Identity(Module):
+    """Returns its input unchanged (a placeholder layer)."""
+
+    def forward(self, x):
+        return x
+
+
+class Flatten(Module):
+    """Flattens axes start_dim..end_dim into one, as torch.nn.Flatten (default: all but 0)."""
+
+    def __init__(self, start_dim=1, end_dim=-1):
+        super().__init__()
+        self.start_dim = start_dim
+        self.end_dim = end_dim
+
+    def forward(self, x):
+        shape = x.shape
+        start = self.start_dim % len(shape)
+        end = self.end_dim % len(shape)
+        merged = 1
+        for n in shape[start:end + 1]:
+            merged *= n
+        return x.reshape(shape[:start] + (merged,) + shape[end + 1:])
+
+    def spec_args(self) -> dict:
+        return {"start_dim": self.start_dim, "end_dim": self.end_dim}
+
+    def extra_repr(self) -> str:
+        return f"start_dim={self.start_dim}, end_dim={self.end_dim}"

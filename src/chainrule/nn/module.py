@@ -1,0 +1,245 @@
+"""Module and Parameter: layers that find their parameters by walking their own attributes.
+
+A Module's parameters are the `Parameter` values among its attributes, its sub-modules the
+`Module` values, and its buffers the arrays named with `register_buffer`. Names are PyTorch's
+dotted names (`0.weight`, `layers.1.bias`), so state dicts move between the two libraries.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import numpy as np
+
+from ..backend import xp
+from ..tensor import ChainruleError, Tensor
+
+
+class Parameter(Tensor):
+    """A tensor that a Module trains: requires_grad is on unless asked otherwise."""
+
+    __slots__ = ()
+
+    def __init__(self, data, requires_grad=True, dtype=None):
+        super().__init__(data, requires_grad=requires_grad, dtype=dtype)
+
+    def __repr__(self):
+        return "Parameter containing:\n" + super().__repr__()
+
+
+class StateDictError(ChainruleError, KeyError):
+    """load_state_dict got keys or shapes that do not fit the module."""
+
+    def __str__(self):
+        return str(self.args[0]) if self.args else ""
+
+
+class Module:
+    """Base class of every layer: subclasses set attributes in __init__ and define forward."""
+
+    training = True
+
+    def __init__(self):
+        self.training = True
+
+    def forward(self, *args, **kwargs):
+        raise NotImplementedError(f"{type(self).__name__} does not define forward()")
+
+    def __call__(self, *args, **kwargs):
+        return self.forward(*args, **kwargs)
+
+    # --- walking the attributes -----------------------------------------------------------
+    def _own_items(self):
+        """(name, value) of this module's attributes, in the order they were set."""
+        return vars(self).items()
+
+    def named_children(self) -> Iterator[tuple[str, Module]]:
+        for name, value in self._own_items():
+            if isinstance(value, Module):
+                yield name, value
+
+    def children(self) -> Iterator[Module]:
+        for _, module in self.named_children():
+            yield module
+
+    def named_modules(self, prefix="", _seen=None) -> Iterator[tuple[str, Module]]:
+        """This module and every sub-module, depth first, each once."""
+        seen = set() if _seen is None else _seen
+        if id(self) in seen:
+            return
+        seen.add(id(self))
+        yield prefix, self
+        for name, child in self.named_children():
+            yield from child.named_modules(f"{prefix}.{name}" if prefix else name, seen)
+
+    def modules(self) -> Iterator[Module]:
+        for _, module in self.named_modules():
+            yield module
+
+    def named_parameters(self, prefix="", recurse=True) -> Iterator[tuple[str, Parameter]]:
+        modules = self.named_modules(prefix) if recurse else [(prefix, self)]
+        seen = set()
+        for module_name, module in modules:
+            for name, value in module._own_items():
+                if isinstance(value, Parameter) and id(value) not in seen:
+                    seen.add(id(value))
+                    yield (f"{module_name}.{name}" if module_name else name), value
+
+    def parameters(self, recurse=True) -> Iterator[Parameter]:
+        for _, param in self.named_parameters(recurse=recurse):
+            yield param
+
+    def register_buffer(self, name: str, array) -> None:
+        """Keep `array` as state that is saved and loaded but not trained (running stats)."""
+        names = vars(self).setdefault("_buffer_names", [])
+        if name not in names:
+            names.append(name)
+        setattr(self, name, None if array is None else xp.asarray(array))
+
+    def named_buffers(self, prefix="") -> Iterator[tuple[str, np.ndarray]]:
+        for module_name, module in self.named_modules(prefix):
+            for name in vars(module).get("_buffer_names", ()):
+                value = getattr(module, name)
+                if value is not None:
+                    yield (f"{module_name}.{name}" if module_name else name), value
+
+    def buffers(self) -> Iterator[np.ndarray]:
+        for _, buffer in self.named_buffers():
+            yield buffer
+
+    # --- state ----------------------------------------------------------------------------
+    def state_dict(self) -> dict[str, np.ndarray]:
+        """Parameters and buffers by dotted name, as copies of their arrays (PyTorch order)."""
+        state = {}
+        for module_name, module in self.named_modules():
+            dot = f"{module_name}." if module_name else ""
+            for name, value in module._own_items():
+                if isinstance(value, Parameter):
+                    state.setdefault(dot + name, value.data.copy())
+            for name in vars(module).get("_buffer_names", ()):
+                value = getattr(module, name)
+                if value is not None:
+                    state[dot + name] = xp.array(value, copy=True)
+        return state
+
+    def _state_slots(self) -> dict:
+        """name -> (module, attribute, is_parameter) for every entry of state_dict()."""
+        slots = {}
+        for module_name, module in self.named_modules():
+            dot = f"{module_name}." if module_name else ""
+            for name, value in module._own_items():
+                if isinstance(value, Parameter):
+                    slots.setdefault(dot + name, (module, name, True))
+            for name in vars(module).get("_buffer_names", ()):
+                if getattr(module, name) is not None:
+                    slots[dot + name] = (module, name, False)
+        return slots
+
+    def load_state_dict(self, state, strict=True):
+        """Copy arrays into parameters and buffers in place, keeping their dtypes.
+
+        Raises StateDictError naming missing, unexpected and mis-shaped keys. With
+        strict=False, missing and unexpected keys are returned instead of raised.
+        """
+        slots = self._state_slots()
+        missing = [k for k in slots if k not in state]
+        unexpected = [k for k in state if k not in slots]
+        mis_shaped = []
+        for key in slots.keys() & state.keys():
+            current = _slot_array(slots[key])
+            shape = tuple(np.shape(_as_numpy(state[key])))
+            if shape != current.shape:
+                mis_shaped.append(f"{key}: expected shape {current.shape}, got {shape}")
+        problems = [f"size mismatch for {m}" for m in sorted(mis_shaped)]
+        if strict:
+            problems += [f"missing key {k!r}" for k in missing]
+            problems += [f"unexpected key {k!r}" for k in unexpected]
+        if problems:
+            raise StateDictError(
+                f"load_state_dict into {type(self).__name__}: " + "; ".join(problems))
+        for key in slots.keys() & state.keys():
+            _slot_array(slots[key])[...] = _as_numpy(state[key])
+        return {"missing_keys": missing, "unexpected_keys": unexpected}
+
+    # --- modes, gradients, dtypes ---------------------------------------------------------
+    def train(self, mode=True):
+        for module in self.modules():
+            module.training = bool(mode)
+        return self
+
+    def eval(self):
+        return self.train(False)
+
+    def zero_grad(self, set_to_none=True):
+        for param in self.parameters():
+            if set_to_none or param.grad is None:
+                param.grad = None
+            else:
+                param.grad = xp.zeros_like(param.data)
+
+    def requires_grad_(self, requires_grad=True):
+        for param in self.parameters():
+            param.requires_grad = bool(requires_grad)
+        return self
+
+    def to(self, dtype):
+        """Cast floating parameters and buffers to `dtype` (integer buffers stay as they are)."""
+        dtype = np.dtype(dtype)
+        if dtype.kind != "f":
+            raise TypeError(f"Module.to: expected a floating dtype, got {dtype}")
+        for param in self.parameters():
+            param.data = param.data.astype(dtype)
+            if param.grad is not None:
+                param.grad = param.grad.astype(dtype)
+        for module in self.modules():
+            for name in vars(module).get("_buffer_names", ()):
+                value = getattr(module, name)
+                if value is not None and value.dtype.kind == "f":
+                    setattr(module, name, value.astype(dtype))
+        return self
+
+    def double(self):
+        return self.to(np.float64)
+
+    def float(self):
+        return self.to(np.float32)
+
+    def num_parameters(self, trainable_only=False) -> int:
+        return sum(p.size for p in self.parameters() if p.requires_grad or not trainable_only)
+
+    # --- repr -----------------------------------------------------------------------------
+    def extra_repr(self) -> str:
+        """The constructor arguments shown in repr; layers override it."""
+        return ""
+
+    def __repr__(self):
+        return _format(self, total=True)
+
+
+def _slot_array(slot):
+    module, name, is_parameter = slot
+    value = getattr(module, name)
+    return value.data if is_parameter else value
+
+
+def _as_numpy(value):
+    return value.data if isinstance(value, Tensor) else xp.asarray(value)
+
+
+def _count(n: int) -> str:
+    return f"{n:,} parameter" + ("" if n == 1 else "s")
+
+
+def _format(module, total=False):
+    """PyTorch's repr, with each module's parameter count as a trailing comment."""
+    head = f"{type(module).__name__}({module.extra_repr()}"
+    children = list(module.named_children())
+    count = module.num_parameters()
+    if not children:
+        return head + ")" + (f"  # {_count(count)}" if count else "")
+    lines = [head]
+    for name, child in children:
+        body = _format(child).replace("\n", "\n  ")
+        lines.append(f"  ({name}): {body}")
+    tail = f"  # {_count(count)}" + (" in all" if total else "") if count else ""
+    return "\n".join(lines) + "\n)" + tail

@@ -1,0 +1,106 @@
+"""BatchNorm1d and LayerNorm, with PyTorch's parameters, buffers and update rules."""
+
+from __future__ import annotations
+
+import numbers
+
+from ..backend import xp
+from ..primitive import ShapeError
+from . import functional as F
+from .module import Module, Parameter
+
+
+def _float_dtype(dtype):
+    return xp.dtype(xp.float32 if dtype is None else dtype)
+
+
+def _with_dtype(args, array):
+    """Constructor arguments plus the dtype of the layer's arrays, when it has any."""
+    return args if array is None else {**args, "dtype": str(array.dtype)}
+
+
+class BatchNorm1d(Module):
+    """Per-feature normalization of (N, C) or (N, C, L) inputs by batch statistics.
+
+    Training normalizes with the batch's mean and biased variance and updates running_mean
+    and running_var (unbiased) with `momentum` (momentum=None: a cumulative average over
+    num_batches_tracked). Eval normalizes with the running statistics, unless
+    track_running_stats=False, when batch statistics are always used. Then γ·x̂ + β.
+    """
+
+    def __init__(self, num_features, eps=1e-5, momentum=0.1, affine=True,
+                 track_running_stats=True, dtype=None):
+        super().__init__()
+        self.num_features = int(num_features)
+        self.eps = float(eps)
+        self.momentum = None if momentum is None else float(momentum)
+        self.affine = bool(affine)
+        self.track_running_stats = bool(track_running_stats)
+        dtype = _float_dtype(dtype)
+        self.weight = Parameter(xp.ones(self.num_features, dtype)) if affine else None
+        self.bias = Parameter(xp.zeros(self.num_features, dtype)) if affine else None
+        tracking = self.track_running_stats
+        self.register_buffer("running_mean", xp.zeros(num_features, dtype) if tracking else None)
+        self.register_buffer("running_var", xp.ones(num_features, dtype) if tracking else None)
+        self.register_buffer("num_batches_tracked",
+                             xp.zeros((), xp.int64) if tracking else None)
+
+    def reset_running_stats(self):
+        if self.track_running_stats:
+            self.running_mean[...] = 0
+            self.running_var[...] = 1
+            self.num_batches_tracked[...] = 0
+
+    def forward(self, x):
+        if x.ndim not in (2, 3) or x.shape[1] != self.num_features:
+            raise ShapeError(f"BatchNorm1d({self.num_features}): expected input of shape "
+                             f"(N, {self.num_features}) or (N, {self.num_features}, L), "
+                             f"got {x.shape}")
+        factor = 0.0 if self.momentum is None else self.momentum
+        if self.training and self.track_running_stats:
+            self.num_batches_tracked += 1
+            if self.momentum is None:
+                factor = 1.0 / float(self.num_batches_tracked)
+        use_batch_stats = self.training or self.running_mean is None
+        update = not self.training or self.track_running_stats
+        return F.batch_norm(x, self.running_mean if update else None,
+                            self.running_var if update else None, self.weight, self.bias,
+                            use_batch_stats, factor, self.eps)
+
+    def spec_args(self) -> dict:
+        args = {"num_features": self.num_features, "eps": self.eps, "momentum": self.momentum,
+                "affine": self.affine, "track_running_stats": self.track_running_stats}
+        return _with_dtype(args, self.weight if self.affine else self.running_mean)
+
+    def extra_repr(self) -> str:
+        return (f"{self.num_features}, eps={self.eps}, momentum={self.momentum}, "
+                f"affine={self.affine}, track_running_stats={self.track_running_stats}")
+
+
+class LayerNorm(Module):
+    """Normalization over the trailing `normalized_shape` axes of each sample, then γ·x̂ + β."""
+
+    def __init__(self, normalized_shape, eps=1e-5, elementwise_affine=True, bias=True,
+                 dtype=None):
+        super().__init__()
+        if isinstance(normalized_shape, numbers.Integral):
+            normalized_shape = (normalized_shape,)
+        self.normalized_shape = tuple(int(n) for n in normalized_shape)
+        self.eps = float(eps)
+        self.elementwise_affine = bool(elementwise_affine)
+        dtype = _float_dtype(dtype)
+        shape = self.normalized_shape
+        self.weight = Parameter(xp.ones(shape, dtype)) if elementwise_affine else None
+        self.bias = Parameter(xp.zeros(shape, dtype)) if elementwise_affine and bias else None
+
+    def forward(self, x):
+        return F.layer_norm(x, self.normalized_shape, self.weight, self.bias, self.eps)
+
+    def spec_args(self) -> dict:
+        args = {"normalized_shape": list(self.normalized_shape), "eps": self.eps,
+                "elementwise_affine": self.elementwise_affine, "bias": self.bias is not None}
+        return _with_dtype(args, self.weight)
+
+    def extra_repr(self) -> str:
+        return (f"{self.normalized_shape}, eps={self.eps}, "
+                f"elementwise_affine={self.elementwise_affine}")
