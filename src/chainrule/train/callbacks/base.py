@@ -1,0 +1,108 @@
+"""The callback protocol: a handful of hooks, each given the one TrainingState.
+
+fit() holds only the loop; history, logging, early stopping, checkpoints and monitoring are
+callbacks. A hook a callback does not override costs nothing: CallbackList calls only the
+overridden ones.
+"""
+
+from __future__ import annotations
+
+__all__ = ["HOOKS", "Callback", "CallbackList"]
+
+HOOKS = (
+    "on_train_begin", "on_epoch_begin", "on_batch_begin", "on_after_backward",
+    "on_batch_end", "on_epoch_end", "on_train_end",
+)
+
+
+class Callback:
+    """Base class: override the hooks you need.
+
+    on_after_backward runs after the gradients are computed and before they are clipped and
+    applied, so a callback can read every parameter's .grad for the batch.
+
+    `order` sorts callbacks (stable; lower first): fit's own logger runs first (-100) so that
+    state.logs is complete at on_epoch_end, ModelCheckpoint last (100) so that a checkpoint
+    holds every other callback's state after the hook.
+
+    A callback with state that must survive a resume returns it from state_dict() (JSON
+    values and ndarrays) and takes it back in load_state_dict().
+    """
+
+    order = 0
+
+    def on_train_begin(self, state): ...
+
+    def on_epoch_begin(self, state): ...
+
+    def on_batch_begin(self, state): ...
+
+    def on_after_backward(self, state): ...
+
+    def on_batch_end(self, state): ...
+
+    def on_epoch_end(self, state): ...
+
+    def on_train_end(self, state): ...
+
+    def close(self) -> None:
+        """Release what the callback holds (a progress bar, wrapped forwards); fit() calls it
+        once when it returns or raises."""
+        return None
+
+    def state_dict(self) -> dict:
+        return {}
+
+    def load_state_dict(self, state: dict) -> None:
+        return None
+
+
+class CallbackList:
+    """Callbacks sorted by `order`, with one list of bound hooks per hook name."""
+
+    def __init__(self, callbacks):
+        self.callbacks = sorted(callbacks, key=lambda callback: callback.order)
+        for hook in HOOKS:
+            bound = [
+                getattr(callback, hook) for callback in self.callbacks
+                if getattr(type(callback), hook, None) is not getattr(Callback, hook)
+            ]
+            setattr(self, "_" + hook, bound)
+
+    def __iter__(self):
+        return iter(self.callbacks)
+
+    def __len__(self):
+        return len(self.callbacks)
+
+    def keys(self) -> list[str]:
+        """A stable name per callback, for checkpoints: '<position>.<class name>'."""
+        return [f"{i}.{type(c).__name__}" for i, c in enumerate(self.callbacks)]
+
+    def on_train_begin(self, state):
+        for hook in self._on_train_begin:
+            hook(state)
+
+    def on_epoch_begin(self, state):
+        for hook in self._on_epoch_begin:
+            hook(state)
+
+    def on_batch_begin(self, state):
+        for hook in self._on_batch_begin:
+            hook(state)
+
+    def on_after_backward(self, state):
+        for hook in self._on_after_backward:
+            hook(state)
+
+    def on_batch_end(self, state):
+        for hook in self._on_batch_end:
+            hook(state)
+
+    def on_epoch_end(self, state):
+        for hook in self._on_epoch_end:
+            hook(state)
+
+    def on_train_end(self, state):
+        for hook in self._on_train_end:
+            hook(state)

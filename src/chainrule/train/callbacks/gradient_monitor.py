@@ -1,0 +1,177 @@
+"""GradientMonitor: the texts' advice to watch gradient norms, built in.
+
+Per parameter (dotted name, e.g. "0.weight"): the gradient norm and the update-to-weight
+ratio ‖Δw‖/‖w‖ of each step. Per activation layer: the fraction of dead ReLU units (never
+positive for any example seen in the epoch) and of saturated sigmoid/tanh outputs (within
+0.01 of the asymptotes). Epoch means land in History.grad_monitor:
+
+    {"epoch": [...], "grad_norm": {param: [...]}, "update_ratio": {param: [...]},
+     "dead_relu": {layer: [...]}, "saturated": {layer: [...]}, "warnings": [...]}
+
+It warns (GradientWarning), once per parameter, when gradients vanish (norm below
+`vanish_below`, or more than `max_ratio` times smaller than at the output layer) or explode
+(norm above `explode_above`, or more than `max_ratio` times larger than at the output layer).
+Activations are observed by wrapping the forward of ReLU, Sigmoid and Tanh modules during
+training; the wrappers are removed when fit returns.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections import defaultdict
+
+import numpy as np
+
+from .base import Callback
+
+__all__ = ["GradientMonitor", "GradientWarning"]
+
+SATURATION_MARGIN = 0.01
+
+
+class GradientWarning(UserWarning):
+    """Gradients vanish or explode in some layer."""
+
+
+def _activation_kind(module):
+    return {"ReLU": "relu", "Sigmoid": "sigmoid", "Tanh": "tanh"}.get(type(module).__name__)
+
+
+class _EpochSums:
+    """Running sums over one epoch, keyed by name."""
+
+    def __init__(self):
+        self.sums, self.counts = defaultdict(float), defaultdict(int)
+
+    def add(self, name, value):
+        self.sums[name] += value
+        self.counts[name] += 1
+
+    def means(self):
+        return {name: self.sums[name] / self.counts[name] for name in self.sums}
+
+
+class GradientMonitor(Callback):
+    """Record per-layer gradient statistics every `every_n_steps` steps (see module doc)."""
+
+    order = -50
+
+    def __init__(self, every_n_steps=1, vanish_below=1e-7, explode_above=1e4, max_ratio=1e3):
+        self.every_n_steps = int(every_n_steps)
+        self.vanish_below, self.explode_above = vanish_below, explode_above
+        self.max_ratio = max_ratio
+        self.record = {"epoch": [], "grad_norm": {}, "update_ratio": {}, "dead_relu": {},
+                       "saturated": {}, "warnings": []}
+        self._warned = set()
+        self._wrapped = []
+        self._reset_epoch()
+
+    def _reset_epoch(self):
+        self._grad, self._ratio, self._saturated = _EpochSums(), _EpochSums(), _EpochSums()
+        self._ever_active = {}
+        self._before = None
+
+    def _sampling(self, state):
+        return state.step % self.every_n_steps == 0
+
+    # --- activations, through wrapped forwards -------------------------------------------
+    def on_train_begin(self, state):
+        for name, module in state.model.named_modules():
+            kind = _activation_kind(module)
+            if kind is not None and "forward" not in vars(module):
+                module.forward = self._wrap(module, name or type(module).__name__, kind, state)
+                self._wrapped.append(module)
+
+    def _wrap(self, module, name, kind, state):
+        forward = module.forward
+
+        def observed_forward(*args, **kwargs):
+            out = forward(*args, **kwargs)
+            if module.training and self._sampling(state):
+                self._observe(name, kind, out.data)
+            return out
+
+        return observed_forward
+
+    def _observe(self, name, kind, a):
+        a = a.reshape(len(a), -1) if a.ndim > 1 else a.reshape(-1, 1)
+        if kind == "relu":
+            active = (a > 0).any(axis=0)
+            seen = self._ever_active.get(name)
+            self._ever_active[name] = active if seen is None else seen | active
+            return
+        low, high = (0.0, 1.0) if kind == "sigmoid" else (-1.0, 1.0)
+        saturated = (a < low + SATURATION_MARGIN) | (a > high - SATURATION_MARGIN)
+        self._saturated.add(name, float(saturated.mean()))
+
+    def close(self):
+        for module in self._wrapped:
+            vars(module).pop("forward", None)
+        self._wrapped = []
+
+    # --- gradients and updates -------------------------------------------------------------
+    def on_after_backward(self, state):
+        if not self._sampling(state):
+            return
+        norms = {}
+        for name, p in state.params:
+            if p.grad is not None:
+                norms[name] = float(np.sqrt(np.dot(p.grad.ravel(), p.grad.ravel())))
+                self._grad.add(name, norms[name])
+        self._check(norms)
+        self._before = [(name, p, p.data.copy()) for name, p in state.params]
+
+    def on_batch_end(self, state):
+        if self._before is None:
+            return
+        for name, p, before in self._before:
+            norm = np.linalg.norm(before)
+            if norm > 0:
+                self._ratio.add(name, float(np.linalg.norm(p.data - before) / norm))
+        self._before = None
+
+    def _warn(self, name, kind, message):
+        if (name, kind) in self._warned:
+            return
+        self._warned.add((name, kind))
+        self.record["warnings"].append(message)
+        warnings.warn(message, GradientWarning, stacklevel=2)
+
+    def _check(self, norms):
+        """Warn about weights (biases left out) whose gradient vanishes or explodes, in
+        absolute terms or relative to the output layer (the last weight)."""
+        weights = [name for name in norms if not name.endswith("bias")]
+        if not weights:
+            return
+        output_norm = norms[weights[-1]]
+        for name in weights:
+            norm = norms[name]
+            relative = output_norm / norm if norm > 0 else np.inf
+            where = f"{name!r}: gradient norm {norm:.3g} (output layer: {output_norm:.3g})"
+            if norm < self.vanish_below or relative > self.max_ratio:
+                self._warn(name, "vanish", f"vanishing gradient in {where}; consider "
+                           "ReLU-family activations, He/Xavier initialization, normalization")
+            elif norm > self.explode_above or relative < 1.0 / self.max_ratio:
+                self._warn(name, "explode", f"exploding gradient in {where}; consider a lower "
+                           "learning rate, clip_grad_norm, standardized inputs")
+
+    # --- per-epoch record ------------------------------------------------------------------
+    def on_epoch_end(self, state):
+        record = self.record
+        record["epoch"].append(state.epoch)
+        dead = {name: float(1.0 - active.mean()) for name, active in self._ever_active.items()}
+        for key, means in (("grad_norm", self._grad.means()),
+                           ("update_ratio", self._ratio.means()),
+                           ("dead_relu", dead), ("saturated", self._saturated.means())):
+            for name, value in means.items():
+                series = record[key].setdefault(name, [float("nan")] * (len(record["epoch"]) - 1))
+                series.append(value)
+        state.history.grad_monitor = record
+        self._reset_epoch()
+
+    def state_dict(self) -> dict:
+        return {"record": self.record, "warned": sorted(map(list, self._warned))}
+
+    def load_state_dict(self, state) -> None:
+        self.record = state["record"]
+        self._warned = {tuple(item) for item in state["warned"]}

@@ -1,0 +1,71 @@
+"""ModelCheckpoint: write training checkpoints that fit(resume_from=...) continues exactly."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+
+from ..checkpoint import save_checkpoint
+from .base import Callback
+from .monitor import CallbackError, Monitor
+
+__all__ = ["ModelCheckpoint"]
+
+
+class ModelCheckpoint(Callback):
+    """Save the whole training state (see chainrule.train.checkpoint) as training goes.
+
+    path may hold the fields {epoch} (1-based) and {step}, e.g. "ckpt-{epoch:03d}.safetensors";
+    then keep_last is how many of the newest files stay (older ones are deleted after the new
+    one is complete). Saves every `every_n_epochs` epochs, and also every `every_n_steps`
+    optimizer steps when given. save_best_only saves at an epoch end only when `monitor`
+    improves. Each file is written atomically: a crash never damages the last complete one.
+    Runs after every other callback, so the checkpoint holds their state after the hook.
+    """
+
+    order = 100
+
+    def __init__(self, path, every_n_epochs=1, save_best_only=False, keep_last=1,
+                 every_n_steps=None, monitor="val_loss", mode="auto"):
+        for name, value in (("every_n_epochs", every_n_epochs), ("keep_last", keep_last)):
+            if not isinstance(value, int) or value < 1:
+                raise CallbackError(f"{name} must be an integer >= 1, got {value!r}")
+        if every_n_steps is not None and (not isinstance(every_n_steps, int) or every_n_steps < 1):
+            raise CallbackError(f"every_n_steps must be an integer >= 1, got {every_n_steps!r}")
+        self.path = os.fspath(path)
+        self.every_n_epochs, self.every_n_steps = every_n_epochs, every_n_steps
+        self.save_best_only, self.keep_last = save_best_only, keep_last
+        self.monitor = Monitor(monitor, mode) if save_best_only else None
+        self.saved: list[str] = []
+
+    def on_batch_end(self, state):
+        if self.every_n_steps is not None and state.step % self.every_n_steps == 0:
+            self._save(state)
+
+    def on_epoch_end(self, state):
+        if (state.epoch + 1) % self.every_n_epochs:
+            return
+        if self.monitor is not None and not self.monitor.update(state.logs, state.epoch):
+            return
+        self._save(state)
+
+    def _save(self, state):
+        path = self.path.format(epoch=state.epoch + 1, step=state.step)
+        if path in self.saved:
+            self.saved.remove(path)
+        self.saved.append(path)  # before saving, so the file lists itself
+        save_checkpoint(state, path)
+        while len(self.saved) > self.keep_last:
+            with contextlib.suppress(FileNotFoundError):
+                os.remove(self.saved.pop(0))
+
+    def state_dict(self) -> dict:
+        state = {"saved": list(self.saved)}
+        if self.monitor is not None:
+            state["monitor"] = self.monitor.state_dict()
+        return state
+
+    def load_state_dict(self, state) -> None:
+        self.saved = list(state["saved"])
+        if self.monitor is not None and "monitor" in state:
+            self.monitor.load_state_dict(state["monitor"])

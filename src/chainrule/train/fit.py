@@ -1,0 +1,107 @@
+"""fit(): the training loop, and nothing else.
+
+Each step: forward, loss (+ an L2 penalty), backward, the data-parallel seam, optional
+gradient clipping, the optimizer step. History, progress, validation, early stopping,
+checkpoints, learning-rate schedules and the divergence guard are callbacks that observe one
+TrainingState through a handful of hooks.
+"""
+
+from __future__ import annotations
+
+from .checkpoint import restore_checkpoint
+from .distributed import average_gradients
+from .history import History
+from .inference import model_dtype, to_input, to_target
+from .setup import build_state, check_options
+
+__all__ = ["fit"]
+
+
+def fit(model, loss_fn, optimizer, X, y, *, epochs, batch_size=32, shuffle=True,
+        validation_data=None, validation_split=0.0, callbacks=(), metrics=(), scheduler=None,
+        clip_grad_norm=None, l2=0.0, seed=None, verbose=1, resume_from=None) -> History:
+    """Train `model` on (X, y) by gradient descent; return the History.
+
+    The texts' three modes of gradient descent are chosen by batch_size:
+    batch_size=None (or len(X)) is **batch gradient descent** (one step per epoch, on the
+    whole data set); batch_size=1 is **stochastic gradient descent** (one step per example);
+    any m in between is **mini-batch gradient descent**.
+
+    loss_fn(output, target) returns a scalar Tensor (e.g. cr.nn.CrossEntropyLoss()); integer
+    labels stay integers for a model with several outputs, other targets take the output's
+    dtype and shape. metrics are names ("accuracy", "mse", ...) or functions of (y_true,
+    y_pred). validation_data=(X_val, y_val), or validation_split=f to hold out the last
+    fraction f of X. scheduler is stepped once per epoch (ReduceLROnPlateau on val_loss, or
+    on loss without validation); use LearningRateScheduler(s, per="step") for every step.
+    clip_grad_norm clips the total gradient norm; l2 adds l2 * cr.nn.l2_penalty(model).
+    seed fixes the shuffling order (dropout draws from chainrule's generator: cr.manual_seed).
+    verbose: 0 silent, 1 progress bar, 2 one line per epoch. resume_from: a checkpoint
+    written by ModelCheckpoint; the run continues exactly where that checkpoint was taken.
+
+    A NaN or infinite loss or gradient raises cr.train.DivergenceError after putting back the
+    last finite weights.
+    """
+    clip_grad_norm, l2 = check_options(clip_grad_norm, l2, verbose)
+    state = build_state(model, loss_fn, optimizer, X, y, epochs=epochs, batch_size=batch_size,
+                        shuffle=shuffle, validation_data=validation_data,
+                        validation_split=validation_split, callbacks=callbacks,
+                        metrics=metrics, scheduler=scheduler, seed=seed, verbose=verbose)
+    if resume_from is not None:
+        restore_checkpoint(state, resume_from)
+    try:
+        _run(state, clip_grad_norm, l2)
+    finally:
+        for callback in state.callbacks:
+            callback.close()
+    return state.history
+
+
+def _first_epoch(state) -> int:
+    if not state.epoch_finished:
+        return state.epoch  # a fresh run, or a resume in the middle of an epoch
+    return state.epochs if state.stop_training else state.epoch + 1
+
+
+def _run(state, clip_grad_norm, l2):
+    callbacks = state.callbacks
+    state.model.train()
+    callbacks.on_train_begin(state)
+    for epoch in range(_first_epoch(state), state.epochs):
+        if epoch != state.epoch or state.epoch_finished:
+            state.epoch, state.batch, state.epoch_finished = epoch, -1, False
+        callbacks.on_epoch_begin(state)
+        if not state.stop_training and state.batch + 1 < len(state.loader):
+            _train_epoch(state, clip_grad_norm, l2)
+        state.epoch_finished = True
+        callbacks.on_epoch_end(state)
+        if state.stop_training:
+            break
+    callbacks.on_train_end(state)
+
+
+def _train_epoch(state, clip_grad_norm, l2):
+    from .. import nn, optim
+
+    model, loss_fn, optimizer, callbacks = state.model, state.loss_fn, state.optimizer, state.callbacks
+    params = [p for _, p in state.params]
+    dtype = model_dtype(model)
+    for X_batch, y_batch in state.loader:
+        state.batch += 1
+        state.X_batch, state.y_batch = X_batch, y_batch
+        callbacks.on_batch_begin(state)
+        optimizer.zero_grad()
+        output = model(to_input(X_batch, dtype))
+        loss = loss_fn(output, to_target(y_batch, output))
+        if l2 > 0:
+            loss = loss + nn.l2_penalty(model, l2)
+        loss.backward()
+        average_gradients(params)
+        state.output, state.loss = output, float(loss.data)
+        callbacks.on_after_backward(state)
+        if clip_grad_norm is not None:
+            optim.clip_grad_norm(params, clip_grad_norm)
+        optimizer.step()
+        state.step += 1
+        callbacks.on_batch_end(state)
+        if state.stop_training:
+            break

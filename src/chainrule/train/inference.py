@@ -1,0 +1,91 @@
+"""predict() and evaluate(): the model in eval mode under no_grad, batch by batch.
+
+Also the two conversions fit() shares with them: a batch of inputs into a Tensor of the
+model's dtype, and a batch of targets into the form the loss expects for the model's output.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..data.validate import check_arrays, check_batch_size
+from ..tensor import Tensor, no_grad
+
+__all__ = ["evaluate", "evaluate_arrays", "model_dtype", "n_input_features", "predict", "to_input", "to_target"]
+
+
+def model_dtype(model):
+    """The floating dtype of the model's first parameter (float32 for a model without any)."""
+    for p in model.parameters():
+        if p.data.dtype.kind == "f":
+            return p.data.dtype
+    return np.dtype(np.float32)
+
+
+def n_input_features(model):
+    """in_features of the model's first layer that declares it, or None."""
+    for module in model.modules():
+        n = getattr(module, "in_features", None)
+        if isinstance(n, int):
+            return n
+    return None
+
+
+def to_input(X_batch, dtype) -> Tensor:
+    return Tensor(X_batch if X_batch.dtype == dtype else X_batch.astype(dtype))
+
+
+def to_target(y_batch, output) -> Tensor:
+    """Targets shaped for the loss: class labels stay integers for a model with several
+    outputs; otherwise targets take the output's dtype, and (n,) becomes (n, 1) for a model
+    with a single output column (binary classification, univariate regression)."""
+    y = y_batch
+    out = output.data
+    if y.dtype.kind in "iub" and out.ndim == 2 and out.shape[1] > 1 and y.ndim == 1:
+        return Tensor(y)
+    if y.dtype != out.dtype:
+        y = y.astype(out.dtype)
+    if y.ndim == 1 and out.ndim == 2 and out.shape[1] == 1:
+        y = y.reshape(-1, 1)
+    return Tensor(y)
+
+
+def _outputs(model, X, batch_size):
+    """The model's outputs for X in eval mode under no_grad; the training mode is restored."""
+    dtype = model_dtype(model)
+    was_training = model.training
+    model.eval()
+    try:
+        with no_grad():
+            chunks = [model(to_input(X[i:i + batch_size], dtype)).data
+                      for i in range(0, len(X), batch_size)]
+    finally:
+        model.train(was_training)
+    return chunks[0] if len(chunks) == 1 else np.concatenate(chunks)
+
+
+def predict(model, X, batch_size=None) -> np.ndarray:
+    """The model's outputs for X (an ndarray), computed in eval mode under no_grad.
+
+    batch_size=None runs all of X at once; a number bounds the memory used.
+    """
+    X, _ = check_arrays(X, n_features=n_input_features(model))
+    return _outputs(model, X, check_batch_size(batch_size, len(X)))
+
+
+def evaluate(model, loss_fn, X, y, metrics=(), batch_size=None) -> tuple[float, dict]:
+    """(loss, {metric name: value}) of the model on (X, y), in eval mode under no_grad.
+
+    `metrics` is a sequence of (name, function) pairs (see metrics.get_metric).
+    """
+    X, y = check_arrays(X, y, n_features=n_input_features(model))
+    return evaluate_arrays(model, loss_fn, X, y, metrics, check_batch_size(batch_size, len(X)))
+
+
+def evaluate_arrays(model, loss_fn, X, y, metrics, batch_size) -> tuple[float, dict]:
+    """evaluate() on arrays already validated (fit's validation data, every epoch)."""
+    outputs = _outputs(model, X, batch_size)
+    output = Tensor(outputs)
+    with no_grad():
+        loss = float(loss_fn(output, to_target(y, output)).data)
+    return loss, {name: fn(y, outputs) for name, fn in metrics}

@@ -1,0 +1,67 @@
+"""TrainingState: the one object fit() hands to every callback hook."""
+
+from __future__ import annotations
+
+from .history import History
+
+__all__ = ["TrainingState"]
+
+
+class TrainingState:
+    """Everything a callback may read (and the few things it may set) during fit().
+
+    Read: model, loss_fn, optimizer, params (list of (name, Parameter)), loader, epochs,
+    epoch (0-based, the one running), batch (index of the batch within the epoch), step
+    (optimizer steps taken so far), X_batch, y_batch, output (the model's output Tensor for
+    the batch), loss (the batch loss as a float), grad_norm (the batch's total gradient
+    norm, set after backward), logs (the finished epoch's logs, at on_epoch_end), history,
+    metrics ((name, function) pairs), validation_data, verbose, resumed.
+
+    Set: stop_training = True ends the run after the current batch (or epoch).
+    """
+
+    def __init__(self, *, model, loss_fn, optimizer, loader, epochs, metrics=(),
+                 validation_data=None, verbose=1):
+        self.model = model
+        self.loss_fn = loss_fn
+        self.optimizer = optimizer
+        self.params = [(name, p) for name, p in model.named_parameters() if p.requires_grad]
+        self.loader = loader
+        self.epochs = epochs
+        self.metrics = list(metrics)
+        self.validation_data = validation_data
+        self.verbose = verbose
+        self.history = History()
+        self.callbacks = None  # the CallbackList, set by fit (checkpoints save every callback)
+        self.epoch = 0
+        self.batch = -1
+        self.step = 0
+        self.X_batch = self.y_batch = self.output = None
+        self.loss = float("nan")
+        self.grad_norm = float("nan")
+        self.logs: dict = {}
+        self.stop_training = False
+        self.epoch_finished = False  # set before on_epoch_end: a resume starts the next epoch
+        self.resumed = False
+
+    @property
+    def lr(self) -> float:
+        """The learning rate of the optimizer's first parameter group."""
+        return float(self.optimizer.param_groups[0]["lr"])
+
+    @property
+    def batches_per_epoch(self) -> int:
+        return len(self.loader)
+
+    def state_dict(self) -> dict:
+        """The loop's counters, for checkpoints (JSON-serialisable)."""
+        return {"epoch": self.epoch, "batch": self.batch, "step": self.step,
+                "stop_training": self.stop_training, "epoch_finished": self.epoch_finished}
+
+    def load_state_dict(self, state: dict) -> None:
+        self.epoch = int(state["epoch"])
+        self.batch = int(state["batch"])
+        self.step = int(state["step"])
+        self.stop_training = bool(state["stop_training"])
+        self.epoch_finished = bool(state["epoch_finished"])
+        self.resumed = True
