@@ -79,7 +79,8 @@ def _plots_section(plots: dict) -> str:
 
 
 def _health_section(health: dict | None) -> str:
-    """health: {"columns": [...], "rows": [[...]], "warnings": [str], "verdict": str}."""
+    """health: {"verdict": str, "tables": [{"columns": [...], "rows": [[...]]}],
+    "warnings": [str]}."""
     if not health:
         return "<p>No gradient record for this run.</p>"
     parts = []
@@ -87,8 +88,9 @@ def _health_section(health: dict | None) -> str:
     if verdict:
         cls = "warn" if health.get("warnings") else "ok"
         parts.append(f'<p class="{cls}">{html.escape(verdict)}</p>')
-    if health.get("rows"):
-        parts.append(_table(health["columns"], health["rows"]))
+    for table in health.get("tables", []):
+        if table["rows"]:
+            parts.append(_table(table["columns"], table["rows"]))
     warnings = health.get("warnings") or []
     if warnings:
         items = "".join(f'<li class="warn">{html.escape(w)}</li>' for w in warnings)

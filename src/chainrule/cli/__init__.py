@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import sys
 import traceback
+import warnings
 
 from .. import __version__
 from ..tensor import ChainruleError
@@ -75,6 +76,11 @@ def describe(error: BaseException) -> str:
     return f"{type(error).__name__}: {one_line(error)} (run with --debug for the traceback)"
 
 
+def show_warning(message, category, filename, lineno, file=None, line=None):
+    """Warnings (e.g. vanishing gradients) as one line, without the source line."""
+    print(f"chainrule: warning: {one_line(message)}", file=file or sys.stderr)
+
+
 def main(argv=None) -> int:
     """Run the command line `argv` (sys.argv[1:] when None); return the exit code."""
     parser = build_parser()
@@ -82,6 +88,12 @@ def main(argv=None) -> int:
         args = parser.parse_args(argv)
     except SystemExit as stop:  # --help, --version and usage errors (code 2)
         return stop.code if isinstance(stop.code, int) else 0
+    with warnings.catch_warnings():
+        warnings.showwarning = show_warning
+        return run(args)
+
+
+def run(args) -> int:
     try:
         return args.run(args) or 0
     except KeyboardInterrupt:
