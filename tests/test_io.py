@@ -156,6 +156,7 @@ DAMAGED = {
         struct.pack("<Q", 10_000) + b'{"a": 1}', "larger than the file"),
     "header not JSON": (_file_bytes("{this is not json}   "), "not valid JSON"),
     "header not UTF-8": (_file_bytes(b'{"\xff\xfe": 1}'), "not valid JSON"),
+    "header nested too deeply": (_file_bytes("[" * 100_000 + "]" * 100_000), "not valid JSON"),
     "header a JSON list": (_file_bytes("[1, 2, 3]"), "not an object"),
     "duplicate tensor names": (
         _file_bytes('{"a": %s, "a": %s}' % (json.dumps(_f32([4], 0)), json.dumps(_f32([4], 16))),
@@ -253,3 +254,207 @@ def test_pickle_renamed_to_safetensors_runs_nothing(tmp_path, loader):
             getattr(crio, loader)(path)
         assert str(path) in str(caught.value)
         assert not marker.exists(), f"loading a {kind} ran code from the file"
+
+
+# --- models -----------------------------------------------------------------------------------
+nn = cr.nn
+
+
+def _every_layer_model():
+    """A chainrule model using every built-in layer type, with non-default arguments."""
+    block = nn.Sequential(nn.Linear(8, 8), nn.LayerNorm(8, eps=1e-4), nn.Tanh())
+    return nn.Sequential(
+        nn.Flatten(), nn.Linear(6, 8), nn.BatchNorm1d(8, eps=1e-3, momentum=0.2), nn.ReLU(),
+        nn.Residual(block), nn.Dropout(p=0.3), nn.LeakyReLU(negative_slope=0.2),
+        nn.Linear(8, 8, bias=False), nn.GELU(), nn.Sigmoid(), nn.Identity(), nn.Linear(8, 4),
+        nn.Softmax(dim=-1), nn.LogSoftmax(dim=-1))
+
+
+class _TorchResidual(torch.nn.Module):
+    def __init__(self, block):
+        super().__init__()
+        self.block = block
+
+    def forward(self, x):
+        return x + self.block(x)
+
+
+def _every_layer_torch_model():
+    """The same architecture in torch.nn (same key names)."""
+    tnn = torch.nn
+    block = tnn.Sequential(tnn.Linear(8, 8), tnn.LayerNorm(8, eps=1e-4), tnn.Tanh())
+    return tnn.Sequential(
+        tnn.Flatten(), tnn.Linear(6, 8), tnn.BatchNorm1d(8, eps=1e-3, momentum=0.2), tnn.ReLU(),
+        _TorchResidual(block), tnn.Dropout(p=0.3), tnn.LeakyReLU(negative_slope=0.2),
+        tnn.Linear(8, 8, bias=False), tnn.GELU(), tnn.Sigmoid(), tnn.Identity(),
+        tnn.Linear(8, 4), tnn.Softmax(dim=-1), tnn.LogSoftmax(dim=-1))
+
+
+def _trained_model(rng, dtype):
+    """Random weights everywhere and BatchNorm running statistics away from their defaults."""
+    cr.manual_seed(0)
+    model = _every_layer_model().to(dtype)
+    for _, param in model.named_parameters():
+        param.data[...] = rng.standard_normal(param.shape)
+    for _ in range(3):
+        model(cr.tensor(rng.standard_normal((16, 2, 3)).astype(dtype)))
+    return model.eval()
+
+
+def _output(model, x):
+    with cr.no_grad():
+        return model(cr.tensor(x)).data
+
+
+def test_models_cover_every_built_in_layer():
+    used = {type(module).__name__ for module in _every_layer_model().modules()}
+    used.add("ModuleList")  # saved on its own in test_module_list_round_trip
+    assert set(nn.LAYERS) <= used, f"not covered: {sorted(set(nn.LAYERS) - used)}"
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_model_round_trip_is_bit_exact(tmp_path, rng, dtype):
+    model = _trained_model(rng, dtype)
+    state = model.state_dict()
+    assert state["2.num_batches_tracked"] == 3
+    assert not np.array_equal(state["2.running_var"], np.ones(8))
+    path = tmp_path / "model.safetensors"
+    cr.save(model, path)
+    loaded = cr.load(path).eval()
+    assert type(loaded) is nn.Sequential
+    assert repr(loaded) == repr(model)
+    _assert_same_arrays(loaded.state_dict(), state)
+    assert all(p.dtype == dtype for p in loaded.parameters())
+    x = rng.standard_normal((5, 2, 3)).astype(dtype)
+    assert _bits(_output(loaded, x)) == _bits(_output(model, x))
+
+
+def test_module_list_round_trip(tmp_path, rng):
+    model = nn.ModuleList([nn.Linear(3, 2), nn.LayerNorm(2)])
+    path = tmp_path / "list.safetensors"
+    cr.save(model, path)
+    loaded = cr.load(path)
+    assert [type(m) for m in loaded] == [nn.Linear, nn.LayerNorm]
+    _assert_same_arrays(loaded.state_dict(), model.state_dict())
+
+
+def test_model_metadata_is_stored(tmp_path):
+    metadata = {"task": "classification", "classes": ["no", "yes"]}
+    path = tmp_path / "model.safetensors"
+    cr.save(nn.Sequential(nn.Linear(2, 2)), path, metadata=metadata)
+    assert crio.load_metadata(path) == metadata
+
+
+@pytest.mark.parametrize("dtype, rtol", [(np.float32, 1e-5), (np.float64, 1e-7)])
+def test_chainrule_file_loads_into_torch(tmp_path, rng, dtype, rtol):
+    model = _trained_model(rng, dtype)
+    path = tmp_path / "model.safetensors"
+    cr.save(model, path)
+    torch_model = _every_layer_torch_model().to(getattr(torch, np.dtype(dtype).name))
+    torch_model.load_state_dict(safetensors.torch.load_file(str(path)), strict=True)
+    torch_model.eval()
+    x = rng.standard_normal((5, 2, 3)).astype(dtype)
+    with torch.no_grad():
+        expected = torch_model(torch.from_numpy(x)).numpy()
+    assert expected.dtype == dtype
+    np.testing.assert_allclose(_output(model, x), expected, rtol=rtol)
+
+
+@pytest.mark.parametrize("dtype, rtol", [(torch.float32, 1e-5), (torch.float64, 1e-7)])
+def test_torch_file_loads_into_chainrule(tmp_path, rng, dtype, rtol):
+    torch.manual_seed(0)
+    torch_model = _every_layer_torch_model().to(dtype)
+    with torch.no_grad():
+        for _ in range(3):
+            torch_model(torch.randn(16, 2, 3, dtype=dtype))
+    torch_model.eval()
+    path = tmp_path / "torch.safetensors"
+    safetensors.torch.save_file(torch_model.state_dict(), str(path))
+    model = _every_layer_model().to(np.float32 if dtype == torch.float32 else np.float64)
+    model.load_state_dict(cr.load_state_dict(path))
+    model.eval()
+    x = torch.randn(5, 2, 3, dtype=dtype)
+    with torch.no_grad():
+        expected = torch_model(x).numpy()
+    np.testing.assert_allclose(_output(model, x.numpy()), expected, rtol=rtol)
+    with pytest.raises(ModelFileError, match="load_state_dict"):
+        cr.load(path)
+
+
+class _CustomNet(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.hidden = nn.Linear(3, 4)
+        self.out = nn.Linear(4, 1)
+
+    def forward(self, x):
+        return self.out(self.hidden(x).relu())
+
+
+@pytest.mark.parametrize("make", [_CustomNet, lambda: nn.Sequential(nn.Linear(3, 3), _CustomNet())])
+def test_custom_model_saves_weights_and_load_says_use_load_state_dict(tmp_path, rng, make):
+    model = make()
+    path = tmp_path / "custom.safetensors"
+    cr.save(model, path, metadata={"kind": "custom"})
+    with pytest.raises(ModelFileError, match="_CustomNet") as caught:
+        cr.load(path)
+    assert "load_state_dict" in str(caught.value)
+    rebuilt = make()
+    rebuilt.load_state_dict(cr.load_state_dict(path))
+    x = rng.standard_normal((4, 3)).astype(np.float32)
+    assert _bits(_output(rebuilt, x)) == _bits(_output(model, x))
+    assert crio.load_metadata(path) == {"kind": "custom"}
+
+
+def test_save_rejects_what_is_not_a_module(tmp_path):
+    with pytest.raises(ModelFileError, match="save_state_dict"):
+        cr.save({"w": np.ones(2)}, tmp_path / "dict.safetensors")
+    assert os.listdir(tmp_path) == []
+
+
+def _file_with_architecture(path, architecture, state):
+    import safetensors.numpy
+
+    text = architecture if isinstance(architecture, str) else json.dumps(architecture)
+    path.write_bytes(safetensors.numpy.save(state, metadata={crio.ARCHITECTURE_KEY: text}))
+
+
+_LINEAR_STATE = {"0.weight": np.ones((2, 3), np.float32), "0.bias": np.ones(2, np.float32)}
+
+
+@pytest.mark.parametrize("architecture, problem", [
+    ({"type": "Sequential", "args": {}, "children": [
+        {"type": "os.system", "args": {"command": "touch pwned"}}]}, "unknown layer type"),
+    ({"type": "Sequential", "args": {}, "children": [
+        {"type": "Linear", "args": {"in_features": "three", "out_features": 2}}]},
+     "bad arguments for Linear"),
+    ({"type": "Sequential", "args": {}, "children": [
+        {"type": "Linear", "args": {"in_features": 4, "out_features": 2}}]},
+     "do not fit the architecture"),
+    ("{'type': 'Sequential'}", "architecture is not valid JSON"),
+    (["Sequential"], "cannot be rebuilt"),
+])
+def test_bad_architecture_gives_model_file_error(tmp_path, architecture, problem):
+    path = tmp_path / "arch.safetensors"
+    _file_with_architecture(path, architecture, _LINEAR_STATE)
+    with pytest.raises(ModelFileError, match=problem) as caught:
+        cr.load(path)
+    assert str(path) in str(caught.value)
+    assert not os.path.exists("pwned")
+
+
+def test_mixed_precision_model_keeps_each_dtype(tmp_path):
+    model = nn.Sequential(nn.Linear(3, 2, dtype=np.float64), nn.LayerNorm(2))
+    path = tmp_path / "mixed.safetensors"
+    cr.save(model, path)
+    _assert_same_arrays(cr.load(path).state_dict(), model.state_dict())
+
+
+def test_weights_of_another_dtype_than_the_architecture_are_refused(tmp_path):
+    architecture = {"type": "Sequential", "args": {}, "children": [
+        {"type": "Linear", "args": {"in_features": 3, "out_features": 2}}]}
+    state = {k: v.astype(np.float64) for k, v in _LINEAR_STATE.items()}
+    path = tmp_path / "float64.safetensors"
+    _file_with_architecture(path, architecture, state)
+    with pytest.raises(ModelFileError, match="is float64 but the architecture makes it float32"):
+        cr.load(path)

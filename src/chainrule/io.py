@@ -102,7 +102,7 @@ def _reject_duplicates(pairs):
 def _parse_json(path, text, what: str):
     try:
         return json.loads(text, object_pairs_hook=_reject_duplicates)
-    except (UnicodeDecodeError, ValueError) as error:
+    except (ValueError, RecursionError) as error:  # UnicodeDecodeError is a ValueError
         raise ModelFileError(path, f"{what} is not valid JSON ({error})") from None
 
 
@@ -198,17 +198,22 @@ def load(path):
 
     try:
         model = nn.from_spec(_parse_json(path, spec_text, "architecture"))
-    except (nn.SpecError, TypeError, ValueError) as error:
+    except (nn.SpecError, TypeError, ValueError, RecursionError, MemoryError) as error:
         raise ModelFileError(path, f"the architecture cannot be rebuilt: {error}") from None
-    float_dtypes = {a.dtype for a in tensors.values() if a.dtype.kind == "f"}
-    if float_dtypes:
-        # Mixed precisions widen to the widest, which holds every stored value exactly.
-        model.to(max(float_dtypes, key=lambda dtype: dtype.itemsize))
+    _check_dtypes(path, model.state_dict(), tensors)
     try:
         model.load_state_dict(tensors, strict=True)
     except ChainruleError as error:
         raise ModelFileError(path, f"the weights do not fit the architecture: {error}") from None
     return model
+
+
+def _check_dtypes(path, expected: dict, tensors: dict) -> None:
+    """The architecture records each layer's dtype; loading must not silently cast."""
+    for name, array in tensors.items():
+        if name in expected and expected[name].dtype != array.dtype:
+            raise ModelFileError(path, f"tensor {name!r} is {array.dtype} but the architecture "
+                                 f"makes it {expected[name].dtype}")
 
 
 def _no_architecture_message(metadata: dict[str, str]) -> str:
