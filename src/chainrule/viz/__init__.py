@@ -1,0 +1,21 @@
+"""Plots of training runs, models and loss landscapes (matplotlib, Agg canvas, no pyplot).
+
+Every function returns the matplotlib Figure and, given `path`, also writes it as a PNG
+atomically. matplotlib is imported only when a figure is made.
+
+    history = cr.fit(...)
+    cr.viz.plot_history(history, path="curves.png")
+    cr.viz.plot_decision_boundary(model, X, y, path="boundary.png")
+"""
+
+from .evaluation import (
+    confusion_matrix, plot_confusion_matrix, plot_decision_boundary, plot_predicted_vs_actual,
+)
+from .figure import VizError, figure_to_png, new_figure, save_figure
+from .training import plot_gradient_norms, plot_history, plot_learning_rate
+
+__all__ = [
+    "VizError", "confusion_matrix", "figure_to_png", "new_figure", "plot_confusion_matrix",
+    "plot_decision_boundary", "plot_gradient_norms", "plot_history", "plot_learning_rate",
+    "plot_predicted_vs_actual", "save_figure",
+]

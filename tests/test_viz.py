@@ -1,0 +1,143 @@
+"""cr.viz: every plot is a valid, non-blank PNG; the numbers behind the plots are right."""
+
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+import chainrule as cr
+from chainrule import viz
+
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+
+
+def assert_png(path):
+    """A PNG that decodes, with real content (not one flat colour)."""
+    from matplotlib.image import imread
+
+    with open(path, "rb") as f:
+        assert f.read(8) == PNG_SIGNATURE
+    pixels = imread(path)[..., :3]
+    assert pixels.ndim == 3 and min(pixels.shape[:2]) > 100
+    assert pixels.std() > 0.05
+    assert np.mean(pixels.min(axis=2) < 0.9) > 0.02  # enough non-white pixels
+    return pixels
+
+
+@pytest.fixture
+def logs():
+    return {"loss": [1.0, 0.6, 0.4, 0.3], "val_loss": [1.1, 0.7, 0.5, 0.45],
+            "accuracy": [0.5, 0.7, 0.8, 0.9], "val_accuracy": [0.4, 0.6, 0.75, 0.8],
+            "lr": [0.1, 0.1, 0.05, 0.05], "time": [0.1] * 4}
+
+
+def test_history_curves(tmp_path, logs):
+    path = tmp_path / "curves.png"
+    fig = viz.plot_history(logs, path=path)
+    assert_png(path)
+    loss_ax, acc_ax = fig.axes
+    assert loss_ax.get_title() == "loss" and acc_ax.get_title() == "accuracy"
+    train, val = loss_ax.get_lines()
+    np.testing.assert_array_equal(train.get_ydata(), logs["loss"])
+    np.testing.assert_array_equal(val.get_ydata(), logs["val_loss"])
+
+
+def test_history_object_from_fit(tmp_path, rng):
+    X = rng.standard_normal((64, 2)).astype(np.float32)
+    y = (X[:, 0] * X[:, 1] > 0).astype(np.int64)
+    model = cr.nn.Sequential(cr.nn.Linear(2, 8), cr.nn.Tanh(), cr.nn.Linear(8, 2))
+    history = cr.fit(model, cr.nn.CrossEntropyLoss(), cr.optim.SGD(model.parameters(), lr=0.1),
+                     X, y, epochs=4, batch_size=16, validation_split=0.25, metrics=["accuracy"],
+                     callbacks=[cr.callbacks.GradientMonitor()], verbose=0, seed=0)
+    for plot, name in ((viz.plot_history, "h"), (viz.plot_learning_rate, "lr"),
+                       (viz.plot_gradient_norms, "g")):
+        plot(history, path=tmp_path / f"{name}.png")
+        assert_png(tmp_path / f"{name}.png")
+    viz.plot_decision_boundary(model, X, y, path=tmp_path / "boundary.png")
+    assert_png(tmp_path / "boundary.png")
+    predicted = cr.predict(model, X).argmax(axis=1)
+    viz.plot_confusion_matrix(y, predicted, classes=["a", "b"], path=tmp_path / "cm.png")
+    assert_png(tmp_path / "cm.png")
+
+
+def test_learning_rate_per_step(tmp_path):
+    rates = [0.1 * 0.5 ** (step // 10) for step in range(50)]
+    fig = viz.plot_learning_rate(rates, path=tmp_path / "lr.png")
+    assert_png(tmp_path / "lr.png")
+    assert fig.axes[0].get_xlabel() == "step"
+    np.testing.assert_array_equal(fig.axes[0].get_lines()[0].get_ydata(), rates)
+
+
+def test_gradient_norms_log_scale(tmp_path):
+    record = {"epoch": [0, 1, 2], "grad_norm": {"0.weight": [1e-2, 1e-5, 1e-9],
+                                                "0.bias": [1.0, 1.0, 1.0],
+                                                "2.weight": [1.0, 10.0, 1e3]}}
+    fig = viz.plot_gradient_norms(record, path=tmp_path / "g.png")
+    assert_png(tmp_path / "g.png")
+    ax = fig.axes[0]
+    assert ax.get_yscale() == "log"
+    assert [line.get_label() for line in ax.get_lines()] == ["0.weight", "2.weight"]
+
+
+def test_decision_boundary_colours_each_side(tmp_path):
+    X = np.array([[-1.0, -1.0], [-1.0, 1.0], [1.0, -1.0], [1.0, 1.0]])
+    y = np.array([0, 0, 1, 1])
+    fig = viz.plot_decision_boundary(lambda grid: grid[:, 0], X, y)  # a logit: class 1 iff x₁ > 0
+    path = tmp_path / "b.png"
+    viz.save_figure(fig, path)
+    pixels = assert_png(path)
+    ax = fig.axes[0]
+    (x0, y0), (x1, y1) = ax.transData.transform([(-0.9, 0.5), (0.9, 0.5)])
+    height = pixels.shape[0]
+    left, right = pixels[int(height - y0), int(x0)], pixels[int(height - y1), int(x1)]
+    assert np.abs(left - right).sum() > 0.2  # the two half-planes differ in colour
+
+
+def test_confusion_matrix_counts_match_sklearn(tmp_path):
+    from sklearn.metrics import confusion_matrix
+
+    y_true = np.array(["cat", "dog", "dog", "bird", "cat", "dog"])
+    y_pred = np.array(["cat", "cat", "dog", "bird", "dog", "dog"])
+    counts, names = viz.confusion_matrix(y_true, y_pred)
+    np.testing.assert_array_equal(counts, confusion_matrix(y_true, y_pred, labels=names))
+    viz.plot_confusion_matrix(y_true, y_pred, normalize=True, path=tmp_path / "cm.png")
+    assert_png(tmp_path / "cm.png")
+
+
+def test_predicted_vs_actual(tmp_path, rng):
+    y = rng.standard_normal(50)
+    fig = viz.plot_predicted_vs_actual(y, y + 0.1 * rng.standard_normal(50),
+                                       path=tmp_path / "pa.png")
+    assert_png(tmp_path / "pa.png")
+    assert "R² = 0.9" in fig.axes[0].get_title()
+
+
+@pytest.mark.parametrize("call, message", [
+    (lambda: viz.plot_history({"loss": [1.0]}, metrics=["accuracy"]), "not logged"),
+    (lambda: viz.plot_history({}), "nothing logged"),
+    (lambda: viz.plot_learning_rate({"loss": [1.0]}), "no 'lr' logged"),
+    (lambda: viz.plot_gradient_norms(cr.History()), "no gradient record"),
+    (lambda: viz.plot_decision_boundary(abs, np.zeros((3, 3)), [0, 1, 0]), "needs 2 features"),
+    (lambda: viz.plot_predicted_vs_actual([1.0, 2.0], [1.0]), "one length"),
+    (lambda: viz.confusion_matrix([0, 5], [0, 1], classes=["a", "b"]), "outside the 2"),
+])
+def test_bad_input_is_named(call, message):
+    with pytest.raises(viz.VizError, match=message):
+        call()
+
+
+def test_failed_save_leaves_no_file(tmp_path, logs, monkeypatch):
+    fig = viz.plot_history(logs)
+    monkeypatch.setattr(viz.figure, "figure_to_png", lambda *a: 1 / 0)
+    with pytest.raises(ZeroDivisionError):
+        viz.save_figure(fig, tmp_path / "x.png")
+    assert os.listdir(tmp_path) == []
+
+
+def test_no_pyplot_and_lazy_matplotlib():
+    code = ("import sys, chainrule as cr; assert 'matplotlib' not in sys.modules; "
+            "cr.viz.plot_history({'loss': [1.0, 0.5]}); "
+            "assert 'matplotlib.pyplot' not in sys.modules")
+    subprocess.run([sys.executable, "-c", code], check=True)
