@@ -458,3 +458,31 @@ def test_weights_of_another_dtype_than_the_architecture_are_refused(tmp_path):
     _file_with_architecture(path, architecture, state)
     with pytest.raises(ModelFileError, match="is float64 but the architecture makes it float32"):
         cr.load(path)
+
+
+def test_randomly_damaged_model_files_load_or_raise_model_file_error(tmp_path, rng):
+    path = tmp_path / "model.safetensors"
+    cr.save(nn.Sequential(nn.Linear(3, 4), nn.BatchNorm1d(4), nn.ReLU()), path,
+            metadata={"classes": ["a", "b"]})
+    good = path.read_bytes()
+    damaged_path = tmp_path / "damaged.safetensors"
+    failures = 0
+    for _ in range(300):
+        content = bytearray(good)
+        for _ in range(rng.integers(1, 4, endpoint=True)):
+            at = int(rng.integers(len(content)))
+            action = rng.integers(3)
+            if action == 0:
+                content[at] = int(rng.integers(256))
+            elif action == 1:
+                del content[at]
+            else:
+                content.insert(at, int(rng.integers(256)))
+        damaged_path.write_bytes(bytes(content))
+        for loader in (crio.load, crio.load_state_dict, crio.load_metadata):
+            try:
+                loader(damaged_path)
+            except ModelFileError as error:  # any other exception fails the test
+                assert str(damaged_path) in str(error)
+                failures += 1
+    assert failures > 300  # most damage is detected, not silently accepted

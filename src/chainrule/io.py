@@ -194,10 +194,11 @@ def load(path):
     spec_text = metadata.get(ARCHITECTURE_KEY)
     if spec_text is None:
         raise ModelFileError(path, _no_architecture_message(metadata))
+    spec = _parse_json(path, spec_text, "architecture")
     from . import nn
 
     try:
-        model = nn.from_spec(_parse_json(path, spec_text, "architecture"))
+        model = nn.from_spec(spec)
     except (nn.SpecError, TypeError, ValueError, RecursionError, MemoryError) as error:
         raise ModelFileError(path, f"the architecture cannot be rebuilt: {error}") from None
     _check_dtypes(path, model.state_dict(), tensors)
