@@ -8,11 +8,13 @@ import sys
 
 import numpy as np
 
+from .tensor import ChainruleError
+
 enabled = False
 _PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__))
 
 
-class AnomalyError(FloatingPointError):
+class AnomalyError(ChainruleError, FloatingPointError):
     """An op produced NaN or Inf while detect_anomaly() was on."""
 
 

@@ -11,8 +11,20 @@ def _method(op):
     return lambda self, *args: op(self, *args)
 
 
+def _binary(op):
+    # NumPy scalars become Python numbers, which (as in PyTorch) never widen a tensor's dtype:
+    # float32 * np.float64(2) stays float32.
+    def method(self, other):
+        return op(self, other.item() if isinstance(other, xp.generic) else other)
+
+    return method
+
+
 def _reflect(op):
-    return lambda self, other: op(other, self)
+    def method(self, other):
+        return op(other.item() if isinstance(other, xp.generic) else other, self)
+
+    return method
 
 
 def _shape_args(shape):
@@ -40,7 +52,7 @@ BINARY = {
     "pow": ops.pow, "matmul": ops.matmul,
 }
 for _name, _op in BINARY.items():
-    setattr(Tensor, f"__{_name}__", _method(_op))
+    setattr(Tensor, f"__{_name}__", _binary(_op))
     setattr(Tensor, f"__r{_name}__", _reflect(_op))
 
 for _name, _ufunc in {"lt": xp.less, "le": xp.less_equal, "gt": xp.greater,
@@ -55,7 +67,7 @@ Tensor.T = property(lambda self: ops.transpose(self))
 for _name in ("exp", "log", "sqrt", "tanh", "sigmoid", "relu", "abs"):
     setattr(Tensor, _name, _method(getattr(ops, _name)))
 
-Tensor.pow = _method(ops.pow)
+Tensor.pow = _binary(ops.pow)
 Tensor.matmul = _method(ops.matmul)
 Tensor.leaky_relu = lambda self, negative_slope=0.01: ops.leaky_relu(
     self, negative_slope=negative_slope)

@@ -30,6 +30,10 @@ class ShapeError(ChainruleError, ValueError):
     """An op was given inputs whose shapes do not fit."""
 
 
+class OutOfRangeError(ShapeError, IndexError):
+    """An index is out of range for the tensor's shape (an IndexError, as in PyTorch)."""
+
+
 class Primitive:
     __slots__ = ("name", "forward", "_vjp", "_wants_needs")
 
@@ -52,8 +56,11 @@ class Primitive:
         arrays = tuple(a.data if isinstance(a, Tensor) else a for a in args)
         try:
             out = self.forward(*arrays, **options)
+        except ShapeError:
+            raise
         except (ValueError, IndexError) as err:
-            raise ShapeError(f"{self.name}: {describe(arrays)}: {err}") from None
+            kind = ShapeError if isinstance(err, ValueError) else OutOfRangeError
+            raise kind(f"{self.name}: {describe(arrays)}: {str(err).strip()}") from None
         if not isinstance(out, xp.ndarray):
             out = xp.asarray(out)
         result = Tensor.__new__(Tensor)

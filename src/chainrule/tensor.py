@@ -25,6 +25,10 @@ class ChainruleError(Exception):
     """Base class of every error chainrule raises on purpose."""
 
 
+class DtypeError(ChainruleError, TypeError):
+    """A tensor was asked for a dtype it cannot have (strings, integers that require grad)."""
+
+
 def is_grad_enabled() -> bool:
     return _grad_enabled
 
@@ -35,25 +39,29 @@ def set_grad_enabled(mode: bool) -> None:
 
 
 class no_grad(contextlib.ContextDecorator):
-    """Context manager and decorator: ops inside record no graph."""
+    """Context manager and decorator (`@no_grad()` or `@no_grad`): ops inside record no graph."""
+
+    mode = False
+
+    def __new__(cls, func=None):
+        self = super().__new__(cls)
+        self._previous = []  # a stack: a decorated function may recurse into itself
+        return self if func is None else self(func)
 
     def __enter__(self):
-        self._prev = _grad_enabled
-        set_grad_enabled(False)
+        self._previous.append(_grad_enabled)
+        set_grad_enabled(self.mode)
         return self
 
     def __exit__(self, *exc):
-        set_grad_enabled(self._prev)
+        set_grad_enabled(self._previous.pop())
         return False
 
 
 class enable_grad(no_grad):
     """Context manager and decorator: record the graph even inside no_grad."""
 
-    def __enter__(self):
-        self._prev = _grad_enabled
-        set_grad_enabled(True)
-        return self
+    mode = True
 
 
 def as_array(data, dtype=None):
@@ -65,14 +73,15 @@ def as_array(data, dtype=None):
     if isinstance(data, (xp.ndarray, xp.generic)):  # NumPy data keeps its dtype
         if data.dtype.kind in "fiub":
             return data if type(data) is xp.ndarray else xp.asarray(data)
-        raise TypeError(f"tensor: unsupported dtype {data.dtype}")
+        raise DtypeError(f"tensor: unsupported dtype {data.dtype}")
     array = xp.asarray(data)
     if array.dtype.kind == "f" or array.dtype == object:
         return array.astype(xp.float32)
     if array.dtype.kind in "iub":
         # Python ints stay integers (labels, indices), as in torch.tensor.
         return array
-    raise TypeError(f"tensor: cannot make a tensor from {type(data).__name__}")
+    raise DtypeError(
+        f"tensor: cannot make a tensor from a {type(data).__name__} of dtype {array.dtype}")
 
 
 class Tensor:
@@ -84,7 +93,7 @@ class Tensor:
     def __init__(self, data, requires_grad=False, dtype=None):
         self.data = as_array(data, dtype)
         if requires_grad and self.data.dtype.kind != "f":
-            raise TypeError(f"only floating tensors can require grad, got {self.data.dtype}")
+            raise DtypeError(f"only floating tensors can require grad, got {self.data.dtype}")
         self.grad = None
         self.requires_grad = bool(requires_grad)
         self._ctx = None
@@ -101,8 +110,24 @@ class Tensor:
     def __len__(self):
         return len(self.data)
 
+    def __iter__(self):
+        if self.data.ndim == 0:
+            raise TypeError("iteration over a 0-d tensor")
+        return (self[i] for i in range(len(self.data)))
+
     def item(self):
         return self.data.item()
+
+    def __float__(self):
+        return float(self.data)
+
+    def __int__(self):
+        return int(self.data)
+
+    def __array__(self, dtype=None, copy=None):
+        """np.asarray(tensor) gives the data (no gradient), as for a torch tensor."""
+        array = self.data if dtype is None else self.data.astype(dtype, copy=False)
+        return array.copy() if copy else array
 
     def numpy(self):
         return self.data
