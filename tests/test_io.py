@@ -187,6 +187,8 @@ DAMAGED = {
         _file_bytes({"a": _f32([2], 0), "b": _f32([4], 16)}, _EIGHT), "gap of 8"),
     "trailing bytes": (
         _file_bytes({"a": _f32([4], 0)}, _EIGHT), "cover 16"),
+    "metadata a list": (
+        _file_bytes({"__metadata__": [], "a": _f32([8], 0)}, _EIGHT), "__metadata__"),
     "metadata not strings": (
         _file_bytes({"__metadata__": {"x": 1}, "a": _f32([8], 0)}, _EIGHT), "__metadata__"),
     "entry missing fields": (
@@ -486,3 +488,12 @@ def test_randomly_damaged_model_files_load_or_raise_model_file_error(tmp_path, r
                 assert str(damaged_path) in str(error)
                 failures += 1
     assert failures > 300  # most damage is detected, not silently accepted
+
+
+def test_stored_metadata_that_is_not_an_object_is_refused(tmp_path):
+    import safetensors.numpy
+
+    path = tmp_path / "list_metadata.safetensors"
+    path.write_bytes(safetensors.numpy.save(_LINEAR_STATE, metadata={crio.METADATA_KEY: "[1]"}))
+    with pytest.raises(ModelFileError, match="stored metadata is JSON list"):
+        crio.load_metadata(path)

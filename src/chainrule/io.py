@@ -154,7 +154,8 @@ def _parse_header(path, raw: bytes, size: int) -> dict[str, str]:
     header = _parse_json(path, text, "header")
     if not isinstance(header, dict):
         raise ModelFileError(path, f"header is JSON {type(header).__name__}, not an object")
-    metadata = header.pop("__metadata__", None) or {}
+    metadata = header.pop("__metadata__", None)
+    metadata = {} if metadata is None else metadata
     if not isinstance(metadata, dict) or not all(
             isinstance(v, str) for v in metadata.values()):
         raise ModelFileError(path, "header __metadata__ is not a mapping of strings to strings")
@@ -185,11 +186,18 @@ def load_metadata(path) -> dict:
     """The extra metadata dict given to `save` / `save_state_dict` ({} when there is none)."""
     raw, size = _read_prefix(path, whole=False)
     stored = _parse_header(path, raw, size).get(METADATA_KEY)
-    return {} if stored is None else _parse_json(path, stored, "stored metadata")
+    metadata = {} if stored is None else _parse_json(path, stored, "stored metadata")
+    if not isinstance(metadata, dict):
+        raise ModelFileError(path, f"stored metadata is JSON {type(metadata).__name__}, "
+                             "not an object")
+    return metadata
 
 
 def load(path):
-    """Rebuild a model saved by `cr.save` from its recorded architecture and weights."""
+    """Rebuild a model saved by `cr.save` from its recorded architecture and weights.
+
+    Like any freshly built model it is in training mode; call `.eval()` before predicting.
+    """
     tensors, metadata = _read(path)
     spec_text = metadata.get(ARCHITECTURE_KEY)
     if spec_text is None:
