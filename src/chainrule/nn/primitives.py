@@ -87,8 +87,9 @@ def _(g, out, x, y, needs=(True, True)):
         # As PyTorch: (x − y) / (x(1 − x)), the denominator kept above 1e-12.
         gx = g * (x - y) / xp.maximum(x * (1 - x), 1e-12)
     if needs[1]:
-        log_x, log_1mx = _clamped_logs(x)
-        gy = g * (log_1mx - log_x)
+        # As PyTorch, the target's gradient uses the unclamped logs (infinite at x = 0 or 1).
+        with xp.errstate(divide="ignore"):
+            gy = g * (xp.log1p(-x) - xp.log(x))
     return gx, gy
 
 
