@@ -11,6 +11,7 @@ import numpy as np
 from .tensor import ChainruleError
 
 enabled = False
+_UNKNOWN_SITE = "a line not recorded (run the forward pass inside detect_anomaly() too)"
 _PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__))
 
 
@@ -24,7 +25,9 @@ def detect_anomaly():
     global enabled
     previous, enabled = enabled, True
     try:
-        yield
+        # NumPy's own warnings would only repeat, with less detail, what AnomalyError says.
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+            yield
     finally:
         enabled = previous
 
@@ -58,5 +61,5 @@ def check_backward(name, node, grad, input_grads) -> None:
         if g is not None and not _finite(g):
             raise AnomalyError(
                 f"{name} produced NaN or Inf in the gradient of its input {i} during backward; "
-                f"the op was called at {node._site}"
+                f"the op was called at {node._site or _UNKNOWN_SITE}"
             )

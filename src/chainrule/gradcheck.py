@@ -147,5 +147,8 @@ def gradcheck(fn, *inputs, eps=1e-6, atol=1e-5, rtol=1e-3, raise_on_fail=False,
                                               projections, rng))
     result = GradcheckResult(all(r.passed for r in reports), reports, notes)
     if raise_on_fail and not result.passed:
-        raise GradcheckError(f"gradcheck failed:\n{result}")
+        failures = "; ".join(
+            f"input {r.index}: max abs error {r.max_abs_error:.3e} at element {r.worst_index}"
+            for r in reports if not r.passed)
+        raise GradcheckError(f"gradcheck failed for {failures}\n{result}")
     return result
