@@ -158,3 +158,11 @@ def test_predict_file_errors(tmp_path):
         with pytest.raises(DataError) as info:
             read_csv_features(write(tmp_path, text, "new.csv"), data.preprocessor, "kind")
         assert message in str(info.value)
+
+
+def test_spaces_around_cells_and_blank_rows_are_ignored(tmp_path):
+    text = " a , b ,label\n 1.5, 2 , cat\n\n,,\n3,4,dog \n5, 6,cat\n7,8,dog\n"
+    data = load_csv(write(tmp_path, text), "label", test_split=0.0)
+    assert data.feature_names == ["a", "b"] and data.classes == ["cat", "dog"]
+    assert sorted(data.split_rows["train"].tolist()) == [2, 5, 6, 7]  # rows 3-4 blank
+    np.testing.assert_allclose(data.preprocessor.mean, [4.125, 5.0])

@@ -66,7 +66,7 @@ def _is_float(text: str) -> bool:
 
 def _label_cells(table: CSVTable, column: int) -> list[str]:
     """The target column's cells; DataError at the first missing one."""
-    cells = [row[column] for row in table.rows]
+    cells = [row[column].strip() for row in table.rows]
     for i, text in enumerate(cells):
         if text.lower() in MISSING:
             raise DataError(f"missing target value ({text!r}); every row needs one",

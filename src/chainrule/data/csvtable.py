@@ -1,7 +1,7 @@
 """Reading a CSV file into checked cells: a header and rows of equal length.
 
 Rows are numbered as a spreadsheet numbers them (the header is row 1); blank lines, and rows
-whose cells are all empty, are skipped but still counted. Cells are stripped of spaces.
+whose cells are all empty, are skipped but still counted. Spaces around a cell's text are ignored.
 """
 
 from __future__ import annotations
@@ -44,9 +44,8 @@ def _records(path: str, delimiter: str):
             row = 0
             try:
                 for row, record in enumerate(reader, start=1):
-                    cells = [cell.strip() for cell in record]
-                    if any(cells):
-                        yield row, cells
+                    if any(cell and not cell.isspace() for cell in record):
+                        yield row, record
             except csv.Error as exc:
                 raise DataError(f"malformed CSV ({exc})", file=path, row=row + 1) from None
     except UnicodeDecodeError as exc:
@@ -74,7 +73,7 @@ def read_table(path, delimiter: str = ",") -> CSVTable:
     if first is None:
         raise DataError("the file is empty: expected a header row of column names and "
                         "data rows", file=path)
-    header_row, header = first
+    header_row, header = first[0], [name.strip() for name in first[1]]
     _check_header(path, header_row, header)
     rows, row_numbers = [], []
     for row, cells in records:
@@ -90,6 +89,7 @@ def read_table(path, delimiter: str = ",") -> CSVTable:
 
 def _cell_number(text: str) -> float:
     """The number in a cell; DataError (without location) saying why there is none."""
+    text = text.strip()
     if text.lower() in MISSING:
         shown = "an empty cell" if not text else repr(text)
         raise DataError(f"missing value ({shown}); fill or drop rows with missing values")
