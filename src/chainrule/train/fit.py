@@ -11,7 +11,7 @@ from __future__ import annotations
 from .checkpoint import restore_checkpoint
 from .distributed import average_gradients
 from .history import History
-from .inference import model_dtype, to_input, to_target
+from .inference import to_input, to_target
 from .setup import build_state, check_options
 
 __all__ = ["fit"]
@@ -84,7 +84,7 @@ def _train_epoch(state, clip_grad_norm, l2):
 
     model, loss_fn, optimizer, callbacks = state.model, state.loss_fn, state.optimizer, state.callbacks
     params = [p for _, p in state.params]
-    dtype = model_dtype(model)
+    dtype = state.dtype
     for X_batch, y_batch in state.loader:
         state.batch += 1
         state.X_batch, state.y_batch = X_batch, y_batch

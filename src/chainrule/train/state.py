@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from .history import History
+from .inference import model_dtype
 
 __all__ = ["TrainingState"]
 
@@ -10,7 +11,7 @@ __all__ = ["TrainingState"]
 class TrainingState:
     """Everything a callback may read (and the few things it may set) during fit().
 
-    Read: model, loss_fn, optimizer, params (list of (name, Parameter)), loader, epochs,
+    Read: model, loss_fn, optimizer, params (list of (name, Parameter)), dtype, loader, epochs,
     epoch (0-based, the one running), batch (index of the batch within the epoch), step
     (optimizer steps taken so far), X_batch, y_batch, output (the model's output Tensor for
     the batch), loss (the batch loss as a float), grad_norm (the batch's total gradient
@@ -26,6 +27,7 @@ class TrainingState:
         self.loss_fn = loss_fn
         self.optimizer = optimizer
         self.params = [(name, p) for name, p in model.named_parameters() if p.requires_grad]
+        self.dtype = model_dtype(model)  # inputs are cast to it
         self.loader = loader
         self.epochs = epochs
         self.metrics = list(metrics)

@@ -50,6 +50,13 @@ class _EpochSums:
     def means(self):
         return {name: self.sums[name] / self.counts[name] for name in self.sums}
 
+    def state_dict(self):
+        return {"sums": dict(self.sums), "counts": dict(self.counts)}
+
+    def load_state_dict(self, state):
+        self.sums.update(state["sums"])
+        self.counts.update(state["counts"])
+
 
 class GradientMonitor(Callback):
     """Record per-layer gradient statistics every `every_n_steps` steps (see module doc)."""
@@ -170,8 +177,15 @@ class GradientMonitor(Callback):
         self._reset_epoch()
 
     def state_dict(self) -> dict:
-        return {"record": self.record, "warned": sorted(map(list, self._warned))}
+        """The record, the warnings given, and the sums of the unfinished epoch."""
+        return {"record": self.record, "warned": sorted(map(list, self._warned)),
+                "grad": self._grad.state_dict(), "ratio": self._ratio.state_dict(),
+                "saturated": self._saturated.state_dict(), "ever_active": self._ever_active}
 
     def load_state_dict(self, state) -> None:
         self.record = state["record"]
         self._warned = {tuple(item) for item in state["warned"]}
+        self._reset_epoch()
+        for name in ("grad", "ratio", "saturated"):
+            getattr(self, "_" + name).load_state_dict(state[name])
+        self._ever_active = dict(state["ever_active"])
