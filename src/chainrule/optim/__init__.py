@@ -1,0 +1,13 @@
+"""Gradient descent: optimizers, learning-rate schedules and gradient clipping.
+
+Names, arguments, defaults and update formulas are torch.optim's, so code ports as it is
+and a trajectory can be compared with PyTorch's step for step.
+"""
+
+from .adagrad import Adagrad
+from .adam import Adam, AdamW
+from .optimizer import Optimizer, OptimizerError
+from .rmsprop import RMSprop
+from .sgd import SGD
+
+__all__ = ["Adagrad", "Adam", "AdamW", "Optimizer", "OptimizerError", "RMSprop", "SGD"]

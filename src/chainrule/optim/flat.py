@@ -1,0 +1,109 @@
+"""The fused path: one group's parameters, gradients and state in flat contiguous buffers.
+
+Each parameter's `.data` is re-pointed to a view of one flat buffer, so an optimizer's update
+rule runs once over the whole group: a handful of vectorized operations however many
+parameters the group has. Each parameter's state entries are views of flat state buffers
+too, so `state_dict()` and the plain path see the same numbers.
+
+Gradients are gathered into a flat gradient buffer by one `concatenate(..., out=)` per step
+(skipped when every `.grad` already is its view of that buffer).
+"""
+
+from __future__ import annotations
+
+from ..backend import xp
+from ..tensor import ChainruleError
+
+
+class FlatGroup:
+    """Flat buffers for the parameters of one param group (all of one dtype)."""
+
+    def __init__(self, params):
+        dtypes = {p.data.dtype for p in params}
+        if len(dtypes) != 1:
+            raise ChainruleError(
+                f"fused optimizer: a parameter group mixes dtypes {sorted(map(str, dtypes))}; "
+                "put parameters of different dtypes in different groups"
+            )
+        self.params = list(params)
+        self.shapes = [p.data.shape for p in params]
+        bounds = [0]
+        for p in params:
+            bounds.append(bounds[-1] + p.data.size)
+        self.slices = [slice(a, b) for a, b in zip(bounds[:-1], bounds[1:])]
+        self.data = xp.concatenate([xp.ravel(p.data) for p in params])
+        self.data_views = self._views(self.data)
+        for p, view in zip(params, self.data_views):
+            p.data = view
+        self.grad = xp.empty_like(self.data)
+        self.grad_views = self._views(self.grad)
+        self.state = None  # flat state, once bound to the parameters' states
+        self._state_views = {}
+
+    def _views(self, flat):
+        return [flat[s].reshape(shape) for s, shape in zip(self.slices, self.shapes)]
+
+    def holds(self, params) -> bool:
+        """Whether these buffers were made for exactly these parameters, shapes and dtype."""
+        return (
+            len(params) == len(self.params)
+            and all(a is b for a, b in zip(params, self.params))
+            and all(p.data.shape == s for p, s in zip(params, self.shapes))
+            and all(p.data.dtype == self.data.dtype for p in params)
+        )
+
+    def sync_params(self) -> None:
+        """Pull in any `.data` replaced since the last step (e.g. by load_state_dict)."""
+        for p, view in zip(self.params, self.data_views):
+            if p.data is not view:
+                xp.copyto(view, p.data)
+                p.data = view
+
+    def gather_grads(self) -> None:
+        if all(p.grad is view for p, view in zip(self.params, self.grad_views)):
+            return
+        xp.concatenate([xp.ravel(p.grad) for p in self.params], out=self.grad)
+
+    # --- state ------------------------------------------------------------------------
+    def bind_state(self, states):
+        """The flat state for these per-parameter states, or None when they differ.
+
+        They are bound (flat buffers whose views the per-parameter dicts hold) when every
+        state has the same entries and the same scalars (e.g. Adam's step); empty states
+        give an empty flat state for the optimizer to initialise.
+        """
+        if self.state is not None:
+            return self.state
+        keys = set(states[0])
+        if any(set(s) != keys for s in states):
+            return None
+        flat = {}
+        for key in keys:
+            values = [s[key] for s in states]
+            if isinstance(values[0], xp.ndarray):
+                flat[key] = xp.concatenate([xp.ravel(v) for v in values]).astype(
+                    self.data.dtype, copy=False
+                )
+            elif all(v == values[0] for v in values):
+                flat[key] = values[0]
+            else:
+                return None
+        self.state = flat
+        self._state_views = {}  # key -> the flat array whose views the states hold
+        return flat
+
+    def scatter_state(self, states) -> None:
+        """Point each parameter's state at views of the flat state; copy its scalars."""
+        for key, value in self.state.items():
+            if isinstance(value, xp.ndarray):
+                if self._state_views.get(key) is not value:
+                    self._state_views[key] = value
+                    for s, view in zip(states, self._views(value)):
+                        s[key] = view
+            else:
+                for s in states:
+                    s[key] = value
+
+    def unbind_state(self) -> None:
+        self.state = None
+        self._state_views = {}

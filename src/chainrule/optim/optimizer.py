@@ -1,0 +1,212 @@
+"""The Optimizer base: parameter groups, step, zero_grad and state_dict, as in torch.optim.
+
+A subclass supplies the update rule as `_update(group, param, grad, state, work)`: plain
+array math on `param` (updated in place), the gradient `grad` (never modified), the
+parameter's `state` dict, and `work`, two scratch arrays shaped like `param`. The same rule
+runs once per parameter (the plain path) or once per group on flat buffers that hold every
+parameter of the group (the fused path, `fused=True` or `foreach=True`, see flat.py).
+"""
+
+from __future__ import annotations
+
+from ..backend import xp
+from ..tensor import ChainruleError, Tensor, enable_grad
+from .flat import FlatGroup
+
+
+class OptimizerError(ChainruleError, ValueError):
+    """Bad optimizer arguments or a state dict that does not fit the optimizer."""
+
+
+def check_non_negative(**values):
+    """Raise OptimizerError naming the first hyperparameter below zero (torch's checks)."""
+    for name, value in values.items():
+        if value < 0.0:
+            raise OptimizerError(f"Invalid {name.replace('_', ' ')}: {value}")
+
+
+class Optimizer:
+    """Base class: holds `param_groups` (list of dicts) and `state` (param -> dict)."""
+
+    def __init__(self, params, defaults: dict):
+        if isinstance(params, Tensor):
+            raise TypeError(
+                "params argument given to the optimizer should be an iterable of Tensors "
+                f"or dicts, but got a {type(params).__name__}"
+            )
+        self.defaults = dict(defaults)
+        self.state: dict[Tensor, dict] = {}
+        self.param_groups: list[dict] = []
+        self._flat: dict[int, FlatGroup] = {}
+        self._scratch: dict = {}
+        groups = list(params)
+        if not groups:
+            raise OptimizerError("optimizer got an empty parameter list")
+        if not isinstance(groups[0], dict):
+            groups = [{"params": groups}]
+        for group in groups:
+            self.add_param_group(group)
+
+    def __repr__(self):
+        lines = [f"{type(self).__name__} ("]
+        for i, group in enumerate(self.param_groups):
+            lines.append(f"Parameter Group {i}")
+            lines += [f"    {k}: {v}" for k, v in sorted(group.items()) if k != "params"]
+        return "\n".join(lines + [")"])
+
+    # --- groups -----------------------------------------------------------------------
+    def add_param_group(self, param_group: dict) -> None:
+        """Add a group of parameters with its own options (the defaults fill the rest)."""
+        if not isinstance(param_group, dict):
+            raise TypeError(f"param_group must be a dict, got {type(param_group).__name__}")
+        params = param_group["params"]
+        params = [params] if isinstance(params, Tensor) else list(params)
+        for p in params:
+            if not isinstance(p, Tensor):
+                raise TypeError(
+                    f"optimizer can only optimize Tensors, but one of the params is a "
+                    f"{type(p).__name__}"
+                )
+        group = {**self.defaults, **param_group, "params": params}
+        known = {id(p) for g in self.param_groups for p in g["params"]}
+        ids = [id(p) for p in params]
+        if len(set(ids)) != len(ids) or known & set(ids):
+            raise OptimizerError("some parameters appear in more than one parameter group")
+        self._check_group(group)
+        self.param_groups.append(group)
+
+    def _check_group(self, group: dict) -> None:
+        """Validate a group's hyperparameters; subclasses add their own checks."""
+        check_non_negative(learning_rate=group["lr"])
+
+    # --- gradients --------------------------------------------------------------------
+    def zero_grad(self, set_to_none: bool = True) -> None:
+        """Forget the gradients: set them to None (default) or fill them with zeros."""
+        for group in self.param_groups:
+            for p in group["params"]:
+                if set_to_none:
+                    p.grad = None
+                elif p.grad is not None:
+                    p.grad[...] = 0
+
+    # --- the step ---------------------------------------------------------------------
+    def step(self, closure=None):
+        """Update every parameter that has a gradient; returns closure() when given."""
+        loss = None
+        if closure is not None:
+            with enable_grad():
+                loss = closure()
+        for group in self.param_groups:
+            if group.get("fused") or group.get("foreach"):
+                self._step_flat(group)
+            else:
+                self._flat.pop(id(group), None)
+                for p in group["params"]:
+                    if p.grad is not None:
+                        self._step_param(group, p.data, p.grad, self._state_of(group, p))
+        return loss
+
+    def _state_of(self, group: dict, param: Tensor) -> dict:
+        state = self.state.get(param)
+        if not state:
+            state = self.state[param] = self._init_state(group, param.data)
+        return state
+
+    def _step_param(self, group, data, grad, state) -> None:
+        if "step" in state:
+            state["step"] += 1
+        self._update(group, data, grad, state, self._work(data))
+
+    def _step_flat(self, group: dict) -> None:
+        flat = self._flat.get(id(group))
+        if flat is None or not flat.holds(group["params"]):
+            flat = self._flat[id(group)] = FlatGroup(group["params"])
+        flat.sync_params()
+        params = group["params"]
+        if all(p.grad is not None for p in params):
+            flat.gather_grads()
+            state = flat.bind_state([self.state.get(p) or {} for p in params])
+            if state is not None:
+                if not state:
+                    state.update(self._init_state(group, flat.data))
+                self._step_param(group, flat.data, flat.grad, state)
+                flat.scatter_state([self.state.setdefault(p, {}) for p in params])
+                return
+        flat.unbind_state()  # per-parameter steps make the states diverge
+        for p in params:
+            if p.grad is not None:
+                self._step_param(group, p.data, p.grad, self._state_of(group, p))
+
+    def _work(self, like):
+        """Two scratch arrays shaped like `like`, reused across parameters and steps."""
+        scratch = self._scratch.get(like.dtype)
+        if scratch is None or scratch.shape[1] < like.size:
+            scratch = self._scratch[like.dtype] = xp.empty((2, like.size), like.dtype)
+        n = like.size
+        return scratch[0, :n].reshape(like.shape), scratch[1, :n].reshape(like.shape)
+
+    def _init_state(self, group: dict, data) -> dict:
+        """The state a parameter starts with (its first step, or eagerly for Adagrad)."""
+        return {}
+
+    def _update(self, group, param, grad, state, work) -> None:
+        raise NotImplementedError
+
+    # --- checkpoints ------------------------------------------------------------------
+    def state_dict(self) -> dict:
+        """A snapshot in torch's layout: {"state": {index: {...}}, "param_groups": [...]}.
+
+        Arrays are copies, so the snapshot does not change as training goes on.
+        """
+        index, state, groups = 0, {}, []
+        for group in self.param_groups:
+            ids = []
+            for p in group["params"]:
+                if self.state.get(p):
+                    state[index] = {
+                        k: v.copy() if isinstance(v, xp.ndarray) else v
+                        for k, v in self.state[p].items()
+                    }
+                ids.append(index)
+                index += 1
+            groups.append({**{k: v for k, v in group.items() if k != "params"}, "params": ids})
+        return {"state": state, "param_groups": groups}
+
+    def load_state_dict(self, state_dict: dict) -> None:
+        """Restore a state_dict() of an optimizer over parameters of the same shapes."""
+        saved_groups = state_dict["param_groups"]
+        if len(saved_groups) != len(self.param_groups):
+            raise OptimizerError(
+                f"loaded state dict has {len(saved_groups)} parameter groups, "
+                f"the optimizer has {len(self.param_groups)}"
+            )
+        for i, (group, saved) in enumerate(zip(self.param_groups, saved_groups)):
+            if len(saved["params"]) != len(group["params"]):
+                raise OptimizerError(
+                    f"loaded parameter group {i} has {len(saved['params'])} parameters, "
+                    f"the optimizer's has {len(group['params'])}"
+                )
+        saved_state = {int(k): v for k, v in state_dict["state"].items()}
+        new_state = {}
+        for group, saved in zip(self.param_groups, saved_groups):
+            for p, index in zip(group["params"], saved["params"]):
+                if int(index) in saved_state:
+                    new_state[p] = _restore_param_state(saved_state[int(index)], p, index)
+        for group, saved in zip(self.param_groups, saved_groups):
+            group.update({k: v for k, v in saved.items() if k != "params"})
+        self.state = new_state
+        self._flat = {}
+
+
+def _restore_param_state(saved: dict, param: Tensor, index) -> dict:
+    state = {}
+    for name, value in saved.items():
+        if isinstance(value, (xp.ndarray, list)):
+            value = xp.array(value, dtype=param.data.dtype)
+            if value.shape != param.data.shape:
+                raise OptimizerError(
+                    f"state {name!r} of parameter {index} has shape {value.shape}, "
+                    f"the parameter has shape {param.data.shape}"
+                )
+        state[name] = value
+    return state

@@ -1,0 +1,149 @@
+"""state_dict round trips, torch's layout, zero_grad, argument errors, the fused buffers."""
+
+import json
+
+import numpy as np
+import pytest
+import torch
+
+import chainrule as cr
+from chainrule import optim
+
+from optim_oracle import cr_loss, cr_params, make_problem, torch_loss, torch_params
+
+OPTIMIZERS = [
+    ("SGD", dict(lr=0.05, momentum=0.9, nesterov=True, weight_decay=0.01)),
+    ("Adagrad", dict(lr=0.1, lr_decay=0.01, initial_accumulator_value=0.1)),
+    ("RMSprop", dict(lr=0.01, momentum=0.5, centered=True)),
+    ("Adam", dict(lr=0.02, amsgrad=True, weight_decay=0.01)),
+    ("AdamW", dict(lr=0.02, weight_decay=0.1)),
+]
+
+
+def train(params, opt, steps, X, y):
+    for _ in range(steps):
+        opt.zero_grad()
+        cr_loss(params, X, y).backward()
+        opt.step()
+
+
+@pytest.mark.parametrize("fused_before, fused_after", [(False, False), (True, True),
+                                                       (False, True), (True, False)])
+@pytest.mark.parametrize("name, kwargs", OPTIMIZERS, ids=[n for n, _ in OPTIMIZERS])
+def test_state_dict_resume_is_bit_identical(name, kwargs, fused_before, fused_after):
+    X, y, weights = make_problem()
+    params = cr_params(weights)
+    opt = getattr(optim, name)(params, fused=fused_before, **kwargs)
+    train(params, opt, 30, X, y)
+    saved = opt.state_dict()
+    saved_weights = [p.data.copy() for p in params]
+    train(params, opt, 40, X, y)  # the run that is never interrupted
+
+    resumed = cr_params(saved_weights)
+    opt2 = getattr(optim, name)(resumed, fused=fused_after, **kwargs)
+    opt2.load_state_dict(saved)
+    train(resumed, opt2, 40, X, y)
+    for p, q in zip(params, resumed):
+        np.testing.assert_array_equal(p.data, q.data)
+
+
+@pytest.mark.parametrize("name, kwargs", OPTIMIZERS, ids=[n for n, _ in OPTIMIZERS])
+def test_state_dict_has_torch_layout(name, kwargs):
+    X, y, weights = make_problem()
+    ours, theirs = cr_params(weights), torch_params(weights)
+    opt = getattr(optim, name)(ours, **kwargs)
+    ref = getattr(torch.optim, name)(theirs, **kwargs)
+    for o, loss in ((opt, cr_loss(ours, X, y)), (ref, torch_loss(theirs, X, y))):
+        loss.backward()
+        o.step()
+    mine, torchs = opt.state_dict(), ref.state_dict()
+    assert mine["state"].keys() == torchs["state"].keys()
+    for index, entry in torchs["state"].items():
+        assert mine["state"][index].keys() == entry.keys()
+        for key, value in entry.items():
+            np.testing.assert_allclose(mine["state"][index][key], value.numpy(), rtol=1e-12)
+    group, torch_group = mine["param_groups"][0], torchs["param_groups"][0]
+    assert set(group) - {"fused"} <= set(torch_group)
+    assert {k: group[k] for k in group if k not in ("foreach", "fused")} == {
+        k: torch_group[k] for k in group if k not in ("foreach", "fused")
+    }
+
+
+def test_state_dict_is_a_snapshot_and_json_friendly():
+    X, y, weights = make_problem()
+    params = cr_params(weights)
+    opt = optim.Adam(params, lr=0.01)
+    train(params, opt, 3, X, y)
+    saved = opt.state_dict()
+    before = saved["state"][0]["exp_avg"].copy()
+    train(params, opt, 3, X, y)
+    np.testing.assert_array_equal(saved["state"][0]["exp_avg"], before)
+    as_json = json.loads(json.dumps({
+        "state": {k: {n: v.tolist() if isinstance(v, np.ndarray) else v for n, v in s.items()}
+                  for k, s in saved["state"].items()},
+        "param_groups": saved["param_groups"],
+    }))
+    opt.load_state_dict(as_json)
+    np.testing.assert_array_equal(opt.state[params[0]]["exp_avg"], before)
+    assert opt.state[params[0]]["step"] == 3
+
+
+def test_load_state_dict_names_what_does_not_fit():
+    params = cr_params(make_problem()[2])
+    opt = optim.Adam(params)
+    params[0].grad = np.ones_like(params[0].data)
+    opt.step()
+    saved = opt.state_dict()
+    with pytest.raises(optim.OptimizerError, match="group 0 has 4 parameters, the optimizer's has 2"):
+        optim.Adam(params[:2]).load_state_dict(saved)
+    other = [cr.tensor(np.zeros((2, 2)), requires_grad=True), *params[1:]]
+    with pytest.raises(optim.OptimizerError, match=r"shape \(6, 4\).*shape \(2, 2\)"):
+        optim.Adam(other).load_state_dict(saved)
+
+
+@pytest.mark.parametrize("fused", [False, True])
+def test_zero_grad(fused):
+    X, y, weights = make_problem()
+    params = cr_params(weights)
+    opt = optim.SGD(params, lr=0.1, fused=fused)
+    cr_loss(params, X, y).backward()
+    opt.step()
+    opt.zero_grad(set_to_none=False)
+    assert all(p.grad is not None and not p.grad.any() for p in params)
+    opt.zero_grad()
+    assert all(p.grad is None for p in params)
+
+
+def test_bad_arguments_raise_like_torch():
+    params = cr_params(make_problem()[2])
+    with pytest.raises(optim.OptimizerError, match="Invalid learning rate: -1"):
+        optim.SGD(params, lr=-1)
+    with pytest.raises(optim.OptimizerError, match="Nesterov momentum requires"):
+        optim.SGD(params, nesterov=True)
+    with pytest.raises(optim.OptimizerError, match="Invalid beta parameter at index 1"):
+        optim.Adam(params, betas=(0.9, 1.0))
+    with pytest.raises(optim.OptimizerError, match="empty parameter list"):
+        optim.Adam([])
+    with pytest.raises(TypeError, match="iterable of Tensors"):
+        optim.Adam(params[0])
+    with pytest.raises(optim.OptimizerError, match="more than one parameter group"):
+        optim.Adam([{"params": params[:2]}, {"params": params[1:]}])
+    assert isinstance(optim.OptimizerError("x"), (cr.ChainruleError, ValueError))
+
+
+def test_fused_path_shares_flat_buffers_and_follows_replaced_data():
+    X, y, weights = make_problem()
+    params = cr_params(weights)
+    opt = optim.Adam(params, lr=0.01, fused=True)
+    train(params, opt, 2, X, y)
+    flat = params[0].data.base
+    assert flat is not None and flat.size == sum(w.size for w in weights)
+    assert all(p.data.base is flat for p in params)
+    exp_avg = opt.state[params[0]]["exp_avg"].base
+    assert exp_avg.size == flat.size and all(opt.state[p]["exp_avg"].base is exp_avg
+                                             for p in params)
+    # replacing .data (as loading weights does) is picked up on the next step
+    params[0].data = np.zeros_like(params[0].data)
+    train(params, opt, 1, X, y)
+    assert np.abs(params[0].data).max() < 0.05 and params[0].data.base is not None
+
