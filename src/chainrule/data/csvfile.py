@@ -17,6 +17,7 @@ from .csvtable import MISSING, CSVTable, parse_numbers, read_table
 from .errors import DataError
 from .preprocessing import Preprocessor
 from .split import split_indices
+from .validate import check_fraction
 
 __all__ = ["CSVData", "load_csv", "read_csv_features"]
 
@@ -143,6 +144,8 @@ def load_csv(path, target: str, task: str | None = None, val_split: float = 0.0,
     """
     if task not in (None, *TASKS):
         raise DataError(f"task must be one of {TASKS} or None, got {task!r}")
+    check_fraction(val_split, "val_split")
+    check_fraction(test_split, "test_split")
     table = read_table(path, delimiter)
     target_column = table.column_index(target, "target column")
     columns = _feature_columns(table, target, features)
@@ -152,7 +155,7 @@ def load_csv(path, target: str, task: str | None = None, val_split: float = 0.0,
     cells = _label_cells(table, target_column)
     task = task or infer_task(cells)
     classes = class_names(table, cells, target) if task == "classification" else None
-    encoder = Preprocessor([], [], [], task, target, classes)
+    encoder = Preprocessor([], [], [], task, target, classes)  # labels only, no features yet
     y = _targets(table, target_column, task, encoder)
     parts = split_indices(len(X), [val_split, test_split], seed,
                           labels=y if task == "classification" else None)

@@ -50,7 +50,7 @@ class DataLoader:
             return None
         if self.seed is not None:
             return int(np.random.SeedSequence([self.seed, self.epoch]).generate_state(1)[0])
-        return int(cr_random.generator().integers(2**63))
+        return int(cr_random.generator().integers(2**53))  # exact in any JSON reader
 
     def _order(self) -> np.ndarray | None:
         if self._epoch_seed is None:
