@@ -65,9 +65,8 @@ def test_gelu_matches_torch_over_a_wide_range(approximate):
 def batch_norm_pair(**kwargs):
     model = nn.BatchNorm1d(3, **kwargs).double()
     reference = torch.nn.BatchNorm1d(3, **kwargs)
-    if model.weight is not None:
-        model.weight.data[...] = normal(3, seed=5)
-        model.bias.data[...] = normal(3, seed=6)
+    for seed, param in enumerate(model.parameters()):
+        param.data[...] = normal(3, seed=5 + seed)
     copy_weights(model, reference)
     return model, reference
 
@@ -80,7 +79,7 @@ def assert_same_buffers(model, reference):
 
 
 BATCH_NORM_OPTIONS = [{}, {"momentum": None}, {"momentum": 0.3, "eps": 1e-3},
-                      {"affine": False}, {"track_running_stats": False}]
+                      {"affine": False}, {"bias": False}, {"track_running_stats": False}]
 
 
 @pytest.mark.parametrize("options", BATCH_NORM_OPTIONS, ids=str)

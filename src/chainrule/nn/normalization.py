@@ -25,11 +25,12 @@ class BatchNorm1d(Module):
     Training normalizes with the batch's mean and biased variance and updates running_mean
     and running_var (unbiased) with `momentum` (momentum=None: a cumulative average over
     num_batches_tracked). Eval normalizes with the running statistics, unless
-    track_running_stats=False, when batch statistics are always used. Then γ·x̂ + β.
+    track_running_stats=False, when batch statistics are always used. Then γ·x̂ + β
+    (γ and β when affine; bias=False drops β, as in PyTorch 2.13).
     """
 
     def __init__(self, num_features, eps=1e-5, momentum=0.1, affine=True,
-                 track_running_stats=True, dtype=None):
+                 track_running_stats=True, dtype=None, *, bias=True):
         super().__init__()
         self.num_features = int(num_features)
         self.eps = float(eps)
@@ -38,7 +39,7 @@ class BatchNorm1d(Module):
         self.track_running_stats = bool(track_running_stats)
         dtype = _float_dtype(dtype)
         self.weight = Parameter(xp.ones(self.num_features, dtype)) if affine else None
-        self.bias = Parameter(xp.zeros(self.num_features, dtype)) if affine else None
+        self.bias = Parameter(xp.zeros(self.num_features, dtype)) if affine and bias else None
         tracking = self.track_running_stats
         self.register_buffer("running_mean", xp.zeros(num_features, dtype) if tracking else None)
         self.register_buffer("running_var", xp.ones(num_features, dtype) if tracking else None)
@@ -69,12 +70,14 @@ class BatchNorm1d(Module):
 
     def spec_args(self) -> dict:
         args = {"num_features": self.num_features, "eps": self.eps, "momentum": self.momentum,
-                "affine": self.affine, "track_running_stats": self.track_running_stats}
+                "affine": self.affine, "track_running_stats": self.track_running_stats,
+                "bias": self.bias is not None}
         return _with_dtype(args, self.weight if self.affine else self.running_mean)
 
     def extra_repr(self) -> str:
         return (f"{self.num_features}, eps={self.eps}, momentum={self.momentum}, "
-                f"affine={self.affine}, track_running_stats={self.track_running_stats}")
+                f"affine={self.affine}, bias={self.bias is not None}, "
+                f"track_running_stats={self.track_running_stats}")
 
 
 class LayerNorm(Module):
@@ -103,4 +106,4 @@ class LayerNorm(Module):
 
     def extra_repr(self) -> str:
         return (f"{self.normalized_shape}, eps={self.eps}, "
-                f"elementwise_affine={self.elementwise_affine}")
+                f"elementwise_affine={self.elementwise_affine}, bias={self.bias is not None}")

@@ -1,0 +1,176 @@
+"""Module: names, state dicts, modes, dtypes and repr, against torch.nn where it applies."""
+
+import re
+
+import numpy as np
+import pytest
+import torch
+
+import chainrule as cr
+from chainrule import nn
+
+
+def add_layers(module, lib):
+    """Attributes, a ModuleList and a nested Sequential, found by walking the attributes."""
+    module.embed = lib.Linear(3, 4)
+    module.layers = lib.ModuleList([lib.Linear(4, 4), lib.BatchNorm1d(4)])
+    module.head = lib.Sequential(lib.ReLU(), lib.Linear(4, 2, bias=False))
+    module.scale = lib.Parameter(torch.ones(2) if lib is torch.nn else np.ones(2))
+
+
+def forward(module, x):
+    x = module.embed(x)
+    for layer in module.layers:
+        x = layer(x)
+    return module.head(x) * module.scale
+
+
+class Net(nn.Module):
+    def __init__(self, lib=nn):
+        super().__init__()
+        add_layers(self, nn)
+
+    forward = forward
+
+
+class TorchNet(torch.nn.Module):
+    def __init__(self, lib=torch.nn):
+        super().__init__()
+        add_layers(self, torch.nn)
+
+    forward = forward
+
+
+def test_names_and_state_dict_keys_equal_torchs():
+    ours, theirs = Net(nn), TorchNet(torch.nn)
+    assert [n for n, _ in ours.named_parameters()] == [n for n, _ in theirs.named_parameters()]
+    assert list(ours.state_dict()) == list(theirs.state_dict())
+    assert [n for n, _ in ours.named_buffers()] == [n for n, _ in theirs.named_buffers()]
+    assert [n for n, _ in ours.named_modules()] == [n for n, _ in theirs.named_modules()]
+    assert ours.num_parameters() == sum(p.numel() for p in theirs.parameters())
+    assert [type(m).__name__ for m in ours.children()] == ["Linear", "ModuleList", "Sequential"]
+
+
+def test_a_shared_module_is_counted_once():
+    shared = nn.Linear(2, 2)
+    model = nn.Sequential(shared, nn.ReLU(), shared)
+    assert [n for n, _ in model.named_parameters()] == ["0.weight", "0.bias"]
+    assert model.num_parameters() == 6
+
+
+def test_state_dict_round_trip_through_torch():
+    cr.manual_seed(0)
+    ours = Net(nn).double()
+    ours(cr.tensor(np.random.default_rng(0).standard_normal((5, 3))))  # running stats move
+    theirs = TorchNet(torch.nn).double()
+    theirs.load_state_dict({k: torch.from_numpy(v) for k, v in ours.state_dict().items()})
+    fresh = Net(nn).double()
+    fresh.load_state_dict({k: v.numpy() for k, v in theirs.state_dict().items()})
+    for key, value in ours.state_dict().items():
+        np.testing.assert_array_equal(fresh.state_dict()[key], value)
+        assert fresh.state_dict()[key].dtype == value.dtype
+
+
+def test_state_dict_holds_copies_and_load_keeps_parameter_objects_and_dtypes():
+    model = nn.Linear(2, 3)
+    weight = model.weight
+    state = model.state_dict()
+    state["weight"][...] = 7.0
+    assert not np.any(model.weight.data == 7.0)
+    model.load_state_dict({"weight": np.full((3, 2), 2.5), "bias": np.zeros(3)})
+    assert model.weight is weight and model.weight.dtype == np.float32
+    np.testing.assert_array_equal(model.weight.data, np.full((3, 2), 2.5, np.float32))
+
+
+def test_load_state_dict_names_missing_unexpected_and_mis_shaped_keys():
+    model = nn.Sequential(nn.Linear(2, 3), nn.BatchNorm1d(3))
+    state = model.state_dict()
+    del state["1.running_var"]
+    state["0.weight"] = np.zeros((2, 2))
+    state["2.weight"] = np.zeros(1)
+    before = model.state_dict()
+    with pytest.raises(nn.StateDictError) as info:
+        model.load_state_dict(state)
+    message = str(info.value)
+    assert "missing key '1.running_var'" in message
+    assert "unexpected key '2.weight'" in message
+    assert "0.weight: expected shape (3, 2), got (2, 2)" in message
+    assert isinstance(info.value, cr.ChainruleError)
+    for key, value in model.state_dict().items():  # nothing was half-loaded
+        np.testing.assert_array_equal(value, before[key])
+    del state["2.weight"]
+    state["0.weight"] = np.ones((3, 2))
+    result = model.load_state_dict(state, strict=False)
+    assert result == {"missing_keys": ["1.running_var"], "unexpected_keys": []}
+    np.testing.assert_array_equal(model[0].weight.data, np.ones((3, 2)))
+
+
+def test_train_eval_and_zero_grad():
+    model = nn.Sequential(nn.Linear(2, 2), nn.Sequential(nn.Dropout(0.5), nn.BatchNorm1d(2)))
+    assert all(m.training for m in model.modules())
+    assert model.eval() is model and not any(m.training for m in model.modules())
+    model.train()
+    assert all(m.training for m in model.modules())
+    model(cr.tensor(np.ones((3, 2)))).sum().backward()
+    assert model[0].weight.grad is not None
+    model.zero_grad(set_to_none=False)
+    np.testing.assert_array_equal(model[0].weight.grad, np.zeros((2, 2)))
+    model.zero_grad()
+    assert model[0].weight.grad is None
+
+
+def test_to_double_and_float_cast_parameters_and_float_buffers():
+    model = nn.Sequential(nn.Linear(2, 3), nn.BatchNorm1d(3))
+    assert model[0].weight.dtype == np.float32
+    assert model.double() is model
+    assert {v.dtype for k, v in model.state_dict().items() if "num_batches" not in k} == {
+        np.dtype(np.float64)}
+    assert model[1].num_batches_tracked.dtype == np.int64
+    model.float()
+    assert {p.dtype for p in model.parameters()} == {np.dtype(np.float32)}
+    model.to(np.float64)
+    assert model[1].running_mean.dtype == np.float64
+    assert isinstance(model[0].weight, nn.Parameter)
+    with pytest.raises(TypeError, match="int32"):
+        model.to(np.int32)
+
+
+def test_repr_is_torchs_plus_parameter_counts():
+    def build(lib):
+        return lib.Sequential(lib.Linear(3, 4), lib.BatchNorm1d(4), lib.GELU(),
+                              lib.Sequential(lib.Linear(4, 4, bias=False), lib.Tanh()),
+                              lib.LayerNorm(4), lib.Flatten(), lib.Softmax(dim=-1))
+
+    ours = repr(build(nn))
+    assert re.sub(r"  # [\d,]+ parameters?( in all)?", "", ours) == repr(build(torch.nn))
+    assert "(0): Linear(in_features=3, out_features=4, bias=True)  # 16 parameters" in ours
+    total = sum(p.numel() for p in build(torch.nn).parameters())
+    assert ours.endswith(f")  # {total} parameters in all")
+
+
+def test_parameters_are_tensors_that_require_grad():
+    p = nn.Parameter(np.zeros(3))
+    assert isinstance(p, cr.Tensor) and p.requires_grad and p.dtype == np.float64
+    assert repr(p).startswith("Parameter containing:")
+
+
+def test_manual_seed_makes_initialization_reproducible():
+    cr.manual_seed(11)
+    first = nn.Sequential(nn.Linear(5, 4), nn.Linear(4, 2)).state_dict()
+    cr.manual_seed(11)
+    second = nn.Sequential(nn.Linear(5, 4), nn.Linear(4, 2)).state_dict()
+    third = nn.Sequential(nn.Linear(5, 4), nn.Linear(4, 2)).state_dict()
+    for key in first:
+        np.testing.assert_array_equal(first[key], second[key])
+        assert not np.array_equal(first[key], third[key])
+
+
+def test_module_list_and_sequential_indexing():
+    layers = [nn.Linear(1, 1), nn.ReLU(), nn.Tanh()]
+    model = nn.Sequential(*layers)
+    assert model[-1] is layers[2] and len(model) == 3
+    assert isinstance(model[1:], nn.Sequential) and list(model[1:]) == layers[1:]
+    with pytest.raises(IndexError, match="index 3"):
+        model[3]
+    with pytest.raises(TypeError, match="int is not a Module"):
+        nn.ModuleList([1])
