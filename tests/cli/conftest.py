@@ -74,3 +74,24 @@ def trained_run(tmp_path_factory, iris_csv):
                      "--epochs", "15", "--batch-size", "16", "--lr", "0.05", "--out", out)
     assert result.returncode == 0, result.stderr
     return out, result
+
+
+@pytest.fixture(scope="session")
+def regression_csv(tmp_path_factory):
+    """price = 3 area − 2 age + 5 + noise; a column order that puts the target first."""
+    rng = np.random.default_rng(1)
+    X = rng.uniform(0, 2, size=(80, 2))
+    price = 3 * X[:, 0] - 2 * X[:, 1] + 5 + 0.05 * rng.standard_normal(80)
+    rows = [[f"{p:.4f}", f"{a:.4f}", f"{g:.4f}"] for p, (a, g) in zip(price, X)]
+    return write_csv(tmp_path_factory.mktemp("data") / "houses.csv",
+                     ["price", "area", "age"], rows)
+
+
+@pytest.fixture(scope="session")
+def plane_csv(tmp_path_factory):
+    """Two features, integer class labels 0/1 split by a circle."""
+    rng = np.random.default_rng(2)
+    X = rng.uniform(-1, 1, size=(120, 2))
+    label = (np.hypot(X[:, 0], X[:, 1]) < 0.6).astype(int)
+    rows = [[f"{u:.4f}", f"{v:.4f}", c] for (u, v), c in zip(X, label)]
+    return write_csv(tmp_path_factory.mktemp("data") / "plane.csv", ["u", "v", "inside"], rows)

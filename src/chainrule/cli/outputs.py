@@ -38,7 +38,8 @@ def _json_ready(value):
     return value
 
 
-def write_outputs(out: str, config: dict, model, history, data) -> tuple[dict, list[str]]:
+def write_outputs(out: str, config: dict, model, history, data,
+                  plots: bool = True) -> tuple[dict, list[str]]:
     """history.csv, metrics.json, the plots and report.html; returns (metrics, file names)."""
     from ..report import write_report
     from .health import gradient_health
@@ -48,7 +49,7 @@ def write_outputs(out: str, config: dict, model, history, data) -> tuple[dict, l
     metrics = {**compute_metrics(model, data), "run": run_summary(model, history)}
     atomic_write_text(os.path.join(out, "metrics.json"),
                       json.dumps(_json_ready(metrics), indent=2) + "\n")
-    plots = draw_plots(out, model, history, data)
+    plots = draw_plots(out, model, history, data) if plots else {}
     title = f"chainrule run: {config['data'] or config['dataset']}"
     write_report(os.path.join(out, "report.html"), title=title, config=config,
                  metrics=metrics, plots={caption: png for caption, (_, png) in plots.items()},

@@ -46,11 +46,11 @@ def build_optimizer(config: dict, params):
 
 def build_scheduler(config: dict, optimizer):
     """The --schedule, stepped once per epoch by fit (None for 'none')."""
-    from ..optim import lr_scheduler as schedules
-
     name, epochs = config["schedule"], max(config["epochs"], 1)
     if name == "none":
         return None
+    from ..optim import lr_scheduler as schedules
+
     if name == "step":
         return schedules.StepLR(optimizer, step_size=max(epochs // 3, 1), gamma=0.1)
     if name == "exp":

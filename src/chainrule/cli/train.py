@@ -63,6 +63,8 @@ def add_parser(commands):
                      help="the run folder (runs/latest)")
     run.add_argument("--resume", action="store_true",
                      help="continue the run in --out from its last checkpoint")
+    run.add_argument("--no-plots", action="store_true",
+                     help="skip the PNG plots (report.html is written without them)")
     run.add_argument("-q", "--quiet", action="store_true", help="no progress output")
     parser.set_defaults(run=run_command)
     return parser
@@ -76,5 +78,6 @@ def run_command(args) -> int:
         config = cfg.merge_for_resume(cfg.read_saved(args.out), options, args.out)
     else:
         config = cfg.resolve(options)
-    train_and_report(config, args.out, resume=args.resume, verbose=0 if args.quiet else 1)
+    train_and_report(config, args.out, resume=args.resume, verbose=0 if args.quiet else 1,
+                     plots=not args.no_plots)
     return 0

@@ -51,14 +51,14 @@ class TrainedModel:
     @classmethod
     def load(cls, path) -> "TrainedModel":
         """The model file, or the run folder holding model.safetensors."""
-        import chainrule as cr
         from ..data import Preprocessor
+        from ..io import load, load_metadata
 
         path = os.fspath(path)
         if os.path.isdir(path):
             path = os.path.join(path, MODEL_FILE)
-        model = cr.load(path)
-        metadata = cr.load_metadata(path) or {}
+        model = load(path)
+        metadata = load_metadata(path) or {}
         if "preprocessor" not in metadata:
             raise OptionError(f"{path}: no preprocessing in its metadata; "
                               "--model needs a file written by `chainrule train`")
@@ -72,11 +72,12 @@ class TrainedModel:
     def target_names(self) -> list[str]:
         return [self.preprocessor.target or "prediction"]
 
-    def read(self, path, with_target: bool):
-        """(X standardized, y encoded or None) from a CSV with the training columns."""
+    def read(self, path, target: str | None = None, with_target: bool = True):
+        """(X standardized, y encoded or None) from a CSV with the training columns; y from
+        column `target` (default: the training target) unless with_target is false."""
         from ..data import read_csv_features
 
-        target = self.preprocessor.target if with_target else None
+        target = (target or self.preprocessor.target) if with_target else None
         return read_csv_features(path, self.preprocessor, target=target)
 
     def outputs(self, X) -> np.ndarray:

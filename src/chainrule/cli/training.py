@@ -107,7 +107,8 @@ def fit_model(config: dict, data: Splits, out: str, resume: bool, verbose: int):
     return model, history
 
 
-def train_and_report(config: dict, out: str, resume: bool = False, verbose: int = 1) -> dict:
+def train_and_report(config: dict, out: str, resume: bool = False, verbose: int = 1,
+                     plots: bool = True) -> dict:
     """Train as configured and write the run folder `out`; returns the metrics."""
     import chainrule as cr
 
@@ -116,11 +117,10 @@ def train_and_report(config: dict, out: str, resume: bool = False, verbose: int 
 
     data = load_training_data(config)
     os.makedirs(out, exist_ok=True)
-    if not resume:
-        cfg.save(out, config)  # first, so that a killed run can be resumed
+    cfg.save(out, config)  # before training, so that a killed run can be resumed
     model, history = fit_model(config, data, out, resume, verbose)
     cr.save(model, os.path.join(out, MODEL_FILE),
             metadata=model_metadata(data.preprocessor, config))
-    metrics, written = write_outputs(out, config, model, history, data)
+    metrics, written = write_outputs(out, config, model, history, data, plots)
     print_results(metrics, history, out, written)
     return metrics
