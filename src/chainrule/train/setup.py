@@ -81,7 +81,7 @@ def _callbacks(user_callbacks, scheduler, verbose):
 
     extra = [LearningRateScheduler(scheduler, per="epoch")] if scheduler is not None else []
     if verbose:
-        extra.append(ProgressBar(compact=verbose == 2))
+        extra.append(ProgressBar(compact=True if verbose == 2 else None))
     return CallbackList([DivergenceGuard(), EpochLogger(), *user_callbacks, *extra])
 
 

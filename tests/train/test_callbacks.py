@@ -1,0 +1,132 @@
+"""Built-in callbacks: early stopping, checkpoints, CSV, schedules, progress bar."""
+
+import csv
+import io
+import os
+
+import numpy as np
+import pytest
+
+import chainrule as cr
+from chainrule import nn, optim
+from chainrule.train import load_checkpoint
+
+
+def _setup(rng, n=40):
+    cr.manual_seed(0)
+    X = rng.normal(size=(n, 3)).astype(np.float32)
+    y = (X[:, 0] > 0).astype(np.int64)
+    model = nn.Sequential(nn.Linear(3, 6), nn.ReLU(), nn.Linear(6, 2))
+    return model, X, y
+
+
+class ScriptedLogs(cr.callbacks.Callback):
+    """Replaces val_loss with a scripted sequence (runs before the callbacks under test)."""
+
+    order = -10
+
+    def __init__(self, values):
+        self.values = values
+
+    def on_epoch_end(self, state):
+        state.logs["val_loss"] = self.values[state.epoch]
+
+
+class WeightsPerEpoch(cr.callbacks.Callback):
+    order = -5
+
+    def __init__(self):
+        self.weights = []
+
+    def on_epoch_end(self, state):
+        self.weights.append({k: v.copy() for k, v in state.model.state_dict().items()})
+
+
+@pytest.mark.parametrize("patience, stopped", [(1, 3), (2, 4), (10, None)])
+def test_early_stopping_stops_and_restores_the_best_weights(rng, patience, stopped):
+    model, X, y = _setup(rng)
+    values = [1.0, 0.8, 0.5, 0.6, 0.55, 0.7, 0.9, 0.95]  # best at epoch 2
+    weights = WeightsPerEpoch()
+    stopper = cr.callbacks.EarlyStopping(patience=patience, restore_best_weights=True)
+    cr.fit(model, nn.CrossEntropyLoss(), optim.SGD(model.parameters(), lr=0.1), X, y,
+           epochs=len(values), validation_split=0.25,
+           callbacks=[ScriptedLogs(values), weights, stopper], verbose=0)
+    assert stopper.stopped_epoch == stopped and stopper.best_epoch == 2
+    assert len(weights.weights) == (stopped + 1 if stopped else len(values))
+    for key, value in model.state_dict().items():  # restored, whether or not it stopped
+        np.testing.assert_array_equal(value, weights.weights[2][key])
+
+
+def test_early_stopping_names_a_missing_monitor(rng):
+    model, X, y = _setup(rng)
+    with pytest.raises(cr.callbacks.CallbackError, match="val_loss.*validation_data"):
+        cr.fit(model, nn.CrossEntropyLoss(), optim.SGD(model.parameters(), lr=0.1), X, y,
+               epochs=2, callbacks=[cr.callbacks.EarlyStopping()], verbose=0)
+
+
+def test_model_checkpoint_keeps_the_last_files(rng, tmp_path):
+    model, X, y = _setup(rng)
+    pattern = str(tmp_path / "ckpt-{epoch:02d}.safetensors")
+    saver = cr.callbacks.ModelCheckpoint(pattern, every_n_epochs=2, keep_last=2)
+    cr.fit(model, nn.CrossEntropyLoss(), optim.SGD(model.parameters(), lr=0.1), X, y,
+           epochs=7, batch_size=10, callbacks=[saver], verbose=0)
+    assert sorted(os.listdir(tmp_path)) == ["ckpt-04.safetensors", "ckpt-06.safetensors"]
+    content = load_checkpoint(tmp_path / "ckpt-06.safetensors")
+    assert content["loop"]["epoch"] == 5 and content["loop"]["step"] == 24
+    assert len(content["history"]["epoch"]) == 6
+
+
+def test_model_checkpoint_save_best_only(rng, tmp_path):
+    model, X, y = _setup(rng)
+    values = [1.0, 0.8, 0.9, 0.5, 0.7]
+    path = str(tmp_path / "best.safetensors")
+    weights = WeightsPerEpoch()
+    saver = cr.callbacks.ModelCheckpoint(path, save_best_only=True)
+    cr.fit(model, nn.CrossEntropyLoss(), optim.SGD(model.parameters(), lr=0.1), X, y,
+           epochs=5, validation_split=0.25, callbacks=[ScriptedLogs(values), weights, saver],
+           verbose=0)
+    content = load_checkpoint(path)
+    assert content["loop"]["epoch"] == 3
+    for key, value in content["model"].items():
+        np.testing.assert_array_equal(value, weights.weights[3][key])
+
+
+def test_csv_logger_mirrors_the_history(rng, tmp_path):
+    model, X, y = _setup(rng)
+    path = tmp_path / "log.csv"
+    history = cr.fit(model, nn.CrossEntropyLoss(), optim.SGD(model.parameters(), lr=0.1),
+                     X, y, epochs=3, metrics=["accuracy"],
+                     callbacks=[cr.callbacks.CSVLogger(path)], verbose=0)
+    with open(path) as handle:
+        rows = list(csv.DictReader(handle))
+    assert [float(r["loss"]) for r in rows] == history.history["loss"]
+    assert [float(r["accuracy"]) for r in rows] == history.history["accuracy"]
+
+
+def test_learning_rate_scheduler_per_step_and_per_epoch(rng):
+    model, X, y = _setup(rng)
+    opt = optim.SGD(model.parameters(), lr=1.0)
+    per_step = cr.callbacks.LearningRateScheduler(lambda step: 0.5 ** step, per="step")
+    history = cr.fit(model, nn.CrossEntropyLoss(), opt, X, y, epochs=2, batch_size=10,
+                     callbacks=[per_step], verbose=0)
+    assert history.history["lr"] == [0.5 ** 4, 0.5 ** 8]  # lr logged at each epoch's end
+    per_epoch = cr.callbacks.LearningRateScheduler(lambda epoch: 0.1 * epoch, per="epoch")
+    history = cr.fit(model, nn.CrossEntropyLoss(), opt, X, y, epochs=3, batch_size=10,
+                     callbacks=[per_epoch], verbose=0)
+    assert history.history["lr"] == [0.5 ** 8, 0.1, 0.2]  # the lr each epoch trained with
+
+
+class FakeTerminal(io.StringIO):
+    def isatty(self):
+        return True
+
+
+def test_progress_bar_on_a_terminal_shows_batches_loss_and_lr(rng):
+    model, X, y = _setup(rng)
+    stream = FakeTerminal()
+    cr.fit(model, nn.CrossEntropyLoss(), optim.SGD(model.parameters(), lr=0.1), X, y,
+           epochs=2, batch_size=10, metrics=["accuracy"], verbose=0,
+           callbacks=[cr.callbacks.ProgressBar(file=stream)])
+    text = stream.getvalue()
+    assert "epoch 1/2" in text and "epoch 2/2" in text and "4/4" in text
+    assert "batch/s" in text and "accuracy" in text and "lr 0.1" in text

@@ -1,0 +1,78 @@
+"""GradientMonitor: per-layer gradient norms, update ratios, dead and saturated units."""
+
+import warnings
+
+import numpy as np
+import pytest
+
+import chainrule as cr
+from chainrule import nn, optim
+from chainrule.train.callbacks import GradientMonitor, GradientWarning
+
+
+def _fit(model, X, y, monitor, lr=0.1, epochs=1, loss=None):
+    opt = optim.SGD(model.parameters(), lr=lr)
+    return cr.fit(model, loss or nn.CrossEntropyLoss(), opt, X, y, epochs=epochs,
+                  batch_size=None, callbacks=[monitor], verbose=0)
+
+
+def test_norms_and_update_ratio_land_in_history(rng):
+    cr.manual_seed(0)
+    X = rng.normal(size=(32, 4)).astype(np.float32)
+    y = rng.integers(0, 3, size=32)
+    model = nn.Sequential(nn.Linear(4, 8), nn.ReLU(), nn.Linear(8, 3))
+    w0 = model[0].weight.data.copy()
+    history = _fit(model, X, y, GradientMonitor(), lr=0.1)
+    record = history.grad_monitor
+    assert record["epoch"] == [0]
+    assert set(record["grad_norm"]) == {"0.weight", "0.bias", "2.weight", "2.bias"}
+    # one plain SGD step: Δw = -lr·g, so ‖Δw‖/‖w‖ = lr·‖g‖/‖w‖
+    g = record["grad_norm"]["0.weight"][0]
+    np.testing.assert_allclose(np.linalg.norm(model[0].weight.data - w0), 0.1 * g, rtol=1e-5)
+    expected_ratio = 0.1 * g / np.linalg.norm(w0)
+    assert record["update_ratio"]["0.weight"][0] == pytest.approx(expected_ratio, rel=1e-5)
+    assert "forward" not in vars(model[1])  # the activation wrapper is gone
+
+
+def test_dead_relu_and_saturated_sigmoid_fractions(rng):
+    cr.manual_seed(0)
+    X = rng.normal(size=(64, 4)).astype(np.float32)
+    y = rng.integers(0, 2, size=64)
+    model = nn.Sequential(nn.Linear(4, 8), nn.ReLU(), nn.Linear(8, 6), nn.Sigmoid(),
+                          nn.Linear(6, 2))
+    model[0].bias.data[:3] = -100.0  # three of eight ReLU units can never fire
+    model[2].weight.data *= 50.0
+    with cr.no_grad():
+        hidden = np.maximum(X @ model[0].weight.data.T + model[0].bias.data, 0)
+        z = hidden @ model[2].weight.data.T + model[2].bias.data
+    s = 1 / (1 + np.exp(-z.astype(np.float64)))
+    expected_saturated = np.mean((s < 0.01) | (s > 0.99))
+    record = _fit(model, X, y, GradientMonitor(), lr=1e-3).grad_monitor
+    assert record["dead_relu"]["1"] == [3 / 8]
+    assert record["saturated"]["3"][0] == pytest.approx(expected_saturated, abs=1e-6)
+
+
+def test_vanishing_gradients_warn_once_per_layer(rng):
+    cr.manual_seed(0)
+    X = rng.normal(size=(16, 4)).astype(np.float32)
+    y = rng.integers(0, 2, size=16)
+    layers = [nn.Linear(4, 8), nn.Sigmoid()]
+    for _ in range(8):
+        layers += [nn.Linear(8, 8), nn.Sigmoid()]
+    model = nn.Sequential(*layers, nn.Linear(8, 2))
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        history = _fit(model, X, y, GradientMonitor(), epochs=3)
+    messages = [str(w.message) for w in caught if issubclass(w.category, GradientWarning)]
+    assert any("vanishing gradient in '0.weight'" in m for m in messages)
+    assert len(messages) == len(set(messages))  # once per layer, not once per step
+    assert history.grad_monitor["warnings"] == messages
+
+
+def test_exploding_gradients_warn(rng):
+    X = rng.normal(size=(16, 3)).astype(np.float32)
+    y = rng.normal(size=16).astype(np.float32)
+    cr.manual_seed(0)
+    model = nn.Linear(3, 1)
+    with pytest.warns(GradientWarning, match="exploding gradient in 'weight'"):
+        _fit(model, X * 1e6, y, GradientMonitor(), lr=1e-15, loss=nn.MSELoss())
