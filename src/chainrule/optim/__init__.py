@@ -4,10 +4,12 @@ Names, arguments, defaults and update formulas are torch.optim's, so code ports 
 and a trajectory can be compared with PyTorch's step for step.
 """
 
+from . import lr_scheduler, schedules
 from .adagrad import Adagrad
 from .adam import Adam, AdamW
 from .optimizer import Optimizer, OptimizerError
 from .rmsprop import RMSprop
 from .sgd import SGD
 
-__all__ = ["Adagrad", "Adam", "AdamW", "Optimizer", "OptimizerError", "RMSprop", "SGD"]
+__all__ = ["Adagrad", "Adam", "AdamW", "Optimizer", "OptimizerError", "RMSprop", "SGD",
+           "lr_scheduler", "schedules"]
