@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import csv
+import io
 import os
 import subprocess
 import sys
 
 import numpy as np
 import pytest
+from matplotlib import image
 
 from chainrule.cli import main
+
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
 CLASSES = ("setosa", "versicolor", "virginica")
 FEATURES = ("sepal_length", "sepal_width", "petal_length", "petal_width")
@@ -95,3 +99,20 @@ def plane_csv(tmp_path_factory):
     label = (np.hypot(X[:, 0], X[:, 1]) < 0.6).astype(int)
     rows = [[f"{u:.4f}", f"{v:.4f}", c] for (u, v), c in zip(X, label)]
     return write_csv(tmp_path_factory.mktemp("data") / "plane.csv", ["u", "v", "inside"], rows)
+
+
+@pytest.fixture(name="check_png")
+def check_png_fixture():
+    return check_png
+
+
+def check_png(data: bytes):
+    """A PNG that decodes, is not tiny, and is not one flat colour."""
+    assert data.startswith(PNG_SIGNATURE)
+    pixels = image.imread(io.BytesIO(data), format="png")
+    height, width = pixels.shape[:2]
+    assert height >= 200 and width >= 200
+    colours = np.unique(pixels.reshape(-1, pixels.shape[-1]).round(3), axis=0)
+    assert len(colours) >= 20  # axes, text, curves or cells: more than a blank canvas
+    ink = np.mean(pixels[..., :3] < 0.9)  # share of pixels that are not near-white
+    assert 0.01 < ink < 0.95

@@ -163,13 +163,13 @@ def test_resume_refuses_changed_options(trained_run, run_main):
     assert "--lr" in err and "0.5" in err
 
 
-def test_regression_with_full_batch(regression_csv, run_cli, tmp_path):
+def test_regression_with_full_batch(regression_csv, run_cli, tmp_path, check_png):
     out = tmp_path / "reg"
     result = run_cli("train", "--data", regression_csv, "--target", "price", "--hidden",
                      "none", "--optimizer", "sgd", "--lr", "0.1", "--batch-size", "0",
                      "--epochs", "60", "--val-split", "0", "--out", out, "-q")
     assert result.returncode == 0, result.stderr
-    assert (out / "predicted_vs_actual.png").is_file()
+    check_png((out / "predicted_vs_actual.png").read_bytes())
     metrics = json.loads((out / "metrics.json").read_text())
     assert set(metrics) == {"train", "test", "run"}
     assert {"mse", "mae", "r2"} <= set(metrics["test"])
@@ -182,7 +182,7 @@ def test_regression_with_full_batch(regression_csv, run_cli, tmp_path):
     assert np.abs(predicted - truth).max() < 1.0
 
 
-def test_two_features_and_many_options(plane_csv, run_cli, tmp_path):
+def test_two_features_and_many_options(plane_csv, run_cli, tmp_path, check_png):
     out = tmp_path / "plane"
     result = run_cli("train", "--data", plane_csv, "--target", "inside", "--hidden", "16,16",
                      "--activation", "tanh", "--batchnorm", "--dropout", "0.1",
@@ -190,7 +190,7 @@ def test_two_features_and_many_options(plane_csv, run_cli, tmp_path):
                      "--l2", "1e-4", "--early-stopping", "3", "--epochs", "8",
                      "--batch-size", "8", "--out", out, "-q")
     assert result.returncode == 0, result.stderr
-    assert (out / "decision_boundary.png").is_file()
+    check_png((out / "decision_boundary.png").read_bytes())
     config = json.loads((out / "config.json").read_text())
     assert config["optimizer"] == "nesterov" and config["momentum"] == 0.9
     assert config["hidden"] == [16, 16] and config["batchnorm"] is True
