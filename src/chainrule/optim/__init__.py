@@ -7,9 +7,11 @@ and a trajectory can be compared with PyTorch's step for step.
 from . import lr_scheduler, schedules
 from .adagrad import Adagrad
 from .adam import Adam, AdamW
+from .clip import NonFiniteGradientWarning, NonFiniteNormError, clip_grad_norm, clip_grad_value
 from .optimizer import Optimizer, OptimizerError
 from .rmsprop import RMSprop
 from .sgd import SGD
 
-__all__ = ["Adagrad", "Adam", "AdamW", "Optimizer", "OptimizerError", "RMSprop", "SGD",
+__all__ = ["Adagrad", "Adam", "AdamW", "NonFiniteGradientWarning", "NonFiniteNormError",
+           "Optimizer", "OptimizerError", "RMSprop", "SGD", "clip_grad_norm", "clip_grad_value",
            "lr_scheduler", "schedules"]
