@@ -187,13 +187,15 @@ def test_two_features_and_many_options(plane_csv, run_cli, tmp_path, check_png):
     result = run_cli("train", "--data", plane_csv, "--target", "inside", "--hidden", "16,16",
                      "--activation", "tanh", "--batchnorm", "--dropout", "0.1",
                      "--optimizer", "nesterov", "--lr", "0.05", "--weight-decay", "1e-4",
-                     "--l2", "1e-4", "--early-stopping", "3", "--epochs", "8",
+                     "--l2", "1e-4", "--clip", "1", "--schedule", "warmup-cosine", "--early-stopping", "3", "--epochs", "8",
                      "--batch-size", "8", "--out", out, "-q")
     assert result.returncode == 0, result.stderr
     check_png((out / "decision_boundary.png").read_bytes())
     config = json.loads((out / "config.json").read_text())
     assert config["optimizer"] == "nesterov" and config["momentum"] == 0.9
     assert config["hidden"] == [16, 16] and config["batchnorm"] is True
+    lr = [float(row["lr"]) for row in read_rows(out / "history.csv")]
+    assert lr[0] < lr[1] and lr[1] > lr[-1]  # warm-up, then cosine decay
     classes = load_metadata(out / "model.safetensors")["preprocessor"]["classes"]
     assert [str(c) for c in classes] == ["0", "1"]
 
