@@ -26,9 +26,6 @@ class LeakyReLU(Module):
     def spec_args(self) -> dict:
         return {"negative_slope": self.negative_slope}
 
-    def extra_repr(self) -> str:
-        return f"negative_slope={self.negative_slope}"
-
 
 class Sigmoid(Module):
     """σ(z) = 1 / (1 + e^(−z))."""
@@ -57,9 +54,6 @@ class GELU(Module):
     def spec_args(self) -> dict:
         return {"approximate": self.approximate}
 
-    def extra_repr(self) -> str:
-        return f"approximate={self.approximate!r}"
-
 
 class Softmax(Module):
     """exp(z_i) / Σ_j exp(z_j) along `dim`."""
@@ -73,9 +67,6 @@ class Softmax(Module):
 
     def spec_args(self) -> dict:
         return {"dim": self.dim}
-
-    def extra_repr(self) -> str:
-        return f"dim={self.dim}"
 
 
 class LogSoftmax(Softmax):

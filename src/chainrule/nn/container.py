@@ -108,5 +108,3 @@ class Flatten(Module):
     def spec_args(self) -> dict:
         return {"start_dim": self.start_dim, "end_dim": self.end_dim}
 
-    def extra_repr(self) -> str:
-        return f"start_dim={self.start_dim}, end_dim={self.end_dim}"

@@ -25,5 +25,3 @@ class Dropout(Module):
     def spec_args(self) -> dict:
         return {"p": self.p}
 
-    def extra_repr(self) -> str:
-        return f"p={self.p}"

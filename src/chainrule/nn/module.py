@@ -209,8 +209,9 @@ class Module:
 
     # --- repr -----------------------------------------------------------------------------
     def extra_repr(self) -> str:
-        """The constructor arguments shown in repr; layers override it."""
-        return ""
+        """The constructor arguments shown in repr: those of spec_args() unless overridden."""
+        args = self.spec_args() if hasattr(self, "spec_args") else {}
+        return ", ".join(f"{name}={value!r}" for name, value in args.items())
 
     def __repr__(self):
         return _format(self, total=True)
