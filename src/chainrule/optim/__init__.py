@@ -8,10 +8,11 @@ from . import lr_scheduler, schedules
 from .adagrad import Adagrad
 from .adam import Adam, AdamW
 from .clip import NonFiniteGradientWarning, NonFiniteNormError, clip_grad_norm, clip_grad_value
+from .landscapes import LANDSCAPES, Landscape, Trajectory, minimize
 from .optimizer import Optimizer, OptimizerError
 from .rmsprop import RMSprop
 from .sgd import SGD
 
-__all__ = ["Adagrad", "Adam", "AdamW", "NonFiniteGradientWarning", "NonFiniteNormError",
-           "Optimizer", "OptimizerError", "RMSprop", "SGD", "clip_grad_norm", "clip_grad_value",
-           "lr_scheduler", "schedules"]
+__all__ = ["Adagrad", "Adam", "AdamW", "LANDSCAPES", "Landscape", "NonFiniteGradientWarning",
+           "NonFiniteNormError", "Optimizer", "OptimizerError", "RMSprop", "SGD", "Trajectory",
+           "clip_grad_norm", "clip_grad_value", "lr_scheduler", "minimize", "schedules"]
