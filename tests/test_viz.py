@@ -141,3 +141,45 @@ def test_no_pyplot_and_lazy_matplotlib():
             "cr.viz.plot_history({'loss': [1.0, 0.5]}); "
             "assert 'matplotlib.pyplot' not in sys.modules")
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_optimizer_paths_png_and_gif(tmp_path):
+    from PIL import Image
+
+    from chainrule import landscape
+
+    surface = landscape.get_surface("rosenbrock")
+    paths = landscape.optimizer_paths(surface, ["sgd", "momentum", "adam"], steps=30)
+    fig = viz.plot_optimizer_paths(surface, paths, path=tmp_path / "paths.png")
+    assert_png(tmp_path / "paths.png")
+    contour_ax, loss_ax = fig.axes[:2]
+    assert len(loss_ax.get_lines()) == 3 and loss_ax.get_yscale() == "log"
+    np.testing.assert_array_equal(loss_ax.get_lines()[2].get_ydata(), paths["adam"].losses)
+    viz.animate_optimizer_paths(surface, paths, tmp_path / "paths.gif", frames=4, resolution=40)
+    with open(tmp_path / "paths.gif", "rb") as f:
+        assert f.read(6) == b"GIF89a"
+    with Image.open(tmp_path / "paths.gif") as gif:
+        assert gif.n_frames == 4
+        first = np.asarray(gif.convert("RGB"), dtype=float)
+        gif.seek(3)
+        last = np.asarray(gif.convert("RGB"), dtype=float)
+    assert first.std() > 10 and np.abs(first - last).mean() > 0  # the paths grow
+    assert sorted(os.listdir(tmp_path)) == ["paths.gif", "paths.png"]  # no temporary left
+
+
+def test_model_landscape_png(tmp_path, rng):
+    from chainrule import landscape
+
+    X = rng.standard_normal((32, 2)).astype(np.float32)
+    y = (X[:, 0] > 0).astype(np.int64)
+    model = cr.nn.Sequential(cr.nn.Linear(2, 4), cr.nn.Tanh(), cr.nn.Linear(4, 2))
+    recorder = landscape.TrajectoryRecorder()
+    loss_fn = cr.nn.CrossEntropyLoss()
+    cr.fit(model, loss_fn, cr.optim.SGD(model.parameters(), lr=0.5), X, y, epochs=4,
+           batch_size=8, callbacks=[recorder], verbose=0, seed=0)
+    around = landscape.model_landscape(model, loss_fn, X, y, resolution=9, seed=0)
+    along = landscape.model_landscape(model, loss_fn, X, y, trajectory=recorder.snapshots,
+                                      resolution=9)
+    fig = viz.plot_model_landscape(around, along, path=tmp_path / "landscape.png")
+    assert_png(tmp_path / "landscape.png")
+    assert "PC 1" in fig.axes[1].get_xlabel()

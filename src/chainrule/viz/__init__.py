@@ -12,10 +12,12 @@ from .evaluation import (
     confusion_matrix, plot_confusion_matrix, plot_decision_boundary, plot_predicted_vs_actual,
 )
 from .figure import VizError, figure_to_png, new_figure, save_figure
+from .landscape import animate_optimizer_paths, plot_model_landscape, plot_optimizer_paths
 from .training import plot_gradient_norms, plot_history, plot_learning_rate
 
 __all__ = [
-    "VizError", "confusion_matrix", "figure_to_png", "new_figure", "plot_confusion_matrix",
-    "plot_decision_boundary", "plot_gradient_norms", "plot_history", "plot_learning_rate",
+    "VizError", "animate_optimizer_paths", "confusion_matrix", "figure_to_png", "new_figure",
+    "plot_confusion_matrix", "plot_decision_boundary", "plot_gradient_norms", "plot_history",
+    "plot_learning_rate", "plot_model_landscape", "plot_optimizer_paths",
     "plot_predicted_vs_actual", "save_figure",
 ]

@@ -1,0 +1,90 @@
+"""Optimizer paths over a 2-D surface: every optimizer starts from one point."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..tensor import Tensor
+from .surfaces import LandscapeError
+
+__all__ = ["OPTIMIZERS", "Path", "make_optimizer", "optimizer_paths"]
+
+# name -> (chainrule.optim class name, extra arguments); torch.optim's defaults otherwise.
+OPTIMIZERS = {
+    "sgd": ("SGD", {}),
+    "momentum": ("SGD", {"momentum": 0.9}),
+    "nesterov": ("SGD", {"momentum": 0.9, "nesterov": True}),
+    "adagrad": ("Adagrad", {}),
+    "rmsprop": ("RMSprop", {}),
+    "adam": ("Adam", {}),
+    "adamw": ("AdamW", {}),
+}
+
+
+@dataclass
+class Path:
+    """Where one optimizer went: points (steps + 1, 2), the loss at each, and whether it
+    stopped early because the loss stopped being finite."""
+
+    name: str
+    lr: float
+    points: np.ndarray
+    losses: np.ndarray
+    diverged: bool = False
+
+
+def make_optimizer(name, params, lr, **overrides):
+    """A chainrule optimizer by its short name (sgd, momentum, nesterov, adagrad, ...)."""
+    from .. import optim
+
+    if name not in OPTIMIZERS:
+        raise LandscapeError(f"landscape: unknown optimizer {name!r}; choose from "
+                             f"{sorted(OPTIMIZERS)}")
+    class_name, kwargs = OPTIMIZERS[name]
+    return getattr(optim, class_name)(params, lr=lr, **{**kwargs, **overrides})
+
+
+def _run(surface, name, start, lr, steps):
+    point = Tensor(np.array(start, dtype=np.float64), requires_grad=True)
+    optimizer = make_optimizer(name, [point], lr)
+    points, losses = [point.data.copy()], []
+    for _ in range(steps):
+        optimizer.zero_grad()
+        loss = surface(point[0], point[1])
+        losses.append(loss.item())
+        if not np.isfinite(losses[-1]):
+            return Path(name, lr, np.array(points[:-1]), np.array(losses[:-1]), True)
+        loss.backward()
+        optimizer.step()
+        points.append(point.data.copy())
+    losses.append(float(surface(*points[-1])))
+    diverged = not np.isfinite(losses[-1])
+    if diverged:
+        points, losses = points[:-1], losses[:-1]
+    return Path(name, lr, np.array(points), np.array(losses), diverged)
+
+
+def optimizer_paths(surface, optimizers=("sgd", "momentum", "nesterov", "adagrad", "rmsprop",
+                                         "adam"), lr=None, steps=100, start=None) -> dict:
+    """{name: Path} for each optimizer run `steps` steps on `surface` from `start`.
+
+    lr: one rate for all, a dict {name: rate}, or None for the surface's own (which suits
+    plain SGD there). start: the surface's default start when None.
+    """
+    if steps < 1:
+        raise LandscapeError(f"landscape: steps must be ≥ 1, got {steps}")
+    start = surface.start if start is None else tuple(float(v) for v in start)
+    if len(start) != 2:
+        raise LandscapeError(f"landscape: start must be a point (x, y), got {start}")
+    rates = lr if isinstance(lr, dict) else {name: lr for name in optimizers}
+    paths = {}
+    for name in optimizers:
+        rate = rates.get(name)
+        rate = surface.lr if rate is None else float(rate)
+        if not rate > 0:
+            raise LandscapeError(f"landscape: learning rate must be > 0, got {rate} for {name}")
+        with np.errstate(over="ignore", invalid="ignore"):  # a diverging path is a result
+            paths[name] = _run(surface, name, start, rate, int(steps))
+    return paths
