@@ -11,6 +11,7 @@ from . import config as cfg
 from .options import OptionError
 from .setup import build_model, build_optimizer, build_scheduler
 from .trained import MODEL_FILE, loss_function, metric_names
+from .trajectory import save_trajectory
 
 __all__ = ["Splits", "load_training_data", "train_and_report"]
 
@@ -70,10 +71,10 @@ def load_training_data(config: dict) -> Splits:
     return _csv_splits(config) if config["data"] else _dataset_splits(config)
 
 
-def _callbacks(config: dict, out: str, has_validation: bool):
+def _callbacks(config: dict, out: str, has_validation: bool, recorder):
     from .. import callbacks
 
-    chosen = [callbacks.GradientMonitor(),
+    chosen = [callbacks.GradientMonitor(), recorder,
               callbacks.ModelCheckpoint(os.path.join(out, CHECKPOINT_FILE))]
     if config["early_stopping"] is not None and has_validation:
         chosen.append(callbacks.EarlyStopping(monitor="val_loss",
@@ -91,19 +92,22 @@ def _checkpoint_to_resume(out: str) -> str:
 
 def fit_model(config: dict, data: Splits, out: str, resume: bool, verbose: int):
     import chainrule as cr
+    from ..landscape import TrajectoryRecorder
 
     cr.manual_seed(config["seed"])
     model = build_model(data.X_train.shape[1], data.n_outputs, config)
     optimizer = build_optimizer(config, model.parameters())
     has_validation = len(data.X_val) > 0
+    recorder = TrajectoryRecorder()
     history = cr.fit(
         model, loss_function(data.task), optimizer, data.X_train, data.y_train,
         epochs=config["epochs"], batch_size=config["batch_size"] or None,
         validation_data=(data.X_val, data.y_val) if has_validation else None,
-        callbacks=_callbacks(config, out, has_validation), metrics=metric_names(data.task),
+        callbacks=_callbacks(config, out, has_validation, recorder), metrics=metric_names(data.task),
         scheduler=build_scheduler(config, optimizer), clip_grad_norm=config["clip"],
         l2=config["l2"], seed=config["seed"], verbose=verbose,
         resume_from=_checkpoint_to_resume(out) if resume else None)
+    save_trajectory(out, recorder.snapshots, resumed=resume)
     return model, history
 
 
