@@ -6,7 +6,6 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..tensor import Tensor
 from .surfaces import LandscapeError
 
 __all__ = ["OPTIMIZERS", "Path", "make_optimizer", "optimizer_paths"]
@@ -47,23 +46,15 @@ def make_optimizer(name, params, lr, **overrides):
 
 
 def _run(surface, name, start, lr, steps):
-    point = Tensor(np.array(start, dtype=np.float64), requires_grad=True)
-    optimizer = make_optimizer(name, [point], lr)
-    points, losses = [point.data.copy()], []
-    for _ in range(steps):
-        optimizer.zero_grad()
-        loss = surface(point[0], point[1])
-        losses.append(loss.item())
-        if not np.isfinite(losses[-1]):
-            return Path(name, lr, np.array(points[:-1]), np.array(losses[:-1]), True)
-        loss.backward()
-        optimizer.step()
-        points.append(point.data.copy())
-    losses.append(float(surface(*points[-1])))
-    diverged = not np.isfinite(losses[-1])
-    if diverged:
-        points, losses = points[:-1], losses[:-1]
-    return Path(name, lr, np.array(points), np.array(losses), diverged)
+    """chainrule.optim.minimize's trajectory, cut before the loss stops being finite."""
+    from ..optim import minimize
+
+    with np.errstate(over="ignore", invalid="ignore"):  # a diverging path is a result
+        found = minimize(surface.fn, start, lambda params: make_optimizer(name, params, lr),
+                         steps=steps)
+    finite = np.isfinite(found.losses) & np.isfinite(found.points).all(axis=1)
+    keep = len(finite) if finite.all() else int(np.argmin(finite))
+    return Path(name, lr, found.points[:keep], found.losses[:keep], keep < len(finite))
 
 
 def optimizer_paths(surface, optimizers=("sgd", "momentum", "nesterov", "adagrad", "rmsprop",
@@ -85,6 +76,5 @@ def optimizer_paths(surface, optimizers=("sgd", "momentum", "nesterov", "adagrad
         rate = surface.lr if rate is None else float(rate)
         if not rate > 0:
             raise LandscapeError(f"landscape: learning rate must be > 0, got {rate} for {name}")
-        with np.errstate(over="ignore", invalid="ignore"):  # a diverging path is a result
-            paths[name] = _run(surface, name, start, rate, int(steps))
+        paths[name] = _run(surface, name, start, rate, int(steps))
     return paths

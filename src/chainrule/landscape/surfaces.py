@@ -1,7 +1,8 @@
 """Two-parameter loss surfaces f(x, y) to watch optimizers on.
 
-Each function is written with operators and Tensor/NumPy methods only, so the same code
-evaluates a grid of NumPy arrays (for contours) and a pair of Tensors (for gradients).
+rosenbrock, bowl, two_minima and saddle are chainrule.optim's test landscapes; the fifth is
+linear regression's MSE over (w, b) on generated data. Each evaluates NumPy grids (for
+contours) and Tensors (for gradients) alike.
 """
 
 from __future__ import annotations
@@ -43,28 +44,6 @@ class Surface:
         return X, Y, np.asarray(self.fn(X, Y), dtype=np.float64)
 
 
-def rosenbrock(x, y):
-    return (1 - x) ** 2 + 100 * (y - x * x) ** 2
-
-
-def bowl(x, y):
-    return 0.5 * x * x + 2.5 * y * y
-
-
-def two_minima(x, y):
-    return (x * x - 1) ** 2 + 0.3 * x + 0.5 * y * y
-
-
-def saddle(x, y):
-    return x * x - y * y + 0.25 * y ** 4
-
-
-def _two_minima_x():
-    """Critical points of (x² − 1)² + 0.3x in x: the roots of 4x³ − 4x + 0.3."""
-    roots = np.sort(np.roots([4.0, 0.0, -4.0, 0.3]).real)
-    return roots[0], roots[2]  # global (left) and local (right) minima; the middle is a peak
-
-
 def linear_regression(n=100, seed=None):
     """MSE of ŷ = w x + b over (w, b), on data y = 2x + 1 + noise drawn from chainrule's
     generator (seeded with `seed` unless None)."""
@@ -83,20 +62,23 @@ def linear_regression(n=100, seed=None):
                    "MSE(w, b) = (1/n) Σᵢ (w xᵢ + b − yᵢ)²", ("w", "b"), {"x": x, "y": y})
 
 
-def _builtins():
-    left, right = _two_minima_x()
-    return {
-        "rosenbrock": Surface("rosenbrock", rosenbrock, ((-2.0, 2.0), (-1.0, 3.0)), (-1.5, 2.0),
-                              ((1.0, 1.0),), 1e-3, "(1 − x)² + 100 (y − x²)²"),
-        "bowl": Surface("bowl", bowl, ((-5.0, 5.0), (-5.0, 5.0)), (-4.5, 3.0), ((0.0, 0.0),),
-                        0.1, "½x² + 2.5y² (convex)"),
-        "two_minima": Surface("two_minima", two_minima, ((-2.0, 2.0), (-1.5, 1.5)), (1.8, 1.2),
-                              ((float(left), 0.0), (float(right), 0.0)), 0.02,
-                              "(x² − 1)² + 0.3x + ½y² (a global and a local minimum)"),
-        "saddle": Surface("saddle", saddle, ((-2.0, 2.0), (-2.0, 2.0)), (-1.8, 0.01),
-                          ((0.0, float(np.sqrt(2.0))), (0.0, -float(np.sqrt(2.0)))), 0.05,
-                          "x² − y² + ¼y⁴ (a saddle point at the origin)"),
-    }
+# The test functions themselves live in chainrule.optim.landscapes; here they get what a
+# plot needs: a formula to show and a learning rate that suits plain SGD on them.
+FORMULAS = {
+    "rosenbrock": "(1 − x)² + 100 (y − x²)²",
+    "bowl": "½((x − 1)² + 10 (y + ½)²), convex",
+    "two_minima": "x⁴ − 3x² + x + y², a global and a local minimum",
+    "saddle": "x² + ¼y⁴ − ½y², a saddle point at the origin",
+}
+SGD_RATES = {"rosenbrock": 1e-3, "bowl": 0.05, "two_minima": 0.02, "saddle": 0.05}
+
+
+def _from_optim(name):
+    from ..optim.landscapes import LANDSCAPES
+
+    f = LANDSCAPES[name]
+    minima = tuple((float(x), float(y)) for x, y in f.minima)
+    return Surface(name, f.fn, f.bounds, f.start, minima, SGD_RATES[name], FORMULAS[name])
 
 
 SURFACES = ("rosenbrock", "bowl", "two_minima", "saddle", "linear_regression")
@@ -106,7 +88,6 @@ def get_surface(name, seed=None) -> Surface:
     """A built-in surface by name (see SURFACES); linear_regression draws its data."""
     if name == "linear_regression":
         return linear_regression(seed=seed)
-    surfaces = _builtins()
-    if name not in surfaces:
+    if name not in SURFACES:
         raise LandscapeError(f"landscape: unknown surface {name!r}; choose from {SURFACES}")
-    return surfaces[name]
+    return _from_optim(name)
