@@ -187,7 +187,8 @@ def test_two_features_and_many_options(plane_csv, run_cli, tmp_path, check_png):
     result = run_cli("train", "--data", plane_csv, "--target", "inside", "--hidden", "16,16",
                      "--activation", "tanh", "--batchnorm", "--dropout", "0.1",
                      "--optimizer", "nesterov", "--lr", "0.05", "--weight-decay", "1e-4",
-                     "--l2", "1e-4", "--clip", "1", "--schedule", "warmup-cosine", "--early-stopping", "3", "--epochs", "8",
+                     "--l2", "1e-4", "--clip", "1", "--schedule", "warmup-cosine",
+                     "--early-stopping", "3", "--epochs", "8",
                      "--batch-size", "8", "--out", out, "-q")
     assert result.returncode == 0, result.stderr
     check_png((out / "decision_boundary.png").read_bytes())
@@ -206,3 +207,12 @@ def test_default_command_trains_on_digits(run_cli, tmp_path):
     metrics = json.loads((tmp_path / "runs" / "latest" / "metrics.json").read_text())
     assert metrics["test"]["accuracy"] >= 0.95
     assert metrics["run"]["parameters"] == 64 * 128 + 128 + 128 * 10 + 10
+
+
+def test_divergence_is_one_line_with_advice(regression_csv, run_cli, tmp_path):
+    result = run_cli("train", "--data", regression_csv, "--target", "price", "--optimizer",
+                     "sgd", "--lr", "1e4", "--epochs", "30", "--out", tmp_path, "-q")
+    assert result.returncode == 1
+    errors = [line for line in result.stderr.splitlines() if "error" in line]
+    assert len(errors) == 1 and "diverged" in errors[0] and "learning rate" in errors[0]
+    assert "Traceback" not in result.stderr

@@ -54,7 +54,8 @@ def write_outputs(out: str, config: dict, model, history, data,
     write_report(os.path.join(out, "report.html"), title=title, config=config,
                  metrics=metrics, plots={caption: png for caption, (_, png) in plots.items()},
                  gradient_health=gradient_health(history))
-    files = ["model.safetensors", "history.csv", "metrics.json",
+    files = ["model.safetensors", "history.csv", "metrics.json", "config.json",
+             "checkpoint.safetensors", "trajectory.safetensors",
              *(name for name, _ in plots.values()), "report.html"]
     return metrics, files
 

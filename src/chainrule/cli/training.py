@@ -103,7 +103,8 @@ def fit_model(config: dict, data: Splits, out: str, resume: bool, verbose: int):
         model, loss_function(data.task), optimizer, data.X_train, data.y_train,
         epochs=config["epochs"], batch_size=config["batch_size"] or None,
         validation_data=(data.X_val, data.y_val) if has_validation else None,
-        callbacks=_callbacks(config, out, has_validation, recorder), metrics=metric_names(data.task),
+        callbacks=_callbacks(config, out, has_validation, recorder),
+        metrics=metric_names(data.task),
         scheduler=build_scheduler(config, optimizer), clip_grad_norm=config["clip"],
         l2=config["l2"], seed=config["seed"], verbose=verbose,
         resume_from=_checkpoint_to_resume(out) if resume else None)
