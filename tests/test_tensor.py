@@ -93,6 +93,14 @@ def test_one_value_feeding_many_ops_matches_torch():
     np.testing.assert_allclose(x.grad, t.grad.numpy(), rtol=1e-12)
 
 
+def test_node_reached_by_paths_of_different_lengths():
+    # x feeds mul directly and through tanh: x's gradient must wait for both paths.
+    x, t = leaf([0.4, -1.3]), torch.tensor([0.4, -1.3], dtype=torch.float64, requires_grad=True)
+    (x * x.tanh()).sum().backward()
+    (t * t.tanh()).sum().backward()
+    np.testing.assert_allclose(x.grad, t.grad.numpy(), rtol=1e-12)
+
+
 def test_backward_with_explicit_gradient():
     x = leaf([[1.0, 2.0], [3.0, 4.0]])
     upstream = np.array([[1.0, 0.0], [0.5, -1.0]])

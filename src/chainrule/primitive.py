@@ -17,12 +17,19 @@ of a first layer, say). Broadcast gradients are summed back to each input's shap
 from __future__ import annotations
 
 import inspect
+import itertools
+
+import sys
 
 from . import anomaly
-from . import tensor as _t
 from .backend import xp
 from .tensor import ChainruleError, Tensor
 
+# The module, not `chainrule.tensor`: the package rebinds that name to the tensor() function.
+_t = sys.modules[Tensor.__module__]
+_ndarray = xp.ndarray
+_new_tensor = Tensor.__new__
+_sequence = itertools.count()
 REGISTRY: dict[str, "Primitive"] = {}
 
 
@@ -53,7 +60,8 @@ class Primitive:
         return f"<primitive {self.name}>"
 
     def __call__(self, *args, **options):
-        arrays = tuple(a.data if isinstance(a, Tensor) else a for a in args)
+        # The hot path of every forward pass: plain loops, no generators, one object made.
+        arrays = [a.data if isinstance(a, Tensor) else a for a in args]
         try:
             out = self.forward(*arrays, **options)
         except ShapeError:
@@ -61,24 +69,30 @@ class Primitive:
         except (ValueError, IndexError) as err:
             kind = ShapeError if isinstance(err, ValueError) else OutOfRangeError
             raise kind(f"{self.name}: {describe(arrays)}: {str(err).strip()}") from None
-        if not isinstance(out, xp.ndarray):
+        if type(out) is not _ndarray:
             out = xp.asarray(out)
-        result = Tensor.__new__(Tensor)
-        result.data, result.grad, result._retain, result._site = out, None, False, None
+        result = _new_tensor(Tensor)
+        result.data = out
+        result.grad = result._site = None
+        result._retain = False
         if anomaly.enabled:
             result._site = anomaly.check_forward(self.name, arrays, out)
-        if _t._grad_enabled and any(isinstance(a, Tensor) and a.requires_grad for a in args):
-            parents = tuple(a if isinstance(a, Tensor) else None for a in args)
-            result.requires_grad = True
-            result._ctx = (self, parents, arrays, options)
-        else:
-            result.requires_grad = False
-            result._ctx = None
+        if _t._grad_enabled:
+            for a in args:
+                if isinstance(a, Tensor) and a.requires_grad:
+                    # The context: the op, its inputs (tensors are the graph's parents; other
+                    # inputs are constants), their arrays, the static options and a sequence
+                    # number (outputs are newer than inputs: backward's topological order).
+                    result.requires_grad = True
+                    result._ctx = (self, args, arrays, options, next(_sequence))
+                    return result
+        result.requires_grad = False
+        result._ctx = None
         return result
 
     def backward(self, grad, node, parents, arrays, options):
         if self._wants_needs:
-            needs = tuple(p is not None and p.requires_grad for p in parents)
+            needs = tuple([isinstance(p, Tensor) and p.requires_grad for p in parents])
             grads = self._vjp(grad, node.data, *arrays, needs=needs, **options)
         else:
             grads = self._vjp(grad, node.data, *arrays, **options)

@@ -9,6 +9,8 @@ vector-Jacobian product (VJP) once.
 from __future__ import annotations
 
 import contextlib
+import math
+from heapq import heappop, heappush
 
 import numpy as np
 
@@ -184,27 +186,6 @@ class Tensor:
         backpropagate(self, gradient, retain_graph)
 
 
-def topological_order(root):
-    """Nodes reachable from root that require grad, inputs before outputs (no recursion)."""
-    order, visited = [], set()
-    stack = [(root, False)]
-    while stack:
-        node, expanded = stack.pop()
-        if expanded:
-            order.append(node)
-            continue
-        if id(node) in visited:
-            continue
-        visited.add(id(node))
-        stack.append((node, True))
-        ctx = node._ctx
-        if ctx is not None and ctx is not RELEASED:
-            for parent in ctx[1]:
-                if parent is not None and parent.requires_grad and id(parent) not in visited:
-                    stack.append((parent, False))
-    return order
-
-
 def unbroadcast(grad, shape):
     """Sum a gradient back to the shape of the input that was broadcast to make it."""
     if grad.shape == shape:
@@ -218,15 +199,28 @@ def unbroadcast(grad, shape):
     return grad.reshape(shape)
 
 
+def _creation_order(node):
+    """When the node was made: its op's sequence number; leaves come last (-1)."""
+    ctx = node._ctx
+    if ctx is None:
+        return -1
+    return math.inf if ctx is RELEASED else ctx[4]
+
+
 def backpropagate(root, seed, retain_graph=False):
-    # grads maps id(node) -> (array, owned); an array not owned may alias another node's
-    # gradient or the caller's seed, so it is copied before it becomes a leaf's .grad.
+    """Call every VJP once, newest node first.
+
+    An op's output is always made after its inputs, so popping the newest node from a heap
+    gives a topological order without a recursive (or any separate) graph walk: by the time
+    a node is popped, every gradient flowing into it has arrived. grads maps id(node) ->
+    (array, owned); an array not owned may alias another node's gradient or the caller's
+    seed, so it is copied before it becomes a leaf's .grad.
+    """
     grads = {id(root): (seed, False)}
-    for node in reversed(topological_order(root)):
-        entry = grads.pop(id(node), None)
-        if entry is None:
-            continue
-        grad, owned = entry
+    heap = [(-_creation_order(root), id(root), root)]
+    while heap:
+        _, key, node = heappop(heap)
+        grad, owned = grads.pop(key)
         ctx = node._ctx
         if ctx is None or node._retain:
             _store_grad(node, grad, owned)
@@ -237,23 +231,30 @@ def backpropagate(root, seed, retain_graph=False):
                 "backward: the graph was already freed by an earlier backward(); "
                 "call backward(retain_graph=True) the first time to backpropagate twice"
             )
-        _propagate(node, ctx, grad, grads)
+        _propagate(node, ctx, grad, grads, heap)
         if not retain_graph:
             node._ctx = RELEASED
 
 
-def _propagate(node, ctx, grad, grads):
-    op, parents, arrays, options = ctx
+def _propagate(node, ctx, grad, grads, heap):
+    op, parents, arrays, options, _ = ctx
     input_grads = op.backward(grad, node, parents, arrays, options)
+    handed = []  # ids of fresh arrays given to an input: a second input gets no ownership
     for parent, g in zip(parents, input_grads):
-        if g is None or parent is None or not parent.requires_grad:
+        if g is None or not isinstance(parent, Tensor) or not parent.requires_grad:
             continue
         if g.shape != parent.data.shape:
             g = unbroadcast(g, parent.data.shape)
-        owned = g is not grad and g.base is None and sum(x is g for x in input_grads) == 1
+        owned = g is not grad and g.base is None and id(g) not in handed
+        if owned:
+            handed.append(id(g))
         key = id(parent)
         previous = grads.get(key)
-        grads[key] = (g, owned) if previous is None else (previous[0] + g, True)
+        if previous is None:
+            grads[key] = (g, owned)
+            heappush(heap, (-_creation_order(parent), key, parent))
+        else:
+            grads[key] = (previous[0] + g, True)
 
 
 def _store_grad(node, grad, owned):
