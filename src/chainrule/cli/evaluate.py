@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import argparse
 import json
 
+from .options import add_command
 from .predict import add_model_and_data
 from .table import format_table
 
@@ -16,10 +16,8 @@ examples:
 
 
 def add_parser(commands):
-    parser = commands.add_parser(
-        "evaluate", help="loss and metrics of a trained model on a labelled CSV file",
-        description=__doc__.split(": ", 1)[1], epilog=EXAMPLES,
-        formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = add_command(commands, "evaluate", __doc__, EXAMPLES,
+                         "loss and metrics of a trained model on a labelled CSV file")
     add_model_and_data(parser, "labelled rows: the training features and the target column")
     parser.add_argument("--target", metavar="COL",
                         help="the target column (default: the one the model was trained on)")

@@ -7,11 +7,10 @@ checked against the engine's autodiff and against central differences. By defaul
 
 from __future__ import annotations
 
-import argparse
 import sys
 
 from ..atomic import atomic_write_text
-from .options import OptionError, check_range, int_list
+from .options import OptionError, add_command, check_range, int_list
 
 FORMATS = ("text", "markdown", "json")
 ACTIVATIONS = ("sigmoid", "tanh", "relu", "identity")
@@ -28,10 +27,8 @@ examples:
 
 
 def add_parser(commands):
-    parser = commands.add_parser(
-        "explain", help="backpropagation step by step, in the texts' notation",
-        description=__doc__.split(": ", 1)[1], epilog=EXAMPLES,
-        formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = add_command(commands, "explain", __doc__, EXAMPLES,
+                         "backpropagation step by step, in the texts' notation")
     parser.add_argument("--format", choices=FORMATS, default="text")
     parser.add_argument("--sizes", type=int_list, default=[2, 2, 1], metavar="N0,N1,...",
                         help="layer widths from input to output (2,2,1)")

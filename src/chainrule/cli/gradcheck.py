@@ -8,11 +8,10 @@ target column). Exits with 1 when a parameter fails.
 
 from __future__ import annotations
 
-import argparse
 
 import numpy as np
 
-from .options import OptionError, check_range
+from .options import OptionError, add_command, check_range
 from .predict import add_model_and_data
 from .table import format_table
 
@@ -24,10 +23,8 @@ examples:
 
 
 def add_parser(commands):
-    parser = commands.add_parser(
-        "gradcheck", help="check a model's gradients against central differences",
-        description=__doc__.split(": ", 1)[1], epilog=EXAMPLES,
-        formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = add_command(commands, "gradcheck", __doc__, EXAMPLES,
+                         "check a model's gradients against central differences")
     add_model_and_data(parser, "rows to evaluate the loss on (with the target column)")
     parser.add_argument("--rows", type=int, default=16,
                         help="use the first ROWS rows of --data (16)")

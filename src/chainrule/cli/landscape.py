@@ -14,7 +14,7 @@ import os
 
 import numpy as np
 
-from .options import OptionError, check_choices, check_range, name_list
+from .options import OptionError, add_command, check_choices, check_range, name_list
 from .table import format_table
 
 # Command-line names -> chainrule.landscape's surface names.
@@ -31,10 +31,8 @@ examples:
 
 
 def add_parser(commands):
-    parser = commands.add_parser(
-        "landscape", help="optimizer paths on a loss surface, or the loss around a model",
-        description=__doc__.split(": ", 1)[1], epilog=EXAMPLES,
-        formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = add_command(commands, "landscape", __doc__, EXAMPLES,
+                         "optimizer paths on a loss surface, or the loss around a model")
     surface = parser.add_argument_group("optimizer paths on a surface")
     surface.add_argument("--function", choices=list(FUNCTIONS), default="rosenbrock",
                          help="the surface (rosenbrock)")

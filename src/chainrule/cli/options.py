@@ -12,11 +12,20 @@ import math
 
 from ..tensor import ChainruleError
 
-__all__ = ["OptionError", "check_range", "int_list", "name_list", "require_finite"]
+__all__ = ["OptionError", "add_command", "check_choices", "check_range", "int_list",
+           "name_list", "require_finite"]
 
 
 class OptionError(ChainruleError, ValueError):
     """A command-line option has a value the command cannot use."""
+
+
+def add_command(commands, name: str, doc: str, examples: str, summary: str):
+    """A subcommand's parser: described by its module's docstring (the text after
+    "`chainrule NAME`: "), with its examples as the epilog."""
+    return commands.add_parser(name, help=summary, description=doc.split(": ", 1)[1],
+                               epilog=examples,
+                               formatter_class=argparse.RawDescriptionHelpFormatter)
 
 
 def int_list(text: str) -> list[int]:

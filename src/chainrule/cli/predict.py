@@ -7,7 +7,7 @@ import io
 import sys
 
 from ..atomic import atomic_write_text
-from .options import OptionError
+from .options import OptionError, add_command
 
 EXAMPLES = """\
 examples:
@@ -23,12 +23,8 @@ def add_model_and_data(parser, data_help: str) -> None:
 
 
 def add_parser(commands):
-    import argparse
-
-    parser = commands.add_parser(
-        "predict", help="predict the target for each row of a CSV file",
-        description=__doc__.split(": ", 1)[1], epilog=EXAMPLES,
-        formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = add_command(commands, "predict", __doc__, EXAMPLES,
+                         "predict the target for each row of a CSV file")
     add_model_and_data(parser, "rows to predict: the training features (a target column "
                                "present is ignored)")
     parser.add_argument("--out", metavar="FILE.csv", help="write here instead of stdout")

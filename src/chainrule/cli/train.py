@@ -6,11 +6,10 @@ history.csv, metrics.json, config.json, checkpoint files, the plots as PNG and r
 
 from __future__ import annotations
 
-import argparse
 import os
 
 from . import config as cfg
-from .options import int_list
+from .options import add_command, int_list
 
 EXAMPLES = """\
 examples:
@@ -23,10 +22,8 @@ examples:
 
 
 def add_parser(commands):
-    parser = commands.add_parser(
-        "train", help="train a network and write model, history, plots and report",
-        description=__doc__.splitlines()[0].split(": ", 1)[1], epilog=EXAMPLES,
-        formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = add_command(commands, "train", __doc__, EXAMPLES,
+                         "train a network and write model, history, plots and report")
     data = parser.add_argument_group("data")
     data.add_argument("--data", metavar="FILE.csv", help="a CSV file with a header row")
     data.add_argument("--target", metavar="COL", help="the column of --data to predict")

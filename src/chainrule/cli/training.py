@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
-
-import numpy as np
 
 from . import config as cfg
 from .options import OptionError
@@ -13,44 +10,21 @@ from .setup import build_model, build_optimizer, build_scheduler
 from .trained import MODEL_FILE, loss_function, metric_names
 from .trajectory import save_trajectory
 
-__all__ = ["Splits", "load_training_data", "train_and_report"]
+__all__ = ["load_training_data", "train_and_report"]
 
 CHECKPOINT_FILE = "checkpoint.safetensors"
 
 
-@dataclass
-class Splits:
-    """Standardized features and encoded targets; X_val/X_test may have no rows."""
-
-    X_train: np.ndarray
-    y_train: np.ndarray
-    X_val: np.ndarray
-    y_val: np.ndarray
-    X_test: np.ndarray
-    y_test: np.ndarray
-    preprocessor: object
-
-    task = property(lambda self: self.preprocessor.task)
-
-    @property
-    def n_outputs(self) -> int:
-        if self.task == "classification":
-            return len(self.preprocessor.classes)
-        return 1 if self.y_train.ndim == 1 else self.y_train.shape[1]
+def n_outputs(data) -> int:
+    """Output units: one per class, or one per regression target."""
+    if data.task == "classification":
+        return len(data.classes)
+    return 1 if data.y_train.ndim == 1 else data.y_train.shape[1]
 
 
-def _csv_splits(config: dict) -> Splits:
-    from ..data import load_csv
-
-    data = load_csv(config["data"], config["target"], task=config["task"],
-                    val_split=config["val_split"], seed=config["seed"])
-    return Splits(data.X_train, data.y_train, data.X_val, data.y_val, data.X_test,
-                  data.y_test, data.preprocessor)
-
-
-def _dataset_splits(config: dict) -> Splits:
+def _dataset_splits(config: dict):
     """A built-in dataset: its train part split again for validation, then standardized."""
-    from ..data import Preprocessor, load_dataset, split_indices
+    from ..data import CSVData, Preprocessor, load_dataset, split_indices
 
     data = load_dataset(config["dataset"], seed=config["seed"])
     if config["task"] not in (None, data.task):
@@ -62,13 +36,19 @@ def _dataset_splits(config: dict) -> Splits:
     preprocessor = Preprocessor.fit(data.X_train[train], data.feature_names, data.task,
                                     target=target, classes=data.classes)
     X = preprocessor.transform
-    return Splits(X(data.X_train[train]), data.y_train[train], X(data.X_train[val]),
-                  data.y_train[val], X(data.X_test) if len(data.X_test) else data.X_test,
-                  data.y_test, preprocessor)
+    return CSVData(X(data.X_train[train]), data.y_train[train], X(data.X_train[val]),
+                   data.y_train[val], X(data.X_test) if len(data.X_test) else data.X_test,
+                   data.y_test, data.task, preprocessor)
 
 
-def load_training_data(config: dict) -> Splits:
-    return _csv_splits(config) if config["data"] else _dataset_splits(config)
+def load_training_data(config: dict):
+    """A CSVData (standardized splits and their Preprocessor), from --data or --dataset."""
+    if config["data"]:
+        from ..data import load_csv
+
+        return load_csv(config["data"], config["target"], task=config["task"],
+                        val_split=config["val_split"], seed=config["seed"])
+    return _dataset_splits(config)
 
 
 def _callbacks(config: dict, out: str, has_validation: bool, recorder):
@@ -90,12 +70,12 @@ def _checkpoint_to_resume(out: str) -> str:
     return path
 
 
-def fit_model(config: dict, data: Splits, out: str, resume: bool, verbose: int):
+def fit_model(config: dict, data, out: str, resume: bool, verbose: int):
     import chainrule as cr
     from ..landscape import TrajectoryRecorder
 
     cr.manual_seed(config["seed"])
-    model = build_model(data.X_train.shape[1], data.n_outputs, config)
+    model = build_model(data.X_train.shape[1], n_outputs(data), config)
     optimizer = build_optimizer(config, model.parameters())
     has_validation = len(data.X_val) > 0
     recorder = TrajectoryRecorder()
