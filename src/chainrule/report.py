@@ -99,8 +99,10 @@ def _health_section(health: dict | None) -> str:
 
 
 def render_report(*, title: str, config: dict, metrics: dict, plots: dict,
-                  gradient_health: dict | None = None, version: str = "") -> str:
-    """The HTML page: plots maps a caption to PNG bytes."""
+                  gradient_health: dict | None = None, summary: dict | None = None,
+                  version: str = "") -> str:
+    """The HTML page: plots maps a caption to PNG bytes; summary (epochs, time, ...) is shown
+    as a table of its own under the metrics."""
     from . import __version__
 
     created = datetime.datetime.now().astimezone().strftime("%Y-%m-%d %H:%M %Z")
@@ -111,6 +113,7 @@ def render_report(*, title: str, config: dict, metrics: dict, plots: dict,
         f"<title>{html.escape(title)}</title><style>{STYLE}</style></head><body>",
         f'<h1>{html.escape(title)}</h1><p class="meta">{meta}</p>',
         "<h2>Metrics</h2>", _metrics_section(metrics),
+        _table(["run", "value"], list(summary.items())) if summary else "",
         "<h2>Plots</h2>", _plots_section(plots),
         "<h2>Gradient health</h2>", _health_section(gradient_health),
         "<h2>Configuration</h2>", _table(["option", "value"], list(config.items())),

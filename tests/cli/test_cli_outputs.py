@@ -54,4 +54,18 @@ def test_report_embeds_each_plot_and_shows_the_run(trained_run):
     for parameter in ("0.weight", "0.bias", "2.weight", "2.bias"):
         assert parameter in page
     assert "<td>optimizer</td><td>adam</td>" in page
+    assert "<th>run</th>" in page and "<td>epochs</td><td class=\"num\">15</td>" in page
     assert "flowers.csv" in page
+
+
+def test_report_escapes_text_and_refuses_non_png():
+    import pytest
+
+    from chainrule.report import ReportError, render_report
+
+    page = render_report(title="a <b> run", config={"data": "<script>alert(1)</script>.csv"},
+                         metrics={"test": {"loss": 0.5}}, plots={})
+    assert "<script>" not in page and "&lt;script&gt;" in page
+    assert "<title>a &lt;b&gt; run</title>" in page
+    with pytest.raises(ReportError, match="not PNG"):
+        render_report(title="t", config={}, metrics={}, plots={"fake": b"GIF89a..."})

@@ -51,8 +51,10 @@ def write_outputs(out: str, config: dict, model, history, data,
                       json.dumps(_json_ready(metrics), indent=2) + "\n")
     plots = draw_plots(out, model, history, data) if plots else {}
     title = f"chainrule run: {config['data'] or config['dataset']}"
+    splits = {name: values for name, values in metrics.items() if name != "run"}
     write_report(os.path.join(out, "report.html"), title=title, config=config,
-                 metrics=metrics, plots={caption: png for caption, (_, png) in plots.items()},
+                 metrics=splits, summary=metrics["run"],
+                 plots={caption: png for caption, (_, png) in plots.items()},
                  gradient_health=gradient_health(history))
     files = ["model.safetensors", "history.csv", "metrics.json", "config.json",
              "checkpoint.safetensors", "trajectory.safetensors",
