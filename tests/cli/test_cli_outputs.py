@@ -4,6 +4,10 @@ import base64
 import html.parser
 import re
 
+import pytest
+
+from chainrule.report import ReportError, render_report
+
 
 class References(html.parser.HTMLParser):
     """Every attribute of the page that can load something: src, href, srcset, ..."""
@@ -59,10 +63,6 @@ def test_report_embeds_each_plot_and_shows_the_run(trained_run):
 
 
 def test_report_escapes_text_and_refuses_non_png():
-    import pytest
-
-    from chainrule.report import ReportError, render_report
-
     page = render_report(title="a <b> run", config={"data": "<script>alert(1)</script>.csv"},
                          metrics={"test": {"loss": 0.5}}, plots={})
     assert "<script>" not in page and "&lt;script&gt;" in page
