@@ -68,6 +68,8 @@ def print_results(metrics: dict, history, out: str, files: list[str]) -> None:
     rows = [[split, *(metrics[split].get(n) for n in names)] for split in splits]
     print(format_table(["split", *names], rows))
     run = metrics["run"]
-    print(f"\n{run['epochs']} epochs in {run['seconds']:.1f} s, best epoch "
-          f"{run['best_epoch']}, {run['parameters']} parameters")
+    best = "" if run["best_epoch"] is None else (
+        f", lowest {history.monitor} at epoch {run['best_epoch'] + 1}")  # 1-based, as printed
+    print(f"\n{run['epochs']} epochs in {run['seconds']:.1f} s{best}; "
+          f"{run['parameters']} parameters")
     print(f"wrote {out}{os.sep}: {', '.join(files)}")
