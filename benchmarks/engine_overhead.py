@@ -62,24 +62,25 @@ def measure(size, steps, repeats, dtype):
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[16, 1024])
-    parser.add_argument("--steps", type=int, default=100, help="chain length / 6 ops")
-    parser.add_argument("--repeats", type=int, default=30)
+    parser.add_argument("--steps", type=int, nargs="+", default=[1, 100],
+                        help="chain lengths, in steps of 6 ops")
+    parser.add_argument("--repeats", type=int, default=50)
     parser.add_argument("--dtype", default="float32", choices=["float32", "float64"])
     args = parser.parse_args(argv)
     torch.set_num_threads(1)
-    print(f"chain of {args.steps * STEP_OPS} elementwise ops, {args.dtype}, medians of "
-          f"{args.repeats} interleaved repeats, torch {torch.__version__} (1 thread), "
-          f"numpy {np.__version__}")
-    print("| elements | part | chainrule µs/op | torch µs/op | torch / chainrule |")
-    print("|---:|---|---:|---:|---:|")
-    for size in args.sizes:
-        result = measure(size, args.steps, args.repeats, np.dtype(args.dtype))
-        for part in ("forward", "backward"):
-            ours, theirs = result["chainrule", part], result["torch", part]
-            print(f"| {size} | {part} | {ours:.2f} | {theirs:.2f} | {theirs / ours:.2f} |")
-        ours = result["chainrule", "forward"] + result["chainrule", "backward"]
-        theirs = result["torch", "forward"] + result["torch", "backward"]
-        print(f"| {size} | both | {ours:.2f} | {theirs:.2f} | {theirs / ours:.2f} |")
+    print(f"chains of elementwise ops, {args.dtype}, medians of {args.repeats} interleaved "
+          f"repeats, torch {torch.__version__} (1 thread), numpy {np.__version__}")
+    print("| ops | elements | part | chainrule µs/op | torch µs/op | torch / chainrule |")
+    print("|---:|---:|---|---:|---:|---:|")
+    for steps in args.steps:
+        for size in args.sizes:
+            result = measure(size, steps, args.repeats, np.dtype(args.dtype))
+            for lib in ("chainrule", "torch"):
+                result[lib, "both"] = result[lib, "forward"] + result[lib, "backward"]
+            for part in ("forward", "backward", "both"):
+                ours, theirs = result["chainrule", part], result["torch", part]
+                print(f"| {steps * STEP_OPS} | {size} | {part} | {ours:.2f} | {theirs:.2f} "
+                      f"| {theirs / ours:.2f} |")
 
 
 if __name__ == "__main__":
