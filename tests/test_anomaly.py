@@ -16,7 +16,8 @@ HERE = __file__
 def line_of(marker: str) -> int:
     """The line of this file that holds `marker` (so the test needs no hard-coded numbers)."""
     lines = inspect.getsource(inspect.getmodule(line_of)).splitlines()
-    return next(n for n, text in enumerate(lines, start=1) if marker in text and "line_of" not in text)
+    return next(n for n, text in enumerate(lines, start=1)
+                if marker in text and "line_of" not in text)
 
 
 def test_forward_names_the_op_and_the_calling_line():
