@@ -31,7 +31,7 @@ class FlatGroup:
         for p in params:
             bounds.append(bounds[-1] + p.data.size)
         self.slices = [slice(a, b) for a, b in zip(bounds[:-1], bounds[1:])]
-        self.data = xp.concatenate([xp.ravel(p.data) for p in params])
+        self.data = xp.concatenate([p.data.ravel() for p in params])
         self.data_views = self._views(self.data)
         for p, view in zip(params, self.data_views):
             p.data = view
@@ -44,25 +44,25 @@ class FlatGroup:
         return [flat[s].reshape(shape) for s, shape in zip(self.slices, self.shapes)]
 
     def holds(self, params) -> bool:
-        """Whether these buffers were made for exactly these parameters, shapes and dtype."""
-        return (
-            len(params) == len(self.params)
-            and all(a is b for a, b in zip(params, self.params))
-            and all(p.data.shape == s for p, s in zip(params, self.shapes))
-            and all(p.data.dtype == self.data.dtype for p in params)
-        )
+        """Whether these buffers were made for exactly these parameters."""
+        return len(params) == len(self.params) and all(
+            a is b for a, b in zip(params, self.params))
 
-    def sync_params(self) -> None:
-        """Pull in any `.data` replaced since the last step (e.g. by load_state_dict)."""
+    def sync_params(self) -> bool:
+        """Pull in any `.data` replaced since the last step (e.g. by load_state_dict);
+        False when a replacement changed shape or dtype (the buffers must be rebuilt)."""
         for p, view in zip(self.params, self.data_views):
             if p.data is not view:
+                if p.data.shape != view.shape or p.data.dtype != view.dtype:
+                    return False
                 xp.copyto(view, p.data)
                 p.data = view
+        return True
 
     def gather_grads(self) -> None:
         if all(p.grad is view for p, view in zip(self.params, self.grad_views)):
             return
-        xp.concatenate([xp.ravel(p.grad) for p in self.params], out=self.grad)
+        xp.concatenate([p.grad.ravel() for p in self.params], out=self.grad)
 
     # --- state ------------------------------------------------------------------------
     def bind_state(self, states):
@@ -81,7 +81,7 @@ class FlatGroup:
         for key in keys:
             values = [s[key] for s in states]
             if isinstance(values[0], xp.ndarray):
-                flat[key] = xp.concatenate([xp.ravel(v) for v in values]).astype(
+                flat[key] = xp.concatenate([v.ravel() for v in values]).astype(
                     self.data.dtype, copy=False
                 )
             elif all(v == values[0] for v in values):

@@ -118,14 +118,15 @@ class Optimizer:
         self._update(group, data, grad, state, self._work(data))
 
     def _step_flat(self, group: dict) -> None:
-        flat = self._flat.get(id(group))
-        if flat is None or not flat.holds(group["params"]):
-            flat = self._flat[id(group)] = FlatGroup(group["params"])
-        flat.sync_params()
         params = group["params"]
+        flat = self._flat.get(id(group))
+        if flat is None or not flat.holds(params) or not flat.sync_params():
+            flat = self._flat[id(group)] = FlatGroup(params)
         if all(p.grad is not None for p in params):
             flat.gather_grads()
-            state = flat.bind_state([self.state.get(p) or {} for p in params])
+            state = flat.state
+            if state is None:
+                state = flat.bind_state([self.state.get(p) or {} for p in params])
             if state is not None:
                 if not state:
                     state.update(self._init_state(group, flat.data))
