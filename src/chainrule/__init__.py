@@ -10,10 +10,11 @@ from . import methods as _methods  # binds operators and methods onto Tensor
 from .anomaly import AnomalyError, detect_anomaly
 from .gradcheck import GradcheckError, gradcheck
 from .methods import concatenate, maximum, minimum, stack, where
-from .primitive import REGISTRY, ShapeError, primitive
+from .primitive import REGISTRY, OutOfRangeError, ShapeError, primitive
 from .random import manual_seed
 from .tensor import (
     ChainruleError,
+    DtypeError,
     Tensor,
     enable_grad,
     is_grad_enabled,
@@ -61,7 +62,7 @@ def __dir__():
 
 
 __all__ = [
-    "AnomalyError", "ChainruleError", "GradcheckError", "REGISTRY", "ShapeError", "Tensor",
+    "AnomalyError", "ChainruleError", "DtypeError", "OutOfRangeError", "GradcheckError", "REGISTRY", "ShapeError", "Tensor",
     "concatenate", "detect_anomaly", "enable_grad", "gradcheck", "is_grad_enabled",
     "manual_seed", "maximum", "minimum", "no_grad", "primitive", "set_grad_enabled", "stack",
     "tensor", "where", *_LAZY,
