@@ -35,13 +35,18 @@ class Path:
 
 
 def make_optimizer(name, params, lr, **overrides):
-    """A chainrule optimizer by its short name (sgd, momentum, nesterov, adagrad, ...)."""
+    """A chainrule optimizer by short name (sgd, momentum, nesterov, adagrad, rmsprop, adam,
+    adamw) or by class name in chainrule.optim (SGD, Adam, ...)."""
     from .. import optim
 
-    if name not in OPTIMIZERS:
+    if name in OPTIMIZERS:
+        class_name, kwargs = OPTIMIZERS[name]
+    elif isinstance(getattr(optim, str(name), None), type) and \
+            issubclass(getattr(optim, name), optim.Optimizer) and name != "Optimizer":
+        class_name, kwargs = name, {}
+    else:
         raise LandscapeError(f"landscape: unknown optimizer {name!r}; choose from "
-                             f"{sorted(OPTIMIZERS)}")
-    class_name, kwargs = OPTIMIZERS[name]
+                             f"{sorted(OPTIMIZERS)} or a chainrule.optim class name")
     return getattr(optim, class_name)(params, lr=lr, **{**kwargs, **overrides})
 
 
