@@ -40,8 +40,8 @@ def _torch_objective(loss, y_hat, y):
 
 def _torch_trace(result):
     """z's gradients (retain_grad), parameter gradients and one torch.optim.SGD step."""
-    weights = [torch.tensor(l.W, requires_grad=True) for l in result.layers]
-    biases = [torch.tensor(l.b, requires_grad=True) for l in result.layers]
+    weights = [torch.tensor(lay.W, requires_grad=True) for lay in result.layers]
+    biases = [torch.tensor(lay.b, requires_grad=True) for lay in result.layers]
     a, zs = torch.tensor(result.x), []
     for W, b, layer in zip(weights, biases, result.layers):
         z = W @ a + b
@@ -97,7 +97,7 @@ def test_gradients_agree_with_cr_gradcheck(sizes, hidden, output, loss, examples
     result = explain(sizes, hidden, output, loss, examples=examples, seed=1)
     for position, layer in enumerate(result.layers):
 
-        def objective(W, b):
+        def objective(W, b, position=position):
             a = cr.tensor(result.x)
             for i, other in enumerate(result.layers):
                 Wl, bl = (W, b) if i == position else (cr.tensor(other.W), cr.tensor(other.b))

@@ -24,9 +24,25 @@ from .. import random as _random
 from .checks import run_checks
 from .render import render, to_dict
 from .trace import (
-    ACTIVATIONS, DEFAULT_OUTPUT, LOSSES, XOR_X, XOR_Y, Check, ExplainError, Explanation,
-    LayerTrace, _default_data, _delta_rule, _given_params, _init_params, _objective, _targets,
-    _validate, backward_layers, descend, forward_layers,
+    ACTIVATIONS,
+    DEFAULT_OUTPUT,
+    LOSSES,
+    XOR_X,
+    XOR_Y,
+    Check,
+    ExplainError,
+    Explanation,
+    LayerTrace,
+    _default_data,
+    _delta_rule,
+    _given_params,
+    _init_params,
+    _objective,
+    _targets,
+    _validate,
+    backward_layers,
+    descend,
+    forward_layers,
 )
 
 __all__ = ["ACTIVATIONS", "LOSSES", "XOR_X", "XOR_Y", "Check", "ExplainError", "Explanation",
@@ -83,7 +99,7 @@ def explain(sizes=(2, 2, 1), activation="sigmoid", output=None, loss="bce", X=No
     result = Explanation(
         sizes, activation, output, loss, a0, targets, layers,
         _objective(weights, biases, activations, a0, targets, loss),
-        _objective([l.W_new for l in layers], [l.b_new for l in layers], activations, a0,
+        _objective([lay.W_new for lay in layers], [lay.b_new for lay in layers], activations, a0,
                    targets, loss),
         float(lr), rule, note, pairing)
     result.checks = run_checks(result, eps)

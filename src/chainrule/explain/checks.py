@@ -35,8 +35,10 @@ def _tensor_objective(loss, y_hat, y):
 
 def autodiff(layers, a0, y, loss, use_new=False):
     """The same network through the engine: z, a, ∂J/∂z (via retain_grad), ∂J/∂W, ∂J/∂b, J."""
-    weights = [Tensor((l.W_new if use_new else l.W).copy(), requires_grad=True) for l in layers]
-    biases = [Tensor((l.b_new if use_new else l.b).copy(), requires_grad=True) for l in layers]
+    weights = [Tensor((lay.W_new if use_new else lay.W).copy(), requires_grad=True)
+               for lay in layers]
+    biases = [Tensor((lay.b_new if use_new else lay.b).copy(), requires_grad=True)
+              for lay in layers]
     a = Tensor(a0)
     zs, acts = [], []
     for W, b, layer in zip(weights, biases, layers):
@@ -68,15 +70,16 @@ def _objective_from(layers, start, z, y, loss):
     """J as a function of z(start + 1), the rest of the network run forward from there."""
     a = _activate(layers[start].activation, z)
     rest = layers[start + 1:]
-    _, acts = _forward([l.W for l in rest], [l.b for l in rest], [l.activation for l in rest], a)
+    _, acts = _forward([lay.W for lay in rest], [lay.b for lay in rest],
+                       [lay.activation for lay in rest], a)
     return float(_per_example_loss(loss, acts[-1], y).mean())
 
 
 def central_differences(layers, a0, y, loss, eps):
     """Numerical ∂J/∂z(ℓ), ∂J/∂W(ℓ) and ∂J/∂b(ℓ) for every layer, in float64."""
-    weights = [l.W.copy() for l in layers]
-    biases = [l.b.copy() for l in layers]
-    names = [l.activation for l in layers]
+    weights = [lay.W.copy() for lay in layers]
+    biases = [lay.b.copy() for lay in layers]
+    names = [lay.activation for lay in layers]
 
     def objective():
         _, acts = _forward(weights, biases, names, a0)
@@ -85,7 +88,7 @@ def central_differences(layers, a0, y, loss, eps):
     dz = []
     for i, layer in enumerate(layers):
         z = layer.z.copy()
-        dz.append(_central(lambda: _objective_from(layers, i, z, y, loss), z, eps))
+        dz.append(_central(lambda i=i, z=z: _objective_from(layers, i, z, y, loss), z, eps))
     return {"dz": dz, "dW": [_central(objective, W, eps) for W in weights],
             "db": [_central(objective, b, eps) for b in biases]}
 

@@ -33,28 +33,28 @@ def _rows(e):
     avg = "" if m == 1 else "(1/m) "
     total = "" if m == 1 else "(1/m) Σᵢ "
     params = []
-    for l in e.layers:
-        params += [(f"W({l.index})", _fmt(l.W)), (f"b({l.index})", _fmt(l.b))]
+    for lay in e.layers:
+        params += [(f"W({lay.index})", _fmt(lay.W)), (f"b({lay.index})", _fmt(lay.b))]
     forward = [("a(0) = x", _fmt(e.x))]
-    for l in e.layers:
-        act = "ψ" if l is e.layers[-1] else "φ"
-        forward += [(f"z({l.index}) = W({l.index}) a({l.index - 1}) + b({l.index})", _fmt(l.z)),
-                    (f"a({l.index}) = {act}(z({l.index})) = {l.activation}", _fmt(l.a))]
+    for lay in e.layers:
+        n, act = lay.index, "ψ" if lay is e.layers[-1] else "φ"
+        forward += [(f"z({n}) = W({n}) a({n - 1}) + b({n})", _fmt(lay.z)),
+                    (f"a({n}) = {act}(z({n})) = {lay.activation}", _fmt(lay.a))]
     loss = LOSSES[e.loss][1] if m == 1 else f"J = (1/m) Σᵢ L(ŷᵢ, yᵢ), {LOSSES[e.loss][1]}"
     forward += [("y", _fmt(e.y)), (loss, _number(e.loss_value))]
     backward = []
-    for l in reversed(e.layers):
-        n = l.index
-        rule = e.delta_rule if l is e.layers[-1] else \
-            f"δ({n}) = (W({n + 1})ᵀ δ({n + 1})) ⊙ {l.activation}′(z({n}))"
-        backward += [(rule.replace("(L)", f"({n})"), _fmt(l.delta)),
-                     (f"∂{s}/∂W({n}) = {avg}δ({n}) a({n - 1})ᵀ", _fmt(l.dW)),
-                     (f"∂{s}/∂b({n}) = {total}δ({n})", _fmt(l.db))]
+    for lay in reversed(e.layers):
+        n = lay.index
+        rule = e.delta_rule if lay is e.layers[-1] else \
+            f"δ({n}) = (W({n + 1})ᵀ δ({n + 1})) ⊙ {lay.activation}′(z({n}))"
+        backward += [(rule.replace("(L)", f"({n})"), _fmt(lay.delta)),
+                     (f"∂{s}/∂W({n}) = {avg}δ({n}) a({n - 1})ᵀ", _fmt(lay.dW)),
+                     (f"∂{s}/∂b({n}) = {total}δ({n})", _fmt(lay.db))]
     update = []
-    for l in e.layers:
-        n = l.index
-        update += [(f"W({n}) ← W({n}) − η ∂{s}/∂W({n})", _fmt(l.W_new)),
-                   (f"b({n}) ← b({n}) − η ∂{s}/∂b({n})", _fmt(l.b_new))]
+    for lay in e.layers:
+        n = lay.index
+        update += [(f"W({n}) ← W({n}) − η ∂{s}/∂W({n})", _fmt(lay.W_new)),
+                   (f"b({n}) ← b({n}) − η ∂{s}/∂b({n})", _fmt(lay.b_new))]
     update += [(f"{s} before → after", f"{_number(e.loss_value)} → {_number(e.loss_after)}")]
     return [("Parameters", params), ("Forward pass", forward), ("Backward pass", backward),
             (f"Gradient-descent update (η = {_number(e.lr)})", update)]
@@ -118,17 +118,18 @@ def to_dict(e) -> dict:
                     "output_activation": e.output_activation, "loss": e.loss,
                     "loss_formula": LOSSES[e.loss][1]},
         "batch_size": e.m, "objective": objective_symbol(e.m), "x": _list(e.x), "y": _list(e.y),
-        "parameters": [{"layer": l.index, "W": _list(l.W), "b": _list(l.b)} for l in e.layers],
-        "forward": [{"layer": l.index, "activation": l.activation, "z": _list(l.z),
-                     "a": _list(l.a)} for l in e.layers],
+        "parameters": [{"layer": lay.index, "W": _list(lay.W), "b": _list(lay.b)}
+                       for lay in e.layers],
+        "forward": [{"layer": lay.index, "activation": lay.activation, "z": _list(lay.z),
+                     "a": _list(lay.a)} for lay in e.layers],
         "loss": e.loss_value,
         "backward": {"delta_rule": e.delta_rule, "delta_note": e.delta_note,
                      "pairing": e.pairing,
-                     "layers": [{"layer": l.index, "delta": _list(l.delta), "dW": _list(l.dW),
-                                 "db": _list(l.db)} for l in reversed(e.layers)]},
+                     "layers": [{"layer": lay.index, "delta": _list(lay.delta), "dW": _list(lay.dW),
+                                 "db": _list(lay.db)} for lay in reversed(e.layers)]},
         "update": {"lr": e.lr, "loss_before": e.loss_value, "loss_after": e.loss_after,
-                   "layers": [{"layer": l.index, "W": _list(l.W_new), "b": _list(l.b_new)}
-                              for l in e.layers]},
+                   "layers": [{"layer": lay.index, "W": _list(lay.W_new), "b": _list(lay.b_new)}
+                              for lay in e.layers]},
         "checks": [{"quantity": c.quantity, "oracle": c.oracle,
                     "max_abs_error": c.max_abs_error, "passed": c.passed} for c in e.checks],
         "all_checks_passed": e.passed,

@@ -11,7 +11,6 @@ import numpy as np
 
 from ..tensor import ChainruleError
 
-
 XOR_X = np.array([[0.0, 0.0], [0.0, 1.0], [1.0, 0.0], [1.0, 1.0]])
 XOR_Y = np.array([0.0, 1.0, 1.0, 0.0])
 

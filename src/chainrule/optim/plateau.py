@@ -2,20 +2,22 @@
 
 from __future__ import annotations
 
-import copy
 import math
 
 from .optimizer import Optimizer
+from .scheduler import LRScheduler
 from .schedules import SchedulerError
 
 
-class ReduceLROnPlateau:
+class ReduceLROnPlateau(LRScheduler):
     """torch.optim.lr_scheduler.ReduceLROnPlateau: lr := max(lr · factor, min_lr) once the
     metric has not improved for more than `patience` steps, then wait `cooldown` steps.
 
     Improvement (mode "min", threshold_mode "rel"): metric < best · (1 − threshold);
     "abs": metric < best − threshold; mode "max" mirrors both. A cut smaller than eps is
-    skipped. Call `step(metric)` once per epoch, after validation.
+    skipped. Call `step(metric)` once per epoch, after validation. Not a function of the step
+    alone, so it has no pure schedule; its state_dict holds `best`, which may be ±inf
+    (Python's json writes Infinity).
     """
 
     def __init__(self, optimizer, mode="min", factor=0.1, patience=10, threshold=1e-4,
@@ -73,13 +75,3 @@ class ReduceLROnPlateau:
             new = max(old * self.factor, min_lr)
             if old - new > self.eps:
                 group["lr"] = new
-
-    def get_last_lr(self):
-        return list(self._last_lr)
-
-    def state_dict(self):
-        """Every attribute but the optimizer (best may be ±inf: json writes Infinity)."""
-        return copy.deepcopy({k: v for k, v in self.__dict__.items() if k != "optimizer"})
-
-    def load_state_dict(self, state_dict):
-        self.__dict__.update(copy.deepcopy(state_dict))

@@ -9,7 +9,10 @@ atomically. matplotlib is imported only when a figure is made.
 """
 
 from .evaluation import (
-    confusion_matrix, plot_confusion_matrix, plot_decision_boundary, plot_predicted_vs_actual,
+    confusion_matrix,
+    plot_confusion_matrix,
+    plot_decision_boundary,
+    plot_predicted_vs_actual,
 )
 from .figure import VizError, figure_to_png, new_figure, save_figure
 from .landscape import animate_optimizer_paths, plot_model_landscape, plot_optimizer_paths
