@@ -1,20 +1,44 @@
 """A tiny training run for the resume tests, run as a subprocess (killed at random moments).
 
-    python resume_worker.py CHECKPOINT OUT [--no-checkpoint]
+    python resume_worker.py CHECKPOINT OUT [--no-checkpoint] [--stall-in-write K]
 
 Trains a small MLP with dropout (draws from chainrule's generator), shuffling from that
 generator, a per-step learning-rate schedule, EarlyStopping, metrics and validation, and a
 checkpoint after every step. Resumes from CHECKPOINT when it exists. Writes the final
-weights to OUT (safetensors). Prints "training" once the imports are done.
+weights to OUT (safetensors). Prints "training" once the imports are done. With
+--stall-in-write K, the checkpoint write after K complete ones stops halfway through its
+bytes, prints "mid-write" and waits to be killed.
 """
 
 import os
 import sys
+import time
 
 import numpy as np
 
 import chainrule as cr
 from chainrule import nn, optim
+from chainrule.atomic import atomic_write
+from chainrule.train import checkpoint as checkpoint_module
+
+
+def stall_in_write(after):
+    """Make the checkpoint write after `after` complete ones hang halfway."""
+    complete = [0]
+    write = checkpoint_module.atomic_write_bytes
+
+    def stalling_write(path, data):
+        if complete[0] < after:
+            write(path, data)
+            complete[0] += 1
+            return
+        with atomic_write(path, "wb") as handle:
+            handle.write(data[:len(data) // 2])
+            handle.flush()
+            print("mid-write", flush=True)
+            time.sleep(120)
+
+    checkpoint_module.atomic_write_bytes = stalling_write
 
 
 def main(checkpoint, out, write_checkpoints=True):
@@ -39,4 +63,6 @@ def main(checkpoint, out, write_checkpoints=True):
 
 
 if __name__ == "__main__":
+    if "--stall-in-write" in sys.argv:
+        stall_in_write(int(sys.argv[sys.argv.index("--stall-in-write") + 1]))
     main(sys.argv[1], sys.argv[2], "--no-checkpoint" not in sys.argv)

@@ -124,6 +124,63 @@ def test_bad_input_is_named_at_the_boundary(rng, change, message):
                **arguments)
 
 
+def test_learning_rate_must_be_positive_at_fit_and_at_construction(rng):
+    X, y = _data(rng)
+    model = _classifier()
+    with pytest.raises(DataError, match=r"param_groups\[0\]: lr \(learning rate\) must be a "
+                                        r"finite number > 0, got 0"):
+        cr.fit(model, nn.CrossEntropyLoss(), optim.SGD(model.parameters(), lr=0.0), X, y,
+               epochs=1, verbose=0)
+    groups = [{"params": model[0].parameters()}, {"params": model[3].parameters(), "lr": 0.0}]
+    with pytest.raises(DataError, match=r"param_groups\[1\]"):
+        cr.fit(model, nn.CrossEntropyLoss(), optim.SGD(groups, lr=0.1), X, y, epochs=1,
+               verbose=0)
+    with pytest.raises(cr.ChainruleError, match="-0.5"):
+        optim.SGD(model.parameters(), lr=-0.5)
+    # a warm-up schedule that starts at lr 0 is fine: the optimizer was built with lr 0.1
+    opt = optim.SGD(model.parameters(), lr=0.1)
+    warmup = optim.lr_scheduler.LinearLR(opt, start_factor=1e-9, total_iters=3)
+    opt.param_groups[0]["lr"] = 0.0
+    history = cr.fit(model, nn.CrossEntropyLoss(), opt, X, y, epochs=2, scheduler=warmup,
+                     verbose=0)
+    assert history.history["lr"][0] == 0.0 and history.history["lr"][1] > 0
+
+
+class GradModeProbe(nn.Module):
+    """Records whether a graph was being recorded, and the training flag, at each forward."""
+
+    def __init__(self, inner):
+        super().__init__()
+        self.inner = inner
+        self.seen = []
+
+    def forward(self, x):
+        self.seen.append((cr.is_grad_enabled(), self.training))
+        return self.inner(x)
+
+
+def test_predict_records_no_graph_and_fit_does(rng):
+    X, y = _data(rng)
+    probe = GradModeProbe(_classifier())
+    cr.fit(probe, nn.CrossEntropyLoss(), optim.SGD(probe.parameters(), lr=0.1), X, y,
+           epochs=1, batch_size=None, verbose=0)
+    assert probe.seen[-1] == (True, True)
+    probe.seen.clear()
+    out = cr.predict(probe, X)
+    assert probe.seen == [(False, False)] and probe.training and cr.is_grad_enabled()
+    assert out.shape == (30, 3)
+
+
+def test_validation_loss_is_logged_without_any_metric(rng):
+    X, y = _data(rng, n=40)
+    model = _classifier()
+    history = cr.fit(model, nn.CrossEntropyLoss(), optim.SGD(model.parameters(), lr=0.1),
+                     X, y, epochs=2, validation_split=0.25, verbose=0)
+    assert set(history.history) == {"loss", "val_loss", "lr", "grad_norm", "grad_norm_max",
+                                    "time"}
+    assert all(np.isfinite(history.history["val_loss"]))
+
+
 def test_predict_checks_the_number_of_features(rng):
     with pytest.raises(DataError, match="3 features but the model expects 4"):
         cr.predict(_classifier(), np.zeros((2, 3), np.float32))

@@ -94,6 +94,30 @@ def _assert_same_weights(path_a, path_b):
         np.testing.assert_array_equal(a[name], b[name], err_msg=name)
 
 
+def test_sigkill_during_a_checkpoint_write_leaves_the_last_one_intact(tmp_path):
+    """Kill the worker while it is halfway through writing its 6th checkpoint: the 5th,
+    complete one must be untouched, and resuming from it must end like an uninterrupted run."""
+    reference = str(tmp_path / "reference.safetensors")
+    checkpoint, out = str(tmp_path / "ckpt.safetensors"), str(tmp_path / "out.safetensors")
+    with _start(checkpoint, reference, "--no-checkpoint") as worker:
+        assert worker.wait(timeout=60) == 0, worker.stderr.read()
+    with _start(checkpoint, out, "--stall-in-write", "5") as worker:
+        assert worker.stdout.readline() == "training\n"
+        assert worker.stdout.readline() == "mid-write\n", worker.stderr.read()
+        with open(checkpoint, "rb") as handle:
+            before = handle.read()
+        temporary = [name for name in os.listdir(tmp_path) if name.endswith(".tmp")]
+        assert len(temporary) == 1  # the half-written file exists beside the checkpoint
+        worker.send_signal(signal.SIGKILL)
+        worker.wait()
+    with open(checkpoint, "rb") as handle:
+        assert handle.read() == before
+    assert load_checkpoint(checkpoint)["loop"]["step"] == 5
+    with _start(checkpoint, out) as worker:
+        assert worker.wait(timeout=60) == 0, worker.stderr.read()
+    _assert_same_weights(reference, out)
+
+
 def test_sigkill_at_random_moments_then_resume_is_bit_identical(tmp_path):
     """Kill the worker with SIGKILL at random moments (mid-step, mid-checkpoint-write...),
     restart it each time; every run that completes must match the uninterrupted one."""

@@ -14,6 +14,7 @@ from ..data.validate import (
     check_epochs,
     check_fraction,
     check_labels,
+    check_lr,
 )
 from ..tensor import no_grad
 from .callbacks.base import CallbackList
@@ -76,6 +77,19 @@ def check_options(clip_grad_norm, l2, verbose):
     return clip_grad_norm, l2
 
 
+def check_learning_rates(optimizer) -> None:
+    """Every parameter group's learning rate > 0, as the optimizer was built ("initial_lr",
+    which a scheduler records, so that a warm-up schedule starting at 0 is not refused)."""
+    for i, group in enumerate(getattr(optimizer, "param_groups", ())):
+        lr = group.get("initial_lr", group.get("lr"))
+        if lr is None:
+            continue
+        try:
+            check_lr(lr)
+        except DataError as exc:
+            raise DataError(f"optimizer param_groups[{i}]: {exc}") from None
+
+
 def _callbacks(user_callbacks, scheduler, verbose):
     from .callbacks import LearningRateScheduler, ProgressBar
 
@@ -90,6 +104,7 @@ def build_state(model, loss_fn, optimizer, X, y, *, epochs, batch_size, shuffle,
                 verbose) -> TrainingState:
     """The TrainingState of a fresh run, every argument checked at this public boundary."""
     epochs = check_epochs(epochs)
+    check_learning_rates(optimizer)
     X, y = check_data(model, X, y)
     fraction = check_fraction(validation_split, "validation_split")
     if validation_data is not None:
