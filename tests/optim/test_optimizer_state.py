@@ -42,6 +42,10 @@ def test_state_dict_resume_is_bit_identical(name, kwargs, fused_before, fused_af
     resumed = cr_params(saved_weights)
     opt2 = getattr(optim, name)(resumed, fused=fused_after, **kwargs)
     opt2.load_state_dict(saved)
+    # load_state_dict restores the saved group options, "fused" too (as torch does): switch
+    # the path after loading so a checkpoint is resumed by the other path
+    assert opt2.param_groups[0]["fused"] == fused_before
+    opt2.param_groups[0]["fused"] = fused_after
     train(resumed, opt2, 40, X, y)
     for p, q in zip(params, resumed):
         np.testing.assert_array_equal(p.data, q.data)
@@ -114,20 +118,53 @@ def test_zero_grad(fused):
     assert all(p.grad is None for p in params)
 
 
-def test_bad_arguments_raise_like_torch():
+BAD_ARGUMENTS = [
+    ("SGD", dict(lr=-1.0)), ("SGD", dict(momentum=-0.1)),
+    ("SGD", dict(weight_decay=-1e-3)), ("SGD", dict(nesterov=True)),
+    ("SGD", dict(lr=0.1, momentum=0.9, dampening=0.1, nesterov=True)),
+    ("Adagrad", dict(lr=-0.1)), ("Adagrad", dict(lr_decay=-1.0)),
+    ("Adagrad", dict(weight_decay=-1.0)), ("Adagrad", dict(initial_accumulator_value=-0.1)),
+    ("Adagrad", dict(eps=-1e-10)),
+    ("RMSprop", dict(lr=-0.1)), ("RMSprop", dict(eps=-1.0)), ("RMSprop", dict(momentum=-0.5)),
+    ("RMSprop", dict(weight_decay=-1.0)), ("RMSprop", dict(alpha=-0.9)),
+    ("Adam", dict(lr=-1e-3)), ("Adam", dict(lr=float("nan"))), ("Adam", dict(eps=-1e-8)), ("Adam", dict(betas=(1.0, 0.999))),
+    ("Adam", dict(betas=(0.9, -0.1))), ("Adam", dict(weight_decay=-0.1)),
+    ("AdamW", dict(lr=-1e-3)), ("AdamW", dict(betas=(0.9, 1.0))),
+    ("AdamW", dict(weight_decay=-0.01)),
+]
+
+
+@pytest.mark.parametrize("name, kwargs", BAD_ARGUMENTS, ids=[f"{n}-{k}" for n, k in BAD_ARGUMENTS])
+def test_bad_hyperparameters_raise_torchs_message(name, kwargs):
+    with pytest.raises(ValueError) as torch_error:
+        getattr(torch.optim, name)(torch_params(make_problem()[2]), **kwargs)
+    with pytest.raises(optim.OptimizerError) as ours:
+        getattr(optim, name)(cr_params(make_problem()[2]), **kwargs)
+    assert str(ours.value) == str(torch_error.value)
+    # per-group options are checked too
     params = cr_params(make_problem()[2])
-    with pytest.raises(optim.OptimizerError, match="Invalid learning rate: -1"):
-        optim.SGD(params, lr=-1)
-    with pytest.raises(optim.OptimizerError, match="Nesterov momentum requires"):
-        optim.SGD(params, nesterov=True)
-    with pytest.raises(optim.OptimizerError, match="Invalid beta parameter at index 1"):
-        optim.Adam(params, betas=(0.9, 1.0))
+    opt = getattr(optim, name)(params[:2])
+    with pytest.raises(optim.OptimizerError, match="Invalid|Nesterov"):
+        opt.add_param_group({"params": params[2:], **kwargs})
+    assert len(opt.param_groups) == 1
+
+
+def test_bad_parameters_raise_like_torch():
+    params = cr_params(make_problem()[2])
     with pytest.raises(optim.OptimizerError, match="empty parameter list"):
         optim.Adam([])
     with pytest.raises(TypeError, match="iterable of Tensors"):
         optim.Adam(params[0])
+    with pytest.raises(TypeError, match="ordered collections"):
+        optim.Adam(set(params))
+    with pytest.raises(TypeError, match="can only optimize Tensors.*ndarray"):
+        optim.SGD([params[0], np.zeros(3)])
     with pytest.raises(optim.OptimizerError, match="more than one parameter group"):
         optim.Adam([{"params": params[:2]}, {"params": params[1:]}])
+    with pytest.raises(optim.OptimizerError, match="Invalid learning rate: nan"):
+        optim.SGD(params, lr=float("nan"))  # torch's SGD lets a nan lr through
+    with pytest.raises(optim.OptimizerError, match="betas must be a pair"):
+        optim.Adam(params, betas=(0.9,))
     assert isinstance(optim.OptimizerError("x"), (cr.ChainruleError, ValueError))
 
 

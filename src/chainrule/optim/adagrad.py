@@ -36,10 +36,11 @@ class Adagrad(Optimizer):
             self.state[p] = self._init_state(group, p.data)
 
     def _check_group(self, group):
-        check_non_negative(learning_rate=group["lr"], lr_decay_value=group["lr_decay"],
-                           weight_decay_value=group["weight_decay"],
-                           initial_accumulator_value=group["initial_accumulator_value"],
-                           epsilon_value=group["eps"])
+        check_non_negative({
+            "learning rate": group["lr"], "lr_decay value": group["lr_decay"],
+            "weight_decay value": group["weight_decay"],
+            "initial_accumulator_value value": group["initial_accumulator_value"],
+            "epsilon value": group["eps"]})
 
     def _init_state(self, group, data):
         return {"step": 0, "sum": xp.full_like(data, group["initial_accumulator_value"])}

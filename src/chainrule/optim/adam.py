@@ -34,12 +34,13 @@ class Adam(Optimizer):
         super().__init__(params, defaults)
 
     def _check_group(self, group):
-        beta1, beta2 = group["betas"]
-        check_non_negative(learning_rate=group["lr"], epsilon_value=group["eps"],
-                           weight_decay_value=group["weight_decay"])
-        for i, beta in enumerate((beta1, beta2)):
+        check_non_negative({"learning rate": group["lr"], "epsilon value": group["eps"]})
+        if len(group["betas"]) != 2:
+            raise OptimizerError(f"betas must be a pair (beta1, beta2), got {group['betas']}")
+        for i, beta in enumerate(group["betas"]):
             if not 0.0 <= beta < 1.0:
                 raise OptimizerError(f"Invalid beta parameter at index {i}: {beta}")
+        check_non_negative({"weight_decay value": group["weight_decay"]})
 
     def _init_state(self, group, data):
         state = {"step": 0, "exp_avg": xp.zeros_like(data), "exp_avg_sq": xp.zeros_like(data)}

@@ -18,11 +18,12 @@ class OptimizerError(ChainruleError, ValueError):
     """Bad optimizer arguments or a state dict that does not fit the optimizer."""
 
 
-def check_non_negative(**values):
-    """Raise OptimizerError naming the first hyperparameter below zero (torch's checks)."""
-    for name, value in values.items():
-        if value < 0.0:
-            raise OptimizerError(f"Invalid {name.replace('_', ' ')}: {value}")
+def check_non_negative(values: dict) -> None:
+    """Raise OptimizerError for the first hyperparameter not >= 0 (nan included), with
+    torch's wording, e.g. {"learning rate": lr} -> "Invalid learning rate: -1"."""
+    for label, value in values.items():
+        if not 0.0 <= value:
+            raise OptimizerError(f"Invalid {label}: {value}")
 
 
 class Optimizer:
@@ -39,6 +40,8 @@ class Optimizer:
         self.param_groups: list[dict] = []
         self._flat: dict[int, FlatGroup] = {}
         self._scratch: dict = {}
+        if isinstance(params, (set, frozenset)):
+            params = [{"params": params}]  # add_param_group refuses it, naming why
         groups = list(params)
         if not groups:
             raise OptimizerError("optimizer got an empty parameter list")
@@ -60,6 +63,10 @@ class Optimizer:
         if not isinstance(param_group, dict):
             raise TypeError(f"param_group must be a dict, got {type(param_group).__name__}")
         params = param_group["params"]
+        if isinstance(params, (set, frozenset)):
+            raise TypeError("optimizer parameters need to be organized in ordered collections, "
+                            "but the ordering of tensors in sets will change between runs; "
+                            "use a list")
         params = [params] if isinstance(params, Tensor) else list(params)
         for p in params:
             if not isinstance(p, Tensor):
@@ -77,7 +84,7 @@ class Optimizer:
 
     def _check_group(self, group: dict) -> None:
         """Validate a group's hyperparameters; subclasses add their own checks."""
-        check_non_negative(learning_rate=group["lr"])
+        check_non_negative({"learning rate": group["lr"]})
 
     # --- gradients --------------------------------------------------------------------
     def zero_grad(self, set_to_none: bool = True) -> None:
@@ -117,11 +124,25 @@ class Optimizer:
             state["step"] += 1
         self._update(group, data, grad, state, self._work(data))
 
-    def _step_flat(self, group: dict) -> None:
+    def _flat_group(self, group: dict) -> FlatGroup:
+        """The flat buffers of a fused group, rebuilt when its parameters changed."""
         params = group["params"]
         flat = self._flat.get(id(group))
         if flat is None or not flat.holds(params) or not flat.sync_params():
             flat = self._flat[id(group)] = FlatGroup(params)
+        return flat
+
+    def flat_grad_views(self, group: dict):
+        """For a fused group, one view per parameter of its flat gradient buffer (built now if
+        needed): gradients written there in place, and set as each `.grad`, spare step() its
+        gather. None for a plain group."""
+        if group.get("fused") or group.get("foreach"):
+            return self._flat_group(group).grad_views
+        return None
+
+    def _step_flat(self, group: dict) -> None:
+        params = group["params"]
+        flat = self._flat_group(group)
         if all(p.grad is not None for p in params):
             flat.gather_grads()
             state = flat.state

@@ -29,10 +29,10 @@ class RMSprop(Optimizer):
         super().__init__(params, defaults)
 
     def _check_group(self, group):
-        check_non_negative(learning_rate=group["lr"], epsilon_value=group["eps"],
-                           momentum_value=group["momentum"],
-                           weight_decay_value=group["weight_decay"],
-                           alpha_value=group["alpha"])
+        check_non_negative({"learning rate": group["lr"], "epsilon value": group["eps"],
+                            "momentum value": group["momentum"],
+                            "weight_decay value": group["weight_decay"],
+                            "alpha value": group["alpha"]})
 
     def _init_state(self, group, data):
         state = {"step": 0, "square_avg": xp.zeros_like(data)}

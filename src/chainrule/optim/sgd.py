@@ -36,8 +36,8 @@ class SGD(Optimizer):
         super().__init__(params, defaults)
 
     def _check_group(self, group):
-        check_non_negative(learning_rate=group["lr"], momentum_value=group["momentum"],
-                           weight_decay_value=group["weight_decay"])
+        check_non_negative({"learning rate": group["lr"], "momentum value": group["momentum"],
+                            "weight_decay value": group["weight_decay"]})
         if group["nesterov"] and (group["momentum"] <= 0 or group["dampening"] != 0):
             raise OptimizerError("Nesterov momentum requires a momentum and zero dampening")
 
