@@ -183,3 +183,37 @@ def test_model_landscape_png(tmp_path, rng):
     fig = viz.plot_model_landscape(around, along, path=tmp_path / "landscape.png")
     assert_png(tmp_path / "landscape.png")
     assert "PC 1" in fig.axes[1].get_xlabel()
+
+
+def test_step_recorder_keeps_each_steps_rate_and_gradient_norms(tmp_path, rng):
+    import torch
+
+    X = rng.standard_normal((24, 2))
+    y = (X[:, 0] * X[:, 1] > 0).astype(np.int64)
+    model = cr.nn.Sequential(cr.nn.Linear(2, 5), cr.nn.Tanh(), cr.nn.Linear(5, 2)).double()
+    initial = {name: torch.tensor(p.data.copy(), requires_grad=True)
+               for name, p in model.named_parameters()}
+    steps = viz.StepRecorder()
+    halve = cr.callbacks.LearningRateScheduler(lambda step: 0.1 * 0.5 ** step, per="step")
+    cr.fit(model, cr.nn.CrossEntropyLoss(), cr.optim.SGD(model.parameters(), lr=0.1), X, y,
+           epochs=2, batch_size=8, shuffle=False, clip_grad_norm=1e-3,
+           callbacks=[halve, steps], verbose=0)
+    assert steps.step == [1, 2, 3, 4, 5, 6]
+    np.testing.assert_allclose(steps.lr, [0.1 * 0.5 ** k for k in range(6)], rtol=1e-15)
+    # The first step's norms, recomputed by torch from the initial weights, before clipping.
+    W1, b1, W2, b2 = initial.values()
+    logits = torch.tanh(torch.tensor(X[:8]) @ W1.T + b1) @ W2.T + b2
+    torch.nn.functional.cross_entropy(logits, torch.tensor(y[:8])).backward()
+    for name, tensor in initial.items():
+        assert steps.grad_norm[name][0] == pytest.approx(tensor.grad.norm().item(), rel=1e-10)
+        assert steps.grad_norm[name][0] > 1e-3 and len(steps.grad_norm[name]) == 6
+    fig = viz.plot_learning_rate(steps, path=tmp_path / "lr.png")
+    assert_png(tmp_path / "lr.png")
+    assert fig.axes[0].get_xlabel() == "step"
+    np.testing.assert_array_equal(fig.axes[0].get_lines()[0].get_xdata(), steps.step)
+    fig = viz.plot_gradient_norms(steps, path=tmp_path / "g.png")
+    assert_png(tmp_path / "g.png")
+    ax = fig.axes[0]
+    assert ax.get_yscale() == "log" and ax.get_xlabel() == "step"
+    assert [line.get_label() for line in ax.get_lines()] == ["0.weight", "2.weight"]
+    np.testing.assert_array_equal(ax.get_lines()[1].get_ydata(), steps.grad_norm["2.weight"])

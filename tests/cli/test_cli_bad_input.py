@@ -85,3 +85,44 @@ def test_bad_numbers_with_a_good_file(run_main, tmp_path, argv, words):
     assert code == 1
     assert len(err.strip().splitlines()) == 1
     assert all(word in err for word in words)
+
+
+FEATURE_HEADER = "sepal_length,sepal_width,petal_length,petal_width"
+PREDICT_CASES = {
+    "NaN": (f"{FEATURE_HEADER}\n5.0,3.4,1.5,0.2\n5.0,NaN,1.5,0.2\n",
+            ["row 3", "'sepal_width'", "nan"]),
+    "Inf": (f"{FEATURE_HEADER}\n5.0,3.4,1.5,inf\n", ["row 2", "'petal_width'", "inf"]),
+    "missing value": (f"{FEATURE_HEADER}\n5.0,3.4,,0.2\n", ["row 2", "'petal_length'"]),
+    "ragged row": (f"{FEATURE_HEADER}\n5.0,3.4,1.5,0.2\n5.0,3.4,1.5\n", ["row 3"]),
+    "header only": (f"{FEATURE_HEADER}\n", ["no data rows"]),
+    "empty file": ("", ["empty"]),
+    "too few features": ("sepal_length,sepal_width\n5.0,3.4\n", ["4 features", "petal_width"]),
+}
+
+
+@pytest.mark.parametrize("name", list(PREDICT_CASES))
+def test_bad_file_at_predict(trained_run, run_main, tmp_path, name):
+    text, words = PREDICT_CASES[name]
+    path = tmp_path / "new.csv"
+    path.write_text(text)
+    out, _ = trained_run
+    code, stdout, err = run_main("predict", "--model", out, "--data", path)
+    assert code == 1 and stdout == ""
+    [line] = err.strip().splitlines()
+    assert line.startswith("chainrule predict: error: ") and "new.csv" in line
+    for word in words:
+        assert word.lower() in line.lower(), line
+
+
+def test_label_out_of_range_for_the_model(plane_csv, run_main, tmp_path):
+    """A model trained on classes 0 and 1, evaluated on a file with the label 2."""
+    out = tmp_path / "run"
+    code, _, err = run_main("train", "--data", plane_csv, "--target", "inside", "--epochs", "1",
+                            "--out", out, "-q", "--no-plots")
+    assert code == 0, err
+    path = tmp_path / "test.csv"
+    path.write_text("u,v,inside\n0.1,0.2,1\n0.5,0.5,2\n")
+    code, _, err = run_main("evaluate", "--model", out, "--data", path)
+    assert code == 1
+    [line] = err.strip().splitlines()
+    assert "test.csv" in line and "row 3" in line and "'inside'" in line and "'2'" in line

@@ -55,6 +55,9 @@ def test_report_embeds_each_plot_and_shows_the_run(trained_run):
     assert embedded == sorted(p.read_bytes() for p in out.glob("*.png"))
     for section in ("Metrics", "Plots", "Gradient health", "Configuration"):
         assert f"<h2>{section}</h2>" in page
+    for caption in ("loss and metrics per epoch", "learning rate per step",
+                    "gradient norm per layer and step (log scale)", "confusion matrix"):
+        assert f"<figcaption>{caption}" in page
     for parameter in ("0.weight", "0.bias", "2.weight", "2.bias"):
         assert parameter in page
     assert "<td>optimizer</td><td>adam</td>" in page

@@ -207,6 +207,12 @@ def test_default_command_trains_on_digits(run_cli, tmp_path):
     metrics = json.loads((tmp_path / "runs" / "latest" / "metrics.json").read_text())
     assert metrics["test"]["accuracy"] >= 0.95
     assert metrics["run"]["parameters"] == 64 * 128 + 128 + 128 * 10 + 10
+    # The results table: a row per split with the numbers of metrics.json.
+    lines = result.stdout.splitlines()
+    assert lines[0].split() == ["split", "loss", "accuracy"]
+    for split in ("train", "validation", "test"):
+        row = next(line.split() for line in lines if line.startswith(split + " "))
+        assert row[1:] == [f"{metrics[split]['loss']:.4f}", f"{metrics[split]['accuracy']:.4f}"]
 
 
 def test_divergence_is_one_line_with_advice(regression_csv, run_cli, tmp_path):

@@ -38,18 +38,20 @@ def _json_ready(value):
     return value
 
 
-def write_outputs(out: str, config: dict, model, history, data,
+def write_outputs(out: str, config: dict, model, records, data,
                   plots: bool = True) -> tuple[dict, list[str]]:
-    """history.csv, metrics.json, the plots and report.html; returns (metrics, file names)."""
+    """history.csv, metrics.json, the plots and report.html; returns (metrics, file names).
+    records: (History, StepRecorder) of the run."""
     from ..report import write_report
     from .health import gradient_health
     from .plots import draw_plots
 
+    history, steps = records
     history.to_csv(os.path.join(out, "history.csv"))
     metrics = {**compute_metrics(model, data), "run": run_summary(model, history)}
     atomic_write_text(os.path.join(out, "metrics.json"),
                       json.dumps(_json_ready(metrics), indent=2) + "\n")
-    plots = draw_plots(out, model, history, data) if plots else {}
+    plots = draw_plots(out, model, history, steps, data) if plots else {}
     title = f"chainrule run: {config['data'] or config['dataset']}"
     splits = {name: values for name, values in metrics.items() if name != "run"}
     write_report(os.path.join(out, "report.html"), title=title, config=config,
@@ -59,7 +61,8 @@ def write_outputs(out: str, config: dict, model, history, data,
     files = ["model.safetensors", "history.csv", "metrics.json", "config.json",
              "checkpoint.safetensors", "trajectory.safetensors",
              *(name for name, _ in plots.values()), "report.html"]
-    return metrics, files
+    # No checkpoint after --epochs 0; a run folder may hold files of an earlier run.
+    return metrics, [name for name in files if os.path.exists(os.path.join(out, name))]
 
 
 def print_results(metrics: dict, history, out: str, files: list[str]) -> None:

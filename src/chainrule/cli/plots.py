@@ -18,18 +18,28 @@ def _evaluation_split(data):
     raise AssertionError("no rows in any split")  # load_csv and the datasets never allow it
 
 
-def _plans(model, history, data):
+def _training_plans(history, steps):
+    """The curves of the epochs and steps run (none for --epochs 0)."""
+    from .. import viz
+
+    plans = []
+    if history.epoch:
+        plans.append(("loss and metrics per epoch", "curves.png",
+                      lambda path: viz.plot_history(history, path=path)))
+    if steps.step:
+        plans += [("learning rate per step", "learning_rate.png",
+                   lambda path: viz.plot_learning_rate(steps, path=path)),
+                  ("gradient norm per layer and step (log scale)", "gradient_norms.png",
+                   lambda path: viz.plot_gradient_norms(steps, path=path))]
+    return plans
+
+
+def _plans(model, history, steps, data):
     """(caption, file name, function drawing the figure to a path) for each plot."""
     from .. import viz
     from ..train import predict
 
-    plans = [("loss and metrics per epoch", "curves.png",
-              lambda path: viz.plot_history(history, path=path)),
-             ("learning rate", "learning_rate.png",
-              lambda path: viz.plot_learning_rate(history, path=path))]
-    if getattr(history, "grad_monitor", None):
-        plans.append(("gradient norm per layer (log scale)", "gradient_norms.png",
-                      lambda path: viz.plot_gradient_norms(history, path=path)))
+    plans = _training_plans(history, steps)
     split, X, y = _evaluation_split(data)
     outputs = predict(model, X)
     if data.task == "classification":
@@ -49,10 +59,11 @@ def _plans(model, history, data):
     return plans
 
 
-def draw_plots(out: str, model, history, data) -> dict:
-    """{caption: (file name, PNG bytes)} of every plot written to `out`."""
+def draw_plots(out: str, model, history, steps, data) -> dict:
+    """{caption: (file name, PNG bytes)} of every plot written to `out`; steps: the run's
+    StepRecorder."""
     drawn = {}
-    for caption, name, draw in _plans(model, history, data):
+    for caption, name, draw in _plans(model, history, steps, data):
         path = os.path.join(out, name)
         draw(path)
         with open(path, "rb") as handle:

@@ -51,10 +51,10 @@ def load_training_data(config: dict):
     return _dataset_splits(config)
 
 
-def _callbacks(config: dict, out: str, has_validation: bool, recorder):
+def _callbacks(config: dict, out: str, has_validation: bool, recorders):
     from .. import callbacks
 
-    chosen = [callbacks.GradientMonitor(), recorder,
+    chosen = [callbacks.GradientMonitor(), *recorders,
               callbacks.ModelCheckpoint(os.path.join(out, CHECKPOINT_FILE))]
     if config["early_stopping"] is not None and has_validation:
         chosen.append(callbacks.EarlyStopping(monitor="val_loss",
@@ -70,26 +70,40 @@ def _checkpoint_to_resume(out: str) -> str:
     return path
 
 
+def check_resumable(config: dict, out: str) -> None:
+    """A resumed run continues up to --epochs: refuse fewer epochs than its checkpoint holds
+    (training cannot go backwards) before config.json records them."""
+    from ..train.checkpoint import load_checkpoint
+
+    loop = load_checkpoint(_checkpoint_to_resume(out))["loop"]
+    done = loop["epoch"] + (1 if loop["epoch_finished"] else 0)
+    if config["epochs"] < done:
+        raise OptionError(f"--resume --epochs {config['epochs']}: the run in {out} has "
+                          f"already trained {done} epochs; give --epochs {done} or more")
+
+
 def fit_model(config: dict, data, out: str, resume: bool, verbose: int):
+    """(model, History, StepRecorder) of the run; the trajectory is saved in `out`."""
     import chainrule as cr
     from ..landscape import TrajectoryRecorder
+    from ..viz.steps import StepRecorder
 
     cr.manual_seed(config["seed"])
     model = build_model(data.X_train.shape[1], n_outputs(data), config)
     optimizer = build_optimizer(config, model.parameters())
     has_validation = len(data.X_val) > 0
-    recorder = TrajectoryRecorder()
+    recorder, steps = TrajectoryRecorder(), StepRecorder()
     history = cr.fit(
         model, loss_function(data.task), optimizer, data.X_train, data.y_train,
         epochs=config["epochs"], batch_size=config["batch_size"] or None,
         validation_data=(data.X_val, data.y_val) if has_validation else None,
-        callbacks=_callbacks(config, out, has_validation, recorder),
+        callbacks=_callbacks(config, out, has_validation, (recorder, steps)),
         metrics=metric_names(data.task),
         scheduler=build_scheduler(config, optimizer), clip_grad_norm=config["clip"],
         l2=config["l2"], seed=config["seed"], verbose=verbose,
         resume_from=_checkpoint_to_resume(out) if resume else None)
     save_trajectory(out, recorder.snapshots, resumed=resume)
-    return model, history
+    return model, history, steps
 
 
 def train_and_report(config: dict, out: str, resume: bool = False, verbose: int = 1,
@@ -100,12 +114,14 @@ def train_and_report(config: dict, out: str, resume: bool = False, verbose: int 
     from .outputs import print_results, write_outputs
     from .trained import model_metadata
 
+    if resume:
+        check_resumable(config, out)
     data = load_training_data(config)
     os.makedirs(out, exist_ok=True)
     cfg.save(out, config)  # before training, so that a killed run can be resumed
-    model, history = fit_model(config, data, out, resume, verbose)
+    model, history, steps = fit_model(config, data, out, resume, verbose)
     cr.save(model, os.path.join(out, MODEL_FILE),
             metadata=model_metadata(data.preprocessor, config))
-    metrics, written = write_outputs(out, config, model, history, data, plots)
+    metrics, written = write_outputs(out, config, model, (history, steps), data, plots)
     print_results(metrics, history, out, written)
     return metrics

@@ -6,6 +6,10 @@ atomically. matplotlib is imported only when a figure is made.
     history = cr.fit(...)
     cr.viz.plot_history(history, path="curves.png")
     cr.viz.plot_decision_boundary(model, X, y, path="boundary.png")
+
+    steps = cr.viz.StepRecorder()           # a fit() callback: lr and gradient norms per step
+    cr.fit(..., callbacks=[steps])
+    cr.viz.plot_gradient_norms(steps, path="grad_norms.png")
 """
 
 from .evaluation import (
@@ -16,11 +20,12 @@ from .evaluation import (
 )
 from .figure import VizError, figure_to_png, new_figure, save_figure
 from .landscape import animate_optimizer_paths, plot_model_landscape, plot_optimizer_paths
+from .steps import StepRecorder
 from .training import plot_gradient_norms, plot_history, plot_learning_rate
 
 __all__ = [
     "VizError", "animate_optimizer_paths", "confusion_matrix", "figure_to_png", "new_figure",
     "plot_confusion_matrix", "plot_decision_boundary", "plot_gradient_norms", "plot_history",
     "plot_learning_rate", "plot_model_landscape", "plot_optimizer_paths",
-    "plot_predicted_vs_actual", "save_figure",
+    "plot_predicted_vs_actual", "save_figure", "StepRecorder",
 ]

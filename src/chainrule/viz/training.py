@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from .figure import VizError, finish, history_logs, integer_ticks, new_figure
+from .steps import StepRecorder
 
 __all__ = ["plot_history", "plot_learning_rate", "plot_gradient_norms"]
 
@@ -41,8 +42,12 @@ def plot_history(history, metrics=None, path=None, title=None):
 
 
 def plot_learning_rate(history_or_rates, path=None, title="learning rate"):
-    """The learning rate per epoch (from a History) or per step (from a list of rates)."""
-    if isinstance(history_or_rates, (list, tuple, np.ndarray)):
+    """The learning rate per epoch (from a History) or per step (from a StepRecorder or a
+    list of rates)."""
+    if isinstance(history_or_rates, StepRecorder):
+        rates = np.asarray(history_or_rates.lr, dtype=np.float64)
+        x, xlabel = np.asarray(history_or_rates.step), "step"
+    elif isinstance(history_or_rates, (list, tuple, np.ndarray)):
         rates = np.asarray(history_or_rates, dtype=np.float64)
         x, xlabel = np.arange(len(rates)), "step"
     else:
@@ -61,8 +66,11 @@ def plot_learning_rate(history_or_rates, path=None, title="learning rate"):
 
 
 def _grad_record(source):
-    """(param -> norms, x, x label) from a History, GradientMonitor's record or a dict."""
+    """(param -> norms, x, x label) from a StepRecorder, a History (GradientMonitor's record)
+    or a dict."""
     record = getattr(source, "grad_monitor", source)
+    if isinstance(record, StepRecorder):
+        record = {"grad_norm": record.grad_norm, "step": record.step}
     if isinstance(record, dict) and isinstance(record.get("grad_norm"), dict):
         norms = record["grad_norm"]
         steps = record.get("step") or record.get("epoch")
@@ -82,8 +90,8 @@ def _grad_record(source):
 def plot_gradient_norms(source, path=None, title="gradient norm per layer", weights_only=True):
     """Per-parameter gradient norms on a log scale, so vanishing and exploding show.
 
-    source: a History trained with GradientMonitor, its `grad_monitor` record, or a dict
-    {name: [norm per step]}. Biases are left out unless weights_only=False.
+    source: a StepRecorder (per step), a History trained with GradientMonitor (per epoch),
+    its `grad_monitor` record, or a dict {name: [norm per step]}. Biases are left out unless weights_only=False.
     """
     norms, x, xlabel = _grad_record(source)
     names = [n for n in norms if not (weights_only and n.endswith("bias"))] or list(norms)
