@@ -42,7 +42,7 @@ def test_clip_grad_norm_matches_torch(norm_type, max_norm):
 
 
 @pytest.mark.parametrize("bad", [np.inf, -np.inf, np.nan])
-@pytest.mark.parametrize("norm_type", [2.0, float("inf")])
+@pytest.mark.parametrize("norm_type", [2.0, 1.0, float("inf")])
 def test_non_finite_norm_is_reported_and_gradients_kept(bad, norm_type):
     grads = random_grads()
     grads[0][1, 2] = bad

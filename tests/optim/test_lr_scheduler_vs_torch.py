@@ -176,6 +176,31 @@ def test_reduce_on_plateau_matches_torch(kwargs):
     assert len(set(lrs)) > 1
 
 
+@pytest.mark.parametrize("fused", [False, True], ids=["plain", "fused"])
+def test_reduce_on_plateau_driving_an_optimizer_matches_torch(fused):
+    """Stepped on the training loss each step, it cuts Adam's lr as torch's does."""
+    X, y, weights = make_problem()
+    ours, theirs = cr_params(weights), torch_params(weights)
+    opt, ref_opt = optim.Adam(ours, lr=0.05, fused=fused), torch.optim.Adam(theirs, lr=0.05)
+    kwargs = dict(factor=0.5, patience=3, threshold=1e-3, cooldown=2)
+    sched, ref = C.ReduceLROnPlateau(opt, **kwargs), T.ReduceLROnPlateau(ref_opt, **kwargs)
+    assert isinstance(sched, C.LRScheduler)
+    for _ in range(STEPS):
+        opt.zero_grad()
+        loss = cr_loss(ours, X, y)
+        loss.backward()
+        for p, q in zip(ours, theirs):
+            q.grad = torch.from_numpy(p.grad.copy())
+        opt.step()
+        ref_opt.step()
+        sched.step(loss.item())
+        ref.step(loss.item())
+        assert sched.get_last_lr() == ref.get_last_lr() == [opt.param_groups[0]["lr"]]
+    assert opt.param_groups[0]["lr"] <= 0.05 / 4  # it did cut, at least twice
+    for p, q in zip(ours, theirs):
+        np.testing.assert_allclose(p.data, q.detach().numpy(), rtol=1e-6, atol=1e-12)
+
+
 def test_pure_schedules_are_the_schedulers_values():
     cosine = [C.cosine(t, 0.1, T_max=50) for t in range(120)]
     opt = optim.SGD([cr.tensor(np.zeros(2), requires_grad=True)], lr=0.1)

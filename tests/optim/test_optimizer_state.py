@@ -184,3 +184,44 @@ def test_fused_path_shares_flat_buffers_and_follows_replaced_data():
     train(params, opt, 1, X, y)
     assert np.abs(params[0].data).max() < 0.05 and params[0].data.base is not None
 
+
+
+@pytest.mark.parametrize("fused", [False, True], ids=["plain", "fused"])
+def test_optimizer_and_warmup_cosine_checkpoint_resumes_bit_identically(fused):
+    """Adam driven by warmup-then-cosine, checkpointed through JSON mid-warmup-run."""
+    X, y, weights = make_problem()
+
+    def build(params):
+        opt = optim.Adam(params, lr=0.05, fused=fused)
+        sched = optim.lr_scheduler.SequentialLR(opt, [
+            optim.lr_scheduler.LinearLR(opt, start_factor=0.1, total_iters=15),
+            optim.lr_scheduler.CosineAnnealingLR(opt, T_max=60)], milestones=[15])
+        return opt, sched
+
+    def run(params, opt, sched, steps):
+        for _ in range(steps):
+            opt.zero_grad()
+            cr_loss(params, X, y).backward()
+            opt.step()
+            sched.step()
+
+    params = cr_params(weights)
+    opt, sched = build(params)
+    run(params, opt, sched, 10)  # inside the warmup
+    saved = json.loads(json.dumps({
+        "weights": [p.data.tolist() for p in params],
+        "optimizer": {"state": {k: {n: v.tolist() if isinstance(v, np.ndarray) else v
+                                    for n, v in s.items()}
+                                for k, s in opt.state_dict()["state"].items()},
+                      "param_groups": opt.state_dict()["param_groups"]},
+        "scheduler": sched.state_dict()}))
+    run(params, opt, sched, 50)
+
+    resumed = cr_params([np.array(w) for w in saved["weights"]])
+    opt2, sched2 = build(resumed)
+    opt2.load_state_dict(saved["optimizer"])
+    sched2.load_state_dict(saved["scheduler"])
+    run(resumed, opt2, sched2, 50)
+    assert sched2.get_last_lr() == sched.get_last_lr()
+    for p, q in zip(params, resumed):
+        np.testing.assert_array_equal(p.data, q.data)
