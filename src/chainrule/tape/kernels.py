@@ -1,0 +1,173 @@
+"""The layer kernels a compiled step replays: each layer's forward and backward on arrays.
+
+A kernel is made for one input shape and keeps its output and gradient buffers across
+steps, so a replay allocates (almost) nothing: matrix products write into `out=` buffers
+(BLAS on transposed views, never copies), ReLU and dropout work in place. Elementwise
+activations without a special kernel call their primitive's own forward and VJP, so the
+arithmetic is the eager path's.
+
+Every kernel has `forward(x) -> y` and `backward(g) -> gradient of x`; a Linear kernel
+writes its parameters' gradients into the arrays `bind_grads` gave it.
+"""
+
+from __future__ import annotations
+
+from .. import ops, random
+from ..backend import xp
+from ..nn.primitives import gelu
+
+
+class LinearKernel:
+    """z = x Wᵀ + b for x of shape (n, in); the last one allocates its output (the model's
+    output is handed to callers, who may keep it)."""
+
+    def __init__(self, module, in_shape, dtype, *, input_grad, fresh_output):
+        n = in_shape[0]
+        self.module = module
+        self.out_shape = (n, module.out_features)
+        self.out = None if fresh_output else xp.empty(self.out_shape, dtype)
+        self.gx = xp.empty(in_shape, dtype) if input_grad else None
+        self.params = [p for p in (module.weight, module.bias) if p is not None]
+        self.grad_weight = self.grad_bias = self.x = None
+
+    def bind_grads(self, destinations):
+        self.grad_weight = destinations[id(self.module.weight)]
+        if self.module.bias is not None:
+            self.grad_bias = destinations[id(self.module.bias)]
+
+    def forward(self, x):
+        self.x = x
+        module = self.module
+        out = xp.matmul(x, module.weight.data.T, out=self.out)
+        if module.bias is not None:
+            xp.add(out, module.bias.data, out=out)
+        return out
+
+    def backward(self, g):
+        xp.matmul(g.T, self.x, out=self.grad_weight)
+        if self.grad_bias is not None:
+            xp.sum(g, axis=0, out=self.grad_bias)
+        if self.gx is None:
+            return None
+        return xp.matmul(g, self.module.weight.data, out=self.gx)
+
+
+class ReLUKernel:
+    """max(x, 0), in place when x is a buffer of the step (a Linear's output)."""
+
+    def __init__(self, module, in_shape, dtype, *, in_place):
+        self.out = None if in_place else xp.empty(in_shape, dtype)
+        self.mask = xp.empty(in_shape, bool)
+        self.out_shape = in_shape
+
+    def forward(self, x):
+        out = xp.maximum(x, 0, out=x if self.out is None else self.out)
+        xp.greater(out, 0, out=self.mask)
+        return out
+
+    def backward(self, g):
+        return xp.multiply(g, self.mask, out=g)
+
+
+class DropoutKernel:
+    """Inverted dropout with the mask drawn as F.dropout draws it, from chainrule's generator
+    at every replay; the identity in eval mode or for p = 0 (read at each replay)."""
+
+    def __init__(self, module, in_shape, dtype, **_):
+        self.module = module
+        self.out = xp.empty(in_shape, dtype)
+        self.scaled_mask = xp.empty(in_shape, dtype)
+        self.out_shape = in_shape
+        self.active = False
+
+    def forward(self, x):
+        p = self.module.p
+        self.active = self.module.training and p != 0.0
+        if not self.active:
+            return x
+        keep = random.generator().random(x.shape) >= p
+        scale = xp.asarray(0.0 if p == 1.0 else 1.0 / (1.0 - p), dtype=x.dtype)
+        xp.multiply(keep, scale, out=self.scaled_mask)
+        return xp.multiply(x, self.scaled_mask, out=self.out)
+
+    def backward(self, g):
+        return xp.multiply(g, self.scaled_mask, out=g) if self.active else g
+
+
+class PrimitiveKernel:
+    """An elementwise activation through its primitive's forward and VJP (no graph)."""
+
+    def __init__(self, op, options, in_shape):
+        self.op, self.options, self.out_shape = op, options, in_shape
+        self.x = self.out = None
+
+    def forward(self, x):
+        self.x = x
+        self.out = self.op.forward(x, **self.options)
+        return self.out
+
+    def backward(self, g):
+        return self.op._vjp(g, self.out, self.x, **self.options)[0]
+
+
+class FlattenKernel:
+    def __init__(self, module, in_shape, dtype, **_):
+        self.in_shape = in_shape
+        self.out_shape = module.forward(xp.empty(in_shape, dtype)).shape
+
+    def forward(self, x):
+        return x.reshape(self.out_shape)
+
+    def backward(self, g):
+        return g.reshape(self.in_shape)
+
+
+def _activation(op, options_of):
+    """A factory for PrimitiveKernel: `options_of(module)` gives the primitive's options."""
+    def make(module, in_shape, dtype, **_):
+        return PrimitiveKernel(op, options_of(module), in_shape)
+    return make
+
+
+def kernel_factories():
+    """Layer type -> kernel factory, for exactly the built-in layers the tape supports."""
+    from .. import nn
+
+    return {
+        nn.Linear: LinearKernel,
+        nn.ReLU: ReLUKernel,
+        nn.Dropout: DropoutKernel,
+        nn.Flatten: FlattenKernel,
+        nn.Tanh: _activation(ops.tanh, lambda m: {}),
+        nn.Sigmoid: _activation(ops.sigmoid, lambda m: {}),
+        nn.LeakyReLU: _activation(ops.leaky_relu,
+                                  lambda m: {"negative_slope": m.negative_slope}),
+        nn.GELU: _activation(gelu, lambda m: {"approximate": m.approximate}),
+    }
+
+
+def build_kernels(layers, in_shape, dtype):
+    """The kernels for these layers (Identity left out) on inputs of `in_shape`, or None when
+    a Linear would get an input that is not (n, in_features)."""
+    factories = kernel_factories()
+    last_linear = max((i for i, m in enumerate(layers) if type(m).__name__ == "Linear"),
+                      default=-1)
+    kernels, shape, seen_linear = [], tuple(in_shape), False
+    for i, layer in enumerate(layers):
+        make = factories.get(type(layer))
+        if make is None:  # Identity
+            continue
+        if make is LinearKernel:
+            if len(shape) != 2 or shape[1] != layer.in_features:
+                return None
+            kernel = LinearKernel(layer, shape, dtype, input_grad=seen_linear,
+                                  fresh_output=i == last_linear)
+            seen_linear = True
+        elif make is ReLUKernel:
+            after_linear = bool(kernels) and isinstance(kernels[-1], LinearKernel)
+            kernel = ReLUKernel(layer, shape, dtype, in_place=after_linear)
+        else:
+            kernel = make(layer, shape, dtype)
+        kernels.append(kernel)
+        shape = kernel.out_shape
+    return kernels

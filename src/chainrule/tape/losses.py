@@ -1,0 +1,123 @@
+"""The loss kernels of a compiled step: the loss value and its gradient with respect to the
+model's output in one pass (the fused softmax cross-entropy: (softmax(z) − onehot(y)) / n).
+
+`loss_kernel(loss_fn)` gives a factory `make(out_shape, dtype)` for the losses the tape
+supports with their default options (reduction 'mean' or 'sum'), or None. A kernel's
+`target(y)` returns the target array it takes, or None for a batch it cannot take (labels
+out of range, a shape the loss would reject): that batch runs the eager step, which raises
+the error the user should see.
+"""
+
+from __future__ import annotations
+
+from ..backend import xp
+from ..nn.primitives import bce_with_logits
+from ..ops import stable_sigmoid
+
+
+class CrossEntropyKernel:
+    """Softmax cross-entropy of (n, C) logits against integer labels in [0, C)."""
+
+    def __init__(self, out_shape, dtype, reduction):
+        n, self.classes = out_shape
+        self.shifted = xp.empty(out_shape, dtype)
+        self.grad = xp.empty(out_shape, dtype)
+        self.row = xp.empty((n, 1), dtype)
+        self.rows = xp.arange(n)
+        self.scale = 1.0 / n if reduction == "mean" else 1.0
+
+    def target(self, y):
+        if (y.dtype.kind not in "iu" or y.shape != self.rows.shape
+                or (len(y) and (y.min() < 0 or y.max() >= self.classes))):
+            return None
+        return y
+
+    def __call__(self, z, y):
+        shifted, grad, row = self.shifted, self.grad, self.row
+        xp.max(z, axis=1, keepdims=True, out=row)
+        xp.subtract(z, row, out=shifted)
+        xp.exp(shifted, out=grad)
+        xp.sum(grad, axis=1, keepdims=True, out=row)
+        picked = shifted[self.rows, y]
+        loss = (float(xp.log(row).sum()) - float(picked.sum())) * self.scale
+        xp.divide(grad, row, out=grad)
+        grad[self.rows, y] -= 1.0
+        grad *= self.scale
+        return loss, grad
+
+
+class ElementwiseKernel:
+    """A loss of (output − target) or (output, target) elementwise, reduced by mean or sum;
+    the target takes the output's dtype, and (n,) becomes (n, 1) for one output column (as
+    fit's targets do)."""
+
+    def __init__(self, out_shape, dtype, reduction, rule):
+        self.out_shape, self.dtype, self.rule = tuple(out_shape), dtype, rule
+        size = 1
+        for n in out_shape:
+            size *= n
+        self.scale = 1.0 / size if reduction == "mean" else 1.0
+
+    def target(self, y):
+        if y.dtype != self.dtype:
+            y = y.astype(self.dtype)
+        if y.ndim == 1 and len(self.out_shape) == 2 and self.out_shape[1] == 1:
+            y = y.reshape(-1, 1)
+        return y if y.shape == self.out_shape else None
+
+    def __call__(self, z, y):
+        values, grad = self.rule(z, y)
+        grad *= self.scale
+        return float(values.sum()) * self.scale, grad
+
+
+def _mse(z, y):
+    diff = z - y
+    return diff * diff, diff * 2.0
+
+
+def _l1(z, y):
+    diff = z - y
+    return xp.abs(diff), xp.sign(diff)
+
+
+def _huber(delta):
+    def rule(z, y):
+        diff = z - y
+        size = xp.abs(diff)
+        values = xp.where(size < delta, 0.5 * diff * diff, delta * (size - 0.5 * delta))
+        return values, xp.clip(diff, -delta, delta)
+    return rule
+
+
+def _bce_with_logits(z, y):
+    return bce_with_logits.forward(z, y), stable_sigmoid(z) - y
+
+
+def loss_kernel(loss_fn):
+    """A factory (out_shape, dtype) -> kernel for this loss module, or None if unsupported."""
+    from .. import nn
+
+    kind = type(loss_fn)
+    reduction = getattr(loss_fn, "reduction", None)
+    if reduction not in ("mean", "sum") or "forward" in vars(loss_fn):
+        return None
+    if kind is nn.CrossEntropyLoss:
+        if loss_fn.weight is not None or loss_fn.label_smoothing:
+            return None
+        ignore = loss_fn.ignore_index
+
+        def make(out_shape, dtype):
+            if len(out_shape) != 2 or 0 <= ignore < out_shape[1]:
+                return None
+            return CrossEntropyKernel(out_shape, dtype, reduction)
+        return make
+    rules = {nn.MSELoss: _mse, nn.L1Loss: _l1}
+    if kind is nn.HuberLoss and loss_fn.delta > 0:
+        rules[kind] = _huber(loss_fn.delta)
+    if kind is nn.BCEWithLogitsLoss and loss_fn.weight is None and loss_fn.pos_weight is None:
+        rules[kind] = _bce_with_logits
+    rule = rules.get(kind)
+    if rule is None:
+        return None
+    return lambda out_shape, dtype: ElementwiseKernel(out_shape, dtype, reduction, rule)

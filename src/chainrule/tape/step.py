@@ -1,0 +1,194 @@
+"""CompiledStep: one training step (forward, loss, backward, optimizer update) replayed on
+preallocated buffers, with no Tensor, graph node or per-op dispatch on the way.
+
+The first batch of a shape records the step's tape: a kernel per layer (kernels.py) and
+the fused loss kernel (losses.py), each with the buffers that shape needs; later batches of
+that shape replay it. A ragged last batch gets a tape of its own (they are cached by shape).
+Gradients are written in place: for a fused optimizer (fused=True / foreach=True) straight
+into its flat gradient buffer, so its step has nothing to gather.
+
+What the tape does not cover runs the eager step instead, never something different: a
+model that is not a Sequential of built-in Linear, ReLU, LeakyReLU, Tanh, Sigmoid, GELU,
+Identity, Flatten and Dropout layers (BatchNorm, LayerNorm, Residual, custom modules, a
+wrapped forward); a loss other than CrossEntropyLoss (integer labels, no class weights or
+label smoothing), MSELoss, L1Loss, HuberLoss, BCEWithLogitsLoss (no weights) with reduction
+'mean' or 'sum'; frozen parameters or mixed dtypes; a batch the loss would reject (labels out
+of range or ignored, targets of another shape); anomaly detection or no_grad.
+"""
+
+from __future__ import annotations
+
+from .. import anomaly
+from ..backend import xp
+from ..tensor import Tensor, is_grad_enabled
+from .kernels import LinearKernel, PrimitiveKernel, ReLUKernel, build_kernels, kernel_factories
+from .losses import loss_kernel
+
+
+class Plan:
+    """The tape of one batch shape: kernels run forward, the loss, then backward."""
+
+    def __init__(self, kernels, loss):
+        self.kernels = kernels
+        first = next(i for i, k in enumerate(kernels) if isinstance(k, LinearKernel))
+        self.backward_kernels = kernels[first:][::-1]
+        self.loss = loss
+        last = kernels[-1]
+        # The output is handed out (fit keeps it for metrics): copy it if it is a buffer.
+        fresh = isinstance(last, (LinearKernel, PrimitiveKernel)) or (
+            isinstance(last, ReLUKernel) and last.out is None
+            and isinstance(kernels[-2], LinearKernel) and kernels[-2].out is None)
+        self.copy_output = not fresh
+
+    def run(self, X, y):
+        out = X
+        for kernel in self.kernels:
+            out = kernel.forward(out)
+        loss, g = self.loss(out, y)
+        for kernel in self.backward_kernels:
+            g = kernel.backward(g)
+        return loss, out.copy() if self.copy_output else out
+
+
+def flatten_layers(model):
+    """The model's layers in order, or (None, why) when the tape cannot take the model."""
+    from ..nn import Identity, Sequential
+
+    supported = kernel_factories()
+    if "forward" in vars(model):
+        return None, f"{type(model).__name__} has a replaced forward"
+    if type(model) is Sequential:
+        layers = []
+        for child in model:
+            inner, why = flatten_layers(child)
+            if inner is None:
+                return None, why
+            layers += inner
+        return layers, None
+    if type(model) in supported or type(model) is Identity:
+        return [model], None
+    return None, f"{type(model).__name__} is not a layer the tape supports"
+
+
+class CompiledStep:
+    """step(X, y) -> loss: zero_grad, forward, loss, backward and optimizer.step() on the
+    batch, replayed from a recorded tape when the model and loss allow it (`compiled`; else
+    `reason` says why not, and every call runs the eager step). X is cast to the model's
+    dtype and y converted as fit() converts targets.
+
+    The tape assumes the model's layers stay the ones it was made for; parameters may be
+    replaced or reloaded (they are read at every replay)."""
+
+    def __init__(self, model, loss_fn, optimizer):
+        self.model, self.loss_fn, self.optimizer = model, loss_fn, optimizer
+        self.params = list(model.parameters())
+        self.layers, self.reason = flatten_layers(model)
+        self._make_loss = loss_kernel(loss_fn)
+        self.dtype = self.params[0].data.dtype if self.params else None
+        self.reason = self.reason or self._check_support()
+        self._plans = {}
+        self._destinations = {}
+        self._views = None
+        self.replays = self.eager_steps = 0  # how each batch ran (tests read these)
+
+    def _check_support(self):
+        if not any(type(layer).__name__ == "Linear" for layer in self.layers):
+            return "the model has no Linear layer"
+        if self._make_loss is None:
+            return f"{type(self.loss_fn).__name__} with these options is not supported"
+        if any(not p.requires_grad for p in self.params):
+            return "some parameters do not require grad"
+        if len({p.data.dtype for p in self.params}) != 1 or self.dtype.kind != "f":
+            return "the parameters are not all of one floating dtype"
+        return None
+
+    @property
+    def compiled(self) -> bool:
+        return self.reason is None
+
+    def __call__(self, X, y) -> float:
+        loss, _ = self._forward_backward(X, y)
+        self.optimizer.step()
+        return loss
+
+    def forward_backward(self, X, y):
+        """Every parameter's .grad set to the gradient of the loss on (X, y) (what was there
+        is replaced, as after zero_grad); returns (loss as a float, output Tensor)."""
+        loss, output = self._forward_backward(X, y)
+        return loss, output if isinstance(output, Tensor) else Tensor(output)
+
+    def _forward_backward(self, X, y):
+        X = X.data if isinstance(X, Tensor) else xp.asarray(X)
+        y = y.data if isinstance(y, Tensor) else xp.asarray(y)
+        plan = None
+        if self.reason is None and is_grad_enabled() and not anomaly.enabled:
+            plan = self._plan(X, y)
+        target = plan.loss.target(y) if plan is not None else None
+        if target is None:
+            return self._eager(X, y)
+        if X.dtype != self.dtype:
+            X = X.astype(self.dtype)
+        self._bind_destinations()
+        loss, output = plan.run(X, target)
+        self.replays += 1
+        return loss, output
+
+    def _plan(self, X, y):
+        key = (X.shape, X.dtype, y.shape, y.dtype)
+        plan = self._plans.get(key)
+        if plan is None:
+            plan = self._plans[key] = self._record(X.shape) or False
+        return plan or None
+
+    def _record(self, shape):
+        kernels = build_kernels(self.layers, shape, self.dtype)
+        if not kernels:
+            return None
+        loss = self._make_loss(kernels[-1].out_shape, self.dtype)
+        if loss is None:
+            return None
+        self._views = None  # new kernels: bind their gradient arrays
+        return Plan(kernels, loss)
+
+    def _bind_destinations(self):
+        """Point each parameter's .grad at the array its gradient is written into: its view
+        of a fused optimizer's flat gradient buffer, else a buffer of the tape's own."""
+        views = [getattr(self.optimizer, "flat_grad_views", _no_views)(group)
+                 for group in getattr(self.optimizer, "param_groups", ())]
+        if self._views is None or any(a is not b for a, b in zip(views, self._views)):
+            self._views = views
+            destinations = {id(p): xp.empty_like(p.data) for p in self.params}
+            for group, group_views in zip(self.optimizer.param_groups, views):
+                if group_views is not None:
+                    destinations.update(
+                        (id(p), v) for p, v in zip(group["params"], group_views)
+                        if id(p) in destinations)
+            self._destinations = destinations
+            for plan in self._plans.values():
+                for kernel in plan.kernels if plan else ():
+                    if isinstance(kernel, LinearKernel):
+                        kernel.bind_grads(destinations)
+        destinations = self._destinations
+        for p in self.params:
+            p.grad = destinations[id(p)]
+
+    def _eager(self, X, y):
+        from ..train.inference import to_input, to_target
+
+        self.eager_steps += 1
+        self.optimizer.zero_grad()
+        output = self.model(to_input(X, self.dtype or X.dtype))
+        loss = self.loss_fn(output, to_target(y, output))
+        loss.backward()
+        return float(loss.data), output
+
+
+def _no_views(group):
+    return None
+
+
+def compile_step(model, loss_fn, optimizer) -> CompiledStep:
+    """A training step for (model, loss_fn, optimizer) replayed from a recorded tape:
+    `step(X, y)` does zero_grad, forward, loss, backward and optimizer.step() and returns the
+    loss. Models or losses the tape does not cover run the eager step (see `reason`)."""
+    return CompiledStep(model, loss_fn, optimizer)
