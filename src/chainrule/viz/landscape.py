@@ -3,8 +3,7 @@ around a trained model's weights."""
 
 from __future__ import annotations
 
-import os
-import tempfile
+import io
 
 import numpy as np
 
@@ -88,47 +87,46 @@ def plot_optimizer_paths(surface, paths, path=None, resolution=200):
 
 
 def animate_optimizer_paths(surface, paths, path, frames=40, fps=10, resolution=150, dpi=72):
-    """The paths drawn step by step, written as an animated GIF (matplotlib's PillowWriter);
-    returns the animation's figure."""
-    from matplotlib.animation import PillowWriter
+    """The paths drawn step by step, written as an animated GIF; returns the figure.
+
+    The surface, axes and legends are drawn once; each frame restores that background and
+    draws only the growing paths and loss curves (blitting), then Pillow writes the GIF."""
+    from PIL import Image
 
     from ..atomic import atomic_write_bytes
 
     _check_paths(paths)
     fig, (ax, loss_ax) = new_figure(ncols=2, size=(5.0, 4.0))
+    fig.set_dpi(dpi)
     _draw_surface(ax, surface, resolution, raster=True)
     steps = max(len(p.points) for p in paths.values()) - 1
     lines = []
     for name, p in paths.items():
-        (trail,) = ax.plot([], [], linewidth=1.5)
-        (curve,) = loss_ax.plot([], [], color=trail.get_color(), label=_label(name, p))
+        (trail,) = ax.plot([], [], linewidth=1.5, animated=True)
+        (curve,) = loss_ax.plot([], [], color=trail.get_color(), label=_label(name, p),
+                                animated=True)
         lines.append((p, trail, curve))
     _loss_panel(loss_ax, paths, steps)
-    loss_ax.minorticks_off()  # hundreds of minor tick labels would be laid out every frame
     ax.legend(fontsize="small", loc="upper left")
     loss_ax.legend(fontsize="small")
-    shown = np.unique(np.linspace(0, steps, min(frames, steps + 1)).astype(int))
-
-    def draw(k):
+    canvas = fig.canvas
+    canvas.draw()  # lays the figure out once; animated artists are left out of it
+    fig.set_layout_engine("none")
+    background = canvas.copy_from_bbox(fig.bbox)
+    images = []
+    for k in np.unique(np.linspace(0, steps, min(frames, steps + 1)).astype(int)):
+        canvas.restore_region(background)
         for p, trail, curve in lines:
             trail.set_data(p.points[:k + 1, 0], p.points[:k + 1, 1])
             curve.set_data(np.arange(min(k + 1, len(p.losses))), p.losses[:k + 1])
-
-    handle, temp = tempfile.mkstemp(suffix=".gif")
-    os.close(handle)
-    try:
-        writer = PillowWriter(fps=fps)
-        with writer.saving(fig, temp, dpi):
-            draw(steps)
-            fig.canvas.draw()
-            fig.set_layout_engine("none")  # lay out once, for the full paths; not per frame
-            for k in shown:
-                draw(k)
-                writer.grab_frame()
-        with open(temp, "rb") as f:
-            atomic_write_bytes(path, f.read())
-    finally:
-        os.unlink(temp)
+            ax.draw_artist(trail)
+            loss_ax.draw_artist(curve)
+        images.append(Image.frombuffer("RGBA", canvas.get_width_height(),
+                                       bytes(canvas.buffer_rgba())).convert("RGB"))
+    buffer = io.BytesIO()
+    images[0].save(buffer, format="GIF", save_all=True, append_images=images[1:],
+                   duration=int(1000 / fps), loop=0)
+    atomic_write_bytes(path, buffer.getvalue())
     return fig
 
 
