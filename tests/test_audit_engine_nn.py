@@ -36,64 +36,36 @@ def _labels(n, k):
     return (np.arange(n) + k) % n
 
 
-def _ours(op, x, y, n, k):
-    if op == "matmul":
-        return (x @ y.tanh()) * (1.0 / n)
-    if op == "T":
-        return x.T
-    if op == "transpose":
-        return x.transpose(1, 0)
-    if op == "reshape reversed":
-        return x.reshape(-1)[::-1].reshape(n, n)
-    if op == "rows":
-        return x[_rows(n, k)]
-    if op == "pick":
-        return x[np.arange(n), _labels(n, k)].reshape(n, 1).broadcast_to((n, n))
-    if op == "concatenate":
-        return cr.concatenate([x, y], axis=1)[:, ::2]
-    if op == "stack":
-        return cr.stack([x, y, x], axis=k % 2).mean(axis=k % 2)
-    if op == "min":
-        return x.min(axis=1, keepdims=True) + y
-    if op == "log_softmax":
-        return x.log_softmax(axis=k % 2)
-    if op == "mul":
-        return x * y.tanh()
-    if op == "add":
-        return x + y
-    return x.leaky_relu(0.1) / (y * y + 1.0)  # "leaky_div"
+def _same(fn):
+    return fn, fn  # written with operators and methods both libraries share
 
 
-def _theirs(op, x, y, n, k):
-    if op == "matmul":
-        return (x @ y.tanh()) * (1.0 / n)
-    if op == "T":
-        return x.T
-    if op == "transpose":
-        return x.transpose(1, 0)
-    if op == "reshape reversed":
-        return x.reshape(-1).flip(0).reshape(n, n)
-    if op == "rows":
-        return x[torch.from_numpy(_rows(n, k))]
-    if op == "pick":
-        return x[torch.arange(n), torch.from_numpy(_labels(n, k))].reshape(n, 1).expand(n, n)
-    if op == "concatenate":
-        return torch.cat([x, y], dim=1)[:, ::2]
-    if op == "stack":
-        return torch.stack([x, y, x], dim=k % 2).mean(dim=k % 2)
-    if op == "min":
-        return x.amin(dim=1, keepdim=True) + y
-    if op == "log_softmax":
-        return x.log_softmax(dim=k % 2)
-    if op == "mul":
-        return x * y.tanh()
-    if op == "add":
-        return x + y
-    return torch.nn.functional.leaky_relu(x, 0.1) / (y * y + 1.0)
-
-
-SHAPE_OPS = ["matmul", "T", "transpose", "reshape reversed", "rows", "pick", "concatenate",
-             "stack", "min", "log_softmax", "mul", "add", "leaky_div"]
+# name -> (chainrule form, torch form), each a function of (x, y, n, k).
+SHAPE_OPS = {
+    "matmul": _same(lambda x, y, n, k: (x @ y.tanh()) * (1.0 / n)),
+    "T": _same(lambda x, y, n, k: x.T),
+    "transpose": _same(lambda x, y, n, k: x.transpose(1, 0)),
+    "mul": _same(lambda x, y, n, k: x * y.tanh()),
+    "add": _same(lambda x, y, n, k: x + y),
+    "reshape reversed": (lambda x, y, n, k: x.reshape(-1)[::-1].reshape(n, n),
+                         lambda x, y, n, k: x.reshape(-1).flip(0).reshape(n, n)),
+    "rows": (lambda x, y, n, k: x[_rows(n, k)],
+             lambda x, y, n, k: x[torch.from_numpy(_rows(n, k))]),
+    "pick": (lambda x, y, n, k: x[np.arange(n), _labels(n, k)].reshape(n, 1)
+             .broadcast_to((n, n)),
+             lambda x, y, n, k: x[torch.arange(n), torch.from_numpy(_labels(n, k))]
+             .reshape(n, 1).expand(n, n)),
+    "concatenate": (lambda x, y, n, k: cr.concatenate([x, y], axis=1)[:, ::2],
+                    lambda x, y, n, k: torch.cat([x, y], dim=1)[:, ::2]),
+    "stack": (lambda x, y, n, k: cr.stack([x, y, x], axis=k % 2).mean(axis=k % 2),
+              lambda x, y, n, k: torch.stack([x, y, x], dim=k % 2).mean(dim=k % 2)),
+    "min": (lambda x, y, n, k: x.min(axis=1, keepdims=True) + y,
+            lambda x, y, n, k: x.amin(dim=1, keepdim=True) + y),
+    "log_softmax": (lambda x, y, n, k: x.log_softmax(axis=k % 2),
+                    lambda x, y, n, k: x.log_softmax(dim=k % 2)),
+    "leaky_div": (lambda x, y, n, k: x.leaky_relu(0.1) / (y * y + 1.0),
+                  lambda x, y, n, k: torch.nn.functional.leaky_relu(x, 0.1) / (y * y + 1.0)),
+}
 
 
 @st.composite
@@ -103,15 +75,15 @@ def shape_graphs(draw):
     steps = []
     for _ in range(draw(st.integers(1, 30))):
         pool = leaves + len(steps)
-        steps.append((draw(st.sampled_from(SHAPE_OPS)), draw(st.integers(0, pool - 1)),
+        steps.append((draw(st.sampled_from(sorted(SHAPE_OPS))), draw(st.integers(0, pool - 1)),
                       draw(st.integers(0, pool - 1)), draw(st.integers(0, 5))))
     return n, leaves, steps, draw(st.integers(0, 2**32 - 1))
 
 
-def _loss(steps, leaves, n, apply):
+def _loss(steps, leaves, n, which):
     nodes = list(leaves)
     for op, a, b, k in steps:
-        nodes.append(apply(op, nodes[a], nodes[b], n, k))
+        nodes.append(SHAPE_OPS[op][which](nodes[a], nodes[b], n, k))
     loss = nodes[0].sum()
     for i, node in enumerate(nodes[1:], start=1):  # every node reused by the loss too
         loss = loss + node.sum() * (1.0 / i)
@@ -125,7 +97,7 @@ def test_random_graphs_of_shape_ops_match_torch_autograd(graph):
     arrays = [np.random.default_rng(seed + i).standard_normal((n, n)) for i in range(count)]
     ours = [cr.tensor(a, requires_grad=True) for a in arrays]
     theirs = [torch.tensor(a, requires_grad=True) for a in arrays]
-    loss, expected = _loss(steps, ours, n, _ours), _loss(steps, theirs, n, _theirs)
+    loss, expected = _loss(steps, ours, n, 0), _loss(steps, theirs, n, 1)
     loss.backward()
     expected.backward()
     np.testing.assert_allclose(loss.item(), expected.item(), rtol=RTOL, atol=ATOL)
