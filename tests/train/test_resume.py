@@ -45,12 +45,13 @@ def _run(path, crash=None, resume=False, epochs=5):
     y = rng.integers(0, 3, size=40)
     model = nn.Sequential(nn.Linear(4, 8), nn.Tanh(), nn.Dropout(0.3), nn.Linear(8, 3))
     opt = optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
+    scheduler = optim.lr_scheduler.StepLR(opt, step_size=2, gamma=0.5)  # its state is saved
     callbacks = [cr.callbacks.ModelCheckpoint(path, every_n_steps=3),
                  cr.callbacks.EarlyStopping(patience=2, restore_best_weights=True),
                  cr.callbacks.GradientMonitor(), CrashAt(crash)]
     history = cr.fit(model, nn.CrossEntropyLoss(), opt, X, y, epochs=epochs, batch_size=7,
                      validation_split=0.2, metrics=["accuracy"], callbacks=callbacks,
-                     l2=1e-3, verbose=0,
+                     l2=1e-3, scheduler=scheduler, verbose=0,
                      resume_from=path if resume else None)
     return model, history
 
@@ -66,6 +67,7 @@ def test_resume_in_process_is_bit_identical(tmp_path, crash):
     for (name, a), (_, b) in zip(reference.state_dict().items(), resumed.state_dict().items()):
         np.testing.assert_array_equal(a, b, err_msg=name)
     assert history.epoch == reference_history.epoch
+    assert len(set(history.history["lr"])) > 1  # the schedule changed the learning rate
     for key in ("loss", "val_loss", "accuracy", "lr", "grad_norm"):
         assert history.history[key] == reference_history.history[key], key
     assert history.grad_monitor["grad_norm"] == reference_history.grad_monitor["grad_norm"]

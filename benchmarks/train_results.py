@@ -1,0 +1,219 @@
+"""Training results of issue 5, the slow ones: digits (accuracy and speed side by side with
+scikit-learn and PyTorch), MNIST-1D, and the three modes of gradient descent plotted.
+
+    env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE .venv/bin/python benchmarks/train_results.py all
+
+Subcommands: digits [--repeats N], mnist1d, gd-modes [--out docs/gd_modes.png], all.
+Timings are wall-clock seconds of the whole training call, medians of interleaved repeats.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import time
+import warnings
+
+import numpy as np
+
+import chainrule as cr
+from chainrule import nn, optim
+
+DIGITS = dict(hidden=128, epochs=50, batch_size=32, lr=1e-3)
+
+
+def digits_chainrule(data, seed):
+    cr.manual_seed(seed)
+    model = nn.Sequential(nn.Linear(64, DIGITS["hidden"]), nn.ReLU(),
+                          nn.Linear(DIGITS["hidden"], 10))
+    opt = optim.Adam(model.parameters(), lr=DIGITS["lr"])
+    start = time.perf_counter()
+    cr.fit(model, nn.CrossEntropyLoss(), opt, data.X_train, data.y_train,
+           epochs=DIGITS["epochs"], batch_size=DIGITS["batch_size"], seed=seed, verbose=0)
+    seconds = time.perf_counter() - start
+    return seconds, cr.metrics.accuracy(data.y_test, cr.predict(model, data.X_test))
+
+
+def digits_sklearn(data, seed):
+    from sklearn.exceptions import ConvergenceWarning
+    from sklearn.neural_network import MLPClassifier
+
+    model = MLPClassifier(hidden_layer_sizes=(DIGITS["hidden"],), solver="adam", alpha=0.0,
+                          batch_size=DIGITS["batch_size"], learning_rate_init=DIGITS["lr"],
+                          max_iter=DIGITS["epochs"], n_iter_no_change=DIGITS["epochs"] + 1,
+                          tol=0.0, shuffle=True, random_state=seed)
+    start = time.perf_counter()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        model.fit(data.X_train, data.y_train)
+    seconds = time.perf_counter() - start
+    return seconds, float(np.mean(model.predict(data.X_test) == data.y_test))
+
+
+def digits_torch(data, seed, threads):
+    import torch
+
+    torch.set_num_threads(threads)
+    torch.manual_seed(seed)
+    X, y = torch.from_numpy(data.X_train), torch.from_numpy(data.y_train)
+    model = torch.nn.Sequential(torch.nn.Linear(64, DIGITS["hidden"]), torch.nn.ReLU(),
+                                torch.nn.Linear(DIGITS["hidden"], 10))
+    opt = torch.optim.Adam(model.parameters(), lr=DIGITS["lr"])
+    loss_fn = torch.nn.CrossEntropyLoss()
+    start = time.perf_counter()
+    for _ in range(DIGITS["epochs"]):
+        order = torch.randperm(len(X))
+        for i in range(0, len(X), DIGITS["batch_size"]):
+            rows = order[i:i + DIGITS["batch_size"]]
+            opt.zero_grad()
+            loss_fn(model(X[rows]), y[rows]).backward()
+            opt.step()
+    seconds = time.perf_counter() - start
+    with torch.no_grad():
+        predicted = model(torch.from_numpy(data.X_test)).argmax(1).numpy()
+    return seconds, float(np.mean(predicted == data.y_test))
+
+
+def run_digits(repeats):
+    import functools
+
+    data = cr.data.digits(seed=0)
+    runners = {"chainrule": digits_chainrule, "scikit-learn": digits_sklearn,
+               "pytorch, 1 thread": functools.partial(digits_torch, threads=1),
+               "pytorch, 2 threads": functools.partial(digits_torch, threads=2)}
+    times = {name: [] for name in runners}
+    accuracy = {name: [] for name in runners}
+    for seed in range(repeats):  # interleaved, so load changes hit every library alike
+        for name, runner in runners.items():
+            seconds, acc = runner(data, seed)
+            times[name].append(seconds)
+            accuracy[name].append(acc)
+    print(f"digits 64-128-10 ReLU MLP, Adam lr 1e-3, {DIGITS['epochs']} epochs, batch 32; "
+          f"{len(data.X_train)} train / {len(data.X_test)} test; {repeats} interleaved "
+          f"repeats (seeds 0..{repeats - 1})")
+    print("| library | fit wall time, median (s) | test accuracy, median (min) | "
+          "time relative to chainrule |")
+    print("|---|---|---|---|")
+    ours = statistics.median(times["chainrule"])
+    for name in runners:
+        median = statistics.median(times[name])
+        print(f"| {name} | {median:.3f} | {statistics.median(accuracy[name]):.4f} "
+              f"({min(accuracy[name]):.4f}) | {median / ours:.2f}x |")
+
+
+def run_mnist1d(epochs=100, seed=0):
+    data = cr.data.mnist1d()
+    cr.manual_seed(seed)
+    model = nn.Sequential(nn.Linear(40, 256), nn.ReLU(), nn.Linear(256, 256), nn.ReLU(),
+                          nn.Linear(256, 10))
+    opt = optim.Adam(model.parameters(), lr=1e-3, weight_decay=0.0)
+    start = time.perf_counter()
+    history = cr.fit(model, nn.CrossEntropyLoss(), opt, data.X_train, data.y_train,
+                     epochs=epochs, batch_size=100, validation_data=(data.X_test, data.y_test),
+                     metrics=["accuracy"], seed=seed, verbose=0)
+    seconds = time.perf_counter() - start
+    final = cr.metrics.accuracy(data.y_test, cr.predict(model, data.X_test))
+    best = max(history.history["val_accuracy"])
+    print(f"MNIST-1D 40-256-256-10 ReLU MLP, Adam lr 1e-3, batch 100, {epochs} epochs, "
+          f"{len(data.X_train)} train / {len(data.X_test)} test: final test accuracy "
+          f"{final:.4f} (best epoch {best:.4f}); fit {seconds:.1f} s")
+
+
+class TrainingTime(cr.callbacks.Callback):
+    """Seconds spent training in each epoch: from its start to the end of its last step
+    (the full-data loss that fit logs afterwards is not counted)."""
+
+    def __init__(self):
+        self.seconds = []
+
+    def on_epoch_begin(self, state):
+        self._start = time.perf_counter()
+
+    def on_batch_end(self, state):
+        self._last = time.perf_counter()
+
+    def on_epoch_end(self, state):
+        self.seconds.append(self._last - self._start)
+
+
+GD_MODES = (("batch (all 800)", None, 200), ("stochastic (1)", 1, 30),
+            ("mini-batch (32)", 32, 30))  # label, batch_size, epochs
+
+
+def gd_mode_curves(seed=0, lr=0.05, repeats=3):
+    """Full-data training loss after each epoch and the cumulative training time (median
+    over `repeats` identical runs, epoch by epoch), for batch, stochastic and mini-batch
+    gradient descent on the same linear regression (batch GD, one step per epoch, gets
+    more epochs to reach the floor)."""
+    data = cr.data.linear(n_samples=1000, n_features=3, noise=0.1, seed=seed)
+    X, y = data.X_train, data.y_train
+    curves = {}
+    for label, batch_size, epochs in GD_MODES:
+        seconds = []
+        for _ in range(repeats):
+            cr.manual_seed(seed)
+            model = nn.Linear(3, 1)
+            timer = TrainingTime()
+            history = cr.fit(model, nn.MSELoss(), optim.SGD(model.parameters(), lr=lr), X, y,
+                             epochs=epochs, batch_size=batch_size, validation_data=(X, y),
+                             callbacks=[timer], seed=seed, verbose=0)
+            seconds.append(timer.seconds)
+        curves[label] = (np.arange(1, epochs + 1), np.array(history.history["val_loss"]),
+                         np.cumsum(np.median(seconds, axis=0)))
+    return curves, least_squares_loss(X, y)
+
+
+def least_squares_loss(X, y):
+    """The lowest training MSE any w, b can reach (the noise floor), by least squares."""
+    A = np.hstack([X, np.ones((len(X), 1))]).astype(np.float64)
+    coefficients = np.linalg.lstsq(A, y.astype(np.float64), rcond=None)[0]
+    return float(np.mean((A @ coefficients - y) ** 2))
+
+
+def plot_gd_modes(out):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    curves, floor = gd_mode_curves()
+    print(f"least-squares loss (the noise floor): {floor:.4g}")
+    fig, (by_epoch, by_time) = plt.subplots(1, 2, figsize=(10, 4))
+    for label, (epochs, loss, seconds) in curves.items():
+        by_epoch.plot(epochs, loss, marker=".", label=label)
+        by_time.plot(seconds, loss, marker=".", label=label)
+        near = np.flatnonzero(loss <= 1.05 * floor)
+        reached = (f"within 5% of the floor after epoch {epochs[near[0]]} and "
+                   f"{seconds[near[0]]:.3g} s" if len(near) else "never within 5% of the floor")
+        print(f"{label}: loss after epoch 1 {loss[0]:.4g}, after {epochs[-1]} {loss[-1]:.4g}; "
+              f"{reached}; {seconds[-1]:.3g} s in all")
+    for axis, xlabel in ((by_epoch, "epoch (log scale)"), (by_time, "wall time (s, log scale)")):
+        axis.set_xscale("log")
+        axis.axhline(floor, color="gray", linestyle="--", linewidth=1, label="least squares")
+        axis.set_yscale("log")
+        axis.set_xlabel(xlabel)
+        axis.set_ylabel("training loss (MSE, whole data set)")
+        axis.grid(True, alpha=0.3)
+        axis.legend()
+    fig.suptitle("Batch, stochastic and mini-batch gradient descent (linear regression, SGD lr 0.05)")
+    fig.tight_layout()
+    fig.savefig(out, dpi=120)
+    print(f"wrote {out}")
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("what", choices=["digits", "mnist1d", "gd-modes", "all"])
+    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--out", default="docs/gd_modes.png")
+    args = parser.parse_args(argv)
+    if args.what in ("digits", "all"):
+        run_digits(args.repeats)
+    if args.what in ("mnist1d", "all"):
+        run_mnist1d()
+    if args.what in ("gd-modes", "all"):
+        plot_gd_modes(args.out)
+
+
+if __name__ == "__main__":
+    main()
