@@ -9,7 +9,8 @@ to torch.optim's default (for-loop) implementation.
 
 With numexpr or numba importable, prototype fused Adam kernels written with them run too
 (same flat buffers and gradient gather as chainrule's fused path), to decide whether an
-accelerator is worth a dependency.
+accelerator is worth a dependency. `--flat-size N` times the update alone on one flat tensor
+of N parameters (no gather anywhere: the kernels against NumPy's in-place passes).
 """
 
 from __future__ import annotations
@@ -56,8 +57,15 @@ def torch_variant(name, shapes, dtype, rng, **flags):
 def flat_adam_buffers(shapes, dtype, rng):
     size = sum(int(np.prod(s)) for s in shapes)
     grads = [rng.normal(size=s).astype(dtype) for s in shapes]
-    p, g = rng.normal(size=size).astype(dtype), np.empty(size, dtype)
+    p = rng.normal(size=size).astype(dtype)
+    # one tensor: the kernel reads its gradient directly, as chainrule's plain path does
+    g = grads[0].ravel() if len(grads) == 1 else np.empty(size, dtype)
     return p, g, np.zeros_like(p), np.zeros_like(p), grads
+
+
+def gather(grads, g):
+    if len(grads) > 1:
+        np.concatenate([x.ravel() for x in grads], out=g)
 
 
 def numexpr_variant(shapes, dtype, rng):
@@ -68,7 +76,7 @@ def numexpr_variant(shapes, dtype, rng):
     b1, b2, lr, eps = 0.9, 0.999, 1e-3, 1e-8
 
     def step():
-        np.concatenate([x.ravel() for x in grads], out=g)
+        gather(grads, g)
         state["step"] += 1
         t = state["step"]
         scalar = np.dtype(dtype).type
@@ -98,7 +106,7 @@ def numba_variant(shapes, dtype, rng):
     state = {"step": 0}
 
     def step():
-        np.concatenate([x.ravel() for x in grads], out=g)
+        gather(grads, g)
         state["step"] += 1
         t = state["step"]
         scalars = (0.1, 0.999, 0.001, 1e-3 / (1 - 0.9**t), (1 - 0.999**t) ** 0.5, 1e-8)
@@ -144,6 +152,8 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--width", type=int, default=256)
     parser.add_argument("--layers", type=int, default=10)
+    parser.add_argument("--flat-size", type=int, default=None,
+                        help="one tensor of this many parameters instead of the MLP's")
     parser.add_argument("--dtype", default="float32")
     parser.add_argument("--repeats", type=int, default=21)
     parser.add_argument("--steps", type=int, default=20)
@@ -153,7 +163,7 @@ def main():
     args = parser.parse_args()
     if args.torch_threads:
         torch.set_num_threads(args.torch_threads)
-    shapes = mlp_shapes(args.width, args.layers)
+    shapes = [(args.flat_size,)] if args.flat_size else mlp_shapes(args.width, args.layers)
     count = sum(int(np.prod(s)) for s in shapes)
     print(f"{len(shapes)} tensors, {count:,} {args.dtype} parameters; torch threads "
           f"{torch.get_num_threads()}; median of {args.repeats} x {args.steps} steps")

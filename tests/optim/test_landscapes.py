@@ -93,3 +93,16 @@ def test_gradient_descent_escapes_the_saddle_slowly():
     near_saddle = np.linalg.norm(path.points - saddle.saddles[0], axis=1) < 0.05
     assert near_saddle.sum() > 20  # it lingers where the gradient vanishes
     np.testing.assert_allclose(path.x, saddle.minima[0], atol=1e-4)
+
+
+def test_sgd_momentum_is_the_texts_velocity_form():
+    """v := βv − η∇J, θ := θ + v (by hand) is SGD(momentum=β)'s trajectory at constant η."""
+    lr, beta = 0.02, 0.9
+    path = minimize(bowl, bowl.start, optim.SGD, steps=60, lr=lr, momentum=beta)
+    theta, velocity = np.array(bowl.start), np.zeros(2)
+    for t in range(60):
+        np.testing.assert_allclose(path.points[t], theta, rtol=1e-12, atol=1e-14)
+        grad = np.array([theta[0] - 1.0, 10.0 * (theta[1] + 0.5)])  # ∇ of the bowl
+        velocity = beta * velocity - lr * grad
+        theta = theta + velocity
+    np.testing.assert_allclose(path.points[60], theta, rtol=1e-12, atol=1e-14)
