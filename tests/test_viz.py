@@ -60,6 +60,12 @@ def test_history_object_from_fit(tmp_path, rng):
     predicted = cr.predict(model, X).argmax(axis=1)
     viz.plot_confusion_matrix(y, predicted, classes=["a", "b"], path=tmp_path / "cm.png")
     assert_png(tmp_path / "cm.png")
+    # Straight from the model: the same counts as from its predictions.
+    from sklearn.metrics import confusion_matrix
+
+    fig = viz.plot_confusion_matrix(y, model=model, X=X, classes=["a", "b"])
+    np.testing.assert_array_equal(fig.axes[0].images[0].get_array(),
+                                  confusion_matrix(y, predicted, labels=[0, 1]))
 
 
 def test_learning_rate_per_step(tmp_path):
@@ -112,6 +118,12 @@ def test_predicted_vs_actual(tmp_path, rng):
                                        path=tmp_path / "pa.png")
     assert_png(tmp_path / "pa.png")
     assert "R² = 0.9" in fig.axes[0].get_title()
+    # From a model (here a function of X) instead of its predictions.
+    X = rng.standard_normal((40, 3))
+    w = np.array([1.0, -2.0, 0.5])
+    fig = viz.plot_predicted_vs_actual(X @ w + 0.3, model=lambda rows: rows @ w, X=X)
+    np.testing.assert_allclose(fig.axes[0].collections[0].get_offsets(),
+                               np.column_stack([X @ w + 0.3, X @ w]))
 
 
 @pytest.mark.parametrize("call, message", [
@@ -121,6 +133,8 @@ def test_predicted_vs_actual(tmp_path, rng):
     (lambda: viz.plot_gradient_norms(cr.History()), "no gradient record"),
     (lambda: viz.plot_decision_boundary(abs, np.zeros((3, 3)), [0, 1, 0]), "needs 2 features"),
     (lambda: viz.plot_predicted_vs_actual([1.0, 2.0], [1.0]), "one length"),
+    (lambda: viz.plot_predicted_vs_actual([1.0], model=abs), "or model= and X="),
+    (lambda: viz.plot_confusion_matrix([1], [1], model=abs, X=[[1.0]]), "either y_pred"),
     (lambda: viz.confusion_matrix([0, 5], [0, 1], classes=["a", "b"]), "outside the 2"),
 ])
 def test_bad_input_is_named(call, message):

@@ -6,6 +6,7 @@ atomically. matplotlib is imported only when a figure is made.
     history = cr.fit(...)
     cr.viz.plot_history(history, path="curves.png")
     cr.viz.plot_decision_boundary(model, X, y, path="boundary.png")
+    cr.viz.plot_confusion_matrix(y, model=model, X=X, path="confusion.png")
 
     steps = cr.viz.StepRecorder()           # a fit() callback: lr and gradient norms per step
     cr.fit(..., callbacks=[steps])

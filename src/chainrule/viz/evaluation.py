@@ -10,19 +10,26 @@ __all__ = ["confusion_matrix", "plot_confusion_matrix", "plot_decision_boundary"
            "plot_predicted_vs_actual"]
 
 
-def _predict_classes(model, X):
-    """Class indices from a chainrule Module (logits or probabilities), an estimator with
-    predict(), or a function of an array."""
+def _predict_values(model, X):
+    """Outputs of a chainrule Module (via cr.predict), an estimator's predict(), or a
+    function of an array."""
     from ..nn import Module
 
     if isinstance(model, Module):
         from ..train import predict
 
-        out = np.asarray(predict(model, X.astype(np.float32)))
-    elif hasattr(model, "predict"):
-        return np.asarray(model.predict(X))
-    else:
-        out = np.asarray(model(X))
+        return np.asarray(predict(model, X))
+    return np.asarray(model.predict(X) if hasattr(model, "predict") else model(X))
+
+
+def _predict_classes(model, X):
+    """Class indices from a chainrule Module (logits or probabilities) or a function of an
+    array; an estimator's predict() gives its labels as they are."""
+    from ..nn import Module
+
+    out = _predict_values(model, X)
+    if hasattr(model, "predict") and not isinstance(model, Module):
+        return out
     if out.ndim == 2 and out.shape[1] > 1:
         return out.argmax(axis=1)
     out = out.reshape(-1)
@@ -96,9 +103,21 @@ def confusion_matrix(y_true, y_pred, classes=None) -> tuple[np.ndarray, list]:
     return counts, [str(c) for c in classes]
 
 
-def plot_confusion_matrix(y_true, y_pred, classes=None, path=None, normalize=False,
-                          title="confusion matrix"):
-    """Counts (or row fractions with normalize=True) of true against predicted class."""
+def _uses_model(model, X, y_pred, caller) -> bool:
+    """True for model= and X=, False for y_pred; an error for any other mix."""
+    if (model is None) == (y_pred is None) or (model is None) != (X is None):
+        raise VizError(f"{caller}: give either y_pred, or model= and X=")
+    return model is not None
+
+
+def plot_confusion_matrix(y_true, y_pred=None, classes=None, path=None, normalize=False,
+                          title="confusion matrix", *, model=None, X=None):
+    """Counts (or row fractions with normalize=True) of true against predicted class.
+
+    The predictions are y_pred, or those of `model` (a chainrule Module, an estimator or a
+    function giving class scores) for the rows X."""
+    if _uses_model(model, X, y_pred, "plot_confusion_matrix"):
+        y_pred = _predict_classes(model, np.asarray(X))
     counts, names = confusion_matrix(y_true, y_pred, classes)
     values = counts / np.maximum(counts.sum(axis=1, keepdims=True), 1) if normalize else counts
     k = len(names)
@@ -116,8 +135,14 @@ def plot_confusion_matrix(y_true, y_pred, classes=None, path=None, normalize=Fal
     return finish(fig, path)
 
 
-def plot_predicted_vs_actual(y_true, y_pred, path=None, title="predicted vs actual"):
-    """Regression: each prediction against its target, with the line y = x and R²."""
+def plot_predicted_vs_actual(y_true, y_pred=None, path=None, title="predicted vs actual", *,
+                             model=None, X=None):
+    """Regression: each prediction against its target, with the line y = x and R².
+
+    The predictions are y_pred, or those of `model` (a chainrule Module, an estimator or a
+    function) for the rows X."""
+    if _uses_model(model, X, y_pred, "plot_predicted_vs_actual"):
+        y_pred = _predict_values(model, np.asarray(X))
     y_true = np.asarray(y_true, dtype=np.float64).ravel()
     y_pred = np.asarray(y_pred, dtype=np.float64).ravel()
     if y_true.shape != y_pred.shape or y_true.size == 0:
