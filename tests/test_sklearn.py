@@ -188,3 +188,14 @@ def test_random_state_seeds_chainrule():
     cr.manual_seed(123)
     MLPRegressor(hidden_layer_sizes=(2,), max_iter=1).fit(np.eye(3), [1.0, 2.0, 3.0])
     assert cr.random.generator().standard_normal() != expected  # random_state=None draws
+
+
+
+def test_alpha_shrinks_the_weights(blobs):
+    X, y = blobs
+    settings = dict(hidden_layer_sizes=(16,), learning_rate_init=0.01, max_iter=30,
+                    random_state=0)
+    norms = [sum(float((p.data ** 2).sum()) for name, p in clf.model_.named_parameters()
+                 if name.endswith("weight"))
+             for clf in (MLPClassifier(**settings, alpha=a).fit(X, y) for a in (0.0, 10.0))]
+    assert norms[1] < 0.5 * norms[0]
