@@ -24,6 +24,8 @@ from ..tensor import Tensor, is_grad_enabled
 from .kernels import LinearKernel, PrimitiveKernel, ReLUKernel, build_kernels, kernel_factories
 from .losses import loss_kernel
 
+_ndarray = xp.ndarray
+
 
 class Plan:
     """The tape of one batch shape: kernels run forward, the loss, then backward."""
@@ -87,8 +89,7 @@ class CompiledStep:
         self.dtype = self.params[0].data.dtype if self.params else None
         self.reason = self.reason or self._check_support()
         self._plans = {}
-        self._destinations = {}
-        self._views = None
+        self._bound_data = self._bound_grads = None  # see _bind_destinations
         self.replays = self.eager_steps = 0  # how each batch ran (tests read these)
 
     def _check_support(self):
@@ -118,27 +119,25 @@ class CompiledStep:
         return loss, output if isinstance(output, Tensor) else Tensor(output)
 
     def _forward_backward(self, X, y):
-        X = X.data if isinstance(X, Tensor) else xp.asarray(X)
-        y = y.data if isinstance(y, Tensor) else xp.asarray(y)
-        plan = None
+        if type(X) is not _ndarray:
+            X = X.data if isinstance(X, Tensor) else xp.asarray(X)
+        if type(y) is not _ndarray:
+            y = y.data if isinstance(y, Tensor) else xp.asarray(y)
+        plan = target = None
         if self.reason is None and is_grad_enabled() and not anomaly.enabled:
-            plan = self._plan(X, y)
-        target = plan.loss.target(y) if plan is not None else None
+            key = (X.shape, X.dtype, y.shape, y.dtype)
+            plan = self._plans.get(key)
+            if plan is None:
+                plan = self._plans[key] = self._record(X.shape) or False
+            if plan:
+                target = plan.loss.target(y)
         if target is None:
             return self._eager(X, y)
         if X.dtype != self.dtype:
             X = X.astype(self.dtype)
         self._bind_destinations()
-        loss, output = plan.run(X, target)
         self.replays += 1
-        return loss, output
-
-    def _plan(self, X, y):
-        key = (X.shape, X.dtype, y.shape, y.dtype)
-        plan = self._plans.get(key)
-        if plan is None:
-            plan = self._plans[key] = self._record(X.shape) or False
-        return plan or None
+        return plan.run(X, target)
 
     def _record(self, shape):
         kernels = build_kernels(self.layers, shape, self.dtype)
@@ -147,30 +146,33 @@ class CompiledStep:
         loss = self._make_loss(kernels[-1].out_shape, self.dtype)
         if loss is None:
             return None
-        self._views = None  # new kernels: bind their gradient arrays
+        self._bound_data = None  # new kernels: bind their gradient arrays
         return Plan(kernels, loss)
 
     def _bind_destinations(self):
         """Point each parameter's .grad at the array its gradient is written into: its view
-        of a fused optimizer's flat gradient buffer, else a buffer of the tape's own."""
+        of a fused optimizer's flat gradient buffer, else a buffer of the tape's own. They
+        are looked up again when a parameter's .data was replaced (a fused optimizer
+        re-points .data at its flat buffer when it builds one)."""
+        if self._bound_data is not None and all(
+                [p.data is d for p, d in zip(self.params, self._bound_data)]):
+            for p, grad in zip(self.params, self._bound_grads):
+                p.grad = grad
+            return
         views = [getattr(self.optimizer, "flat_grad_views", _no_views)(group)
                  for group in getattr(self.optimizer, "param_groups", ())]
-        if self._views is None or any(a is not b for a, b in zip(views, self._views)):
-            self._views = views
-            destinations = {id(p): xp.empty_like(p.data) for p in self.params}
-            for group, group_views in zip(self.optimizer.param_groups, views):
-                if group_views is not None:
-                    destinations.update(
-                        (id(p), v) for p, v in zip(group["params"], group_views)
-                        if id(p) in destinations)
-            self._destinations = destinations
-            for plan in self._plans.values():
-                for kernel in plan.kernels if plan else ():
-                    if isinstance(kernel, LinearKernel):
-                        kernel.bind_grads(destinations)
-        destinations = self._destinations
-        for p in self.params:
-            p.grad = destinations[id(p)]
+        destinations = {id(p): xp.empty_like(p.data) for p in self.params}
+        for group, group_views in zip(self.optimizer.param_groups, views):
+            if group_views is not None:
+                destinations.update((id(p), v) for p, v in zip(group["params"], group_views)
+                                    if id(p) in destinations)
+        for plan in self._plans.values():
+            for kernel in plan.kernels if plan else ():
+                if isinstance(kernel, LinearKernel):
+                    kernel.bind_grads(destinations)
+        self._bound_grads = [destinations[id(p)] for p in self.params]
+        self._bound_data = [p.data for p in self.params]
+        self._bind_destinations()
 
     def _eager(self, X, y):
         from ..train.inference import to_input, to_target

@@ -19,7 +19,8 @@ __all__ = ["fit"]
 
 def fit(model, loss_fn, optimizer, X, y, *, epochs, batch_size=32, shuffle=True,
         validation_data=None, validation_split=0.0, callbacks=(), metrics=(), scheduler=None,
-        clip_grad_norm=None, l2=0.0, seed=None, verbose=1, resume_from=None) -> History:
+        clip_grad_norm=None, l2=0.0, seed=None, verbose=1, resume_from=None,
+        compile=True) -> History:
     """Train `model` on (X, y) by gradient descent; return the History.
 
     The texts' three modes of gradient descent are chosen by batch_size:
@@ -37,6 +38,8 @@ def fit(model, loss_fn, optimizer, X, y, *, epochs, batch_size=32, shuffle=True,
     seed fixes the shuffling order (dropout draws from chainrule's generator: cr.manual_seed).
     verbose: 0 silent, 1 progress bar, 2 one line per epoch. resume_from: a checkpoint
     written by ModelCheckpoint; the run continues exactly where that checkpoint was taken.
+    compile: replay each step from a recorded tape (chainrule.tape) when the model, loss and
+    callbacks allow it (the same numbers, less overhead); False always runs the eager step.
 
     A NaN or infinite loss or gradient raises cr.train.DivergenceError after putting back the
     last finite weights.
@@ -49,7 +52,7 @@ def fit(model, loss_fn, optimizer, X, y, *, epochs, batch_size=32, shuffle=True,
     if resume_from is not None:
         restore_checkpoint(state, resume_from)
     try:
-        _run(state, clip_grad_norm, l2)
+        _run(state, clip_grad_norm, l2, compile)
     finally:
         for callback in state.callbacks:
             callback.close()
@@ -62,16 +65,19 @@ def _first_epoch(state) -> int:
     return state.epochs if state.stop_training else state.epoch + 1
 
 
-def _run(state, clip_grad_norm, l2):
+def _run(state, clip_grad_norm, l2, compile):
+    from ..tape import step_for_fit
+
     callbacks = state.callbacks
     state.model.train()
     callbacks.on_train_begin(state)
+    step = step_for_fit(state, l2=l2, compile=compile)
     for epoch in range(_first_epoch(state), state.epochs):
         if epoch != state.epoch or state.epoch_finished:
             state.epoch, state.batch, state.epoch_finished = epoch, -1, False
         callbacks.on_epoch_begin(state)
         if not state.stop_training and state.batch + 1 < len(state.loader):
-            _train_epoch(state, clip_grad_norm, l2)
+            _train_epoch(state, clip_grad_norm, l2, step)
         state.epoch_finished = True
         callbacks.on_epoch_end(state)
         if state.stop_training:
@@ -79,7 +85,7 @@ def _run(state, clip_grad_norm, l2):
     callbacks.on_train_end(state)
 
 
-def _train_epoch(state, clip_grad_norm, l2):
+def _train_epoch(state, clip_grad_norm, l2, step=None):
     from .. import nn, optim
 
     model, loss_fn, optimizer, callbacks = state.model, state.loss_fn, state.optimizer, state.callbacks
@@ -89,14 +95,17 @@ def _train_epoch(state, clip_grad_norm, l2):
         state.batch += 1
         state.X_batch, state.y_batch = X_batch, y_batch
         callbacks.on_batch_begin(state)
-        optimizer.zero_grad()
-        output = model(to_input(X_batch, dtype))
-        loss = loss_fn(output, to_target(y_batch, output))
-        if l2 > 0:
-            loss = loss + nn.l2_penalty(model, l2)
-        loss.backward()
+        if step is not None:  # the compiled step: gradients written in place, no graph
+            state.loss, state.output = step.forward_backward(X_batch, y_batch)
+        else:
+            optimizer.zero_grad()
+            output = model(to_input(X_batch, dtype))
+            loss = loss_fn(output, to_target(y_batch, output))
+            if l2 > 0:
+                loss = loss + nn.l2_penalty(model, l2)
+            loss.backward()
+            state.output, state.loss = output, float(loss.data)
         average_gradients(params)
-        state.output, state.loss = output, float(loss.data)
         callbacks.on_after_backward(state)
         if clip_grad_norm is not None:
             optim.clip_grad_norm(params, clip_grad_norm)
