@@ -230,3 +230,26 @@ def test_weight_decay_is_the_gradient_of_half_an_l2_penalty(name, kwargs):
             cr_loss(adamw, X, y).backward()
             opt.step()
         assert not np.allclose(adamw[0].data, decayed[0].data, rtol=1e-4)
+
+
+@pytest.mark.parametrize("fused", [False, True], ids=["plain", "fused"])
+@pytest.mark.parametrize("name, kwargs", [("SGD", dict(lr=0.05, momentum=0.9)),
+                                          ("RMSprop", dict(lr=0.01, centered=True)),
+                                          ("Adam", dict(lr=0.02, amsgrad=True))])
+def test_float32_stays_float32_and_matches_torch(name, kwargs, fused):
+    X, y, weights = make_problem()
+    weights = [w.astype(np.float32) for w in weights]
+    ours, theirs = cr_params(weights), torch_params(weights)
+    opt = getattr(optim, name)(ours, fused=fused, **kwargs)
+    ref = getattr(torch.optim, name)(theirs, **kwargs)
+    for _ in range(50):
+        opt.zero_grad()
+        cr_loss(ours, X.astype(np.float32), y.astype(np.float32)).backward()
+        share_grads(ours, theirs)
+        opt.step()
+        ref.step()
+    for p, q in zip(ours, theirs):
+        assert p.data.dtype == np.float32
+        assert all(v.dtype == np.float32 for v in opt.state[p].values()
+                   if isinstance(v, np.ndarray))
+        np.testing.assert_allclose(p.data, q.detach().numpy(), rtol=1e-5, atol=1e-6)
