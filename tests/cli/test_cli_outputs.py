@@ -61,6 +61,7 @@ def test_report_embeds_each_plot_and_shows_the_run(trained_run):
     for parameter in ("0.weight", "0.bias", "2.weight", "2.bias"):
         assert parameter in page
     assert "<td>optimizer</td><td>adam</td>" in page
+    assert "<td>task</td><td>classification (inferred)</td>" in page
     assert "<th>run</th>" in page and "<td>epochs</td><td class=\"num\">15</td>" in page
     assert "flowers.csv" in page
 

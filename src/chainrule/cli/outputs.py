@@ -54,7 +54,8 @@ def write_outputs(out: str, config: dict, model, records, data,
     plots = draw_plots(out, model, history, steps, data) if plots else {}
     title = f"chainrule run: {config['data'] or config['dataset']}"
     splits = {name: values for name, values in metrics.items() if name != "run"}
-    write_report(os.path.join(out, "report.html"), title=title, config=config,
+    shown = {**config, "task": config["task"] or f"{data.task} (inferred)"}
+    write_report(os.path.join(out, "report.html"), title=title, config=shown,
                  metrics=splits, summary=metrics["run"],
                  plots={caption: png for caption, (_, png) in plots.items()},
                  gradient_health=gradient_health(history))
