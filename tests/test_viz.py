@@ -152,6 +152,8 @@ def test_failed_save_leaves_no_file(tmp_path, logs, monkeypatch):
 
 def test_no_pyplot_and_lazy_matplotlib():
     code = ("import sys, chainrule as cr; assert 'matplotlib' not in sys.modules; "
+            "import chainrule.viz, chainrule.cli, chainrule.landscape, chainrule.explain; "
+            "assert 'matplotlib' not in sys.modules; "  # imported, not yet plotting
             "cr.viz.plot_history({'loss': [1.0, 0.5]}); "
             "assert 'matplotlib.pyplot' not in sys.modules")
     subprocess.run([sys.executable, "-c", code], check=True)
