@@ -247,14 +247,48 @@ def make_gemm(config):
     return step
 
 
+def numpy_threads(make, threads):
+    """A runner whose timing windows run with numpy's BLAS limited to `threads` threads (set
+    before each window, as torch's are: runners share one process, so each states its own)."""
+    from threadpoolctl import threadpool_limits
+
+    def make_with_threads(config):
+        step = make(config)
+        limits = []
+
+        def prepare():
+            if limits:
+                limits.pop().restore_original_limits()
+            limits.append(threadpool_limits(threads, user_api="blas"))
+        step.prepare = prepare
+        return step
+    return make_with_threads
+
+
 RUNNERS = {
-    "chainrule": make_chainrule,
-    "chainrule compile_step": make_chainrule_compiled,
+    "chainrule eager 2 threads": numpy_threads(make_chainrule, 2),
+    "chainrule eager 1 thread": numpy_threads(make_chainrule, 1),
+    "chainrule compiled 2 threads": numpy_threads(make_chainrule_compiled, 2),
+    "chainrule compiled 1 thread": numpy_threads(make_chainrule_compiled, 1),
     "PyTorch eager 2 threads": make_torch,
     "PyTorch eager 1 thread": make_torch_1thread,
     "PyTorch fused Adam 1 thread": make_torch_fused,
     "JAX jit": make_jax,
-    "sklearn partial_fit": make_sklearn,
-    "NumPy by hand (flat)": make_numpy,
-    "GEMM only (numpy)": make_gemm,
+    "sklearn partial_fit": numpy_threads(make_sklearn, 2),
+    "NumPy by hand (flat) 2 threads": numpy_threads(make_numpy, 2),
+    "NumPy by hand (flat) 1 thread": numpy_threads(make_numpy, 1),
+    "GEMM only 2 threads": numpy_threads(make_gemm, 2),
+    "GEMM only 1 thread": numpy_threads(make_gemm, 1),
+}
+
+# Columns that report the better of two thread settings, round by round.
+BEST_OF = {
+    "PyTorch eager (best of 1, 2 threads)": ("PyTorch eager 2 threads", "PyTorch eager 1 thread"),
+    "chainrule eager (best of 1, 2 threads)": ("chainrule eager 2 threads",
+                                               "chainrule eager 1 thread"),
+    "chainrule compiled (best of 1, 2 threads)": ("chainrule compiled 2 threads",
+                                                  "chainrule compiled 1 thread"),
+    "NumPy by hand (best of 1, 2 threads)": ("NumPy by hand (flat) 2 threads",
+                                             "NumPy by hand (flat) 1 thread"),
+    "GEMM only (best of 1, 2 threads)": ("GEMM only 2 threads", "GEMM only 1 thread"),
 }

@@ -9,10 +9,11 @@ tables between the train_speed markers of benchmarks/RESULTS.md.
     env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE .venv/bin/python benchmarks/train_speed.py
     ... --quick            # a short run (1 s per config and library, 3 rounds)
 
-Threads: numpy's OpenBLAS uses 2 threads; torch is timed with 2 and with 1 thread
-(torch.set_num_threads before each timing window) and the ratios are to the faster of the two
-in each round; JAX/XLA uses its default. OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE are unset for this command only, so
-OpenBLAS picks its own kernel for the CPU (reported in the output).
+Threads: torch (torch.set_num_threads) and numpy's OpenBLAS (threadpoolctl) are each timed
+with 2 and with 1 thread, set before every timing window; the "best of" columns take the
+faster setting in each round, for torch and chainrule alike; JAX/XLA uses its default.
+OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE are unset for this command only, so OpenBLAS picks its
+own kernel for the CPU (reported in the output).
 """
 
 from __future__ import annotations
@@ -31,11 +32,15 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
 from common import CONFIGS, blas_description, cpu_flags, interleave, ratio_median  # noqa: E402
-from runners import RUNNERS  # noqa: E402
+from runners import BEST_OF, RUNNERS  # noqa: E402
 
 RESULTS = HERE / "RESULTS.md"
 BEGIN, END = "<!-- train_speed:begin -->", "<!-- train_speed:end -->"
 BASELINE = "PyTorch eager (best of 1, 2 threads)"
+OURS = "chainrule compiled (best of 1, 2 threads)"
+SUMMARY = [BASELINE, OURS, "chainrule eager (best of 1, 2 threads)",
+           "PyTorch fused Adam 1 thread", "JAX jit", "sklearn partial_fit",
+           "NumPy by hand (best of 1, 2 threads)", "GEMM only (best of 1, 2 threads)"]
 
 
 def available_runners():
@@ -44,39 +49,42 @@ def available_runners():
         import jax  # noqa: F401
     except ImportError:
         names.remove("JAX jit")
-    try:
-        import chainrule.tape  # noqa: F401
-    except ImportError:
-        names.remove("chainrule compile_step")
     return names
 
 
-def speed_table(rounds, seconds, configs):
+def _cell(rates, baseline):
+    return (f"{statistics.median(rates):,.0f} ({min(rates):,.0f}–{max(rates):,.0f}) "
+            f"**{ratio_median(rates, baseline):.2f}x**")
+
+
+def speed_tables(rounds, seconds, configs):
+    """Per config: every runner interleaved; the summary table (best thread setting per
+    round, ratios to torch eager, ours to the hand-written step and the GEMM bound) and
+    the table of every runner as measured."""
     import torch
 
     torch.set_num_threads(2)
     names = available_runners()
-    steps_names = names
-    names = [BASELINE, *names]
-    lines = ["| config (in, hidden, out, batch) | " + " | ".join(names) + " |",
-             "|---|" + "---:|" * len(names)]
+    summary_names = [n for n in SUMMARY if n in BEST_OF or n in names]
+    summary = ["| config (in, hidden, out, batch) | " + " | ".join(summary_names)
+               + " | compiled / NumPy by hand | compiled / GEMM bound |",
+               "|---|" + "---:|" * (len(summary_names) + 2)]
+    raw = ["| config | " + " | ".join(names) + " |", "|---|" + "---:|" * len(names)]
     for config in configs:
-        steps = {name: RUNNERS[name](config) for name in steps_names}
+        steps = {name: RUNNERS[name](config) for name in names}
         rates = interleave(steps, rounds, seconds)
-        # The baseline is the faster torch thread setting of each round.
-        rates[BASELINE] = [max(a, b) for a, b in zip(rates["PyTorch eager 2 threads"],
-                                                     rates["PyTorch eager 1 thread"])]
-        cells = []
-        for name in names:
-            r = rates[name]
-            ratio = ratio_median(r, rates[BASELINE])
-            cells.append(f"{statistics.median(r):,.0f} ({min(r):,.0f}–{max(r):,.0f}) "
-                         f"**{ratio:.2f}x**")
+        for best, (a, b) in BEST_OF.items():
+            rates[best] = [max(x, z) for x, z in zip(rates[a], rates[b])]
         n_in, hidden, n_out, batch = CONFIGS[config]
-        lines.append(f"| {config} ({n_in}, {hidden}, {n_out}, {batch}) | " + " | ".join(cells)
-                     + " |")
-        print(lines[-1], flush=True)
-    return lines
+        label = f"{config} ({n_in}, {hidden}, {n_out}, {batch})"
+        cells = [_cell(rates[name], rates[BASELINE]) for name in summary_names]
+        hand = ratio_median(rates[OURS], rates["NumPy by hand (best of 1, 2 threads)"])
+        bound = ratio_median(rates[OURS], rates["GEMM only (best of 1, 2 threads)"])
+        summary.append(f"| {label} | " + " | ".join(cells) + f" | {hand:.2f}x | {bound:.2f}x |")
+        raw.append(f"| {config} | " + " | ".join(
+            f"{statistics.median(rates[n]):,.0f}" for n in names) + " |")
+        print(summary[-1], flush=True)
+    return summary, raw
 
 
 # --- import time and peak memory (fresh interpreters) -------------------------------------
@@ -120,7 +128,7 @@ def process_lines(repeats):
         cells.append(f"{med:.3f} s ({lo:.3f}–{hi:.3f})")
     lines.append("| import time (median of %d fresh interpreters) | " % repeats
                  + " | ".join(cells) + " |")
-    libraries = [n for n in available_runners() if n.startswith("chainrule")]
+    libraries = ["chainrule compiled 2 threads", "chainrule eager 2 threads"]
     best = {lib: min(peak_memory_mib(lib) for _ in range(2))
             for lib in [*libraries, "PyTorch eager 2 threads"]}
     ours = ", ".join(f"{best[lib]:.0f} MiB ({lib})" for lib in libraries)
@@ -176,17 +184,24 @@ def main():
     args = parser.parse_args()
     if args.memory_child:
         return _memory_child(args.memory_child[0], int(args.memory_child[1]))
-    rounds, seconds = (3, 0.3) if args.quick else (7, 1.0)
+    rounds, seconds = (3, 0.3) if args.quick else (5, 1.0)
     env = {k: os.environ.get(k, "(unset)") for k in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE",
                                                      "OMP_NUM_THREADS")}
     header = [f"Run {time.strftime('%Y-%m-%d %H:%M')}, {os.cpu_count()} cores ({cpu_flags()}), "
               f"{'--quick' if args.quick else 'full'}: {rounds} interleaved rounds of "
               f"{seconds:g} s per library and config; steps/s median (min–max) and the median "
               f"per-round ratio to {BASELINE} in bold.",
-              f"numpy BLAS: {blas_description()}; torch 2 and 1 threads; environment {env}."]
+              f"numpy BLAS: {blas_description()}; torch and numpy BLAS each timed with 2 and 1 "
+              f"threads; environment {env}; load average at the start "
+              f"{' '.join(f'{x:.2f}' for x in os.getloadavg())} (2 cores shared with other "
+              f"work)."]
     print("\n".join(header), flush=True)
-    blocks = [header, speed_table(rounds, seconds, args.configs),
+    summary, raw = speed_tables(rounds, seconds, args.configs)
+    blocks = [header, summary, ["Every runner, steps/s (median):", "", *raw],
               process_lines(3 if args.quick else 7), digits_lines(2 if args.quick else 3)]
+    blocks.append([f"Load average at the end: "
+                   f"{' '.join(f'{x:.2f}' for x in os.getloadavg())}."])
+    print(blocks[-1][0])
     if not args.no_write:
         write_results(blocks)
 
