@@ -35,6 +35,16 @@ def test_early_stopping_stops_and_keeps_the_best_weights(iris_csv, run_main, tmp
     assert metrics["validation"]["loss"] == pytest.approx(val_loss[best], rel=1e-5)
 
 
+def test_early_stopping_needs_validation_rows(run_main, tmp_path):
+    code, _, err = run_main("train", "--dataset", "xor", "--early-stopping", "3",
+                            "--out", tmp_path / "xor")
+    assert code == 1
+    assert err.strip() == ("chainrule train: error: --early-stopping watches the validation "
+                           "loss, but --val-split 0.1 of 4 training rows leaves none for "
+                           "validation; give a larger --val-split")
+    assert not (tmp_path / "xor").exists()
+
+
 def test_zero_epochs_scores_the_untrained_model(iris_csv, run_main, tmp_path):
     out = tmp_path / "zero"
     code, stdout, err = run_main("train", "--data", iris_csv, "--target", "species",

@@ -51,12 +51,12 @@ def load_training_data(config: dict):
     return _dataset_splits(config)
 
 
-def _callbacks(config: dict, out: str, has_validation: bool, recorders):
+def _callbacks(config: dict, out: str, recorders):
     from .. import callbacks
 
     chosen = [callbacks.GradientMonitor(), *recorders,
               callbacks.ModelCheckpoint(os.path.join(out, CHECKPOINT_FILE))]
-    if config["early_stopping"] is not None and has_validation:
+    if config["early_stopping"] is not None:
         chosen.append(callbacks.EarlyStopping(monitor="val_loss",
                                               patience=config["early_stopping"],
                                               restore_best_weights=True))
@@ -97,7 +97,7 @@ def fit_model(config: dict, data, out: str, resume: bool, verbose: int):
         model, loss_function(data.task), optimizer, data.X_train, data.y_train,
         epochs=config["epochs"], batch_size=config["batch_size"] or None,
         validation_data=(data.X_val, data.y_val) if has_validation else None,
-        callbacks=_callbacks(config, out, has_validation, (recorder, steps)),
+        callbacks=_callbacks(config, out, (recorder, steps)),
         metrics=metric_names(data.task),
         scheduler=build_scheduler(config, optimizer), clip_grad_norm=config["clip"],
         l2=config["l2"], seed=config["seed"], verbose=verbose,
@@ -117,6 +117,10 @@ def train_and_report(config: dict, out: str, resume: bool = False, verbose: int 
     if resume:
         check_resumable(config, out)
     data = load_training_data(config)
+    if config["early_stopping"] is not None and not len(data.X_val):
+        raise OptionError(f"--early-stopping watches the validation loss, but --val-split "
+                          f"{config['val_split']} of {len(data.X_train)} training rows leaves "
+                          "none for validation; give a larger --val-split")
     os.makedirs(out, exist_ok=True)
     cfg.save(out, config)  # before training, so that a killed run can be resumed
     model, history, steps = fit_model(config, data, out, resume, verbose)
