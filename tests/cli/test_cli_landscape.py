@@ -73,7 +73,7 @@ def test_model_landscape_with_the_trajectory(trained_run, iris_csv, run_main, tm
     (["--optimizers", "sgd,lbfgs"], ["lbfgs"]),
     (["--lr", "0"], ["--lr"]),
     (["--steps", "0"], ["--steps"]),
-    (["--model", "m.safetensors"], ["--model", "--data"]),
+    (["--data", "d.csv"], ["--data", "--model"]),
 ])
 def test_bad_landscape_options(run_main, tmp_path, argv, words):
     code, _, err = run_main("landscape", *argv, "--out", tmp_path)

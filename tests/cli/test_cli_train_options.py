@@ -109,3 +109,29 @@ def test_each_schedule_sets_the_logged_rate(iris_csv, run_main, tmp_path, schedu
     assert lr[0] == 0.01 and np.all(np.diff(lr) <= 0)
     if schedule != "plateau":  # plateau lowers the rate only when val_loss stalls
         assert lr[-1] < lr[0]
+
+
+def test_model_of_a_builtin_dataset_needs_no_data_file(run_main, tmp_path, iris_csv):
+    """evaluate, gradcheck and landscape default to the rows of the model's --dataset."""
+    out = tmp_path / "spirals"
+    code, _, err = run_main("train", "--dataset", "spirals", "--hidden", "8", "--epochs", "3",
+                            "--out", out, *QUIET)
+    assert code == 0, err
+    code, stdout, err = run_main("evaluate", "--model", out, "--json")
+    assert code == 0, err
+    test = json.loads((out / "metrics.json").read_text())["test"]
+    assert json.loads(stdout) == {"rows": len(load_dataset("spirals").X_test), **test}
+    code, stdout, err = run_main("gradcheck", "--model", out, "--rows", "4")
+    assert code == 0, err
+    assert "the loss on 4 rows" in stdout
+    code, stdout, err = run_main("landscape", "--model", out, "--resolution", "3",
+                                 "--out", tmp_path / "land")
+    assert code == 0, err
+    assert "trajectory of 4 snapshots" in stdout
+    assert (tmp_path / "land" / "model_landscape.png").is_file()
+    csv_run = tmp_path / "csv"
+    assert run_main("train", "--data", iris_csv, "--target", "species", "--epochs", "1",
+                    "--out", csv_run, *QUIET)[0] == 0
+    code, _, err = run_main("evaluate", "--model", csv_run)
+    assert code == 1
+    assert "flowers.csv" in err and "give --data FILE.csv" in err

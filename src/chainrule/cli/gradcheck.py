@@ -25,7 +25,8 @@ examples:
 def add_parser(commands):
     parser = add_command(commands, "gradcheck", __doc__, EXAMPLES,
                          "check a model's gradients against central differences")
-    add_model_and_data(parser, "rows to evaluate the loss on (with the target column)")
+    add_model_and_data(parser, "rows to evaluate the loss on (with the target column)",
+                       required=False)
     parser.add_argument("--rows", type=int, default=16,
                         help="use the first ROWS rows of --data (16)")
     parser.add_argument("--max-full", type=int, default=20000, metavar="N",
@@ -81,7 +82,7 @@ def run_command(args) -> int:
     check_range("--rows", args.rows, at_least=1)
     check_range("--eps", args.eps, above=0)
     trained = TrainedModel.load(args.model)
-    has_target = trained.preprocessor.target in _header(args.data)
+    has_target = args.data is None or trained.preprocessor.target in _header(args.data)
     X, y = trained.read(args.data, with_target=has_target)
     X, y = X[:args.rows], None if y is None else y[:args.rows]
     model = trained.model.double().eval()

@@ -27,6 +27,7 @@ examples:
   chainrule landscape --function rosenbrock --optimizers sgd,momentum,adam --lr 0.002 --steps 500
   chainrule landscape --function two-minima --animate --out runs/landscape
   chainrule landscape --model runs/latest/model.safetensors --data train.csv
+  chainrule landscape --model runs/latest     a model of `chainrule train --dataset ...`
 """
 
 
@@ -49,7 +50,9 @@ def add_parser(commands):
     surface.add_argument("--frames", type=int, default=60, help="frames of the GIF (60)")
     model = parser.add_argument_group("the loss around a trained model")
     model.add_argument("--model", metavar="FILE", help="a model written by `chainrule train`")
-    model.add_argument("--data", metavar="FILE.csv", help="labelled rows to compute the loss on")
+    model.add_argument("--data", metavar="FILE.csv",
+                       help="labelled rows to compute the loss on (default: for a model "
+                            "trained with --dataset NAME, its training rows)")
     model.add_argument("--resolution", type=int, default=21, help="grid points per axis (21)")
     model.add_argument("--span", type=float, default=1.0,
                        help="the random directions' range, α, β ∈ [−SPAN, SPAN] (1.0)")
@@ -69,8 +72,8 @@ def _point(text: str) -> tuple[float, float]:
 
 
 def run_command(args) -> int:
-    if (args.model is None) != (args.data is None):
-        raise OptionError("--model and --data go together (the loss needs both)")
+    if args.data is not None and args.model is None:
+        raise OptionError("--data needs --model (the loss around a trained model)")
     os.makedirs(args.out, exist_ok=True)
     return model_landscape(args) if args.model else surface_paths(args)
 
@@ -114,7 +117,7 @@ def model_landscape(args) -> int:
     check_range("--resolution", args.resolution, at_least=3)
     check_range("--span", args.span, above=0)
     trained = TrainedModel.load(args.model)
-    X, y = trained.read(args.data)
+    X, y = trained.read(args.data, split="train")
     if trained.task == "regression" and y.ndim == 1:
         y = y.reshape(-1, 1)  # the model's single output column
     loss_fn = loss_function(trained.task)

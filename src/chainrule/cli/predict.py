@@ -16,10 +16,15 @@ examples:
 """
 
 
-def add_model_and_data(parser, data_help: str) -> None:
+def add_model_and_data(parser, data_help: str, required: bool = True) -> None:
+    """--model and --data; optional data defaults to the rows of the model's built-in
+    --dataset."""
     parser.add_argument("--model", required=True, metavar="FILE",
                         help="a model.safetensors written by `chainrule train` (or its folder)")
-    parser.add_argument("--data", required=True, metavar="FILE.csv", help=data_help)
+    if not required:
+        data_help += ("; default: for a model trained with --dataset NAME, that "
+                      "dataset's rows")
+    parser.add_argument("--data", required=required, metavar="FILE.csv", help=data_help)
 
 
 def add_parser(commands):

@@ -72,13 +72,31 @@ class TrainedModel:
     def target_names(self) -> list[str]:
         return [self.preprocessor.target or "prediction"]
 
-    def read(self, path, target: str | None = None, with_target: bool = True):
+    def read(self, path, target: str | None = None, with_target: bool = True,
+             split: str = "test"):
         """(X standardized, y encoded or None) from a CSV with the training columns; y from
-        column `target` (default: the training target) unless with_target is false."""
+        column `target` (default: the training target) unless with_target is false.
+        path None: the `split` rows of the built-in dataset the model was trained on."""
         from ..data import read_csv_features
 
+        if path is None:
+            return self.builtin_rows(split)
         target = (target or self.preprocessor.target) if with_target else None
         return read_csv_features(path, self.preprocessor, target=target)
+
+    def builtin_rows(self, split: str = "test"):
+        """(X standardized, y) of the built-in dataset the model was trained on: its test
+        rows (its training rows when it has none, or for split="train")."""
+        from ..data import load_dataset
+
+        name = self.config.get("dataset")
+        if not name:
+            raise OptionError(f"{self.path} was trained on {self.config.get('data')}, "
+                              "not a built-in dataset: give --data FILE.csv")
+        data = load_dataset(name, seed=self.config.get("seed"))
+        if split == "test" and len(data.X_test):
+            return self.preprocessor.transform(data.X_test), data.y_test
+        return self.preprocessor.transform(data.X_train), data.y_train
 
     def outputs(self, X) -> np.ndarray:
         from ..train.inference import predict

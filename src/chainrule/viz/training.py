@@ -91,7 +91,8 @@ def plot_gradient_norms(source, path=None, title="gradient norm per layer", weig
     """Per-parameter gradient norms on a log scale, so vanishing and exploding show.
 
     source: a StepRecorder (per step), a History trained with GradientMonitor (per epoch),
-    its `grad_monitor` record, or a dict {name: [norm per step]}. Biases are left out unless weights_only=False.
+    its `grad_monitor` record, or a dict {name: [norm per step]}. Biases are left out
+    unless weights_only=False.
     """
     norms, x, xlabel = _grad_record(source)
     names = [n for n in norms if not (weights_only and n.endswith("bias"))] or list(norms)
