@@ -1,8 +1,10 @@
 """Profile chainrule's training step per configuration with pyinstrument (text reports).
 
-    .venv/bin/python benchmarks/profile_steps.py --label before [--runner chainrule]
+    .venv/bin/python benchmarks/profile_steps.py --label before --runner "chainrule eager 2 threads"
+    .venv/bin/python benchmarks/profile_steps.py --label after --runner "chainrule compiled 2 threads"
 
-Writes benchmarks/profiles/<label>_<config>.txt: the call tree of ~2 s of steps.
+Writes benchmarks/profiles/<label>_<config>.txt: the call tree of ~2 s of steps. (The
+"before" profiles were taken of the eager step, before chainrule.tape existed.)
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ def profile(runner, config, seconds):
     from pyinstrument import Profiler
 
     step = RUNNERS[runner](config)
+    step.prepare()  # the runner's thread setting
     for _ in range(3):
         step()
     profiler = Profiler(interval=0.0005)
@@ -39,7 +42,7 @@ def profile(runner, config, seconds):
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--label", required=True)
-    parser.add_argument("--runner", default="chainrule")
+    parser.add_argument("--runner", default="chainrule compiled 2 threads")
     parser.add_argument("--seconds", type=float, default=2.0)
     parser.add_argument("--configs", nargs="*", default=list(CONFIGS))
     args = parser.parse_args()
