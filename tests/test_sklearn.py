@@ -1,9 +1,13 @@
 """chainrule.sklearn: scikit-learn's own estimator checks, and the estimators in sklearn tools.
 
-Skipped by scikit-learn itself, not by us: check_array_api_input (needs SCIPY_ARRAY_API)
-and check_classifier_data_not_an_array / check_regressor_data_not_an_array (need pandas,
-which chainrule does not depend on). No check is marked as an expected failure.
+scikit-learn skips check_array_api_input unless SCIPY_ARRAY_API is set before scipy is first
+imported, so that check runs here once more in a subprocess with it set. The pandas checks run
+because the test extra installs pandas. No check is marked as an expected failure.
 """
+
+import os
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -12,7 +16,7 @@ from sklearn.datasets import load_digits, make_blobs, make_regression
 from sklearn.model_selection import GridSearchCV, cross_val_score, train_test_split
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
-from sklearn.utils.estimator_checks import parametrize_with_checks
+from sklearn.utils.estimator_checks import estimator_checks_generator
 
 import chainrule as cr
 from chainrule.sklearn import MLPClassifier, MLPRegressor
@@ -22,9 +26,43 @@ from chainrule.sklearn import MLPClassifier, MLPRegressor
 FAST = dict(hidden_layer_sizes=(16,), learning_rate_init=0.01, max_iter=50)
 
 
-@parametrize_with_checks([MLPClassifier(**FAST), MLPRegressor(**FAST)])
+def _check_name(check):
+    return getattr(check, "func", check).__name__
+
+
+# check_array_api_input is run in a subprocess below (it needs SCIPY_ARRAY_API at start-up).
+ESTIMATOR_CHECKS = [
+    (estimator, check)
+    for prototype in (MLPClassifier(**FAST), MLPRegressor(**FAST))
+    for estimator, check in estimator_checks_generator(prototype)
+    if _check_name(check) != "check_array_api_input"
+]
+
+
+@pytest.mark.parametrize("estimator, check", ESTIMATOR_CHECKS,
+                         ids=[f"{type(e).__name__}-{_check_name(c)}-{i}"
+                              for i, (e, c) in enumerate(ESTIMATOR_CHECKS)])
 def test_sklearn_estimator_checks(estimator, check):
     check(estimator)
+
+
+ARRAY_API_CHECK = """
+from sklearn.utils.estimator_checks import check_array_api_input
+from chainrule.sklearn import MLPClassifier, MLPRegressor
+for estimator in (MLPClassifier(hidden_layer_sizes=(16,), max_iter=20),
+                  MLPRegressor(hidden_layer_sizes=(16,), max_iter=20)):
+    check_array_api_input(type(estimator).__name__, estimator, array_namespace="numpy",
+                          expect_only_array_outputs=False)
+print("checked")
+"""
+
+
+def test_array_api_dispatch_with_numpy_inputs_changes_nothing():
+    env = dict(os.environ, SCIPY_ARRAY_API="1")
+    done = subprocess.run([sys.executable, "-c", ARRAY_API_CHECK], env=env,
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "checked"
 
 
 @pytest.fixture(scope="module")
