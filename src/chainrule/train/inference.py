@@ -11,7 +11,10 @@ import numpy as np
 from ..data.validate import check_arrays, check_batch_size
 from ..tensor import Tensor, no_grad
 
-__all__ = ["evaluate", "evaluate_arrays", "model_dtype", "n_input_features", "predict", "to_input", "to_target"]
+__all__ = [
+    "evaluate", "evaluate_arrays", "model_dtype", "n_input_features", "predict", "to_input",
+    "to_target",
+]
 
 
 def model_dtype(model):
