@@ -234,6 +234,57 @@ def test_optimizer_reload_mid_run_keeps_the_trajectory():
                       [p.data for p in expected.parameters()], rtol=RTOL64)
 
 
+def _change_lr(model, opt):
+    opt.param_groups[0]["lr"] = 3e-3
+
+
+def _add_group(model, opt):  # a parameter without a gradient: step() takes its slow path
+    opt.add_param_group({"params": [cr.tensor(np.ones(3), requires_grad=True)]})
+
+
+def _unfuse(model, opt):
+    opt.param_groups[0]["fused"] = False
+
+
+def _replace_data(model, opt):
+    model[0].weight.data = model[0].weight.data.copy()
+
+
+def _replace_state(model, opt):
+    weight = model[0].weight
+    opt.state[weight] = {k: v.copy() if isinstance(v, np.ndarray) else v
+                         for k, v in opt.state[weight].items()}
+
+
+def _reload(model, opt):
+    opt.load_state_dict(opt.state_dict())
+
+
+@pytest.mark.parametrize("change", [_change_lr, _add_group, _unfuse, _replace_data,
+                                    _replace_state, _reload], ids=lambda f: f.__name__[1:])
+def test_prepared_optimizer_step_notices_changes_mid_run(change):
+    """The compiled step uses the optimizer's prepared step (checks made once); a change to
+    the optimizer or the parameters between steps still gives the eager trajectory."""
+    batches = [data(8, (4,), seed=i) for i in range(6)]
+    results = []
+    for compiled in (False, True):
+        model = mlp([4, 6, 3])
+        opt = optim.Adam(model.parameters(), lr=1e-2, fused=True)
+        step = compile_step(model, nn.CrossEntropyLoss(), opt)
+        for i, (X, y) in enumerate(batches):
+            if i == 3:
+                assert (step._prepared_step is not None) == compiled
+                change(model, opt)
+            if compiled:
+                step(X, y)
+            else:
+                step._eager(X, y)
+                opt.step()
+        results.append([p.data.copy() for p in model.parameters()])
+        assert opt.state_dict()["state"][0]["step"] == 6
+    assert_close_list(results[1], results[0], rtol=RTOL64)
+
+
 # --- what the tape does not take runs the eager step ----------------------------------------
 
 class Doubler(nn.Module):

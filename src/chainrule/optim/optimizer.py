@@ -159,6 +159,55 @@ class Optimizer:
             if p.grad is not None:
                 self._step_param(group, p.data, p.grad, self._state_of(group, p))
 
+    def prepared_step(self):
+        """A callable doing step()'s work with its checks made once, for a caller (a compiled
+        step) that writes every gradient straight into the flat buffers of fused groups; None
+        unless every group is fused and has stepped once (its flat state bound).
+
+        The callable re-validates cheaply — the same groups, flat buffers, states, and every
+        parameter's .data and .grad still its views of them — and returns False, doing
+        nothing, when anything changed: then call step(), which rebuilds what it must."""
+        plans = []
+        for group in self.param_groups:
+            flat = self._flat.get(id(group))
+            if not (group.get("fused") or group.get("foreach")) or flat is None or (
+                    not flat.state or not flat.holds(group["params"])):
+                return None
+            params = group["params"]
+            param_states = [self.state.get(p) for p in params]
+            if None in param_states:
+                return None
+            plans.append((group, params, len(params), flat, flat.state, param_states,
+                          list(zip(params, flat.data_views, flat.grad_views, param_states)),
+                          self._work(flat.data)))
+        groups, flats, n_groups, states = self.param_groups, self._flat, len(plans), self.state
+
+        def valid():
+            if self.param_groups is not groups or len(groups) != n_groups or (
+                    self._flat is not flats or self.state is not states):
+                return False
+            for group, params, n, flat, state, _, views, _ in plans:
+                if (group["params"] is not params or len(params) != n
+                        or flats.get(id(group)) is not flat or flat.state is not state
+                        or not (group.get("fused") or group.get("foreach"))):
+                    return False
+                for p, data, grad, param_state in views:
+                    if p.data is not data or p.grad is not grad or (
+                            states.get(p) is not param_state):
+                        return False
+            return True
+
+        def step():
+            if not valid():
+                return False
+            for group, _, _, flat, state, param_states, _, work in plans:
+                if "step" in state:
+                    state["step"] += 1
+                self._update(group, flat.data, flat.grad, state, work)
+                flat.scatter_state(param_states)
+            return True
+        return step
+
     def _work(self, like):
         """Two scratch arrays shaped like `like`, reused across parameters and steps."""
         scratch = self._scratch.get(like.dtype)
