@@ -67,11 +67,11 @@ class Adam(Optimizer):
             second = xp.maximum(state["max_exp_avg_sq"], exp_avg_sq, out=state["max_exp_avg_sq"])
         else:
             second = exp_avg_sq
+        # torch's step_size·m / (√v / c₂ + ε), with c₂ multiplied through: one pass fewer.
         denom = xp.sqrt(second, out=work[1])
-        denom /= bias_correction2_sqrt
-        denom += eps
+        denom += eps * bias_correction2_sqrt
         update = xp.divide(exp_avg, denom, out=work[1])
-        update *= step_size
+        update *= step_size * bias_correction2_sqrt
         param -= update
 
 
