@@ -26,6 +26,7 @@ class CrossEntropyKernel:
         n, self.classes = out_shape
         self.shifted = xp.empty(out_shape, dtype)
         self.grad = xp.empty(out_shape, dtype)
+        self.shifted_flat, self.grad_flat = self.shifted.reshape(-1), self.grad.reshape(-1)
         self.row_max = xp.empty(n, dtype)
         self.row_sum = xp.empty(n, dtype)
         self.ones_n, self.ones_c = xp.ones(n, dtype), xp.ones(self.classes, dtype)
@@ -58,11 +59,11 @@ class CrossEntropyKernel:
         xp.subtract(z, self._row_max(z)[:, None], out=shifted)
         xp.exp(shifted, out=grad)
         xp.dot(grad, self.ones_c, out=row_sum)
-        label_logits = shifted.reshape(-1).take(picked)
+        label_logits = self.shifted_flat.take(picked)
         # (softmax − onehot)·scale, the scale folded into the division.
         scaled_sum = xp.multiply(row_sum, 1.0 / self.scale, out=self.row_max)
         xp.divide(grad, scaled_sum[:, None], out=grad)
-        grad.reshape(-1)[picked] -= self.scale
+        self.grad_flat[picked] -= self.scale
         per_row = xp.subtract(xp.log(row_sum, out=row_sum), label_logits, out=label_logits)
         return float(xp.dot(per_row, self.ones_n)) * self.scale, grad
 
