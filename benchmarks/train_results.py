@@ -103,7 +103,8 @@ def run_digits(repeats):
 
 # (label, hidden widths, dropout, Adam lr, epochs of 40 batches of 100)
 MNIST1D_MODELS = (
-    ("tuned: 40-512-512-10, dropout 0.5", (512, 512), 0.5, 1e-3, 80),
+    ("tuned: 40-512-512-512-10, dropout 0.4", (512, 512, 512), 0.4, 1e-3, 60),
+    ("40-512-512-10, dropout 0.5", (512, 512), 0.5, 1e-3, 80),
     ("Greydanus's MLP: 40-100-100-10", (100, 100), 0.0, 1e-2, 150),  # 6,000 steps, as published
 )
 
