@@ -225,3 +225,32 @@ def test_optimizer_and_warmup_cosine_checkpoint_resumes_bit_identically(fused):
     assert sched2.get_last_lr() == sched.get_last_lr()
     for p, q in zip(params, resumed):
         np.testing.assert_array_equal(p.data, q.data)
+
+
+@pytest.mark.parametrize("options, flat", [
+    ({}, True), (dict(fused=False), False), (dict(foreach=False), False),
+    (dict(fused=True), True), (dict(foreach=True), True),
+])
+def test_which_path_a_group_takes(options, flat):
+    """By default a group whose parameters share a dtype takes the flat-buffer path: each
+    parameter's data becomes a view of one buffer after the first step."""
+    X, y, weights = make_problem()
+    params = cr_params(weights)
+    opt = optim.Adam(params, lr=0.01, **options)
+    cr_loss(params, X, y).backward()
+    opt.step()
+    bases = {id(p.data.base) for p in params}
+    assert (len(bases) == 1 and params[0].data.base is not None) == flat
+
+
+def test_the_default_keeps_a_group_of_mixed_dtypes_per_parameter():
+    params = [cr.tensor(np.ones(3, np.float32), requires_grad=True),
+              cr.tensor(np.ones(2, np.float64), requires_grad=True)]
+    opt = optim.SGD(params, lr=0.5)
+    for p in params:
+        p.grad = np.ones_like(p.data)
+    opt.step()
+    assert [p.data.dtype for p in params] == [np.float32, np.float64]
+    assert all(p.data.base is None and np.all(p.data == 0.5) for p in params)
+    with pytest.raises(cr.ChainruleError, match="mixes dtypes"):
+        optim.SGD(params, lr=0.5, fused=True).step()

@@ -18,15 +18,16 @@ class WeightLog(cr.callbacks.Callback):
         self.seen.append([p.data.copy() for _, p in state.params])
 
 
-def test_exploding_regression_stops_with_a_useful_message_and_finite_weights(rng):
+@pytest.mark.parametrize("fused", [False, True], ids=["per-parameter", "flat-buffer"])
+def test_exploding_regression_stops_with_a_useful_message_and_finite_weights(rng, fused):
     X = rng.normal(size=(64, 3)).astype(np.float32) * 1000  # unstandardized inputs
     y = X @ np.array([1.0, -2.0, 0.5], np.float32)
     cr.manual_seed(0)
     model = nn.Sequential(nn.Linear(3, 4), nn.Linear(4, 1))
     log = WeightLog()
     with pytest.raises(DivergenceError) as info, np.errstate(all="ignore"):
-        cr.fit(model, nn.MSELoss(), optim.SGD(model.parameters(), lr=0.5), X, y, epochs=50,
-               batch_size=16, callbacks=[log], verbose=0)
+        cr.fit(model, nn.MSELoss(), optim.SGD(model.parameters(), lr=0.5, fused=fused), X, y,
+               epochs=50, batch_size=16, callbacks=[log], verbose=0)
     error = info.value
     message = str(error)
     assert f"epoch {error.epoch + 1} of 50" in message and f"step {error.step + 1}" in message
@@ -59,3 +60,20 @@ def test_names_the_first_layer_whose_gradient_is_not_finite():
     assert info.value.parameter == "0.bias"
     assert "'0.bias'" in str(info.value) and "epoch 1 of 1, step 1" in str(info.value)
     assert np.all(model[0].weight.data == 0) and np.isfinite(model[2].weight.data).all()
+
+
+def test_gradient_norm_is_the_same_from_flat_buffers_and_per_parameter(rng):
+    """A fused optimizer with the compiled step leaves gradients in one flat buffer, which
+    the guard reads with one dot product; the per-parameter sum must agree."""
+    X = rng.normal(size=(96, 5))
+    y = rng.integers(0, 3, size=96)
+    norms = {}
+    for fused in (False, True):
+        cr.manual_seed(0)
+        model = nn.Sequential(nn.Linear(5, 8), nn.Tanh(), nn.Linear(8, 3)).double()
+        opt = optim.Adam(model.parameters(), lr=1e-2, fused=fused)
+        history = cr.fit(model, nn.CrossEntropyLoss(), opt, X, y, epochs=4, batch_size=16,
+                         seed=0, verbose=0)
+        norms[fused] = np.array(history.history["grad_norm"], dtype=float)
+    assert np.all(norms[True] > 0)
+    np.testing.assert_allclose(norms[True], norms[False], rtol=1e-12)

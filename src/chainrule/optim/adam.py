@@ -21,8 +21,8 @@ class Adam(Optimizer):
     loss; through the division by √v̂ its pull on θ shrinks where gradients are large. AdamW
     decouples it (see AdamW).
 
-    fused=True (or foreach=True) runs the rule once over flat buffers holding the whole
-    group (see chainrule.optim.flat).
+    By default (fused=None) the rule runs once over flat buffers holding the whole group
+    (see chainrule.optim.flat); fused=False runs it per parameter.
     """
 
     def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0,

@@ -4,7 +4,12 @@ A subclass supplies the update rule as `_update(group, param, grad, state, work)
 array math on `param` (updated in place), the gradient `grad` (never modified), the
 parameter's `state` dict, and `work`, two scratch arrays shaped like `param`. The same rule
 runs once per parameter (the plain path) or once per group on flat buffers that hold every
-parameter of the group (the fused path, `fused=True` or `foreach=True`, see flat.py).
+parameter of the group (the fused path, see flat.py). The numbers are the same either way.
+
+Which path: `fused=True` or `foreach=True` asks for the fused path, `fused=False` or
+`foreach=False` for the plain one, and the default (both None) takes the fused path whenever
+a group's parameters share one dtype. The fused path re-points each parameter's `.data` to a
+view of the flat buffer at the first step, so hold the Parameter, not its `.data`.
 """
 
 from __future__ import annotations
@@ -12,6 +17,18 @@ from __future__ import annotations
 from ..backend import xp
 from ..tensor import ChainruleError, Tensor, enable_grad
 from .flat import FlatGroup
+
+
+def uses_flat_buffers(group: dict) -> bool:
+    """Whether a param group takes the fused path (see the module docstring)."""
+    fused, foreach = group.get("fused"), group.get("foreach")
+    if fused or foreach:
+        return True
+    if fused is False or foreach is False:
+        return False
+    params = group["params"]
+    dtype = params[0].data.dtype if params else None
+    return all(p.data.dtype == dtype for p in params)
 
 
 class OptimizerError(ChainruleError, ValueError):
@@ -104,7 +121,7 @@ class Optimizer:
             with enable_grad():
                 loss = closure()
         for group in self.param_groups:
-            if group.get("fused") or group.get("foreach"):
+            if uses_flat_buffers(group):
                 self._step_flat(group)
             else:
                 self._flat.pop(id(group), None)
@@ -136,7 +153,7 @@ class Optimizer:
         """For a fused group, one view per parameter of its flat gradient buffer (built now if
         needed): gradients written there in place, and set as each `.grad`, spare step() its
         gather. None for a plain group."""
-        if group.get("fused") or group.get("foreach"):
+        if uses_flat_buffers(group):
             return self._flat_group(group).grad_views
         return None
 
@@ -170,7 +187,7 @@ class Optimizer:
         plans = []
         for group in self.param_groups:
             flat = self._flat.get(id(group))
-            if not (group.get("fused") or group.get("foreach")) or flat is None or (
+            if not uses_flat_buffers(group) or flat is None or (
                     not flat.state or not flat.holds(group["params"])):
                 return None
             params = group["params"]
@@ -189,7 +206,7 @@ class Optimizer:
             for group, params, n, flat, state, _, views, _ in plans:
                 if (group["params"] is not params or len(params) != n
                         or flats.get(id(group)) is not flat or flat.state is not state
-                        or not (group.get("fused") or group.get("foreach"))):
+                        or not uses_flat_buffers(group)):
                     return False
                 for p, data, grad, param_state in views:
                     if p.data is not data or p.grad is not grad or (

@@ -24,8 +24,8 @@ class SGD(Optimizer):
     step; unlike that penalty it does not show in the reported loss, and it is applied per
     param group, so groups (e.g. biases) can opt out.
 
-    fused=True (or foreach=True) runs the rule once over flat buffers holding the whole
-    group (see chainrule.optim.flat); the numbers are the same.
+    By default (fused=None) the rule runs once over flat buffers holding the whole group
+    (see chainrule.optim.flat); fused=False runs it per parameter; the numbers are the same.
     """
 
     def __init__(self, params, lr=1e-3, momentum=0.0, dampening=0.0, weight_decay=0.0,

@@ -90,8 +90,9 @@ class CompiledStep:
         self.reason = self.reason or self._check_support()
         self._plans = {}
         self._bound_data = self._bound_grads = None  # see _bind_destinations
-        self._prepared_step = None  # the optimizer's prepared_step(), see __call__
+        self._prepared_step = None  # the optimizer's prepared_step(), see optimizer_step
         self.replays = self.eager_steps = 0  # how each batch ran (tests read these)
+        self._replays_stepped = 0  # self.replays at the last optimizer_step
 
     def _check_support(self):
         if not any(type(layer).__name__ == "Linear" for layer in self.layers):
@@ -109,16 +110,21 @@ class CompiledStep:
         return self.reason is None
 
     def __call__(self, X, y) -> float:
-        replays = self.replays
         loss, _ = self._forward_backward(X, y)
-        # After a replay every gradient is in the optimizer's flat buffers, so its prepared
-        # step (checks made once, re-validated cheaply) can stand in for step().
-        fast = self._prepared_step if self.replays != replays else None
+        self.optimizer_step()
+        return loss
+
+    def optimizer_step(self):
+        """optimizer.step(), after forward_backward.
+
+        After a replay every gradient is in the optimizer's flat buffers, so its prepared
+        step (checks made once, re-validated cheaply) can stand in for step()."""
+        fast = self._prepared_step if self.replays != self._replays_stepped else None
+        self._replays_stepped = self.replays
         if fast is None or not fast():
             self.optimizer.step()
             prepare = getattr(self.optimizer, "prepared_step", None)
             self._prepared_step = prepare() if prepare is not None else None
-        return loss
 
     def forward_backward(self, X, y):
         """Every parameter's .grad set to the gradient of the loss on (X, y) (what was there

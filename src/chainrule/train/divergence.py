@@ -4,7 +4,8 @@ It runs as fit()'s first callback after every backward. It also measures the bat
 gradient norm (state.grad_norm), which costs one dot product per parameter. Before each step
 it keeps a copy of the weights (they produced a finite loss and finite gradients), so that
 when training diverges the model goes back to its last finite weights before DivergenceError
-is raised.
+is raised. When the weights (or gradients) are views tiling one flat buffer, as a fused
+optimizer makes them, one copy (or one dot product) over that buffer does instead.
 """
 
 from __future__ import annotations
@@ -40,6 +41,37 @@ def squared_norms(params):
     return norms
 
 
+class FlatBuffer:
+    """Finds the one 1-D buffer that a list of arrays tiles exactly (views, each element once),
+    remembering the answer for as long as the same arrays are given."""
+
+    def __init__(self):
+        self._arrays, self._buffer = (), None
+
+    def of(self, arrays):
+        if len(arrays) == len(self._arrays) and all(
+                a is b for a, b in zip(arrays, self._arrays)):
+            return self._buffer
+        self._arrays, self._buffer = tuple(arrays), _tiled_buffer(arrays)
+        return self._buffer
+
+
+def _tiled_buffer(arrays):
+    base = arrays[0].base if arrays and arrays[0] is not None else None
+    if base is None or base.ndim != 1 or not base.flags.c_contiguous:
+        return None
+    if any(a is None or a.base is not base or not a.flags.c_contiguous for a in arrays):
+        return None
+    start = base.__array_interface__["data"][0]
+    spans = sorted((a.__array_interface__["data"][0] - start, a.nbytes) for a in arrays)
+    position = 0
+    for offset, nbytes in spans:
+        if offset != position:
+            return None
+        position += nbytes
+    return base if position == base.nbytes else None
+
+
 def first_nonfinite_gradient(params):
     """(name, how many are non-finite): the parameter nearest the output whose gradient has
     a NaN or Inf, since a non-finite value spreads from there towards the input."""
@@ -52,13 +84,20 @@ class DivergenceGuard(Callback):
 
     def __init__(self):
         self._last_finite = None
+        self._flat_weights, self._flat_grads = FlatBuffer(), FlatBuffer()
 
     def on_train_begin(self, state):
         self._last_finite = [np.array(p.data, copy=True) for _, p in state.params]
+        self._kept_flat = None  # the flat buffer the last kept weights came from, if any
+
+    def _total_squared_norm(self, state):
+        grads = self._flat_grads.of([p.grad for _, p in state.params])
+        if grads is not None:
+            return float(np.dot(grads, grads))
+        return math.fsum(squared_norms(state.params))
 
     def on_after_backward(self, state):
-        norms = squared_norms(state.params)
-        total = math.fsum(norms)
+        total = self._total_squared_norm(state)
         if math.isfinite(state.loss) and math.isfinite(total):
             state.grad_norm = math.sqrt(total)
             self._keep_weights(state)
@@ -76,6 +115,14 @@ class DivergenceGuard(Callback):
                               epoch=state.epoch, step=state.step, parameter=parameter)
 
     def _keep_weights(self, state):
+        flat = self._flat_weights.of([p.data for _, p in state.params])
+        if flat is not None:
+            if self._kept_flat is None or self._kept_flat[1].shape != flat.shape:
+                self._kept_flat = (flat, np.empty_like(flat))
+            self._kept_flat = (flat, self._kept_flat[1])
+            np.copyto(self._kept_flat[1], flat)
+            return
+        self._kept_flat = None
         for buffer, (_, p) in zip(self._last_finite, state.params):
             np.copyto(buffer, p.data)
 
@@ -83,6 +130,9 @@ class DivergenceGuard(Callback):
         weights_finite = all(np.isfinite(p.data).all() for _, p in state.params)
         if weights_finite:
             return  # the weights that produced this loss are themselves the last finite ones
+        if self._kept_flat is not None:
+            np.copyto(self._kept_flat[0], self._kept_flat[1])
+            return
         for buffer, (_, p) in zip(self._last_finite, state.params):
             np.copyto(p.data, buffer)
 

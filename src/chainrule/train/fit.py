@@ -109,7 +109,10 @@ def _train_epoch(state, clip_grad_norm, l2, step=None):
         callbacks.on_after_backward(state)
         if clip_grad_norm is not None:
             optim.clip_grad_norm(params, clip_grad_norm)
-        optimizer.step()
+        if step is not None:
+            step.optimizer_step()
+        else:
+            optimizer.step()
         state.step += 1
         callbacks.on_batch_end(state)
         if state.stop_training:
