@@ -285,6 +285,33 @@ def test_prepared_optimizer_step_notices_changes_mid_run(change):
     assert_close_list(results[1], results[0], rtol=RTOL64)
 
 
+def test_a_model_cast_mid_run_is_recorded_again_for_its_new_dtype():
+    """Module.to replaces every .data: the tape's buffers are of the old dtype, so that batch
+    runs eagerly and the next ones replay a tape recorded for the new dtype."""
+    batches = [data(8, (4,), seed=i) for i in range(6)]
+    results = []
+    for compiled in (False, True):
+        model = mlp([4, 6, 3])
+        opt = optim.Adam(model.parameters(), lr=1e-2)
+        step = compile_step(model, nn.CrossEntropyLoss(), opt)
+        losses = []
+        for i, (X, y) in enumerate(batches):
+            if i == 3:
+                model.to(np.float32)
+            if compiled:
+                losses.append(step(X, y))
+            else:
+                losses.append(step._eager(X, y)[0])
+                opt.step()
+        results.append((losses, [p.data.copy() for p in model.parameters()]))
+    assert (step.replays, step.eager_steps) == (5, 1)
+    (eager_losses, eager_params), (losses, params) = results
+    np.testing.assert_allclose(losses, eager_losses, rtol=1e-5)  # float32 from step 3 on
+    for p, q in zip(params, eager_params):
+        assert p.dtype == np.float32
+        np.testing.assert_allclose(p, q, rtol=1e-4, atol=1e-5)
+
+
 # --- what the tape does not take runs the eager step ----------------------------------------
 
 class Doubler(nn.Module):

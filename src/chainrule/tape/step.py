@@ -147,9 +147,10 @@ class CompiledStep:
                 target = plan.loss.target(y)
         if target is None:
             return self._eager(X, y)
+        if not self._bind_destinations():
+            return self._eager(X, y)
         if X.dtype != self.dtype:
             X = X.astype(self.dtype)
-        self._bind_destinations()
         self.replays += 1
         return plan.run(X, target)
 
@@ -167,12 +168,18 @@ class CompiledStep:
         """Point each parameter's .grad at the array its gradient is written into: its view
         of a fused optimizer's flat gradient buffer, else a buffer of the tape's own. They
         are looked up again when a parameter's .data was replaced (a fused optimizer
-        re-points .data at its flat buffer when it builds one)."""
+        re-points .data at its flat buffer when it builds one). False, binding nothing, when
+        the parameters were cast (Module.to, a .data of another dtype): the tapes are
+        dropped, to be recorded again for the new dtype, and this batch runs eagerly."""
         if self._bound_data is not None and all(
                 [p.data is d for p, d in zip(self.params, self._bound_data)]):
             for p, grad in zip(self.params, self._bound_grads):
                 p.grad = grad
-            return
+            return True
+        if any(p.data.dtype != self.dtype for p in self.params):
+            self.dtype, self._plans = self.params[0].data.dtype, {}
+            self.reason = self._check_support()
+            return False
         views = [getattr(self.optimizer, "flat_grad_views", _no_views)(group)
                  for group in getattr(self.optimizer, "param_groups", ())]
         destinations = {id(p): xp.empty_like(p.data) for p in self.params}
@@ -186,7 +193,7 @@ class CompiledStep:
                     kernel.bind_grads(destinations)
         self._bound_grads = [destinations[id(p)] for p in self.params]
         self._bound_data = [p.data for p in self.params]
-        self._bind_destinations()
+        return self._bind_destinations()
 
     def _eager(self, X, y):
         from ..train.inference import to_input, to_target
