@@ -3,7 +3,9 @@ scikit-learn and PyTorch), MNIST-1D, and the three modes of gradient descent plo
 
     env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE .venv/bin/python benchmarks/train_results.py all
 
-Subcommands: digits [--repeats N], mnist1d [--seeds N], gd-modes [--out docs/gd_modes.png], all.
+Subcommands: digits [--repeats N], mnist1d [--seeds N], mnist1d-select [--seeds N] (the
+configuration chosen on a validation split of the training rows, never on the test set),
+gd-modes [--out docs/gd_modes.png], all.
 Timings are wall-clock seconds of the whole training call, medians of interleaved repeats.
 """
 
@@ -110,6 +112,13 @@ MNIST1D_MODELS = (
 
 
 def mnist1d_chainrule(data, hidden, dropout, lr, epochs, seed):
+    return mnist1d_fit_score(data.X_train, data.y_train, data.X_test, data.y_test,
+                             hidden, dropout, lr, epochs, seed)
+
+
+def mnist1d_fit_score(X, y, X_eval, y_eval, hidden, dropout, lr, epochs, seed):
+    """Train a ReLU MLP by `cr.fit` (default options) on (X, y); return the fit time and
+    the accuracy on (X_eval, y_eval) after the last epoch."""
     cr.manual_seed(seed)
     layers, width = [], 40
     for h in hidden:
@@ -118,9 +127,9 @@ def mnist1d_chainrule(data, hidden, dropout, lr, epochs, seed):
     model = nn.Sequential(*layers, nn.Linear(width, 10))
     start = time.perf_counter()
     cr.fit(model, nn.CrossEntropyLoss(), optim.Adam(model.parameters(), lr=lr),
-           data.X_train, data.y_train, epochs=epochs, batch_size=100, seed=seed, verbose=0)
+           X, y, epochs=epochs, batch_size=100, seed=seed, verbose=0)
     seconds = time.perf_counter() - start
-    return seconds, cr.metrics.accuracy(data.y_test, cr.predict(model, data.X_test))
+    return seconds, cr.metrics.accuracy(y_eval, cr.predict(model, X_eval))
 
 
 def mnist1d_torch(data, hidden, dropout, lr, epochs, seed):
@@ -162,11 +171,52 @@ def run_mnist1d(seeds):
     for label, hidden, dropout, lr, epochs in MNIST1D_MODELS:
         for library, runner in (("chainrule", mnist1d_chainrule), ("pytorch", mnist1d_torch)):
             results = [runner(data, hidden, dropout, lr, epochs, seed) for seed in seeds]
-            accuracy = [a for _, a in results]
-            seconds = statistics.median(t for t, _ in results)
-            print(f"| {label}, lr {lr:g} | {library} | {epochs} | "
-                  f"{statistics.median(accuracy):.4f} ({min(accuracy):.4f}-{max(accuracy):.4f}) "
-                  f"| {seconds:.1f} |", flush=True)
+            report_row(f"{label}, lr {lr:g} | {library} | {epochs}", results)
+
+
+# The candidates of the selection (label, hidden widths, dropout, Adam lr, epochs)
+MNIST1D_CANDIDATES = (
+    ("40-100-100-10, lr 1e-2", (100, 100), 0.0, 1e-2, 150),
+    ("40-512-512-10, dropout 0.3", (512, 512), 0.3, 1e-3, 80),
+    ("40-512-512-10, dropout 0.5", (512, 512), 0.5, 1e-3, 80),
+    ("40-512-512-512-10, dropout 0.4", (512, 512, 512), 0.4, 1e-3, 60),
+)
+
+
+def run_mnist1d_select(seeds, validation_fraction=0.1):
+    """Model selection that never looks at the test set: each candidate is trained on the
+    first 90% of the training rows and scored on the last 10% (the rows cr.fit's
+    validation_split would hold out); the best median validation accuracy wins; the winner
+    is then retrained on all training rows, and only then is the test set used, once per
+    seed, to report it."""
+    data = cr.data.mnist1d()
+    n_val = int(round(validation_fraction * len(data.X_train)))
+    X_fit, y_fit = data.X_train[:-n_val], data.y_train[:-n_val]
+    X_val, y_val = data.X_train[-n_val:], data.y_train[-n_val:]
+    print(f"MNIST-1D selection: {len(X_fit)} fit / {len(X_val)} validation rows (the last "
+          f"{n_val} training rows); {len(data.X_test)} test rows unused until the end; "
+          f"seeds {list(seeds)}")
+    print("| candidate | epochs | validation accuracy, median (min-max) | fit time, median (s) |")
+    print("|---|---|---|---|")
+    medians = {}
+    for label, *config in MNIST1D_CANDIDATES:
+        results = [mnist1d_fit_score(X_fit, y_fit, X_val, y_val, *config, seed)
+                   for seed in seeds]
+        medians[label] = report_row(f"{label} | {config[-1]}", results)
+    chosen = max(MNIST1D_CANDIDATES, key=lambda candidate: medians[candidate[0]])
+    print(f"chosen by validation accuracy: {chosen[0]}; retrained on all "
+          f"{len(data.X_train)} training rows, scored on the test set:")
+    results = [mnist1d_chainrule(data, *chosen[1:], seed) for seed in seeds]
+    report_row(f"{chosen[0]} (test) | {chosen[-1]}", results)
+
+
+def report_row(label, results):
+    """Print one table row of (seconds, accuracy) results; return the median accuracy."""
+    accuracy = [a for _, a in results]
+    median = statistics.median(accuracy)
+    print(f"| {label} | {median:.4f} ({min(accuracy):.4f}-{max(accuracy):.4f}) | "
+          f"{statistics.median(t for t, _ in results):.1f} |", flush=True)
+    return median
 
 
 class TrainingTime(cr.callbacks.Callback):
@@ -254,15 +304,19 @@ def plot_gd_modes(out):
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("what", choices=["digits", "mnist1d", "gd-modes", "all"])
+    parser.add_argument("what", choices=["digits", "mnist1d", "mnist1d-select", "gd-modes",
+                                         "all"])
     parser.add_argument("--repeats", type=int, default=5, help="digits: interleaved repeats")
-    parser.add_argument("--seeds", type=int, default=3, help="mnist1d: seeds 0..N-1")
+    parser.add_argument("--seeds", type=int, default=3,
+                        help="mnist1d, mnist1d-select: seeds 0..N-1")
     parser.add_argument("--out", default="docs/gd_modes.png")
     args = parser.parse_args(argv)
     if args.what in ("digits", "all"):
         run_digits(args.repeats)
     if args.what in ("mnist1d", "all"):
         run_mnist1d(range(args.seeds))
+    if args.what in ("mnist1d-select", "all"):
+        run_mnist1d_select(range(args.seeds))
     if args.what in ("gd-modes", "all"):
         plot_gd_modes(args.out)
 
