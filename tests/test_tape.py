@@ -436,3 +436,31 @@ def test_fit_keeps_the_eager_step_for_graph_features():
     assert step_for_fit(state([]), l2=0.1, compile=True) is None
     assert step_for_fit(state([cr.callbacks.GradientMonitor()]), l2=0.0, compile=True) is None
     assert step_for_fit(state([Recorder()]), l2=0.0, compile=True) is None
+
+
+def test_fit_keeps_the_eager_step_for_an_optimizer_of_the_users():
+    class MomentumKeepingTheFirstGrad:  # keeps .grad itself: fine when each step makes it anew
+        def __init__(self, params):
+            self.params = list(params)
+            self.param_groups = [{"params": self.params, "lr": 0.1}]
+
+        def zero_grad(self):
+            for p in self.params:
+                p.grad = None
+
+        def step(self):
+            if not hasattr(self, "velocity"):
+                self.velocity = [p.grad for p in self.params]
+            else:
+                self.velocity = [0.9 * v + p.grad for v, p in zip(self.velocity, self.params)]
+            for p, v in zip(self.params, self.velocity):
+                p.data -= 0.1 * v
+
+    X, y = data(64, (4,), seed=2)
+    runs = []
+    for compile in (True, False):
+        model = mlp([4, 6, 3])
+        opt = MomentumKeepingTheFirstGrad(model.parameters())
+        runs.append(cr.fit(model, nn.CrossEntropyLoss(), opt, X, y, epochs=2, batch_size=16,
+                           seed=0, verbose=0, compile=compile).history["loss"])
+    assert runs[0] == runs[1]

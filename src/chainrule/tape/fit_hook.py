@@ -22,8 +22,12 @@ def _graph_free_callbacks():
 def step_for_fit(state, *, l2, compile):
     """The CompiledStep fit() should use for this run, or None for the eager step: when
     compile is off, l2 > 0 (a penalty term in the graph), a callback is not known to be
-    graph-free, or the tape does not support the model or loss."""
-    if not compile or l2 > 0:
+    graph-free, the optimizer is not one of chainrule's (the tape rewrites the same .grad
+    arrays every step, and a user's optimizer may keep a reference to one), or the tape
+    does not support the model or loss."""
+    from ..optim import Optimizer
+
+    if not compile or l2 > 0 or not isinstance(state.optimizer, Optimizer):
         return None
     safe = _graph_free_callbacks()
     if any(type(callback) not in safe for callback in state.callbacks):
