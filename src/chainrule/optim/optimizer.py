@@ -44,7 +44,11 @@ def check_non_negative(values: dict) -> None:
 
 
 class Optimizer:
-    """Base class: holds `param_groups` (list of dicts) and `state` (param -> dict)."""
+    """Base class: holds `param_groups` (list of dicts) and `state` (param -> dict).
+
+    By default the first step() re-points each parameter's `.data` to a view of its group's
+    flat buffer (the fused path, see the module docstring): an array taken from `.data`
+    before then is no longer the parameter's; hold the Parameter itself."""
 
     def __init__(self, params, defaults: dict):
         if isinstance(params, Tensor):
