@@ -10,6 +10,8 @@ the error the user should see.
 
 from __future__ import annotations
 
+import math
+
 from ..backend import xp
 from ..nn.primitives import bce_with_logits
 from ..ops import stable_sigmoid
@@ -75,10 +77,7 @@ class ElementwiseKernel:
 
     def __init__(self, out_shape, dtype, reduction, rule):
         self.out_shape, self.dtype, self.rule = tuple(out_shape), dtype, rule
-        size = 1
-        for n in out_shape:
-            size *= n
-        self.scale = 1.0 / size if reduction == "mean" else 1.0
+        self.scale = 1.0 / math.prod(out_shape) if reduction == "mean" else 1.0
 
     def target(self, y):
         if y.dtype != self.dtype:

@@ -180,10 +180,10 @@ class CompiledStep:
             self.dtype, self._plans = self.params[0].data.dtype, {}
             self.reason = self._check_support()
             return False
-        views = [getattr(self.optimizer, "flat_grad_views", _no_views)(group)
-                 for group in getattr(self.optimizer, "param_groups", ())]
         destinations = {id(p): xp.empty_like(p.data) for p in self.params}
-        for group, group_views in zip(self.optimizer.param_groups, views):
+        flat_grad_views = getattr(self.optimizer, "flat_grad_views", _no_views)
+        for group in getattr(self.optimizer, "param_groups", ()):
+            group_views = flat_grad_views(group)
             if group_views is not None:
                 destinations.update((id(p), v) for p, v in zip(group["params"], group_views)
                                     if id(p) in destinations)
