@@ -117,10 +117,11 @@ class DivergenceGuard(Callback):
     def _keep_weights(self, state):
         flat = self._flat_weights.of([p.data for _, p in state.params])
         if flat is not None:
-            if self._kept_flat is None or self._kept_flat[1].shape != flat.shape:
-                self._kept_flat = (flat, np.empty_like(flat))
-            self._kept_flat = (flat, self._kept_flat[1])
-            np.copyto(self._kept_flat[1], flat)
+            copy = None if self._kept_flat is None else self._kept_flat[1]
+            if copy is None or copy.shape != flat.shape or copy.dtype != flat.dtype:
+                copy = np.empty_like(flat)
+            self._kept_flat = (flat, copy)
+            np.copyto(copy, flat)
             return
         self._kept_flat = None
         for buffer, (_, p) in zip(self._last_finite, state.params):
