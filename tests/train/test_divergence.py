@@ -77,3 +77,35 @@ def test_gradient_norm_is_the_same_from_flat_buffers_and_per_parameter(rng):
         norms[fused] = np.array(history.history["grad_norm"], dtype=float)
     assert np.all(norms[True] > 0)
     np.testing.assert_allclose(norms[True], norms[False], rtol=1e-12)
+
+
+class RecastThenPoison(cr.callbacks.Callback):
+    """Step 1: after backward, turns every weight into float64 (so the optimizer rebuilds its
+    flat buffers after the guard kept the weights); step 2: poisons the weights with NaN."""
+
+    order = 0  # after the guard
+
+    def on_after_backward(self, state):
+        if state.step == 1:
+            for _, p in state.params:
+                p.data = p.data.astype(np.float64)
+
+    def on_batch_begin(self, state):
+        if state.step == 2:
+            for _, p in state.params:
+                p.data[...] = np.nan
+
+
+def test_restores_the_weights_after_the_optimizer_rebuilt_its_buffers(rng):
+    X = rng.normal(size=(48, 3)).astype(np.float32)
+    y = rng.normal(size=48).astype(np.float32)
+    cr.manual_seed(0)
+    model = nn.Sequential(nn.Linear(3, 4), nn.Tanh(), nn.Linear(4, 1))
+    log = WeightLog()
+    with pytest.raises(DivergenceError), np.errstate(all="ignore"):
+        cr.fit(model, nn.MSELoss(), optim.SGD(model.parameters(), lr=0.1), X, y, epochs=1,
+               batch_size=16, shuffle=False, callbacks=[log, RecastThenPoison()], verbose=0)
+    # kept at step 1 (before its update): the weights logged as step 1 began
+    for p, kept in zip(model.parameters(), log.seen[1]):
+        assert p.data.dtype == np.float64
+        np.testing.assert_array_equal(p.data, kept)

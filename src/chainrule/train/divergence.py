@@ -48,6 +48,11 @@ class FlatBuffer:
     def __init__(self):
         self._arrays, self._buffer = (), None
 
+    @property
+    def arrays(self):
+        """The arrays of the last call."""
+        return self._arrays
+
     def of(self, arrays):
         if len(arrays) == len(self._arrays) and all(
                 a is b for a, b in zip(arrays, self._arrays)):
@@ -120,7 +125,7 @@ class DivergenceGuard(Callback):
             copy = None if self._kept_flat is None else self._kept_flat[1]
             if copy is None or copy.shape != flat.shape or copy.dtype != flat.dtype:
                 copy = np.empty_like(flat)
-            self._kept_flat = (flat, copy)
+            self._kept_flat = (flat, copy, self._flat_weights.arrays)
             np.copyto(copy, flat)
             return
         self._kept_flat = None
@@ -132,7 +137,11 @@ class DivergenceGuard(Callback):
         if weights_finite:
             return  # the weights that produced this loss are themselves the last finite ones
         if self._kept_flat is not None:
-            np.copyto(self._kept_flat[0], self._kept_flat[1])
+            buffer, copy, views = self._kept_flat
+            np.copyto(buffer, copy)
+            for view, (_, p) in zip(views, state.params):
+                if p.data is not view and p.data.shape == view.shape:
+                    np.copyto(p.data, view)  # the optimizer rebuilt its buffers since
             return
         for buffer, (_, p) in zip(self._last_finite, state.params):
             np.copyto(p.data, buffer)
