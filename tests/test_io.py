@@ -331,6 +331,17 @@ def test_model_round_trip_is_bit_exact(tmp_path, rng, dtype):
     assert _bits(_output(loaded, x)) == _bits(_output(model, x))
 
 
+@pytest.mark.parametrize("make", [
+    _every_layer_model, lambda: nn.Sequential(nn.BatchNorm1d(5, affine=False),
+                                              nn.LayerNorm([2, 3], elementwise_affine=False),
+                                              nn.BatchNorm1d(4, track_running_stats=False)),
+])
+def test_min_state_size_never_exceeds_a_real_models_state(make):
+    model = make()
+    held = sum(array.size for array in model.state_dict().values())
+    assert 0 < nn.spec.min_state_size(nn.to_spec(model)) <= held
+
+
 def test_module_list_round_trip(tmp_path, rng):
     model = nn.ModuleList([nn.Linear(3, 2), nn.LayerNorm(2)])
     path = tmp_path / "list.safetensors"
@@ -433,6 +444,12 @@ _LINEAR_STATE = {"0.weight": np.ones((2, 3), np.float32), "0.bias": np.ones(2, n
     ({"type": "Sequential", "args": {}, "children": [
         {"type": "Linear", "args": {"in_features": 4, "out_features": 2}}]},
      "do not fit the architecture"),
+    ({"type": "Sequential", "args": {}, "children": [
+        {"type": "Linear", "args": {"in_features": 10**6, "out_features": 10**6}}]},
+     "asks for at least 1,000,000,000,000 weights but the file holds 8"),
+    ({"type": "Residual", "args": {}, "children": [
+        {"type": "BatchNorm1d", "args": {"num_features": 10**12}}]},
+     "asks for at least 1,000,000,000,000 weights"),
     ("{'type': 'Sequential'}", "architecture is not valid JSON"),
     (["Sequential"], "cannot be rebuilt"),
 ])

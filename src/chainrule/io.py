@@ -206,6 +206,7 @@ def load(path):
     from . import nn
 
     try:
+        _check_size(path, nn.spec.min_state_size(spec), tensors)
         model = nn.from_spec(spec)
     except (nn.SpecError, TypeError, ValueError, RecursionError, MemoryError) as error:
         raise ModelFileError(path, f"the architecture cannot be rebuilt: {error}") from None
@@ -215,6 +216,13 @@ def load(path):
     except ChainruleError as error:
         raise ModelFileError(path, f"the weights do not fit the architecture: {error}") from None
     return model
+
+
+def _check_size(path, needed: int, tensors: dict) -> None:
+    held = sum(array.size for array in tensors.values())
+    if needed > held:
+        raise ModelFileError(path, f"the architecture asks for at least {needed:,} weights but "
+                             f"the file holds {held:,}")
 
 
 def _check_dtypes(path, expected: dict, tensors: dict) -> None:

@@ -47,6 +47,38 @@ def to_spec(module: Module) -> dict:
     return spec
 
 
+def _count(value) -> int:
+    """A size argument as an int for counting (anything else counts 0: from_spec rejects it)."""
+    if isinstance(value, (list, tuple)):
+        total = 1
+        for v in value:
+            total *= _count(v)
+        return total
+    return value if isinstance(value, int) and not isinstance(value, bool) and value > 0 else 0
+
+
+def min_state_size(spec) -> int:
+    """A lower bound on the number of weights (parameters and buffers) the model a spec
+    describes holds, computed without building it: a file that holds fewer cannot fit, so
+    cr.load refuses it before allocating what a tampered spec asks for."""
+    if not isinstance(spec, dict):
+        return 0
+    args = spec.get("args") if isinstance(spec.get("args"), dict) else {}
+    name = spec.get("type")
+    own = 0
+    if name == "Linear":
+        own = _count(args.get("in_features")) * _count(args.get("out_features"))
+    elif name == "BatchNorm1d" and (args.get("affine", True) or
+                                     args.get("track_running_stats", True)):
+        own = _count(args.get("num_features"))
+    elif name == "LayerNorm" and args.get("elementwise_affine", True):
+        own = _count(args.get("normalized_shape"))
+    children = spec.get("children")
+    if isinstance(children, list):
+        own += sum(min_state_size(child) for child in children)
+    return own
+
+
 def from_spec(spec) -> Module:
     """Rebuild a model from its spec; SpecError names an unknown type or bad arguments."""
     if not isinstance(spec, dict) or not isinstance(spec.get("type"), str):
