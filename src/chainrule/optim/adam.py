@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from ..backend import xp
+from .. import native
 from .inplace import effective_grad, lerp_
 from .optimizer import Optimizer, OptimizerError, check_non_negative
 
@@ -50,28 +51,34 @@ class Adam(Optimizer):
 
     def _update(self, group, param, grad, state, work):
         lr, (beta1, beta2), eps = group["lr"], group["betas"], group["eps"]
-        decay = group["weight_decay"]
+        decay, decay_factor = group["weight_decay"], 1.0
         if decay and group["decoupled_weight_decay"]:
-            param *= 1.0 - lr * decay
-            decay = 0.0
-        g = effective_grad(param, grad, decay, group["maximize"], work[0])
-        exp_avg, exp_avg_sq = state["exp_avg"], state["exp_avg_sq"]
-        lerp_(exp_avg, g, 1.0 - beta1, work[1])
-        exp_avg_sq *= beta2
-        exp_avg_sq += xp.multiply(xp.square(g, out=work[1]), 1.0 - beta2, out=work[1])
-
+            decay, decay_factor = 0.0, 1.0 - lr * decay
         step = state["step"]
         step_size = lr / (1.0 - beta1**step)
         bias_correction2_sqrt = (1.0 - beta2**step) ** 0.5
-        if group["amsgrad"]:
-            second = xp.maximum(state["max_exp_avg_sq"], exp_avg_sq, out=state["max_exp_avg_sq"])
-        else:
-            second = exp_avg_sq
         # torch's step_size·m / (√v / c₂ + ε), with c₂ multiplied through: one pass fewer.
+        eps, scale = eps * bias_correction2_sqrt, step_size * bias_correction2_sqrt
+        exp_avg, exp_avg_sq = state["exp_avg"], state["exp_avg_sq"]
+        max_exp_avg_sq = state["max_exp_avg_sq"] if group["amsgrad"] else None
+        if native.adam(param, grad, exp_avg, exp_avg_sq, max_exp_avg_sq,
+                         decay_factor=decay_factor, weight_decay=decay,
+                         maximize=group["maximize"], lerp_weight=1.0 - beta1, beta2=beta2,
+                         eps=eps, scale=scale):
+            return
+        if decay_factor != 1.0:
+            param *= decay_factor
+        g = effective_grad(param, grad, decay, group["maximize"], work[0])
+        lerp_(exp_avg, g, 1.0 - beta1, work[1])
+        exp_avg_sq *= beta2
+        exp_avg_sq += xp.multiply(xp.square(g, out=work[1]), 1.0 - beta2, out=work[1])
+        second = exp_avg_sq
+        if max_exp_avg_sq is not None:
+            second = xp.maximum(max_exp_avg_sq, exp_avg_sq, out=max_exp_avg_sq)
         denom = xp.sqrt(second, out=work[1])
-        denom += eps * bias_correction2_sqrt
+        denom += eps
         update = xp.divide(exp_avg, denom, out=work[1])
-        update *= step_size * bias_correction2_sqrt
+        update *= scale
         param -= update
 
 

@@ -13,7 +13,7 @@ writes its parameters' gradients into the arrays `bind_grads` gave it.
 
 from __future__ import annotations
 
-from .. import ops, random
+from .. import native, ops, random
 from ..backend import xp
 from ..nn.primitives import gelu
 
@@ -31,6 +31,7 @@ class LinearKernel:
         self.ones = xp.ones(n, dtype)
         self.weight = self.weight_t = self.bias = None  # set by bind_grads
         self.grad_weight = self.grad_bias = self.x = None
+        self.bias_added_by_next = False  # a ReLU kernel after it adds the bias in its pass
 
     def bind_grads(self, destinations):
         """Take the arrays to write the gradients into, and the parameters' arrays as they
@@ -45,7 +46,7 @@ class LinearKernel:
     def forward(self, x):
         self.x = x
         out = xp.dot(x, self.weight_t, out=self.out)
-        if self.bias is not None:
+        if self.bias is not None and not self.bias_added_by_next:
             xp.add(out, self.bias, out=out)
         return out
 
@@ -59,20 +60,35 @@ class LinearKernel:
 
 
 class ReLUKernel:
-    """max(x, 0), in place when x is a buffer of the step (a Linear's output)."""
+    """max(x, 0): in place on a Linear's output, adding that Linear's bias in the same pass
+    (one compiled loop when chainrule.native is built); the backward masks by the output."""
 
-    def __init__(self, module, in_shape, dtype, *, in_place):
-        self.out = None if in_place else xp.empty(in_shape, dtype)
+    def __init__(self, module, in_shape, dtype, *, linear=None):
+        self.linear = linear
+        if linear is not None:
+            linear.bias_added_by_next = True
+        self.out = None if linear is not None else xp.empty(in_shape, dtype)
         self.mask = xp.empty(in_shape, bool)
         self.out_shape = in_shape
+        self.y = None
 
     def forward(self, x):
-        out = xp.maximum(x, 0, out=x if self.out is None else self.out)
-        xp.greater(out, 0, out=self.mask)
-        return out
+        if self.linear is None:
+            self.y = xp.maximum(x, 0, out=self.out)
+            return self.y
+        bias = self.linear.bias
+        if not native.bias_relu(x, bias):
+            if bias is not None:
+                xp.add(x, bias, out=x)
+            xp.maximum(x, 0, out=x)
+        self.y = x
+        return x
 
     def backward(self, g):
-        return xp.multiply(g, self.mask, out=g)
+        if not native.relu_grad(g, self.y):
+            xp.greater(self.y, 0, out=self.mask)
+            xp.multiply(g, self.mask, out=g)
+        return g
 
 
 class DropoutKernel:
@@ -171,7 +187,7 @@ def build_kernels(layers, in_shape, dtype):
             seen_linear = True
         elif make is ReLUKernel:
             after_linear = bool(kernels) and isinstance(kernels[-1], LinearKernel)
-            kernel = ReLUKernel(layer, shape, dtype, in_place=after_linear)
+            kernel = ReLUKernel(layer, shape, dtype, linear=kernels[-1] if after_linear else None)
         else:
             kernel = make(layer, shape, dtype)
         kernels.append(kernel)

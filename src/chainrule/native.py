@@ -1,0 +1,49 @@
+"""Compiled one-pass loops (the optional extension `_native.c`) for the hot elementwise work
+of a training step: the Adam/AdamW update, and ReLU after a Linear layer.
+
+NumPy makes one pass over memory per operation (Adam: about twelve); these loops make one,
+performing the NumPy path's operations in its order and precision, so the numbers are
+bit-identical. The extension is built at install time when a C compiler is present. Each
+function returns False, doing nothing, when the extension is missing or switched off or the
+arrays are not C-contiguous arrays of one float type: the caller then runs its NumPy path.
+`use_native(False)` switches the loops off, e.g. to compare the two paths.
+"""
+
+from __future__ import annotations
+
+try:
+    from . import _native
+except ImportError:  # installed without a C compiler
+    _native = None
+
+_enabled = _native is not None
+
+
+def available() -> bool:
+    """Whether the extension was built."""
+    return _native is not None
+
+
+def use_native(flag: bool) -> bool:
+    """Use the compiled loops (when built) or the NumPy paths; returns the previous setting."""
+    global _enabled
+    previous, _enabled = _enabled, bool(flag) and _native is not None
+    return previous
+
+
+def adam(param, grad, exp_avg, exp_avg_sq, max_exp_avg_sq, *, decay_factor, weight_decay,
+         maximize, lerp_weight, beta2, eps, scale) -> bool:
+    """θ := θ·decay_factor, then one Adam step (see chainrule.optim.Adam._update) in place."""
+    return _enabled and _native.adam(
+        param, exp_avg, exp_avg_sq, max_exp_avg_sq, grad, decay_factor, weight_decay,
+        maximize, lerp_weight, beta2, 1.0 - beta2, eps, scale)
+
+
+def bias_relu(z, bias) -> bool:
+    """z := max(z + bias, 0) in place (bias may be None), z of shape (rows, len(bias))."""
+    return _enabled and _native.bias_relu(z, bias)
+
+
+def relu_grad(grad, z) -> bool:
+    """grad := grad · (z > 0) in place: ReLU's backward from its output z."""
+    return _enabled and _native.relu_grad(grad, z)
