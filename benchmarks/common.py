@@ -76,6 +76,13 @@ def blas_description() -> str:
     return "; ".join(parts) or "no BLAS found"
 
 
+def native_description() -> str:
+    """Whether chainrule's compiled loops were built (else its NumPy paths run)."""
+    from chainrule import native
+
+    return "built, in use" if native.available() else "not built (NumPy paths)"
+
+
 def cpu_flags() -> str:
     try:
         with open("/proc/cpuinfo") as f:

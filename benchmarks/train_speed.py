@@ -31,7 +31,8 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
-from common import CONFIGS, blas_description, cpu_flags, interleave, ratio_median  # noqa: E402
+from common import (  # noqa: E402
+    CONFIGS, blas_description, cpu_flags, interleave, native_description, ratio_median)
 from runners import BEST_OF, RUNNERS  # noqa: E402
 
 RESULTS = HERE / "RESULTS.md"
@@ -191,7 +192,8 @@ def main():
               f"{'--quick' if args.quick else 'full'}: {rounds} interleaved rounds of "
               f"{seconds:g} s per library and config; steps/s median (min–max) and the median "
               f"per-round ratio to {BASELINE} in bold.",
-              f"numpy BLAS: {blas_description()}; torch and numpy BLAS each timed with 2 and 1 "
+              f"numpy BLAS: {blas_description()}; chainrule.native loops "
+              f"{native_description()}; torch and numpy BLAS each timed with 2 and 1 "
               f"threads; environment {env}; load average at the start "
               f"{' '.join(f'{x:.2f}' for x in os.getloadavg())} (2 cores shared with other "
               f"work)."]
