@@ -1,78 +1,162 @@
-/* One-pass Adam/AdamW update over contiguous float32 or float64 buffers.
+/* One-pass loops for the elementwise work of a training step, over contiguous float32 or
+ * float64 buffers: the optimizers' updates (Adam/AdamW, SGD, RMSprop, Adagrad) and ReLU after
+ * a Linear layer.
  *
- * The NumPy path (adam.py) makes about twelve passes over memory per step; this loop makes
- * one. It performs, element by element, exactly the IEEE operations of the NumPy path in
- * the same order and precision (constants rounded to the array's type first, no fused
- * multiply-add), so both paths give bit-identical numbers: tests/optim/test_fused_kernel.py
- * checks that. Built as an optional extension: without a C compiler the NumPy path runs.
+ * NumPy makes one pass over memory per operation (Adam: about twelve); each loop here makes
+ * one. It performs, element by element, exactly the IEEE operations of the NumPy path in the
+ * same order and precision (constants rounded to the array's type first; no fused
+ * multiply-add: setup.py passes -ffp-contract=off), so both paths give bit-identical numbers
+ * (tests/test_native.py). Built as an optional extension: without a C compiler the NumPy
+ * paths run. chainrule/native.py is the Python side.
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
 #include <math.h>
 #include <string.h>
 
+/* Everything an update needs besides the buffers, as the Python side computed it. */
 typedef struct {
-    double decay_factor;  /* AdamW: θ := θ·(1 − ηλ) first; 1 when not decoupled */
-    double weight_decay;  /* Adam: g := θλ + g (or θλ − g when maximizing) */
-    int maximize;
-    double lerp_weight;   /* 1 − β₁ */
-    double beta2, one_minus_beta2;
-    double eps;           /* ε·√(1 − β₂ᵗ) */
-    double scale;         /* η/(1 − β₁ᵗ)·√(1 − β₂ᵗ) */
-} AdamConstants;
+    double weight_decay;  /* coupled decay: g := θλ + g (θλ − g when maximizing) */
+    int maximize;         /* without decay: g := −g */
+    double decay_factor;  /* AdamW: θ := θ·(1 − ηλ) first (1 otherwise: θ·1 = θ exactly) */
+    double lerp_weight;   /* Adam's 1 − β₁, RMSprop's 1 − α: a moving average's weight */
+    double beta2, one_minus_beta2;  /* Adam's β₂; RMSprop's α */
+    double momentum, dampening_factor;  /* SGD and RMSprop; SGD's 1 − dampening */
+    double eps;
+    double scale;         /* the step size the update is multiplied by (−η for SGD) */
+} Constants;
 
 /* NumPy's maximum: NaN wins, else the larger, and b when they are equal (max(-0, 0) = 0). */
 #define NAN_MAX(a, b) (((a) > (b) || (a) != (a)) ? (a) : (b))
 
-/* The options are compile-time constants in each instance of the loop (see DISPATCH), so
- * every instance is a straight loop the compiler vectorizes. θ·1 = θ exactly, so the decoupled
- * decay factor is applied unconditionally. */
-#define DEFINE_ADAM(NAME, T, SQRT)                                                           \
-    static inline __attribute__((always_inline)) void NAME##_loop(                           \
-        T *restrict p, const T *restrict g, T *restrict m, T *restrict v, T *restrict vmax,   \
-        Py_ssize_t n, const AdamConstants *c, const int coupled, const int maximize,         \
-        const int amsgrad, const int lerp_hi) {                                              \
-        const T decay_factor = (T)c->decay_factor, decay = (T)c->weight_decay;               \
-        const T w = lerp_hi ? (T)(c->lerp_weight - 1.0) : (T)c->lerp_weight;                 \
-        const T beta2 = (T)c->beta2, one_minus_beta2 = (T)c->one_minus_beta2;                 \
-        const T eps = (T)c->eps, scale = (T)c->scale;                                        \
-        for (Py_ssize_t i = 0; i < n; i++) {                                                 \
-            const T pi = p[i] * decay_factor;                                                \
-            T gi = g[i];                                                                     \
-            if (coupled) gi = maximize ? pi * decay - gi : pi * decay + gi;                  \
-            else if (maximize) gi = -gi;                                                     \
-            const T d = (gi - m[i]) * w;                                                     \
-            const T mi = lerp_hi ? gi + d : m[i] + d;                                        \
-            m[i] = mi;                                                                       \
-            T vi = v[i] * beta2 + (gi * gi) * one_minus_beta2;                               \
-            v[i] = vi;                                                                       \
-            if (amsgrad) {                                                                   \
-                vi = NAN_MAX(vmax[i], vi);                                                   \
-                vmax[i] = vi;                                                                \
-            }                                                                                \
-            p[i] = pi - (mi / (SQRT(vi) + eps)) * scale;                                     \
+#define EFFECTIVE_GRAD(gi, pi)                                                               \
+    if (coupled) gi = maximize ? (pi) * decay - gi : (pi) * decay + gi;                      \
+    else if (maximize) gi = -gi;
+
+/* A moving average a := a + w·(x − a), in torch's two-sided form (lerp_ in inplace.py). */
+#define LERP(a, x) (lerp_hi ? (x) + ((x) - (a)) * w : (a) + ((x) - (a)) * w)
+
+#define CONSTANTS(T)                                                                         \
+    const T decay = (T)c->weight_decay, decay_factor = (T)c->decay_factor;                   \
+    const int lerp_hi = !(c->lerp_weight < 0.5);                                             \
+    const T w = lerp_hi ? (T)(c->lerp_weight - 1.0) : (T)c->lerp_weight;                     \
+    const T beta2 = (T)c->beta2, one_minus_beta2 = (T)c->one_minus_beta2;                     \
+    const T momentum = (T)c->momentum, dampening_factor = (T)c->dampening_factor;            \
+    const T eps = (T)c->eps, scale = (T)c->scale;                                            \
+    (void)decay_factor, (void)w, (void)beta2, (void)one_minus_beta2, (void)momentum,         \
+        (void)dampening_factor, (void)eps, (void)scale;
+
+/* Each loop takes its options as compile-time constants (see DISPATCH), so every instance is
+ * a straight loop the compiler vectorizes; a[] holds the buffers in the order of the
+ * comment, the gradient last. */
+
+/* a = param, exp_avg, exp_avg_sq, max_exp_avg_sq (amsgrad), grad */
+#define ADAM_LOOP(T, SQRT)                                                                   \
+    const int coupled = o0, maximize = o1, amsgrad = o2;                                     \
+    T *restrict p = a[0], *restrict m = a[1], *restrict v = a[2], *restrict vmax = a[3];     \
+    const T *restrict g = a[4];                                                              \
+    for (Py_ssize_t i = 0; i < n; i++) {                                                     \
+        const T pi = p[i] * decay_factor;                                                    \
+        T gi = g[i];                                                                         \
+        EFFECTIVE_GRAD(gi, pi)                                                               \
+        const T mi = LERP(m[i], gi);                                                         \
+        m[i] = mi;                                                                           \
+        T vi = v[i] * beta2 + (gi * gi) * one_minus_beta2;                                   \
+        v[i] = vi;                                                                           \
+        if (amsgrad) {                                                                       \
+            vi = NAN_MAX(vmax[i], vi);                                                       \
+            vmax[i] = vi;                                                                    \
         }                                                                                    \
-    }                                                                                        \
-    static void NAME(T *p, const T *g, T *m, T *v, T *vmax, Py_ssize_t n,                    \
-                     const AdamConstants *c) {                                               \
-        const int options = (c->weight_decay != 0.0) | (c->maximize << 1) |                  \
-                            ((vmax != NULL) << 2) | (!(c->lerp_weight < 0.5) << 3);          \
-        switch (options) {                                                                   \
-            DISPATCH(NAME##_loop)                                                            \
+        p[i] = pi - (mi / (SQRT(vi) + eps)) * scale;                                         \
+    }
+
+/* a = param, momentum_buffer (with momentum), -, -, grad */
+#define SGD_LOOP(T, SQRT)                                                                    \
+    const int coupled = o0, maximize = o1, has_momentum = o2, nesterov = o3;                 \
+    T *restrict p = a[0], *restrict buf = a[1];                                              \
+    const T *restrict g = a[4];                                                              \
+    for (Py_ssize_t i = 0; i < n; i++) {                                                     \
+        T gi = g[i];                                                                         \
+        EFFECTIVE_GRAD(gi, p[i])                                                             \
+        if (has_momentum) {                                                                  \
+            const T b = buf[i] * momentum + gi * dampening_factor;                           \
+            buf[i] = b;                                                                      \
+            gi = nesterov ? gi + b * momentum : b;                                           \
         }                                                                                    \
+        p[i] = p[i] + gi * scale;                                                            \
+    }
+
+/* a = param, square_avg, grad_avg (centered), momentum_buffer (with momentum), grad */
+#define RMSPROP_LOOP(T, SQRT)                                                                \
+    const int coupled = o0, maximize = o1, centered = o2, has_momentum = o3;                 \
+    T *restrict p = a[0], *restrict sq = a[1], *restrict avg = a[2], *restrict buf = a[3];   \
+    const T *restrict g = a[4];                                                              \
+    for (Py_ssize_t i = 0; i < n; i++) {                                                     \
+        T gi = g[i];                                                                         \
+        EFFECTIVE_GRAD(gi, p[i])                                                             \
+        const T s = sq[i] * beta2 + (gi * gi) * one_minus_beta2;                             \
+        sq[i] = s;                                                                           \
+        T denom;                                                                             \
+        if (centered) {                                                                      \
+            const T ga = LERP(avg[i], gi);                                                   \
+            avg[i] = ga;                                                                     \
+            denom = SQRT(s - ga * ga);                                                       \
+        } else {                                                                             \
+            denom = SQRT(s);                                                                 \
+        }                                                                                    \
+        T ratio = gi / (denom + eps);                                                        \
+        if (has_momentum) {                                                                  \
+            ratio = buf[i] * momentum + ratio;                                               \
+            buf[i] = ratio;                                                                  \
+        }                                                                                    \
+        p[i] = p[i] - ratio * scale;                                                         \
+    }
+
+/* a = param, sum, -, -, grad */
+#define ADAGRAD_LOOP(T, SQRT)                                                                \
+    const int coupled = o0, maximize = o1;                                                   \
+    T *restrict p = a[0], *restrict sum = a[1];                                              \
+    const T *restrict g = a[4];                                                              \
+    for (Py_ssize_t i = 0; i < n; i++) {                                                     \
+        T gi = g[i];                                                                         \
+        EFFECTIVE_GRAD(gi, p[i])                                                             \
+        const T s = sum[i] + gi * gi;                                                        \
+        sum[i] = s;                                                                          \
+        p[i] = p[i] - (gi / (SQRT(s) + eps)) * scale;                                        \
     }
 
 #define CASE(LOOP, k)                                                                        \
     case k:                                                                                  \
-        LOOP(p, g, m, v, vmax, n, c, (k)&1, ((k) >> 1) & 1, ((k) >> 2) & 1, ((k) >> 3) & 1); \
+        LOOP(a, n, c, (k)&1, ((k) >> 1) & 1, ((k) >> 2) & 1, ((k) >> 3) & 1);                \
         break;
-#define DISPATCH(LOOP)                                                                       \
-    CASE(LOOP, 0) CASE(LOOP, 1) CASE(LOOP, 2) CASE(LOOP, 3) CASE(LOOP, 4) CASE(LOOP, 5)      \
-    CASE(LOOP, 6) CASE(LOOP, 7) CASE(LOOP, 8) CASE(LOOP, 9) CASE(LOOP, 10) CASE(LOOP, 11)    \
-    CASE(LOOP, 12) CASE(LOOP, 13) CASE(LOOP, 14) CASE(LOOP, 15)
+#define DISPATCH(LOOP, options)                                                              \
+    switch (options) {                                                                       \
+        CASE(LOOP, 0) CASE(LOOP, 1) CASE(LOOP, 2) CASE(LOOP, 3) CASE(LOOP, 4) CASE(LOOP, 5)  \
+        CASE(LOOP, 6) CASE(LOOP, 7) CASE(LOOP, 8) CASE(LOOP, 9) CASE(LOOP, 10)               \
+        CASE(LOOP, 11) CASE(LOOP, 12) CASE(LOOP, 13) CASE(LOOP, 14) CASE(LOOP, 15)           \
+    }
 
-DEFINE_ADAM(adam_float, float, sqrtf)
-DEFINE_ADAM(adam_double, double, sqrt)
+/* An update in float T: the loop inlined once per value of the four option bits. */
+#define DEFINE_UPDATE(NAME, T, SQRT, BODY)                                                   \
+    static inline __attribute__((always_inline)) void NAME##_loop(                           \
+        void **a, Py_ssize_t n, const Constants *c, const int o0, const int o1,              \
+        const int o2, const int o3) {                                                        \
+        CONSTANTS(T)                                                                         \
+        (void)o3;                                                                            \
+        BODY(T, SQRT)                                                                        \
+    }                                                                                        \
+    static void NAME(void **a, Py_ssize_t n, const Constants *c, int options) {              \
+        DISPATCH(NAME##_loop, options)                                                       \
+    }
+
+#define DEFINE_BOTH(NAME, BODY)                                                              \
+    DEFINE_UPDATE(NAME##_float, float, sqrtf, BODY)                                          \
+    DEFINE_UPDATE(NAME##_double, double, sqrt, BODY)
+
+DEFINE_BOTH(adam, ADAM_LOOP)
+DEFINE_BOTH(sgd, SGD_LOOP)
+DEFINE_BOTH(rmsprop, RMSPROP_LOOP)
+DEFINE_BOTH(adagrad, ADAGRAD_LOOP)
 
 /* ReLU after a Linear layer, in place on its output z (rows × width), bias optional:
  * forward z := max(z + b, 0) (NumPy's add then maximum), backward g := g · (z > 0). */
@@ -92,6 +176,8 @@ DEFINE_ADAM(adam_double, double, sqrt)
 
 DEFINE_RELU(float)
 DEFINE_RELU(double)
+
+/* ---- buffers ---------------------------------------------------------------------------- */
 
 static void release(Py_buffer *views, int count) {
     for (int i = 0; i < count; i++) PyBuffer_Release(&views[i]);
@@ -129,36 +215,88 @@ static int acquire(PyObject **objects, int count, int writable, Py_buffer *views
 
 static Py_ssize_t length(Py_buffer *view) { return view->len / view->itemsize; }
 
-/* adam(param, exp_avg, exp_avg_sq, max_exp_avg_sq or None, grad, decay_factor,
- *      weight_decay, maximize, lerp_weight, beta2, one_minus_beta2, eps, scale) -> bool */
-static PyObject *adam(PyObject *self, PyObject *args) {
+typedef void (*Update)(void **, Py_ssize_t, const Constants *, int);
+
+/* Runs an update over buffers[0..3] (None where the optimizer keeps no such state; all
+ * writable) and the gradient buffers[4]; False, writing nothing, when they do not fit. */
+static PyObject *run_update(PyObject **buffers, Update on_float, Update on_double,
+                            const Constants *c, int options) {
     PyObject *objects[5];
-    AdamConstants c;
-    if (!PyArg_ParseTuple(args, "OOOOOddpddddd", &objects[0], &objects[1], &objects[2],
-                          &objects[3], &objects[4], &c.decay_factor, &c.weight_decay,
-                          &c.maximize, &c.lerp_weight, &c.beta2, &c.one_minus_beta2, &c.eps,
-                          &c.scale))
-        return NULL;
-    int amsgrad = objects[3] != Py_None;
-    if (!amsgrad) objects[3] = objects[4];  /* grad moves up: writable ones first */
-    int count = amsgrad ? 5 : 4, writable = count - 1;
+    int slot[5], count = 0;
+    for (int i = 0; i < 5; i++)
+        if (buffers[i] != Py_None) {
+            slot[count] = i;
+            objects[count++] = buffers[i];
+        }
     Py_buffer views[5];
-    if (!acquire(objects, count, writable, views)) Py_RETURN_FALSE;
+    if (buffers[4] == Py_None || !acquire(objects, count, count - 1, views)) Py_RETURN_FALSE;
     Py_ssize_t n = length(&views[0]);
     int ok = 1;
-    for (int i = 1; i < count; i++) ok = ok && length(&views[i]) == n;
+    void *a[5] = {NULL, NULL, NULL, NULL, NULL};
+    for (int i = 0; i < count; i++) {
+        ok = ok && length(&views[i]) == n;
+        a[slot[i]] = views[i].buf;
+    }
     if (ok) {
-        void *p = views[0].buf, *m = views[1].buf, *v = views[2].buf;
-        void *vmax = amsgrad ? views[3].buf : NULL, *g = views[count - 1].buf;
+        Update update = views[0].format[0] == 'f' ? on_float : on_double;
         Py_BEGIN_ALLOW_THREADS
-        if (views[0].format[0] == 'f')
-            adam_float(p, g, m, v, vmax, n, &c);
-        else
-            adam_double(p, g, m, v, vmax, n, &c);
+        update(a, n, c, options);
         Py_END_ALLOW_THREADS
     }
     release(views, count);
     return PyBool_FromLong(ok);
+}
+
+#define OPTIONS(b0, b1, b2, b3) ((b0) | ((b1) << 1) | ((b2) << 2) | ((b3) << 3))
+
+/* adam(param, exp_avg, exp_avg_sq, max_exp_avg_sq or None, grad, weight_decay, maximize,
+ *      decay_factor, lerp_weight, beta2, one_minus_beta2, eps, scale) -> bool */
+static PyObject *adam(PyObject *self, PyObject *args) {
+    PyObject *b[5];
+    Constants c = {0};
+    if (!PyArg_ParseTuple(args, "OOOOOdpdddddd", &b[0], &b[1], &b[2], &b[3], &b[4],
+                          &c.weight_decay, &c.maximize, &c.decay_factor, &c.lerp_weight,
+                          &c.beta2, &c.one_minus_beta2, &c.eps, &c.scale))
+        return NULL;
+    int options = OPTIONS(c.weight_decay != 0.0, c.maximize, b[3] != Py_None, 0);
+    return run_update(b, adam_float, adam_double, &c, options);
+}
+
+/* sgd(param, momentum_buffer or None, grad, weight_decay, maximize, momentum,
+ *     dampening_factor, nesterov, scale) -> bool; scale is −lr. */
+static PyObject *sgd(PyObject *self, PyObject *args) {
+    PyObject *b[5] = {NULL, NULL, Py_None, Py_None, NULL};
+    Constants c = {0};
+    int nesterov;
+    if (!PyArg_ParseTuple(args, "OOOdpddpd", &b[0], &b[1], &b[4], &c.weight_decay,
+                          &c.maximize, &c.momentum, &c.dampening_factor, &nesterov, &c.scale))
+        return NULL;
+    int options = OPTIONS(c.weight_decay != 0.0, c.maximize, b[1] != Py_None, nesterov);
+    return run_update(b, sgd_float, sgd_double, &c, options);
+}
+
+/* rmsprop(param, square_avg, grad_avg or None, momentum_buffer or None, grad, weight_decay,
+ *         maximize, alpha, lerp_weight, one_minus_alpha, momentum, eps, lr) -> bool */
+static PyObject *rmsprop(PyObject *self, PyObject *args) {
+    PyObject *b[5];
+    Constants c = {0};
+    if (!PyArg_ParseTuple(args, "OOOOOdpdddddd", &b[0], &b[1], &b[2], &b[3], &b[4],
+                          &c.weight_decay, &c.maximize, &c.beta2, &c.lerp_weight,
+                          &c.one_minus_beta2, &c.momentum, &c.eps, &c.scale))
+        return NULL;
+    int options = OPTIONS(c.weight_decay != 0.0, c.maximize, b[2] != Py_None, b[3] != Py_None);
+    return run_update(b, rmsprop_float, rmsprop_double, &c, options);
+}
+
+/* adagrad(param, sum, grad, weight_decay, maximize, eps, clr) -> bool */
+static PyObject *adagrad(PyObject *self, PyObject *args) {
+    PyObject *b[5] = {NULL, NULL, Py_None, Py_None, NULL};
+    Constants c = {0};
+    if (!PyArg_ParseTuple(args, "OOOdpdd", &b[0], &b[1], &b[4], &c.weight_decay, &c.maximize,
+                          &c.eps, &c.scale))
+        return NULL;
+    int options = OPTIONS(c.weight_decay != 0.0, c.maximize, 0, 0);
+    return run_update(b, adagrad_float, adagrad_double, &c, options);
 }
 
 /* bias_relu(z, bias or None) -> bool; z is rows × len(bias), C-contiguous. */
@@ -203,7 +341,10 @@ static PyObject *relu_grad(PyObject *self, PyObject *args) {
 }
 
 static PyMethodDef methods[] = {
-    {"adam", adam, METH_VARARGS, "One-pass Adam/AdamW update in place; False if not applicable."},
+    {"adam", adam, METH_VARARGS, "One Adam/AdamW step in place; False if not applicable."},
+    {"sgd", sgd, METH_VARARGS, "One SGD step in place; False if not applicable."},
+    {"rmsprop", rmsprop, METH_VARARGS, "One RMSprop step in place; False if not applicable."},
+    {"adagrad", adagrad, METH_VARARGS, "One Adagrad step in place; False if not applicable."},
     {"bias_relu", bias_relu, METH_VARARGS, "z := max(z + bias, 0) in place; False if not applicable."},
     {"relu_grad", relu_grad, METH_VARARGS, "grad := grad * (z > 0) in place; False if not applicable."},
     {NULL, NULL, 0, NULL},

@@ -1,5 +1,6 @@
 """Compiled one-pass loops (the optional extension `_native.c`) for the hot elementwise work
-of a training step: the Adam/AdamW update, and ReLU after a Linear layer.
+of a training step: the optimizers' updates (Adam/AdamW, SGD, RMSprop, Adagrad) and ReLU
+after a Linear layer.
 
 NumPy makes one pass over memory per operation (Adam: about twelve); these loops make one,
 performing the NumPy path's operations in its order and precision, so the numbers are
@@ -35,8 +36,30 @@ def adam(param, grad, exp_avg, exp_avg_sq, max_exp_avg_sq, *, decay_factor, weig
          maximize, lerp_weight, beta2, eps, scale) -> bool:
     """θ := θ·decay_factor, then one Adam step (see chainrule.optim.Adam._update) in place."""
     return _enabled and _native.adam(
-        param, exp_avg, exp_avg_sq, max_exp_avg_sq, grad, decay_factor, weight_decay,
-        maximize, lerp_weight, beta2, 1.0 - beta2, eps, scale)
+        param, exp_avg, exp_avg_sq, max_exp_avg_sq, grad, weight_decay, maximize,
+        decay_factor, lerp_weight, beta2, 1.0 - beta2, eps, scale)
+
+
+def sgd(param, grad, momentum_buffer, *, weight_decay, maximize, momentum, dampening,
+        nesterov, lr) -> bool:
+    """One SGD step (see chainrule.optim.SGD._update) in place; momentum_buffer is None
+    without momentum."""
+    return _enabled and _native.sgd(param, momentum_buffer, grad, weight_decay, maximize,
+                                    momentum, 1.0 - dampening, nesterov, -lr)
+
+
+def rmsprop(param, grad, square_avg, grad_avg, momentum_buffer, *, weight_decay, maximize,
+            alpha, momentum, eps, lr) -> bool:
+    """One RMSprop step (see chainrule.optim.RMSprop._update) in place; grad_avg is None
+    unless centered, momentum_buffer None without momentum."""
+    return _enabled and _native.rmsprop(param, square_avg, grad_avg, momentum_buffer, grad,
+                                        weight_decay, maximize, alpha, 1.0 - alpha,
+                                        1.0 - alpha, momentum, eps, lr)
+
+
+def adagrad(param, grad, state_sum, *, weight_decay, maximize, eps, lr) -> bool:
+    """One Adagrad step with the decayed step size lr (see chainrule.optim.Adagrad._update)."""
+    return _enabled and _native.adagrad(param, state_sum, grad, weight_decay, maximize, eps, lr)
 
 
 def bias_relu(z, bias) -> bool:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from .. import native
 from ..backend import xp
 from .inplace import effective_grad
 from .optimizer import Optimizer, check_non_negative
@@ -46,8 +47,11 @@ class Adagrad(Optimizer):
         return {"step": 0, "sum": xp.full_like(data, group["initial_accumulator_value"])}
 
     def _update(self, group, param, grad, state, work):
-        g = effective_grad(param, grad, group["weight_decay"], group["maximize"], work[0])
         clr = group["lr"] / (1.0 + (state["step"] - 1) * group["lr_decay"])
+        if native.adagrad(param, grad, state["sum"], weight_decay=group["weight_decay"],
+                          maximize=group["maximize"], eps=group["eps"], lr=clr):
+            return
+        g = effective_grad(param, grad, group["weight_decay"], group["maximize"], work[0])
         state["sum"] += xp.square(g, out=work[1])
         std = xp.sqrt(state["sum"], out=work[1])
         std += group["eps"]

@@ -10,6 +10,11 @@ Which path: `fused=True` or `foreach=True` asks for the fused path, `fused=False
 `foreach=False` for the plain one, and the default (both None) takes the fused path whenever
 a group's parameters share one dtype. The fused path re-points each parameter's `.data` to a
 view of the flat buffer at the first step, so hold the Parameter, not its `.data`.
+
+On either path, when the compiled loops of chainrule.native are built, SGD, Adagrad, RMSprop,
+Adam and AdamW do their rule's arithmetic in one pass over memory instead of NumPy's one pass
+per operation, with bit-identical results; the NumPy code in each `_update` is what runs
+otherwise, and documents the arithmetic.
 """
 
 from __future__ import annotations

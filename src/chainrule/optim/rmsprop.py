@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from .. import native
 from ..backend import xp
 from .inplace import effective_grad, lerp_
 from .optimizer import Optimizer, check_non_negative
@@ -44,6 +45,13 @@ class RMSprop(Optimizer):
 
     def _update(self, group, param, grad, state, work):
         alpha = group["alpha"]
+        if native.rmsprop(
+                param, grad, state["square_avg"],
+                state["grad_avg"] if group["centered"] else None,
+                state["momentum_buffer"] if group["momentum"] > 0 else None,
+                weight_decay=group["weight_decay"], maximize=group["maximize"], alpha=alpha,
+                momentum=group["momentum"], eps=group["eps"], lr=group["lr"]):
+            return
         g = effective_grad(param, grad, group["weight_decay"], group["maximize"], work[0])
         square_avg = state["square_avg"]
         square_avg *= alpha

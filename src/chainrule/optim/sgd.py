@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from .. import native
 from ..backend import xp
 from .inplace import add_scaled, effective_grad
 from .optimizer import Optimizer, OptimizerError, check_non_negative
@@ -42,10 +43,15 @@ class SGD(Optimizer):
             raise OptimizerError("Nesterov momentum requires a momentum and zero dampening")
 
     def _update(self, group, param, grad, state, work):
-        g = effective_grad(param, grad, group["weight_decay"], group["maximize"], work[0])
         momentum = group["momentum"]
+        buf = state.get("momentum_buffer") if momentum else None
+        if (buf is not None or not momentum) and native.sgd(
+                param, grad, buf, weight_decay=group["weight_decay"],
+                maximize=group["maximize"], momentum=momentum, dampening=group["dampening"],
+                nesterov=group["nesterov"], lr=group["lr"]):
+            return
+        g = effective_grad(param, grad, group["weight_decay"], group["maximize"], work[0])
         if momentum:
-            buf = state.get("momentum_buffer")
             if buf is None:
                 buf = state["momentum_buffer"] = g.copy()  # allocated once, on the first step
             else:
