@@ -16,6 +16,7 @@ of N parameters (no gather anywhere: the kernels against NumPy's in-place passes
 from __future__ import annotations
 
 import argparse
+import inspect
 import statistics
 import time
 
@@ -23,9 +24,10 @@ import numpy as np
 import torch
 
 import chainrule as cr
-from chainrule import optim
+from chainrule import native, optim
 
-HYPER = {"Adam": dict(lr=1e-3), "SGD": dict(lr=1e-2, momentum=0.9)}
+HYPER = {"Adam": dict(lr=1e-3), "SGD": dict(lr=1e-2, momentum=0.9),
+         "RMSprop": dict(lr=1e-3), "Adagrad": dict(lr=1e-2)}
 
 
 def mlp_shapes(width, layers):
@@ -43,6 +45,17 @@ def chainrule_variant(name, shapes, dtype, fused, rng):
         opt.step()
 
     return step
+
+
+def numpy_only(step):
+    """The step with chainrule.native switched off (NumPy's in-place passes)."""
+    def run():
+        previous = native.use_native(False)
+        try:
+            step()
+        finally:
+            native.use_native(previous)
+    return run
 
 
 def torch_variant(name, shapes, dtype, rng, **flags):
@@ -121,10 +134,16 @@ def variants(name, shapes, dtype):
     out = {
         "torch default": torch_variant(name, shapes, dtype, rng),
         "torch foreach": torch_variant(name, shapes, dtype, rng, foreach=True),
-        "torch fused": torch_variant(name, shapes, dtype, rng, fused=True),
         "chainrule plain": chainrule_variant(name, shapes, dtype, False, rng),
         "chainrule fused": chainrule_variant(name, shapes, dtype, True, rng),
     }
+    if "fused" in inspect.signature(getattr(torch.optim, name)).parameters:
+        out["torch fused"] = torch_variant(name, shapes, dtype, rng, fused=True)
+    if native.available():  # the rows above use the compiled loops; these NumPy's passes
+        out["chainrule plain, NumPy passes"] = numpy_only(
+            chainrule_variant(name, shapes, dtype, False, rng))
+        out["chainrule fused, NumPy passes"] = numpy_only(
+            chainrule_variant(name, shapes, dtype, True, rng))
     if name == "Adam":
         for label, make in (("numexpr fused (prototype)", numexpr_variant),
                             ("numba fused (prototype)", numba_variant)):
@@ -157,7 +176,7 @@ def main():
     parser.add_argument("--dtype", default="float32")
     parser.add_argument("--repeats", type=int, default=21)
     parser.add_argument("--steps", type=int, default=20)
-    parser.add_argument("--optimizers", default="Adam,SGD")
+    parser.add_argument("--optimizers", default="Adam,SGD,RMSprop,Adagrad")
     parser.add_argument("--torch-threads", type=int, default=None,
                         help="torch.set_num_threads (default: torch's own choice)")
     args = parser.parse_args()
@@ -166,7 +185,8 @@ def main():
     shapes = [(args.flat_size,)] if args.flat_size else mlp_shapes(args.width, args.layers)
     count = sum(int(np.prod(s)) for s in shapes)
     print(f"{len(shapes)} tensors, {count:,} {args.dtype} parameters; torch threads "
-          f"{torch.get_num_threads()}; median of {args.repeats} x {args.steps} steps")
+          f"{torch.get_num_threads()}; median of {args.repeats} x {args.steps} steps; "
+          f"chainrule.native {'built' if native.available() else 'not built'}")
     for name in args.optimizers.split(","):
         medians = measure(variants(name, shapes, args.dtype), args.repeats, args.steps)
         base = medians["torch default"]
