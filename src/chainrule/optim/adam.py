@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from ..backend import xp
 from .. import native
+from ..backend import xp
 from .inplace import effective_grad, lerp_
 from .optimizer import Optimizer, OptimizerError, check_non_negative
 
@@ -62,9 +62,9 @@ class Adam(Optimizer):
         exp_avg, exp_avg_sq = state["exp_avg"], state["exp_avg_sq"]
         max_exp_avg_sq = state["max_exp_avg_sq"] if group["amsgrad"] else None
         if native.adam(param, grad, exp_avg, exp_avg_sq, max_exp_avg_sq,
-                         decay_factor=decay_factor, weight_decay=decay,
-                         maximize=group["maximize"], lerp_weight=1.0 - beta1, beta2=beta2,
-                         eps=eps, scale=scale):
+                       decay_factor=decay_factor, weight_decay=decay,
+                       maximize=group["maximize"], lerp_weight=1.0 - beta1, beta2=beta2,
+                       eps=eps, scale=scale):
             return
         if decay_factor != 1.0:
             param *= decay_factor
