@@ -2,6 +2,7 @@
 bits, and nothing written when they decline."""
 
 import itertools
+import types
 
 import numpy as np
 import pytest
@@ -70,6 +71,14 @@ def awkward_values(rng, shape, dtype, special=True):
 def test_the_extension_is_built():
     # CI installs with a C compiler: the fast path must be there, not silently missing.
     assert native.available(), "chainrule._native was not built (was there a C compiler?)"
+
+
+def test_a_module_built_from_another_source_is_refused_with_a_warning():
+    stale = types.SimpleNamespace(VERSION=native.VERSION - 1, adam=None)
+    with pytest.warns(RuntimeWarning, match="reinstall chainrule"):
+        assert native._checked(stale) is None
+    assert native._checked(native._native) is native._native
+    assert native._checked(None) is None
 
 
 def test_use_native_switches_and_reports_the_previous_setting():

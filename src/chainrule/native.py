@@ -12,11 +12,26 @@ arrays are not C-contiguous arrays of one float type: the caller then runs its N
 
 from __future__ import annotations
 
+import warnings
+
+VERSION = 1  # _native.c's VERSION: the functions and arguments this module calls
+
+
+def _checked(module):
+    """The built module, or None (with a warning) when it was built from another _native.c."""
+    if module is not None and getattr(module, "VERSION", None) != VERSION:
+        warnings.warn("chainrule._native was built from a different _native.c than this "
+                      "chainrule's; reinstall chainrule (e.g. pip install -e .) to rebuild it. "
+                      "Using the NumPy paths meanwhile.", RuntimeWarning, stacklevel=2)
+        return None
+    return module
+
+
 try:
     from . import _native
 except ImportError:  # installed without a C compiler
     _native = None
-
+_native = _checked(_native)
 _enabled = _native is not None
 
 
