@@ -149,7 +149,8 @@ ADAM_CONSTANTS = dict(decay_factor=1.0, weight_decay=0.0, maximize=False, lerp_w
 
 
 @pytest.mark.parametrize("case", ["strided", "mixed dtypes", "param is grad", "ints", "list",
-                                  "lengths differ", "read-only"])
+                                  "lengths differ", "shapes differ", "read-only",
+                                  "numpy scalar lr", "exp_avg is None"])
 def test_adam_declines_what_it_cannot_do_and_writes_nothing(case):
     p, g, m, v = adam_arrays()
     if case == "strided":
@@ -164,12 +165,53 @@ def test_adam_declines_what_it_cannot_do_and_writes_nothing(case):
         g = list(g)
     elif case == "lengths differ":
         g = g[:9]
+    elif case == "shapes differ":
+        p, g, m, v = (a.reshape(2, 5) for a in (p, g, m, v))
+        g = g.T.copy()
     elif case == "read-only":
         p.flags.writeable = False
+    constants = dict(ADAM_CONSTANTS)
+    if case == "numpy scalar lr":
+        constants["scale"] = np.float64(1e-3)
     before = [np.array(a, copy=True) for a in (p, g, m, v)]
-    assert native.adam(p, g, m, v, None, **ADAM_CONSTANTS) is False
+    if case == "exp_avg is None":
+        assert native.adam(p, g, None, v, None, **constants) is False
+    else:
+        assert native.adam(p, g, m, v, None, **constants) is False
     for a, b in zip((p, g, m, v), before):
         np.testing.assert_array_equal(a, b)
+
+
+def test_every_update_declines_a_missing_state_buffer_instead_of_crashing():
+    p, g, s = (np.ones(4) for _ in range(3))
+    flags = dict(weight_decay=0.0, maximize=False)
+    assert native.sgd(None, g, None, **flags, momentum=0.0, dampening=0.0, nesterov=False,
+                      lr=0.1) is False
+    assert native.rmsprop(p, g, None, None, None, **flags, alpha=0.99, momentum=0.0,
+                          eps=1e-8, lr=0.01) is False
+    assert native.adagrad(p, g, None, **flags, eps=1e-10, lr=0.1) is False
+    assert native.adam(p, None, s, s.copy(), None, **ADAM_CONSTANTS) is False
+    np.testing.assert_array_equal(p, 1.0)
+
+
+@pytest.mark.parametrize("cls, options", [(optim.Adam, {}), (optim.SGD, {"momentum": 0.9}),
+                                          (optim.RMSprop, {}), (optim.Adagrad, {})])
+def test_numpy_scalar_hyperparameters_give_the_numpy_paths_bits(cls, options):
+    """np.float64(lr) is not a weak scalar: float32 parameters then update in float64."""
+    def run():
+        rng = np.random.default_rng(4)
+        p = nn.Parameter(rng.standard_normal(1000).astype(np.float32))
+        opt = cls([p], lr=np.float64(0.01), **options)
+        for _ in range(4):
+            p.grad = rng.standard_normal(1000).astype(np.float32)
+            opt.step()
+        return p.data
+    previous = native.use_native(False)
+    try:
+        plain = run()
+    finally:
+        native.use_native(previous)
+    assert_same_bits(run(), plain)
 
 
 @pytest.mark.parametrize("dtype", FLOATS)
@@ -202,7 +244,10 @@ def test_relu_loops_decline_mismatched_arrays():
     assert native.bias_relu(z, np.ones(5, np.float32)) is False  # 24 is not rows × 5
     assert native.bias_relu(z, np.ones(6)) is False  # float64 bias on float32 z
     assert native.bias_relu(z[:, ::2], np.ones(3, np.float32)) is False
+    assert native.bias_relu(z, np.ones((1, 6), np.float32)) is False  # NumPy would broadcast
+    assert native.bias_relu(np.ones((3, 8), np.float32), np.ones(6, np.float32)) is False
     assert native.relu_grad(z, np.ones(23, np.float32)) is False
+    assert native.relu_grad(z, np.ones((6, 4), np.float32)) is False  # same size, other shape
     np.testing.assert_array_equal(z, 1.0)
 
 

@@ -186,6 +186,7 @@ static void release(Py_buffer *views, int count) {
 /* The same element type ('f' or 'd') as the first buffer, and no overlap with earlier ones. */
 static int fits(Py_buffer *views, int i) {
     const char *format = views[i].format;
+    if (format == NULL) return 0;
     if (strcmp(format, "f") != 0 && strcmp(format, "d") != 0) return 0;
     if (strcmp(format, views[0].format) != 0) return 0;
     for (int j = 0; j < i; j++) {
@@ -215,12 +216,22 @@ static int acquire(PyObject **objects, int count, int writable, Py_buffer *views
 
 static Py_ssize_t length(Py_buffer *view) { return view->len / view->itemsize; }
 
+static int same_shape(Py_buffer *x, Py_buffer *y) {
+    if (x->ndim != y->ndim) return 0;
+    for (int d = 0; d < x->ndim; d++)
+        if (x->shape[d] != y->shape[d]) return 0;
+    return 1;
+}
+
 typedef void (*Update)(void **, Py_ssize_t, const Constants *, int);
 
 /* Runs an update over buffers[0..3] (None where the optimizer keeps no such state; all
- * writable) and the gradient buffers[4]; False, writing nothing, when they do not fit. */
+ * writable) and the gradient buffers[4]; False, writing nothing, when they do not fit or a
+ * buffer the update needs (bit i of `required`) is None. */
 static PyObject *run_update(PyObject **buffers, Update on_float, Update on_double,
-                            const Constants *c, int options) {
+                            const Constants *c, int options, int required) {
+    for (int i = 0; i < 5; i++)
+        if ((required >> i & 1) && buffers[i] == Py_None) Py_RETURN_FALSE;
     PyObject *objects[5];
     int slot[5], count = 0;
     for (int i = 0; i < 5; i++)
@@ -229,12 +240,12 @@ static PyObject *run_update(PyObject **buffers, Update on_float, Update on_doubl
             objects[count++] = buffers[i];
         }
     Py_buffer views[5];
-    if (buffers[4] == Py_None || !acquire(objects, count, count - 1, views)) Py_RETURN_FALSE;
+    if (!acquire(objects, count, count - 1, views)) Py_RETURN_FALSE;
     Py_ssize_t n = length(&views[0]);
     int ok = 1;
     void *a[5] = {NULL, NULL, NULL, NULL, NULL};
     for (int i = 0; i < count; i++) {
-        ok = ok && length(&views[i]) == n;
+        ok = ok && same_shape(&views[i], &views[0]);
         a[slot[i]] = views[i].buf;
     }
     if (ok) {
@@ -259,7 +270,7 @@ static PyObject *adam(PyObject *self, PyObject *args) {
                           &c.beta2, &c.one_minus_beta2, &c.eps, &c.scale))
         return NULL;
     int options = OPTIONS(c.weight_decay != 0.0, c.maximize, b[3] != Py_None, 0);
-    return run_update(b, adam_float, adam_double, &c, options);
+    return run_update(b, adam_float, adam_double, &c, options, 0x17);
 }
 
 /* sgd(param, momentum_buffer or None, grad, weight_decay, maximize, momentum,
@@ -272,7 +283,7 @@ static PyObject *sgd(PyObject *self, PyObject *args) {
                           &c.maximize, &c.momentum, &c.dampening_factor, &nesterov, &c.scale))
         return NULL;
     int options = OPTIONS(c.weight_decay != 0.0, c.maximize, b[1] != Py_None, nesterov);
-    return run_update(b, sgd_float, sgd_double, &c, options);
+    return run_update(b, sgd_float, sgd_double, &c, options, 0x11);
 }
 
 /* rmsprop(param, square_avg, grad_avg or None, momentum_buffer or None, grad, weight_decay,
@@ -285,7 +296,7 @@ static PyObject *rmsprop(PyObject *self, PyObject *args) {
                           &c.one_minus_beta2, &c.momentum, &c.eps, &c.scale))
         return NULL;
     int options = OPTIONS(c.weight_decay != 0.0, c.maximize, b[2] != Py_None, b[3] != Py_None);
-    return run_update(b, rmsprop_float, rmsprop_double, &c, options);
+    return run_update(b, rmsprop_float, rmsprop_double, &c, options, 0x13);
 }
 
 /* adagrad(param, sum, grad, weight_decay, maximize, eps, clr) -> bool */
@@ -296,7 +307,7 @@ static PyObject *adagrad(PyObject *self, PyObject *args) {
                           &c.eps, &c.scale))
         return NULL;
     int options = OPTIONS(c.weight_decay != 0.0, c.maximize, 0, 0);
-    return run_update(b, adagrad_float, adagrad_double, &c, options);
+    return run_update(b, adagrad_float, adagrad_double, &c, options, 0x13);
 }
 
 /* bias_relu(z, bias or None) -> bool; z is rows × len(bias), C-contiguous. */
@@ -307,7 +318,9 @@ static PyObject *bias_relu(PyObject *self, PyObject *args) {
     Py_buffer views[2];
     if (!acquire(objects, count, 1, views)) Py_RETURN_FALSE;
     Py_ssize_t n = length(&views[0]), width = count == 2 ? length(&views[1]) : n;
-    int ok = width > 0 && n % width == 0;
+    int ok = width > 0 && n % width == 0 &&
+             (count == 1 || (views[1].ndim == 1 && views[0].ndim >= 1 &&
+                             views[0].shape[views[0].ndim - 1] == width));
     if (ok) {
         void *b = count == 2 ? views[1].buf : NULL;
         Py_BEGIN_ALLOW_THREADS
@@ -327,7 +340,7 @@ static PyObject *relu_grad(PyObject *self, PyObject *args) {
     if (!PyArg_ParseTuple(args, "OO", &objects[0], &objects[1])) return NULL;
     Py_buffer views[2];
     if (!acquire(objects, 2, 1, views)) Py_RETURN_FALSE;
-    int ok = length(&views[0]) == length(&views[1]);
+    int ok = same_shape(&views[0], &views[1]);
     if (ok) {
         Py_BEGIN_ALLOW_THREADS
         if (views[0].format[0] == 'f')
@@ -355,7 +368,7 @@ static struct PyModuleDef module = {PyModuleDef_HEAD_INIT, "_native", NULL, -1, 
 /* native.py refuses a module whose VERSION is not its own: an editable install keeps the
  * .so built from an older _native.c until it is reinstalled. Bump both with any change to the
  * functions or their arguments. */
-#define VERSION 1
+#define VERSION 2
 
 PyMODINIT_FUNC PyInit__native(void) {
     PyObject *m = PyModule_Create(&module);

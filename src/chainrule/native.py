@@ -6,7 +6,8 @@ NumPy makes one pass over memory per operation (Adam: about twelve); these loops
 performing the NumPy path's operations in its order and precision, so the numbers are
 bit-identical. The extension is built at install time when a C compiler is present. Each
 function returns False, doing nothing, when the extension is missing or switched off or the
-arrays are not C-contiguous arrays of one float type: the caller then runs its NumPy path.
+arrays are not C-contiguous arrays of one float type and shape, or a hyperparameter is a
+NumPy scalar rather than a Python number: the caller then runs its NumPy path.
 `use_native(False)` switches the loops off, e.g. to compare the two paths.
 """
 
@@ -14,7 +15,7 @@ from __future__ import annotations
 
 import warnings
 
-VERSION = 1  # _native.c's VERSION: the functions and arguments this module calls
+VERSION = 2  # _native.c's VERSION: the functions and arguments this module calls
 
 
 def _checked(module):
@@ -47,34 +48,42 @@ def use_native(flag: bool) -> bool:
     return previous
 
 
+def _plain(*constants) -> bool:
+    """Whether every constant is a Python number. A NumPy scalar is not weak under NEP 50:
+    the NumPy path would compute with it in its own precision, so the loops decline it."""
+    return all(type(c) in (float, int, bool) for c in constants)
+
+
 def adam(param, grad, exp_avg, exp_avg_sq, max_exp_avg_sq, *, decay_factor, weight_decay,
          maximize, lerp_weight, beta2, eps, scale) -> bool:
     """θ := θ·decay_factor, then one Adam step (see chainrule.optim.Adam._update) in place."""
-    return _enabled and _native.adam(
-        param, exp_avg, exp_avg_sq, max_exp_avg_sq, grad, weight_decay, maximize,
-        decay_factor, lerp_weight, beta2, 1.0 - beta2, eps, scale)
+    return _enabled and _plain(decay_factor, weight_decay, lerp_weight, beta2, eps, scale) \
+        and _native.adam(param, exp_avg, exp_avg_sq, max_exp_avg_sq, grad, weight_decay,
+                         maximize, decay_factor, lerp_weight, beta2, 1.0 - beta2, eps, scale)
 
 
 def sgd(param, grad, momentum_buffer, *, weight_decay, maximize, momentum, dampening,
         nesterov, lr) -> bool:
     """One SGD step (see chainrule.optim.SGD._update) in place; momentum_buffer is None
     without momentum."""
-    return _enabled and _native.sgd(param, momentum_buffer, grad, weight_decay, maximize,
-                                    momentum, 1.0 - dampening, nesterov, -lr)
+    return _enabled and _plain(weight_decay, momentum, dampening, lr) \
+        and _native.sgd(param, momentum_buffer, grad, weight_decay, maximize, momentum,
+                        1.0 - dampening, nesterov, -lr)
 
 
 def rmsprop(param, grad, square_avg, grad_avg, momentum_buffer, *, weight_decay, maximize,
             alpha, momentum, eps, lr) -> bool:
     """One RMSprop step (see chainrule.optim.RMSprop._update) in place; grad_avg is None
     unless centered, momentum_buffer None without momentum."""
-    return _enabled and _native.rmsprop(param, square_avg, grad_avg, momentum_buffer, grad,
-                                        weight_decay, maximize, alpha, 1.0 - alpha,
-                                        1.0 - alpha, momentum, eps, lr)
+    return _enabled and _plain(weight_decay, alpha, momentum, eps, lr) \
+        and _native.rmsprop(param, square_avg, grad_avg, momentum_buffer, grad, weight_decay,
+                            maximize, alpha, 1.0 - alpha, 1.0 - alpha, momentum, eps, lr)
 
 
 def adagrad(param, grad, state_sum, *, weight_decay, maximize, eps, lr) -> bool:
     """One Adagrad step with the decayed step size lr (see chainrule.optim.Adagrad._update)."""
-    return _enabled and _native.adagrad(param, state_sum, grad, weight_decay, maximize, eps, lr)
+    return _enabled and _plain(weight_decay, eps, lr) \
+        and _native.adagrad(param, state_sum, grad, weight_decay, maximize, eps, lr)
 
 
 def bias_relu(z, bias) -> bool:
