@@ -4,7 +4,7 @@
     .venv/bin/python benchmarks/profile_steps.py --label after --runner "chainrule compiled 2 threads"
 
 Writes benchmarks/profiles/<label>_<config>.txt: the call tree of ~2 s of steps. (The
-"before" profiles were taken of the eager step, before chainrule.tape existed.)
+"before" profiles were taken of the eager step, before chainrule.compile existed.)
 """
 
 from __future__ import annotations

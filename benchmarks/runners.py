@@ -51,7 +51,7 @@ def make_chainrule(config):
 def make_chainrule_compiled(config):
     """chainrule.compile_step: one step's tape recorded once, replayed on fixed buffers."""
     import chainrule as cr
-    from chainrule.tape import compile_step
+    from chainrule.compile import compile_step
 
     model = _chainrule_model(config)
     opt = cr.optim.Adam(model.parameters(), lr=LR, fused=True)

@@ -9,7 +9,7 @@ import pytest
 
 import chainrule as cr
 from chainrule import native, nn, optim
-from chainrule.tape import compile_step
+from chainrule.compile import compile_step
 
 FLOATS = [np.float32, np.float64]
 

@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 import chainrule as cr
 
 RTOL, ATOL = 1e-7, 1e-10
-ENGINE_OPS = sorted(n for n, op in cr.REGISTRY.items() if op.forward.__module__ == "chainrule.ops")
+ENGINE_OPS = sorted(n for n, op in cr.REGISTRY.items() if op.forward.__module__ == "chainrule.engine.ops")
 
 
 def run_chainrule(fn, inputs, seed):

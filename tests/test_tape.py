@@ -1,4 +1,4 @@
-"""The compiled step (chainrule.tape) against the eager step it replaces: the same gradients,
+"""The compiled step (chainrule.compile) against the eager step it replaces: the same gradients,
 the same trajectories, and the eager step itself wherever the tape does not apply."""
 
 import numpy as np
@@ -7,7 +7,7 @@ import torch
 
 import chainrule as cr
 from chainrule import nn, optim
-from chainrule.tape import compile_step, step_for_fit
+from chainrule.compile import compile_step, step_for_fit
 
 RTOL64 = 1e-10
 

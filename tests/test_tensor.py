@@ -12,7 +12,7 @@ import pytest
 import torch
 
 import chainrule as cr
-from chainrule.random import generator, get_state, set_state
+from chainrule.engine.random import generator, get_state, set_state
 
 
 def leaf(values, dtype=np.float64):

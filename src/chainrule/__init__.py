@@ -6,13 +6,13 @@ imported on first use, so `import chainrule` stays light.
 
 from importlib import import_module
 
-from . import methods as _methods  # binds operators and methods onto Tensor
-from .anomaly import AnomalyError, detect_anomaly
+from .engine import methods as _methods  # binds operators and methods onto Tensor
+from .engine.anomaly import AnomalyError, detect_anomaly
 from .gradcheck import GradcheckError, gradcheck
-from .methods import concatenate, maximum, minimum, stack, where
-from .primitive import REGISTRY, OutOfRangeError, ShapeError, primitive
-from .random import manual_seed
-from .tensor import (
+from .engine.methods import concatenate, maximum, minimum, stack, where
+from .engine.primitive import REGISTRY, OutOfRangeError, ShapeError, primitive
+from .engine.random import manual_seed
+from .engine.tensor import (
     ChainruleError,
     DtypeError,
     Tensor,
@@ -28,6 +28,8 @@ __version__ = "0.1.0"
 # name -> module that defines it; resolved on first access.
 _LAZY = {
     "nn": "chainrule.nn",
+    "random": "chainrule.engine.random",
+    "compile_step": "chainrule.compile",
     "optim": "chainrule.optim",
     "data": "chainrule.data",
     "callbacks": "chainrule.train.callbacks",

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .tensor import ChainruleError, Tensor, enable_grad
+from .engine.tensor import ChainruleError, Tensor, enable_grad
 
 
 class GradcheckError(ChainruleError, AssertionError):

@@ -18,7 +18,7 @@ import struct
 import numpy as np
 
 from .atomic import atomic_write_bytes
-from .tensor import ChainruleError, Tensor
+from .engine.tensor import ChainruleError, Tensor
 
 __all__ = [
     "ModelFileError", "load", "load_metadata", "load_state_dict", "save", "save_state_dict",

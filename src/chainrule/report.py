@@ -13,7 +13,7 @@ import html
 import math
 
 from .atomic import atomic_write_text
-from .tensor import ChainruleError
+from .engine.tensor import ChainruleError
 
 __all__ = ["ReportError", "png_data_uri", "render_report", "write_report"]
 

@@ -25,7 +25,7 @@ from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, column_or_1d, validate_data
 
 from . import nn
-from .random import manual_seed
+from .engine.random import manual_seed
 from .train import fit as cr_fit
 from .train import predict as cr_predict
 from .train.callbacks import EarlyStopping

@@ -14,7 +14,7 @@ import traceback
 import warnings
 
 from .. import __version__
-from ..tensor import ChainruleError
+from ..engine.tensor import ChainruleError
 from . import evaluate, explain, gradcheck, landscape, predict, train
 
 __all__ = ["build_parser", "main"]

@@ -60,7 +60,7 @@ def function_of_parameters(model, slots, objective):
 
 
 def objective_for(trained, X, y):
-    from ..tensor import Tensor
+    from ..engine.tensor import Tensor
     from ..train.inference import to_target
     from .trained import loss_function
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import argparse
 import math
 
-from ..tensor import ChainruleError
+from ..engine.tensor import ChainruleError
 
 __all__ = ["OptionError", "add_command", "check_choices", "check_range", "int_list",
            "name_list", "require_finite"]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 
-from ..tensor import ChainruleError
+from ..engine.tensor import ChainruleError
 
 __all__ = ["DataError", "location"]
 

@@ -2,7 +2,7 @@
 
 Each `iter(loader)` starts a new epoch. With shuffle=True the epoch's order is a permutation
 drawn from an epoch seed: derived from (seed, epoch number) when `seed` is given, otherwise
-drawn from chainrule.random.generator() when the epoch starts (so cr.manual_seed fixes it).
+drawn from chainrule.engine.random.generator() when the epoch starts (so cr.manual_seed fixes it).
 `state_dict()` records the epoch, its seed and how many batches were served; after
 `load_state_dict()` the next `iter(loader)` continues that epoch with the identical order.
 """
@@ -13,7 +13,7 @@ import math
 
 import numpy as np
 
-from .. import random as cr_random
+from ..engine import random as cr_random
 from .errors import DataError
 from .validate import check_arrays, check_batch_size
 

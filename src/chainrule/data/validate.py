@@ -10,7 +10,7 @@ import numbers
 
 import numpy as np
 
-from ..tensor import Tensor
+from ..engine.tensor import Tensor
 from .errors import DataError
 
 __all__ = [

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .. import random as _random
+from ..engine import random as _random
 from .checks import run_checks
 from .render import render, to_dict
 from .trace import (

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..tensor import Tensor
+from ..engine.tensor import Tensor
 from .trace import CHECK_TOLERANCE, Check, _activate, _forward, _per_example_loss
 
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .. import random as _random
+from ..engine import random as _random
 from ..train.callbacks.base import Callback
 from .surfaces import LandscapeError
 
@@ -95,7 +95,7 @@ def trajectory_pca(snapshots, center=None):
 def _losses(model, loss_fn, X, y, weight_lists):
     """The loss (eval mode, no graph) at each list of parameter values; the model's own
     parameters and training mode are restored afterwards."""
-    from ..tensor import Tensor, no_grad
+    from ..engine.tensor import Tensor, no_grad
 
     params = list(model.parameters())
     origin, was_training = [p.data for p in params], model.training

@@ -12,8 +12,8 @@ from typing import Callable
 
 import numpy as np
 
-from .. import random as _random
-from ..tensor import ChainruleError
+from ..engine import random as _random
+from ..engine.tensor import ChainruleError
 
 __all__ = ["LandscapeError", "Surface", "SURFACES", "get_surface"]
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ..primitive import ShapeError
+from ..engine.primitive import ShapeError
 from .module import Module
 
 

@@ -14,7 +14,7 @@ import math
 import numpy as np
 from numpy.polynomial import chebyshev
 
-from ..backend import xp
+from ..engine.backend import xp
 
 _SERIES_END = 0.5
 _TAIL_START = 6.0

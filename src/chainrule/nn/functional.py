@@ -5,10 +5,10 @@ Also reachable as `cr.nn.F`. The losses live in loss_functions.py and are re-exp
 
 from __future__ import annotations
 
-from .. import ops, random
-from ..backend import xp
-from ..primitive import ShapeError
-from ..tensor import ChainruleError, Tensor
+from ..engine import ops, random
+from ..engine.backend import xp
+from ..engine.primitive import ShapeError
+from ..engine.tensor import ChainruleError, Tensor
 from .loss_functions import (
     binary_cross_entropy,
     binary_cross_entropy_with_logits,
@@ -54,7 +54,7 @@ def log_softmax(x, dim=-1):
 def dropout(x, p=0.5, training=True):
     """Inverted dropout: zero each element with probability p, scale the rest by 1/(1 − p).
 
-    The mask comes from `chainrule.random.generator()`; in eval (training=False) x is
+    The mask comes from `chainrule.engine.random.generator()`; in eval (training=False) x is
     returned unchanged.
     """
     if not 0.0 <= p <= 1.0:

@@ -1,6 +1,6 @@
 """Weight initialization with PyTorch's names and formulas (torch.nn.init).
 
-Every draw comes from `chainrule.random.generator()`, so `cr.manual_seed` makes it
+Every draw comes from `chainrule.engine.random.generator()`, so `cr.manual_seed` makes it
 reproducible. Each function fills its tensor in place (keeping its dtype) and returns it.
 
     xavier (Glorot):  std = gain * sqrt(2 / (fan_in + fan_out))
@@ -15,8 +15,8 @@ import numbers
 
 import numpy as np
 
-from .. import random
-from ..tensor import ChainruleError, Tensor
+from ..engine import random
+from ..engine.tensor import ChainruleError, Tensor
 
 _LINEAR_GAINS = {
     "linear": 1.0, "conv1d": 1.0, "conv2d": 1.0, "conv3d": 1.0, "conv_transpose1d": 1.0,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 
-from ..backend import xp
+from ..engine.backend import xp
 from . import init
 from .module import Module, Parameter
 from .primitives import linear

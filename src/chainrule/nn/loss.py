@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ..backend import xp
+from ..engine.backend import xp
 from . import loss_functions as L
 from .module import Module
 

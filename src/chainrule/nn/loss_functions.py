@@ -6,10 +6,10 @@ with respect to the logits is the texts' (ŷ − y), divided by m under 'mean'.
 
 from __future__ import annotations
 
-from .. import ops
-from ..backend import xp
-from ..primitive import ShapeError
-from ..tensor import ChainruleError, Tensor
+from ..engine import ops
+from ..engine.backend import xp
+from ..engine.primitive import ShapeError
+from ..engine.tensor import ChainruleError, Tensor
 from .primitives import bce_probs, bce_with_logits, softmax_cross_entropy
 
 _REDUCTIONS = ("mean", "sum", "none")

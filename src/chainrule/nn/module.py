@@ -11,8 +11,8 @@ from collections.abc import Iterator
 
 import numpy as np
 
-from ..backend import xp
-from ..tensor import ChainruleError, Tensor
+from ..engine.backend import xp
+from ..engine.tensor import ChainruleError, Tensor
 
 
 class Parameter(Tensor):

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import numbers
 
-from ..backend import xp
-from ..primitive import ShapeError
+from ..engine.backend import xp
+from ..engine.primitive import ShapeError
 from . import functional as F
 from .module import Module, Parameter
 

@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import math
 
-from ..backend import xp
-from ..ops import stable_sigmoid
-from ..primitive import ShapeError, primitive
+from ..engine.backend import xp
+from ..engine.ops import stable_sigmoid
+from ..engine.primitive import ShapeError, primitive
 from .erf import erf
 
 # --- linear: z = x Wᵀ + b -----------------------------------------------------------------

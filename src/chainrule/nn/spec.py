@@ -11,7 +11,7 @@ without running anything from the file: only the classes in LAYERS can be named.
 
 from __future__ import annotations
 
-from ..tensor import ChainruleError
+from ..engine.tensor import ChainruleError
 from . import activation, container, dropout, linear, normalization
 from .module import Module
 

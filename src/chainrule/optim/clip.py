@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import warnings
 
-from ..backend import xp
-from ..tensor import ChainruleError, Tensor
+from ..engine.backend import xp
+from ..engine.tensor import ChainruleError, Tensor
 
 
 class NonFiniteNormError(ChainruleError, RuntimeError):

@@ -11,8 +11,8 @@ Gradients are gathered into a flat gradient buffer by one `concatenate(..., out=
 
 from __future__ import annotations
 
-from ..backend import xp
-from ..tensor import ChainruleError
+from ..engine.backend import xp
+from ..engine.tensor import ChainruleError
 
 
 class FlatGroup:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ..backend import xp
+from ..engine.backend import xp
 
 
 def effective_grad(param, grad, weight_decay, maximize, out):

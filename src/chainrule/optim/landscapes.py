@@ -14,7 +14,7 @@ from typing import Callable
 
 import numpy as np
 
-from ..tensor import Tensor
+from ..engine.tensor import Tensor
 from .sgd import SGD
 
 

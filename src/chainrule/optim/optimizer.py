@@ -19,8 +19,8 @@ otherwise, and documents the arithmetic.
 
 from __future__ import annotations
 
-from ..backend import xp
-from ..tensor import ChainruleError, Tensor, enable_grad
+from ..engine.backend import xp
+from ..engine.tensor import ChainruleError, Tensor, enable_grad
 from .flat import FlatGroup
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from .. import native
-from ..backend import xp
+from ..engine.backend import xp
 from .inplace import effective_grad, lerp_
 from .optimizer import Optimizer, check_non_negative
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 from bisect import bisect_right
 
-from ..tensor import ChainruleError
+from ..engine.tensor import ChainruleError
 
 
 class SchedulerError(ChainruleError, ValueError):

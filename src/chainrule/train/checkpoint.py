@@ -20,9 +20,9 @@ import os
 
 import numpy as np
 
-from .. import random as cr_random
+from ..engine import random as cr_random
 from ..atomic import atomic_write_bytes
-from ..tensor import ChainruleError
+from ..engine.tensor import ChainruleError
 
 __all__ = ["CheckpointError", "load_checkpoint", "restore_checkpoint", "save_checkpoint"]
 

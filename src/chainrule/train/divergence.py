@@ -14,7 +14,7 @@ import math
 
 import numpy as np
 
-from ..tensor import ChainruleError
+from ..engine.tensor import ChainruleError
 from .callbacks.base import Callback
 
 __all__ = ["DivergenceError", "DivergenceGuard"]

@@ -38,7 +38,7 @@ def fit(model, loss_fn, optimizer, X, y, *, epochs, batch_size=32, shuffle=True,
     seed fixes the shuffling order (dropout draws from chainrule's generator: cr.manual_seed).
     verbose: 0 silent, 1 progress bar, 2 one line per epoch. resume_from: a checkpoint
     written by ModelCheckpoint; the run continues exactly where that checkpoint was taken.
-    compile: replay each step from a recorded tape (chainrule.tape) when the model, loss and
+    compile: replay each step from a recorded tape (chainrule.compile) when the model, loss and
     callbacks allow it (the same numbers, less overhead); False always runs the eager step.
 
     A NaN or infinite loss or gradient raises cr.train.DivergenceError after putting back the
@@ -66,7 +66,7 @@ def _first_epoch(state) -> int:
 
 
 def _run(state, clip_grad_norm, l2, compile):
-    from ..tape import step_for_fit
+    from ..compile import step_for_fit
 
     callbacks = state.callbacks
     state.model.train()

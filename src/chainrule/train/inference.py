@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..data.validate import check_arrays, check_batch_size
-from ..tensor import Tensor, no_grad
+from ..engine.tensor import Tensor, no_grad
 
 __all__ = [
     "evaluate", "evaluate_arrays", "model_dtype", "n_input_features", "predict", "to_input",

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..tensor import ChainruleError
+from ..engine.tensor import ChainruleError
 
 __all__ = ["METRICS", "accuracy", "get_metric", "log_loss", "mae", "mse", "r2", "top_k_accuracy"]
 

@@ -16,7 +16,7 @@ from ..data.validate import (
     check_labels,
     check_lr,
 )
-from ..tensor import no_grad
+from ..engine.tensor import no_grad
 from .callbacks.base import CallbackList
 from .callbacks.logger import EpochLogger
 from .divergence import DivergenceGuard

@@ -10,7 +10,7 @@ import io
 
 import numpy as np
 
-from ..tensor import ChainruleError
+from ..engine.tensor import ChainruleError
 
 __all__ = ["VizError", "new_figure", "save_figure", "figure_to_png", "history_logs"]
 

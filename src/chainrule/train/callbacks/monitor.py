@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 
-from ...tensor import ChainruleError
+from ...engine.tensor import ChainruleError
 
 __all__ = ["CallbackError", "Monitor"]
 

@@ -12,7 +12,7 @@ from .tensor import ChainruleError
 
 enabled = False
 _UNKNOWN_SITE = "a line not recorded (run the forward pass inside detect_anomaly() too)"
-_PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__))
+_PACKAGE_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
 class AnomalyError(ChainruleError, FloatingPointError):

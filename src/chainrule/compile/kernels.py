@@ -13,8 +13,9 @@ writes its parameters' gradients into the arrays `bind_grads` gave it.
 
 from __future__ import annotations
 
-from .. import native, ops, random
-from ..backend import xp
+from .. import native
+from ..engine import ops, random
+from ..engine.backend import xp
 from ..nn.primitives import gelu
 
 

@@ -18,9 +18,9 @@ of range or ignored, targets of another shape); anomaly detection or no_grad.
 
 from __future__ import annotations
 
-from .. import anomaly
-from ..backend import xp
-from ..tensor import Tensor, is_grad_enabled
+from ..engine import anomaly
+from ..engine.backend import xp
+from ..engine.tensor import Tensor, is_grad_enabled
 from .kernels import LinearKernel, PrimitiveKernel, ReLUKernel, build_kernels, kernel_factories
 from .losses import loss_kernel
 

@@ -12,9 +12,9 @@ from __future__ import annotations
 
 import math
 
-from ..backend import xp
+from ..engine.backend import xp
 from ..nn.primitives import bce_with_logits
-from ..ops import stable_sigmoid
+from ..engine.ops import stable_sigmoid
 
 
 class CrossEntropyKernel:

@@ -25,7 +25,7 @@ from . import anomaly
 from .backend import xp
 from .tensor import ChainruleError, Tensor
 
-# The module, not `chainrule.tensor`: the package rebinds that name to the tensor() function.
+# The module, not `chainrule.engine.tensor`: the package rebinds that name to the tensor() function.
 _t = sys.modules[Tensor.__module__]
 _ndarray = xp.ndarray
 _new_tensor = Tensor.__new__
