@@ -7,7 +7,8 @@ import torch
 
 import chainrule as cr
 from chainrule import nn, optim
-from chainrule.compile import compile_step, step_for_fit
+from chainrule.compile import compile_step
+from chainrule.train.fit import _compiled_step
 
 RTOL64 = 1e-10
 
@@ -312,63 +313,73 @@ def test_a_model_cast_mid_run_is_recorded_again_for_its_new_dtype():
         np.testing.assert_allclose(p, q, rtol=1e-4, atol=1e-5)
 
 
-# --- what the tape does not take runs the eager step ----------------------------------------
+# --- what the fused road does not take, the traced road replays -----------------------------
 
 class Doubler(nn.Module):
     def forward(self, x):
         return x * 2
 
 
-UNSUPPORTED_MODELS = {
+TRACED_MODELS = {
     "batch_norm": lambda: nn.Sequential(nn.Linear(4, 6, dtype=np.float64),
                                         nn.BatchNorm1d(6).double(),
                                         nn.Linear(6, 3, dtype=np.float64)),
     "custom_module": lambda: nn.Sequential(nn.Linear(4, 3, dtype=np.float64), Doubler()),
     "residual": lambda: nn.Sequential(nn.Linear(4, 3, dtype=np.float64),
                                       nn.Residual(nn.Tanh())),
-    "no_linear": lambda: nn.Sequential(nn.Tanh()),
 }
 
 
-@pytest.mark.parametrize("name", sorted(UNSUPPORTED_MODELS))
-def test_unsupported_models_run_the_eager_step(name):
-    make = UNSUPPORTED_MODELS[name]
+@pytest.mark.parametrize("name", sorted(TRACED_MODELS))
+def test_models_beyond_the_fused_road_replay_the_eager_step_exactly(name):
+    make = TRACED_MODELS[name]
     X, y = data(6, (4,))
     cr.manual_seed(0)
     model, reference = make(), make()
-    step = compile_step(model, nn.MSELoss() if name == "no_linear" else nn.CrossEntropyLoss(),
-                        optim.SGD(list(model.parameters()) or [cr.tensor(0.0, requires_grad=True)], lr=0.1))
-    assert not step.compiled and step.reason
-    if name == "no_linear":
-        return
+    step = compile_step(model, nn.CrossEntropyLoss(), optim.SGD(model.parameters(), lr=0.1))
+    assert step.road == "traced"
     reference.load_state_dict(model.state_dict())
     ref_opt = optim.SGD(reference.parameters(), lr=0.1)
-    for _ in range(3):
+    for _ in range(4):
         step(X, y)
         ref_opt.zero_grad()
         nn.CrossEntropyLoss()(reference(cr.tensor(X)), y).backward()
         ref_opt.step()
-    assert step.eager_steps == 3 and step.replays == 0
+    assert step.compiled, step.reason
+    assert step.eager_steps == 2 and step.replays == 2  # recorded twice, then replayed
     assert_close_list([p.data for p in model.parameters()],
                       [p.data for p in reference.parameters()], rtol=0)
+    assert_close_list(list(model.buffers()), list(reference.buffers()), rtol=0)
 
 
 @pytest.mark.parametrize("loss_fn", [nn.CrossEntropyLoss(label_smoothing=0.1),
-                                     nn.CrossEntropyLoss(weight=np.ones(3)),
-                                     nn.NLLLoss(), nn.BCELoss(), nn.MSELoss(reduction="none")],
-                         ids=["smoothing", "weight", "nll", "bce", "none"])
-def test_unsupported_losses_are_not_compiled(loss_fn):
+                                     nn.CrossEntropyLoss(weight=np.arange(1.0, 4.0)),
+                                     nn.NLLLoss(), nn.MSELoss(reduction="none")],
+                         ids=["smoothing", "weight", "nll", "none"])
+def test_losses_beyond_the_fused_road_are_traced(loss_fn):
     model = mlp([4, 3])
-    assert not compile_step(model, loss_fn, optim.SGD(model.parameters())).compiled
+    step = compile_step(model, loss_fn, optim.SGD(model.parameters()))
+    assert step.road == "traced"
+    X, y = data(6, (4,))
+    targets = np.zeros((6, 3)) if loss_fn.reduction == "none" else y
+    if loss_fn.reduction == "none":
+        return  # a loss that is not a scalar cannot be backpropagated, eager or replayed
+    for _ in range(3):
+        step.forward_backward(X, targets)
+    assert step.compiled and step.replays == 1, step.reason
 
 
-def test_frozen_parameters_and_wrapped_forwards_are_not_compiled():
+def test_frozen_parameters_and_wrapped_forwards_are_traced():
+    X, y = data(6, (4,))
     model = mlp([4, 5, 3])
     model[0].bias.requires_grad = False
-    assert "require grad" in compile_step(model, nn.MSELoss(), optim.SGD(model.parameters())).reason
+    step = compile_step(model, nn.CrossEntropyLoss(), optim.SGD(model.parameters()))
+    for _ in range(3):
+        step.forward_backward(X, y)
+    assert step.road == "traced" and step.replays == 1 and model[0].bias.grad is None
     model = mlp([4, 5, 3])
     model[1].forward = lambda x: x
-    assert not compile_step(model, nn.MSELoss(), optim.SGD(model.parameters())).compiled
+    assert compile_step(model, nn.MSELoss(), optim.SGD(model.parameters())).road == "traced"
 
 
 def test_batches_the_loss_rejects_run_eagerly_and_raise_its_error():
@@ -419,23 +430,25 @@ def test_fit_compiled_matches_fit_eager():
                       [p.data for p in eager_model.parameters()], rtol=1e-9, atol=1e-12)
 
 
-def test_fit_keeps_the_eager_step_for_graph_features():
-    class Recorder(cr.callbacks.Callback):
-        pass
+def test_fit_keeps_the_eager_step_for_callbacks_that_need_the_graph():
+    class Watcher(cr.callbacks.Callback):
+        needs_graph = True
 
     model = mlp([4, 3])
     from chainrule.train.setup import build_state
 
-    def state(callbacks):
-        return build_state(model, nn.CrossEntropyLoss(), optim.SGD(model.parameters()),
+    def state(callbacks, optimizer=None):
+        return build_state(model, nn.CrossEntropyLoss(),
+                           optimizer or optim.SGD(model.parameters()),
                            *data(8, (4,)), epochs=1, batch_size=4, shuffle=False,
                            validation_data=None, validation_split=0.0, callbacks=callbacks,
                            metrics=(), scheduler=None, seed=0, verbose=0)
-    assert step_for_fit(state([]), l2=0.0, compile=True) is not None
-    assert step_for_fit(state([]), l2=0.0, compile=False) is None
-    assert step_for_fit(state([]), l2=0.1, compile=True) is None
-    assert step_for_fit(state([cr.callbacks.GradientMonitor()]), l2=0.0, compile=True) is None
-    assert step_for_fit(state([Recorder()]), l2=0.0, compile=True) is None
+    assert _compiled_step(state([]), l2=0.0, compile=True) is not None
+    assert _compiled_step(state([]), l2=0.0, compile=False) is None
+    assert _compiled_step(state([]), l2=0.1, compile=True).road == "traced"
+    assert _compiled_step(state([cr.callbacks.GradientMonitor()]), l2=0.0, compile=True) is None
+    assert _compiled_step(state([Watcher()]), l2=0.0, compile=True) is None
+    assert _compiled_step(state([cr.callbacks.Callback()]), l2=0.0, compile=True) is not None
 
 
 def test_fit_keeps_the_eager_step_for_an_optimizer_of_the_users():

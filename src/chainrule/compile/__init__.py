@@ -1,17 +1,16 @@
-"""Compiled training steps: one step's tape recorded once and replayed on fixed buffers.
+"""Compiled training steps: one step recorded once and replayed on the arrays alone.
 
-    from chainrule.compile import compile_step
-    step = compile_step(model, loss_fn, optimizer)
+    import chainrule as cr
+    step = cr.compile_step(model, loss_fn, optimizer)
     for X, y in loader:
         loss = step(X, y)
 
 This is chainrule's answer to JAX's jit and CUDA graphs at small sizes: the per-op Python
-work of the eager engine (Tensor objects, graph nodes, dispatch, allocations) goes away,
-and what is left is the NumPy/BLAS calls of the step. `cr.fit(..., compile=True)` uses it.
-Anything the tape does not cover runs the eager step (see chainrule.compile.step).
+work of the eager engine (Tensor objects, graph nodes, dispatch) goes away, and what is left
+is the NumPy/BLAS calls of the step. `cr.fit` uses it by default. docs/compile.md explains
+trace -> plan -> replay; chainrule.compile.step says which road a model takes.
 """
 
-from .fit_hook import step_for_fit
-from .step import CompiledStep, compile_step
+from .step import CompileCheckError, CompiledStep, compile_step
 
-__all__ = ["CompiledStep", "compile_step", "step_for_fit"]
+__all__ = ["CompileCheckError", "CompiledStep", "compile_step"]

@@ -1,109 +1,64 @@
-"""CompiledStep: one training step (forward, loss, backward, optimizer update) replayed on
-preallocated buffers, with no Tensor, graph node or per-op dispatch on the way.
+"""CompiledStep: one training step (forward, loss, backward, optimizer update) replayed from a
+recording, with no Tensor, graph node or per-op dispatch on the way.
 
-The first batch of a shape records the step's tape: a kernel per layer (kernels.py) and
-the fused loss kernel (losses.py), each with the buffers that shape needs; later batches of
-that shape replay it. A ragged last batch gets a tape of its own (they are cached by shape).
-Gradients are written in place: for a fused optimizer (fused=True / foreach=True) straight
-into its flat gradient buffer, so its step has nothing to gather.
-
-What the tape does not cover runs the eager step instead, never something different: a
-model that is not a Sequential of built-in Linear, ReLU, LeakyReLU, Tanh, Sigmoid, GELU,
-Identity, Flatten and Dropout layers (BatchNorm, LayerNorm, Residual, custom modules, a
-wrapped forward); a loss other than CrossEntropyLoss (integer labels, no class weights or
-label smoothing), MSELoss, L1Loss, HuberLoss, BCEWithLogitsLoss (no weights) with reduction
-'mean' or 'sum'; frozen parameters or mixed dtypes; a batch the loss would reject (labels out
-of range or ignored, targets of another shape); anomaly detection or no_grad.
+Two roads, the same numbers as the eager step:
+- fused (fused.py): a Sequential of built-in layers with a built-in loss, by hand-written
+  kernels on preallocated buffers;
+- traced (traced.py): any other model and loss made of chainrule's ops: the eager step is
+  recorded as a flat program of array calls (trace.py) and replayed (program.py).
+Gradients are written into the arrays the optimizer reads: for a fused optimizer
+(fused=True / foreach=True) its flat gradient buffer, so its step has nothing to gather.
+Anomaly detection, no_grad and what the traced road cannot replay run the eager step.
 """
 
 from __future__ import annotations
 
-from ..engine import anomaly
+from ..engine import anomaly, random
 from ..engine.backend import xp
-from ..engine.tensor import Tensor, is_grad_enabled
-from .kernels import LinearKernel, PrimitiveKernel, ReLUKernel, build_kernels, kernel_factories
-from .losses import loss_kernel
+from ..engine.tensor import ChainruleError, Tensor, is_grad_enabled
+from .fused import build_plan, fused_support
+from .program import Program
+from .traced import TracedSteps
 
 _ndarray = xp.ndarray
 
 
-class Plan:
-    """The tape of one batch shape: kernels run forward, the loss, then backward."""
-
-    def __init__(self, kernels, loss):
-        self.kernels = kernels
-        first = next(i for i, k in enumerate(kernels) if isinstance(k, LinearKernel))
-        self.backward_kernels = kernels[first:][::-1]
-        self.loss = loss
-        last = kernels[-1]
-        # The output is handed out (fit keeps it for metrics): copy it if it is a buffer.
-        fresh = isinstance(last, (LinearKernel, PrimitiveKernel)) or (
-            isinstance(last, ReLUKernel) and last.out is None
-            and isinstance(kernels[-2], LinearKernel) and kernels[-2].out is None)
-        self.copy_output = not fresh
-
-    def run(self, X, y):
-        out = X
-        for kernel in self.kernels:
-            out = kernel.forward(out)
-        loss, g = self.loss(out, y)
-        for kernel in self.backward_kernels:
-            g = kernel.backward(g)
-        return loss, out.copy() if self.copy_output else out
-
-
-def flatten_layers(model):
-    """The model's layers in order, or (None, why) when the tape cannot take the model."""
-    from ..nn import Identity, Sequential
-
-    supported = kernel_factories()
-    if "forward" in vars(model):
-        return None, f"{type(model).__name__} has a replaced forward"
-    if type(model) is Sequential:
-        layers = []
-        for child in model:
-            inner, why = flatten_layers(child)
-            if inner is None:
-                return None, why
-            layers += inner
-        return layers, None
-    if type(model) in supported or type(model) is Identity:
-        return [model], None
-    return None, f"{type(model).__name__} is not a layer the tape supports"
+class CompileCheckError(ChainruleError, AssertionError):
+    """compile_step(..., check=True): the replay and the eager step disagree."""
 
 
 class CompiledStep:
     """step(X, y) -> loss: zero_grad, forward, loss, backward and optimizer.step() on the
-    batch, replayed from a recorded tape when the model and loss allow it (`compiled`; else
-    `reason` says why not, and every call runs the eager step). X is cast to the model's
-    dtype and y converted as fit() converts targets.
+    batch, replayed from a recording (`compiled`; else `reason` says why not, and those
+    batches run the eager step). X is cast to the model's dtype and y converted as fit()
+    converts targets. `penalty(model)`, when given, is added to the loss (fit's l2).
 
-    The tape assumes the model's layers stay the ones it was made for; parameters may be
-    replaced or reloaded (they are read at every replay)."""
+    The recording assumes the model's modules stay the ones it was made for; parameters may
+    be replaced or reloaded (they are read at every replay)."""
 
-    def __init__(self, model, loss_fn, optimizer):
+    def __init__(self, model, loss_fn, optimizer, *, check=False, penalty=None):
         self.model, self.loss_fn, self.optimizer = model, loss_fn, optimizer
         self.params = list(model.parameters())
-        self.layers, self.reason = flatten_layers(model)
-        self._make_loss = loss_kernel(loss_fn)
-        self.dtype = self.params[0].data.dtype if self.params else None
-        self.reason = self.reason or self._check_support()
+        self.check = bool(check)
+        self.dtype = next((p.data.dtype for p in self.params if p.data.dtype.kind == "f"), None)
+        fused = None if check or penalty is not None else fused_support(model, loss_fn,
+                                                                        self.params)
+        self._fused_layers, self._make_loss = fused or (None, None)
+        self.traced = TracedSteps(model, loss_fn, self.params, penalty)
         self._plans = {}
         self._bound_data = self._bound_grads = None  # see _bind_destinations
         self._prepared_step = None  # the optimizer's prepared_step(), see optimizer_step
         self.replays = self.eager_steps = 0  # how each batch ran (tests read these)
         self._replays_stepped = 0  # self.replays at the last optimizer_step
 
-    def _check_support(self):
-        if not any(type(layer).__name__ == "Linear" for layer in self.layers):
-            return "the model has no Linear layer"
-        if self._make_loss is None:
-            return f"{type(self.loss_fn).__name__} with these options is not supported"
-        if any(not p.requires_grad for p in self.params):
-            return "some parameters do not require grad"
-        if len({p.data.dtype for p in self.params}) != 1 or self.dtype.kind != "f":
-            return "the parameters are not all of one floating dtype"
-        return None
+    @property
+    def road(self) -> str:
+        return "fused" if self._fused_layers is not None else "traced"
+
+    @property
+    def reason(self) -> str | None:
+        """Why some batch ran (and will run) the eager step, in one line; None if none did."""
+        return None if self._fused_layers is not None else self.traced.reason
 
     @property
     def compiled(self) -> bool:
@@ -137,48 +92,89 @@ class CompiledStep:
             X = X.data if isinstance(X, Tensor) else xp.asarray(X)
         if type(y) is not _ndarray:
             y = y.data if isinstance(y, Tensor) else xp.asarray(y)
-        plan = target = None
-        if self.reason is None and is_grad_enabled() and not anomaly.enabled:
-            key = (X.shape, X.dtype, y.shape, y.dtype)
-            plan = self._plans.get(key)
-            if plan is None:
-                plan = self._plans[key] = self._record(X.shape) or False
-            if plan:
-                target = plan.loss.target(y)
-        if target is None:
-            return self._eager(X, y)
-        if not self._bind_destinations():
-            return self._eager(X, y)
-        if X.dtype != self.dtype:
+        if self.dtype is not None and X.dtype != self.dtype:
             X = X.astype(self.dtype)
+        if not is_grad_enabled() or anomaly.enabled:
+            return self._eager(X, y)
+        if self._fused_layers is not None:
+            return self._fused(X, y)
+        program = self.traced.lookup(X, y)
+        if program is None or not self._bind_destinations():
+            return self._record_or_eager(X, y)
+        if self.check:
+            return self._checked_replay(program, X, y)
+        return self._replay(program, X, y)
+
+    # --- the traced road ------------------------------------------------------------------
+    def _record_or_eager(self, X, y):
+        from ..train.inference import target_array
+
+        self.eager_steps += 1
+        if self.traced.failed(X, y):
+            return self._eager(X, y, counted=True)
+        return self.traced.record(X, y, target_array)
+
+    def _replay(self, program: Program, X, y):
+        values, grads = program.run(self.traced.inputs(X, y))
+        for p, destination, grad in zip(self.params, self._bound_grads, grads):
+            if grad is None:
+                p.grad = None
+            else:
+                xp.copyto(destination, grad)
+                p.grad = destination
+        self.replays += 1
+        return float(values["loss"]), values["output"]
+
+    def _checked_replay(self, program, X, y):
+        """The replay, then the eager step on the same batch and state: equal or raise."""
+        rng, buffers = random.get_state(), [b.copy() for b in self.model.buffers()]
+        loss, output = self._replay(program, X, y)
+        replayed = [None if p.grad is None else p.grad.copy() for p in self.params]
+        after = [b.copy() for b in self.model.buffers()]
+        random.set_state(rng)
+        for buffer, saved in zip(self.model.buffers(), buffers):
+            buffer[...] = saved
+        eager_loss, eager_output = self._eager(X, y, counted=True)
+        _compare("the loss", xp.asarray(loss), xp.asarray(eager_loss))
+        _compare("the output", output, eager_output.data)
+        for (name, p), grad in zip(self.model.named_parameters(), replayed):
+            _compare(f"the gradient of {name}", grad, p.grad)
+        for (name, buffer), value in zip(self.model.named_buffers(), after):
+            _compare(f"the buffer {name}", value, buffer)
+        return loss, output
+
+    # --- the fused road -------------------------------------------------------------------
+    def _fused(self, X, y):
+        key = (X.shape, X.dtype, y.shape, y.dtype)
+        plan = self._plans.get(key)
+        if plan is None:
+            plan = self._plans[key] = build_plan(self._fused_layers, self._make_loss,
+                                                 X.shape, self.dtype) or False
+            self._bound_data = None  # new kernels: bind their gradient arrays
+        target = plan.loss.target(y) if plan else None
+        if target is None or not self._bind_destinations():
+            return self._eager(X, y)
         self.replays += 1
         return plan.run(X, target)
 
-    def _record(self, shape):
-        kernels = build_kernels(self.layers, shape, self.dtype)
-        if not kernels:
-            return None
-        loss = self._make_loss(kernels[-1].out_shape, self.dtype)
-        if loss is None:
-            return None
-        self._bound_data = None  # new kernels: bind their gradient arrays
-        return Plan(kernels, loss)
-
     def _bind_destinations(self):
         """Point each parameter's .grad at the array its gradient is written into: its view
-        of a fused optimizer's flat gradient buffer, else a buffer of the tape's own. They
+        of a fused optimizer's flat gradient buffer, else a buffer of the step's own. They
         are looked up again when a parameter's .data was replaced (a fused optimizer
         re-points .data at its flat buffer when it builds one). False, binding nothing, when
-        the parameters were cast (Module.to, a .data of another dtype): the tapes are
-        dropped, to be recorded again for the new dtype, and this batch runs eagerly."""
+        the parameters were cast (Module.to, a .data of another dtype): the recordings are
+        dropped, to be made again for the new dtype, and this batch runs eagerly."""
         if self._bound_data is not None and all(
                 [p.data is d for p, d in zip(self.params, self._bound_data)]):
             for p, grad in zip(self.params, self._bound_grads):
                 p.grad = grad
             return True
-        if any(p.data.dtype != self.dtype for p in self.params):
+        if self.dtype is not None and any(p.data.dtype != self.dtype for p in self.params):
             self.dtype, self._plans = self.params[0].data.dtype, {}
-            self.reason = self._check_support()
+            self.traced.programs.clear()
+            if self._fused_layers is not None:
+                fused = fused_support(self.model, self.loss_fn, self.params)
+                self._fused_layers, self._make_loss = fused or (None, None)
             return False
         destinations = {id(p): xp.empty_like(p.data) for p in self.params}
         flat_grad_views = getattr(self.optimizer, "flat_grad_views", _no_views)
@@ -188,30 +184,43 @@ class CompiledStep:
                 destinations.update((id(p), v) for p, v in zip(group["params"], group_views)
                                     if id(p) in destinations)
         for plan in self._plans.values():
-            for kernel in plan.kernels if plan else ():
-                if isinstance(kernel, LinearKernel):
-                    kernel.bind_grads(destinations)
+            if plan:
+                plan.bind_grads(destinations)
         self._bound_grads = [destinations[id(p)] for p in self.params]
         self._bound_data = [p.data for p in self.params]
         return self._bind_destinations()
 
-    def _eager(self, X, y):
-        from ..train.inference import to_input, to_target
+    def _eager(self, X, y, counted=False):
+        from ..train.inference import to_target
 
-        self.eager_steps += 1
-        self.optimizer.zero_grad()
-        output = self.model(to_input(X, self.dtype or X.dtype))
+        if not counted:
+            self.eager_steps += 1
+        for p in self.params:
+            p.grad = None
+        output = self.model(Tensor(X))
         loss = self.loss_fn(output, to_target(y, output))
+        if self.traced.penalty is not None:
+            loss = loss + self.traced.penalty(self.model)
         loss.backward()
         return float(loss.data), output
+
+
+def _compare(what, replayed, eager):
+    if replayed is None and eager is None:
+        return
+    if replayed is None or eager is None or not xp.array_equal(replayed, eager, equal_nan=True):
+        raise CompileCheckError(f"compile_step(check=True): {what} differs between the replay "
+                                "and the eager step")
 
 
 def _no_views(group):
     return None
 
 
-def compile_step(model, loss_fn, optimizer) -> CompiledStep:
-    """A training step for (model, loss_fn, optimizer) replayed from a recorded tape:
+def compile_step(model, loss_fn, optimizer, *, check=False) -> CompiledStep:
+    """A training step for (model, loss_fn, optimizer) replayed from a recording:
     `step(X, y)` does zero_grad, forward, loss, backward and optimizer.step() and returns the
-    loss. Models or losses the tape does not cover run the eager step (see `reason`)."""
-    return CompiledStep(model, loss_fn, optimizer)
+    loss. What cannot be replayed runs the eager step (see `reason`). check=True replays and
+    runs the eager step side by side on every batch and raises CompileCheckError at the first
+    difference (for debugging a custom model; it is slower than either)."""
+    return CompiledStep(model, loss_fn, optimizer, check=check)

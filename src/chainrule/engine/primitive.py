@@ -64,13 +64,16 @@ class Primitive:
         arrays = [a.data if isinstance(a, Tensor) else a for a in args]
         try:
             out = self.forward(*arrays, **options)
-        except ShapeError:
+        except ChainruleError:  # raised on purpose, with its own message
             raise
         except (ValueError, IndexError) as err:
             kind = ShapeError if isinstance(err, ValueError) else OutOfRangeError
             raise kind(f"{self.name}: {describe(arrays)}: {str(err).strip()}") from None
-        if type(out) is not _ndarray:
+        converted = type(out) is not _ndarray
+        if converted:
             out = xp.asarray(out)
+        if _t._recorder is not None:
+            _t._recorder.forward(self, arrays, options, out, converted)
         result = _new_tensor(Tensor)
         result.data = out
         result.grad = result._site = None
@@ -91,11 +94,14 @@ class Primitive:
         return result
 
     def backward(self, grad, node, parents, arrays, options):
+        needs = None
         if self._wants_needs:
             needs = tuple([isinstance(p, Tensor) and p.requires_grad for p in parents])
             grads = self._vjp(grad, node.data, *arrays, needs=needs, **options)
         else:
             grads = self._vjp(grad, node.data, *arrays, **options)
+        if _t._recorder is not None:
+            _t._recorder.vjp(self, grad, node.data, arrays, options, needs, grads)
         if anomaly.enabled:
             anomaly.check_backward(self.name, node, grad, grads)
         return grads

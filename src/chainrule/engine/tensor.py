@@ -19,6 +19,8 @@ from . import backend
 xp = backend.xp
 
 _grad_enabled = True
+# The compiler's Recorder while it records a step (chainrule.compile.trace), else None.
+_recorder = None
 # Sentinel left in a node's context once backward has released its inputs.
 RELEASED = ("released",)
 
@@ -118,23 +120,29 @@ class Tensor:
         return (self[i] for i in range(len(self.data)))
 
     def item(self):
+        _note_read(self, ".item()")
         return self.data.item()
 
     def __float__(self):
+        _note_read(self, "float()")
         return float(self.data)
 
     def __int__(self):
+        _note_read(self, "int()")
         return int(self.data)
 
     def __array__(self, dtype=None, copy=None):
         """np.asarray(tensor) gives the data (no gradient), as for a torch tensor."""
+        _note_read(self, "np.asarray()")
         array = self.data if dtype is None else self.data.astype(dtype, copy=False)
         return array.copy() if copy else array
 
     def numpy(self):
+        _note_read(self, ".numpy()")
         return self.data
 
     def tolist(self):
+        _note_read(self, ".tolist()")
         return self.data.tolist()
 
     def detach(self):
@@ -162,6 +170,7 @@ class Tensor:
     __hash__ = object.__hash__
 
     def __bool__(self):
+        _note_read(self, "bool()")
         return bool(self.data)
 
     # --- backward -------------------------------------------------------------------
@@ -184,6 +193,12 @@ class Tensor:
                     f"output of shape {self.shape}"
                 )
         backpropagate(self, gradient, retain_graph)
+
+
+def _note_read(tensor, how):
+    """Tell a recording compiler that Python read a computed value (the step depends on data)."""
+    if _recorder is not None and tensor._ctx is not None:
+        _recorder.note_read(how)
 
 
 def unbroadcast(grad, shape):
@@ -216,6 +231,7 @@ def backpropagate(root, seed, retain_graph=False):
     (array, owned); an array not owned may alias another node's gradient or the caller's
     seed, so it is copied before it becomes a leaf's .grad.
     """
+    glue = _EAGER if _recorder is None else _recorder.glue
     grads = {id(root): (seed, False)}
     heap = [(-_creation_order(root), id(root), root)]
     while heap:
@@ -223,7 +239,7 @@ def backpropagate(root, seed, retain_graph=False):
         grad, owned = grads.pop(key)
         ctx = node._ctx
         if ctx is None or node._retain:
-            _store_grad(node, grad, owned)
+            glue.store(node, grad, owned)
             if ctx is None:
                 continue
         if ctx is RELEASED:
@@ -231,12 +247,12 @@ def backpropagate(root, seed, retain_graph=False):
                 "backward: the graph was already freed by an earlier backward(); "
                 "call backward(retain_graph=True) the first time to backpropagate twice"
             )
-        _propagate(node, ctx, grad, grads, heap)
+        _propagate(node, ctx, grad, grads, heap, glue)
         if not retain_graph:
             node._ctx = RELEASED
 
 
-def _propagate(node, ctx, grad, grads, heap):
+def _propagate(node, ctx, grad, grads, heap, glue):
     op, parents, arrays, options, _ = ctx
     input_grads = op.backward(grad, node, parents, arrays, options)
     handed = []  # ids of fresh arrays given to an input: a second input gets no ownership
@@ -244,7 +260,7 @@ def _propagate(node, ctx, grad, grads, heap):
         if g is None or not isinstance(parent, Tensor) or not parent.requires_grad:
             continue
         if g.shape != parent.data.shape:
-            g = unbroadcast(g, parent.data.shape)
+            g = glue.unbroadcast(g, parent.data.shape)
         owned = g is not grad and g.base is None and id(g) not in handed
         if owned:
             handed.append(id(g))
@@ -254,7 +270,7 @@ def _propagate(node, ctx, grad, grads, heap):
             grads[key] = (g, owned)
             heappush(heap, (-_creation_order(parent), key, parent))
         else:
-            grads[key] = (previous[0] + g, True)
+            grads[key] = (glue.add(previous[0], g), True)
 
 
 def _store_grad(node, grad, owned):
@@ -265,6 +281,17 @@ def _store_grad(node, grad, owned):
     if not (owned and type(grad) is xp.ndarray and grad.dtype == dtype and grad.flags.writeable):
         grad = xp.array(grad, dtype=dtype)  # a fresh ndarray that aliases nothing
     node.grad = grad
+
+
+class _Glue:
+    """The array calls backward makes between VJPs; a recording compiler swaps in its own."""
+
+    unbroadcast = staticmethod(unbroadcast)
+    add = staticmethod(lambda a, b: a + b)
+    store = staticmethod(_store_grad)
+
+
+_EAGER = _Glue()
 
 
 def tensor(data, requires_grad=False, dtype=None) -> Tensor:

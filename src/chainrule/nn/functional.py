@@ -5,10 +5,10 @@ Also reachable as `cr.nn.F`. The losses live in loss_functions.py and are re-exp
 
 from __future__ import annotations
 
-from ..engine import ops, random
+from ..engine import ops
 from ..engine.backend import xp
 from ..engine.primitive import ShapeError
-from ..engine.tensor import ChainruleError, Tensor
+from ..engine.tensor import ChainruleError
 from .loss_functions import (
     binary_cross_entropy,
     binary_cross_entropy_with_logits,
@@ -20,6 +20,7 @@ from .loss_functions import (
 )
 from .primitives import gelu as _gelu
 from .primitives import linear
+from .state_ops import count_batch, dropout_mask, running_update
 
 __all__ = [
     "linear", "relu", "leaky_relu", "sigmoid", "tanh", "gelu", "softmax", "log_softmax",
@@ -61,10 +62,7 @@ def dropout(x, p=0.5, training=True):
         raise ValueError(f"dropout: probability p must be in [0, 1], got {p}")
     if not training or p == 0.0:
         return x
-    array = x.data if isinstance(x, Tensor) else xp.asarray(x)
-    keep = random.generator().random(array.shape) >= p
-    scale = 0.0 if p == 1.0 else 1.0 / (1.0 - p)
-    return x * (keep * xp.asarray(scale, dtype=array.dtype))
+    return x * dropout_mask(x, p=p)
 
 
 def _channel_shape(x, name):
@@ -82,26 +80,33 @@ def batch_norm(x, running_mean, running_var, weight=None, bias=None, training=Fa
     updates them in place: r ← (1 − momentum)·r + momentum·batch (the variance unbiased).
     Otherwise the running statistics normalize.
     """
+    return normalize_batch(x, running_mean, running_var, weight, bias, training, momentum, eps)
+
+
+def normalize_batch(x, running_mean, running_var, weight, bias, training, momentum, eps,
+                    counter=None):
+    """batch_norm, with BatchNorm's counter of batches: counted here when given, and the
+    running average cumulative (1/count) when momentum is None."""
     axes, shape = _channel_shape(x, "batch_norm")
-    if training:
-        count = x.size // x.shape[1]
-        if count <= 1:
-            raise ChainruleError(f"batch_norm: expected more than 1 value per channel when "
-                                 f"training, got input of shape {x.shape}")
-        mean = x.mean(axis=axes, keepdims=True)
-        centered = x - mean
-        var = (centered * centered).mean(axis=axes, keepdims=True)
-        if running_mean is not None:
-            running_mean *= 1 - momentum
-            running_mean += momentum * mean.data.reshape(-1)
-        if running_var is not None:
-            running_var *= 1 - momentum
-            running_var += momentum * var.data.reshape(-1) * (count / (count - 1))
-        out = centered / ops.sqrt(var + eps)
-    else:
+    if not training:
         rm, rv = xp.asarray(running_mean), xp.asarray(running_var)
         out = (x - rm.reshape(shape)) / xp.sqrt(rv.reshape(shape) + eps)
-    return _affine(out, weight, bias, shape)
+        return _affine(out, weight, bias, shape)
+    count = x.size // x.shape[1]
+    if count <= 1:
+        raise ChainruleError(f"batch_norm: expected more than 1 value per channel when "
+                             f"training, got input of shape {x.shape}")
+    mean = x.mean(axis=axes, keepdims=True)
+    centered = x - mean
+    var = (centered * centered).mean(axis=axes, keepdims=True)
+    if counter is not None:
+        count_batch(counter)
+    if running_mean is not None:
+        running_update(running_mean, mean.data, counter, momentum=momentum)
+    if running_var is not None:
+        running_update(running_var, var.data, counter, momentum=momentum,
+                       correction=count / (count - 1))
+    return _affine(centered / ops.sqrt(var + eps), weight, bias, shape)
 
 
 def _affine(out, weight, bias, shape):

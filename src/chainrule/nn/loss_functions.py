@@ -11,12 +11,9 @@ from ..engine.backend import xp
 from ..engine.primitive import ShapeError
 from ..engine.tensor import ChainruleError, Tensor
 from .primitives import bce_probs, bce_with_logits, softmax_cross_entropy
+from .state_ops import LossError, class_targets, label_weights, less, pick_labels
 
 _REDUCTIONS = ("mean", "sum", "none")
-
-
-class LossError(ChainruleError, ValueError):
-    """A loss was given a bad option or targets that do not fit its input."""
 
 
 def _reduce(loss, reduction):
@@ -61,7 +58,7 @@ def huber_loss(input, target, reduction="mean", delta=1.0):
     size = ops.abs(diff)
     quadratic = 0.5 * diff * diff
     linear = delta * (size - 0.5 * delta)
-    return _reduce(ops.where(_data(size) < delta, quadratic, linear), reduction)
+    return _reduce(ops.where(less(size, delta), quadratic, linear), reduction)
 
 
 def binary_cross_entropy(input, target, weight=None, reduction="mean"):
@@ -94,39 +91,33 @@ def _classes_last(input, name):
     return ops.transpose(input, axes=axes)
 
 
-def _class_targets(name, scores, target, weight, ignore_index):
-    """Flat labels (ignored ones set to 0), which are kept, and the class weights."""
+def _labels_and_weights(name, scores, target, weight):
+    """The labels as an array of the scores' batch shape, and the class weights."""
     labels = _data(target)
     classes = scores.shape[-1]
     if labels.shape != scores.shape[:-1]:
         raise ShapeError(f"{name}: target of shape {labels.shape} does not fit input with "
                          f"batch shape {scores.shape[:-1]} and {classes} classes")
-    labels = labels.reshape(-1)
-    kept = labels != ignore_index
-    bad = kept & ((labels < 0) | (labels >= classes))
-    if bad.any():
-        raise LossError(f"{name}: target {labels[bad][0]} is out of bounds for "
-                        f"{classes} classes")
-    safe = xp.where(kept, labels, 0)
     weights = xp.ones(classes, scores.dtype) if weight is None else _data(weight)
-    return safe, kept, weights
+    return labels, weights
 
 
 def nll_loss(input, target, weight=None, ignore_index=-100, reduction="mean"):
     """−w[t]·input[t] on log-probabilities; 'mean' divides by the summed weights of kept rows."""
     _check("nll_loss", input, None, reduction)
     scores = _classes_last(input, "nll_loss")
-    safe, kept, weights = _class_targets("nll_loss", scores, target, weight, ignore_index)
-    sample_weights = weights[safe] * kept
+    labels, weights = _labels_and_weights("nll_loss", scores, target, weight)
+    options = {"classes": scores.shape[-1], "ignore_index": ignore_index, "name": "nll_loss"}
+    sample_weights = label_weights(labels, weights, **options)
     flat = scores.reshape(-1, scores.shape[-1])
-    picked = flat[xp.arange(len(safe)), safe]
+    picked = pick_labels(flat, labels, ignore_index=ignore_index)
     loss = (-picked * sample_weights).reshape(scores.shape[:-1])
     return _weighted_reduce(loss, reduction, sample_weights)
 
 
 def _weighted_reduce(loss, reduction, sample_weights):
     if reduction == "mean":
-        return loss.sum() / sample_weights.sum()
+        return loss.sum() / ops.sum(sample_weights)
     return _reduce(loss, reduction)
 
 
@@ -154,10 +145,9 @@ def cross_entropy(input, target, weight=None, ignore_index=-100, reduction="mean
         if weight is not None:
             probs = probs * _data(weight)
         return _reduce(softmax_cross_entropy(logits, probs), reduction)
-    safe, kept, weights = _class_targets("cross_entropy", logits, target, weight, ignore_index)
-    sample_weights = weights[safe] * kept
-    mixed = xp.zeros((len(safe), classes), logits.dtype)
-    mixed += (label_smoothing / classes) * weights * kept[:, None]
-    mixed[xp.arange(len(safe)), safe] += (1 - label_smoothing) * sample_weights
-    loss = softmax_cross_entropy(logits, mixed.reshape(logits.shape))
+    labels, weights = _labels_and_weights("cross_entropy", logits, target, weight)
+    options = {"classes": classes, "ignore_index": ignore_index}
+    sample_weights = label_weights(labels, weights, **options)
+    rows = class_targets(labels, weights, label_smoothing=label_smoothing, **options)
+    loss = softmax_cross_entropy(logits, rows.reshape(logits.shape))
     return _weighted_reduce(loss, reduction, sample_weights)

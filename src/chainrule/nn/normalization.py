@@ -57,16 +57,13 @@ class BatchNorm1d(Module):
             raise ShapeError(f"BatchNorm1d({self.num_features}): expected input of shape "
                              f"(N, {self.num_features}) or (N, {self.num_features}, L), "
                              f"got {x.shape}")
-        factor = 0.0 if self.momentum is None else self.momentum
-        if self.training and self.track_running_stats:
-            self.num_batches_tracked += 1
-            if self.momentum is None:
-                factor = 1.0 / float(self.num_batches_tracked)
+        tracking = self.training and self.track_running_stats
         use_batch_stats = self.training or self.running_mean is None
         update = not self.training or self.track_running_stats
-        return F.batch_norm(x, self.running_mean if update else None,
-                            self.running_var if update else None, self.weight, self.bias,
-                            use_batch_stats, factor, self.eps)
+        return F.normalize_batch(x, self.running_mean if update else None,
+                                 self.running_var if update else None, self.weight, self.bias,
+                                 use_batch_stats, self.momentum, self.eps,
+                                 counter=self.num_batches_tracked if tracking else None)
 
     def spec_args(self) -> dict:
         args = {"num_features": self.num_features, "eps": self.eps, "momentum": self.momentum,

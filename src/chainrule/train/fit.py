@@ -65,13 +65,26 @@ def _first_epoch(state) -> int:
     return state.epochs if state.stop_training else state.epoch + 1
 
 
-def _run(state, clip_grad_norm, l2, compile):
-    from ..compile import step_for_fit
+def _compiled_step(state, l2, compile):
+    """The compiled step for this run, or None for the eager one: when compile is off, a
+    callback needs the graph, or the optimizer is not one of chainrule's (the compiled step
+    rewrites the same .grad arrays every step, and a user's optimizer may keep one)."""
+    from .. import nn, optim
+    from ..compile import CompiledStep
 
+    if not compile or not isinstance(state.optimizer, optim.Optimizer):
+        return None
+    if any(getattr(callback, "needs_graph", False) for callback in state.callbacks):
+        return None
+    penalty = None if l2 <= 0 else (lambda model: nn.l2_penalty(model, l2))
+    return CompiledStep(state.model, state.loss_fn, state.optimizer, penalty=penalty)
+
+
+def _run(state, clip_grad_norm, l2, compile):
     callbacks = state.callbacks
     state.model.train()
     callbacks.on_train_begin(state)
-    step = step_for_fit(state, l2=l2, compile=compile)
+    step = _compiled_step(state, l2, compile)
     for epoch in range(_first_epoch(state), state.epochs):
         if epoch != state.epoch or state.epoch_finished:
             state.epoch, state.batch, state.epoch_finished = epoch, -1, False

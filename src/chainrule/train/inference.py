@@ -12,8 +12,8 @@ from ..data.validate import check_arrays, check_batch_size
 from ..engine.tensor import Tensor, no_grad
 
 __all__ = [
-    "evaluate", "evaluate_arrays", "model_dtype", "n_input_features", "predict", "to_input",
-    "to_target",
+    "evaluate", "evaluate_arrays", "model_dtype", "n_input_features", "predict", "target_array",
+    "to_input", "to_target",
 ]
 
 
@@ -42,15 +42,18 @@ def to_target(y_batch, output) -> Tensor:
     """Targets shaped for the loss: class labels stay integers for a model with several
     outputs; otherwise targets take the output's dtype, and (n,) becomes (n, 1) for a model
     with a single output column (binary classification, univariate regression)."""
-    y = y_batch
-    out = output.data
+    return Tensor(target_array(y_batch, output.data))
+
+
+def target_array(y, out):
+    """to_target on arrays: y converted for the model's output array `out`."""
     if y.dtype.kind in "iub" and out.ndim == 2 and out.shape[1] > 1 and y.ndim == 1:
-        return Tensor(y)
+        return y
     if y.dtype != out.dtype:
         y = y.astype(out.dtype)
     if y.ndim == 1 and out.ndim == 2 and out.shape[1] == 1:
         y = y.reshape(-1, 1)
-    return Tensor(y)
+    return y
 
 
 def _outputs(model, X, batch_size):

@@ -27,9 +27,14 @@ class Callback:
 
     A callback with state that must survive a resume returns it from state_dict() (JSON
     values and ndarrays) and takes it back in load_state_dict().
+
+    `needs_graph`: True for a callback that observes the forward pass itself (wraps module
+    forwards, keeps intermediate tensors): fit then runs the eager step. Callbacks that read
+    the loss, the output, the parameters and their .grad work with the compiled step.
     """
 
     order = 0
+    needs_graph = False
 
     def on_train_begin(self, state): ...
 

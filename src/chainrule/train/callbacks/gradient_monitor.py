@@ -62,6 +62,7 @@ class GradientMonitor(Callback):
     """Record per-layer gradient statistics every `every_n_steps` steps (see module doc)."""
 
     order = -50
+    needs_graph = True  # it observes activations through wrapped forwards
 
     def __init__(self, every_n_steps=1, vanish_below=1e-7, explode_above=1e4, max_ratio=1e3):
         self.every_n_steps = int(every_n_steps)

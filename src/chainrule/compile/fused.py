@@ -1,0 +1,97 @@
+"""The fused road of a compiled step: a Sequential of built-in layers with a built-in loss,
+run by hand-written layer kernels (kernels.py) and a one-pass loss kernel (losses.py) on
+preallocated buffers, gradients written straight into the optimizer's flat buffer.
+
+NOTE: this is the traced road's fusion for the most common model, kept because it is
+measurably faster (one BLAS call per gradient into its final buffer, ReLU fused with the
+bias); every other model takes the traced road (traced.py).
+"""
+
+from __future__ import annotations
+
+from .kernels import LinearKernel, PrimitiveKernel, ReLUKernel, build_kernels, kernel_factories
+from .losses import loss_kernel
+
+__all__ = ["Plan", "flatten_layers", "fused_support", "build_plan"]
+
+
+class Plan:
+    """The tape of one batch shape: kernels run forward, the loss, then backward."""
+
+    def __init__(self, kernels, loss):
+        self.kernels = kernels
+        first = next(i for i, k in enumerate(kernels) if isinstance(k, LinearKernel))
+        self.backward_kernels = kernels[first:][::-1]
+        self.loss = loss
+        last = kernels[-1]
+        # The output is handed out (fit keeps it for metrics): copy it if it is a buffer.
+        fresh = isinstance(last, (LinearKernel, PrimitiveKernel)) or (
+            isinstance(last, ReLUKernel) and last.out is None
+            and isinstance(kernels[-2], LinearKernel) and kernels[-2].out is None)
+        self.copy_output = not fresh
+
+    def bind_grads(self, destinations):
+        """Write each Linear kernel's gradients into destinations[id(parameter)]."""
+        for kernel in self.kernels:
+            if isinstance(kernel, LinearKernel):
+                kernel.bind_grads(destinations)
+
+    def run(self, X, y):
+        out = X
+        for kernel in self.kernels:
+            out = kernel.forward(out)
+        loss, g = self.loss(out, y)
+        for kernel in self.backward_kernels:
+            g = kernel.backward(g)
+        return loss, out.copy() if self.copy_output else out
+
+
+def flatten_layers(model):
+    """The model's layers in order, or (None, why) when the tape cannot take the model."""
+    from ..nn import Identity, Sequential
+
+    supported = kernel_factories()
+    if "forward" in vars(model):
+        return None, f"{type(model).__name__} has a replaced forward"
+    if type(model) is Sequential:
+        layers = []
+        for child in model:
+            inner, why = flatten_layers(child)
+            if inner is None:
+                return None, why
+            layers += inner
+        return layers, None
+    if type(model) in supported or type(model) is Identity:
+        return [model], None
+    return None, f"{type(model).__name__} is not a layer the tape supports"
+
+
+
+def fused_support(model, loss_fn, params):
+    """(layers, loss factory) when the fused road takes this model and loss, else None."""
+    layers, why = flatten_layers(model)
+    make_loss = loss_kernel(loss_fn)
+    if why is not None or make_loss is None:
+        return None
+    if not any(isinstance(layer, _linear_class()) for layer in layers):
+        return None
+    if any(not p.requires_grad for p in params):
+        return None
+    if len({p.data.dtype for p in params}) != 1 or params[0].data.dtype.kind != "f":
+        return None
+    return layers, make_loss
+
+
+def _linear_class():
+    from ..nn import Linear
+
+    return Linear
+
+
+def build_plan(layers, make_loss, shape, dtype):
+    """The Plan for a batch of this shape, or None when a layer or the loss declines it."""
+    kernels = build_kernels(layers, shape, dtype)
+    if not kernels:
+        return None
+    loss = make_loss(kernels[-1].out_shape, dtype)
+    return None if loss is None else Plan(kernels, loss)

@@ -1,0 +1,116 @@
+"""The arrays of losses and layers that come from the data or change state, as primitives.
+
+Targets built from integer labels, dropout masks and BatchNorm's running statistics are
+not differentiable, but they are ops all the same: written as primitives, a compiled step
+records and replays them (the labels of each batch, the generator's next draws, the buffers
+updated in place), where NumPy code beside the graph would be frozen into the recording.
+"""
+
+from __future__ import annotations
+
+from ..engine import random
+from ..engine.backend import xp
+from ..engine.primitive import primitive
+from ..engine.tensor import ChainruleError
+
+
+class LossError(ChainruleError, ValueError):
+    """A loss was given a bad option or targets that do not fit its input."""
+
+
+def _kept_labels(name, labels, classes, ignore_index):
+    """Flat labels (ignored ones set to 0) and the mask of those kept; bad labels raise."""
+    labels = labels.reshape(-1)
+    kept = labels != ignore_index
+    bad = kept & ((labels < 0) | (labels >= classes))
+    if bad.any():
+        raise LossError(f"{name}: target {labels[bad][0]} is out of bounds for {classes} classes")
+    return xp.where(kept, labels, 0), kept
+
+
+def _no_gradient(g, out, *args, **options):
+    return (None,) * len(args)
+
+
+@primitive
+def label_weights(labels, weights, classes=2, ignore_index=-100, name="cross_entropy"):
+    """Per label its class weight, 0 for an ignored label (the 'mean' divides by their sum)."""
+    safe, kept = _kept_labels(name, labels, classes, ignore_index)
+    return weights[safe] * kept
+
+
+label_weights.vjp(_no_gradient)
+
+
+@primitive
+def class_targets(labels, weights, classes=2, ignore_index=-100, label_smoothing=0.0,
+                  name="cross_entropy"):
+    """(n, C) target rows: w[t]·(1 − s) at the label plus w·s/C everywhere (s the label
+    smoothing), zero rows for ignored labels; cross-entropy is −Σ rows·log softmax."""
+    safe, kept = _kept_labels(name, labels, classes, ignore_index)
+    rows = xp.zeros((len(safe), classes), weights.dtype)
+    if label_smoothing:
+        rows += (label_smoothing / classes) * weights * kept[:, None]
+    rows[xp.arange(len(safe)), safe] += (1 - label_smoothing) * weights[safe] * kept
+    return rows
+
+
+class_targets.vjp(_no_gradient)
+
+
+@primitive
+def pick_labels(scores, labels, ignore_index=-100, name="nll_loss"):
+    """scores[i, label_i] of (n, C) scores (0 for an ignored label)."""
+    safe, kept = _kept_labels(name, labels, scores.shape[-1], ignore_index)
+    return scores[xp.arange(len(safe)), safe] * kept
+
+
+@pick_labels.vjp
+def _(g, out, scores, labels, ignore_index=-100, name="nll_loss"):
+    safe, kept = _kept_labels(name, labels, scores.shape[-1], ignore_index)
+    grad = xp.zeros_like(scores)
+    grad[xp.arange(len(safe)), safe] = g * kept
+    return grad, None
+
+
+@primitive
+def less(x, y):
+    """x < y elementwise, as a boolean array (a region of a piecewise function)."""
+    return xp.less(x, y)
+
+
+less.vjp(_no_gradient)
+
+
+@primitive
+def dropout_mask(x, p=0.5):
+    """Kept elements 1/(1 − p), dropped ones 0, drawn from chainrule's generator."""
+    keep = random.generator().random(x.shape) >= p
+    scale = 0.0 if p == 1.0 else 1.0 / (1.0 - p)
+    return keep * xp.asarray(scale, dtype=x.dtype)
+
+
+dropout_mask.vjp(_no_gradient)
+
+
+@primitive
+def count_batch(counter):
+    """num_batches_tracked += 1, in place; returns the counter."""
+    counter += 1
+    return counter
+
+
+count_batch.vjp(_no_gradient)
+
+
+@primitive
+def running_update(running, batch, counter=None, momentum=0.1, correction=1.0):
+    """running ← (1 − f)·running + f·batch·correction in place, f the momentum, or
+    1/counter (a cumulative average) when momentum is None; returns running."""
+    factor = 1.0 / float(counter) if momentum is None else momentum
+    running *= 1 - factor
+    running += factor * batch.reshape(-1) * correction
+    return running
+
+
+running_update.vjp(_no_gradient)
