@@ -21,6 +21,7 @@ from ..engine.backend import xp
 from ..engine.tensor import unbroadcast
 
 _ndarray = xp.ndarray
+_ARRAYS = (xp.ndarray, xp.generic)  # NumPy scalars too: a VJP of a 0-d array may give one
 
 
 class Instruction(NamedTuple):
@@ -49,13 +50,13 @@ class Recorder:
     def new_slot(self, value) -> int:
         slot = len(self.values)
         self.values.append(value)
-        if type(value) is _ndarray:
+        if isinstance(value, _ARRAYS):
             self.slot_of[id(value)] = slot
         return slot
 
     def slot(self, value) -> int:
         """The slot holding this array, or a new constant slot for a value seen first here."""
-        if type(value) is _ndarray:
+        if isinstance(value, _ARRAYS):
             slot = self.slot_of.get(id(value))
             if slot is not None:
                 return slot
