@@ -62,3 +62,18 @@ CASES = {
     "bce_with_logits": bce_with_logits,
     "softmax_cross_entropy": softmax_cross_entropy,
 }
+
+
+def label_cross_entropy(rng):
+    labels = rng.integers(0, 4, 6)
+    labels[2] = 1
+    w = rng.uniform(0.5, 2, 4)
+    z = rng.standard_normal((6, 4)) * 2
+    return [(lambda z: P.label_cross_entropy(z, labels), [z]),
+            (lambda z: P.label_cross_entropy(z, labels, w, ignore_index=1, label_smoothing=0.2),
+             [z]),
+            (lambda z: P.label_cross_entropy(z, labels, label_smoothing=0.3, reduction="sum"),
+             [z])]
+
+
+CASES["label_cross_entropy"] = label_cross_entropy

@@ -40,7 +40,7 @@ class TracedSteps:
 
     def key(self, X, y):
         modes = tuple([m.training for m in self.modules])
-        return X.shape, X.dtype.str, y.shape, y.dtype.str, modes
+        return X.shape, X.dtype, y.shape, y.dtype, modes
 
     def inputs(self, X, y):
         buffers = [getattr(m, name) for m, name in self.buffer_owners]

@@ -10,7 +10,7 @@ from ..engine import ops
 from ..engine.backend import xp
 from ..engine.primitive import ShapeError
 from ..engine.tensor import ChainruleError, Tensor
-from .primitives import bce_probs, bce_with_logits, softmax_cross_entropy
+from .primitives import bce_probs, bce_with_logits, label_cross_entropy, softmax_cross_entropy
 from .state_ops import LossError, class_targets, label_weights, less, pick_labels
 
 _REDUCTIONS = ("mean", "sum", "none")
@@ -146,6 +146,10 @@ def cross_entropy(input, target, weight=None, ignore_index=-100, reduction="mean
             probs = probs * _data(weight)
         return _reduce(softmax_cross_entropy(logits, probs), reduction)
     labels, weights = _labels_and_weights("cross_entropy", logits, target, weight)
+    if logits.ndim == 2 and reduction != "none":
+        return label_cross_entropy(logits, labels, None if weight is None else weights,
+                                   ignore_index=ignore_index, label_smoothing=label_smoothing,
+                                   reduction=reduction)
     options = {"classes": classes, "ignore_index": ignore_index}
     sample_weights = label_weights(labels, weights, **options)
     rows = class_targets(labels, weights, label_smoothing=label_smoothing, **options)

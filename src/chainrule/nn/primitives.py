@@ -14,6 +14,7 @@ from ..engine.backend import xp
 from ..engine.ops import stable_sigmoid
 from ..engine.primitive import ShapeError, primitive
 from .erf import erf
+from .state_ops import _kept_labels
 
 # --- linear: z = x Wᵀ + b -----------------------------------------------------------------
 
@@ -155,3 +156,57 @@ def _(g, out, z, q, needs=(True, True)):
     if needs[1]:
         gq = -g * log_p
     return gz, gq
+
+
+# --- cross-entropy against integer labels, reduced ----------------------------------------
+
+
+def _label_rows(z, labels, weights, ignore_index, label_smoothing):
+    """log softmax(z), the target rows' weights at the labels, their row sums (0 for
+    ignored rows) and the flat labels: what the fused cross-entropy's value and VJP share."""
+    classes = z.shape[-1]
+    safe, kept = _kept_labels("cross_entropy", labels, classes, ignore_index)
+    log_p = _log_softmax(z)
+    at_label = (1 - label_smoothing) * (kept if weights is None else weights[safe] * kept)
+    total = weights.sum() if weights is not None else classes
+    row_sums = at_label + (label_smoothing / classes) * total * kept
+    return log_p, at_label, row_sums, safe, kept
+
+
+def _denominator(weights, safe, kept, reduction):
+    if reduction == "sum":
+        return 1.0
+    return (kept.sum() if weights is None else (weights[safe] * kept).sum())
+
+
+@primitive
+def label_cross_entropy(z, labels, weights=None, ignore_index=-100, label_smoothing=0.0,
+                        reduction="mean"):
+    """Cross-entropy of (n, C) logits against n integer labels with torch's options, reduced
+    by 'sum' or 'mean' (over the summed weights of the kept rows).
+
+    NOTE: fused (one forward, one VJP) where the composition of class_targets, label_weights
+    and softmax_cross_entropy makes about ten calls: a small model's step is made of calls."""
+    log_p, at_label, _, safe, kept = _label_rows(z, labels, weights, ignore_index,
+                                                 label_smoothing)
+    rows = xp.arange(len(safe))
+    loss = -(at_label * log_p[rows, safe]).sum()
+    if label_smoothing:
+        spread = log_p.sum(axis=-1) if weights is None else log_p @ weights
+        loss -= (label_smoothing / z.shape[-1]) * (spread * kept).sum()
+    return loss / _denominator(weights, safe, kept, reduction)
+
+
+@label_cross_entropy.vjp
+def _(g, out, z, labels, weights=None, ignore_index=-100, label_smoothing=0.0,
+      reduction="mean"):
+    log_p, at_label, row_sums, safe, kept = _label_rows(z, labels, weights, ignore_index,
+                                                        label_smoothing)
+    scale = g / _denominator(weights, safe, kept, reduction)
+    # softmax·Σrow − row: the texts' ŷ − y for a one-hot row.
+    grad = xp.exp(log_p) * (row_sums * scale)[:, None]
+    if label_smoothing:
+        spread = kept[:, None] * (1.0 if weights is None else weights)
+        grad -= (label_smoothing / z.shape[-1]) * scale * spread
+    grad[xp.arange(len(safe)), safe] -= at_label * scale
+    return grad, None, None

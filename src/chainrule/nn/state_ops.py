@@ -21,6 +21,10 @@ class LossError(ChainruleError, ValueError):
 def _kept_labels(name, labels, classes, ignore_index):
     """Flat labels (ignored ones set to 0) and the mask of those kept; bad labels raise."""
     labels = labels.reshape(-1)
+    if labels.size and not 0 <= ignore_index < classes:
+        low, high = labels.min(), labels.max()
+        if 0 <= low and high < classes:  # the common case: every label kept, in two reductions
+            return labels, xp.ones(labels.shape, bool)
     kept = labels != ignore_index
     bad = kept & ((labels < 0) | (labels >= classes))
     if bad.any():
