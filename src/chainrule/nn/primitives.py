@@ -163,14 +163,17 @@ def _(g, out, z, q, needs=(True, True)):
 
 def _label_rows(z, labels, weights, ignore_index, label_smoothing):
     """log softmax(z), the target rows' weights at the labels, their row sums (0 for
-    ignored rows) and the flat labels: what the fused cross-entropy's value and VJP share."""
+    ignored rows), the flat labels, the kept mask and the class weights, all in z's dtype:
+    what the fused cross-entropy's value and VJP share."""
     classes = z.shape[-1]
     safe, kept = _kept_labels("cross_entropy", labels, classes, ignore_index)
+    kept = kept.astype(z.dtype)  # the loss and its gradient in the logits' precision
+    weights = None if weights is None else weights.astype(z.dtype, copy=False)
     log_p = _log_softmax(z)
     at_label = (1 - label_smoothing) * (kept if weights is None else weights[safe] * kept)
     total = weights.sum() if weights is not None else classes
     row_sums = at_label + (label_smoothing / classes) * total * kept
-    return log_p, at_label, row_sums, safe, kept
+    return log_p, at_label, row_sums, safe, kept, weights
 
 
 def _denominator(weights, safe, kept, reduction):
@@ -187,8 +190,8 @@ def label_cross_entropy(z, labels, weights=None, ignore_index=-100, label_smooth
 
     NOTE: fused (one forward, one VJP) where the composition of class_targets, label_weights
     and softmax_cross_entropy makes about ten calls: a small model's step is made of calls."""
-    log_p, at_label, _, safe, kept = _label_rows(z, labels, weights, ignore_index,
-                                                 label_smoothing)
+    log_p, at_label, _, safe, kept, weights = _label_rows(z, labels, weights, ignore_index,
+                                                          label_smoothing)
     rows = xp.arange(len(safe))
     loss = -(at_label * log_p[rows, safe]).sum()
     if label_smoothing:
@@ -200,8 +203,8 @@ def label_cross_entropy(z, labels, weights=None, ignore_index=-100, label_smooth
 @label_cross_entropy.vjp
 def _(g, out, z, labels, weights=None, ignore_index=-100, label_smoothing=0.0,
       reduction="mean"):
-    log_p, at_label, row_sums, safe, kept = _label_rows(z, labels, weights, ignore_index,
-                                                        label_smoothing)
+    log_p, at_label, row_sums, safe, kept, weights = _label_rows(z, labels, weights,
+                                                                 ignore_index, label_smoothing)
     scale = g / _denominator(weights, safe, kept, reduction)
     # softmax·Σrow − row: the texts' ŷ − y for a one-hot row.
     grad = xp.exp(log_p) * (row_sums * scale)[:, None]
