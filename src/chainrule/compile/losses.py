@@ -115,10 +115,26 @@ def _bce_with_logits(z, y):
     return bce_with_logits.forward(z, y), stable_sigmoid(z) - y
 
 
+def _as_module(loss_fn):
+    """The loss module a functional loss equals with its default options
+    (F.cross_entropy -> CrossEntropyLoss()), or loss_fn itself."""
+    from .. import nn
+    from ..nn import functional as F
+
+    modules = {F.cross_entropy: nn.CrossEntropyLoss, F.mse_loss: nn.MSELoss,
+               F.l1_loss: nn.L1Loss, F.huber_loss: nn.HuberLoss,
+               F.binary_cross_entropy_with_logits: nn.BCEWithLogitsLoss}
+    make = modules.get(loss_fn) if callable(loss_fn) and not isinstance(loss_fn, nn.Module) \
+        else None
+    return loss_fn if make is None else make()
+
+
 def loss_kernel(loss_fn):
-    """A factory (out_shape, dtype) -> kernel for this loss module, or None if unsupported."""
+    """A factory (out_shape, dtype) -> kernel for this loss module (or a functional loss with
+    its default options), or None if unsupported."""
     from .. import nn
 
+    loss_fn = _as_module(loss_fn)
     kind = type(loss_fn)
     reduction = getattr(loss_fn, "reduction", None)
     if reduction not in ("mean", "sum") or "forward" in vars(loss_fn):

@@ -161,25 +161,30 @@ def _(g, out, z, q, needs=(True, True)):
 # --- cross-entropy against integer labels, reduced ----------------------------------------
 
 
-def _label_rows(z, labels, weights, ignore_index, label_smoothing):
-    """log softmax(z), the target rows' weights at the labels, their row sums (0 for
-    ignored rows), the flat labels, the kept mask and the class weights, all in z's dtype:
-    what the fused cross-entropy's value and VJP share."""
-    classes = z.shape[-1]
-    safe, kept = _kept_labels("cross_entropy", labels, classes, ignore_index)
-    kept = kept.astype(z.dtype)  # the loss and its gradient in the logits' precision
-    weights = None if weights is None else weights.astype(z.dtype, copy=False)
-    log_p = _log_softmax(z)
-    at_label = (1 - label_smoothing) * (kept if weights is None else weights[safe] * kept)
-    total = weights.sum() if weights is not None else classes
-    row_sums = at_label + (label_smoothing / classes) * total * kept
-    return log_p, at_label, row_sums, safe, kept, weights
+class _LabelRows:
+    """What the fused cross-entropy's value and VJP share: log softmax(z), the flat labels,
+    and each row's target weight at its label (`at_label`) and in all (`total`), in z's dtype.
+    Both are plain numbers (1.0) in the common case: every label kept, no class weights."""
 
+    def __init__(self, z, labels, weights, ignore_index, label_smoothing):
+        classes = z.shape[-1]
+        self.labels, kept = _kept_labels("cross_entropy", labels, classes, ignore_index)
+        self.log_p = _log_softmax(z)
+        self.weights = None if weights is None else weights.astype(z.dtype, copy=False)
+        per_row = 1.0 if self.weights is None else self.weights[self.labels]
+        self.kept = None if kept.all() else kept.astype(z.dtype)
+        if self.kept is not None:
+            per_row = per_row * self.kept
+        self.count = per_row.sum() if isinstance(per_row, xp.ndarray) else float(len(kept))
+        self.at_label = (1 - label_smoothing) * per_row
+        whole = classes if self.weights is None else self.weights.sum()
+        spread = (label_smoothing / classes) * whole
+        self.total = self.at_label + (spread if self.kept is None else spread * self.kept)
 
-def _denominator(weights, safe, kept, reduction):
-    if reduction == "sum":
-        return 1.0
-    return (kept.sum() if weights is None else (weights[safe] * kept).sum())
+    def smoothing_rows(self, dtype):
+        """Each row's weights before the smoothing factor: kept·w (or kept), shape (n, C)."""
+        rows = xp.ones((), dtype) if self.weights is None else self.weights
+        return rows if self.kept is None else self.kept[:, None] * rows
 
 
 @primitive
@@ -190,26 +195,24 @@ def label_cross_entropy(z, labels, weights=None, ignore_index=-100, label_smooth
 
     NOTE: fused (one forward, one VJP) where the composition of class_targets, label_weights
     and softmax_cross_entropy makes about ten calls: a small model's step is made of calls."""
-    log_p, at_label, _, safe, kept, weights = _label_rows(z, labels, weights, ignore_index,
-                                                          label_smoothing)
-    rows = xp.arange(len(safe))
-    loss = -(at_label * log_p[rows, safe]).sum()
+    rows = _LabelRows(z, labels, weights, ignore_index, label_smoothing)
+    picked = rows.log_p[xp.arange(len(rows.labels)), rows.labels]
+    loss = -(picked * rows.at_label).sum()
     if label_smoothing:
-        spread = log_p.sum(axis=-1) if weights is None else log_p @ weights
-        loss -= (label_smoothing / z.shape[-1]) * (spread * kept).sum()
-    return loss / _denominator(weights, safe, kept, reduction)
+        loss -= (label_smoothing / z.shape[-1]) * (rows.log_p * rows.smoothing_rows(z.dtype)).sum()
+    return loss / (rows.count if reduction == "mean" else 1.0)
 
 
 @label_cross_entropy.vjp
 def _(g, out, z, labels, weights=None, ignore_index=-100, label_smoothing=0.0,
       reduction="mean"):
-    log_p, at_label, row_sums, safe, kept, weights = _label_rows(z, labels, weights,
-                                                                 ignore_index, label_smoothing)
-    scale = g / _denominator(weights, safe, kept, reduction)
+    rows = _LabelRows(z, labels, weights, ignore_index, label_smoothing)
+    scale = g / rows.count if reduction == "mean" else g
     # softmax·Σrow − row: the texts' ŷ − y for a one-hot row.
-    grad = xp.exp(log_p) * (row_sums * scale)[:, None]
+    total = rows.total * scale
+    grad = xp.exp(rows.log_p)
+    grad *= total[:, None] if isinstance(total, xp.ndarray) and total.ndim else total
     if label_smoothing:
-        spread = kept[:, None] * (1.0 if weights is None else weights)
-        grad -= (label_smoothing / z.shape[-1]) * scale * spread
-    grad[xp.arange(len(safe)), safe] -= at_label * scale
+        grad -= (label_smoothing / z.shape[-1]) * scale * rows.smoothing_rows(z.dtype)
+    grad[xp.arange(len(rows.labels)), rows.labels] -= rows.at_label * scale
     return grad, None, None
