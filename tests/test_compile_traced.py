@@ -236,3 +236,29 @@ def _record(fn, leaves):
     assert not recorder.problems, recorder.problems
     grads = [recorder.leaf_grads.get(id(t)) for t in leaves]
     return Program(recorder, len(leaves), {"loss": recorder.slot_of[id(out.data)]}, grads)
+
+
+def test_gradient_monitor_observes_the_replayed_steps(monkeypatch):
+    from chainrule.compile.step import CompiledStep
+
+    replays = []
+    replay = CompiledStep._replay
+    monkeypatch.setattr(CompiledStep, "_replay",
+                        lambda self, *args: replays.append(1) or replay(self, *args))
+    X, y = data(64)
+    records = []
+    for compile in (False, True):
+        cr.manual_seed(1)
+        model = nn.Sequential(nn.Linear(6, 8), nn.ReLU(), nn.Linear(8, 8), nn.Tanh(),
+                              nn.Linear(8, 3)).double()
+        monitor = cr.callbacks.GradientMonitor()
+        history = cr.fit(model, nn.CrossEntropyLoss(), optim.SGD(model.parameters(), lr=0.1),
+                         X, y, epochs=3, batch_size=8, seed=0, verbose=0, callbacks=[monitor],
+                         compile=compile)
+        records.append((history.history["loss"], history.grad_monitor))
+    (eager_loss, eager_record), (loss, record) = records
+    assert len(replays) == 3 * 8 - 2  # every batch after the two recordings was replayed
+    assert loss == eager_loss
+    assert record["dead_relu"] == eager_record["dead_relu"]
+    assert record["saturated"] == eager_record["saturated"] and record["saturated"]["3"]
+    assert record["grad_norm"] == eager_record["grad_norm"]

@@ -12,5 +12,6 @@ trace -> plan -> replay; chainrule.compile.step says which road a model takes.
 """
 
 from .step import CompileCheckError, CompiledStep, compile_step
+from .trace import tap
 
-__all__ = ["CompileCheckError", "CompiledStep", "compile_step"]
+__all__ = ["CompileCheckError", "CompiledStep", "compile_step", "tap"]

@@ -143,3 +143,13 @@ def recording(inputs, parameters):
         yield recorder
     finally:
         _engine._recorder = None
+
+
+def tap(fn, array):
+    """Call fn(array) now and, when a step is being recorded, at this point of every replay
+    of it: how a callback observes an intermediate array (an activation) of a compiled step."""
+    recorder = _engine._recorder
+    if recorder is None:
+        fn(array)
+    else:
+        recorder.call(fn, (array,), "tap")

@@ -1,11 +1,12 @@
 """The divergence guard: stop at the first NaN or Inf loss or gradient, and say what to do.
 
 It runs as fit()'s first callback after every backward. It also measures the batch's total
-gradient norm (state.grad_norm), which costs one dot product per parameter. Before each step
-it keeps a copy of the weights (they produced a finite loss and finite gradients), so that
-when training diverges the model goes back to its last finite weights before DivergenceError
-is raised. When the weights (or gradients) are views tiling one flat buffer, as a fused
-optimizer makes them, one copy (or one dot product) over that buffer does instead.
+gradient norm (state.grad_norm): one dot product per parameter, summed exactly, so the number
+does not depend on where the gradients live (a compiled step's flat buffer or arrays of their
+own). Before each step it keeps a copy of the weights (they produced a finite loss and finite
+gradients), so that when training diverges the model goes back to its last finite weights
+before DivergenceError is raised. When the weights are views tiling one flat buffer, as a
+fused optimizer makes them, one copy over that buffer does instead.
 """
 
 from __future__ import annotations
@@ -89,16 +90,15 @@ class DivergenceGuard(Callback):
 
     def __init__(self):
         self._last_finite = None
-        self._flat_weights, self._flat_grads = FlatBuffer(), FlatBuffer()
+        self._flat_weights = FlatBuffer()
 
     def on_train_begin(self, state):
         self._last_finite = [np.array(p.data, copy=True) for _, p in state.params]
         self._kept_flat = None  # the flat buffer the last kept weights came from, if any
 
     def _total_squared_norm(self, state):
-        grads = self._flat_grads.of([p.grad for _, p in state.params])
-        if grads is not None:
-            return float(np.dot(grads, grads))
+        # Per parameter, then summed exactly: the same number whether the gradients are views
+        # of an optimizer's flat buffer (a compiled step) or arrays of their own (eager).
         return math.fsum(squared_norms(state.params))
 
     def on_after_backward(self, state):

@@ -12,7 +12,8 @@ It warns (GradientWarning), once per parameter, when gradients vanish (norm belo
 `vanish_below`, or more than `max_ratio` times smaller than at the output layer) or explode
 (norm above `explode_above`, or more than `max_ratio` times larger than at the output layer).
 Activations are observed by wrapping the forward of ReLU, Sigmoid and Tanh modules during
-training; the wrappers are removed when fit returns.
+training (through chainrule.compile.tap, so a compiled step's replays are observed too); the
+wrappers are removed when fit returns.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from collections import defaultdict
 
 import numpy as np
 
+from ...compile import tap
 from .base import Callback
 
 __all__ = ["GradientMonitor", "GradientWarning"]
@@ -62,7 +64,6 @@ class GradientMonitor(Callback):
     """Record per-layer gradient statistics every `every_n_steps` steps (see module doc)."""
 
     order = -50
-    needs_graph = True  # it observes activations through wrapped forwards
 
     def __init__(self, every_n_steps=1, vanish_below=1e-7, explode_above=1e4, max_ratio=1e3):
         self.every_n_steps = int(every_n_steps)
@@ -93,10 +94,14 @@ class GradientMonitor(Callback):
     def _wrap(self, module, name, kind, state):
         forward = module.forward
 
+        def observe(activation):
+            if self._sampling(state):
+                self._observe(name, kind, activation)
+
         def observed_forward(*args, **kwargs):
             out = forward(*args, **kwargs)
-            if module.training and self._sampling(state):
-                self._observe(name, kind, out.data)
+            if module.training:
+                tap(observe, out.data)
             return out
 
         return observed_forward
