@@ -262,3 +262,24 @@ def test_gradient_monitor_observes_the_replayed_steps(monkeypatch):
     assert record["dead_relu"] == eager_record["dead_relu"]
     assert record["saturated"] == eager_record["saturated"] and record["saturated"]["3"]
     assert record["grad_norm"] == eager_record["grad_norm"]
+
+
+def test_a_buffer_is_read_by_every_replay():
+    class Tempered(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.layer = nn.Linear(6, 3)
+            self.register_buffer("temperature", np.array(1.0))
+
+        def forward(self, x):
+            return self.layer(x) / self.temperature
+
+    model = Tempered().double()
+    step = compile_step(model, F.cross_entropy, optim.SGD(model.parameters(), lr=0.0))
+    X, y = data(8)
+    for _ in range(3):
+        step(X, y)
+    model.temperature = np.array(4.0)  # replaced between steps, as a schedule would
+    loss = step(X, y)
+    expected = F.cross_entropy(model(cr.tensor(X)), cr.tensor(y))
+    assert step.replays == 2 and loss == float(expected.data)

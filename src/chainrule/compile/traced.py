@@ -44,7 +44,7 @@ class TracedSteps:
 
     def inputs(self, X, y):
         buffers = [getattr(m, name) for m, name in self.buffer_owners]
-        return [X, y, *[p.data for p in self.params], *[b for b in buffers if b is not None]]
+        return [X, y, *[p.data for p in self.params], *buffers]
 
     def lookup(self, X, y):
         """The Program for this kind of batch, or None (then `record` runs the step)."""
