@@ -12,6 +12,7 @@ from test_ops import CASE_TABLES
 import chainrule as cr
 from chainrule import nn, optim
 from chainrule.compile import CompileCheckError, compile_step
+from chainrule.compile.fused import FusedRoad
 from chainrule.compile.program import Program
 from chainrule.compile.trace import recording
 from chainrule.nn import functional as F
@@ -283,3 +284,31 @@ def test_a_buffer_is_read_by_every_replay():
     loss = step(X, y)
     expected = F.cross_entropy(model(cr.tensor(X)), cr.tensor(y))
     assert step.replays == 2 and loss == float(expected.data)
+
+
+def test_a_custom_mlp_module_takes_the_fused_kernels():
+    class MLP(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.hidden, self.out = nn.Linear(6, 16), nn.Linear(16, 3)
+
+        def forward(self, x):
+            return self.out(self.hidden(x).relu())
+
+    results = []
+    for make in (lambda: MLP(), lambda: nn.Sequential(nn.Linear(6, 16), nn.ReLU(),
+                                                       nn.Linear(16, 3))):
+        cr.manual_seed(2)
+        model = make().double()
+        step = compile_step(model, F.cross_entropy, optim.Adam(model.parameters(), lr=1e-2))
+        losses = [step(X, y) for X, y in batches(10)]
+        results.append((losses, [p.data.copy() for p in model.parameters()]))
+        if isinstance(model, MLP):
+            assert step.road == "traced"
+            assert [type(e) for e in step.traced.programs.values()] == [FusedRoad]
+    assert step.road == "fused"
+    (custom_losses, custom), (losses, sequential) = results
+    # The first two steps run eagerly to record; from then on the same kernels as Sequential.
+    np.testing.assert_allclose(custom_losses, losses, rtol=1e-12)
+    for p, q in zip(custom, sequential):
+        np.testing.assert_allclose(p, q, rtol=1e-10, atol=1e-13)

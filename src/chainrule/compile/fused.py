@@ -12,7 +12,7 @@ from __future__ import annotations
 from .kernels import LinearKernel, PrimitiveKernel, ReLUKernel, build_kernels, kernel_factories
 from .losses import loss_kernel
 
-__all__ = ["Plan", "flatten_layers", "fused_support", "build_plan"]
+__all__ = ["FusedRoad", "Plan", "flatten_layers", "fused_support"]
 
 
 class Plan:
@@ -67,11 +67,14 @@ def flatten_layers(model):
 
 
 
-def fused_support(model, loss_fn, params):
-    """(layers, loss factory) when the fused road takes this model and loss, else None."""
-    layers, why = flatten_layers(model)
+def fused_support(model, loss_fn, params, layers=None):
+    """The FusedRoad for this model (or these layers of it) and loss, or None."""
+    if layers is None:
+        layers, why = flatten_layers(model)
+        if why is not None:
+            return None
     make_loss = loss_kernel(loss_fn)
-    if why is not None or make_loss is None:
+    if make_loss is None:
         return None
     if not any(isinstance(layer, _linear_class()) for layer in layers):
         return None
@@ -79,7 +82,7 @@ def fused_support(model, loss_fn, params):
         return None
     if len({p.data.dtype for p in params}) != 1 or params[0].data.dtype.kind != "f":
         return None
-    return layers, make_loss
+    return FusedRoad(layers, make_loss)
 
 
 def _linear_class():
@@ -88,10 +91,19 @@ def _linear_class():
     return Linear
 
 
-def build_plan(layers, make_loss, shape, dtype):
-    """The Plan for a batch of this shape, or None when a layer or the loss declines it."""
-    kernels = build_kernels(layers, shape, dtype)
-    if not kernels:
-        return None
-    loss = make_loss(kernels[-1].out_shape, dtype)
-    return None if loss is None else Plan(kernels, loss)
+class FusedRoad:
+    """Layers and a loss factory, with a Plan per kind of batch (False: declined)."""
+
+    def __init__(self, layers, make_loss):
+        self.layers, self.make_loss = layers, make_loss
+        self.plans = {}
+
+    def plan(self, X, y, dtype):
+        """The Plan for this batch (made on first sight), or None when it is declined."""
+        key = (X.shape, X.dtype, y.shape, y.dtype)
+        plan = self.plans.get(key)
+        if plan is None:
+            kernels = build_kernels(self.layers, X.shape, dtype)
+            loss = self.make_loss(kernels[-1].out_shape, dtype) if kernels else None
+            plan = self.plans[key] = Plan(kernels, loss) if loss is not None else False
+        return plan or None

@@ -16,7 +16,7 @@ from __future__ import annotations
 from ..engine import anomaly, random
 from ..engine.backend import xp
 from ..engine.tensor import ChainruleError, Tensor, is_grad_enabled
-from .fused import build_plan, fused_support
+from .fused import FusedRoad, fused_support
 from .program import Program
 from .traced import TracedSteps
 
@@ -41,11 +41,9 @@ class CompiledStep:
         self.params = list(model.parameters())
         self.check = bool(check)
         self.dtype = next((p.data.dtype for p in self.params if p.data.dtype.kind == "f"), None)
-        fused = None if check or penalty is not None else fused_support(model, loss_fn,
-                                                                        self.params)
-        self._fused_layers, self._make_loss = fused or (None, None)
-        self.traced = TracedSteps(model, loss_fn, self.params, penalty)
-        self._plans = {}
+        self._road = None if check or penalty is not None else fused_support(model, loss_fn,
+                                                                            self.params)
+        self.traced = TracedSteps(model, loss_fn, self.params, penalty, fuse=not check)
         self._bound_data = self._bound_grads = None  # see _bind_destinations
         self._prepared_step = None  # the optimizer's prepared_step(), see optimizer_step
         self.replays = self.eager_steps = 0  # how each batch ran (tests read these)
@@ -53,12 +51,14 @@ class CompiledStep:
 
     @property
     def road(self) -> str:
-        return "fused" if self._fused_layers is not None else "traced"
+        """'fused' for a Sequential the fused kernels take, else 'traced' (where a recording
+        of a plain MLP is handed to the fused kernels too: fusion.py)."""
+        return "fused" if self._road is not None else "traced"
 
     @property
     def reason(self) -> str | None:
         """Why some batch ran (and will run) the eager step, in one line; None if none did."""
-        return None if self._fused_layers is not None else self.traced.reason
+        return None if self._road is not None else self.traced.reason
 
     @property
     def compiled(self) -> bool:
@@ -96,9 +96,11 @@ class CompiledStep:
             X = X.astype(self.dtype)
         if not is_grad_enabled() or anomaly.enabled:
             return self._eager(X, y)
-        if self._fused_layers is not None:
-            return self._fused(X, y)
+        if self._road is not None:
+            return self._fused(self._road, X, y)
         program = self.traced.lookup(X, y)
+        if isinstance(program, FusedRoad):
+            return self._fused(program, X, y)
         if program is None or not self._bind_destinations():
             return self._record_or_eager(X, y)
         if self.check:
@@ -144,12 +146,10 @@ class CompiledStep:
         return loss, output
 
     # --- the fused road -------------------------------------------------------------------
-    def _fused(self, X, y):
-        key = (X.shape, X.dtype, y.shape, y.dtype)
-        plan = self._plans.get(key)
-        if plan is None:
-            plan = self._plans[key] = build_plan(self._fused_layers, self._make_loss,
-                                                 X.shape, self.dtype) or False
+    def _fused(self, road, X, y):
+        known = len(road.plans)
+        plan = road.plan(X, y, self.dtype)
+        if len(road.plans) != known:
             self._bound_data = None  # new kernels: bind their gradient arrays
         target = plan.loss.target(y) if plan else None
         if target is None or not self._bind_destinations():
@@ -170,11 +170,10 @@ class CompiledStep:
                 p.grad = grad
             return True
         if self.dtype is not None and any(p.data.dtype != self.dtype for p in self.params):
-            self.dtype, self._plans = self.params[0].data.dtype, {}
+            self.dtype = self.params[0].data.dtype
             self.traced.programs.clear()
-            if self._fused_layers is not None:
-                fused = fused_support(self.model, self.loss_fn, self.params)
-                self._fused_layers, self._make_loss = fused or (None, None)
+            if self._road is not None:
+                self._road = fused_support(self.model, self.loss_fn, self.params)
             return False
         destinations = {id(p): xp.empty_like(p.data) for p in self.params}
         flat_grad_views = getattr(self.optimizer, "flat_grad_views", _no_views)
@@ -183,9 +182,12 @@ class CompiledStep:
             if group_views is not None:
                 destinations.update((id(p), v) for p, v in zip(group["params"], group_views)
                                     if id(p) in destinations)
-        for plan in self._plans.values():
-            if plan:
-                plan.bind_grads(destinations)
+        roads = [self._road, *self.traced.programs.values()]
+        for road in roads:
+            if isinstance(road, FusedRoad):
+                for plan in road.plans.values():
+                    if plan:
+                        plan.bind_grads(destinations)
         self._bound_grads = [destinations[id(p)] for p in self.params]
         self._bound_data = [p.data for p in self.params]
         return self._bind_destinations()

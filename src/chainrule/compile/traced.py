@@ -13,6 +13,8 @@ from __future__ import annotations
 from collections import OrderedDict
 
 from ..engine.tensor import Tensor
+from .fused import FusedRoad, fused_support
+from .fusion import mlp_layers
 from .program import Program, difference
 from .trace import recording
 
@@ -29,9 +31,10 @@ class _Pending:
 class TracedSteps:
     """Programs by kind of batch, and the eager step that records them."""
 
-    def __init__(self, model, loss_fn, params, penalty=None):
+    def __init__(self, model, loss_fn, params, penalty=None, fuse=True):
         self.model, self.loss_fn, self.params = model, loss_fn, params
         self.penalty = penalty  # a function of the model adding to the loss (fit's l2), or None
+        self.fuse = fuse  # hand a plain MLP's recording to the fused road (fusion.py)
         self.modules = list(model.modules())
         self.buffer_owners = [(m, name) for m in self.modules
                               for name in vars(m).get("_buffer_names", ())]
@@ -47,9 +50,10 @@ class TracedSteps:
         return [X, y, *[p.data for p in self.params], *buffers]
 
     def lookup(self, X, y):
-        """The Program for this kind of batch, or None (then `record` runs the step)."""
+        """The Program (or FusedRoad) for this kind of batch, or None (then `record` runs
+        the step)."""
         program = self.programs.get(self.key(X, y))
-        return program if isinstance(program, Program) else None
+        return program if isinstance(program, (Program, FusedRoad)) else None
 
     def record(self, X, y, to_target):
         """Run the eager step on (X, y) while recording it; returns (loss, output Tensor)."""
@@ -77,14 +81,23 @@ class TracedSteps:
         if why is None and isinstance(previous, _Pending):
             why = difference(previous.recorder, recorder)
             if why is None:
-                grads = [recorder.leaf_grads.get(id(p)) for p in self.params]
-                self._keep(key, Program(recorder, n_inputs, results, grads))
+                self._keep(key, self._fused(recorder) or self._program(recorder, n_inputs,
+                                                                        results))
                 return
         if why is not None:
             self.reason = why
             self._keep(key, why)
         elif previous is None:
             self._keep(key, _Pending(recorder))
+
+    def _program(self, recorder, n_inputs, results):
+        grads = [recorder.leaf_grads.get(id(p)) for p in self.params]
+        return Program(recorder, n_inputs, results, grads)
+
+    def _fused(self, recorder):
+        chain = mlp_layers(recorder, self.model, self.params) if self.fuse else None
+        return None if chain is None else fused_support(self.model, chain[1], self.params,
+                                                        layers=chain[0])
 
     def failed(self, X, y):
         """Why this kind of batch runs eagerly for good, or None."""
