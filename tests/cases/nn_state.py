@@ -67,3 +67,17 @@ CASES = {
     "count_batch": count_batch,
     "running_update": running_update,
 }
+
+
+def batch_norm_train(rng):
+    from chainrule.nn.batch_norm_ops import batch_norm_train as bn
+
+    x = rng.standard_normal((6, 3)) * 2 + 1
+    w, b = rng.uniform(0.5, 2, 3), rng.standard_normal(3)
+    x3 = rng.standard_normal((4, 2, 5))
+    return [(lambda x, w, b: bn(x, w, b), [x, w, b]),
+            (lambda x: bn(x, eps=1e-3), [x]),
+            (lambda x, w: bn(x, w, None, np.zeros(2), np.ones(2)), [x3, rng.uniform(0.5, 2, 2)])]
+
+
+CASES["batch_norm_train"] = batch_norm_train

@@ -20,7 +20,8 @@ from .loss_functions import (
 )
 from .primitives import gelu as _gelu
 from .primitives import linear
-from .state_ops import count_batch, dropout_mask, running_update
+from .batch_norm_ops import batch_norm_train
+from .state_ops import dropout_mask
 
 __all__ = [
     "linear", "relu", "leaky_relu", "sigmoid", "tanh", "gelu", "softmax", "log_softmax",
@@ -96,17 +97,8 @@ def normalize_batch(x, running_mean, running_var, weight, bias, training, moment
     if count <= 1:
         raise ChainruleError(f"batch_norm: expected more than 1 value per channel when "
                              f"training, got input of shape {x.shape}")
-    mean = x.mean(axis=axes, keepdims=True)
-    centered = x - mean
-    var = (centered * centered).mean(axis=axes, keepdims=True)
-    if counter is not None:
-        count_batch(counter)
-    if running_mean is not None:
-        running_update(running_mean, mean.data, counter, momentum=momentum)
-    if running_var is not None:
-        running_update(running_var, var.data, counter, momentum=momentum,
-                       correction=count / (count - 1))
-    return _affine(centered / ops.sqrt(var + eps), weight, bias, shape)
+    return batch_norm_train(x, weight, bias, running_mean, running_var, counter,
+                            momentum=momentum, eps=eps)
 
 
 def _affine(out, weight, bias, shape):
