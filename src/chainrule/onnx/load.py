@@ -142,6 +142,9 @@ class OnnxGraph:
             self._constant_node(node)
             return
         data = [name for name in node.input if name and name not in self.constants]
+        if node.op_type == "Identity" and not data:  # torch names shared weights this way
+            self.constants[node.output[0]] = self.constants[node.input[0]]
+            return
         if node.op_type == "Add" and len(data) == 2:
             self._residual(node, data)
             return

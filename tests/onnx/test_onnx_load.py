@@ -1,0 +1,226 @@
+"""cr.onnx.load: files exported by torch.onnx.export and by cr.onnx.export become chainrule
+models with the same outputs; other operators and damaged files raise OnnxImportError."""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import onnx
+import pytest
+import torch
+from onnx import TensorProto, helper, numpy_helper
+
+import chainrule as cr
+from chainrule.onnx import OnnxImportError
+
+nn = cr.nn
+
+
+class TorchResidual(torch.nn.Module):
+    def __init__(self, block):
+        super().__init__()
+        self.block = block
+
+    def forward(self, x):
+        return x + self.block(x)
+
+
+def _torch_models():
+    t = torch.nn
+    return {
+        "gemm-mlp": (lambda: t.Sequential(t.Linear(4, 16), t.ReLU(), t.Linear(16, 3)), (4,)),
+        "norms": (lambda: t.Sequential(t.Linear(4, 8), t.Tanh(), t.BatchNorm1d(8),
+                                       t.Linear(8, 6), t.LayerNorm(6), t.Sigmoid()), (4,)),
+        "flatten": (lambda: t.Sequential(t.Flatten(), t.Linear(12, 8), t.LeakyReLU(0.1),
+                                         t.Dropout(0.5), t.Linear(8, 3), t.LogSoftmax(dim=1)),
+                    (3, 4)),
+        "matmul-add": (lambda: t.Sequential(t.Linear(4, 8), t.GELU(), t.Linear(8, 2),
+                                            t.Softmax(dim=-1)), (5, 4)),
+        "residual": (lambda: t.Sequential(t.Linear(4, 6),
+                                          TorchResidual(t.Sequential(t.Linear(6, 6), t.ReLU())),
+                                          t.Linear(6, 2)), (4,)),
+    }
+
+
+def _export_torch(module, shape, dtype, path):
+    module = module.to(dtype).eval()
+    with torch.no_grad():  # BatchNorm: running statistics other than 0 and 1
+        for m in module.modules():
+            if isinstance(m, torch.nn.BatchNorm1d):
+                m.running_mean.uniform_(-1, 1)
+                m.running_var.uniform_(0.5, 2)
+    with warnings.catch_warnings():  # dynamo=False is "legacy" to torch; it is what works offline
+        warnings.simplefilter("ignore", DeprecationWarning)
+        torch.onnx.export(module, (torch.zeros((2, *shape), dtype=dtype),), str(path),
+                          dynamo=False, input_names=["x"], output_names=["y"],
+                          dynamic_axes={"x": {0: "n"}})
+    return module
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64], ids=["float32", "float64"])
+@pytest.mark.parametrize("name", list(_torch_models()))
+def test_torch_exported_model_loads_with_the_same_outputs(name, dtype, tmp_path,
+                                                          chainrule_outputs):
+    torch.manual_seed(0)
+    build, shape = _torch_models()[name]
+    module = _export_torch(build(), shape, dtype, tmp_path / "torch.onnx")
+    model = cr.onnx.load(tmp_path / "torch.onnx")
+    x = np.random.default_rng(2).normal(size=(9, *shape))
+    with torch.no_grad():
+        expected = module(torch.from_numpy(x).to(dtype)).numpy()
+    got = chainrule_outputs(model, x.astype(expected.dtype))
+    assert got.dtype == expected.dtype
+    np.testing.assert_allclose(got, expected, rtol=1e-5, atol=1e-6)
+    assert not model.training
+    assert model.num_parameters() == sum(p.numel() for p in module.parameters())
+
+
+def test_gemm_alpha_beta_and_untransposed_weight(tmp_path):
+    rng = np.random.default_rng(0)
+    b, c = rng.normal(size=(3, 2)).astype(np.float32), rng.normal(size=2).astype(np.float32)
+    node = helper.make_node("Gemm", ["x", "b", "c"], ["y"], alpha=0.5, beta=2.0)
+    path = _write(tmp_path, [node], [numpy_helper.from_array(b, "b"),
+                                     numpy_helper.from_array(c, "c")], inputs=[("x", [None, 3])],
+                  outputs=[("y", [None, 2])])
+    x = rng.normal(size=(4, 3)).astype(np.float32)
+    np.testing.assert_allclose(cr.predict(cr.onnx.load(path), x), 0.5 * x @ b + 2.0 * c,
+                               rtol=1e-5, atol=1e-6)
+
+
+def _round_trip_models():
+    return {
+        "mlp": lambda: nn.Sequential(nn.Linear(5, 8), nn.ReLU(), nn.Linear(8, 8), nn.Tanh(),
+                                     nn.Linear(8, 3), nn.Softmax(dim=1)),
+        "norms": lambda: nn.Sequential(nn.Linear(5, 6), nn.BatchNorm1d(6), nn.Sigmoid(),
+                                       nn.LayerNorm(6), nn.LeakyReLU(0.3), nn.Dropout(0.2),
+                                       nn.Linear(6, 2, bias=False), nn.LogSoftmax(dim=1)),
+        "residual": lambda: nn.Sequential(
+            nn.Linear(5, 4), nn.Residual(nn.Sequential(nn.Linear(4, 4), nn.ReLU())),
+            nn.Residual(nn.Tanh()), nn.Flatten(), nn.Linear(4, 1)),
+    }
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("name", list(_round_trip_models()))
+def test_chainrule_round_trip(name, dtype, tmp_path):
+    cr.manual_seed(0)
+    model = _round_trip_models()[name]().to(dtype)
+    model.train()
+    for _ in range(2):  # move BatchNorm's running statistics
+        model(cr.tensor(np.random.default_rng(0).normal(1, 2, size=(8, 5)).astype(dtype)))
+    cr.onnx.export(model, np.zeros((2, 5), dtype), tmp_path / "m.onnx")
+    loaded = cr.onnx.load(tmp_path / "m.onnx")
+    x = np.random.default_rng(1).normal(size=(6, 5)).astype(dtype)
+    np.testing.assert_allclose(cr.predict(loaded, x), cr.predict(model, x), rtol=1e-6,
+                               atol=1e-7)
+    expected = {k: v for k, v in model.state_dict().items() if "num_batches" not in k}
+    got = {k: v for k, v in loaded.state_dict().items() if "num_batches" not in k}
+    assert [v.shape for v in got.values()] == [v.shape for v in expected.values()]
+    for a, b in zip(got.values(), expected.values()):
+        assert a.dtype == b.dtype and np.array_equal(a, b)
+    cr.save(loaded, tmp_path / "m.safetensors")  # built from built-in layers: savable
+
+
+def test_gelu_round_trip_at_opset_20(tmp_path):
+    model = nn.Sequential(nn.Linear(3, 4), nn.GELU("tanh"), nn.Linear(4, 2), nn.GELU())
+    cr.onnx.export(model, np.zeros((1, 3), np.float32), tmp_path / "m.onnx", opset=20)
+    loaded = cr.onnx.load(tmp_path / "m.onnx")
+    assert [type(m).__name__ for m in loaded] == ["Linear", "GELU", "Linear", "GELU"]
+    assert loaded[1].approximate == "tanh" and loaded[3].approximate == "none"
+    x = np.random.default_rng(0).normal(size=(5, 3)).astype(np.float32)
+    np.testing.assert_allclose(cr.predict(loaded, x), cr.predict(model, x), rtol=1e-6)
+
+
+# --- graphs cr.onnx.load refuses ------------------------------------------------------------
+def _write(tmp_path, nodes, initializers=(), inputs=(("x", [None, 3]),),
+           outputs=(("y", [None, 3]),), name="g.onnx"):
+    def info(name, shape):
+        return helper.make_tensor_value_info(name, TensorProto.FLOAT, shape)
+    graph = helper.make_graph(nodes, "g", [info(*i) for i in inputs],
+                              [info(*o) for o in outputs], list(initializers))
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    model.ir_version = 8
+    path = tmp_path / name
+    onnx.save(model, str(path))
+    return path
+
+
+def test_unsupported_operator_is_named(tmp_path):
+    path = _write(tmp_path, [helper.make_node("Relu", ["x"], ["r"]),
+                             helper.make_node("Cos", ["r"], ["y"], name="the_cos")])
+    with pytest.raises(OnnxImportError, match=r"g.onnx: node 'the_cos' \(Cos\): operator not "
+                                              "supported"):
+        cr.onnx.load(path)
+
+
+def test_branching_graph_is_refused(tmp_path):
+    path = _write(tmp_path, [helper.make_node("Relu", ["x"], ["r"]),
+                             helper.make_node("Tanh", ["x"], ["t"], name="branch"),
+                             helper.make_node("Mul", ["r", "t"], ["y"])])
+    with pytest.raises(OnnxImportError, match=r"node 'branch' \(Tanh\): reads \['x'\], not "
+                                              "the output of the layer before it"):
+        cr.onnx.load(path)
+
+
+def test_matmul_of_two_inputs_is_refused(tmp_path):
+    path = _write(tmp_path, [helper.make_node("MatMul", ["x", "x2"], ["y"], name="mm")],
+                  inputs=[("x", [None, 3]), ("x2", [3, 3])])
+    with pytest.raises(OnnxImportError, match="the graph has 2 inputs"):
+        cr.onnx.load(path)
+
+
+def test_weights_must_be_constants(tmp_path):
+    weight = numpy_helper.from_array(np.ones(3, np.float32), "w")
+    path = _write(tmp_path, [helper.make_node("Relu", ["x"], ["r"]),
+                             helper.make_node("Add", ["r", "w"], ["y"], name="add")], [weight])
+    with pytest.raises(OnnxImportError, match=r"node 'add' \(Add\): an Add of a constant is "
+                                              "supported only as the bias after a MatMul"):
+        cr.onnx.load(path)
+
+
+def test_external_data_is_refused(tmp_path):
+    weight = numpy_helper.from_array(np.ones((3, 3), np.float32), "w")
+    weight.ClearField("raw_data")
+    weight.data_location = TensorProto.EXTERNAL
+    weight.external_data.add(key="location", value="/etc/passwd")
+    path = _write(tmp_path, [helper.make_node("MatMul", ["x", "w"], ["y"])], [weight])
+    with pytest.raises(OnnxImportError, match=r"g.onnx: (tensor 'w' is stored in an external "
+                                              "file|damaged ONNX model)"):
+        cr.onnx.load(path)
+
+
+@pytest.fixture(name="valid_file")
+def valid_file_fixture(tmp_path):
+    model = nn.Sequential(nn.Linear(4, 64), nn.ReLU(), nn.Linear(64, 2))
+    cr.onnx.export(model, np.zeros((1, 4), np.float32), tmp_path / "ok.onnx")
+    return (tmp_path / "ok.onnx").read_bytes()
+
+
+@pytest.mark.parametrize(("damage", "message"), [
+    (lambda data: b"", "not an ONNX model"),
+    (lambda data: data[:len(data) // 2], "ONNX model"),
+    (lambda data: bytes(range(256)) * 4, "ONNX model"),
+    (lambda data: b"PK\x03\x04" + data[4:], "ONNX model"),
+    (lambda data: b"\x80\x04\x95" + b"cos\nsystem\n" * 10, "ONNX model"),
+])
+def test_damaged_file_is_a_named_error(damage, message, valid_file, tmp_path):
+    path = tmp_path / "bad.onnx"
+    path.write_bytes(damage(valid_file))
+    with pytest.raises(OnnxImportError, match=f"bad.onnx: .*{message}"):
+        cr.onnx.load(path)
+
+
+def test_missing_file_is_a_named_error(tmp_path):
+    with pytest.raises(OnnxImportError, match="nothing.onnx: cannot read the file"):
+        cr.onnx.load(tmp_path / "nothing.onnx")
+
+
+def test_weights_whose_bytes_do_not_fit_their_shape(valid_file, tmp_path):
+    proto = onnx.load_from_string(valid_file)
+    proto.graph.initializer[0].dims[0] = 1000  # the bytes stored hold 64 rows
+    path = tmp_path / "bad.onnx"
+    path.write_bytes(proto.SerializeToString())
+    with pytest.raises(OnnxImportError, match="bad.onnx: (damaged ONNX model|tensor .* is "
+                                              "damaged)"):
+        cr.onnx.load(path)
