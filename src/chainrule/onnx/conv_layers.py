@@ -49,10 +49,12 @@ def conv(graph, layer, x, scope):
     inputs = [x.name, graph.constant(f"{scope}.weight", weight)]
     if layer.bias is not None:
         inputs.append(graph.constant(f"{scope}.bias", np.asarray(layer.bias.data)))
-    return graph.node("Conv", inputs, f"{scope}/Conv", kernel_shape=kernel,
-                      strides=_sizes(getattr(layer, "stride", 1), n), dilations=dilation,
-                      pads=_pads(layer, scope, kernel, dilation, n),
-                      group=int(getattr(layer, "groups", 1)))
+    return graph.float32_kernel_node("Conv", inputs, f"{scope}/Conv", x.example.dtype,
+                                     kernel_shape=kernel,
+                                     strides=_sizes(getattr(layer, "stride", 1), n),
+                                     dilations=dilation,
+                                     pads=_pads(layer, scope, kernel, dilation, n),
+                                     group=int(getattr(layer, "groups", 1)))
 
 
 def _pool_attributes(layer, scope, x) -> dict:
@@ -74,9 +76,10 @@ def avg_pool(graph, layer, x, scope):
     if getattr(layer, "divisor_override", None) is not None:
         raise OnnxExportError(f"layer {scope} ({type(layer).__name__}): divisor_override "
                               "has no ONNX equivalent")
-    return graph.node("AveragePool", [x.name], f"{scope}/AveragePool",
-                      count_include_pad=int(bool(getattr(layer, "count_include_pad", True))),
-                      **_pool_attributes(layer, scope, x))
+    include_pad = int(bool(getattr(layer, "count_include_pad", True)))
+    return graph.float32_kernel_node("AveragePool", [x.name], f"{scope}/AveragePool",
+                                     x.example.dtype, count_include_pad=include_pad,
+                                     **_pool_attributes(layer, scope, x))
 
 
 def adaptive_avg_pool(graph, layer, x, scope):
@@ -85,14 +88,15 @@ def adaptive_avg_pool(graph, layer, x, scope):
     size_out = [s if o is None else o for s, o in
                 zip(size_in, _sizes(layer.output_size, len(size_in)))]
     if all(o == 1 for o in size_out):
-        return graph.node("GlobalAveragePool", [x.name], f"{scope}/GlobalAveragePool")
+        return graph.float32_kernel_node("GlobalAveragePool", [x.name],
+                                         f"{scope}/GlobalAveragePool", x.example.dtype)
     if any(s % o for s, o in zip(size_in, size_out)):
         raise OnnxExportError(
             f"layer {scope} ({type(layer).__name__}): output size {size_out} does not divide "
             f"the input's {size_in}, so its uneven windows have no ONNX operator")
     kernel = [s // o for s, o in zip(size_in, size_out)]
-    return graph.node("AveragePool", [x.name], f"{scope}/AveragePool", kernel_shape=kernel,
-                      strides=kernel)
+    return graph.float32_kernel_node("AveragePool", [x.name], f"{scope}/AveragePool",
+                                     x.example.dtype, kernel_shape=kernel, strides=kernel)
 
 
 CONVERTERS = {

@@ -17,6 +17,8 @@ from ..engine.tensor import Tensor, no_grad
 from .errors import require_onnx
 from .registry import converter_for
 
+FLOAT, DOUBLE = 1, 11  # onnx.TensorProto's codes (the onnx package is imported lazily)
+
 
 @dataclass(frozen=True)
 class Value:
@@ -58,6 +60,18 @@ class GraphBuilder:
         self.nodes.append(onnx.helper.make_node(op, list(inputs), [output], name=output,
                                                 **attributes))
         return output
+
+    def float32_kernel_node(self, op: str, inputs, hint: str, dtype, **attributes) -> str:
+        """A node of `op`, whose data has `dtype`; on float64 data it runs in float32 between
+        Casts.
+
+        NOTE: ONNX Runtime has no float64 kernels for Conv, AveragePool, GlobalAveragePool
+        and Erf, so a float64 model computes those ops in float32 (relative error ~1e-7)."""
+        if dtype != np.float64:
+            return self.node(op, inputs, hint, **attributes)
+        singles = [self.node("Cast", [name], f"{hint}/Cast", to=FLOAT) for name in inputs]
+        return self.node("Cast", [self.node(op, singles, hint, **attributes)], f"{hint}/Cast",
+                         to=DOUBLE)
 
     def convert(self, layer, x: Value, scope: str) -> Value:
         """Add `layer` (named `scope` in the model) applied to x; returns its output.

@@ -13,7 +13,6 @@ import numpy as np
 from .errors import OnnxExportError
 
 GELU_OPSET = 20  # the first opset with a Gelu operator; before it, GELU is spelled out
-_FLOAT, _DOUBLE = 1, 11  # onnx.TensorProto.FLOAT and DOUBLE (the onnx package loads lazily)
 
 
 def _array(parameter):
@@ -48,8 +47,7 @@ def leaky_relu(graph, layer, x, scope):
 
 
 def gelu(graph, layer, x, scope):
-    float32 = x.example.dtype == np.float32
-    if graph.opset >= GELU_OPSET and float32:
+    if graph.opset >= GELU_OPSET and x.example.dtype == np.float32:  # ORT: no float64 Gelu
         return graph.node("Gelu", [x.name], f"{scope}/Gelu", approximate=layer.approximate)
     half_x = graph.node("Mul", [x.name, _scalar(graph, scope, "half", 0.5, x)], f"{scope}/Mul")
     if layer.approximate == "tanh":  # tanh(√(2/π)·(x + 0.044715·x³))
@@ -62,19 +60,9 @@ def gelu(graph, layer, x, scope):
     else:  # erf(x / √2)
         scaled = graph.node("Div", [x.name, _scalar(graph, scope, "sqrt2", math.sqrt(2), x)],
                             f"{scope}/Div")
-        phi = _erf(graph, scaled, scope, float32)
+        phi = graph.float32_kernel_node("Erf", [scaled], f"{scope}/Erf", x.example.dtype)
     one_plus = graph.node("Add", [phi, _scalar(graph, scope, "one", 1.0, x)], f"{scope}/Add")
     return graph.node("Mul", [half_x, one_plus], f"{scope}/Mul")
-
-
-def _erf(graph, name, scope, float32: bool) -> str:
-    if float32:
-        return graph.node("Erf", [name], f"{scope}/Erf")
-    # NOTE: ONNX Runtime has no float64 Erf kernel (nor Gelu), so a float64 model computes
-    # erf in float32: a relative error of ~1e-7 in GELU's output, within export's 1e-5.
-    single = graph.node("Cast", [name], f"{scope}/Cast", to=_FLOAT)
-    erf = graph.node("Erf", [single], f"{scope}/Erf")
-    return graph.node("Cast", [erf], f"{scope}/Cast", to=_DOUBLE)
 
 
 def softmax(graph, layer, x, scope):
