@@ -63,6 +63,20 @@ CASES = {
                 (lambda: nn.Flatten(1, 2), (2, 3, 4)), (lambda: nn.Flatten(2, 3), (2, 3, 4))],
     "Sequential": [(lambda: nn.Sequential(nn.Linear(4, 8), nn.Tanh(), nn.Linear(8, 2)), (4,))],
     "Residual": [(lambda: nn.Residual(nn.Sequential(nn.Linear(4, 4), nn.ReLU())), (4,))],
+    # The conv and pooling layers (torch's constructor arguments), run once chainrule has them.
+    "Conv1d": [(lambda: nn.Conv1d(3, 4, 3, stride=2, padding=1), (3, 10))],
+    "Conv2d": [(lambda: nn.Conv2d(3, 4, 3, padding=1), (3, 6, 6)),
+               (lambda: nn.Conv2d(4, 4, 3, stride=2, groups=2, bias=False), (4, 7, 7))],
+    "MaxPool1d": [(lambda: nn.MaxPool1d(2), (3, 8))],
+    "MaxPool2d": [(lambda: nn.MaxPool2d(2), (3, 6, 6)),
+                  (lambda: nn.MaxPool2d(3, stride=2, padding=1), (2, 7, 7))],
+    "AvgPool1d": [(lambda: nn.AvgPool1d(2), (3, 8))],
+    "AvgPool2d": [(lambda: nn.AvgPool2d(2), (3, 6, 6))],
+    "AdaptiveAvgPool1d": [(lambda: nn.AdaptiveAvgPool1d(1), (3, 8))],
+    "AdaptiveAvgPool2d": [(lambda: nn.AdaptiveAvgPool2d(1), (3, 5, 6)),
+                          (lambda: nn.AdaptiveAvgPool2d(2), (3, 6, 4))],
+    "BatchNorm2d": [(_trained_batch_norm(lambda n: nn.BatchNorm2d(n), 3, (3, 4, 4)),
+                     (3, 4, 4))],
 }
 NOT_EXPORTABLE = {"ModuleList": "not callable: a list of modules, not a layer"}
 PARAMS = [pytest.param(name, build, shape, id=f"{name}-{i}")

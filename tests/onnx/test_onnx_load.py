@@ -224,3 +224,31 @@ def test_weights_whose_bytes_do_not_fit_their_shape(valid_file, tmp_path):
     with pytest.raises(OnnxImportError, match="bad.onnx: (damaged ONNX model|tensor .* is "
                                               "damaged)"):
         cr.onnx.load(path)
+
+
+def _torch_cnn():
+    t = torch.nn
+    return t.Sequential(t.Conv2d(2, 4, 3, padding=1), t.BatchNorm2d(4), t.ReLU(),
+                        t.MaxPool2d(2), t.Conv2d(4, 4, 3, stride=2), t.AvgPool2d(2),
+                        t.AdaptiveAvgPool2d(1), t.Flatten(), t.Linear(4, 3))
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64], ids=["float32", "float64"])
+def test_torch_cnn_loads_once_chainrule_has_the_layers(dtype, tmp_path, chainrule_outputs):
+    """With chainrule's conv and pooling layers: the same outputs as torch; without them:
+    an error naming the layer the file needs."""
+    torch.manual_seed(0)
+    module = _export_torch(_torch_cnn(), (2, 12, 12), dtype, tmp_path / "cnn.onnx")
+    # torch folds the eval-mode BatchNorm2d into the Conv before it
+    needed = ["Conv2d", "MaxPool2d", "AvgPool2d", "AdaptiveAvgPool2d"]
+    missing = [name for name in needed if name not in nn.LAYERS]
+    if missing:
+        with pytest.raises(OnnxImportError, match=f"needs chainrule's {missing[0]} layer"):
+            cr.onnx.load(tmp_path / "cnn.onnx")
+        return
+    model = cr.onnx.load(tmp_path / "cnn.onnx")
+    x = np.random.default_rng(2).normal(size=(3, 2, 12, 12))
+    with torch.no_grad():
+        expected = module(torch.from_numpy(x).to(dtype)).numpy()
+    np.testing.assert_allclose(chainrule_outputs(model, x.astype(expected.dtype)), expected,
+                               rtol=1e-5, atol=1e-6)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from .. import nn
+from . import conv_importers
 
 
 def _linear(weight, bias):
@@ -87,7 +88,7 @@ def batch_normalization(node, graph):
     rank = graph.rank(node.input[0])
     name = "BatchNorm1d" if rank in (2, 3, None) else f"BatchNorm{rank - 2}d"
     cls = graph.layer_class(node, name)
-    layer = cls(len(scale), eps=graph.attribute(node, "epsilon", 1e-5), dtype=scale.dtype)
+    layer = cls(len(scale), eps=graph.attribute(node, "epsilon", 1e-5)).to(scale.dtype)
     layer.load_state_dict({"weight": scale, "bias": shift, "running_mean": mean,
                            "running_var": var, "num_batches_tracked": np.zeros((), np.int64)})
     return layer
@@ -134,4 +135,5 @@ IMPORTERS = {
     "Flatten": flatten,
     "Identity": identity,
     "Dropout": identity,
+    **conv_importers.IMPORTERS,
 }
