@@ -252,3 +252,15 @@ def test_torch_cnn_loads_once_chainrule_has_the_layers(dtype, tmp_path, chainrul
         expected = module(torch.from_numpy(x).to(dtype)).numpy()
     np.testing.assert_allclose(chainrule_outputs(model, x.astype(expected.dtype)), expected,
                                rtol=1e-5, atol=1e-6)
+
+
+def test_layers_of_sizes_that_do_not_fit(tmp_path):
+    rng = np.random.default_rng(0)
+    first = numpy_helper.from_array(rng.normal(size=(3, 4)).astype(np.float32), "w1")
+    second = numpy_helper.from_array(rng.normal(size=(5, 2)).astype(np.float32), "w2")
+    path = _write(tmp_path, [helper.make_node("MatMul", ["x", "w1"], ["h"]),
+                             helper.make_node("MatMul", ["h", "w2"], ["y"])], [first, second],
+                  outputs=[("y", [None, 2])])
+    with pytest.raises(OnnxImportError, match=r"g.onnx: its layers do not fit an input of "
+                                              r"shape \(batch, 3\)"):
+        cr.onnx.load(path)

@@ -20,11 +20,15 @@ class OnnxImportError(ChainruleError, ValueError):
         super().__init__(f"{self.path}: {problem}")
 
 
+class OnnxMissingError(ChainruleError, ImportError):
+    """The onnx package is not installed."""
+
+
 def require_onnx():
-    """The onnx package, or an ImportError saying how to install it."""
+    """The onnx package, or an OnnxMissingError saying how to install it."""
     try:
         import onnx
     except ImportError:
-        raise ImportError("ONNX export and import need the onnx package: "
-                          "pip install 'chainrule[onnx]'") from None
+        raise OnnxMissingError("ONNX export and import need the onnx package: "
+                               "pip install 'chainrule[onnx]'") from None
     return onnx

@@ -14,6 +14,9 @@ import os
 import numpy as np
 
 from .. import nn
+from ..engine.primitive import ShapeError
+from ..engine.tensor import Tensor, no_grad
+from ..train.inference import model_dtype
 from .errors import OnnxImportError, require_onnx
 from .importers import IMPORTERS
 
@@ -78,9 +81,9 @@ class OnnxGraph:
         if tensor.data_location == onnx.TensorProto.EXTERNAL:
             raise OnnxImportError(self.path, f"tensor {tensor.name!r} is stored in an "
                                   "external file; cr.onnx.load reads self-contained models")
-        try:
+        try:  # fails on bytes that do not fit the shape, or an unknown element type
             return onnx.numpy_helper.to_array(tensor)
-        except Exception as error:  # a tensor whose bytes do not match its shape
+        except (ValueError, KeyError, TypeError) as error:
             raise OnnxImportError(self.path, f"tensor {tensor.name!r} is damaged "
                                   f"({error})") from None
 
@@ -185,14 +188,32 @@ class OnnxGraph:
             raise OnnxImportError(self.path, f"the graph's outputs {outputs} are not the end "
                                   "of its chain of layers; cr.onnx.load reads graphs of one "
                                   "output")
-        return nn.Sequential(*self.layers).eval()
+        model = nn.Sequential(*self.layers).eval()
+        self._check_shapes(model, graph)
+        return model
+
+    def _check_shapes(self, model, graph) -> None:
+        """Run the model on one zero row of the graph's input shape (when its sizes are
+        known): weights of sizes that do not fit each other fail here, not at predict."""
+        dims = [d.dim_value if d.HasField("dim_value") else None
+                for d in graph.input[0].type.tensor_type.shape.dim][1:]
+        if any(d is None or d <= 0 for d in dims) or np.prod(dims) > 10_000_000:
+            return
+        dtype = model_dtype(model)
+        try:
+            with no_grad():
+                model(Tensor(np.zeros((1, *dims), dtype)))
+        except (ShapeError, ValueError) as error:
+            raise OnnxImportError(self.path, f"its layers do not fit an input of shape "
+                                  f"(batch, {', '.join(map(str, dims))}): {error}") from None
 
 
 def _ranks(onnx, proto) -> dict:
     """tensor name -> number of axes, where shape inference knows it."""
     try:
         inferred = onnx.shape_inference.infer_shapes(proto)
-    except Exception:  # inference is a help for BatchNorm's rank, not a requirement
+    except (onnx.shape_inference.InferenceError, ValueError, RuntimeError):
+        # the ranks only help BatchNorm and pooling pick 1-d or 2-d; not a requirement
         inferred = proto
     ranks = {}
     graph = inferred.graph
