@@ -175,3 +175,8 @@ def test_import_chainrule_does_not_import_onnx():
     code = ("import sys, chainrule as cr; cr.nn; "
             "assert not any(m == 'onnx' or m.startswith('onnx.') for m in sys.modules)")
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_a_model_that_is_not_a_module(tmp_path):
+    with pytest.raises(OnnxExportError, match="model must be a chainrule Module, got function"):
+        cr.onnx.export(lambda x: x, np.ones((1, 2)), tmp_path / "m.onnx")

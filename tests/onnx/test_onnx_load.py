@@ -264,3 +264,18 @@ def test_layers_of_sizes_that_do_not_fit(tmp_path):
     with pytest.raises(OnnxImportError, match=r"g.onnx: its layers do not fit an input of "
                                               r"shape \(batch, 3\)"):
         cr.onnx.load(path)
+
+
+def test_constant_nodes_dropout_and_identity(tmp_path):
+    rng = np.random.default_rng(0)
+    weight = rng.normal(size=(3, 2)).astype(np.float32)
+    nodes = [helper.make_node("Constant", [], ["w"], value=numpy_helper.from_array(weight)),
+             helper.make_node("Identity", ["x"], ["i"]),
+             helper.make_node("Dropout", ["i", "ratio"], ["d"]),
+             helper.make_node("MatMul", ["d", "w"], ["y"])]
+    path = _write(tmp_path, nodes, [numpy_helper.from_array(np.float32(0.5), "ratio")],
+                  outputs=[("y", [None, 2])])
+    model = cr.onnx.load(path)
+    assert [type(m).__name__ for m in model] == ["Linear"]
+    x = rng.normal(size=(4, 3)).astype(np.float32)
+    np.testing.assert_allclose(cr.predict(model, x), x @ weight, rtol=1e-6)

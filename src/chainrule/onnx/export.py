@@ -10,6 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..atomic import atomic_write_bytes
+from ..nn.module import Module
 from ..train.inference import model_dtype
 from .errors import OnnxExportError, require_onnx
 from .graph import GraphBuilder, Value
@@ -25,6 +26,9 @@ def export(model, example_input, path, opset: int = DEFAULT_OPSET, metadata=None
     """Write `model` as an ONNX file at `path`; example_input is a batch of inputs (any batch
     size: the exported batch axis is dynamic). `metadata`: str -> str pairs stored in the
     file's metadata_props. Returns the onnx.ModelProto written."""
+    if not isinstance(model, Module):
+        raise OnnxExportError(f"export: model must be a chainrule Module, got "
+                              f"{type(model).__name__}")
     opset = _check_opset(opset)
     example = np.asarray(getattr(example_input, "data", example_input))
     if example.ndim < 1 or example.dtype.kind not in "fiu":

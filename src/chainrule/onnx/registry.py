@@ -28,7 +28,8 @@ def converter_for(layer, scope: str):
         raise OnnxExportError(
             f"{describe(layer, scope)} cannot be exported to ONNX: "
             f"{type(layer).__module__}.{type(layer).__qualname__} is not a built-in chainrule "
-            "layer, and only those have ONNX converters (" + ", ".join(sorted(CONVERTERS)) + ")")
+            "layer, and only those have ONNX converters ("
+            + ", ".join(sorted(CONVERTERS.keys() & LAYERS.keys())) + ")")
     if converter is None:
         raise OnnxExportError(f"{describe(layer, scope)} cannot be exported to ONNX: "
                               f"there is no ONNX converter for {name}")
