@@ -48,6 +48,11 @@ def test_classification_export_gives_predict_labels_on_every_row(trained_run, ir
     assert json.loads(metadata["chainrule.features"]) == list(read_rows(iris_csv)[0])[:-1]
     assert metadata["chainrule.task"] == "classification"
     assert json.loads(metadata["chainrule.target"]) == "species"
+    code, stdout, _ = run_main("predict", "--model", out, "--data", iris_csv, "--proba")
+    rows = list(csv.DictReader(io.StringIO(stdout)))
+    proba = np.array([[float(row[f"proba_{c}"]) for c in classes] for row in rows])
+    assert outputs["probabilities"].dtype == np.float64
+    np.testing.assert_allclose(outputs["probabilities"], proba, rtol=1e-5, atol=1e-6)
 
 
 @pytest.mark.parametrize("options", [["--activation", "gelu", "--batchnorm", "--dropout", "0.2"],

@@ -2,7 +2,7 @@
 
 ONNX Runtime on the raw feature columns (float64, in the order of the file's
 `chainrule.features` metadata) gives the model's outputs and, for classification, the
-class index and label that `chainrule predict` prints.
+class index, label and probabilities that `chainrule predict [--proba]` prints.
 """
 
 from __future__ import annotations

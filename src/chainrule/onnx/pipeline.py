@@ -2,7 +2,8 @@
 
 Inputs: `features`, float64 (batch, n_features) in the order of the `chainrule.features`
 metadata. Outputs: `output` (the model's), and for classification `class_index` (int64, the
-argmax, as `chainrule predict` takes it) and `label` (the class names as strings).
+argmax, as `chainrule predict` takes it), `label` (the class names as strings) and
+`probabilities` (float64 softmax of the outputs, `chainrule predict --proba`'s columns).
 """
 
 from __future__ import annotations
@@ -19,7 +20,8 @@ from .preprocessing import preprocess
 
 __all__ = ["export_pipeline", "pipeline_metadata"]
 
-FEATURES, CLASS_INDEX, LABEL = "features", "class_index", "label"
+FEATURES, CLASS_INDEX, LABEL, PROBABILITIES = "features", "class_index", "label", "probabilities"
+_DOUBLE = 11  # onnx.TensorProto.DOUBLE
 
 
 def pipeline_metadata(preprocessor) -> dict:
@@ -59,5 +61,9 @@ def _class_outputs(graph, preprocessor, y: Value):
     names = np.array([str(c) for c in preprocessor.classes], dtype=object)
     label = graph.node("Gather", [graph.constant("classes.names", names), index],
                        "classes/Gather")
+    double = graph.node("Cast", [y.name], "classes/Cast", to=_DOUBLE)
+    probabilities = graph.node("Softmax", [double], "classes/Softmax", axis=1)
+    exp = np.exp(y.example - y.example.max(axis=1, keepdims=True)).astype(np.float64)
     return [(CLASS_INDEX, Value(index, index_example)),
-            (LABEL, Value(label, names[index_example]))]
+            (LABEL, Value(label, names[index_example])),
+            (PROBABILITIES, Value(probabilities, exp / exp.sum(axis=1, keepdims=True)))]
