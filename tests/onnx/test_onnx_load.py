@@ -279,3 +279,24 @@ def test_constant_nodes_dropout_and_identity(tmp_path):
     assert [type(m).__name__ for m in model] == ["Linear"]
     x = rng.normal(size=(4, 3)).astype(np.float32)
     np.testing.assert_allclose(cr.predict(model, x), x @ weight, rtol=1e-6)
+
+
+@pytest.mark.parametrize(("node", "weights", "message"), [
+    (helper.make_node("BatchNormalization", ["x", "s", "b", "m", "v"], ["y"], name="bn"),
+     {"s": np.ones(3), "b": np.zeros(3), "m": np.zeros(2), "v": np.ones(3)},
+     r"node 'bn' \(BatchNormalization\): cannot build its layer: .*running_mean"),
+    (helper.make_node("LayerNormalization", ["x", "s", "b"], ["y"], name="ln"),
+     {"s": np.ones(3), "b": np.zeros(4)}, r"node 'ln' \(LayerNormalization\): cannot build"),
+    (helper.make_node("Gelu", ["x"], ["y"], name="g", approximate="cubic"), {},
+     r"node 'g' \(Gelu\): cannot build its layer: .*approximate"),
+])
+def test_weights_or_attributes_that_do_not_fit(node, weights, message, tmp_path):
+    initializers = [numpy_helper.from_array(v.astype(np.float32), k) for k, v in weights.items()]
+    graph = helper.make_graph(
+        [node], "g", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [None, 3])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [None, 3])], initializers)
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 20)])
+    model.ir_version = 9
+    onnx.save(model, str(tmp_path / "g.onnx"))
+    with pytest.raises(OnnxImportError, match=message):
+        cr.onnx.load(tmp_path / "g.onnx")

@@ -15,7 +15,7 @@ import numpy as np
 
 from .. import nn
 from ..engine.primitive import ShapeError
-from ..engine.tensor import Tensor, no_grad
+from ..engine.tensor import ChainruleError, Tensor, no_grad
 from ..train.inference import model_dtype
 from .errors import OnnxImportError, require_onnx
 from .importers import IMPORTERS
@@ -157,7 +157,12 @@ class OnnxGraph:
         if len(data) != 1 or self.position.get(data[0]) != len(self.layers):
             self.fail(node, f"reads {data}, not the output of the layer before it; "
                       "cr.onnx.load reads chains of layers (with residual Adds)")
-        layer = IMPORTERS[node.op_type](node, self)
+        try:  # weights or attributes that do not fit each other fail in the layer
+            layer = IMPORTERS[node.op_type](node, self)
+        except OnnxImportError:
+            raise
+        except (ChainruleError, ValueError, TypeError) as error:
+            self.fail(node, f"cannot build its layer: {error}")
         if layer is not None:
             self.layers.append(layer)
         self.position[node.output[0]] = len(self.layers)
