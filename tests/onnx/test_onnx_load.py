@@ -3,6 +3,7 @@ models with the same outputs; other operators and damaged files raise OnnxImport
 
 from __future__ import annotations
 
+import math
 import warnings
 
 import numpy as np
@@ -122,14 +123,50 @@ def test_chainrule_round_trip(name, dtype, tmp_path):
     cr.save(loaded, tmp_path / "m.safetensors")  # built from built-in layers: savable
 
 
-def test_gelu_round_trip_at_opset_20(tmp_path):
-    model = nn.Sequential(nn.Linear(3, 4), nn.GELU("tanh"), nn.Linear(4, 2), nn.GELU())
-    cr.onnx.export(model, np.zeros((1, 3), np.float32), tmp_path / "m.onnx", opset=20)
+@pytest.mark.parametrize("opset", [17, 20])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_gelu_round_trip(dtype, opset, tmp_path):
+    """A Gelu node (opset 20, float32) or GELU spelled out in Erf/Tanh arithmetic."""
+    model = nn.Sequential(nn.Linear(3, 4), nn.GELU("tanh"), nn.GELU(), nn.Linear(4, 2),
+                          nn.GELU()).to(dtype)
+    cr.onnx.export(model, np.zeros((1, 3), dtype), tmp_path / "m.onnx", opset=opset)
     loaded = cr.onnx.load(tmp_path / "m.onnx")
-    assert [type(m).__name__ for m in loaded] == ["Linear", "GELU", "Linear", "GELU"]
-    assert loaded[1].approximate == "tanh" and loaded[3].approximate == "none"
-    x = np.random.default_rng(0).normal(size=(5, 3)).astype(np.float32)
-    np.testing.assert_allclose(cr.predict(loaded, x), cr.predict(model, x), rtol=1e-6)
+    assert [type(m).__name__ for m in loaded] == ["Linear", "GELU", "GELU", "Linear", "GELU"]
+    assert [loaded[i].approximate for i in (1, 2, 4)] == ["tanh", "none", "none"]
+    x = np.random.default_rng(0).normal(size=(5, 3)).astype(dtype)
+    np.testing.assert_array_equal(cr.predict(loaded, x), cr.predict(model, x))
+
+
+@pytest.mark.parametrize("opset", [17, 18])
+@pytest.mark.parametrize("approximate", ["none", "tanh"])
+def test_torch_gelu_before_opset_20(approximate, opset, tmp_path):
+    torch.manual_seed(0)
+    module = torch.nn.Sequential(torch.nn.Linear(3, 4), torch.nn.GELU(approximate)).eval()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        torch.onnx.export(module, (torch.zeros(2, 3),), str(tmp_path / "g.onnx"), dynamo=False,
+                          opset_version=opset)
+    assert "Gelu" not in {n.op_type for n in onnx.load(str(tmp_path / "g.onnx")).graph.node}
+    model = cr.onnx.load(tmp_path / "g.onnx")
+    assert model[1].approximate == approximate
+    x = np.random.default_rng(1).normal(size=(6, 3)).astype(np.float32)
+    with torch.no_grad():
+        expected = module(torch.from_numpy(x)).numpy()
+    np.testing.assert_allclose(cr.predict(model, x), expected, rtol=1e-5, atol=1e-6)
+
+
+def test_gelu_like_arithmetic_that_is_not_gelu(tmp_path):
+    """0.5·x·(1 + erf(x·√2)) (a Mul where GELU divides): not GELU, so Erf is refused."""
+    consts = {"half": 0.5, "one": 1.0, "root": math.sqrt(2)}
+    nodes = [helper.make_node("Mul", ["x", "root"], ["s"]),
+             helper.make_node("Erf", ["s"], ["e"], name="erf"),
+             helper.make_node("Add", ["e", "one"], ["p"]),
+             helper.make_node("Mul", ["x", "half"], ["h"]),
+             helper.make_node("Mul", ["h", "p"], ["y"])]
+    path = _write(tmp_path, nodes, [numpy_helper.from_array(np.float32(v), k)
+                                    for k, v in consts.items()])
+    with pytest.raises(OnnxImportError, match="operator not supported"):
+        cr.onnx.load(path)
 
 
 # --- graphs cr.onnx.load refuses ------------------------------------------------------------

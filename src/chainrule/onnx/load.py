@@ -2,7 +2,8 @@
 
 The graph must be a chain from its one input to its one output (each node reads the output
 of the one before), with residual Adds (x + f(x)) allowed; each node becomes a layer through
-IMPORTERS. Weights come from initializers and Constant nodes. The file is parsed and
+IMPORTERS, and GELU written out in arithmetic (before opset 20) is recognized first
+(gelu_pattern.py). Weights come from initializers and Constant nodes. The file is parsed and
 checked with onnx.checker; nothing in it is executed, and a damaged file, an operator
 without an importer or a graph of another shape raises OnnxImportError naming the file.
 """
@@ -18,6 +19,7 @@ from ..engine.primitive import ShapeError
 from ..engine.tensor import ChainruleError, Tensor, no_grad
 from ..train.inference import model_dtype
 from .errors import OnnxImportError, require_onnx
+from .gelu_pattern import fuse_gelu
 from .importers import IMPORTERS
 
 __all__ = ["load"]
@@ -25,9 +27,14 @@ __all__ = ["load"]
 
 def load(path) -> nn.Module:
     """The model an ONNX file describes, as a chainrule Sequential in eval mode."""
+    onnx = require_onnx()
     proto = read_model(path)
     graph = OnnxGraph(path, proto)
-    for node in proto.graph.node:
+    for node in proto.graph.node:  # first, as the GELU pattern reads constants
+        if node.op_type == "Constant":
+            graph.add_constant(node)
+    chain = [node for node in proto.graph.node if node.op_type != "Constant"]
+    for node in fuse_gelu(chain, graph.constants, onnx.helper.make_node):
         graph.add(node)
     return graph.finish(proto.graph)
 
@@ -141,9 +148,6 @@ class OnnxGraph:
     def add(self, node) -> None:
         if node.domain not in ("", "ai.onnx"):
             self.fail(node, f"operator domain {node.domain!r} is not ONNX's own")
-        if node.op_type == "Constant":
-            self._constant_node(node)
-            return
         data = [name for name in node.input if name and name not in self.constants]
         if node.op_type == "Identity" and not data:  # torch names shared weights this way
             self.constants[node.output[0]] = self.constants[node.input[0]]
@@ -167,7 +171,8 @@ class OnnxGraph:
             self.layers.append(layer)
         self.position[node.output[0]] = len(self.layers)
 
-    def _constant_node(self, node) -> None:
+    def add_constant(self, node) -> None:
+        """A Constant node's value, as an initializer's."""
         values = [a for a in node.attribute if a.name == "value"]
         if len(values) != 1 or len(node.attribute) != 1:
             self.fail(node, "only Constant nodes with a `value` tensor are supported")
