@@ -180,3 +180,9 @@ def test_import_chainrule_does_not_import_onnx():
 def test_a_model_that_is_not_a_module(tmp_path):
     with pytest.raises(OnnxExportError, match="model must be a chainrule Module, got function"):
         cr.onnx.export(lambda x: x, np.ones((1, 2)), tmp_path / "m.onnx")
+
+
+def test_a_path_that_cannot_be_written_is_named(tmp_path):
+    path = tmp_path / "no such folder" / "m.onnx"
+    with pytest.raises(OnnxExportError, match="no such folder/m.onnx: cannot write the file"):
+        cr.onnx.export(nn.ReLU(), np.ones((1, 2)), path)

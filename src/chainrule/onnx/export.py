@@ -7,6 +7,8 @@ its converter (registry.py). The file passes onnx.checker and is written atomica
 
 from __future__ import annotations
 
+import os
+
 import numpy as np
 
 from ..atomic import atomic_write_bytes
@@ -99,4 +101,8 @@ def to_model_proto(graph: GraphBuilder, inputs, outputs, metadata=None):
 
 def write_model(proto, path) -> None:
     """Write the ModelProto to `path` atomically (no half-written file on failure)."""
-    atomic_write_bytes(path, proto.SerializeToString())
+    try:
+        atomic_write_bytes(path, proto.SerializeToString())
+    except OSError as error:
+        raise OnnxExportError(f"{os.fspath(path)}: cannot write the file "
+                              f"({error.strerror or error})") from None
