@@ -337,3 +337,35 @@ def test_weights_or_attributes_that_do_not_fit(node, weights, message, tmp_path)
     onnx.save(model, str(tmp_path / "g.onnx"))
     with pytest.raises(OnnxImportError, match=message):
         cr.onnx.load(tmp_path / "g.onnx")
+
+
+@pytest.mark.parametrize(("start", "end", "shape"), [(1, -1, (3, 4)), (0, -1, (3, 4)),
+                                                     (1, 2, (2, 3, 4)), (2, 3, (2, 3, 4))])
+def test_flatten_round_trip(start, end, shape, tmp_path, chainrule_outputs):
+    """Flatten(1, -1) is ONNX's Flatten; the others are written (and read) as Reshape."""
+    model = nn.Sequential(nn.Flatten(start, end), nn.Tanh())
+    cr.onnx.export(model, np.zeros((2, *shape), np.float32), tmp_path / "m.onnx")
+    loaded = cr.onnx.load(tmp_path / "m.onnx")
+    x = np.random.default_rng(0).normal(size=(5, *shape)).astype(np.float32)
+    np.testing.assert_array_equal(chainrule_outputs(loaded, x), chainrule_outputs(model, x))
+
+
+def test_torch_flatten_of_inner_axes_is_refused_by_name(tmp_path):
+    """torch writes Flatten(2) as Shape, Slice and Concat arithmetic on the input's shape:
+    not a chain of layers, so load names the first such node."""
+    module = torch.nn.Sequential(torch.nn.Flatten(2), torch.nn.ReLU()).eval()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        torch.onnx.export(module, (torch.zeros(2, 3, 4, 5),), str(tmp_path / "t.onnx"),
+                          dynamo=False)
+    with pytest.raises(OnnxImportError, match=r"t.onnx: node '/0/Shape' \(Shape\): operator "
+                                              "not supported"):
+        cr.onnx.load(tmp_path / "t.onnx")
+
+
+def test_reshape_that_is_not_a_flatten(tmp_path):
+    shape = numpy_helper.from_array(np.array([0, 4, 3], np.int64), "shape")
+    path = _write(tmp_path, [helper.make_node("Reshape", ["x", "shape"], ["y"], name="r")],
+                  [shape], inputs=[("x", [None, 3, 4])], outputs=[("y", [None, 4, 3])])
+    with pytest.raises(OnnxImportError, match=r"node 'r' \(Reshape\): .* is no Flatten"):
+        cr.onnx.load(path)

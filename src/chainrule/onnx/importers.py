@@ -119,6 +119,24 @@ def flatten(node, graph):
     return nn.Flatten()
 
 
+def reshape(node, graph):
+    """Reshape that merges consecutive axes (keeping the rest): a Flatten(start, end)."""
+    shape = graph.shape(node.input[0])
+    target = graph.constant(node, 1, ndim=1).tolist()
+    if shape is None or graph.attribute(node, "allowzero", 0):
+        graph.fail(node, "only a Reshape of known input shape that merges axes is supported")
+    wanted = [shape[i] if size == 0 else (None if size == -1 else size)
+              for i, size in enumerate(target)]
+    for start in range(len(shape)):
+        for end in range(start + 1, len(shape)):
+            sizes = shape[start:end + 1]
+            merged = None if None in sizes else int(np.prod(sizes))
+            if wanted == [*shape[:start], merged, *shape[end + 1:]]:
+                return nn.Flatten(start, end)
+    graph.fail(node, f"a Reshape of {shape} to {target} (None: the batch axis) does not "
+               "merge consecutive axes, so it is no Flatten")
+
+
 IMPORTERS = {
     "Gemm": gemm,
     "MatMul": matmul,
@@ -133,6 +151,7 @@ IMPORTERS = {
     "BatchNormalization": batch_normalization,
     "LayerNormalization": layer_normalization,
     "Flatten": flatten,
+    "Reshape": reshape,
     "Identity": identity,
     "Dropout": identity,
     **conv_importers.IMPORTERS,

@@ -74,7 +74,7 @@ class OnnxGraph:
         self.opset = next((o.version for o in proto.opset_import if o.domain in ("", "ai.onnx")),
                           None)
         self.constants = {init.name: self._array(init) for init in proto.graph.initializer}
-        self.ranks = _ranks(onnx, proto)
+        self.shapes = _shapes(onnx, proto)
         inputs = [v.name for v in proto.graph.input if v.name not in self.constants]
         if len(inputs) != 1:
             raise OnnxImportError(path, f"the graph has {len(inputs)} inputs {inputs}; "
@@ -128,8 +128,13 @@ class OnnxGraph:
             self.fail(node, f"bias of shape {bias.shape} does not fit {n} outputs")
         return np.broadcast_to(bias.reshape(-1), (n,)).copy()
 
+    def shape(self, name: str):
+        """The tensor's sizes (None where unknown, as the batch axis), or None."""
+        return self.shapes.get(name)
+
     def rank(self, name: str):
-        return self.ranks.get(name)
+        shape = self.shapes.get(name)
+        return None if shape is None else len(shape)
 
     def layer_class(self, node, name: str):
         cls = nn.LAYERS.get(name)
@@ -218,17 +223,18 @@ class OnnxGraph:
                                   f"(batch, {', '.join(map(str, dims))}): {error}") from None
 
 
-def _ranks(onnx, proto) -> dict:
-    """tensor name -> number of axes, where shape inference knows it."""
+def _shapes(onnx, proto) -> dict:
+    """tensor name -> its sizes (None where unknown), where shape inference knows them."""
     try:
         inferred = onnx.shape_inference.infer_shapes(proto)
     except (onnx.shape_inference.InferenceError, ValueError, RuntimeError):
-        # the ranks only help BatchNorm and pooling pick 1-d or 2-d; not a requirement
+        # the shapes only help BatchNorm, pooling and Reshape pick a layer; not a requirement
         inferred = proto
-    ranks = {}
+    shapes = {}
     graph = inferred.graph
     for value in [*graph.input, *graph.value_info, *graph.output]:
         tensor_type = value.type.tensor_type
         if tensor_type.HasField("shape"):
-            ranks[value.name] = len(tensor_type.shape.dim)
-    return ranks
+            shapes[value.name] = tuple(d.dim_value if d.HasField("dim_value") else None
+                                       for d in tensor_type.shape.dim)
+    return shapes
