@@ -1,7 +1,7 @@
 """IMPORTERS: ONNX operator -> the function that turns one node into a chainrule layer.
 
 An importer is `build(node, graph) -> Module | None`: `graph` (load.py's OnnxGraph) gives the
-node's constant inputs, attributes and tensor ranks. None means the node adds no layer (an
+node's constant inputs, attributes and tensor shapes. None means the node adds no layer (an
 Identity, or a bias Add folded into the Linear before it). Only arrays and attributes are
 read from the file; nothing in it is executed.
 """
