@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import onnx
 import onnxruntime
 import pytest
+from onnx import TensorProto, helper
 
 import chainrule as cr
 
@@ -26,6 +28,26 @@ def chainrule_outputs(model, x):
         out = model(cr.tensor(x, dtype=x.dtype)).data
     model.train(was_training)
     return out
+
+
+def write_graph(path, nodes, initializers=(), inputs=(("x", [None, 3]),),
+                outputs=(("y", [None, 3]),)):
+    """Save a float32 opset-17 graph of `nodes` at `path`; inputs and outputs as
+    (name, shape) pairs (None: the batch axis)."""
+    def info(name, shape):
+        return helper.make_tensor_value_info(name, TensorProto.FLOAT, shape)
+    graph = helper.make_graph(nodes, "g", [info(*i) for i in inputs],
+                              [info(*o) for o in outputs], list(initializers))
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    model.ir_version = 8
+    onnx.save(model, str(path))
+    return path
+
+
+@pytest.fixture(name="write_graph")
+def write_graph_fixture(tmp_path):
+    """write_graph at tmp_path / "g.onnx"."""
+    return lambda *args, **kwargs: write_graph(tmp_path / "g.onnx", *args, **kwargs)
 
 
 @pytest.fixture(name="run_onnx")
