@@ -1,5 +1,5 @@
 """cr.onnx.load: files exported by torch.onnx.export and by cr.onnx.export become chainrule
-models with the same outputs; other operators and damaged files raise OnnxImportError."""
+models with the same outputs (what it refuses: test_onnx_load_refused.py)."""
 
 from __future__ import annotations
 
