@@ -41,6 +41,7 @@ _LAZY = {
     "predict": "chainrule.train",
     "History": "chainrule.train",
     "io": "chainrule.io",
+    "onnx": "chainrule.onnx",
     "save": "chainrule.io",
     "load_metadata": "chainrule.io",
     "load": "chainrule.io",

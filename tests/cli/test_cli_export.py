@@ -1,0 +1,91 @@
+"""`chainrule export`: ONNX Runtime on the raw CSV columns gives `chainrule predict`'s
+predictions on every row."""
+
+import csv
+import io
+import json
+
+import numpy as np
+import onnx
+import onnxruntime
+import pytest
+
+
+def read_rows(path):
+    with open(path, newline="") as handle:
+        return list(csv.DictReader(handle))
+
+
+def onnx_predictions(path, csv_path):
+    """(metadata, outputs by name) of the exported file run on the CSV's raw columns, taken
+    in the order its metadata names."""
+    metadata = {p.key: p.value for p in onnx.load(str(path)).metadata_props}
+    features = json.loads(metadata["chainrule.features"])
+    X = np.array([[float(row[f]) for f in features] for row in read_rows(csv_path)])
+    session = onnxruntime.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    names = [output.name for output in session.get_outputs()]
+    return metadata, dict(zip(names, session.run(None, {"features": X})))
+
+
+def predict_column(run_main, model, csv_path):
+    code, stdout, err = run_main("predict", "--model", model, "--data", csv_path)
+    assert code == 0, err
+    rows = list(csv.reader(io.StringIO(stdout)))
+    return rows[0], [row[0] for row in rows[1:]]
+
+
+def test_classification_export_gives_predict_labels_on_every_row(trained_run, iris_csv,
+                                                                  run_main, tmp_path):
+    out, _ = trained_run
+    code, _, err = run_main("export", "--model", out, "--out", tmp_path / "model.onnx")
+    assert code == 0 and "wrote" in err
+    metadata, outputs = onnx_predictions(tmp_path / "model.onnx", iris_csv)
+    header, labels = predict_column(run_main, out, iris_csv)
+    assert header == ["species"]
+    assert outputs["label"].astype(str).tolist() == labels
+    classes = json.loads(metadata["chainrule.classes"])
+    assert [classes[i] for i in outputs["class_index"]] == labels
+    assert json.loads(metadata["chainrule.features"]) == list(read_rows(iris_csv)[0])[:-1]
+    assert metadata["chainrule.task"] == "classification"
+    assert json.loads(metadata["chainrule.target"]) == "species"
+    code, stdout, _ = run_main("predict", "--model", out, "--data", iris_csv, "--proba")
+    rows = list(csv.DictReader(io.StringIO(stdout)))
+    proba = np.array([[float(row[f"proba_{c}"]) for c in classes] for row in rows])
+    assert outputs["probabilities"].dtype == np.float64
+    np.testing.assert_allclose(outputs["probabilities"], proba, rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("options", [["--activation", "gelu", "--batchnorm", "--dropout", "0.2"],
+                                     ["--activation", "tanh", "--hidden", "6,4"]])
+def test_numeric_labels_and_other_layers(options, plane_csv, run_main, tmp_path):
+    run = tmp_path / "run"
+    code, _, err = run_main("train", "--data", plane_csv, "--target", "inside", "--epochs", "5",
+                            "--no-plots", "--out", run, *options)
+    assert code == 0, err
+    code, _, err = run_main("export", "--model", run, "--out", tmp_path / "m.onnx")
+    assert code == 0, err
+    _, outputs = onnx_predictions(tmp_path / "m.onnx", plane_csv)
+    _, labels = predict_column(run_main, run, plane_csv)
+    assert outputs["label"].astype(str).tolist() == labels
+
+
+def test_regression_export_equals_predict(regression_csv, run_main, tmp_path):
+    run = tmp_path / "run"
+    code, _, err = run_main("train", "--data", regression_csv, "--target", "price",
+                            "--epochs", "5", "--no-plots", "--out", run)
+    assert code == 0, err
+    code, _, err = run_main("export", "--model", run, "--out", tmp_path / "m.onnx")
+    assert code == 0, err
+    metadata, outputs = onnx_predictions(tmp_path / "m.onnx", regression_csv)
+    assert set(outputs) == {"output"} and "chainrule.classes" not in metadata
+    assert json.loads(metadata["chainrule.features"]) == ["area", "age"]
+    _, values = predict_column(run_main, run, regression_csv)
+    np.testing.assert_allclose(outputs["output"][:, 0], np.array(values, float), rtol=1e-6)
+
+
+def test_export_of_a_missing_model_is_one_line(tmp_path, run_main):
+    code, _, err = run_main("export", "--model", tmp_path / "none", "--out", tmp_path / "m.onnx")
+    assert code == 1
+    assert err.startswith("chainrule export: error:") and "none" in err
+    assert len(err.strip().splitlines()) == 1
+    assert not (tmp_path / "m.onnx").exists()
