@@ -3,6 +3,8 @@
 `manual_seed(seed)` replaces it, so that a run is reproducible bit for bit.
 """
 
+from __future__ import annotations
+
 import numpy as np
 
 _generator = np.random.default_rng()
@@ -18,6 +20,15 @@ def manual_seed(seed: int) -> np.random.Generator:
 def generator() -> np.random.Generator:
     """The generator in use now."""
     return _generator
+
+
+def generator_for(seed: int | None) -> np.random.Generator:
+    """A generator of its own seeded with `seed`, or chainrule's when seed is None.
+
+    For code that takes a `seed` argument: seeding it must not replace the generator that
+    init, dropout and shuffling draw from (that is `manual_seed`'s job alone).
+    """
+    return _generator if seed is None else np.random.default_rng(seed)
 
 
 def get_state() -> dict:
