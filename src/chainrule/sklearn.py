@@ -91,7 +91,7 @@ class _BaseMLP(BaseEstimator):
         return seed
 
     def _build(self, n_features, n_outputs, dtype):
-        from .landscape.paths import make_optimizer
+        from .optim.registry import make_optimizer
 
         sizes = self._check_params()
         layers, width = [], n_features
