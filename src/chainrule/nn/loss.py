@@ -81,3 +81,19 @@ class CrossEntropyLoss(NLLLoss):
     def forward(self, input, target):
         return L.cross_entropy(input, target, self.weight, self.ignore_index, self.reduction,
                                self.label_smoothing)
+
+
+# name -> class of every loss module (PyTorch's names); what a loss is called by name.
+LOSSES: dict[str, type] = {
+    cls.__name__: cls for cls in (MSELoss, L1Loss, HuberLoss, BCELoss, BCEWithLogitsLoss,
+                                  NLLLoss, CrossEntropyLoss)
+}
+# The loss each task trains with: `chainrule train` and the scikit-learn estimators ask here.
+TASK_LOSSES = {"classification": "CrossEntropyLoss", "regression": "MSELoss"}
+
+
+def loss_for_task(task: str) -> Module:
+    """The loss module a classification or regression model trains with."""
+    if task not in TASK_LOSSES:
+        raise L.LossError(f"unknown task {task!r}; choose from {sorted(TASK_LOSSES)}")
+    return LOSSES[TASK_LOSSES[task]]()
