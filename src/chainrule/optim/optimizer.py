@@ -166,6 +166,18 @@ class Optimizer:
             return self._flat_group(group).grad_views
         return None
 
+    def flat_buffers(self, params) -> FlatGroup | None:
+        """The flat buffers of the fused group that holds exactly `params` (in this order),
+        for a caller that reads or copies all weights or gradients at once; None when there
+        is none (plain groups, several groups, or no step taken yet). Its current_data() and
+        current_grad() say whether the parameters still use them."""
+        params = list(params)
+        for group in self.param_groups:
+            flat = self._flat.get(id(group))
+            if flat is not None and flat.holds(params):
+                return flat
+        return None
+
     def _step_flat(self, group: dict) -> None:
         params = group["params"]
         flat = self._flat_group(group)
