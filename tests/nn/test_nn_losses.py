@@ -237,3 +237,69 @@ def test_l2_penalty_covers_weights_not_biases_or_norm_parameters():
     assert model[0].bias.grad is None and model[1].weight.grad is None
     chosen = nn.l2_penalty(model, lam, params=[model[0].bias])
     np.testing.assert_allclose(chosen.data, lam * (model[0].bias.data**2).sum(), rtol=1e-12)
+
+
+# --- float32 by default, float64 on request, through every loss ---------------------------
+LABELS = np.array([0, 1, 2, 3, 0, 1])
+DTYPE_LOSSES = {
+    "mse": lambda z, y: F.mse_loss(z, y), "l1": lambda z, y: F.l1_loss(z, y),
+    "huber": lambda z, y: F.huber_loss(z, y, delta=0.5),
+    "bce": lambda z, y: F.binary_cross_entropy(z.sigmoid(), y),
+    "bce_with_logits": lambda z, y: F.binary_cross_entropy_with_logits(
+        z, y, pos_weight=np.ones(4, z.dtype)),
+    "cross_entropy": lambda z, y: F.cross_entropy(z, LABELS, weight=np.ones(4, z.dtype),
+                                                  label_smoothing=0.1),
+    "cross_entropy probabilities": lambda z, y: F.cross_entropy(z, y / y.sum(1, keepdims=True)),
+    "nll": lambda z, y: F.nll_loss(z.log_softmax(), LABELS),
+}
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("name", sorted(DTYPE_LOSSES))
+def test_every_loss_keeps_the_dtype(name, dtype):
+    rng = np.random.default_rng(2)
+    z = cr.tensor(rng.standard_normal((6, 4)).astype(dtype), requires_grad=True)
+    loss = DTYPE_LOSSES[name](z, rng.uniform(0.1, 1, (6, 4)).astype(dtype))
+    loss.backward()
+    assert loss.dtype == dtype and z.grad.dtype == dtype
+
+
+# --- loss modules: every reduction against torch.nn ----------------------------------------
+LOSS_MODULES_BY_REDUCTION = {
+    "MSELoss": (lambda r: nn.MSELoss(reduction=r), lambda r: torch.nn.MSELoss(reduction=r)),
+    "L1Loss": (lambda r: nn.L1Loss(reduction=r), lambda r: torch.nn.L1Loss(reduction=r)),
+    "HuberLoss": (lambda r: nn.HuberLoss(reduction=r, delta=0.7),
+                  lambda r: torch.nn.HuberLoss(reduction=r, delta=0.7)),
+    "BCELoss": (lambda r: nn.BCELoss(weight=np.arange(1.0, 4.0), reduction=r),
+                lambda r: torch.nn.BCELoss(weight=torch.arange(1.0, 4.0, dtype=torch.float64),
+                                           reduction=r)),
+    "BCEWithLogitsLoss": (
+        lambda r: nn.BCEWithLogitsLoss(pos_weight=np.arange(1.0, 4.0), reduction=r),
+        lambda r: torch.nn.BCEWithLogitsLoss(
+            pos_weight=torch.arange(1.0, 4.0, dtype=torch.float64), reduction=r)),
+    "CrossEntropyLoss": (
+        lambda r: nn.CrossEntropyLoss(weight=np.arange(1.0, 4.0), ignore_index=1,
+                                      label_smoothing=0.2, reduction=r),
+        lambda r: torch.nn.CrossEntropyLoss(weight=torch.arange(1.0, 4.0, dtype=torch.float64),
+                                            ignore_index=1, label_smoothing=0.2, reduction=r)),
+    "NLLLoss": (lambda r: nn.NLLLoss(weight=np.arange(1.0, 4.0), reduction=r),
+                lambda r: torch.nn.NLLLoss(weight=torch.arange(1.0, 4.0, dtype=torch.float64),
+                                           reduction=r)),
+}
+
+
+@pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
+@pytest.mark.parametrize("name", sorted(LOSS_MODULES_BY_REDUCTION))
+def test_loss_modules_with_every_reduction_match_torch(name, reduction):
+    rng = np.random.default_rng(3)
+    x = rng.uniform(0.1, 0.9, (5, 3)) if name == "BCELoss" else rng.standard_normal((5, 3))
+    labels = name in ("CrossEntropyLoss", "NLLLoss")
+    target = np.array([0, 2, 1, 2, 1]) if labels else rng.uniform(0, 1, (5, 3))
+    ours, theirs = (make(reduction) for make in LOSS_MODULES_BY_REDUCTION[name])
+    xc, xt = cr.tensor(x, requires_grad=True), torch.tensor(x, requires_grad=True)
+    out, out_t = ours(xc, target), theirs(xt, torch.from_numpy(target))
+    upstream = rng.standard_normal(out.shape)
+    out.backward(upstream)
+    out_t.backward(torch.from_numpy(upstream))
+    np.testing.assert_allclose(out.data, out_t.detach().numpy(), rtol=1e-7, atol=1e-10)
+    np.testing.assert_allclose(xc.grad, xt.grad.numpy(), rtol=1e-7, atol=1e-10)
