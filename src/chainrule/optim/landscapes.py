@@ -12,8 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Callable
 
-import numpy as np
-
+from ..engine.backend import xp
 from ..engine.tensor import Tensor
 from .sgd import SGD
 
@@ -22,11 +21,11 @@ from .sgd import SGD
 class Trajectory:
     """points: (steps + 1, n) coordinates from the start on; losses: fn at each point."""
 
-    points: np.ndarray
-    losses: np.ndarray
+    points: xp.ndarray
+    losses: xp.ndarray
 
     @property
-    def x(self) -> np.ndarray:
+    def x(self) -> xp.ndarray:
         return self.points[-1]
 
     @property
@@ -41,11 +40,11 @@ def minimize(fn, start, optimizer=SGD, steps=100, scheduler=None, **optimizer_kw
     **optimizer_kwargs) or a callable params -> optimizer. scheduler: optional callable
     optimizer -> scheduler, stepped after every optimizer step.
     """
-    point = Tensor(np.array(start, dtype=np.float64), requires_grad=True)
+    point = Tensor(xp.array(start, dtype=xp.float64), requires_grad=True)
     opt = optimizer([point], **optimizer_kwargs)
     sched = scheduler(opt) if scheduler is not None else None
-    points = np.empty((steps + 1, point.size))
-    losses = np.empty(steps + 1)
+    points = xp.empty((steps + 1, point.size))
+    losses = xp.empty(steps + 1)
     for t in range(steps + 1):
         opt.zero_grad()
         loss = fn(*(point[i] for i in range(point.size)))
@@ -100,7 +99,7 @@ def saddle_fn(x, y):
 
 def _two_minima_points():
     """Roots of 4x³ − 6x + 1 (where d/dx vanishes): global min, local min, saddle."""
-    roots = np.sort(np.roots([4.0, 0.0, -6.0, 1.0]).real)
+    roots = xp.sort(xp.roots([4.0, 0.0, -6.0, 1.0]).real)
     return ((roots[0], 0.0), (roots[2], 0.0)), ((roots[1], 0.0),)
 
 
