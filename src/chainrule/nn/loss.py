@@ -83,10 +83,11 @@ class CrossEntropyLoss(NLLLoss):
                                self.label_smoothing)
 
 
-# name -> class of every loss module (PyTorch's names); what a loss is called by name.
+# name -> class of every loss module above (PyTorch's names): a new loss class is listed here
+# by being defined in this module.
 LOSSES: dict[str, type] = {
-    cls.__name__: cls for cls in (MSELoss, L1Loss, HuberLoss, BCELoss, BCEWithLogitsLoss,
-                                  NLLLoss, CrossEntropyLoss)
+    cls.__name__: cls for cls in list(globals().values())
+    if isinstance(cls, type) and issubclass(cls, _Loss) and cls is not _Loss
 }
 # The loss each task trains with: `chainrule train` and the scikit-learn estimators ask here.
 TASK_LOSSES = {"classification": "CrossEntropyLoss", "regression": "MSELoss"}
