@@ -12,7 +12,6 @@ import contextlib
 import math
 from heapq import heappop, heappush
 
-
 from . import backend
 
 xp = backend.xp

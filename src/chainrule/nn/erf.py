@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import math
 
-
 from ..engine.backend import xp
 
 _SERIES_END = 0.5

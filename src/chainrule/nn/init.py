@@ -13,7 +13,6 @@ from __future__ import annotations
 import math
 import numbers
 
-
 from ..engine import random
 from ..engine.backend import xp
 from ..engine.tensor import ChainruleError, Tensor

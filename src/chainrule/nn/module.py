@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-
 from ..engine.backend import xp
 from ..engine.tensor import ChainruleError, Tensor
 
