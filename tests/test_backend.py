@@ -32,13 +32,14 @@ def test_only_the_backend_imports_numpy():
     assert len(modules) > 20  # the walk found the packages
     modules.remove(PACKAGE / "engine" / "backend.py")
     offenders = [hit for path in modules for hit in numpy_imports(path)]
-    assert not offenders, "take xp from chainrule.engine.backend instead:\n" + "\n".join(
-        offenders)
+    assert not offenders, "take xp from chainrule.engine.backend instead:\n" + "\n".join(offenders)
 
 
 def test_the_check_sees_imports_at_any_depth(tmp_path):
     (tmp_path / "pkg").mkdir()
     module = tmp_path / "pkg" / "m.py"
     module.write_text("def f():\n    from numpy.linalg import norm\n    import numpy as np\n")
-    assert numpy_imports(module) == ["pkg/m.py:2: from numpy.linalg import norm",
-                                     "pkg/m.py:3: import numpy as np"]
+    assert numpy_imports(module) == [
+        "pkg/m.py:2: from numpy.linalg import norm",
+        "pkg/m.py:3: import numpy as np",
+    ]

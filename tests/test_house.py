@@ -15,8 +15,9 @@ SOURCE = ROOT / "src" / "chainrule"
 
 
 def run(*command: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", *command], cwd=ROOT, capture_output=True,
-                          text=True)
+    return subprocess.run(
+        [sys.executable, "-m", *command], cwd=ROOT, capture_output=True, text=True
+    )
 
 
 def test_ruff_finds_nothing():
@@ -36,8 +37,14 @@ def test_mypy_finds_nothing():
 
 def test_no_module_can_unpickle():
     source = pathlib.Path(cr.__file__).parent
-    risky = re.compile(r"^\s*(import|from)\s+(pickle|dill|cloudpickle|joblib)\b"
-                       r"|torch\.load\(|allow_pickle\s*=\s*True|pickle\.loads?\(", re.M)
-    found = [f"{path.relative_to(source)}" for path in source.rglob("*.py")
-             if risky.search(path.read_text(encoding="utf-8"))]
+    risky = re.compile(
+        r"^\s*(import|from)\s+(pickle|dill|cloudpickle|joblib)\b"
+        r"|torch\.load\(|allow_pickle\s*=\s*True|pickle\.loads?\(",
+        re.M,
+    )
+    found = [
+        f"{path.relative_to(source)}"
+        for path in source.rglob("*.py")
+        if risky.search(path.read_text(encoding="utf-8"))
+    ]
     assert not found, f"modules that could unpickle: {found}"

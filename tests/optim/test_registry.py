@@ -7,12 +7,11 @@ import inspect
 import numpy as np
 import pytest
 import torch
+from optim_oracle import cr_loss, cr_params, make_problem, torch_params
 
 from chainrule import optim
 from chainrule.optim import registry
 from chainrule.optim.optimizer import OptimizerError
-
-from optim_oracle import cr_loss, cr_params, make_problem, torch_params
 
 
 @pytest.mark.parametrize("name", list(registry.OPTIMIZERS))
@@ -36,14 +35,17 @@ def test_each_name_is_torch_optims_optimizer_with_its_defaults(name):
 
 
 def test_every_optimizer_class_has_a_short_name():
-    classes = {c for c in vars(optim).values()
-               if inspect.isclass(c) and issubclass(c, optim.Optimizer) and c is not optim.Optimizer}
+    classes = {
+        c
+        for c in vars(optim).values()
+        if inspect.isclass(c) and issubclass(c, optim.Optimizer) and c is not optim.Optimizer
+    }
     named = {registry.optimizer_class(name) for name in registry.OPTIMIZERS}
     assert classes == named
 
 
 def test_class_names_and_overrides():
-    X, y, weights = make_problem()
+    _, _, weights = make_problem()
     opt = registry.make_optimizer("Adam", cr_params(weights), lr=0.5, betas=(0.5, 0.6))
     assert type(opt) is optim.Adam and opt.param_groups[0]["betas"] == (0.5, 0.6)
     nesterov = registry.make_optimizer("nesterov", cr_params(weights), 0.1, momentum=0.5)
@@ -55,7 +57,11 @@ def test_class_names_and_overrides():
 
 def test_momentum_is_known_per_optimizer():
     assert [n for n in registry.OPTIMIZERS if registry.takes_momentum(n)] == [
-        "sgd", "momentum", "nesterov", "rmsprop"]
+        "sgd",
+        "momentum",
+        "nesterov",
+        "rmsprop",
+    ]
 
 
 @pytest.mark.parametrize("name", ["lbfgs", "Optimizer", "optim", 3])

@@ -14,8 +14,14 @@ from dataclasses import dataclass, field
 
 from .optimizer import Optimizer, OptimizerError
 
-__all__ = ["OPTIMIZERS", "OptimizerKind", "default_lr", "make_optimizer", "optimizer_class",
-           "takes_momentum"]
+__all__ = [
+    "OPTIMIZERS",
+    "OptimizerKind",
+    "default_lr",
+    "make_optimizer",
+    "optimizer_class",
+    "takes_momentum",
+]
 
 
 @dataclass(frozen=True)
@@ -45,8 +51,10 @@ def _kind(name) -> OptimizerKind:
     found = getattr(optim, str(name), None)
     if isinstance(found, type) and issubclass(found, Optimizer) and found is not Optimizer:
         return OptimizerKind(found.__name__, inspect.signature(found).parameters["lr"].default)
-    raise OptimizerError(f"unknown optimizer {name!r}; choose from {sorted(OPTIMIZERS)} or a "
-                         "chainrule.optim class name")
+    raise OptimizerError(
+        f"unknown optimizer {name!r}; choose from {sorted(OPTIMIZERS)} or a "
+        "chainrule.optim class name"
+    )
 
 
 def optimizer_class(name) -> type:
