@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 import chainrule as cr
+from chainrule import nn
 
 HERE = __file__
 
@@ -78,3 +79,14 @@ def test_switches_off_on_exit():
         cr.tensor(np.array([-1.0])).log()
     with np.errstate(invalid="ignore"):
         assert np.isnan(cr.tensor(np.array([-1.0])).log().item())  # no error outside
+
+
+def test_detect_anomaly_names_the_users_line_for_an_op_inside_a_layer():
+    layer = nn.Linear(2, 2).double()
+    layer.weight.data[...] = 1e308
+    x = cr.tensor(np.full((1, 2), 10.0))
+    with cr.detect_anomaly(), pytest.raises(cr.ChainruleError) as caught:
+        layer(x)  # the line detect_anomaly must name
+    line = caught.traceback[0].lineno + 1  # pytest's line numbers are 0-based
+    assert re.search(rf"linear produced NaN or Inf.*{re.escape(__file__)}:{line}\b",
+                     str(caught.value)), str(caught.value)

@@ -7,6 +7,7 @@ import torch
 
 import chainrule as cr
 from chainrule import landscape
+from chainrule.engine import random as engine_random
 from chainrule.landscape import LandscapeError, get_surface, optimizer_paths
 
 ALL = ("sgd", "momentum", "nesterov", "adagrad", "rmsprop", "adam")
@@ -169,3 +170,14 @@ def test_model_landscape_along_the_trajectory(trained):
     assert result.path_loss[-1] < result.path_loss[0]  # training lowered the loss
     assert result.alphas.min() < result.path[:, 0].min() and result.betas.max() > \
         result.path[:, 1].max()
+
+
+def test_a_seeded_landscape_leaves_chainrule_generator_alone(trained):
+    model, loss_fn, X, y, _ = trained
+    generator = cr.manual_seed(5)
+    state = generator.bit_generator.state
+    first = get_surface("linear_regression", seed=1).notes["x"]
+    landscape.model_landscape(model, loss_fn, X, y, resolution=3, seed=1)
+    assert engine_random.generator() is generator  # not replaced, as manual_seed would
+    assert generator.bit_generator.state == state  # and not drawn from
+    np.testing.assert_array_equal(get_surface("linear_regression", seed=1).notes["x"], first)

@@ -201,3 +201,85 @@ def test_random_graphs_match_torch_autograd(graph):
         got = np.zeros(leaf_shapes[i]) if mine.grad is None else mine.grad
         np.testing.assert_allclose(got, expected_grad, rtol=RTOL, atol=ATOL,
                                    err_msg=f"gradient of leaf {i}")
+
+
+# --- random graphs of shape-changing ops against torch.autograd ---------------------------
+# Every node is an (n, n) matrix, so any node can meet any other. k varies the index arrays
+# (repeated rows included, whose gradients must add up).
+def _rows(n, k):
+    return (np.arange(n) * k) % n
+
+
+def _labels(n, k):
+    return (np.arange(n) + k) % n
+
+
+def _same(fn):
+    return fn, fn  # written with operators and methods both libraries share
+
+
+# name -> (chainrule form, torch form), each a function of (x, y, n, k).
+SHAPE_OPS = {
+    "matmul": _same(lambda x, y, n, k: (x @ y.tanh()) * (1.0 / n)),
+    "T": _same(lambda x, y, n, k: x.T),
+    "transpose": _same(lambda x, y, n, k: x.transpose(1, 0)),
+    "mul": _same(lambda x, y, n, k: x * y.tanh()),
+    "add": _same(lambda x, y, n, k: x + y),
+    "reshape reversed": (lambda x, y, n, k: x.reshape(-1)[::-1].reshape(n, n),
+                         lambda x, y, n, k: x.reshape(-1).flip(0).reshape(n, n)),
+    "rows": (lambda x, y, n, k: x[_rows(n, k)],
+             lambda x, y, n, k: x[torch.from_numpy(_rows(n, k))]),
+    "pick": (lambda x, y, n, k: x[np.arange(n), _labels(n, k)].reshape(n, 1)
+             .broadcast_to((n, n)),
+             lambda x, y, n, k: x[torch.arange(n), torch.from_numpy(_labels(n, k))]
+             .reshape(n, 1).expand(n, n)),
+    "concatenate": (lambda x, y, n, k: cr.concatenate([x, y], axis=1)[:, ::2],
+                    lambda x, y, n, k: torch.cat([x, y], dim=1)[:, ::2]),
+    "stack": (lambda x, y, n, k: cr.stack([x, y, x], axis=k % 2).mean(axis=k % 2),
+              lambda x, y, n, k: torch.stack([x, y, x], dim=k % 2).mean(dim=k % 2)),
+    "min": (lambda x, y, n, k: x.min(axis=1, keepdims=True) + y,
+            lambda x, y, n, k: x.amin(dim=1, keepdim=True) + y),
+    "log_softmax": (lambda x, y, n, k: x.log_softmax(axis=k % 2),
+                    lambda x, y, n, k: x.log_softmax(dim=k % 2)),
+    "leaky_div": (lambda x, y, n, k: x.leaky_relu(0.1) / (y * y + 1.0),
+                  lambda x, y, n, k: torch.nn.functional.leaky_relu(x, 0.1) / (y * y + 1.0)),
+}
+
+
+@st.composite
+def shape_graphs(draw):
+    n = draw(st.integers(1, 4))
+    leaves = draw(st.integers(1, 3))
+    steps = []
+    for _ in range(draw(st.integers(1, 30))):
+        pool = leaves + len(steps)
+        steps.append((draw(st.sampled_from(sorted(SHAPE_OPS))), draw(st.integers(0, pool - 1)),
+                      draw(st.integers(0, pool - 1)), draw(st.integers(0, 5))))
+    return n, leaves, steps, draw(st.integers(0, 2**32 - 1))
+
+
+def _loss(steps, leaves, n, which):
+    nodes = list(leaves)
+    for op, a, b, k in steps:
+        nodes.append(SHAPE_OPS[op][which](nodes[a], nodes[b], n, k))
+    loss = nodes[0].sum()
+    for i, node in enumerate(nodes[1:], start=1):  # every node reused by the loss too
+        loss = loss + node.sum() * (1.0 / i)
+    return loss
+
+
+@settings(max_examples=40, deadline=None)
+@given(shape_graphs())
+def test_random_graphs_of_shape_ops_match_torch_autograd(graph):
+    n, count, steps, seed = graph
+    arrays = [np.random.default_rng(seed + i).standard_normal((n, n)) for i in range(count)]
+    ours = [cr.tensor(a, requires_grad=True) for a in arrays]
+    theirs = [torch.tensor(a, requires_grad=True) for a in arrays]
+    loss, expected = _loss(steps, ours, n, 0), _loss(steps, theirs, n, 1)
+    loss.backward()
+    expected.backward()
+    np.testing.assert_allclose(loss.item(), expected.item(), rtol=RTOL, atol=ATOL)
+    for i, (mine, reference) in enumerate(zip(ours, theirs)):
+        want = np.zeros((n, n)) if reference.grad is None else reference.grad.numpy()
+        got = np.zeros((n, n)) if mine.grad is None else mine.grad
+        np.testing.assert_allclose(got, want, rtol=RTOL, atol=ATOL, err_msg=f"leaf {i}")

@@ -274,3 +274,11 @@ def test_manual_seed_reproduces_draws_bit_for_bit():
     after = generator().random(3)
     set_state(state)
     assert np.array_equal(generator().random(3), after)
+
+
+def test_backward_through_a_subgraph_freed_by_another_root_says_so():
+    x = cr.tensor(np.array([0.5, 1.5]), requires_grad=True)
+    shared = x.exp()
+    shared.sum().backward()
+    with pytest.raises(cr.ChainruleError, match="already freed.*retain_graph=True"):
+        (shared * 2).sum().backward()

@@ -20,7 +20,9 @@ typedef struct {
     int maximize;         /* without decay: g := −g */
     double decay_factor;  /* AdamW: θ := θ·(1 − ηλ) first (1 otherwise: θ·1 = θ exactly) */
     double lerp_weight;   /* Adam's 1 − β₁, RMSprop's 1 − α: a moving average's weight */
-    double beta2, one_minus_beta2;  /* Adam's β₂; RMSprop's α */
+    /* The squared gradients' moving average v := v·decay + g²·weight: Adam's β₂ and 1 − β₂,
+     * RMSprop's α and 1 − α. */
+    double sq_avg_decay, sq_avg_weight;
     double momentum, dampening_factor;  /* SGD and RMSprop; SGD's 1 − dampening */
     double eps;
     double scale;         /* the step size the update is multiplied by (−η for SGD) */
@@ -40,28 +42,39 @@ typedef struct {
     const T decay = (T)c->weight_decay, decay_factor = (T)c->decay_factor;                   \
     const int lerp_hi = !(c->lerp_weight < 0.5);                                             \
     const T w = lerp_hi ? (T)(c->lerp_weight - 1.0) : (T)c->lerp_weight;                     \
-    const T beta2 = (T)c->beta2, one_minus_beta2 = (T)c->one_minus_beta2;                     \
+    const T sq_avg_decay = (T)c->sq_avg_decay, sq_avg_weight = (T)c->sq_avg_weight;          \
     const T momentum = (T)c->momentum, dampening_factor = (T)c->dampening_factor;            \
     const T eps = (T)c->eps, scale = (T)c->scale;                                            \
-    (void)decay_factor, (void)w, (void)beta2, (void)one_minus_beta2, (void)momentum,         \
+    (void)decay_factor, (void)w, (void)sq_avg_decay, (void)sq_avg_weight, (void)momentum,    \
         (void)dampening_factor, (void)eps, (void)scale;
 
-/* Each loop takes its options as compile-time constants (see DISPATCH), so every instance is
- * a straight loop the compiler vectorizes; a[] holds the buffers in the order of the
- * comment, the gradient last. */
+/* The five buffer slots of an update (a[] in the loops, buffers[] in run_update): the
+ * parameter, up to three state buffers (which ones: each loop's comment), the gradient. */
+enum { PARAM, STATE_1, STATE_2, STATE_3, GRAD, N_SLOTS };
+/* A set of slots as bits: the buffers an update cannot do without (the others may be None). */
+#define SLOT(slot) (1 << (slot))
+#define ADAM_NEEDS (SLOT(PARAM) | SLOT(STATE_1) | SLOT(STATE_2) | SLOT(GRAD)) /* amsgrad: +3 */
+#define SGD_NEEDS (SLOT(PARAM) | SLOT(GRAD))             /* the momentum buffer is optional */
+#define RMSPROP_NEEDS (SLOT(PARAM) | SLOT(STATE_1) | SLOT(GRAD))  /* centered, momentum: +2, +3 */
+#define ADAGRAD_NEEDS (SLOT(PARAM) | SLOT(STATE_1) | SLOT(GRAD))
+
+/* Each loop takes its four option bits (OPTIONS: coupled weight decay, maximize, then two of
+ * its own) as compile-time constants (see DISPATCH), so every instance is a straight loop
+ * the compiler vectorizes. */
 
 /* a = param, exp_avg, exp_avg_sq, max_exp_avg_sq (amsgrad), grad */
 #define ADAM_LOOP(T, SQRT)                                                                   \
     const int coupled = o0, maximize = o1, amsgrad = o2;                                     \
-    T *restrict p = a[0], *restrict m = a[1], *restrict v = a[2], *restrict vmax = a[3];     \
-    const T *restrict g = a[4];                                                              \
+    T *restrict p = a[PARAM], *restrict m = a[STATE_1], *restrict v = a[STATE_2];            \
+    T *restrict vmax = a[STATE_3];                                                           \
+    const T *restrict g = a[GRAD];                                                              \
     for (Py_ssize_t i = 0; i < n; i++) {                                                     \
         const T pi = p[i] * decay_factor;                                                    \
         T gi = g[i];                                                                         \
         EFFECTIVE_GRAD(gi, pi)                                                               \
         const T mi = LERP(m[i], gi);                                                         \
         m[i] = mi;                                                                           \
-        T vi = v[i] * beta2 + (gi * gi) * one_minus_beta2;                                   \
+        T vi = v[i] * sq_avg_decay + (gi * gi) * sq_avg_weight;                              \
         v[i] = vi;                                                                           \
         if (amsgrad) {                                                                       \
             vi = NAN_MAX(vmax[i], vi);                                                       \
@@ -73,8 +86,8 @@ typedef struct {
 /* a = param, momentum_buffer (with momentum), -, -, grad */
 #define SGD_LOOP(T, SQRT)                                                                    \
     const int coupled = o0, maximize = o1, has_momentum = o2, nesterov = o3;                 \
-    T *restrict p = a[0], *restrict buf = a[1];                                              \
-    const T *restrict g = a[4];                                                              \
+    T *restrict p = a[PARAM], *restrict buf = a[STATE_1];                                    \
+    const T *restrict g = a[GRAD];                                                              \
     for (Py_ssize_t i = 0; i < n; i++) {                                                     \
         T gi = g[i];                                                                         \
         EFFECTIVE_GRAD(gi, p[i])                                                             \
@@ -89,12 +102,13 @@ typedef struct {
 /* a = param, square_avg, grad_avg (centered), momentum_buffer (with momentum), grad */
 #define RMSPROP_LOOP(T, SQRT)                                                                \
     const int coupled = o0, maximize = o1, centered = o2, has_momentum = o3;                 \
-    T *restrict p = a[0], *restrict sq = a[1], *restrict avg = a[2], *restrict buf = a[3];   \
-    const T *restrict g = a[4];                                                              \
+    T *restrict p = a[PARAM], *restrict sq = a[STATE_1], *restrict avg = a[STATE_2];         \
+    T *restrict buf = a[STATE_3];                                                            \
+    const T *restrict g = a[GRAD];                                                              \
     for (Py_ssize_t i = 0; i < n; i++) {                                                     \
         T gi = g[i];                                                                         \
         EFFECTIVE_GRAD(gi, p[i])                                                             \
-        const T s = sq[i] * beta2 + (gi * gi) * one_minus_beta2;                             \
+        const T s = sq[i] * sq_avg_decay + (gi * gi) * sq_avg_weight;                       \
         sq[i] = s;                                                                           \
         T denom;                                                                             \
         if (centered) {                                                                      \
@@ -115,8 +129,8 @@ typedef struct {
 /* a = param, sum, -, -, grad */
 #define ADAGRAD_LOOP(T, SQRT)                                                                \
     const int coupled = o0, maximize = o1;                                                   \
-    T *restrict p = a[0], *restrict sum = a[1];                                              \
-    const T *restrict g = a[4];                                                              \
+    T *restrict p = a[PARAM], *restrict sum = a[STATE_1];                                    \
+    const T *restrict g = a[GRAD];                                                              \
     for (Py_ssize_t i = 0; i < n; i++) {                                                     \
         T gi = g[i];                                                                         \
         EFFECTIVE_GRAD(gi, p[i])                                                             \
@@ -225,25 +239,25 @@ static int same_shape(Py_buffer *x, Py_buffer *y) {
 
 typedef void (*Update)(void **, Py_ssize_t, const Constants *, int);
 
-/* Runs an update over buffers[0..3] (None where the optimizer keeps no such state; all
- * writable) and the gradient buffers[4]; False, writing nothing, when they do not fit or a
- * buffer the update needs (bit i of `required`) is None. */
+/* Runs an update over the parameter and state buffers (None where the optimizer keeps no
+ * such state; all writable) and the gradient, one per slot; False, writing nothing, when they
+ * do not fit or a buffer in `required` (a set of SLOTs) is None. */
 static PyObject *run_update(PyObject **buffers, Update on_float, Update on_double,
                             const Constants *c, int options, int required) {
-    for (int i = 0; i < 5; i++)
-        if ((required >> i & 1) && buffers[i] == Py_None) Py_RETURN_FALSE;
-    PyObject *objects[5];
-    int slot[5], count = 0;
-    for (int i = 0; i < 5; i++)
+    for (int i = 0; i < N_SLOTS; i++)
+        if ((required & SLOT(i)) && buffers[i] == Py_None) Py_RETURN_FALSE;
+    PyObject *objects[N_SLOTS];
+    int slot[N_SLOTS], count = 0;
+    for (int i = 0; i < N_SLOTS; i++)
         if (buffers[i] != Py_None) {
             slot[count] = i;
             objects[count++] = buffers[i];
         }
-    Py_buffer views[5];
+    Py_buffer views[N_SLOTS];
     if (!acquire(objects, count, count - 1, views)) Py_RETURN_FALSE;
     Py_ssize_t n = length(&views[0]);
     int ok = 1;
-    void *a[5] = {NULL, NULL, NULL, NULL, NULL};
+    void *a[N_SLOTS] = {NULL, NULL, NULL, NULL, NULL};
     for (int i = 0; i < count; i++) {
         ok = ok && same_shape(&views[i], &views[0]);
         a[slot[i]] = views[i].buf;
@@ -258,56 +272,61 @@ static PyObject *run_update(PyObject **buffers, Update on_float, Update on_doubl
     return PyBool_FromLong(ok);
 }
 
+/* An update's four option bits: coupled weight decay, maximize, then two of its own (each
+ * loop names them: amsgrad; momentum, nesterov; centered, momentum). */
 #define OPTIONS(b0, b1, b2, b3) ((b0) | ((b1) << 1) | ((b2) << 2) | ((b3) << 3))
 
 /* adam(param, exp_avg, exp_avg_sq, max_exp_avg_sq or None, grad, weight_decay, maximize,
  *      decay_factor, lerp_weight, beta2, one_minus_beta2, eps, scale) -> bool */
 static PyObject *adam(PyObject *self, PyObject *args) {
-    PyObject *b[5];
+    PyObject *b[N_SLOTS];
     Constants c = {0};
-    if (!PyArg_ParseTuple(args, "OOOOOdpdddddd", &b[0], &b[1], &b[2], &b[3], &b[4],
-                          &c.weight_decay, &c.maximize, &c.decay_factor, &c.lerp_weight,
-                          &c.beta2, &c.one_minus_beta2, &c.eps, &c.scale))
+    if (!PyArg_ParseTuple(args, "OOOOOdpdddddd", &b[PARAM], &b[STATE_1], &b[STATE_2],
+                          &b[STATE_3], &b[GRAD], &c.weight_decay, &c.maximize,
+                          &c.decay_factor, &c.lerp_weight, &c.sq_avg_decay, &c.sq_avg_weight,
+                          &c.eps, &c.scale))
         return NULL;
-    int options = OPTIONS(c.weight_decay != 0.0, c.maximize, b[3] != Py_None, 0);
-    return run_update(b, adam_float, adam_double, &c, options, 0x17);
+    int options = OPTIONS(c.weight_decay != 0.0, c.maximize, b[STATE_3] != Py_None, 0);
+    return run_update(b, adam_float, adam_double, &c, options, ADAM_NEEDS);
 }
 
 /* sgd(param, momentum_buffer or None, grad, weight_decay, maximize, momentum,
  *     dampening_factor, nesterov, scale) -> bool; scale is −lr. */
 static PyObject *sgd(PyObject *self, PyObject *args) {
-    PyObject *b[5] = {NULL, NULL, Py_None, Py_None, NULL};
+    PyObject *b[N_SLOTS] = {NULL, NULL, Py_None, Py_None, NULL};
     Constants c = {0};
     int nesterov;
-    if (!PyArg_ParseTuple(args, "OOOdpddpd", &b[0], &b[1], &b[4], &c.weight_decay,
+    if (!PyArg_ParseTuple(args, "OOOdpddpd", &b[PARAM], &b[STATE_1], &b[GRAD], &c.weight_decay,
                           &c.maximize, &c.momentum, &c.dampening_factor, &nesterov, &c.scale))
         return NULL;
-    int options = OPTIONS(c.weight_decay != 0.0, c.maximize, b[1] != Py_None, nesterov);
-    return run_update(b, sgd_float, sgd_double, &c, options, 0x11);
+    int options = OPTIONS(c.weight_decay != 0.0, c.maximize, b[STATE_1] != Py_None, nesterov);
+    return run_update(b, sgd_float, sgd_double, &c, options, SGD_NEEDS);
 }
 
 /* rmsprop(param, square_avg, grad_avg or None, momentum_buffer or None, grad, weight_decay,
  *         maximize, alpha, lerp_weight, one_minus_alpha, momentum, eps, lr) -> bool */
 static PyObject *rmsprop(PyObject *self, PyObject *args) {
-    PyObject *b[5];
+    PyObject *b[N_SLOTS];
     Constants c = {0};
-    if (!PyArg_ParseTuple(args, "OOOOOdpdddddd", &b[0], &b[1], &b[2], &b[3], &b[4],
-                          &c.weight_decay, &c.maximize, &c.beta2, &c.lerp_weight,
-                          &c.one_minus_beta2, &c.momentum, &c.eps, &c.scale))
+    if (!PyArg_ParseTuple(args, "OOOOOdpdddddd", &b[PARAM], &b[STATE_1], &b[STATE_2],
+                          &b[STATE_3], &b[GRAD], &c.weight_decay, &c.maximize,
+                          &c.sq_avg_decay, &c.lerp_weight, &c.sq_avg_weight, &c.momentum,
+                          &c.eps, &c.scale))
         return NULL;
-    int options = OPTIONS(c.weight_decay != 0.0, c.maximize, b[2] != Py_None, b[3] != Py_None);
-    return run_update(b, rmsprop_float, rmsprop_double, &c, options, 0x13);
+    int options = OPTIONS(c.weight_decay != 0.0, c.maximize, b[STATE_2] != Py_None,
+                          b[STATE_3] != Py_None);
+    return run_update(b, rmsprop_float, rmsprop_double, &c, options, RMSPROP_NEEDS);
 }
 
 /* adagrad(param, sum, grad, weight_decay, maximize, eps, clr) -> bool */
 static PyObject *adagrad(PyObject *self, PyObject *args) {
-    PyObject *b[5] = {NULL, NULL, Py_None, Py_None, NULL};
+    PyObject *b[N_SLOTS] = {NULL, NULL, Py_None, Py_None, NULL};
     Constants c = {0};
-    if (!PyArg_ParseTuple(args, "OOOdpdd", &b[0], &b[1], &b[4], &c.weight_decay, &c.maximize,
-                          &c.eps, &c.scale))
+    if (!PyArg_ParseTuple(args, "OOOdpdd", &b[PARAM], &b[STATE_1], &b[GRAD], &c.weight_decay,
+                          &c.maximize, &c.eps, &c.scale))
         return NULL;
     int options = OPTIONS(c.weight_decay != 0.0, c.maximize, 0, 0);
-    return run_update(b, adagrad_float, adagrad_double, &c, options, 0x13);
+    return run_update(b, adagrad_float, adagrad_double, &c, options, ADAGRAD_NEEDS);
 }
 
 /* bias_relu(z, bias or None) -> bool; z is rows × len(bias), C-contiguous. */

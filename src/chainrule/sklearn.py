@@ -91,7 +91,7 @@ class _BaseMLP(BaseEstimator):
         return seed
 
     def _build(self, n_features, n_outputs, dtype):
-        from .landscape.paths import make_optimizer
+        from .optim.registry import make_optimizer
 
         sizes = self._check_params()
         layers, width = [], n_features
@@ -164,7 +164,7 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
     """A multi-layer perceptron classifier: softmax outputs, cross-entropy loss."""
 
     def _loss_fn(self):
-        return nn.CrossEntropyLoss()
+        return nn.loss_for_task("classification")
 
     def _n_outputs(self, y):
         return len(self.classes_)
@@ -220,7 +220,7 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
     """A multi-layer perceptron regressor: linear outputs, mean squared error."""
 
     def _loss_fn(self):
-        return nn.MSELoss()
+        return nn.loss_for_task("regression")
 
     def _n_outputs(self, y):
         return 1 if y.ndim == 1 else y.shape[1]

@@ -199,3 +199,31 @@ def test_sequential_of_everything_matches_torch():
     assert_same_as_torch(model, reference, normal((8, 4)), what="train")
     model.eval(), reference.eval()
     assert_same_as_torch(model, reference, normal((8, 4), seed=1), what="eval")
+
+
+# --- float32 by default, float64 on request, through every layer and loss -----------------
+DTYPE_LAYERS = [
+    lambda: nn.Linear(4, 4), lambda: nn.BatchNorm1d(4), lambda: nn.LayerNorm(4),
+    lambda: nn.GELU(), lambda: nn.GELU("tanh"), lambda: nn.Dropout(0.3), lambda: nn.ReLU(),
+    lambda: nn.LeakyReLU(0.2), lambda: nn.Sigmoid(), lambda: nn.Tanh(), lambda: nn.Softmax(),
+    lambda: nn.LogSoftmax(), lambda: nn.Residual(nn.Linear(4, 4)), lambda: nn.Flatten(),
+    lambda: nn.Identity(),
+]
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("make", DTYPE_LAYERS)
+def test_every_layer_keeps_the_dtype_in_train_and_eval(make, dtype):
+    cr.manual_seed(0)
+    layer = make().to(dtype)
+    for training in (True, False):
+        layer.train(training)
+        layer.zero_grad()
+        x = cr.tensor(np.random.default_rng(1).standard_normal((6, 4)).astype(dtype),
+                      requires_grad=True)
+        out = layer(x)
+        out.backward(np.ones(out.shape, dtype))
+        assert out.dtype == dtype and x.grad.dtype == dtype, repr(layer)
+        for name, param in layer.named_parameters():
+            assert param.grad is not None and param.grad.dtype == dtype, name
+        assert all(b.dtype == dtype for b in layer.buffers() if b.dtype.kind == "f")

@@ -11,7 +11,6 @@ from chainrule import nn
 from chainrule.nn import functional as F
 
 REDUCTIONS = ["mean", "sum", "none"]
-rng = np.random.default_rng(0)
 
 
 def as_torch(value, grad):
@@ -47,7 +46,7 @@ PAIRS = [(F.mse_loss, TF.mse_loss), (F.l1_loss, TF.l1_loss)]
 
 @pytest.mark.parametrize("reduction", REDUCTIONS)
 @pytest.mark.parametrize("ours, theirs", PAIRS, ids=["mse", "l1"])
-def test_regression_losses(ours, theirs, reduction):
+def test_regression_losses(ours, theirs, reduction, rng):
     x, y = rng.standard_normal((5, 3)), rng.standard_normal((5, 3))
     compare(ours, theirs, [x, y], kwargs={"reduction": reduction})
     gradcheck(lambda a, b: ours(a, b, reduction=reduction), x, y)
@@ -55,7 +54,7 @@ def test_regression_losses(ours, theirs, reduction):
 
 @pytest.mark.parametrize("reduction", REDUCTIONS)
 @pytest.mark.parametrize("delta", [1.0, 0.5, 2.5])
-def test_huber_loss(reduction, delta):
+def test_huber_loss(reduction, delta, rng):
     x, y = rng.standard_normal(40) * 2, rng.standard_normal(40)
     x[:2] = y[:2] + np.array([delta, -delta])  # exactly on the switch between the pieces
     kwargs = {"reduction": reduction, "delta": delta}
@@ -66,7 +65,7 @@ def test_huber_loss(reduction, delta):
 
 @pytest.mark.parametrize("reduction", REDUCTIONS)
 @pytest.mark.parametrize("weighted", [False, True])
-def test_binary_cross_entropy(reduction, weighted):
+def test_binary_cross_entropy(reduction, weighted, rng):
     p, y = rng.uniform(0.01, 0.99, (6, 2)), rng.uniform(0, 1, (6, 2))
     weight = rng.uniform(0.5, 2, (6, 2)) if weighted else None
     compare(F.binary_cross_entropy, TF.binary_cross_entropy, [p, y],
@@ -86,7 +85,7 @@ def test_binary_cross_entropy_clamps_the_log_at_minus_100_like_torch():
 @pytest.mark.parametrize("reduction", REDUCTIONS)
 @pytest.mark.parametrize("weighted", [False, True])
 @pytest.mark.parametrize("pos_weighted", [False, True])
-def test_binary_cross_entropy_with_logits(reduction, weighted, pos_weighted):
+def test_binary_cross_entropy_with_logits(reduction, weighted, pos_weighted, rng):
     z, y = rng.standard_normal((6, 3)) * 4, rng.uniform(0, 1, (6, 3))
     z[0] = [60.0, -60.0, 800.0]  # saturated logits stay finite and exact
     weight = rng.uniform(0.5, 2, (6, 3)) if weighted else None
@@ -98,7 +97,7 @@ def test_binary_cross_entropy_with_logits(reduction, weighted, pos_weighted):
     gradcheck(lambda a, b: F.binary_cross_entropy_with_logits(a, b, **kwargs), z[1:], y[1:])
 
 
-def test_binary_cross_entropy_with_logits_gradient_is_sigmoid_minus_y_over_m():
+def test_binary_cross_entropy_with_logits_gradient_is_sigmoid_minus_y_over_m(rng):
     z, y = rng.standard_normal((4, 5)), (rng.uniform(size=(4, 5)) > 0.5) * 1.0
     logits = cr.tensor(z, requires_grad=True)
     F.binary_cross_entropy_with_logits(logits, cr.tensor(y)).backward()
@@ -110,7 +109,7 @@ CE_OPTIONS = [{}, {"weight": True}, {"ignore_index": 1}, {"label_smoothing": 0.2
               {"ignore_index": -100, "label_smoothing": 1.0}]
 
 
-def _ce_args(options, classes=4):
+def _ce_args(options, rng, classes=4):
     kwargs = dict(options)
     if kwargs.get("weight"):
         kwargs["weight"] = rng.uniform(0.5, 2, classes)
@@ -122,8 +121,8 @@ def _ce_args(options, classes=4):
 @pytest.mark.parametrize("reduction", REDUCTIONS)
 @pytest.mark.parametrize("options", CE_OPTIONS, ids=str)
 @pytest.mark.parametrize("batch", [(7,), (3, 5), ()])
-def test_cross_entropy_with_class_indices(batch, options, reduction):
-    kwargs = {**_ce_args(options), "reduction": reduction}
+def test_cross_entropy_with_class_indices(batch, options, reduction, rng):
+    kwargs = {**_ce_args(options, rng), "reduction": reduction}
     if not batch:
         kwargs.pop("ignore_index", None)
     if batch == (3, 5):  # (N, C, d): classes on axis 1
@@ -140,8 +139,8 @@ def test_cross_entropy_with_class_indices(batch, options, reduction):
 @pytest.mark.parametrize("reduction", REDUCTIONS)
 @pytest.mark.parametrize("options", [{}, {"weight": True}, {"label_smoothing": 0.3},
                                      {"weight": True, "label_smoothing": 0.1}], ids=str)
-def test_cross_entropy_with_probability_targets(options, reduction):
-    kwargs = {**_ce_args(options), "reduction": reduction}
+def test_cross_entropy_with_probability_targets(options, reduction, rng):
+    kwargs = {**_ce_args(options, rng), "reduction": reduction}
     logits, probs = rng.standard_normal((6, 4)) * 2, rng.dirichlet(np.ones(4), 6)
     compare(F.cross_entropy, TF.cross_entropy, [logits, probs], kwargs=kwargs)
     gradcheck(lambda z, q: F.cross_entropy(z, q, **kwargs), logits, probs)
@@ -150,7 +149,7 @@ def test_cross_entropy_with_probability_targets(options, reduction):
     compare(F.cross_entropy, TF.cross_entropy, [logits3, probs3], kwargs=kwargs)
 
 
-def test_cross_entropy_gradient_is_softmax_minus_one_hot_over_m():
+def test_cross_entropy_gradient_is_softmax_minus_one_hot_over_m(rng):
     z, labels = rng.standard_normal((5, 3)), np.array([0, 2, 1, 1, 0])
     logits = cr.tensor(z, requires_grad=True)
     F.cross_entropy(logits, labels).backward()
@@ -162,8 +161,8 @@ def test_cross_entropy_gradient_is_softmax_minus_one_hot_over_m():
 @pytest.mark.parametrize("options", [{}, {"weight": True}, {"ignore_index": 0},
                                      {"weight": True, "ignore_index": 3}], ids=str)
 @pytest.mark.parametrize("shape", [(6, 4), (2, 4, 3)])
-def test_nll_loss(shape, options, reduction):
-    kwargs = {**_ce_args(options), "reduction": reduction}
+def test_nll_loss(shape, options, reduction, rng):
+    kwargs = {**_ce_args(options, rng), "reduction": reduction}
     log_probs = rng.standard_normal(shape)
     labels = rng.integers(0, 4, (shape[0], *shape[2:]))
     labels.flat[0] = 0
@@ -188,13 +187,26 @@ LOSS_MODULES = [
 
 
 @pytest.mark.parametrize("make, make_torch, kind", LOSS_MODULES)
-def test_loss_modules_match_torch_modules(make, make_torch, kind):
+def test_loss_modules_match_torch_modules(make, make_torch, kind, rng):
     x = rng.uniform(0.1, 0.9, (5, 3)) if kind == "probs" else rng.standard_normal((5, 3))
     target = (np.array([0, 2, 1, 2, 1]) if kind == "labels"
               else rng.uniform(0, 1, (5, 3)))
     module, reference = make(), make_torch()
     compare(module, reference, [x], fixed=[target])
     assert sorted(module.state_dict()) == sorted(reference.state_dict())
+
+
+def test_every_registered_loss_is_compared_with_torch():
+    compared = {type(make()).__name__ for make, _, _ in LOSS_MODULES}
+    assert compared == set(nn.LOSSES)
+    assert all(hasattr(torch.nn, name) for name in nn.LOSSES)
+
+
+def test_each_task_has_its_loss():
+    assert type(nn.loss_for_task("classification")) is nn.CrossEntropyLoss
+    assert type(nn.loss_for_task("regression")) is nn.MSELoss
+    with pytest.raises(nn.LossError, match="unknown task 'ranking'"):
+        nn.loss_for_task("ranking")
 
 
 @pytest.mark.parametrize("call, message", [
@@ -225,3 +237,69 @@ def test_l2_penalty_covers_weights_not_biases_or_norm_parameters():
     assert model[0].bias.grad is None and model[1].weight.grad is None
     chosen = nn.l2_penalty(model, lam, params=[model[0].bias])
     np.testing.assert_allclose(chosen.data, lam * (model[0].bias.data**2).sum(), rtol=1e-12)
+
+
+# --- float32 by default, float64 on request, through every loss ---------------------------
+LABELS = np.array([0, 1, 2, 3, 0, 1])
+DTYPE_LOSSES = {
+    "mse": lambda z, y: F.mse_loss(z, y), "l1": lambda z, y: F.l1_loss(z, y),
+    "huber": lambda z, y: F.huber_loss(z, y, delta=0.5),
+    "bce": lambda z, y: F.binary_cross_entropy(z.sigmoid(), y),
+    "bce_with_logits": lambda z, y: F.binary_cross_entropy_with_logits(
+        z, y, pos_weight=np.ones(4, z.dtype)),
+    "cross_entropy": lambda z, y: F.cross_entropy(z, LABELS, weight=np.ones(4, z.dtype),
+                                                  label_smoothing=0.1),
+    "cross_entropy probabilities": lambda z, y: F.cross_entropy(z, y / y.sum(1, keepdims=True)),
+    "nll": lambda z, y: F.nll_loss(z.log_softmax(), LABELS),
+}
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("name", sorted(DTYPE_LOSSES))
+def test_every_loss_keeps_the_dtype(name, dtype):
+    rng = np.random.default_rng(2)
+    z = cr.tensor(rng.standard_normal((6, 4)).astype(dtype), requires_grad=True)
+    loss = DTYPE_LOSSES[name](z, rng.uniform(0.1, 1, (6, 4)).astype(dtype))
+    loss.backward()
+    assert loss.dtype == dtype and z.grad.dtype == dtype
+
+
+# --- loss modules: every reduction against torch.nn ----------------------------------------
+LOSS_MODULES_BY_REDUCTION = {
+    "MSELoss": (lambda r: nn.MSELoss(reduction=r), lambda r: torch.nn.MSELoss(reduction=r)),
+    "L1Loss": (lambda r: nn.L1Loss(reduction=r), lambda r: torch.nn.L1Loss(reduction=r)),
+    "HuberLoss": (lambda r: nn.HuberLoss(reduction=r, delta=0.7),
+                  lambda r: torch.nn.HuberLoss(reduction=r, delta=0.7)),
+    "BCELoss": (lambda r: nn.BCELoss(weight=np.arange(1.0, 4.0), reduction=r),
+                lambda r: torch.nn.BCELoss(weight=torch.arange(1.0, 4.0, dtype=torch.float64),
+                                           reduction=r)),
+    "BCEWithLogitsLoss": (
+        lambda r: nn.BCEWithLogitsLoss(pos_weight=np.arange(1.0, 4.0), reduction=r),
+        lambda r: torch.nn.BCEWithLogitsLoss(
+            pos_weight=torch.arange(1.0, 4.0, dtype=torch.float64), reduction=r)),
+    "CrossEntropyLoss": (
+        lambda r: nn.CrossEntropyLoss(weight=np.arange(1.0, 4.0), ignore_index=1,
+                                      label_smoothing=0.2, reduction=r),
+        lambda r: torch.nn.CrossEntropyLoss(weight=torch.arange(1.0, 4.0, dtype=torch.float64),
+                                            ignore_index=1, label_smoothing=0.2, reduction=r)),
+    "NLLLoss": (lambda r: nn.NLLLoss(weight=np.arange(1.0, 4.0), reduction=r),
+                lambda r: torch.nn.NLLLoss(weight=torch.arange(1.0, 4.0, dtype=torch.float64),
+                                           reduction=r)),
+}
+
+
+@pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
+@pytest.mark.parametrize("name", sorted(LOSS_MODULES_BY_REDUCTION))
+def test_loss_modules_with_every_reduction_match_torch(name, reduction):
+    rng = np.random.default_rng(3)
+    x = rng.uniform(0.1, 0.9, (5, 3)) if name == "BCELoss" else rng.standard_normal((5, 3))
+    labels = name in ("CrossEntropyLoss", "NLLLoss")
+    target = np.array([0, 2, 1, 2, 1]) if labels else rng.uniform(0, 1, (5, 3))
+    ours, theirs = (make(reduction) for make in LOSS_MODULES_BY_REDUCTION[name])
+    xc, xt = cr.tensor(x, requires_grad=True), torch.tensor(x, requires_grad=True)
+    out, out_t = ours(xc, target), theirs(xt, torch.from_numpy(target))
+    upstream = rng.standard_normal(out.shape)
+    out.backward(upstream)
+    out_t.backward(torch.from_numpy(upstream))
+    np.testing.assert_allclose(out.data, out_t.detach().numpy(), rtol=1e-7, atol=1e-10)
+    np.testing.assert_allclose(xc.grad, xt.grad.numpy(), rtol=1e-7, atol=1e-10)

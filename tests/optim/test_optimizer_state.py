@@ -254,3 +254,22 @@ def test_the_default_keeps_a_group_of_mixed_dtypes_per_parameter():
     assert all(p.data.base is None and np.all(p.data == 0.5) for p in params)
     with pytest.raises(cr.ChainruleError, match="mixes dtypes"):
         optim.SGD(params, lr=0.5, fused=True).step()
+
+
+def test_flat_buffers_are_the_fused_groups_and_say_when_current():
+    params = [cr.tensor(np.ones((2, 3)), requires_grad=True),
+              cr.tensor(np.zeros(3), requires_grad=True)]
+    opt = optim.SGD(params, lr=0.1, fused=True)
+    assert opt.flat_buffers(params) is None  # no step yet: no buffers
+    for p in params:
+        p.grad = np.ones_like(p.data)
+    opt.step()
+    flat = opt.flat_buffers(params)
+    assert flat.current_data() is not None and flat.current_data().shape == (9,)
+    assert all(np.shares_memory(p.data, flat.current_data()) for p in params)
+    assert opt.flat_buffers(params[::-1]) is None and opt.flat_buffers(params[:1]) is None
+    params[1].data = np.zeros(3)  # replaced, e.g. by load_state_dict
+    assert flat.current_data() is None
+    plain = optim.SGD(params, lr=0.1, fused=False)
+    plain.step()
+    assert plain.flat_buffers(params) is None

@@ -11,12 +11,12 @@ import json
 import os
 
 from ..atomic import atomic_write_text
+from ..optim.registry import OPTIMIZERS, default_lr, takes_momentum
 from .options import OptionError, check_range
 
 __all__ = ["DEFAULTS", "OPTIMIZERS", "SCHEDULES", "ACTIVATIONS", "TASKS", "resolve",
            "read_saved", "save", "merge_for_resume"]
 
-OPTIMIZERS = ("sgd", "momentum", "nesterov", "adagrad", "rmsprop", "adam", "adamw")
 SCHEDULES = ("none", "step", "exp", "cosine", "warmup-cosine", "plateau")
 ACTIVATIONS = ("relu", "leaky_relu", "tanh", "sigmoid", "gelu")
 TASKS = ("classification", "regression")
@@ -28,9 +28,6 @@ DEFAULTS = {
     "batch_size": 32, "epochs": 20, "schedule": "none", "clip": None,
     "early_stopping": None, "val_split": 0.1, "seed": 0,
 }
-# The learning rate each optimizer gets when --lr is not given.
-DEFAULT_LR = {"sgd": 0.1, "momentum": 0.05, "nesterov": 0.05, "adagrad": 0.05,
-              "rmsprop": 1e-3, "adam": 1e-3, "adamw": 1e-3}
 # Options a resumed run may change; the others must match the run being resumed.
 RESUMABLE = ("epochs", "early_stopping")
 CONFIG_FILE = "config.json"
@@ -49,9 +46,9 @@ def resolve(options: dict) -> dict:
             raise OptionError("give either --data FILE.csv or --dataset NAME, not both")
         config["dataset"] = None
     if config["lr"] is None:
-        config["lr"] = DEFAULT_LR[config["optimizer"]]
-    if config["momentum"] is None and config["optimizer"] in ("momentum", "nesterov"):
-        config["momentum"] = 0.9
+        config["lr"] = default_lr(config["optimizer"])
+    if config["momentum"] is None:  # the optimizer's own: 0.9 for momentum and nesterov
+        config["momentum"] = OPTIMIZERS[config["optimizer"]].defaults.get("momentum")
     check(config)
     return config
 
@@ -61,7 +58,7 @@ def check(config: dict) -> None:
         raise OptionError("--data needs --target COLUMN (the column to predict)")
     if config["target"] is not None and config["data"] is None:
         raise OptionError("--target needs --data FILE.csv")
-    if config["momentum"] is not None and config["optimizer"] in ("adagrad", "adam", "adamw"):
+    if config["momentum"] is not None and not takes_momentum(config["optimizer"]):
         raise OptionError(f"--momentum does not apply to --optimizer {config['optimizer']}")
     check_range("--lr", config["lr"], above=0)
     check_range("--epochs", config["epochs"], at_least=0)

@@ -14,13 +14,13 @@ import os
 
 import numpy as np
 
+from ..optim.registry import OPTIMIZERS
 from .options import OptionError, add_command, check_choices, check_range, name_list
 from .table import format_table
 
 # Command-line names -> chainrule.landscape's surface names.
 FUNCTIONS = {"rosenbrock": "rosenbrock", "bowl": "bowl", "two-minima": "two_minima",
              "saddle": "saddle", "linreg": "linear_regression"}
-OPTIMIZERS = ("sgd", "momentum", "nesterov", "adagrad", "rmsprop", "adam", "adamw")
 
 EXAMPLES = """\
 examples:

@@ -28,20 +28,12 @@ def build_model(n_features: int, n_outputs: int, config: dict):
 
 
 def build_optimizer(config: dict, params):
-    """--optimizer by name; momentum and nesterov are SGD with (Nesterov) momentum."""
-    from .. import optim
+    """--optimizer by name (chainrule.optim.registry), with --momentum and --weight-decay."""
+    from ..optim.registry import make_optimizer
 
-    name, lr = config["optimizer"], config["lr"]
-    options = {}
-    if config["weight_decay"] is not None:
-        options["weight_decay"] = config["weight_decay"]
-    if name in ("sgd", "momentum", "nesterov"):
-        return optim.SGD(params, lr=lr, momentum=config["momentum"] or 0.0,
-                         nesterov=name == "nesterov", **options)
-    if name == "rmsprop":
-        return optim.RMSprop(params, lr=lr, momentum=config["momentum"] or 0.0, **options)
-    cls = {"adagrad": optim.Adagrad, "adam": optim.Adam, "adamw": optim.AdamW}[name]
-    return cls(params, lr=lr, **options)
+    options = {name: config[name] for name in ("momentum", "weight_decay")
+               if config[name] is not None}
+    return make_optimizer(config["optimizer"], params, config["lr"], **options)
 
 
 def build_scheduler(config: dict, optimizer):

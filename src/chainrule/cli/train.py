@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 
+from ..data.catalog import DATASETS
 from . import config as cfg
 from .options import add_command, int_list
 
@@ -28,8 +29,7 @@ def add_parser(commands):
     data.add_argument("--data", metavar="FILE.csv", help="a CSV file with a header row")
     data.add_argument("--target", metavar="COL", help="the column of --data to predict")
     data.add_argument("--dataset", metavar="NAME",
-                      help="a built-in dataset: xor, moons, circles, spirals, linear, digits, "
-                           "mnist1d (default: digits)")
+                      help=f"a built-in dataset: {', '.join(DATASETS)} (default: digits)")
     data.add_argument("--task", choices=cfg.TASKS, help="inferred from the target when omitted")
     data.add_argument("--val-split", type=float, metavar="F",
                       help="fraction of the training rows held out for validation (0.1)")

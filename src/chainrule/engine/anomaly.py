@@ -6,8 +6,7 @@ import contextlib
 import os
 import sys
 
-import numpy as np
-
+from .backend import xp
 from .tensor import ChainruleError
 
 enabled = False
@@ -26,7 +25,7 @@ def detect_anomaly():
     previous, enabled = enabled, True
     try:
         # NumPy's own warnings would only repeat, with less detail, what AnomalyError says.
-        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        with xp.errstate(divide="ignore", invalid="ignore", over="ignore"):
             yield
     finally:
         enabled = previous
@@ -44,7 +43,7 @@ def user_site() -> str:
 
 
 def _finite(array) -> bool:
-    return not isinstance(array, np.ndarray) or array.dtype.kind != "f" or np.isfinite(array).all()
+    return not isinstance(array, xp.ndarray) or array.dtype.kind != "f" or xp.isfinite(array).all()
 
 
 def check_forward(name, inputs, out) -> str:

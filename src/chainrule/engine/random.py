@@ -3,21 +3,32 @@
 `manual_seed(seed)` replaces it, so that a run is reproducible bit for bit.
 """
 
-import numpy as np
+from __future__ import annotations
 
-_generator = np.random.default_rng()
+from .backend import xp
+
+_generator = xp.random.default_rng()
 
 
-def manual_seed(seed: int) -> np.random.Generator:
+def manual_seed(seed: int) -> xp.random.Generator:
     """Seed every random draw chainrule makes; returns the new generator."""
     global _generator
-    _generator = np.random.default_rng(seed)
+    _generator = xp.random.default_rng(seed)
     return _generator
 
 
-def generator() -> np.random.Generator:
+def generator() -> xp.random.Generator:
     """The generator in use now."""
     return _generator
+
+
+def generator_for(seed: int | None) -> xp.random.Generator:
+    """A generator of its own seeded with `seed`, or chainrule's when seed is None.
+
+    For code that takes a `seed` argument: seeding it must not replace the generator that
+    init, dropout and shuffling draw from (that is `manual_seed`'s job alone).
+    """
+    return _generator if seed is None else xp.random.default_rng(seed)
 
 
 def get_state() -> dict:

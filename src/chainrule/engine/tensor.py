@@ -12,8 +12,6 @@ import contextlib
 import math
 from heapq import heappop, heappush
 
-import numpy as np
-
 from . import backend
 
 xp = backend.xp
@@ -160,11 +158,11 @@ class Tensor:
     def astype(self, dtype):
         from . import ops
 
-        return ops.astype(self, dtype=np.dtype(dtype))
+        return ops.astype(self, dtype=xp.dtype(dtype))
 
     def __repr__(self):
         grad = ", requires_grad=True" if self.requires_grad else ""
-        body = np.array2string(self.data, prefix="tensor(")
+        body = xp.array2string(self.data, prefix="tensor(")
         return f"tensor({body}, dtype={self.data.dtype}{grad})"
 
     __hash__ = object.__hash__

@@ -80,7 +80,7 @@ def explain(sizes=(2, 2, 1), activation="sigmoid", output=None, loss="bce", X=No
     sizes = tuple(int(n) for n in sizes)
     output = output or DEFAULT_OUTPUT.get(loss, "identity")
     _validate(sizes, activation, output, loss)
-    rng = _random.manual_seed(seed) if seed is not None else _random.generator()
+    rng = _random.generator_for(seed)
     weights, biases = _given_params(params, sizes) if params else _init_params(sizes, rng)
     default_data = X is None
     if default_data:

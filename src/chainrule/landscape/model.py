@@ -131,7 +131,7 @@ def model_landscape(model, loss_fn, X, y, trajectory=None, resolution=21, span=1
     """
     params = [p.data for p in model.parameters()]
     if trajectory is None:
-        rng = _random.manual_seed(seed) if seed is not None else _random.generator()
+        rng = _random.generator_for(seed)
         d1, d2 = (filter_normalized_direction(params, rng) for _ in range(2))
         grid = np.linspace(-span, span, resolution)
         loss = _plane_losses(model, loss_fn, X, y, d1, d2, grid, grid)

@@ -6,20 +6,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..optim import registry
+from ..optim.optimizer import OptimizerError
+from ..optim.registry import OPTIMIZERS
 from .surfaces import LandscapeError
 
 __all__ = ["OPTIMIZERS", "Path", "make_optimizer", "optimizer_paths"]
-
-# name -> (chainrule.optim class name, extra arguments); torch.optim's defaults otherwise.
-OPTIMIZERS = {
-    "sgd": ("SGD", {}),
-    "momentum": ("SGD", {"momentum": 0.9}),
-    "nesterov": ("SGD", {"momentum": 0.9, "nesterov": True}),
-    "adagrad": ("Adagrad", {}),
-    "rmsprop": ("RMSprop", {}),
-    "adam": ("Adam", {}),
-    "adamw": ("AdamW", {}),
-}
 
 
 @dataclass
@@ -35,19 +27,12 @@ class Path:
 
 
 def make_optimizer(name, params, lr, **overrides):
-    """A chainrule optimizer by short name (sgd, momentum, nesterov, adagrad, rmsprop, adam,
-    adamw) or by class name in chainrule.optim (SGD, Adam, ...)."""
-    from .. import optim
-
-    if name in OPTIMIZERS:
-        class_name, kwargs = OPTIMIZERS[name]
-    elif isinstance(getattr(optim, str(name), None), type) and \
-            issubclass(getattr(optim, name), optim.Optimizer) and name != "Optimizer":
-        class_name, kwargs = name, {}
-    else:
-        raise LandscapeError(f"landscape: unknown optimizer {name!r}; choose from "
-                             f"{sorted(OPTIMIZERS)} or a chainrule.optim class name")
-    return getattr(optim, class_name)(params, lr=lr, **{**kwargs, **overrides})
+    """chainrule.optim.registry's optimizer by name; LandscapeError for an unknown name."""
+    try:
+        registry.optimizer_class(name)
+    except OptimizerError as error:
+        raise LandscapeError(f"landscape: {error}") from None
+    return registry.make_optimizer(name, params, lr, **overrides)
 
 
 def _run(surface, name, start, lr, steps):

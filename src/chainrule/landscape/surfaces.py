@@ -45,9 +45,9 @@ class Surface:
 
 
 def linear_regression(n=100, seed=None):
-    """MSE of ŷ = w x + b over (w, b), on data y = 2x + 1 + noise drawn from chainrule's
-    generator (seeded with `seed` unless None)."""
-    rng = _random.manual_seed(seed) if seed is not None else _random.generator()
+    """MSE of ŷ = w x + b over (w, b), on data y = 2x + 1 + noise drawn from a generator of
+    its own seeded with `seed` (chainrule's generator when seed is None)."""
+    rng = _random.generator_for(seed)
     x = rng.standard_normal(n)
     y = 2.0 * x + 1.0 + 0.5 * rng.standard_normal(n)
     w_star, b_star = (float(v) for v in np.polyfit(x, y, 1))
@@ -62,23 +62,14 @@ def linear_regression(n=100, seed=None):
                    "MSE(w, b) = (1/n) Σᵢ (w xᵢ + b − yᵢ)²", ("w", "b"), {"x": x, "y": y})
 
 
-# The test functions themselves live in chainrule.optim.landscapes; here they get what a
-# plot needs: a formula to show and a learning rate that suits plain SGD on them.
-FORMULAS = {
-    "rosenbrock": "(1 − x)² + 100 (y − x²)²",
-    "bowl": "½((x − 1)² + 10 (y + ½)²), convex",
-    "two_minima": "x⁴ − 3x² + x + y², a global and a local minimum",
-    "saddle": "x² + ¼y⁴ − ½y², a saddle point at the origin",
-}
-SGD_RATES = {"rosenbrock": 1e-3, "bowl": 0.05, "two_minima": 0.02, "saddle": 0.05}
-
-
 def _from_optim(name):
+    """One of chainrule.optim's test landscapes, which also state their formula and the
+    learning rate that suits plain SGD on them."""
     from ..optim.landscapes import LANDSCAPES
 
     f = LANDSCAPES[name]
     minima = tuple((float(x), float(y)) for x, y in f.minima)
-    return Surface(name, f.fn, f.bounds, f.start, minima, SGD_RATES[name], FORMULAS[name])
+    return Surface(name, f.fn, f.bounds, f.start, minima, f.sgd_lr, f.formula)
 
 
 SURFACES = ("rosenbrock", "bowl", "two_minima", "saddle", "linear_regression")

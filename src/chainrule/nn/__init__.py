@@ -11,6 +11,7 @@ from .container import Flatten, Identity, ModuleList, Residual, Sequential
 from .dropout import Dropout
 from .linear import Linear
 from .loss import (
+    LOSSES,
     BCELoss,
     BCEWithLogitsLoss,
     CrossEntropyLoss,
@@ -18,6 +19,7 @@ from .loss import (
     L1Loss,
     MSELoss,
     NLLLoss,
+    loss_for_task,
 )
 from .loss_functions import LossError
 from .module import Module, Parameter, StateDictError
@@ -28,7 +30,8 @@ from .spec import LAYERS, SpecError, from_spec, to_spec
 __all__ = [
     "BCELoss", "BCEWithLogitsLoss", "BatchNorm1d", "CrossEntropyLoss", "Dropout", "F",
     "Flatten", "GELU", "HuberLoss", "Identity", "L1Loss", "LAYERS", "LayerNorm", "LeakyReLU",
-    "Linear", "LogSoftmax", "LossError", "MSELoss", "Module", "ModuleList", "NLLLoss",
+    "LOSSES", "Linear", "LogSoftmax", "LossError", "MSELoss", "Module", "ModuleList", "NLLLoss",
     "Parameter", "ReLU", "Residual", "Sequential", "Sigmoid", "Softmax", "SpecError",
-    "StateDictError", "Tanh", "from_spec", "functional", "init", "l2_penalty", "to_spec",
+    "StateDictError", "Tanh", "from_spec", "functional", "init", "l2_penalty", "loss_for_task",
+    "to_spec",
 ]

@@ -13,9 +13,8 @@ from __future__ import annotations
 import math
 import numbers
 
-import numpy as np
-
 from ..engine import random
+from ..engine.backend import xp
 from ..engine.tensor import ChainruleError, Tensor
 
 _LINEAR_GAINS = {
@@ -51,7 +50,7 @@ def calculate_gain(nonlinearity: str, param=None) -> float:
 
 def calculate_fan_in_and_fan_out(tensor) -> tuple[int, int]:
     """(fan_in, fan_out) of a weight of shape (out, in, *receptive_field)."""
-    shape = np.shape(_array(tensor))
+    shape = xp.shape(_array(tensor))
     if len(shape) < 2:
         raise InitError(
             f"fan in and fan out need a tensor of at least 2 dimensions, got shape {shape}")
@@ -80,12 +79,12 @@ def _fan(tensor, mode):
 
 def uniform_(tensor, a=0.0, b=1.0):
     """Fill with draws from U(a, b)."""
-    return _fill(tensor, random.generator().uniform(a, b, size=np.shape(_array(tensor))))
+    return _fill(tensor, random.generator().uniform(a, b, size=xp.shape(_array(tensor))))
 
 
 def normal_(tensor, mean=0.0, std=1.0):
     """Fill with draws from N(mean, std²)."""
-    return _fill(tensor, random.generator().normal(mean, std, size=np.shape(_array(tensor))))
+    return _fill(tensor, random.generator().normal(mean, std, size=xp.shape(_array(tensor))))
 
 
 def constant_(tensor, val):

@@ -81,3 +81,20 @@ class CrossEntropyLoss(NLLLoss):
     def forward(self, input, target):
         return L.cross_entropy(input, target, self.weight, self.ignore_index, self.reduction,
                                self.label_smoothing)
+
+
+# name -> class of every loss module above (PyTorch's names): a new loss class is listed here
+# by being defined in this module.
+LOSSES: dict[str, type] = {
+    cls.__name__: cls for cls in list(globals().values())
+    if isinstance(cls, type) and issubclass(cls, _Loss) and cls is not _Loss
+}
+# The loss each task trains with: `chainrule train` and the scikit-learn estimators ask here.
+TASK_LOSSES = {"classification": "CrossEntropyLoss", "regression": "MSELoss"}
+
+
+def loss_for_task(task: str) -> Module:
+    """The loss module a classification or regression model trains with."""
+    if task not in TASK_LOSSES:
+        raise L.LossError(f"unknown task {task!r}; choose from {sorted(TASK_LOSSES)}")
+    return LOSSES[TASK_LOSSES[task]]()

@@ -9,8 +9,6 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-import numpy as np
-
 from ..engine.backend import xp
 from ..engine.tensor import ChainruleError, Tensor
 
@@ -96,19 +94,19 @@ class Module:
             names.append(name)
         setattr(self, name, None if array is None else xp.asarray(array))
 
-    def named_buffers(self, prefix="") -> Iterator[tuple[str, np.ndarray]]:
+    def named_buffers(self, prefix="") -> Iterator[tuple[str, xp.ndarray]]:
         for module_name, module in self.named_modules(prefix):
             for name in vars(module).get("_buffer_names", ()):
                 value = getattr(module, name)
                 if value is not None:
                     yield (f"{module_name}.{name}" if module_name else name), value
 
-    def buffers(self) -> Iterator[np.ndarray]:
+    def buffers(self) -> Iterator[xp.ndarray]:
         for _, buffer in self.named_buffers():
             yield buffer
 
     # --- state ----------------------------------------------------------------------------
-    def state_dict(self) -> dict[str, np.ndarray]:
+    def state_dict(self) -> dict[str, xp.ndarray]:
         """Parameters and buffers by dotted name, as copies of their arrays (PyTorch order)."""
         state = {}
         for module_name, module in self.named_modules():
@@ -147,7 +145,7 @@ class Module:
         mis_shaped = []
         for key in slots.keys() & state.keys():
             current = _slot_array(slots[key])
-            shape = tuple(np.shape(_as_numpy(state[key])))
+            shape = tuple(xp.shape(_as_numpy(state[key])))
             if shape != current.shape:
                 mis_shaped.append(f"{key}: expected shape {current.shape}, got {shape}")
         problems = [f"size mismatch for {m}" for m in sorted(mis_shaped)]
@@ -184,7 +182,7 @@ class Module:
 
     def to(self, dtype):
         """Cast floating parameters and buffers to `dtype` (integer buffers stay as they are)."""
-        dtype = np.dtype(dtype)
+        dtype = xp.dtype(dtype)
         if dtype.kind != "f":
             raise TypeError(f"Module.to: expected a floating dtype, got {dtype}")
         for param in self.parameters():
@@ -199,10 +197,10 @@ class Module:
         return self
 
     def double(self):
-        return self.to(np.float64)
+        return self.to(xp.float64)
 
     def float(self):
-        return self.to(np.float32)
+        return self.to(xp.float32)
 
     def num_parameters(self, trainable_only=False) -> int:
         return sum(p.size for p in self.parameters() if p.requires_grad or not trainable_only)

@@ -11,6 +11,8 @@ Gradients are gathered into a flat gradient buffer by one `concatenate(..., out=
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from ..engine.backend import xp
 from ..engine.tensor import ChainruleError
 
@@ -58,6 +60,11 @@ class FlatGroup:
                 xp.copyto(view, p.data)
                 p.data = view
         return True
+
+    def current_data(self):
+        """The flat weights, or None when some parameter's .data is no longer its view."""
+        ok = all(p.data is view for p, view in zip(self.params, self.data_views))
+        return self.data if ok else None
 
     def gather_grads(self) -> None:
         if all(p.grad is view for p, view in zip(self.params, self.grad_views)):
@@ -107,3 +114,47 @@ class FlatGroup:
     def unbind_state(self) -> None:
         self.state = None
         self._state_views = {}
+
+
+def uses_flat_buffers(group: dict) -> bool:
+    """Whether a param group takes the fused path (see optim.optimizer's docstring)."""
+    fused, foreach = group.get("fused"), group.get("foreach")
+    if fused or foreach:
+        return True
+    if fused is False or foreach is False:
+        return False
+    params = group["params"]
+    dtype = params[0].data.dtype if params else None
+    return all(p.data.dtype == dtype for p in params)
+
+
+@dataclass(frozen=True, slots=True)
+class PreparedGroup:
+    """What prepared_step() checked of one fused group, and what its step needs."""
+
+    group: dict
+    params: list  # the group's list itself, and its length then
+    n_params: int
+    flat: FlatGroup
+    state: dict  # the flat state
+    param_states: list  # each parameter's state dict (holding views of the flat state)
+    views: list  # (param, its .data view, its .grad view, its state) per parameter
+    work: tuple  # the two scratch arrays
+
+    @classmethod
+    def of(cls, group, flat, param_states, work):
+        params = group["params"]
+        views = list(zip(params, flat.data_views, flat.grad_views, param_states))
+        return cls(group, params, len(params), flat, flat.state, param_states, views, work)
+
+    def still_valid(self, flats: dict, states: dict) -> bool:
+        """Whether the group, its buffers and every parameter's arrays are still these."""
+        group, flat = self.group, self.flat
+        if (group["params"] is not self.params or len(self.params) != self.n_params
+                or flats.get(id(group)) is not flat or flat.state is not self.state
+                or not uses_flat_buffers(group)):
+            return False
+        for p, data, grad, param_state in self.views:
+            if p.data is not data or p.grad is not grad or states.get(p) is not param_state:
+                return False
+        return True

@@ -12,8 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Callable
 
-import numpy as np
-
+from ..engine.backend import xp
 from ..engine.tensor import Tensor
 from .sgd import SGD
 
@@ -22,11 +21,11 @@ from .sgd import SGD
 class Trajectory:
     """points: (steps + 1, n) coordinates from the start on; losses: fn at each point."""
 
-    points: np.ndarray
-    losses: np.ndarray
+    points: xp.ndarray
+    losses: xp.ndarray
 
     @property
-    def x(self) -> np.ndarray:
+    def x(self) -> xp.ndarray:
         return self.points[-1]
 
     @property
@@ -41,11 +40,11 @@ def minimize(fn, start, optimizer=SGD, steps=100, scheduler=None, **optimizer_kw
     **optimizer_kwargs) or a callable params -> optimizer. scheduler: optional callable
     optimizer -> scheduler, stepped after every optimizer step.
     """
-    point = Tensor(np.array(start, dtype=np.float64), requires_grad=True)
+    point = Tensor(xp.array(start, dtype=xp.float64), requires_grad=True)
     opt = optimizer([point], **optimizer_kwargs)
     sched = scheduler(opt) if scheduler is not None else None
-    points = np.empty((steps + 1, point.size))
-    losses = np.empty(steps + 1)
+    points = xp.empty((steps + 1, point.size))
+    losses = xp.empty(steps + 1)
     for t in range(steps + 1):
         opt.zero_grad()
         loss = fn(*(point[i] for i in range(point.size)))
@@ -62,11 +61,14 @@ def minimize(fn, start, optimizer=SGD, steps=100, scheduler=None, **optimizer_kw
 @dataclass(frozen=True)
 class Landscape:
     """A function f(x, y) with its known minima (global first) and saddle points, a plotting
-    window (bounds: (x range, y range)) and a start point that shows its character."""
+    window (bounds: (x range, y range)), a start point that shows its character, its formula
+    (for a plot's title) and a learning rate that suits plain SGD on it."""
 
     name: str
     fn: Callable
     minima: tuple
+    formula: str
+    sgd_lr: float
     saddles: tuple = ()
     bounds: tuple = ((-2.0, 2.0), (-2.0, 2.0))
     start: tuple = (1.5, 1.5)
@@ -97,20 +99,24 @@ def saddle_fn(x, y):
 
 def _two_minima_points():
     """Roots of 4x³ − 6x + 1 (where d/dx vanishes): global min, local min, saddle."""
-    roots = np.sort(np.roots([4.0, 0.0, -6.0, 1.0]).real)
+    roots = xp.sort(xp.roots([4.0, 0.0, -6.0, 1.0]).real)
     return ((roots[0], 0.0), (roots[2], 0.0)), ((roots[1], 0.0),)
 
 
 _TWO_MINIMA, _TWO_MINIMA_SADDLE = _two_minima_points()
 
 rosenbrock = Landscape("rosenbrock", rosenbrock_fn, minima=((1.0, 1.0),),
+                       formula="(1 − x)² + 100 (y − x²)²", sgd_lr=1e-3,
                        bounds=((-2.0, 2.0), (-1.0, 3.0)), start=(-1.5, 2.0))
-bowl = Landscape("bowl", bowl_fn, minima=((1.0, -0.5),), bounds=((-2.0, 3.0), (-2.0, 1.0)),
-                 start=(-1.5, 0.5))
+bowl = Landscape("bowl", bowl_fn, minima=((1.0, -0.5),),
+                 formula="½((x − 1)² + 10 (y + ½)²), convex", sgd_lr=0.05,
+                 bounds=((-2.0, 3.0), (-2.0, 1.0)), start=(-1.5, 0.5))
 two_minima = Landscape("two_minima", two_minima_fn, minima=_TWO_MINIMA,
+                       formula="x⁴ − 3x² + x + y², a global and a local minimum", sgd_lr=0.02,
                        saddles=_TWO_MINIMA_SADDLE, bounds=((-2.2, 2.2), (-1.5, 1.5)),
                        start=(2.0, 1.0))
 saddle = Landscape("saddle", saddle_fn, minima=((0.0, 1.0), (0.0, -1.0)),
+                   formula="x² + ¼y⁴ − ½y², a saddle point at the origin", sgd_lr=0.05,
                    saddles=((0.0, 0.0),), bounds=((-1.5, 1.5), (-1.5, 1.5)),
                    start=(1.2, 1e-3))
 

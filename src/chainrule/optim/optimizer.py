@@ -21,19 +21,7 @@ from __future__ import annotations
 
 from ..engine.backend import xp
 from ..engine.tensor import ChainruleError, Tensor, enable_grad
-from .flat import FlatGroup
-
-
-def uses_flat_buffers(group: dict) -> bool:
-    """Whether a param group takes the fused path (see the module docstring)."""
-    fused, foreach = group.get("fused"), group.get("foreach")
-    if fused or foreach:
-        return True
-    if fused is False or foreach is False:
-        return False
-    params = group["params"]
-    dtype = params[0].data.dtype if params else None
-    return all(p.data.dtype == dtype for p in params)
+from .flat import FlatGroup, PreparedGroup, uses_flat_buffers
 
 
 class OptimizerError(ChainruleError, ValueError):
@@ -166,6 +154,18 @@ class Optimizer:
             return self._flat_group(group).grad_views
         return None
 
+    def flat_buffers(self, params) -> FlatGroup | None:
+        """The flat buffers of the fused group that holds exactly `params` (in this order),
+        for a caller that reads or copies all weights or gradients at once; None when there
+        is none (plain groups, several groups, or no step taken yet). Its current_data() says
+        whether the parameters' .data still are its views."""
+        params = list(params)
+        for group in self.param_groups:
+            flat = self._flat.get(id(group))
+            if flat is not None and flat.holds(params):
+                return flat
+        return None
+
     def _step_flat(self, group: dict) -> None:
         params = group["params"]
         flat = self._flat_group(group)
@@ -199,38 +199,25 @@ class Optimizer:
             if not uses_flat_buffers(group) or flat is None or (
                     not flat.state or not flat.holds(group["params"])):
                 return None
-            params = group["params"]
-            param_states = [self.state.get(p) for p in params]
+            param_states = [self.state.get(p) for p in group["params"]]
             if None in param_states:
                 return None
-            plans.append((group, params, len(params), flat, flat.state, param_states,
-                          list(zip(params, flat.data_views, flat.grad_views, param_states)),
-                          self._work(flat.data)))
-        groups, flats, n_groups, states = self.param_groups, self._flat, len(plans), self.state
+            plans.append(PreparedGroup.of(group, flat, param_states, self._work(flat.data)))
+        groups, flats, states = self.param_groups, self._flat, self.state
 
         def valid():
-            if self.param_groups is not groups or len(groups) != n_groups or (
-                    self._flat is not flats or self.state is not states):
-                return False
-            for group, params, n, flat, state, _, views, _ in plans:
-                if (group["params"] is not params or len(params) != n
-                        or flats.get(id(group)) is not flat or flat.state is not state
-                        or not uses_flat_buffers(group)):
-                    return False
-                for p, data, grad, param_state in views:
-                    if p.data is not data or p.grad is not grad or (
-                            states.get(p) is not param_state):
-                        return False
-            return True
+            return (self.param_groups is groups and len(groups) == len(plans)
+                    and self._flat is flats and self.state is states
+                    and all(plan.still_valid(flats, states) for plan in plans))
 
         def step():
             if not valid():
                 return False
-            for group, _, _, flat, state, param_states, _, work in plans:
-                if "step" in state:
-                    state["step"] += 1
-                self._update(group, flat.data, flat.grad, state, work)
-                flat.scatter_state(param_states)
+            for plan in plans:
+                if "step" in plan.state:
+                    plan.state["step"] += 1
+                self._update(plan.group, plan.flat.data, plan.flat.grad, plan.state, plan.work)
+                plan.flat.scatter_state(plan.param_states)
             return True
         return step
 

@@ -5,8 +5,9 @@ gradient norm (state.grad_norm): one dot product per parameter, summed exactly, 
 does not depend on where the gradients live (a compiled step's flat buffer or arrays of their
 own). Before each step it keeps a copy of the weights (they produced a finite loss and finite
 gradients), so that when training diverges the model goes back to its last finite weights
-before DivergenceError is raised. When the weights are views tiling one flat buffer, as a
-fused optimizer makes them, one copy over that buffer does instead.
+before DivergenceError is raised. When the weights are views of one flat buffer, as a fused
+optimizer makes them, one copy over that buffer does instead: the optimizer says which
+buffers those are (Optimizer.flat_buffers).
 """
 
 from __future__ import annotations
@@ -42,42 +43,6 @@ def squared_norms(params):
     return norms
 
 
-class FlatBuffer:
-    """Finds the one 1-D buffer that a list of arrays tiles exactly (views, each element once),
-    remembering the answer for as long as the same arrays are given."""
-
-    def __init__(self):
-        self._arrays, self._buffer = (), None
-
-    @property
-    def arrays(self):
-        """The arrays of the last call."""
-        return self._arrays
-
-    def of(self, arrays):
-        if len(arrays) == len(self._arrays) and all(
-                a is b for a, b in zip(arrays, self._arrays)):
-            return self._buffer
-        self._arrays, self._buffer = tuple(arrays), _tiled_buffer(arrays)
-        return self._buffer
-
-
-def _tiled_buffer(arrays):
-    base = arrays[0].base if arrays and arrays[0] is not None else None
-    if base is None or base.ndim != 1 or not base.flags.c_contiguous:
-        return None
-    if any(a is None or a.base is not base or not a.flags.c_contiguous for a in arrays):
-        return None
-    start = base.__array_interface__["data"][0]
-    spans = sorted((a.__array_interface__["data"][0] - start, a.nbytes) for a in arrays)
-    position = 0
-    for offset, nbytes in spans:
-        if offset != position:
-            return None
-        position += nbytes
-    return base if position == base.nbytes else None
-
-
 def first_nonfinite_gradient(params):
     """(name, how many are non-finite): the parameter nearest the output whose gradient has
     a NaN or Inf, since a non-finite value spreads from there towards the input."""
@@ -90,11 +55,16 @@ class DivergenceGuard(Callback):
 
     def __init__(self):
         self._last_finite = None
-        self._flat_weights = FlatBuffer()
 
     def on_train_begin(self, state):
         self._last_finite = [np.array(p.data, copy=True) for _, p in state.params]
         self._kept_flat = None  # the flat buffer the last kept weights came from, if any
+
+    @staticmethod
+    def _flat_buffers(state):
+        """The optimizer's flat buffers of exactly the trained parameters, if it has them."""
+        ask = getattr(state.optimizer, "flat_buffers", None)
+        return None if ask is None else ask([p for _, p in state.params])
 
     def _total_squared_norm(self, state):
         # Per parameter, then summed exactly: the same number whether the gradients are views
@@ -120,12 +90,13 @@ class DivergenceGuard(Callback):
                               epoch=state.epoch, step=state.step, parameter=parameter)
 
     def _keep_weights(self, state):
-        flat = self._flat_weights.of([p.data for _, p in state.params])
+        buffers = self._flat_buffers(state)
+        flat = None if buffers is None else buffers.current_data()
         if flat is not None:
             copy = None if self._kept_flat is None else self._kept_flat[1]
             if copy is None or copy.shape != flat.shape or copy.dtype != flat.dtype:
                 copy = np.empty_like(flat)
-            self._kept_flat = (flat, copy, self._flat_weights.arrays)
+            self._kept_flat = (flat, copy, tuple(buffers.data_views))
             np.copyto(copy, flat)
             return
         self._kept_flat = None
