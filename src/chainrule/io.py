@@ -113,8 +113,8 @@ def _check_entry(path, name: str, entry, data_size: int) -> tuple[int, int]:
         raise ModelFileError(path, f"{where}: expected dtype, shape and data_offsets, "
                              f"got {entry!r}")
     dtype, shape, offsets = entry["dtype"], entry["shape"], entry["data_offsets"]
-    if dtype not in ITEMSIZE:
-        raise ModelFileError(path, f"{where}: dtype {dtype!r} is not one NumPy can hold "
+    if not isinstance(dtype, str) or dtype not in ITEMSIZE:
+        raise ModelFileError(path, f"{where}: dtype {dtype!r:.80} is not one NumPy can hold "
                              f"(known: {', '.join(ITEMSIZE)})")
     if not isinstance(shape, list) or not all(type(n) is int and n >= 0 for n in shape):
         raise ModelFileError(path, f"{where}: shape {shape!r} is not a list of sizes")
@@ -206,9 +206,14 @@ def load(path):
     from . import nn
 
     try:
-        _check_size(path, nn.spec.min_state_size(spec), tensors)
-        model = nn.from_spec(spec)
-    except (nn.SpecError, TypeError, ValueError, RecursionError, MemoryError) as error:
+        parsed = nn.spec.parse_spec(spec)
+    except nn.SpecError as error:
+        raise ModelFileError(path, f"the architecture cannot be rebuilt: {error}") from None
+    # Checked sizes, before anything is allocated: a small file cannot ask for a huge model.
+    _check_size(path, parsed.state_size(), tensors)
+    try:
+        model = parsed.build()
+    except (TypeError, ValueError, MemoryError) as error:  # a layer's check beyond its types
         raise ModelFileError(path, f"the architecture cannot be rebuilt: {error}") from None
     _check_dtypes(path, model.state_dict(), tensors)
     try:
@@ -221,8 +226,8 @@ def load(path):
 def _check_size(path, needed: int, tensors: dict) -> None:
     held = sum(array.size for array in tensors.values())
     if needed > held:
-        raise ModelFileError(path, f"the architecture asks for at least {needed:,} weights but "
-                             f"the file holds {held:,}")
+        raise ModelFileError(path, f"the architecture needs {needed:,} weights but the file "
+                             f"holds {held:,}")
 
 
 def _check_dtypes(path, expected: dict, tensors: dict) -> None:
