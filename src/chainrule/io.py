@@ -164,8 +164,9 @@ def _parse_header(path, raw: bytes, size: int) -> dict[str, str]:
     return metadata
 
 
-def _read(path) -> tuple[dict[str, np.ndarray], dict[str, str]]:
-    """All tensors of a validated file and its string metadata."""
+def read_safetensors(path) -> tuple[dict[str, np.ndarray], dict[str, str]]:
+    """All tensors of a validated safetensors file and its string metadata (ModelFileError
+    names the file and what is wrong with it)."""
     raw, size = _read_prefix(path, whole=True)
     metadata = _parse_header(path, raw, size)
     import safetensors.numpy
@@ -179,7 +180,7 @@ def _read(path) -> tuple[dict[str, np.ndarray], dict[str, str]]:
 
 def load_state_dict(path) -> dict[str, np.ndarray]:
     """The arrays of a safetensors file by name (from chainrule, PyTorch or any other writer)."""
-    return _read(path)[0]
+    return read_safetensors(path)[0]
 
 
 def load_metadata(path) -> dict:
@@ -198,7 +199,7 @@ def load(path):
 
     Like any freshly built model it is in training mode; call `.eval()` before predicting.
     """
-    tensors, metadata = _read(path)
+    tensors, metadata = read_safetensors(path)
     spec_text = metadata.get(ARCHITECTURE_KEY)
     if spec_text is None:
         raise ModelFileError(path, _no_architecture_message(metadata))
