@@ -166,3 +166,25 @@ def test_a_damaged_state_with_a_matching_checksum_is_named(tmp_path):
     with pytest.raises(CheckpointError, match="damaged state") as caught:
         load_checkpoint(path)
     _assert_named_once(caught.value, path)
+
+
+def test_a_model_with_a_0d_buffer_resumes_exactly(tmp_path):
+    """BatchNorm1d's num_batches_tracked is 0-d; a checkpoint once stored it with shape (1,)."""
+
+    def run(path, epochs, resume_from=None):
+        cr.manual_seed(2)
+        rng = np.random.default_rng(3)
+        X, y = rng.normal(size=(20, 3)).astype(np.float32), rng.integers(0, 2, size=20)
+        model = nn.Sequential(nn.Linear(3, 4), nn.BatchNorm1d(4), nn.ReLU(), nn.Linear(4, 2))
+        cr.fit(model, nn.CrossEntropyLoss(), optim.SGD(model.parameters(), lr=0.1), X, y,
+               epochs=epochs, batch_size=5, verbose=0, resume_from=resume_from,
+               callbacks=[cr.callbacks.ModelCheckpoint(path)])
+        return model.state_dict()
+
+    reference = run(str(tmp_path / "reference.safetensors"), epochs=3)
+    path = str(tmp_path / "ckpt.safetensors")
+    run(path, epochs=1)
+    resumed = run(path, epochs=3, resume_from=path)
+    assert resumed["1.num_batches_tracked"] == 12
+    for name, array in reference.items():
+        np.testing.assert_array_equal(resumed[name], array, err_msg=name)

@@ -35,6 +35,7 @@ FORMAT = "chainrule-checkpoint"
 VERSION = 2  # 2: with a checksum
 METADATA_KEY = "chainrule.checkpoint"
 CHECKSUM_KEY = "chainrule.checksum"
+MISFIT = "the checkpoint does not fit this run"
 
 
 class CheckpointError(ChainruleError, ValueError):
@@ -44,7 +45,7 @@ class CheckpointError(ChainruleError, ValueError):
 def encode(value, key: str, arrays: dict):
     """A JSON tree for value; arrays go into `arrays` under keys derived from `key`."""
     if isinstance(value, np.ndarray):
-        arrays[key] = np.ascontiguousarray(value)
+        arrays[key] = np.asarray(value, order="C")  # ascontiguousarray would make 0-d 1-d
         return {"__array__": key}
     if isinstance(value, np.generic):
         arrays[key] = np.asarray(value)
@@ -96,7 +97,7 @@ def checksum(header_text: str, arrays: dict) -> str:
     digest = hashlib.sha256(header_text.encode("utf-8"))
     for name in sorted(arrays):
         array = arrays[name]
-        array = np.ascontiguousarray(array, dtype=array.dtype.newbyteorder("<"))
+        array = np.asarray(array, dtype=array.dtype.newbyteorder("<"), order="C")
         digest.update(json.dumps([name, array.dtype.str, array.shape]).encode("utf-8"))
         digest.update(array.reshape(-1).view(np.uint8))
     return "sha256:" + digest.hexdigest()
@@ -161,13 +162,45 @@ def restore_checkpoint(state, path) -> None:
     content = load_checkpoint(path)
     path = os.fspath(path)
     try:
+        _check_kinds(content, checkpoint_content(state), path, "")
         _restore(state, content, path)
     except CheckpointError:
         raise
-    except (ChainruleError, KeyError, TypeError, ValueError, AttributeError, IndexError) as error:
-        problem = f"missing {error}" if isinstance(error, KeyError) else f"{error!s:.300}"
-        raise CheckpointError(f"{path}: the checkpoint does not fit this run: {problem}") from None
+    except (ChainruleError, KeyError, TypeError, ValueError, AttributeError, IndexError,
+            OverflowError) as error:
+        plain_key_error = isinstance(error, KeyError) and not isinstance(error, ChainruleError)
+        problem = f"missing {error}" if plain_key_error else f"{error!s:.300}"
+        raise CheckpointError(f"{path}: {MISFIT}: {problem}") from None
     state.resumed_from = path
+
+
+def _kind(value) -> str | None:
+    for kind, types in (("an array", np.ndarray), ("a number", (int, float, np.generic)),
+                        ("text", str), ("a list", (list, tuple)), ("a mapping", dict)):
+        if isinstance(value, types):
+            return kind
+    return None
+
+
+def _check_kinds(saved, current, path: str, where: str) -> None:
+    """Where this run's own state holds a value, the checkpoint must hold one of the same
+    kind (or None), and a non-empty array the same dtype: a forged checkpoint is refused here
+    rather than failing steps later. Shapes are checked by each owner's load_state_dict."""
+    kind, saved_kind = _kind(current), _kind(saved)
+    if kind is None or saved is None:
+        return
+    if saved_kind != kind:
+        raise CheckpointError(f"{path}: {MISFIT}: {where or 'the state'} is "
+                              f"{saved_kind or 'None'} in the checkpoint but {kind} here")
+    if kind == "an array" and current.size and saved.dtype != current.dtype:  # shapes: below
+        raise CheckpointError(f"{path}: {MISFIT}: {where} is {saved.dtype} in the checkpoint "
+                              f"but {current.dtype} here")
+    if isinstance(current, dict):
+        for key in current.keys() & saved.keys():
+            _check_kinds(saved[key], current[key], path, f"{where}/{key}")
+    elif isinstance(current, (list, tuple)):
+        for i, (a, b) in enumerate(zip(saved, current)):
+            _check_kinds(a, b, path, f"{where}/{i}")
 
 
 def _restore(state, content: dict, path: str) -> None:
