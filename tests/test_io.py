@@ -523,3 +523,14 @@ def test_stored_metadata_that_is_not_an_object_is_refused(tmp_path):
     path.write_bytes(safetensors.numpy.save(_LINEAR_STATE, metadata={crio.METADATA_KEY: "[1]"}))
     with pytest.raises(ModelFileError, match="stored metadata is JSON list"):
         crio.load_metadata(path)
+
+
+def test_an_architecture_longer_than_any_model_needs_is_refused_before_parsing(tmp_path):
+    path = tmp_path / "long.safetensors"
+    relu = json.dumps({"type": "ReLU", "args": {}}) + ", "
+    count = nn.spec.MAX_SPEC_BYTES // len(relu) + 1
+    text = '{"type": "Sequential", "args": {}, "children": [' + relu * count + '{"type": "ReLU"}]}'
+    _file_with_architecture(path, text, _LINEAR_STATE)
+    with pytest.raises(ModelFileError, match="characters exceed the 4,000,000") as caught:
+        cr.load(path)
+    assert str(caught.value).count(str(path)) == 1

@@ -93,10 +93,11 @@ def _header_bytes(path, raw: bytes, size: int) -> tuple[bytes, int]:
 
 
 def _reject_duplicates(pairs):
-    keys = [key for key, _ in pairs]
-    if len(set(keys)) != len(keys):
+    mapping = dict(pairs)
+    if len(mapping) != len(pairs):
+        keys = [key for key, _ in pairs]
         raise ValueError(f"duplicate key {next(k for k in keys if keys.count(k) > 1)!r}")
-    return dict(pairs)
+    return mapping
 
 
 def _parse_json(path, text, what: str):
@@ -203,8 +204,13 @@ def load(path):
     spec_text = metadata.get(ARCHITECTURE_KEY)
     if spec_text is None:
         raise ModelFileError(path, _no_architecture_message(metadata))
-    spec = _parse_json(path, spec_text, "architecture")
     from . import nn
+
+    if len(spec_text) > nn.spec.MAX_SPEC_BYTES:
+        raise ModelFileError(path, f"the architecture's {len(spec_text):,} characters exceed "
+                             f"the {nn.spec.MAX_SPEC_BYTES:,} a model of "
+                             f"{nn.spec.MAX_LAYERS:,} layers needs")
+    spec = _parse_json(path, spec_text, "architecture")
 
     try:
         parsed = nn.spec.parse_spec(spec)

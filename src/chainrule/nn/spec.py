@@ -20,11 +20,12 @@ from ..engine.tensor import ChainruleError
 from .module import Module
 from .registry import LAYERS, LayerSpec
 
-__all__ = ["LAYERS", "MAX_DEPTH", "MAX_LAYERS", "ParsedSpec", "SpecError", "from_spec",
+__all__ = ["LAYERS", "MAX_DEPTH", "MAX_LAYERS", "MAX_SPEC_BYTES", "ParsedSpec", "SpecError", "from_spec",
            "parse_spec", "state_size", "to_spec"]
 
 MAX_DEPTH = 100  # nesting of containers
-MAX_LAYERS = 100_000  # layers in one model
+MAX_LAYERS = 10_000  # layers in one model (a ResNet-152 has about 500 modules)
+MAX_SPEC_BYTES = 400 * MAX_LAYERS  # a spec's JSON text, refused before it is parsed
 
 
 class SpecError(ChainruleError, ValueError):
