@@ -197,3 +197,14 @@ def test_register_layer_refuses_a_second_class_of_the_same_name():
     with pytest.raises(TypeError, match="a layer named Linear is registered"):
         register_layer()(Linear)
     assert nn.LAYERS["Linear"] is nn.Linear
+
+
+def test_one_of_takes_the_first_type_that_accepts_the_value_and_names_every_refusal():
+    from chainrule.nn.registry import Choice, OneOf, Shape
+
+    padding = OneOf(Shape(), Choice(("same", "valid")))
+    assert padding.check(2) == (2,)
+    assert padding.check([1, 2]) == (1, 2)
+    assert padding.check("same") == "same"
+    with pytest.raises(ValueError, match=r"a size or a list .*; or expected one of \['same'"):
+        padding.check("full")

@@ -15,6 +15,10 @@ before anything is allocated; `children` is the (least, most) child layers its s
 file limits of nn/spec.py);
 `build` rebuilds it from checked arguments and built children (default: cls(*children, **args)).
 nn/spec.py asks this registry and knows no layer by name.
+
+An argument type is any object with `check(value) -> value` that raises ValueError saying what
+it expected: Int, Size, Float, Bool, Choice, FloatDType, Shape below, or OneOf(...) of them,
+e.g. a convolution's padding: OneOf(Shape(), Choice(("same", "valid"))).
 """
 
 from __future__ import annotations
@@ -25,8 +29,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 __all__ = [
-    "LAYERS", "Bool", "Choice", "Float", "FloatDType", "Int", "LayerSpec", "Shape", "Size",
-    "register_layer",
+    "LAYERS", "Bool", "Choice", "Float", "FloatDType", "Int", "LayerSpec", "OneOf", "Shape",
+    "Size", "register_layer",
 ]
 
 MAX_SIZE = 2**40  # one axis of a layer; the file-size guard refuses far smaller models anyway
@@ -53,7 +57,7 @@ class Int:
         return value
 
 
-def Size() -> Int:  # noqa: N802 - reads as a type in declarations
+def Size() -> Int:  # reads as a type in declarations
     """A count of features: an integer in [0, MAX_SIZE]."""
     return Int(0, MAX_SIZE)
 
@@ -97,7 +101,7 @@ class Choice:
         return value
 
 
-def FloatDType() -> Choice:  # noqa: N802
+def FloatDType() -> Choice:
     return Choice(("float16", "float32", "float64"))
 
 
@@ -111,6 +115,25 @@ class Shape:
             raise ValueError(f"expected a size or a list of 1 to {MAX_DIMS} sizes, "
                              f"got {_show(value)}")
         return tuple(Size().check(n) for n in sizes)
+
+
+@dataclass(frozen=True)
+class OneOf:
+    """A value that one of `types` accepts (the first that does converts it)."""
+
+    types: tuple
+
+    def __init__(self, *types):
+        object.__setattr__(self, "types", types)
+
+    def check(self, value):
+        problems = []
+        for kind in self.types:
+            try:
+                return kind.check(value)
+            except ValueError as error:
+                problems.append(str(error))
+        raise ValueError("; or ".join(problems))
 
 
 def _default_build(cls, args: dict, children: list):

@@ -25,8 +25,8 @@ import os
 
 import numpy as np
 
-from ..engine import random as cr_random
 from ..atomic import atomic_write_bytes
+from ..engine import random as cr_random
 from ..engine.tensor import ChainruleError
 
 __all__ = ["CheckpointError", "load_checkpoint", "restore_checkpoint", "save_checkpoint"]
