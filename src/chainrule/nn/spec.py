@@ -20,8 +20,8 @@ from ..engine.tensor import ChainruleError
 from .module import Module
 from .registry import LAYERS, LayerSpec
 
-__all__ = ["LAYERS", "MAX_DEPTH", "MAX_LAYERS", "MAX_SPEC_BYTES", "ParsedSpec", "SpecError", "from_spec",
-           "parse_spec", "state_size", "to_spec"]
+__all__ = ["LAYERS", "MAX_DEPTH", "MAX_LAYERS", "MAX_SPEC_BYTES", "ParsedSpec", "SpecError",
+           "from_spec", "parse_spec", "state_size", "to_spec"]
 
 MAX_DEPTH = 100  # nesting of containers
 MAX_LAYERS = 10_000  # layers in one model (a ResNet-152 has about 500 modules)
