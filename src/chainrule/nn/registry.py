@@ -11,10 +11,11 @@
 `args` types every constructor argument a spec may give (a value of any other type or out of
 range is refused before anything is built); `state_size` counts the weights (parameters and
 buffers) the layer holds, from its complete arguments, so a model file's size is checked
-before anything is allocated; `children` is the (least, most) child layers its spec lists (most None: no bound but the
-file limits of nn/spec.py);
-`build` rebuilds it from checked arguments and built children (default: cls(*children, **args)).
-nn/spec.py asks this registry and knows no layer by name.
+before anything is allocated; `children` is the (least, most) number of child layers its
+spec lists (most None: only nn/spec.py's limits); `build` rebuilds it from checked arguments
+and built children (default: cls(*children, **args)); to_spec finds the children with
+module.children(). nn/spec.py asks this registry and knows no layer by name; a layer's test
+in tests/nn/test_nn_spec.py checks that its declared state size is the state it holds.
 
 An argument type is any object with `check(value) -> value` that raises ValueError saying what
 it expected: Int, Size, Float, Bool, Choice, FloatDType, Shape below, or OneOf(...) of them,
