@@ -153,3 +153,36 @@ def test_sigkill_mid_write_never_damages_final_file(tmp_path):
         # A killed writer may leave its temporary file; it never carries the final name.
         for name in _folder_names(tmp_path):
             assert name == "big.bin" or (name.startswith(".big.bin.") and name.endswith(".tmp"))
+
+
+def test_a_full_disk_names_the_final_path_and_keeps_the_old_file(tmp_path, monkeypatch):
+    import errno
+
+    path = tmp_path / "model.safetensors"
+    atomic_write_bytes(path, b"old")
+
+    def full(fd):
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    monkeypatch.setattr(atomic.os, "fsync", full)
+    with pytest.raises(OSError) as caught:
+        atomic_write_bytes(path, b"new")
+    assert caught.value.errno == errno.ENOSPC
+    assert str(caught.value) == f"[Errno 28] No space left on device: '{path}'"
+    assert path.read_bytes() == b"old"
+    assert _folder_names(tmp_path) == ["model.safetensors"]
+
+
+def test_a_missing_folder_names_the_final_path(tmp_path):
+    path = tmp_path / "no-such-folder" / "model.safetensors"
+    with pytest.raises(FileNotFoundError) as caught:
+        atomic_write_bytes(path, b"data")
+    assert caught.value.filename == str(path)
+
+
+def test_an_error_about_another_file_is_left_as_it_is(tmp_path):
+    path = tmp_path / "out.bin"
+    with pytest.raises(FileNotFoundError) as caught, atomic_write(path) as handle:
+        handle.write((tmp_path / "missing-input").read_bytes())
+    assert caught.value.filename == str(tmp_path / "missing-input")
+    assert _folder_names(tmp_path) == []

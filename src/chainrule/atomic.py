@@ -3,7 +3,8 @@
 The data goes to a temporary file in the same folder (so the rename stays on one file
 system), is flushed and fsynced, then `os.replace` swaps it onto the final name in one step.
 On an exception the temporary file is removed and the final path is left untouched; a process
-killed mid-write leaves at worst a stray temporary file, never a half-written final file.
+killed mid-write leaves at worst a stray temporary file, never a half-written final file. An
+OSError (a full disk, a missing folder) names the final path, not the temporary one.
 """
 
 from __future__ import annotations
@@ -48,9 +49,12 @@ def atomic_write(path, mode: str = "wb", encoding: str | None = None):
         raise ValueError(f"atomic_write: mode must be one of {_MODES}, got {mode!r}")
     path = os.fspath(path)
     folder = os.path.dirname(os.path.abspath(path))
-    fd, temp_path = tempfile.mkstemp(
-        dir=folder, prefix="." + os.path.basename(path) + ".", suffix=".tmp"
-    )
+    try:
+        fd, temp_path = tempfile.mkstemp(
+            dir=folder, prefix="." + os.path.basename(path) + ".", suffix=".tmp"
+        )
+    except OSError as error:  # it names the temporary file it tried to create
+        raise _naming(error, path, error.filename) from None
     try:
         if mode == "w":
             handle = os.fdopen(fd, "w", encoding=encoding or "utf-8", newline="")
@@ -62,11 +66,21 @@ def atomic_write(path, mode: str = "wb", encoding: str | None = None):
             os.fsync(handle.fileno())
         os.chmod(temp_path, _new_file_mode(path))
         os.replace(temp_path, path)
-    except BaseException:
+    except BaseException as error:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(temp_path)
+        if isinstance(error, OSError):
+            raise _naming(error, path, temp_path) from None
         raise
     _fsync_folder(folder)
+
+
+def _naming(error: OSError, path: str, temp_path) -> OSError:
+    """The error as one about `path` ("[Errno 28] No space left on device: 'model.bin'"),
+    unless it is about another file (one the caller's own code opened)."""
+    if error.errno is None or error.filename not in (None, temp_path, path):
+        return error
+    return OSError(error.errno, error.strerror, path)  # OSError picks the errno's subclass
 
 
 def atomic_write_bytes(path, data: bytes) -> None:

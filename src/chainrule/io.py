@@ -93,10 +93,11 @@ def _header_bytes(path, raw: bytes, size: int) -> tuple[bytes, int]:
 
 
 def _reject_duplicates(pairs):
-    keys = [key for key, _ in pairs]
-    if len(set(keys)) != len(keys):
+    mapping = dict(pairs)
+    if len(mapping) != len(pairs):
+        keys = [key for key, _ in pairs]
         raise ValueError(f"duplicate key {next(k for k in keys if keys.count(k) > 1)!r}")
-    return dict(pairs)
+    return mapping
 
 
 def _parse_json(path, text, what: str):
@@ -113,8 +114,8 @@ def _check_entry(path, name: str, entry, data_size: int) -> tuple[int, int]:
         raise ModelFileError(path, f"{where}: expected dtype, shape and data_offsets, "
                              f"got {entry!r}")
     dtype, shape, offsets = entry["dtype"], entry["shape"], entry["data_offsets"]
-    if dtype not in ITEMSIZE:
-        raise ModelFileError(path, f"{where}: dtype {dtype!r} is not one NumPy can hold "
+    if not isinstance(dtype, str) or dtype not in ITEMSIZE:
+        raise ModelFileError(path, f"{where}: dtype {dtype!r:.80} is not one NumPy can hold "
                              f"(known: {', '.join(ITEMSIZE)})")
     if not isinstance(shape, list) or not all(type(n) is int and n >= 0 for n in shape):
         raise ModelFileError(path, f"{where}: shape {shape!r} is not a list of sizes")
@@ -164,8 +165,9 @@ def _parse_header(path, raw: bytes, size: int) -> dict[str, str]:
     return metadata
 
 
-def _read(path) -> tuple[dict[str, np.ndarray], dict[str, str]]:
-    """All tensors of a validated file and its string metadata."""
+def read_safetensors(path) -> tuple[dict[str, np.ndarray], dict[str, str]]:
+    """All tensors of a validated safetensors file and its string metadata (ModelFileError
+    names the file and what is wrong with it)."""
     raw, size = _read_prefix(path, whole=True)
     metadata = _parse_header(path, raw, size)
     import safetensors.numpy
@@ -179,7 +181,7 @@ def _read(path) -> tuple[dict[str, np.ndarray], dict[str, str]]:
 
 def load_state_dict(path) -> dict[str, np.ndarray]:
     """The arrays of a safetensors file by name (from chainrule, PyTorch or any other writer)."""
-    return _read(path)[0]
+    return read_safetensors(path)[0]
 
 
 def load_metadata(path) -> dict:
@@ -198,17 +200,27 @@ def load(path):
 
     Like any freshly built model it is in training mode; call `.eval()` before predicting.
     """
-    tensors, metadata = _read(path)
+    tensors, metadata = read_safetensors(path)
     spec_text = metadata.get(ARCHITECTURE_KEY)
     if spec_text is None:
         raise ModelFileError(path, _no_architecture_message(metadata))
-    spec = _parse_json(path, spec_text, "architecture")
     from . import nn
 
+    if len(spec_text) > nn.spec.MAX_SPEC_BYTES:
+        raise ModelFileError(path, f"the architecture's {len(spec_text):,} characters exceed "
+                             f"the {nn.spec.MAX_SPEC_BYTES:,} a model of "
+                             f"{nn.spec.MAX_LAYERS:,} layers needs")
+    spec = _parse_json(path, spec_text, "architecture")
+
     try:
-        _check_size(path, nn.spec.min_state_size(spec), tensors)
-        model = nn.from_spec(spec)
-    except (nn.SpecError, TypeError, ValueError, RecursionError, MemoryError) as error:
+        parsed = nn.spec.parse_spec(spec)
+    except nn.SpecError as error:
+        raise ModelFileError(path, f"the architecture cannot be rebuilt: {error}") from None
+    # Checked sizes, before anything is allocated: a small file cannot ask for a huge model.
+    _check_size(path, parsed.state_size(), tensors)
+    try:
+        model = parsed.build()
+    except (TypeError, ValueError, MemoryError) as error:  # a layer's check beyond its types
         raise ModelFileError(path, f"the architecture cannot be rebuilt: {error}") from None
     _check_dtypes(path, model.state_dict(), tensors)
     try:
@@ -221,8 +233,8 @@ def load(path):
 def _check_size(path, needed: int, tensors: dict) -> None:
     held = sum(array.size for array in tensors.values())
     if needed > held:
-        raise ModelFileError(path, f"the architecture asks for at least {needed:,} weights but "
-                             f"the file holds {held:,}")
+        raise ModelFileError(path, f"the architecture needs {needed:,} weights but the file "
+                             f"holds {held:,}")
 
 
 def _check_dtypes(path, expected: dict, tensors: dict) -> None:

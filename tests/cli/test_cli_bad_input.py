@@ -126,3 +126,48 @@ def test_label_out_of_range_for_the_model(plane_csv, run_main, tmp_path):
     assert code == 1
     [line] = err.strip().splitlines()
     assert "test.csv" in line and "row 3" in line and "'inside'" in line and "'2'" in line
+
+
+def _tampered_copy(model_file, folder, architecture=None, preprocessor=None):
+    """The trained model file with its architecture or preprocessing replaced."""
+    import json
+
+    import safetensors.numpy
+
+    from chainrule.io import ARCHITECTURE_KEY, METADATA_KEY
+
+    with open(model_file, "rb") as handle:
+        raw = handle.read()
+    length = int.from_bytes(raw[:8], "little")
+    header = json.loads(raw[8:8 + length])["__metadata__"]
+    if architecture is not None:
+        header[ARCHITECTURE_KEY] = json.dumps(architecture(json.loads(header[ARCHITECTURE_KEY])))
+    if preprocessor is not None:
+        metadata = json.loads(header[METADATA_KEY])
+        preprocessor(metadata["preprocessor"])
+        header[METADATA_KEY] = json.dumps(metadata)
+    path = folder / "tampered.safetensors"
+    path.write_bytes(safetensors.numpy.save(safetensors.numpy.load(raw), metadata=header))
+    return path
+
+
+TAMPERED = {
+    "scale a layer name": {"preprocessor": lambda p: p.update(scale="BatchNorm1d")},
+    "mean a number where a list belongs": {"preprocessor": lambda p: p.update(mean=3)},
+    "classes fewer than outputs": {"preprocessor": lambda p: p.update(classes=["a"])},
+    "root a ModuleList": {"architecture": lambda a: {**a, "type": "ModuleList"}},
+}
+
+
+@pytest.mark.parametrize("name", list(TAMPERED))
+def test_a_model_file_that_loads_but_cannot_predict_is_named(trained_run, run_main, tmp_path,
+                                                              name):
+    out, _ = trained_run
+    path = _tampered_copy(out / "model.safetensors", tmp_path, **TAMPERED[name])
+    data = tmp_path / "new.csv"
+    data.write_text(f"{FEATURE_HEADER}\n5.0,3.4,1.5,0.2\n")
+    code, stdout, err = run_main("predict", "--model", path, "--data", data)
+    assert code == 1 and stdout == ""
+    [line] = err.strip().splitlines()
+    assert line.startswith("chainrule predict: error: ") and line.count(str(path)) == 1, line
+    assert "cannot make predictions" in line

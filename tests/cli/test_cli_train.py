@@ -2,10 +2,12 @@
 
 import csv
 import json
+import os
 
 import numpy as np
 from safetensors.numpy import load_file
 
+import chainrule as cr
 from chainrule.io import load_metadata
 
 OUTPUTS = ("model.safetensors", "history.csv", "metrics.json", "config.json", "report.html",
@@ -222,3 +224,8 @@ def test_divergence_is_one_line_with_advice(regression_csv, run_cli, tmp_path):
     errors = [line for line in result.stderr.splitlines() if "error" in line]
     assert len(errors) == 1 and "diverged" in errors[0] and "learning rate" in errors[0]
     assert "Traceback" not in result.stderr
+    # The last finite weights fit restored are in the run folder, and the message says where.
+    model_file = os.path.join(tmp_path, "model.safetensors")
+    assert f"The last finite weights are saved in {model_file}." in errors[0]
+    weights = cr.load_state_dict(model_file)
+    assert weights and all(np.isfinite(array).all() for array in weights.values())

@@ -195,3 +195,18 @@ def test_zero_epochs_changes_nothing(rng):
     assert len(history) == 0 and history.best_epoch is None
     for key, value in model.state_dict().items():
         np.testing.assert_array_equal(value, before[key])
+
+
+def test_float64_inputs_too_large_for_a_float32_model_are_named_before_the_cast():
+    X = np.ones((10, 2))
+    X[3, 1] = -1e300  # finite in float64, -inf once cast to the model's float32
+    y = np.zeros(10, np.int64)
+    model = nn.Sequential(nn.Linear(2, 2))
+    with pytest.raises(DataError, match=r"X\[3, 1\] = -1e\+300 does not fit the model's float32"):
+        cr.fit(model, nn.CrossEntropyLoss(), optim.SGD(model.parameters(), lr=0.1), X, y,
+               epochs=1, verbose=0)
+    Xv = np.ones((4, 2))
+    Xv[0, 0] = 1e39
+    with pytest.raises(DataError, match=r"val_X\[0, 0\] = 1e\+39"):
+        cr.fit(model, nn.CrossEntropyLoss(), optim.SGD(model.parameters(), lr=0.1), X[:3], y[:3],
+               validation_data=(Xv, y[:4]), epochs=1, verbose=0)

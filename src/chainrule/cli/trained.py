@@ -10,6 +10,7 @@ import os
 
 import numpy as np
 
+from ..engine.tensor import ChainruleError
 from .options import OptionError
 
 __all__ = ["MODEL_FILE", "TrainedModel", "model_metadata", "loss_function", "score"]
@@ -62,8 +63,24 @@ class TrainedModel:
         if "preprocessor" not in metadata:
             raise OptionError(f"{path}: no preprocessing in its metadata; "
                               "--model needs a file written by `chainrule train`")
-        preprocessor = Preprocessor.from_dict(metadata["preprocessor"])
-        return cls(model, preprocessor, metadata.get("train_config", {}), path)
+        try:
+            trained = cls(model, Preprocessor.from_dict(metadata["preprocessor"]),
+                          metadata.get("train_config", {}), path)
+            trained.check_usable()
+        except (ChainruleError, TypeError, ValueError, KeyError, IndexError, AttributeError,
+                NotImplementedError) as error:  # a file that loads yet cannot predict
+            raise OptionError(f"{path}: the model and its preprocessing cannot make "
+                              f"predictions: {error!s:.300}") from None
+        return trained
+
+    def check_usable(self) -> None:
+        """One row of zeros through the preprocessing and the model, as predict does."""
+        row = np.zeros((1, self.preprocessor.n_features))
+        outputs = self.outputs(self.preprocessor.transform(row))
+        if self.task == "classification" and outputs.shape[-1] != len(self.classes):
+            raise ValueError(f"the model has {outputs.shape[-1]} outputs for "
+                             f"{len(self.classes)} classes")
+        self.labels(outputs)
 
     task = property(lambda self: self.preprocessor.task)
     classes = property(lambda self: self.preprocessor.classes)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 
 from . import config as cfg
@@ -82,6 +83,24 @@ def check_resumable(config: dict, out: str) -> None:
                           f"already trained {done} epochs; give --epochs {done} or more")
 
 
+@contextlib.contextmanager
+def _saved_on_divergence(model, data, config: dict, out: str):
+    """fit restores the last finite weights when training diverges: keep them in `out`."""
+    from ..train import DivergenceError
+    from .trained import model_metadata
+
+    try:
+        yield
+    except DivergenceError as error:
+        import chainrule as cr
+
+        path = os.path.join(out, MODEL_FILE)
+        cr.save(model, path, metadata=model_metadata(data.preprocessor, config))
+        raise DivergenceError(f"{error} The last finite weights are saved in {path}.",
+                              epoch=error.epoch, step=error.step,
+                              parameter=error.parameter) from None
+
+
 def fit_model(config: dict, data, out: str, resume: bool, verbose: int):
     """(model, History, StepRecorder) of the run; the trajectory is saved in `out`."""
     import chainrule as cr
@@ -93,15 +112,16 @@ def fit_model(config: dict, data, out: str, resume: bool, verbose: int):
     optimizer = build_optimizer(config, model.parameters())
     has_validation = len(data.X_val) > 0
     recorder, steps = TrajectoryRecorder(), StepRecorder()
-    history = cr.fit(
-        model, loss_function(data.task), optimizer, data.X_train, data.y_train,
-        epochs=config["epochs"], batch_size=config["batch_size"] or None,
-        validation_data=(data.X_val, data.y_val) if has_validation else None,
-        callbacks=_callbacks(config, out, (recorder, steps)),
-        metrics=metric_names(data.task),
-        scheduler=build_scheduler(config, optimizer), clip_grad_norm=config["clip"],
-        l2=config["l2"], seed=config["seed"], verbose=verbose,
-        resume_from=_checkpoint_to_resume(out) if resume else None)
+    with _saved_on_divergence(model, data, config, out):
+        history = cr.fit(
+            model, loss_function(data.task), optimizer, data.X_train, data.y_train,
+            epochs=config["epochs"], batch_size=config["batch_size"] or None,
+            validation_data=(data.X_val, data.y_val) if has_validation else None,
+            callbacks=_callbacks(config, out, (recorder, steps)),
+            metrics=metric_names(data.task),
+            scheduler=build_scheduler(config, optimizer), clip_grad_norm=config["clip"],
+            l2=config["l2"], seed=config["seed"], verbose=verbose,
+            resume_from=_checkpoint_to_resume(out) if resume else None)
     save_trajectory(out, recorder.snapshots, resumed=resume)
     return model, history, steps
 

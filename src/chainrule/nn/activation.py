@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from . import functional as F
 from .module import Module
+from .registry import Choice, Float, Int, register_layer
 
 
+@register_layer()
 class ReLU(Module):
     """max(z, 0)."""
 
@@ -13,6 +15,7 @@ class ReLU(Module):
         return F.relu(x)
 
 
+@register_layer(args={"negative_slope": Float()})
 class LeakyReLU(Module):
     """z for z > 0, negative_slope·z otherwise."""
 
@@ -27,6 +30,7 @@ class LeakyReLU(Module):
         return {"negative_slope": self.negative_slope}
 
 
+@register_layer()
 class Sigmoid(Module):
     """σ(z) = 1 / (1 + e^(−z))."""
 
@@ -34,11 +38,13 @@ class Sigmoid(Module):
         return F.sigmoid(x)
 
 
+@register_layer()
 class Tanh(Module):
     def forward(self, x):
         return F.tanh(x)
 
 
+@register_layer(args={"approximate": Choice(("none", "tanh"))})
 class GELU(Module):
     """z·Φ(z), Φ the standard normal CDF; approximate='tanh' for the tanh approximation."""
 
@@ -55,6 +61,7 @@ class GELU(Module):
         return {"approximate": self.approximate}
 
 
+@register_layer(args={"dim": Int()})
 class Softmax(Module):
     """exp(z_i) / Σ_j exp(z_j) along `dim`."""
 
@@ -69,6 +76,7 @@ class Softmax(Module):
         return {"dim": self.dim}
 
 
+@register_layer(args={"dim": Int()})
 class LogSoftmax(Softmax):
     """log softmax along `dim`, computed stably in one op."""
 

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from ..engine.primitive import ShapeError
 from .module import Module
+from .registry import Int, register_layer
 
 
+@register_layer(children=(0, None), build=lambda cls, args, children: cls(children))
 class ModuleList(Module):
     """A list of modules whose parameters are found and named `0`, `1`, ... as in PyTorch."""
 
@@ -50,6 +52,7 @@ class ModuleList(Module):
         raise NotImplementedError("ModuleList holds modules; call them one by one")
 
 
+@register_layer(children=(0, None))
 class Sequential(ModuleList):
     """Modules applied one after another: Sequential(Linear(2, 8), ReLU(), Linear(8, 1))."""
 
@@ -66,6 +69,7 @@ class Sequential(ModuleList):
         return x
 
 
+@register_layer(children=(1, 1))
 class Residual(Module):
     """x + block(x): a skip connection around `block` (whose output has x's shape)."""
 
@@ -81,6 +85,7 @@ class Residual(Module):
         return x + out
 
 
+@register_layer()
 class Identity(Module):
     """Returns its input unchanged (a placeholder layer)."""
 
@@ -88,6 +93,7 @@ class Identity(Module):
         return x
 
 
+@register_layer(args={"start_dim": Int(), "end_dim": Int()})
 class Flatten(Module):
     """Flattens axes start_dim..end_dim into one, as torch.nn.Flatten (default: all but 0)."""
 

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from . import functional as F
 from .module import Module
+from .registry import Float, register_layer
 
 
+@register_layer(args={"p": Float(0.0, 1.0)})
 class Dropout(Module):
     """Zero each element with probability p and scale the kept ones by 1/(1 − p).
 

@@ -8,8 +8,12 @@ from ..engine.backend import xp
 from . import init
 from .module import Module, Parameter
 from .primitives import linear
+from .registry import Bool, FloatDType, Size, register_layer
 
 
+@register_layer(
+    args={"in_features": Size(), "out_features": Size(), "bias": Bool(), "dtype": FloatDType()},
+    state_size=lambda a: a["out_features"] * (a["in_features"] + a["bias"]))
 class Linear(Module):
     """y = x Wᵀ + b for x of shape (..., in_features); weight (out_features, in_features).
 

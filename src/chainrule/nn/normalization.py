@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import math
 import numbers
 
 from ..engine.backend import xp
 from ..engine.primitive import ShapeError
 from . import functional as F
 from .module import Module, Parameter
+from .registry import Bool, Float, FloatDType, Shape, Size, register_layer
 
 
 def _float_dtype(dtype):
@@ -19,6 +21,22 @@ def _with_dtype(args, array):
     return args if array is None else {**args, "dtype": str(array.dtype)}
 
 
+def _batch_norm_size(a: dict) -> int:
+    """γ and β when affine (β unless bias=False); mean, var and the batch count when tracking."""
+    affine = a["num_features"] * (1 + a["bias"]) if a["affine"] else 0
+    return affine + (2 * a["num_features"] + 1 if a["track_running_stats"] else 0)
+
+
+def _layer_norm_size(a: dict) -> int:
+    size = math.prod(a["normalized_shape"])
+    return size * (1 + a["bias"]) if a["elementwise_affine"] else 0
+
+
+@register_layer(
+    args={"num_features": Size(), "eps": Float(0.0), "momentum": Float(optional=True),
+          "affine": Bool(), "track_running_stats": Bool(), "dtype": FloatDType(),
+          "bias": Bool()},
+    state_size=_batch_norm_size)
 class BatchNorm1d(Module):
     """Per-feature normalization of (N, C) or (N, C, L) inputs by batch statistics.
 
@@ -77,6 +95,10 @@ class BatchNorm1d(Module):
                 f"track_running_stats={self.track_running_stats}")
 
 
+@register_layer(
+    args={"normalized_shape": Shape(), "eps": Float(0.0), "elementwise_affine": Bool(),
+          "bias": Bool(), "dtype": FloatDType()},
+    state_size=_layer_norm_size)
 class LayerNorm(Module):
     """Normalization over the trailing `normalized_shape` axes of each sample, then γ·x̂ + β."""
 

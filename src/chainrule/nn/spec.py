@@ -6,106 +6,134 @@
         {"type": "ReLU", "args": {}}]}
 
 Model files store this beside the weights, so a model is rebuilt without the user's code and
-without running anything from the file: only the classes in LAYERS can be named.
+without running anything from the file: only the classes in LAYERS can be named (each layer
+file registers its classes with @register_layer; chainrule.nn imports them all), and each
+one's arguments are checked against the types its class declares (nn/registry.py) before
+anything is built, so a spec from a hostile file is refused, sized and limited up front.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from ..engine.tensor import ChainruleError
-from . import activation, container, dropout, linear, normalization
 from .module import Module
+from .registry import LAYERS, LayerSpec
+
+__all__ = ["LAYERS", "MAX_DEPTH", "MAX_LAYERS", "MAX_SPEC_BYTES", "ParsedSpec", "SpecError",
+           "from_spec", "parse_spec", "state_size", "to_spec"]
+
+MAX_DEPTH = 100  # nesting of containers
+MAX_LAYERS = 10_000  # layers in one model (a ResNet-152 has about 500 modules)
+MAX_SPEC_BYTES = 400 * MAX_LAYERS  # a spec's JSON text, refused before it is parsed
 
 
 class SpecError(ChainruleError, ValueError):
     """A module cannot be described as a spec, or a spec does not describe a built-in layer."""
 
 
-_LAYER_MODULES = (linear, container, activation, dropout, normalization)
-# name -> class of every built-in layer a spec may name.
-LAYERS: dict[str, type] = {
-    cls.__name__: cls
-    for source in _LAYER_MODULES
-    for cls in vars(source).values()
-    if isinstance(cls, type) and issubclass(cls, Module) and cls.__module__ == source.__name__
-}
-_CONTAINERS = {"Sequential", "ModuleList", "Residual"}
-
-
 def to_spec(module: Module) -> dict:
     """The spec of a model built from built-in layers; SpecError names a custom one."""
-    name = type(module).__name__
-    if LAYERS.get(name) is not type(module):
+    cls = type(module)
+    if LAYERS.get(cls.__name__) is not cls:
         raise SpecError(
-            f"to_spec: {type(module).__module__}.{type(module).__qualname__} is not a built-in "
+            f"to_spec: {cls.__module__}.{cls.__qualname__} is not a built-in "
             "layer, so its architecture cannot be stored; save its weights with "
             "cr.save_state_dict and rebuild the model in code")
-    spec = {"type": name, "args": dict(getattr(module, "spec_args", dict)())}
-    if name == "Residual":
-        spec["children"] = [to_spec(module.block)]
-    elif name in _CONTAINERS:
-        spec["children"] = [to_spec(child) for child in module]
+    spec = {"type": cls.__name__, "args": dict(getattr(module, "spec_args", dict)())}
+    if cls.layer_spec.children[1] != 0:
+        spec["children"] = [to_spec(child) for child in module.children()]
     return spec
 
 
-def _count(value) -> int:
-    """A size argument as an int for counting (anything else counts 0: from_spec rejects it)."""
-    if isinstance(value, (list, tuple)):
-        total = 1
-        for v in value:
-            total *= _count(v)
-        return total
-    return value if isinstance(value, int) and not isinstance(value, bool) and value > 0 else 0
+@dataclass
+class ParsedSpec:
+    """A checked spec: a registered layer, its complete arguments and its checked children."""
+
+    layer: LayerSpec
+    args: dict
+    children: list[ParsedSpec]
+
+    def state_size(self) -> int:
+        """How many weights (parameters and buffers) the model holds."""
+        return self.layer.state_size(self.args) + sum(c.state_size() for c in self.children)
+
+    def build(self) -> Module:
+        children = [child.build() for child in self.children]
+        return self.layer.build(self.layer.cls, dict(self.args), children)
 
 
-def min_state_size(spec) -> int:
-    """A lower bound on the number of weights (parameters and buffers) the model a spec
-    describes holds, computed without building it: a file that holds fewer cannot fit, so
-    cr.load refuses it before allocating what a tampered spec asks for."""
-    if not isinstance(spec, dict):
-        return 0
-    args = spec.get("args") if isinstance(spec.get("args"), dict) else {}
-    name = spec.get("type")
-    own = 0
-    if name == "Linear":
-        own = _count(args.get("in_features")) * _count(args.get("out_features"))
-    elif name == "BatchNorm1d" and (args.get("affine", True) or
-                                     args.get("track_running_stats", True)):
-        own = _count(args.get("num_features"))
-    elif name == "LayerNorm" and args.get("elementwise_affine", True):
-        own = _count(args.get("normalized_shape"))
-    children = spec.get("children")
-    if isinstance(children, list):
-        own += sum(min_state_size(child) for child in children)
-    return own
+def parse_spec(spec) -> ParsedSpec:
+    """Check a whole spec against the registry without building anything."""
+    return _parse(spec, "the root", 0, [1])
+
+
+def state_size(spec) -> int:
+    """The number of weights the model a spec describes holds, computed without building it."""
+    return parse_spec(spec).state_size()
 
 
 def from_spec(spec) -> Module:
     """Rebuild a model from its spec; SpecError names an unknown type or bad arguments."""
+    parsed = parse_spec(spec)
+    try:
+        return parsed.build()
+    except (TypeError, ValueError) as err:  # a layer's own check beyond the declared types
+        if isinstance(err, SpecError):
+            raise
+        raise SpecError(f"from_spec: bad arguments: {err}") from None
+
+
+def _parse(spec, where: str, depth: int, count: list[int]) -> ParsedSpec:
     if not isinstance(spec, dict) or not isinstance(spec.get("type"), str):
-        raise SpecError(f"from_spec: expected a dict with a 'type' string, got {spec!r:.200}")
+        raise SpecError(f"from_spec: expected a dict with a 'type' string at {where}, "
+                        f"got {spec!r:.200}")
     name = spec["type"]
     cls = LAYERS.get(name)
     if cls is None:
-        raise SpecError(f"from_spec: unknown layer type {name!r}; known types: "
+        raise SpecError(f"from_spec: unknown layer type {name!r:.100} at {where}; known types: "
                         + ", ".join(sorted(LAYERS)))
-    args = spec.get("args", {})
-    if not isinstance(args, dict) or not all(isinstance(k, str) for k in args):
-        raise SpecError(f"from_spec: {name} args must be a dict of names, got {args!r:.200}")
+    layer = cls.layer_spec
+    args = _parse_args(layer, spec.get("args", {}), f"{name} at {where}")
     children = spec.get("children", [])
-    if name not in _CONTAINERS and children:
-        raise SpecError(f"from_spec: {name} is not a container but the spec lists children")
     if not isinstance(children, list):
-        raise SpecError(f"from_spec: {name} children must be a list, got {children!r:.200}")
-    built = [from_spec(child) for child in children]
-    try:
-        if name == "Residual":
-            if len(built) != 1:
-                raise SpecError(f"from_spec: Residual needs exactly one child, got {len(built)}")
-            return cls(built[0], **args)
-        if name == "ModuleList":
-            return cls(built, **args)
-        return cls(*built, **args)
-    except (TypeError, ValueError) as err:
-        if isinstance(err, SpecError):
-            raise
-        raise SpecError(f"from_spec: bad arguments for {name}: {args!r:.200}: {err}") from None
+        raise SpecError(f"from_spec: {name} children at {where} must be a list, "
+                        f"got {children!r:.200}")
+    _check_children(layer, name, where, len(children), depth, count)
+    parsed = [_parse(child, f"{where} > {name}[{i}]", depth + 1, count)
+              for i, child in enumerate(children)]
+    return ParsedSpec(layer, args, parsed)
+
+
+def _parse_args(layer: LayerSpec, given, what: str) -> dict:
+    if not isinstance(given, dict):
+        raise SpecError(f"from_spec: {what} args must be a dict of names, got {given!r:.200}")
+    unknown = [name for name in given if name not in layer.args]
+    if unknown:
+        raise SpecError(f"from_spec: bad arguments for {what}: unknown argument "
+                        f"{unknown[0]!r:.100}; it takes {sorted(layer.args)}")
+    args = layer.defaults()
+    for name, value in given.items():
+        try:
+            args[name] = layer.args[name].check(value)
+        except ValueError as err:
+            raise SpecError(f"from_spec: bad arguments for {what}: {name}: {err}") from None
+    missing = sorted(set(layer.args) - set(args))
+    if missing:
+        raise SpecError(f"from_spec: bad arguments for {what}: missing {missing}")
+    return args
+
+
+def _check_children(layer: LayerSpec, name: str, where: str, n: int, depth: int, count):
+    low, high = layer.children
+    if high == 0 and n:
+        raise SpecError(f"from_spec: {name} at {where} is not a container but the spec "
+                        "lists children")
+    if n < low or (high is not None and n > high):
+        expected = "exactly one child" if low == high == 1 else f"{low} to {high} children"
+        raise SpecError(f"from_spec: {name} at {where} takes {expected}, got {n}")
+    count[0] += n
+    if count[0] > MAX_LAYERS:
+        raise SpecError(f"from_spec: the spec has more than {MAX_LAYERS:,} layers")
+    if n and depth + 1 > MAX_DEPTH:
+        raise SpecError(f"from_spec: containers nest more than {MAX_DEPTH} deep")

@@ -11,24 +11,31 @@ an array is replaced by {"__array__": key} naming its safetensors tensor, a NumP
 {"__scalar__": key} (a 0-d tensor, so its dtype survives), a tuple by {"__tuple__": [...]}
 and a dict whose keys are not all strings by {"__items__": [[key, value], ...]}. Floats keep
 every bit (JSON writes Python floats with repr).
+
+Beside it, "chainrule.checksum" holds a SHA-256 of that JSON and of every tensor, verified
+before anything is restored: a damaged or altered file is refused with its name, and the
+run's earlier checkpoints (ModelCheckpoint keep_last > 1) stay usable.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 
 import numpy as np
 
-from ..engine import random as cr_random
 from ..atomic import atomic_write_bytes
+from ..engine import random as cr_random
 from ..engine.tensor import ChainruleError
 
 __all__ = ["CheckpointError", "load_checkpoint", "restore_checkpoint", "save_checkpoint"]
 
 FORMAT = "chainrule-checkpoint"
-VERSION = 1
+VERSION = 2  # 2: with a checksum
 METADATA_KEY = "chainrule.checkpoint"
+CHECKSUM_KEY = "chainrule.checksum"
+MISFIT = "the checkpoint does not fit this run"
 
 
 class CheckpointError(ChainruleError, ValueError):
@@ -38,7 +45,7 @@ class CheckpointError(ChainruleError, ValueError):
 def encode(value, key: str, arrays: dict):
     """A JSON tree for value; arrays go into `arrays` under keys derived from `key`."""
     if isinstance(value, np.ndarray):
-        arrays[key] = np.ascontiguousarray(value)
+        arrays[key] = np.asarray(value, order="C")  # ascontiguousarray would make 0-d 1-d
         return {"__array__": key}
     if isinstance(value, np.generic):
         arrays[key] = np.asarray(value)
@@ -85,47 +92,123 @@ def checkpoint_content(state) -> dict:
     }
 
 
+def checksum(header_text: str, arrays: dict) -> str:
+    """SHA-256 of the JSON header and of every array's name, dtype, shape and bytes."""
+    digest = hashlib.sha256(header_text.encode("utf-8"))
+    for name in sorted(arrays):
+        array = arrays[name]
+        array = np.asarray(array, dtype=array.dtype.newbyteorder("<"), order="C")
+        digest.update(json.dumps([name, array.dtype.str, array.shape]).encode("utf-8"))
+        digest.update(array.reshape(-1).view(np.uint8))
+    return "sha256:" + digest.hexdigest()
+
+
 def save_checkpoint(state, path) -> None:
     """Write the training state to `path` atomically (the old file survives any crash)."""
     from safetensors.numpy import save
 
     arrays: dict = {}
     tree = encode(checkpoint_content(state), "", arrays)
-    header = {"format": FORMAT, "version": VERSION, "state": tree}
-    metadata = {METADATA_KEY: json.dumps(header, allow_nan=True)}
+    text = json.dumps({"format": FORMAT, "version": VERSION, "state": tree}, allow_nan=True)
+    metadata = {METADATA_KEY: text, CHECKSUM_KEY: checksum(text, arrays)}
     atomic_write_bytes(path, save(arrays, metadata=metadata))
 
 
 def load_checkpoint(path) -> dict:
-    """The content of a checkpoint file as nested dicts with ndarrays."""
-    from safetensors import SafetensorError, safe_open
+    """The content of a checkpoint file as nested dicts with ndarrays, once its checksum
+    holds; CheckpointError names the file and what is wrong with it."""
+    from ..io import ModelFileError, read_safetensors
 
     path = os.fspath(path)
     if not os.path.isfile(path):
         raise CheckpointError(f"{path}: no such checkpoint file")
     try:
-        with safe_open(path, framework="np") as handle:
-            metadata = handle.metadata() or {}
-            arrays = {key: handle.get_tensor(key) for key in handle.keys()}
-    except (SafetensorError, OSError, ValueError) as exc:
-        raise CheckpointError(f"{path}: not a readable safetensors checkpoint ({exc})") from None
-    if METADATA_KEY not in metadata:
+        arrays, metadata = read_safetensors(path)
+    except ModelFileError as error:
+        raise CheckpointError(f"{path}: not a readable safetensors checkpoint "
+                              f"({error.problem})") from None
+    text = metadata.get(METADATA_KEY)
+    if text is None:
         raise CheckpointError(f"{path}: a safetensors file but not a chainrule checkpoint")
-    header = json.loads(metadata[METADATA_KEY])
+    header = _header(path, text)
+    if metadata.get(CHECKSUM_KEY) != checksum(text, arrays):
+        raise CheckpointError(f"{path}: checksum mismatch: the file was damaged or altered "
+                              "after it was written; resume from an earlier checkpoint")
+    try:
+        return decode(header["state"], arrays)
+    except (KeyError, TypeError, ValueError, IndexError, RecursionError) as error:
+        raise CheckpointError(f"{path}: damaged state ({type(error).__name__}: "
+                              f"{error!s:.200})") from None
+
+
+def _header(path: str, text: str) -> dict:
+    try:
+        header = json.loads(text)
+    except (ValueError, RecursionError) as error:
+        raise CheckpointError(f"{path}: the checkpoint header is not valid JSON "
+                              f"({error!s:.200})") from None
+    if not isinstance(header, dict):
+        raise CheckpointError(f"{path}: the checkpoint header is not a JSON object")
     if header.get("format") != FORMAT or header.get("version") != VERSION:
-        raise CheckpointError(f"{path}: unsupported checkpoint format {header.get('format')!r} "
-                              f"version {header.get('version')!r}")
-    return decode(header["state"], arrays)
+        raise CheckpointError(f"{path}: unsupported checkpoint format "
+                              f"{header.get('format')!r:.80} version "
+                              f"{header.get('version')!r:.80} (this chainrule reads version "
+                              f"{VERSION})")
+    return header
 
 
 def restore_checkpoint(state, path) -> None:
     """Put a TrainingState (model, optimizer, generator, loader, callbacks...) back as saved."""
     content = load_checkpoint(path)
+    path = os.fspath(path)
+    try:
+        _check_kinds(content, checkpoint_content(state), path, "")
+        _restore(state, content, path)
+    except CheckpointError:
+        raise
+    except (ChainruleError, KeyError, TypeError, ValueError, AttributeError, IndexError,
+            OverflowError) as error:
+        plain_key_error = isinstance(error, KeyError) and not isinstance(error, ChainruleError)
+        problem = f"missing {error}" if plain_key_error else f"{error!s:.300}"
+        raise CheckpointError(f"{path}: {MISFIT}: {problem}") from None
+    state.resumed_from = path
+
+
+def _kind(value) -> str | None:
+    for kind, types in (("an array", np.ndarray), ("a number", (int, float, np.generic)),
+                        ("text", str), ("a list", (list, tuple)), ("a mapping", dict)):
+        if isinstance(value, types):
+            return kind
+    return None
+
+
+def _check_kinds(saved, current, path: str, where: str) -> None:
+    """Where this run's own state holds a value, the checkpoint must hold one of the same
+    kind (or None), and a non-empty array the same dtype: a forged checkpoint is refused here
+    rather than failing steps later. Shapes are checked by each owner's load_state_dict."""
+    kind, saved_kind = _kind(current), _kind(saved)
+    if kind is None or saved is None:
+        return
+    if saved_kind != kind:
+        raise CheckpointError(f"{path}: {MISFIT}: {where or 'the state'} is "
+                              f"{saved_kind or 'None'} in the checkpoint but {kind} here")
+    if kind == "an array" and current.size and saved.dtype != current.dtype:  # shapes: below
+        raise CheckpointError(f"{path}: {MISFIT}: {where} is {saved.dtype} in the checkpoint "
+                              f"but {current.dtype} here")
+    if isinstance(current, dict):
+        for key in current.keys() & saved.keys():
+            _check_kinds(saved[key], current[key], path, f"{where}/{key}")
+    elif isinstance(current, (list, tuple)):
+        for i, (a, b) in enumerate(zip(saved, current)):
+            _check_kinds(a, b, path, f"{where}/{i}")
+
+
+def _restore(state, content: dict, path: str) -> None:
     keys = state.callbacks.keys()
     saved = list(content["callbacks"])
     if saved != keys:
         raise CheckpointError(
-            f"{os.fspath(path)}: the checkpoint was written with callbacks {saved} but this run "
+            f"{path}: the checkpoint was written with callbacks {saved} but this run "
             f"has {keys}; resume with the same callbacks, metrics and validation settings"
         )
     state.model.load_state_dict(content["model"])

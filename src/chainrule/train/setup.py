@@ -44,10 +44,24 @@ def check_data(model, X, y, name="") -> tuple[np.ndarray, np.ndarray]:
     features, and class labels within the model's output width."""
     X, y = check_arrays(X, y, n_features=n_input_features(model),
                         names=(f"{name}X", f"{name}y"))
+    _check_fits(X, model_dtype(model), f"{name}X")
     width = output_width(model, X)
     if width > 1 and y.ndim == 1:
         y = check_labels(y, width, name=f"{name}y")
     return X, y
+
+
+def _check_fits(X: np.ndarray, dtype, name: str) -> None:
+    """Inputs are cast to the model's dtype: refuse values that would become infinite."""
+    largest = np.finfo(dtype).max
+    if X.dtype.kind != "f" or np.finfo(X.dtype).max <= largest:
+        return
+    too_big = np.abs(X) > largest
+    if too_big.any():
+        index = tuple(int(i) for i in np.argwhere(too_big)[0])
+        raise DataError(f"{name}[{', '.join(map(str, index))}] = {X[index]:g} does not fit the "
+                        f"model's {np.dtype(dtype)} (largest {largest:g}); scale the inputs "
+                        "or train in float64 (model.double())")
 
 
 def split_validation(X, y, fraction):

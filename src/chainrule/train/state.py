@@ -16,7 +16,7 @@ class TrainingState:
     (optimizer steps taken so far), X_batch, y_batch, output (the model's output Tensor for
     the batch), loss (the batch loss as a float), grad_norm (the batch's total gradient
     norm, set after backward), logs (the finished epoch's logs, at on_epoch_end), history,
-    metrics ((name, function) pairs), validation_data, verbose, resumed.
+    metrics ((name, function) pairs), validation_data, verbose, resumed, resumed_from.
 
     Set: stop_training = True ends the run after the current batch (or epoch).
     """
@@ -45,6 +45,7 @@ class TrainingState:
         self.stop_training = False
         self.epoch_finished = False  # set before on_epoch_end: a resume starts the next epoch
         self.resumed = False
+        self.resumed_from = None  # the checkpoint file, once restored (never deleted)
 
     @property
     def lr(self) -> float:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from ...optim.plateau import ReduceLROnPlateau
 from .base import Callback
 from .monitor import CallbackError
 
@@ -9,7 +10,7 @@ __all__ = ["LearningRateScheduler"]
 
 
 def _is_plateau(scheduler) -> bool:
-    return type(scheduler).__name__ == "ReduceLROnPlateau"
+    return isinstance(scheduler, ReduceLROnPlateau)
 
 
 class LearningRateScheduler(Callback):

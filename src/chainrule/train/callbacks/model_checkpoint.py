@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
+import string
 
 from ..checkpoint import save_checkpoint
 from .base import Callback
@@ -17,7 +19,8 @@ class ModelCheckpoint(Callback):
 
     path may hold the fields {epoch} (1-based) and {step}, e.g. "ckpt-{epoch:03d}.safetensors";
     then keep_last is how many of the newest files stay (older ones are deleted after the new
-    one is complete). Saves every `every_n_epochs` epochs, and also every `every_n_steps`
+    one is complete); it deletes only files its own path names, never the file the run
+    resumed from. Saves every `every_n_epochs` epochs, and also every `every_n_steps`
     optimizer steps when given. save_best_only saves at an epoch end only when `monitor`
     improves. Each file is written atomically: a crash never damages the last complete one.
     Runs after every other callback, so the checkpoint holds their state after the hook.
@@ -37,6 +40,10 @@ class ModelCheckpoint(Callback):
         self.save_best_only, self.keep_last = save_best_only, keep_last
         self.monitor = Monitor(monitor, mode) if save_best_only else None
         self.saved: list[str] = []
+        try:
+            self._own_files = _pattern(self.path)
+        except ValueError as error:  # e.g. an unclosed "{"
+            raise CallbackError(f"path {self.path!r} is not a valid pattern: {error}") from None
 
     def on_batch_end(self, state):
         if self.every_n_steps is not None and state.step % self.every_n_steps == 0:
@@ -56,8 +63,10 @@ class ModelCheckpoint(Callback):
         self.saved.append(path)  # before saving, so the file lists itself
         save_checkpoint(state, path)
         while len(self.saved) > self.keep_last:
-            with contextlib.suppress(FileNotFoundError):
-                os.remove(self.saved.pop(0))
+            old = self.saved.pop(0)
+            if state.resumed_from is None or not _same_file(old, state.resumed_from):
+                with contextlib.suppress(FileNotFoundError):
+                    os.remove(old)
 
     def state_dict(self) -> dict:
         state = {"saved": list(self.saved)}
@@ -66,6 +75,21 @@ class ModelCheckpoint(Callback):
         return state
 
     def load_state_dict(self, state) -> None:
-        self.saved = list(state["saved"])
+        # A checkpoint written with another path lists files this callback must not touch.
+        self.saved = [path for path in state["saved"] if self._own_files.fullmatch(path)]
         if self.monitor is not None and "monitor" in state:
             self.monitor.load_state_dict(state["monitor"])
+
+
+def _pattern(template: str) -> re.Pattern:
+    """The names `template` formats to: its text, with any file-name characters per field."""
+    parts = []
+    for text, field, _, _ in string.Formatter().parse(template):
+        parts.append(re.escape(text))
+        if field is not None:
+            parts.append(r"[^/\\]+")
+    return re.compile("".join(parts))
+
+
+def _same_file(a: str, b: str) -> bool:
+    return os.path.realpath(a) == os.path.realpath(b)
