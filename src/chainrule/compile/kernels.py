@@ -173,7 +173,7 @@ def build_kernels(layers, in_shape, dtype):
     """The kernels for these layers (Identity left out) on inputs of `in_shape`, or None when
     a Linear would get an input that is not (n, in_features)."""
     factories = kernel_factories()
-    last_linear = max((i for i, m in enumerate(layers) if type(m).__name__ == "Linear"),
+    last_linear = max((i for i, m in enumerate(layers) if factories.get(type(m)) is LinearKernel),
                       default=-1)
     kernels, shape, seen_linear = [], tuple(in_shape), False
     for i, layer in enumerate(layers):
