@@ -9,7 +9,7 @@ import chainrule
 
 PACKAGE = pathlib.Path(chainrule.__file__).parent
 # The packages that compute on arrays, so run on whatever array library backend.py names.
-SEAMED = ("engine", "nn", "optim")
+SEAMED = ("engine", "nn", "optim", "compile")
 
 
 def numpy_imports(path: pathlib.Path) -> list[str]:
