@@ -12,6 +12,10 @@ Positional arguments are the differentiable inputs (tensors, arrays or numbers);
 arguments are static options (axis, shape). A VJP that declares a `needs` argument receives a
 tuple of booleans saying which inputs need a gradient, so it can skip costly ones (the input
 of a first layer, say). Broadcast gradients are summed back to each input's shape by the engine.
+
+For higher-order gradients (`create_graph=True`) a primitive also needs its VJP written with
+differentiable ops on Tensors, attached with `@op.graph_vjp`; a VJP written only with operators
+and methods that arrays and Tensors share serves both, under both decorators.
 """
 
 from __future__ import annotations
@@ -42,18 +46,28 @@ class OutOfRangeError(ShapeError, IndexError):
 
 
 class Primitive:
-    __slots__ = ("name", "forward", "_vjp", "_wants_needs")
+    __slots__ = ("name", "forward", "_vjp", "_graph_vjp", "_wants_needs")
 
     def __init__(self, forward, name=None):
         self.name = name or forward.__name__
         self.forward = forward
-        self._vjp = None
-        self._wants_needs = False
+        self._vjp = self._graph_vjp = None
+        self._wants_needs = set()  # the VJPs (of the two) that take `needs`
         REGISTRY[self.name] = self
 
     def vjp(self, fn):
-        self._vjp = fn
-        self._wants_needs = "needs" in inspect.signature(fn).parameters
+        """The VJP on arrays: fast, used by every ordinary backward()."""
+        self._vjp = self._declare(fn)
+        return fn
+
+    def graph_vjp(self, fn):
+        """The VJP on Tensors with recorded ops: used by backward(create_graph=True)."""
+        self._graph_vjp = self._declare(fn)
+        return fn
+
+    def _declare(self, fn):
+        if "needs" in inspect.signature(fn).parameters:
+            self._wants_needs.add(fn)
         return fn
 
     def __repr__(self):
@@ -75,6 +89,7 @@ class Primitive:
         result.data = out
         result.grad = result._site = None
         result._retain = False
+        result._version = 0
         if anomaly.enabled:
             result._site = anomaly.check_forward(self.name, arrays, out)
         if _t._grad_enabled:
@@ -83,19 +98,28 @@ class Primitive:
                     # The context: the op, its inputs (tensors are the graph's parents; other
                     # inputs are constants), their arrays, the static options and a sequence
                     # number (outputs are newer than inputs: backward's topological order).
+                    # Versions say whether an input was changed in place before backward.
+                    versions = [v._version if isinstance(v, Tensor) else 0 for v in args]
+                    versions.append(0)  # the output's own version
                     result.requires_grad = True
-                    result._ctx = (self, args, arrays, options, next(_sequence))
+                    result._ctx = (self, args, arrays, options, next(_sequence), versions)
                     return result
         result.requires_grad = False
         result._ctx = None
         return result
 
-    def backward(self, grad, node, parents, arrays, options):
-        if self._wants_needs:
+    def backward(self, grad, node, parents, arrays, options, create_graph=False):
+        vjp, out, inputs = self._vjp, node.data, arrays
+        if create_graph:
+            if self._graph_vjp is None:
+                raise ChainruleError(f"create_graph: {self.name} has no differentiable VJP yet "
+                                     "(no @graph_vjp), so its gradient cannot be differentiated")
+            vjp, out, inputs = self._graph_vjp, node, parents
+        if vjp in self._wants_needs:
             needs = tuple([isinstance(p, Tensor) and p.requires_grad for p in parents])
-            grads = self._vjp(grad, node.data, *arrays, needs=needs, **options)
+            grads = vjp(grad, out, *inputs, needs=needs, **options)
         else:
-            grads = self._vjp(grad, node.data, *arrays, **options)
+            grads = vjp(grad, out, *inputs, **options)
         if anomaly.enabled:
             anomaly.check_backward(self.name, node, grad, grads)
         return grads
@@ -111,3 +135,19 @@ def primitive(forward=None, *, name=None):
 def describe(arrays) -> str:
     shapes = [str(tuple(xp.shape(a))) for a in arrays]
     return "shapes " + " and ".join(shapes) if len(shapes) > 1 else "shape " + "".join(shapes)
+
+
+def on(op, *args, **options):
+    """`op` on Tensors (recorded, so differentiable) or its bare forward on arrays.
+
+    Lets one VJP serve both passes: ordinary backward() hands it arrays, create_graph Tensors.
+    """
+    for a in args:
+        if isinstance(a, Tensor):
+            return op(*args, **options)
+    return op.forward(*args, **options)
+
+
+def values(x):
+    """The array inside a Tensor (a constant in a recorded VJP), or x itself."""
+    return x.data if isinstance(x, Tensor) else x
