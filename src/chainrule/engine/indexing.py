@@ -72,7 +72,7 @@ def _check_index(name, x, index):
 def gather(x, index, axis):
     """out[i][j] = x[index[i][j]][j] along axis 0, and so on (torch.gather)."""
     _check_index("gather", x, index)
-    return xp.take_along_axis(x, index, axis=axis)
+    return x[_scatter_positions(index, axis)]
 
 
 @gather.vjp
@@ -84,7 +84,8 @@ def _(g, out, x, index, axis):
 
 
 def _scatter_positions(index, axis):
-    """Full integer coordinates of every element `index` names along `axis`."""
+    """Full integer coordinates of every element `index` names along `axis` (on the other
+    axes, index may be shorter than the input, as torch allows)."""
     grids = list(xp.indices(index.shape, sparse=True))
     grids[axis % index.ndim] = index
     return tuple(grids)
