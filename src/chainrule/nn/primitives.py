@@ -11,8 +11,8 @@ from __future__ import annotations
 import math
 
 from ..engine.backend import xp
-from ..engine.ops import stable_sigmoid
-from ..engine.primitive import ShapeError, primitive
+from ..engine.ops import exp, log_softmax, sigmoid, softplus
+from ..engine.primitive import ShapeError, on, primitive
 from .erf import erf
 
 # --- linear: z = x Wᵀ + b -----------------------------------------------------------------
@@ -31,6 +31,7 @@ def linear(x, weight, bias=None):
 
 
 @linear.vjp
+@linear.graph_vjp
 def _(g, out, x, weight, bias=None, needs=(True, True, True)):
     g2 = g.reshape(-1, g.shape[-1])
     gx = g @ weight if needs[0] else None
@@ -109,8 +110,9 @@ def bce_with_logits(z, y, pos_weight=None):
 
 
 @bce_with_logits.vjp
+@bce_with_logits.graph_vjp
 def _(g, out, z, y, pos_weight=None, needs=(True, True, True)):
-    sig = stable_sigmoid(z)
+    sig = on(sigmoid, z)
     gz = gy = gp = None
     if pos_weight is None:
         if needs[0]:
@@ -118,13 +120,14 @@ def _(g, out, z, y, pos_weight=None, needs=(True, True, True)):
         if needs[1]:
             gy = -g * z
         return gz, gy, None
-    softplus = _softplus_neg(z) if needs[1] or needs[2] else None
+    # log(1 + exp(-z)), never overflowing (an infinite threshold: no linear switch)
+    softplus_neg = on(softplus, -z, threshold=math.inf) if needs[1] or needs[2] else None
     if needs[0]:
         gz = g * ((1 + (pos_weight - 1) * y) * sig - pos_weight * y)
     if needs[1]:
-        gy = g * ((pos_weight - 1) * softplus - z)
+        gy = g * ((pos_weight - 1) * softplus_neg - z)
     if needs[2]:
-        gp = g * y * softplus
+        gp = g * y * softplus_neg
     return gz, gy, gp
 
 
@@ -145,13 +148,14 @@ def softmax_cross_entropy(z, q):
 
 
 @softmax_cross_entropy.vjp
+@softmax_cross_entropy.graph_vjp
 def _(g, out, z, q, needs=(True, True)):
-    log_p = _log_softmax(z)
+    log_p = on(log_softmax, z, axis=-1)
     g = g[..., None]
     gz = gq = None
     if needs[0]:
         # softmax·Σq − q: the texts' ŷ − y when q is a one-hot or probability row.
-        gz = g * (xp.exp(log_p) * q.sum(axis=-1, keepdims=True) - q)
+        gz = g * (on(exp, log_p) * q.sum(axis=-1, keepdims=True) - q)
     if needs[1]:
         gq = -g * log_p
     return gz, gq
