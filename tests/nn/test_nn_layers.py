@@ -35,7 +35,7 @@ def test_linear_skips_the_input_gradient_when_the_input_needs_none():
 
 def test_linear_names_the_shapes_that_do_not_fit():
     with pytest.raises(cr.ShapeError, match=r"\(5, 3\).*\(2, 4\)"):
-        nn.Linear(4, 2)(cr.tensor(np.ones((5, 3))))
+        nn.Linear(4, 2)(cr.tensor(np.ones((5, 3), dtype=np.float32)))
 
 
 ACTIVATIONS = [

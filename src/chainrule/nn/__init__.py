@@ -6,7 +6,9 @@
 
 from . import functional, init
 from . import functional as F
-from .activation import GELU, LeakyReLU, LogSoftmax, ReLU, Sigmoid, Softmax, Tanh
+from . import utils
+from .activation import (
+    ELU, GELU, LeakyReLU, LogSoftmax, Mish, ReLU, Sigmoid, SiLU, Softmax, Softplus, Tanh)
 from .container import Flatten, Identity, ModuleList, Residual, Sequential
 from .dropout import Dropout
 from .linear import Linear
@@ -15,10 +17,13 @@ from .loss import (
     BCEWithLogitsLoss,
     CrossEntropyLoss,
     HuberLoss,
+    KLDivLoss,
     L1Loss,
     MSELoss,
     NLLLoss,
+    SmoothL1Loss,
 )
+from .keyed import ModuleDict, ParameterList
 from .loss_functions import LossError
 from .module import Module, Parameter, StateDictError
 from .normalization import BatchNorm1d, LayerNorm
@@ -31,4 +36,6 @@ __all__ = [
     "Linear", "LogSoftmax", "LossError", "MSELoss", "Module", "ModuleList", "NLLLoss",
     "Parameter", "ReLU", "Residual", "Sequential", "Sigmoid", "Softmax", "SpecError",
     "StateDictError", "Tanh", "from_spec", "functional", "init", "l2_penalty", "to_spec",
+    "ELU", "KLDivLoss", "Mish", "ModuleDict", "ParameterList", "SiLU", "SmoothL1Loss",
+    "Softplus", "utils",
 ]
