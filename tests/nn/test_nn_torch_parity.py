@@ -154,3 +154,11 @@ def test_clip_grad_norm_underscore_matches_torch():
     assert_close(norm.data, norm_t, "total norm")
     for p, t in zip(params, tparams):
         assert_close(p.grad, t.grad, "clipped gradient")
+
+
+def test_cross_entropy_names_float_labels_by_their_dtype():
+    logits = cr.tensor(normal((4, 3)))
+    with pytest.raises(RuntimeError):  # torch refuses too (it expects Long labels)
+        TF.cross_entropy(torch.tensor(normal((4, 3))), torch.tensor([0.0, 1.0, 2.0, 1.0]))
+    with pytest.raises(nn.LossError, match="dtype float64 looks like class labels.*integers"):
+        F.cross_entropy(logits, np.array([0.0, 1.0, 2.0, 1.0]))

@@ -173,7 +173,15 @@ def cross_entropy(input, target, weight=None, ignore_index=-100, reduction="mean
                         f"got {label_smoothing}")
     logits = _classes_last(input, "cross_entropy")
     classes = logits.shape[-1]
-    if _data(target).dtype.kind == "f":
+    target_array = _data(target)
+    if target_array.dtype.kind == "f":
+        if target_array.shape != tuple(input.shape) and target_array.shape == (
+                tuple(input.shape[:1]) + tuple(input.shape[2:])):
+            raise LossError(
+                f"cross_entropy: target of shape {target_array.shape} and dtype "
+                f"{target_array.dtype} looks like class labels, which must be integers "
+                "(as in torch: cast with .astype(np.int64)); float targets are class "
+                f"probabilities of the input's shape {tuple(input.shape)}")
         _check("cross_entropy", input, target, reduction)
         probs = target if isinstance(target, Tensor) else Tensor(_data(target))
         probs = _classes_last(probs, "cross_entropy")
