@@ -111,7 +111,7 @@ def test_train_eval_and_zero_grad():
     assert model.eval() is model and not any(m.training for m in model.modules())
     model.train()
     assert all(m.training for m in model.modules())
-    model(cr.tensor(np.ones((3, 2)))).sum().backward()
+    model(cr.tensor(np.ones((3, 2), dtype=np.float32))).sum().backward()
     assert model[0].weight.grad is not None
     model.zero_grad(set_to_none=False)
     np.testing.assert_array_equal(model[0].weight.grad, np.zeros((2, 2)))
