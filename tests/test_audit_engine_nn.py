@@ -118,7 +118,7 @@ def _training_step(seed):
     for fill in (nn.init.xavier_uniform_, nn.init.xavier_normal_, nn.init.kaiming_uniform_,
                  nn.init.kaiming_normal_, nn.init.uniform_, nn.init.normal_):
         draws.append(fill(extra).copy())
-    x = cr.tensor(np.linspace(-1, 1, 40).reshape(8, 5))
+    x = cr.tensor(np.linspace(-1, 1, 40, dtype=np.float32).reshape(8, 5))
     loss = F.cross_entropy(F.dropout(model(x), 0.2), np.arange(8) % 3)
     loss.backward()
     grads = [p.grad.copy() for p in model.parameters()]

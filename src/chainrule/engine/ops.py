@@ -277,62 +277,6 @@ def _(g, out, x, axis=-1):
 
 
 @primitive
-def clip(x, min=None, max=None):
-    return xp.clip(x, min, max)
-
-
-@clip.vjp
-@clip.graph_vjp
-def _(g, out, x, min=None, max=None):
-    x = values(x)
-    inside = xp.ones(x.shape, dtype=bool)
-    if min is not None:
-        inside &= x >= min
-    if max is not None:
-        inside &= x <= max
-    return (g * inside,)
-
-
-@primitive
-def maximum(x, y):
-    return xp.maximum(x, y)
-
-
-@maximum.vjp
-@maximum.graph_vjp
-def _(g, out, x, y):
-    # As PyTorch: ties share the gradient equally.
-    x, y = values(x), values(y)
-    share = xp.where(x == y, 0.5, 1.0).astype(g.dtype)
-    return g * share * (x >= y), g * share * (y >= x)
-
-
-@primitive
-def minimum(x, y):
-    return xp.minimum(x, y)
-
-
-@minimum.vjp
-@minimum.graph_vjp
-def _(g, out, x, y):
-    x, y = values(x), values(y)
-    share = xp.where(x == y, 0.5, 1.0).astype(g.dtype)
-    return g * share * (x <= y), g * share * (y <= x)
-
-
-@primitive
-def where(condition, x, y):
-    return xp.where(condition, x, y)
-
-
-@where.vjp
-@where.graph_vjp
-def _(g, out, condition, x, y):
-    zero = xp.zeros((), dtype=g.dtype)
-    return None, on(where, condition, g, zero), on(where, condition, zero, g)
-
-
-@primitive
 def astype(x, dtype):
     return x.astype(dtype)
 
@@ -349,4 +293,5 @@ def _(g, out, x, dtype):
 from .indexing import gather, getitem, index_add, put_at, scatter, scatter_add, setitem  # noqa: E402,F401
 from .reductions import (  # noqa: E402,F401
     broadcast_to, cumsum, logsumexp, max, mean, min, sum)
+from .selection import clip, maximum, minimum, where  # noqa: E402,F401
 from .shapes import clone, concatenate, einsum, pad, reshape, stack, transpose  # noqa: E402,F401
