@@ -80,25 +80,18 @@ def backpropagate(roots, seeds, retain_graph=False, create_graph=False, capture=
         _t._grad_enabled = previous_mode
 
 
-def _check_versions(node, op, parents, versions):
-    changed = [i for i, p in enumerate(parents)
-               if isinstance(p, Tensor) and p._version != versions[i]]
-    if changed or node._version != versions[-1]:
-        which, shape = (f"input {changed[0]}", parents[changed[0]].shape) if changed else (
-            "output", node.shape)
-        raise ChainruleError(
-            f"backward: the {which} of {op.name} (shape {shape}) was modified by an "
-            "in-place operation after the op used it; clone() it before changing it in "
-            "place, or change it after backward()")
-
-
 def _propagate(node, ctx, grad, grads, heap, create_graph):
-    op, parents, arrays, options, _, versions = ctx
-    _check_versions(node, op, parents, versions)
+    op, parents, arrays, options, sequence = ctx
+    if node._version > sequence:
+        _changed_in_place(op, "output", node)
     input_grads = op.backward(grad, node, parents, arrays, options, create_graph)
     handed = []  # ids of fresh arrays given to an input: a second input gets no ownership
-    for parent, g in zip(parents, input_grads):
-        if g is None or not isinstance(parent, Tensor) or not parent.requires_grad:
+    for i, (parent, g) in enumerate(zip(parents, input_grads)):
+        if not isinstance(parent, Tensor):
+            continue
+        if parent._version > sequence:  # stamped by an in-place change after this op
+            _changed_in_place(op, f"input {i}", parent)
+        if g is None or not parent.requires_grad:
             continue
         if create_graph and not isinstance(g, Tensor):
             g = Tensor(g)  # a constant part of a recorded gradient
@@ -107,7 +100,20 @@ def _propagate(node, ctx, grad, grads, heap, create_graph):
         owned = create_graph or (g is not grad and g.base is None and id(g) not in handed)
         if owned and not create_graph:
             handed.append(id(g))
-        _accumulate(grads, heap, parent, g, owned)
+        key = id(parent)  # _accumulate, inlined: this is the hot loop of every backward
+        previous = grads.get(key)
+        if previous is None:
+            grads[key] = (g, owned)
+            heappush(heap, (-_creation_order(parent), key, parent))
+        else:
+            grads[key] = (previous[0] + g, True)
+
+
+def _changed_in_place(op, which, tensor):
+    raise ChainruleError(
+        f"backward: the {which} of {op.name} (shape {tensor.shape}) was modified by an "
+        "in-place operation after the op used it; clone() it before changing it in place, "
+        "or change it after backward()")
 
 
 def _accumulate(grads, heap, node, g, owned):

@@ -5,8 +5,9 @@ Outside a recorded graph (under no_grad, or when nothing involved requires grad)
 own array is overwritten, so `p -= lr * p.grad` updates a parameter in place. While a graph is
 recorded, a leaf that requires grad refuses (as in torch), and any other tensor takes the
 recorded result as its new value and history: its old value and history stay with the ops that
-used them. Every change bumps the tensor's version; backward() refuses a graph whose saved
-tensors changed after they were used (as torch's version counter).
+used them. Every change stamps the tensor's version with a fresh number from the op sequence;
+backward() refuses an op whose inputs or output carry a stamp newer than the op (torch's
+version counter, without a counter to save per op).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from __future__ import annotations
 from . import ops
 from . import tensor as _t
 from .backend import xp
+from . import primitive
 from .primitive import ShapeError
 from .tensor import ChainruleError, DtypeError, Tensor
 
@@ -44,12 +46,11 @@ def apply(x, name, fn, *others):
     """Make fn(x, *others) x's new value, in place; fn is composed of primitives."""
     _check_leaf(x, name)
     if _records(x, others):
-        result = fn(_shadow(x), *others)
+        old = _shadow(x)
+        _stamp(x)  # before fn records: the new op is newer than the stamp
+        result = fn(old, *others)
         _check_fits(name, x, result.data)
         x.data, x._ctx, x.requires_grad = result.data.astype(x.dtype, copy=False), result._ctx, True
-        x._version += 1
-        if x._ctx is not None:
-            x._ctx[5][-1] = x._version  # the recorded op's output is x at this version
         return x
     with _t.no_grad():
         result = fn(x, *others)
@@ -73,7 +74,11 @@ def _write(name, x, new, index=Ellipsis):
     except ValueError as err:  # a read-only array (a broadcast view) or a bad index
         raise ShapeError(f"{name}: cannot write into the tensor of shape {x.shape}: "
                          f"{err}") from None
-    x._version += 1
+    _stamp(x)
+
+
+def _stamp(x):
+    x._version = next(primitive._sequence)
 
 
 def setitem(x, index, value):

@@ -33,7 +33,7 @@ from .tensor import ChainruleError, Tensor
 _t = sys.modules[Tensor.__module__]
 _ndarray = xp.ndarray
 _new_tensor = Tensor.__new__
-_sequence = itertools.count()
+_sequence = itertools.count(1)
 REGISTRY: dict[str, "Primitive"] = {}
 
 
@@ -97,12 +97,10 @@ class Primitive:
                 if isinstance(a, Tensor) and a.requires_grad:
                     # The context: the op, its inputs (tensors are the graph's parents; other
                     # inputs are constants), their arrays, the static options and a sequence
-                    # number (outputs are newer than inputs: backward's topological order).
-                    # Versions say whether an input was changed in place before backward.
-                    versions = [v._version if isinstance(v, Tensor) else 0 for v in args]
-                    versions.append(0)  # the output's own version
+                    # number (outputs are newer than inputs: backward's topological order; an
+                    # in-place change stamps a tensor with a newer one, see inplace.py).
                     result.requires_grad = True
-                    result._ctx = (self, args, arrays, options, next(_sequence), versions)
+                    result._ctx = (self, args, arrays, options, next(_sequence))
                     return result
         result.requires_grad = False
         result._ctx = None

@@ -100,7 +100,7 @@ class Tensor:
         self._ctx = None
         self._retain = False
         self._site = None
-        self._version = 0  # bumped by every in-place change (see inplace.py)
+        self._version = 0  # stamped by every in-place change (see inplace.py)
 
     # --- array-like properties -------------------------------------------------------
     shape = property(lambda self: self.data.shape)
