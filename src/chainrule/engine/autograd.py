@@ -11,9 +11,23 @@ from __future__ import annotations
 import math
 from heapq import heappop, heappush
 
-from . import tensor as _t
 from .backend import xp
-from .tensor import RELEASED, ChainruleError, Tensor, as_array, unbroadcast
+from .tensor import RELEASED, ChainruleError, Tensor, as_array, enable_grad, unbroadcast
+
+
+def backward(self, gradient=None, retain_graph=None, create_graph=False):
+    """Accumulate d(self)/d(leaf) into .grad of every leaf that requires grad (Tensor.backward).
+
+    With create_graph=True the backward pass is itself recorded and each .grad is a Tensor
+    with a graph (as in PyTorch), so it can be differentiated again; retain_graph defaults
+    to create_graph.
+    """
+    seed = seed_gradient(self, gradient, create_graph)
+    keep = create_graph if retain_graph is None else retain_graph
+    backpropagate((self,), (seed,), keep, create_graph)
+
+
+Tensor.backward = backward
 
 
 def seed_gradient(output, gradient, create_graph):
@@ -55,29 +69,32 @@ def backpropagate(roots, seeds, retain_graph=False, create_graph=False, capture=
     grads, heap = {}, []
     for root, seed in zip(roots, seeds):
         _accumulate(grads, heap, root, seed, False)
-    previous_mode = _t._grad_enabled
-    _t._grad_enabled = create_graph  # a recorded backward only when asked for
-    try:
-        while heap:
-            _, key, node = heappop(heap)
-            grad, owned = grads.pop(key)
-            ctx = node._ctx
-            if capture is not None:
-                if key in capture:
-                    capture[key] = grad if owned or create_graph else xp.array(grad)
-            elif ctx is None or node._retain:
-                _store_grad(node, grad, owned)
-            if ctx is None:
-                continue
-            if ctx is RELEASED:
-                raise ChainruleError(
-                    "backward: the graph was already freed by an earlier backward(); "
-                    "call backward(retain_graph=True) the first time to backpropagate twice")
-            _propagate(node, ctx, grad, grads, heap, create_graph)
-            if not retain_graph:
-                node._ctx = RELEASED
-    finally:
-        _t._grad_enabled = previous_mode
+    if create_graph:  # the VJPs' ops are recorded even under no_grad
+        with enable_grad():
+            _walk(grads, heap, retain_graph, True, capture)
+    else:  # VJPs on arrays record nothing: no mode to switch
+        _walk(grads, heap, retain_graph, False, capture)
+
+
+def _walk(grads, heap, retain_graph, create_graph, capture):
+    while heap:
+        _, key, node = heappop(heap)
+        grad, owned = grads.pop(key)
+        ctx = node._ctx
+        if capture is not None:
+            if key in capture:
+                capture[key] = grad if owned or create_graph else xp.array(grad)
+        elif ctx is None or node._retain:
+            _store_grad(node, grad, owned)
+        if ctx is None:
+            continue
+        if ctx is RELEASED:
+            raise ChainruleError(
+                "backward: the graph was already freed by an earlier backward(); "
+                "call backward(retain_graph=True) the first time to backpropagate twice")
+        _propagate(node, ctx, grad, grads, heap, create_graph)
+        if not retain_graph:
+            node._ctx = RELEASED
 
 
 def _propagate(node, ctx, grad, grads, heap, create_graph):
@@ -86,11 +103,12 @@ def _propagate(node, ctx, grad, grads, heap, create_graph):
         _changed_in_place(op, "output", node)
     input_grads = op.backward(grad, node, parents, arrays, options, create_graph)
     handed = []  # ids of fresh arrays given to an input: a second input gets no ownership
-    for i, (parent, g) in enumerate(zip(parents, input_grads)):
+    for parent, g in zip(parents, input_grads):
         if not isinstance(parent, Tensor):
             continue
         if parent._version > sequence:  # stamped by an in-place change after this op
-            _changed_in_place(op, f"input {i}", parent)
+            position = next(i for i, p in enumerate(parents) if p is parent)
+            _changed_in_place(op, f"input {position}", parent)
         if g is None or not parent.requires_grad:
             continue
         if create_graph and not isinstance(g, Tensor):

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from . import functions, inplace, ops
+from . import autograd, functions, inplace, ops  # noqa: F401  (autograd binds backward)
 from .backend import xp
 from .names import torch_names
 from .tensor import Tensor

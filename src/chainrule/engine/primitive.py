@@ -46,28 +46,23 @@ class OutOfRangeError(ShapeError, IndexError):
 
 
 class Primitive:
-    __slots__ = ("name", "forward", "_vjp", "_graph_vjp", "_wants_needs")
+    __slots__ = ("name", "forward", "_vjp", "_graph_vjp", "_vjp_needs", "_graph_needs")
 
     def __init__(self, forward, name=None):
         self.name = name or forward.__name__
         self.forward = forward
         self._vjp = self._graph_vjp = None
-        self._wants_needs = set()  # the VJPs (of the two) that take `needs`
+        self._vjp_needs = self._graph_needs = False  # whether each takes `needs`
         REGISTRY[self.name] = self
 
     def vjp(self, fn):
         """The VJP on arrays: fast, used by every ordinary backward()."""
-        self._vjp = self._declare(fn)
+        self._vjp, self._vjp_needs = fn, _takes_needs(fn)
         return fn
 
     def graph_vjp(self, fn):
         """The VJP on Tensors with recorded ops: used by backward(create_graph=True)."""
-        self._graph_vjp = self._declare(fn)
-        return fn
-
-    def _declare(self, fn):
-        if "needs" in inspect.signature(fn).parameters:
-            self._wants_needs.add(fn)
+        self._graph_vjp, self._graph_needs = fn, _takes_needs(fn)
         return fn
 
     def __repr__(self):
@@ -107,20 +102,30 @@ class Primitive:
         return result
 
     def backward(self, grad, node, parents, arrays, options, create_graph=False):
-        vjp, out, inputs = self._vjp, node.data, arrays
         if create_graph:
-            if self._graph_vjp is None:
-                raise ChainruleError(f"create_graph: {self.name} has no differentiable VJP yet "
-                                     "(no @graph_vjp), so its gradient cannot be differentiated")
-            vjp, out, inputs = self._graph_vjp, node, parents
-        if vjp in self._wants_needs:
+            return self._recorded_backward(grad, node, parents, options)
+        if self._vjp_needs:
             needs = tuple([isinstance(p, Tensor) and p.requires_grad for p in parents])
-            grads = vjp(grad, out, *inputs, needs=needs, **options)
+            grads = self._vjp(grad, node.data, *arrays, needs=needs, **options)
         else:
-            grads = vjp(grad, out, *inputs, **options)
+            grads = self._vjp(grad, node.data, *arrays, **options)
         if anomaly.enabled:
             anomaly.check_backward(self.name, node, grad, grads)
         return grads
+
+    def _recorded_backward(self, grad, node, parents, options):
+        """The graph VJP on the output and input Tensors, so its ops are recorded."""
+        if self._graph_vjp is None:
+            raise ChainruleError(f"create_graph: {self.name} has no differentiable VJP yet "
+                                 "(no @graph_vjp), so its gradient cannot be differentiated")
+        if self._graph_needs:
+            needs = tuple([isinstance(p, Tensor) and p.requires_grad for p in parents])
+            return self._graph_vjp(grad, node, *parents, needs=needs, **options)
+        return self._graph_vjp(grad, node, *parents, **options)
+
+
+def _takes_needs(fn) -> bool:
+    return "needs" in inspect.signature(fn).parameters
 
 
 def primitive(forward=None, *, name=None):

@@ -170,18 +170,7 @@ class Tensor:
     def __bool__(self):
         return bool(self.data)
 
-    # --- backward -------------------------------------------------------------------
-    def backward(self, gradient=None, retain_graph=None, create_graph=False):
-        """Accumulate d(self)/d(leaf) into .grad of every leaf that requires grad.
-
-        With create_graph=True the backward pass is itself recorded and each .grad is a
-        Tensor with a graph (as in PyTorch), so it can be differentiated again.
-        """
-        from .autograd import backpropagate, seed_gradient
-
-        seed = seed_gradient(self, gradient, create_graph)
-        keep = create_graph if retain_graph is None else retain_graph
-        backpropagate([self], [seed], keep, create_graph)
+    # backward(gradient=None, retain_graph=None, create_graph=False) is bound by autograd.py.
 
 
 def unbroadcast(grad, shape):
