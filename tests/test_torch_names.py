@@ -87,7 +87,8 @@ def test_picking_functions_return_torch_indices():
 
 def test_dim_and_axis_are_one_argument():
     t = cr.tensor(X)
-    np.testing.assert_array_equal(t.sum(dim=0, keepdim=True).data, t.sum(axis=0, keepdims=True).data)
+    np.testing.assert_array_equal(t.sum(dim=0, keepdim=True).data,
+                                  t.sum(axis=0, keepdims=True).data)
     with pytest.raises(TypeError, match="both dim= and axis="):
         t.sum(dim=0, axis=0)
     with pytest.raises(TypeError, match="both correction= and ddof="):

@@ -29,7 +29,7 @@ from .engine.tensor import (
 )
 
 # dtypes under torch's names (they are NumPy's): cr.zeros(3, dtype=cr.float64)
-from numpy import bool_ as bool, float32, float64, int32, int64  # noqa: E402
+from numpy import float32, float64, int32, int64  # noqa: E402
 
 __version__ = "0.1.0"
 
@@ -77,6 +77,6 @@ __all__ = [
     "concatenate", "detect_anomaly", "enable_grad", "gradcheck", "is_grad_enabled",
     "manual_seed", "maximum", "minimum", "no_grad", "primitive", "set_grad_enabled", "stack",
     "tensor", "where", "arange", "from_numpy", "full", "ones", "ones_like", "rand", "randn",
-    "zeros", "zeros_like", "bool", "float32", "float64", "int32", "int64", "argmax", "argmin", "cat", "chunk", "cumsum", "einsum", "gather",
-    "logsumexp", "norm", "sort", "split", "std", "topk", "var", *_LAZY,
+    "zeros", "zeros_like", "float32", "float64", "int32", "int64", "argmax", "argmin", "cat",
+    "chunk", "cumsum", "einsum", "gather", "logsumexp", "norm", "sort", "split", "std", "topk", "var", *_LAZY,
 ]

@@ -25,8 +25,10 @@ def _shape_args(shape):
 
 @torch_names
 def var(x, axis=None, keepdims=False, *, correction=None, ddof=None):
-    """Variance E[(x − E[x])²]·n/(n − correction). The default is NumPy's: correction = ddof = 0
-    (torch's default is 1: pass correction=1 for the unbiased estimate)."""
+    """Variance E[(x − E[x])²]·n/(n − correction).
+
+    The default is NumPy's, correction = ddof = 0 (torch's default is 1: pass correction=1
+    for the unbiased estimate)."""
     if correction is not None and ddof is not None:
         raise TypeError("var() got both correction= and ddof=; they are the same argument")
     correction = correction if correction is not None else (ddof or 0)
