@@ -182,3 +182,16 @@ def test_create_graph_through_an_op_without_graph_vjp_says_so():
     y = cr.nn.functional.gelu(x).sum()
     with pytest.raises(cr.ChainruleError, match="gelu has no differentiable VJP"):
         cr.autograd.grad(y, x, create_graph=True)
+
+
+def test_an_optimizer_steps_after_backward_create_graph_as_torch():
+    data = np.array([[0.5, -1.0], [2.0, 0.3]])
+    results = []
+    for lib in (cr, torch):
+        w = lib.nn.Parameter(lib.tensor(data))
+        opt = lib.optim.SGD([w], lr=0.1)
+        loss = (w.tanh() * w).sum()
+        loss.backward(create_graph=True)
+        opt.step()
+        results.append(w.detach().numpy() if lib is torch else w.data.copy())
+    np.testing.assert_allclose(*results, rtol=1e-12)
