@@ -14,8 +14,14 @@ tuple of booleans saying which inputs need a gradient, so it can skip costly one
 of a first layer, say). Broadcast gradients are summed back to each input's shape by the engine.
 
 For higher-order gradients (`create_graph=True`) a primitive also needs its VJP written with
-differentiable ops on Tensors, attached with `@op.graph_vjp`; a VJP written only with operators
-and methods that arrays and Tensors share serves both, under both decorators.
+differentiable ops on Tensors, attached with `@op.graph_vjp`; a VJP written only with operators,
+methods that arrays and Tensors share, and `on(op, ...)` (the op recorded on Tensors, its bare
+forward on arrays) serves both, under both decorators:
+
+    @exp.vjp
+    @exp.graph_vjp
+    def _(g, out, x):
+        return (g * out,)
 """
 
 from __future__ import annotations
