@@ -179,3 +179,13 @@ def test_changes_before_use_and_after_backward_are_fine():
         w.sub_(0.5 * cr.tensor(w.grad))  # after backward
     np.testing.assert_allclose(w.grad, [4.0, 4.0, 4.0])
     np.testing.assert_allclose(w.data, [0.0, 0.0, 0.0])
+
+
+def test_a_refused_recorded_change_leaves_the_graph_usable():
+    w = cr.tensor(np.ones(3), requires_grad=True)
+    h = w * 2
+    y = (h * h).sum()
+    with pytest.raises(cr.ShapeError):
+        h += cr.ones(2, 3, dtype=cr.float64)  # does not fit: h is left as it was
+    y.backward()
+    np.testing.assert_allclose(w.grad, [8.0, 8.0, 8.0])

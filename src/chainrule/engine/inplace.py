@@ -46,11 +46,11 @@ def apply(x, name, fn, *others):
     """Make fn(x, *others) x's new value, in place; fn is composed of primitives."""
     _check_leaf(x, name)
     if _records(x, others):
-        old = _shadow(x)
-        _stamp(x)  # before fn records: the new op is newer than the stamp
-        result = fn(old, *others)
+        stamp = next(primitive._sequence)  # taken before fn records: its op is newer
+        result = fn(_shadow(x), *others)
         _check_fits(name, x, result.data)
         x.data, x._ctx, x.requires_grad = result.data.astype(x.dtype, copy=False), result._ctx, True
+        x._version = stamp
         return x
     with _t.no_grad():
         result = fn(x, *others)
