@@ -1,9 +1,9 @@
-"""Tensor, the recorded graph, backward() and no_grad.
+"""Tensor, the recorded graph and no_grad.
 
 A Tensor wraps an ndarray. When an op runs on tensors that require gradients, its output
-records a context: the primitive, its input tensors, the raw input arrays and static options.
-backward() walks those contexts in reverse topological order and calls each primitive's
-vector-Jacobian product (VJP) once.
+records a context: the primitive, its input tensors, the raw input arrays, static options and
+a sequence number. backward() (autograd.py) walks those contexts in reverse topological order
+and calls each primitive's vector-Jacobian product (VJP) once.
 """
 
 from __future__ import annotations
