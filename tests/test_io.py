@@ -274,7 +274,8 @@ def _every_layer_model():
     return nn.Sequential(
         nn.Flatten(), nn.Linear(6, 8), nn.BatchNorm1d(8, eps=1e-3, momentum=0.2), nn.ReLU(),
         nn.Residual(block), nn.Dropout(p=0.3), nn.LeakyReLU(negative_slope=0.2),
-        nn.Linear(8, 8, bias=False), nn.GELU(), nn.Sigmoid(), nn.Identity(), nn.Linear(8, 4),
+        nn.Linear(8, 8, bias=False), nn.GELU(), nn.Sigmoid(), nn.SiLU(), nn.ELU(alpha=0.5),
+        nn.Softplus(beta=2.0, threshold=5.0), nn.Mish(), nn.Identity(), nn.Linear(8, 4),
         nn.Softmax(dim=-1), nn.LogSoftmax(dim=-1))
 
 
@@ -294,7 +295,8 @@ def _every_layer_torch_model():
     return tnn.Sequential(
         tnn.Flatten(), tnn.Linear(6, 8), tnn.BatchNorm1d(8, eps=1e-3, momentum=0.2), tnn.ReLU(),
         _TorchResidual(block), tnn.Dropout(p=0.3), tnn.LeakyReLU(negative_slope=0.2),
-        tnn.Linear(8, 8, bias=False), tnn.GELU(), tnn.Sigmoid(), tnn.Identity(),
+        tnn.Linear(8, 8, bias=False), tnn.GELU(), tnn.Sigmoid(), tnn.SiLU(), tnn.ELU(alpha=0.5),
+        tnn.Softplus(beta=2.0, threshold=5.0), tnn.Mish(), tnn.Identity(),
         tnn.Linear(8, 4), tnn.Softmax(dim=-1), tnn.LogSoftmax(dim=-1))
 
 

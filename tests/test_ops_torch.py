@@ -9,14 +9,17 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
-from cases.engine import CASES
+from cases.engine import CASES as ENGINE_CASES
+from cases.engine_torch_names import CASES as PARITY_CASES
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import chainrule as cr
 
 RTOL, ATOL = 1e-7, 1e-10
-ENGINE_OPS = sorted(n for n, op in cr.REGISTRY.items() if op.forward.__module__ == "chainrule.engine.ops")
+CASES = {**ENGINE_CASES, **PARITY_CASES}
+ENGINE_OPS = sorted(n for n, op in cr.REGISTRY.items()
+                    if op.forward.__module__.startswith("chainrule.engine."))
 
 
 def run_chainrule(fn, inputs, seed):
@@ -53,7 +56,7 @@ def assert_matches_torch(fn, inputs, torch_fn, what):
 
 @pytest.mark.parametrize("name", ENGINE_OPS)
 def test_every_op_matches_torch(name):
-    assert name in CASES, f"engine op {name!r} has no case in tests/cases/engine.py"
+    assert name in CASES, f"engine op {name!r} has no case in tests/cases/engine*.py"
     compared = 0
     for seed in range(2):
         for number, (fn, inputs, *torch_fn) in enumerate(CASES[name](np.random.default_rng(seed))):

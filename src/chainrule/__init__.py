@@ -10,6 +10,11 @@ from .engine import methods as _methods  # binds operators and methods onto Tens
 from .engine.anomaly import AnomalyError, detect_anomaly
 from .gradcheck import GradcheckError, gradcheck
 from .engine.methods import concatenate, maximum, minimum, stack, where
+from .engine.creation import (
+    arange, from_numpy, full, ones, ones_like, rand, randn, zeros, zeros_like)
+from .engine.functions import (
+    argmax, argmin, cat, chunk, cumsum, einsum, gather, logsumexp, norm, sort, split, std,
+    topk, var)
 from .engine.primitive import REGISTRY, OutOfRangeError, ShapeError, primitive
 from .engine.random import manual_seed
 from .engine.tensor import (
@@ -23,12 +28,16 @@ from .engine.tensor import (
     tensor,
 )
 
+# dtypes under torch's names (they are NumPy's): cr.zeros(3, dtype=cr.float64)
+from numpy import float32, float64, int32, int64  # noqa: E402
+
 __version__ = "0.1.0"
 
 # name -> module that defines it; resolved on first access.
 _LAZY = {
     "nn": "chainrule.nn",
     "random": "chainrule.engine.random",
+    "autograd": "chainrule.autograd",
     "compile_step": "chainrule.compile",
     "optim": "chainrule.optim",
     "data": "chainrule.data",
@@ -68,5 +77,7 @@ __all__ = [
     "AnomalyError", "ChainruleError", "DtypeError", "OutOfRangeError", "GradcheckError", "REGISTRY", "ShapeError", "Tensor",
     "concatenate", "detect_anomaly", "enable_grad", "gradcheck", "is_grad_enabled",
     "manual_seed", "maximum", "minimum", "no_grad", "primitive", "set_grad_enabled", "stack",
-    "tensor", "where", *_LAZY,
+    "tensor", "where", "arange", "from_numpy", "full", "ones", "ones_like", "rand", "randn",
+    "zeros", "zeros_like", "float32", "float64", "int32", "int64", "argmax", "argmin", "cat",
+    "chunk", "cumsum", "einsum", "gather", "logsumexp", "norm", "sort", "split", "std", "topk", "var", *_LAZY,
 ]

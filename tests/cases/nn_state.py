@@ -81,3 +81,11 @@ def batch_norm_train(rng):
 
 
 CASES["batch_norm_train"] = batch_norm_train
+
+
+def one_hot_rows(rng):
+    labels = rng.integers(0, 4, 6)
+    return [(lambda z: z * S.one_hot_rows(labels, num_classes=4), [rng.standard_normal((6, 4))])]
+
+
+CASES["one_hot_rows"] = one_hot_rows

@@ -35,7 +35,7 @@ def test_linear_skips_the_input_gradient_when_the_input_needs_none():
 
 def test_linear_names_the_shapes_that_do_not_fit():
     with pytest.raises(cr.ShapeError, match=r"\(5, 3\).*\(2, 4\)"):
-        nn.Linear(4, 2)(cr.tensor(np.ones((5, 3))))
+        nn.Linear(4, 2)(cr.tensor(np.ones((5, 3), dtype=np.float32)))
 
 
 ACTIVATIONS = [
@@ -148,7 +148,7 @@ def test_residual_is_x_plus_block_of_x_as_in_torch():
     assert_same_as_torch(model, reference, normal((4, 3)), what="Residual")
     assert gradcheck_module(model, normal((4, 3), seed=1))
     with pytest.raises(cr.ShapeError, match=r"\(4, 3\) to \(4, 2\)"):
-        nn.Residual(nn.Linear(3, 2))(cr.tensor(np.ones((4, 3))))
+        nn.Residual(nn.Linear(3, 2))(cr.tensor(np.ones((4, 3), dtype=np.float32)))
 
 
 def test_dropout_with_the_same_mask_as_torch():

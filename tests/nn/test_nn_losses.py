@@ -183,6 +183,9 @@ LOSS_MODULES = [
      lambda: torch.nn.CrossEntropyLoss(weight=torch.arange(1.0, 4.0, dtype=torch.float64),
                                        label_smoothing=0.1), "labels"),
     (lambda: nn.NLLLoss(ignore_index=2), lambda: torch.nn.NLLLoss(ignore_index=2), "labels"),
+    (lambda: nn.SmoothL1Loss(beta=0.5), lambda: torch.nn.SmoothL1Loss(beta=0.5), "real"),
+    (lambda: nn.KLDivLoss(reduction="batchmean"),
+     lambda: torch.nn.KLDivLoss(reduction="batchmean"), "probs"),
 ]
 
 

@@ -112,7 +112,7 @@ def test_train_eval_and_zero_grad():
     assert model.eval() is model and not any(m.training for m in model.modules())
     model.train()
     assert all(m.training for m in model.modules())
-    model(cr.tensor(np.ones((3, 2)))).sum().backward()
+    model(cr.tensor(np.ones((3, 2), dtype=np.float32))).sum().backward()
     assert model[0].weight.grad is not None
     model.zero_grad(set_to_none=False)
     np.testing.assert_array_equal(model[0].weight.grad, np.zeros((2, 2)))
@@ -188,7 +188,7 @@ def _training_step(seed):
     for fill in (nn.init.xavier_uniform_, nn.init.xavier_normal_, nn.init.kaiming_uniform_,
                  nn.init.kaiming_normal_, nn.init.uniform_, nn.init.normal_):
         draws.append(fill(extra).copy())
-    x = cr.tensor(np.linspace(-1, 1, 40).reshape(8, 5))
+    x = cr.tensor(np.linspace(-1, 1, 40, dtype=np.float32).reshape(8, 5))
     loss = F.cross_entropy(F.dropout(model(x), 0.2), np.arange(8) % 3)
     loss.backward()
     grads = [p.grad.copy() for p in model.parameters()]

@@ -13,7 +13,8 @@ def built_in_layers():
     return [
         nn.Linear(3, 4), nn.Linear(3, 4, bias=False), nn.Linear(2, 5, dtype=np.float64),
         nn.Identity(), nn.Flatten(), nn.Flatten(0, 1), nn.Dropout(0.25), nn.ReLU(),
-        nn.LeakyReLU(0.2), nn.Sigmoid(), nn.Tanh(), nn.GELU(), nn.GELU("tanh"),
+        nn.LeakyReLU(0.2), nn.Sigmoid(), nn.Tanh(), nn.GELU(), nn.GELU("tanh"), nn.SiLU(),
+        nn.Mish(), nn.ELU(0.5), nn.Softplus(beta=2.0, threshold=10.0),
         nn.Softmax(dim=0), nn.LogSoftmax(dim=1), nn.BatchNorm1d(4), nn.BatchNorm1d(3, bias=False),
         nn.BatchNorm1d(4, eps=1e-3, momentum=None, affine=False, track_running_stats=False),
         nn.LayerNorm(4), nn.LayerNorm((2, 3), eps=1e-6, elementwise_affine=False),

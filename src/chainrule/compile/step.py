@@ -92,8 +92,7 @@ class CompiledStep:
             X = X.data if isinstance(X, Tensor) else xp.asarray(X)
         if type(y) is not _ndarray:
             y = y.data if isinstance(y, Tensor) else xp.asarray(y)
-        if self.dtype is not None and X.dtype != self.dtype:
-            X = X.astype(self.dtype)
+        X = self._cast(X)
         if not is_grad_enabled() or anomaly.enabled:
             return self._eager(X, y)
         if self._road is not None:
@@ -192,9 +191,15 @@ class CompiledStep:
         self._bound_data = [p.data for p in self.params]
         return self._bind_destinations()
 
+    def _cast(self, X):
+        """X in the dtype the parameters have now (the model may have been cast)."""
+        dtype = self.params[0].data.dtype if self.params else None
+        return X if dtype is None or X.dtype == dtype else X.astype(dtype)
+
     def _eager(self, X, y, counted=False):
         from ..train.inference import to_target
 
+        X = self._cast(X)
         if not counted:
             self.eager_steps += 1
         for p in self.params:

@@ -15,6 +15,7 @@ import operator
 from functools import partial
 from typing import NamedTuple
 
+from ..engine import autograd
 from ..engine import tensor as _engine
 from ..engine.anomaly import user_site
 from ..engine.backend import xp
@@ -128,7 +129,7 @@ class _RecordingGlue:
 
     def store(self, node, grad, owned):
         self.recorder.store_grad(node, grad)
-        _engine._EAGER.store(node, grad, owned)
+        autograd._EAGER.store(node, grad, owned)
 
 
 @contextlib.contextmanager

@@ -12,6 +12,7 @@ from .loader import DataLoader
 from .mnist1d_offline import cache_dir, mnist1d
 from .preprocessing import Preprocessor
 from .split import split_indices, train_test_split
+from .tensor_dataset import TensorDataset
 from .validate import (
     as_array,
     check_arrays,
@@ -29,5 +30,5 @@ __all__ = [
     "cache_dir", "check_arrays", "check_batch_size", "check_epochs", "check_finite",
     "check_fraction", "check_labels", "check_lr", "check_n_features", "circles", "digits",
     "linear", "load_csv", "load_dataset", "mnist1d", "moons", "read_csv_features",
-    "split_indices", "spirals", "train_test_split", "xor",
+    "split_indices", "spirals", "train_test_split", "xor", "TensorDataset",
 ]

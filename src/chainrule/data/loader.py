@@ -15,6 +15,7 @@ import numpy as np
 
 from ..engine import random as cr_random
 from .errors import DataError
+from .tensor_dataset import collate, is_dataset
 from .validate import check_arrays, check_batch_size
 
 __all__ = ["DataLoader"]
@@ -25,13 +26,19 @@ _STATE_KEYS = ("epoch", "position", "epoch_seed", "n_examples", "batch_size")
 class DataLoader:
     """Iterate over (X_batch, y_batch) pairs, or X batches alone when y is None.
 
+    X may also be a data set object (__len__ and __getitem__, e.g. a TensorDataset), as
+    torch's DataLoader(dataset): each batch then stacks its examples field by field.
+
     batch_size=None takes the whole data set as one batch (batch gradient descent);
     batch_size=1 is stochastic gradient descent; anything between is mini-batch.
     drop_last=True leaves out a final batch smaller than batch_size.
     """
 
     def __init__(self, X, y=None, batch_size=32, shuffle=False, drop_last=False, seed=None):
-        self.X, self.y = check_arrays(X, y, finite=False)
+        self._dataset = is_dataset(X)
+        if self._dataset and y is not None:
+            raise DataError("DataLoader: give a data set alone, or arrays X and y")
+        self.X, self.y = (X, None) if self._dataset else check_arrays(X, y, finite=False)
         self.batch_size = check_batch_size(batch_size, len(self.X))
         self.shuffle = bool(shuffle)
         self.drop_last = bool(drop_last)
@@ -72,7 +79,11 @@ class DataLoader:
             start = self._position * size
             rows = slice(start, start + size) if order is None else order[start:start + size]
             self._position += 1
-            yield self.X[rows] if self.y is None else (self.X[rows], self.y[rows])
+            if self._dataset:
+                picked = range(len(self.X))[rows] if order is None else rows
+                yield collate([self.X[int(i)] for i in picked])
+            else:
+                yield self.X[rows] if self.y is None else (self.X[rows], self.y[rows])
 
     def state_dict(self) -> dict:
         """The data order's state, JSON-serialisable: epoch, its seed, batches served."""

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from . import ops
+from . import autograd, functions, inplace, ops  # noqa: F401  (autograd binds backward)
 from .backend import xp
+from .names import torch_names
 from .tensor import Tensor
 
 
@@ -64,61 +65,56 @@ Tensor.__abs__ = _method(ops.abs)
 Tensor.__getitem__ = lambda self, index: ops.getitem(self, index=_index(index))
 Tensor.T = property(lambda self: ops.transpose(self))
 
-for _name in ("exp", "log", "sqrt", "tanh", "sigmoid", "relu", "abs"):
+for _name in ("exp", "log", "sqrt", "tanh", "sigmoid", "relu", "abs", "clone"):
     setattr(Tensor, _name, _method(getattr(ops, _name)))
 
 Tensor.pow = _binary(ops.pow)
 Tensor.matmul = _method(ops.matmul)
 Tensor.leaky_relu = lambda self, negative_slope=0.01: ops.leaky_relu(
     self, negative_slope=negative_slope)
-Tensor.softmax = lambda self, axis=-1: ops.softmax(self, axis=axis)
-Tensor.log_softmax = lambda self, axis=-1: ops.log_softmax(self, axis=axis)
 Tensor.clip = lambda self, min=None, max=None: ops.clip(self, min=min, max=max)
-Tensor.sum = lambda self, axis=None, keepdims=False: ops.sum(self, axis=axis, keepdims=keepdims)
-Tensor.mean = lambda self, axis=None, keepdims=False: ops.mean(self, axis=axis, keepdims=keepdims)
-Tensor.max = lambda self, axis=None, keepdims=False: ops.max(self, axis=axis, keepdims=keepdims)
-Tensor.min = lambda self, axis=None, keepdims=False: ops.min(self, axis=axis, keepdims=keepdims)
 Tensor.reshape = lambda self, *shape: ops.reshape(self, shape=_shape_args(shape))
-Tensor.flatten = lambda self: ops.reshape(self, shape=(-1,))
+Tensor.view = Tensor.reshape
 Tensor.broadcast_to = lambda self, shape: ops.broadcast_to(self, shape=tuple(shape))
 
 
+def _axis_method(op, **defaults):
+    """A method taking axis/keepdims (or dim/keepdim) and passing them to the primitive."""
+
+    def method(self, axis=defaults.get("axis"), keepdims=False):
+        return op(self, axis=axis, keepdims=keepdims)
+
+    return torch_names(method)
+
+
+for _name in ("sum", "mean", "max", "min", "logsumexp"):
+    setattr(Tensor, _name, _axis_method(getattr(ops, _name)))
+Tensor.amax, Tensor.amin = Tensor.max, Tensor.min
+Tensor.softmax = torch_names(lambda self, axis=-1: ops.softmax(self, axis=axis))
+Tensor.log_softmax = torch_names(lambda self, axis=-1: ops.log_softmax(self, axis=axis))
+Tensor.cumsum = torch_names(lambda self, axis=0: ops.cumsum(self, axis=axis))
+
+
 def _transpose(self, *axes):
+    """NumPy's transpose (all axes, or a permutation); with two axes, torch's swap of them."""
     axes = _shape_args(axes)
+    if len(axes) == 2:
+        order = list(range(self.ndim))
+        order[axes[0]], order[axes[1]] = order[axes[1]], order[axes[0]]
+        axes = order
     return ops.transpose(self, axes=tuple(axes) if axes else None)
 
 
 Tensor.transpose = _transpose
+for _name in ("var", "std", "norm", "argmax", "argmin", "sort", "topk", "split", "chunk",
+              "expand", "repeat", "masked_fill", "clamp", "unsqueeze", "squeeze", "permute",
+              "flatten", "gather", "scatter", "scatter_add", "index_add"):
+    setattr(Tensor, _name, getattr(functions, _name))
+for _name, _fn in inplace.METHODS.items():
+    setattr(Tensor, _name, _fn)
 
-
-def var(self, axis=None, keepdims=False, ddof=0):
-    """Variance, composed from mean: E[(x - E[x])^2] (ddof as in NumPy)."""
-    centered = self - self.mean(axis=axis, keepdims=True)
-    squared = centered * centered
-    if ddof == 0:
-        return squared.mean(axis=axis, keepdims=keepdims)
-    count = self.size // squared.mean(axis=axis, keepdims=True).size
-    return squared.sum(axis=axis, keepdims=keepdims) / (count - ddof)
-
-
-Tensor.var = var
-
-
-def concatenate(tensors, axis=0):
-    """Join tensors along an existing axis (NumPy's concatenate)."""
-    return ops.concatenate(*tensors, axis=axis)
-
-
-def stack(tensors, axis=0):
-    """Join tensors along a new axis (NumPy's stack)."""
-    return ops.stack(*tensors, axis=axis)
-
-
-def where(condition, x, y):
-    """Elements of x where condition holds, else of y; condition carries no gradient."""
-    condition = condition.data if isinstance(condition, Tensor) else xp.asarray(condition)
-    return ops.where(condition, x, y)
-
-
+concatenate = functions.cat
+stack = functions.stack
+where = functions.where
 maximum = ops.maximum
 minimum = ops.minimum

@@ -1,13 +1,16 @@
-"""Primitive ops: each forward with its vector-Jacobian product beside it.
+"""Primitive ops on numbers: arithmetic and elementwise functions, each with its VJP beside it.
 
 A VJP receives the upstream gradient g, the output and the inputs, and returns one gradient
-per input (None where there is none). Broadcasting is undone by the engine, not here.
+per input (None where there is none). Broadcasting is undone by the engine, not here. Most
+VJPs serve both passes (`@op.vjp` and `@op.graph_vjp`): they use operators, methods that
+arrays and Tensors share, and `on(op, ...)`. Reductions, shapes and indexing live in their
+own modules and are re-exported here, so `ops.<name>` reaches every engine primitive.
 """
 
 from __future__ import annotations
 
 from .backend import xp
-from .primitive import ShapeError, primitive
+from .primitive import ShapeError, on, primitive, values
 from .tensor import unbroadcast
 
 # --- arithmetic ---------------------------------------------------------------------------
@@ -19,6 +22,7 @@ def add(x, y):
 
 
 @add.vjp
+@add.graph_vjp
 def _(g, out, x, y):
     return g, g
 
@@ -29,6 +33,7 @@ def sub(x, y):
 
 
 @sub.vjp
+@sub.graph_vjp
 def _(g, out, x, y):
     return g, -g
 
@@ -39,6 +44,7 @@ def mul(x, y):
 
 
 @mul.vjp
+@mul.graph_vjp
 def _(g, out, x, y):
     return g * y, g * x
 
@@ -49,6 +55,7 @@ def div(x, y):
 
 
 @div.vjp
+@div.graph_vjp
 def _(g, out, x, y):
     gx = g / y
     return gx, -gx * out
@@ -60,6 +67,7 @@ def neg(x):
 
 
 @neg.vjp
+@neg.graph_vjp
 def _(g, out, x):
     return (-g,)
 
@@ -86,14 +94,39 @@ def _(g, out, x, y, needs):
     return gx, gy
 
 
+@pow.graph_vjp
+def _(g, out, x, y):
+    # The same rule on Tensors, without the conventions at 0 (a zero base or exponent).
+    if isinstance(y, (int, float)):
+        return (g * y * x ** (y - 1) if y != 0 else g * 0), None
+    return g * y * x ** (y - 1), g * out * on(log, x)
+
+
+@primitive
+def softplus(x, beta=1.0, threshold=20.0):
+    """log(1 + exp(beta·x)) / beta, linear where beta·x > threshold (as torch)."""
+    z = x * beta
+    with xp.errstate(over="ignore"):
+        soft = (xp.log1p(xp.exp(-xp.abs(z))) + xp.maximum(z, 0)) / beta
+    return xp.where(z > threshold, x, soft)
+
+
+@softplus.vjp
+@softplus.graph_vjp
+def _(g, out, x, beta=1.0, threshold=20.0):
+    linear = values(x) * beta > threshold
+    return (on(where, linear, g, g * on(sigmoid, x * beta)),)
+
+
 @primitive
 def abs(x):
     return xp.abs(x)
 
 
 @abs.vjp
+@abs.graph_vjp
 def _(g, out, x):
-    return (g * xp.sign(x),)
+    return (g * xp.sign(values(x)),)
 
 
 def _check_matmul(x, y):
@@ -112,18 +145,25 @@ def matmul(x, y):
 
 
 @matmul.vjp
+@matmul.graph_vjp
 def _(g, out, x, y, needs):
     # 1-D operands are promoted to matrices as NumPy does, then the result is squeezed back.
     x2 = x[None, :] if x.ndim == 1 else x
     y2 = y[:, None] if y.ndim == 1 else y
     g2 = g[..., None] if y.ndim == 1 else g
-    g2 = xp.expand_dims(g2, -2) if x.ndim == 1 else g2
+    g2 = g2[..., None, :] if x.ndim == 1 else g2
     gx = gy = None
     if needs[0]:
-        gx = unbroadcast(g2 @ xp.swapaxes(y2, -1, -2), x2.shape).reshape(x.shape)
+        gx = unbroadcast(g2 @ _swap_last(y2), x2.shape).reshape(x.shape)
     if needs[1]:
-        gy = unbroadcast(xp.swapaxes(x2, -1, -2) @ g2, y2.shape).reshape(y.shape)
+        gy = unbroadcast(_swap_last(x2) @ g2, y2.shape).reshape(y.shape)
     return gx, gy
+
+
+def _swap_last(a):
+    axes = list(range(a.ndim))
+    axes[-2:] = axes[-1], axes[-2]
+    return a.transpose(axes)
 
 
 # --- elementwise functions ----------------------------------------------------------------
@@ -135,6 +175,7 @@ def exp(x):
 
 
 @exp.vjp
+@exp.graph_vjp
 def _(g, out, x):
     return (g * out,)
 
@@ -145,6 +186,7 @@ def log(x):
 
 
 @log.vjp
+@log.graph_vjp
 def _(g, out, x):
     return (g / x,)
 
@@ -155,6 +197,7 @@ def sqrt(x):
 
 
 @sqrt.vjp
+@sqrt.graph_vjp
 def _(g, out, x):
     return (g / (2 * out),)
 
@@ -165,6 +208,7 @@ def tanh(x):
 
 
 @tanh.vjp
+@tanh.graph_vjp
 def _(g, out, x):
     return (g * (1 - out * out),)
 
@@ -181,6 +225,7 @@ def sigmoid(x):
 
 
 @sigmoid.vjp
+@sigmoid.graph_vjp
 def _(g, out, x):
     return (g * out * (1 - out),)
 
@@ -191,6 +236,7 @@ def relu(x):
 
 
 @relu.vjp
+@relu.graph_vjp
 def _(g, out, x):
     return (g * (x > 0),)
 
@@ -201,8 +247,9 @@ def leaky_relu(x, negative_slope=0.01):
 
 
 @leaky_relu.vjp
+@leaky_relu.graph_vjp
 def _(g, out, x, negative_slope=0.01):
-    return (xp.where(x > 0, g, g * negative_slope),)
+    return (g * xp.where(values(x) > 0, 1.0, negative_slope).astype(g.dtype),)
 
 
 @primitive
@@ -212,6 +259,7 @@ def softmax(x, axis=-1):
 
 
 @softmax.vjp
+@softmax.graph_vjp
 def _(g, out, x, axis=-1):
     return (out * (g - (g * out).sum(axis=axis, keepdims=True)),)
 
@@ -223,57 +271,9 @@ def log_softmax(x, axis=-1):
 
 
 @log_softmax.vjp
+@log_softmax.graph_vjp
 def _(g, out, x, axis=-1):
-    return (g - xp.exp(out) * g.sum(axis=axis, keepdims=True),)
-
-
-@primitive
-def clip(x, min=None, max=None):
-    return xp.clip(x, min, max)
-
-
-@clip.vjp
-def _(g, out, x, min=None, max=None):
-    inside = xp.ones(x.shape, dtype=bool)
-    if min is not None:
-        inside &= x >= min
-    if max is not None:
-        inside &= x <= max
-    return (g * inside,)
-
-
-@primitive
-def maximum(x, y):
-    return xp.maximum(x, y)
-
-
-@maximum.vjp
-def _(g, out, x, y):
-    # As PyTorch: ties share the gradient equally.
-    share = xp.where(x == y, 0.5, 1.0).astype(g.dtype)
-    return g * share * (x >= y), g * share * (y >= x)
-
-
-@primitive
-def minimum(x, y):
-    return xp.minimum(x, y)
-
-
-@minimum.vjp
-def _(g, out, x, y):
-    share = xp.where(x == y, 0.5, 1.0).astype(g.dtype)
-    return g * share * (x <= y), g * share * (y <= x)
-
-
-@primitive
-def where(condition, x, y):
-    return xp.where(condition, x, y)
-
-
-@where.vjp
-def _(g, out, condition, x, y):
-    zero = xp.zeros((), dtype=g.dtype)
-    return None, xp.where(condition, g, zero), xp.where(condition, zero, g)
+    return (g - on(exp, out) * g.sum(axis=axis, keepdims=True),)
 
 
 @primitive
@@ -282,134 +282,17 @@ def astype(x, dtype):
 
 
 @astype.vjp
+@astype.graph_vjp
 def _(g, out, x, dtype):
     return (g.astype(x.dtype),)
 
 
-# --- reductions ---------------------------------------------------------------------------
 
 
-def _expand(g, shape, axis, keepdims):
-    """Broadcast a reduced gradient back over the reduced axes (a view, no copy)."""
-    if axis is not None and not keepdims:
-        g = xp.expand_dims(g, axis)
-    elif axis is None and not keepdims:
-        g = g.reshape((1,) * len(shape))
-    return xp.broadcast_to(g, shape)
-
-
-@primitive
-def sum(x, axis=None, keepdims=False):
-    return xp.sum(x, axis=axis, keepdims=keepdims)
-
-
-@sum.vjp
-def _(g, out, x, axis=None, keepdims=False):
-    return (_expand(g, x.shape, axis, keepdims),)
-
-
-@primitive
-def mean(x, axis=None, keepdims=False):
-    return xp.mean(x, axis=axis, keepdims=keepdims)
-
-
-@mean.vjp
-def _(g, out, x, axis=None, keepdims=False):
-    count = x.size // (out.size or 1) if x.size else 1
-    return (_expand(g / count, x.shape, axis, keepdims),)
-
-
-def _extremum_vjp(g, out, x, axis, keepdims):
-    # Ties share the gradient equally, as torch.amax / torch.amin do.
-    hit = x == _expand(out, x.shape, axis, keepdims)
-    count = hit.sum(axis=axis, keepdims=True)
-    return (_expand(g, x.shape, axis, keepdims) * hit / count,)
-
-
-@primitive
-def max(x, axis=None, keepdims=False):
-    return xp.max(x, axis=axis, keepdims=keepdims)
-
-
-@primitive
-def min(x, axis=None, keepdims=False):
-    return xp.min(x, axis=axis, keepdims=keepdims)
-
-
-max.vjp(_extremum_vjp)
-min.vjp(_extremum_vjp)
-
-# --- shape --------------------------------------------------------------------------------
-
-
-@primitive
-def reshape(x, shape):
-    return xp.reshape(x, shape)
-
-
-@reshape.vjp
-def _(g, out, x, shape):
-    return (g.reshape(x.shape),)
-
-
-@primitive
-def transpose(x, axes=None):
-    return xp.transpose(x, axes)
-
-
-@transpose.vjp
-def _(g, out, x, axes=None):
-    if axes is None:
-        return (xp.transpose(g),)
-    return (xp.transpose(g, xp.argsort([a % x.ndim for a in axes])),)
-
-
-@primitive
-def broadcast_to(x, shape):
-    return xp.broadcast_to(x, shape)
-
-
-@broadcast_to.vjp
-def _(g, out, x, shape):
-    return (g,)  # the engine sums it back to x's shape
-
-
-def _is_basic(index) -> bool:
-    parts = index if isinstance(index, tuple) else (index,)
-    return all(isinstance(p, (int, slice, type(None), type(Ellipsis))) for p in parts)
-
-
-@primitive
-def getitem(x, index):
-    return x[index]
-
-
-@getitem.vjp
-def _(g, out, x, index):
-    grad = xp.zeros(x.shape, dtype=g.dtype)
-    if _is_basic(index):
-        grad[index] = g
-    else:
-        xp.add.at(grad, index, g)  # repeated integer indices accumulate
-    return (grad,)
-
-
-@primitive
-def concatenate(*xs, axis=0):
-    return xp.concatenate(xs, axis=axis)
-
-
-@concatenate.vjp
-def _(g, out, *xs, axis=0):
-    bounds = xp.cumsum([x.shape[axis] for x in xs])[:-1]
-    return tuple(xp.split(g, bounds, axis=axis))
-
-
-@primitive
-def stack(*xs, axis=0):
-    return xp.stack(xs, axis=axis)
-
-
-@stack.vjp
-def _(g, out, *xs, axis=0):
-    return tuple(xp.moveaxis(g, axis, 0))
+# The rest of the engine's primitives, so that `ops.<name>` reaches every one of them.
+from .indexing import (  # noqa: E402,F401
+    gather, getitem, index_add, put_at, scatter, scatter_add, setitem)
+from .reductions import (  # noqa: E402,F401
+    broadcast_to, cumsum, logsumexp, max, mean, min, sum)
+from .selection import clip, maximum, minimum, where  # noqa: E402,F401
+from .shapes import clone, concatenate, einsum, pad, reshape, stack, transpose  # noqa: E402,F401

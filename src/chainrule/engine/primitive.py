@@ -12,6 +12,16 @@ Positional arguments are the differentiable inputs (tensors, arrays or numbers);
 arguments are static options (axis, shape). A VJP that declares a `needs` argument receives a
 tuple of booleans saying which inputs need a gradient, so it can skip costly ones (the input
 of a first layer, say). Broadcast gradients are summed back to each input's shape by the engine.
+
+For higher-order gradients (`create_graph=True`) a primitive also needs its VJP written with
+differentiable ops on Tensors, attached with `@op.graph_vjp`; a VJP written only with operators,
+methods that arrays and Tensors share, and `on(op, ...)` (the op recorded on Tensors, its bare
+forward on arrays) serves both, under both decorators:
+
+    @exp.vjp
+    @exp.graph_vjp
+    def _(g, out, x):
+        return (g * out,)
 """
 
 from __future__ import annotations
@@ -29,7 +39,7 @@ from .tensor import ChainruleError, Tensor
 _t = sys.modules[Tensor.__module__]
 _ndarray = xp.ndarray
 _new_tensor = Tensor.__new__
-_sequence = itertools.count()
+_sequence = itertools.count(1)
 REGISTRY: dict[str, "Primitive"] = {}
 
 
@@ -42,18 +52,23 @@ class OutOfRangeError(ShapeError, IndexError):
 
 
 class Primitive:
-    __slots__ = ("name", "forward", "_vjp", "_wants_needs")
+    __slots__ = ("name", "forward", "_vjp", "_graph_vjp", "_vjp_needs", "_graph_needs")
 
     def __init__(self, forward, name=None):
         self.name = name or forward.__name__
         self.forward = forward
-        self._vjp = None
-        self._wants_needs = False
+        self._vjp = self._graph_vjp = None
+        self._vjp_needs = self._graph_needs = False  # whether each takes `needs`
         REGISTRY[self.name] = self
 
     def vjp(self, fn):
-        self._vjp = fn
-        self._wants_needs = "needs" in inspect.signature(fn).parameters
+        """The VJP on arrays: fast, used by every ordinary backward()."""
+        self._vjp, self._vjp_needs = fn, _takes_needs(fn)
+        return fn
+
+    def graph_vjp(self, fn):
+        """The VJP on Tensors with recorded ops: used by backward(create_graph=True)."""
+        self._graph_vjp, self._graph_needs = fn, _takes_needs(fn)
         return fn
 
     def __repr__(self):
@@ -78,6 +93,7 @@ class Primitive:
         result.data = out
         result.grad = result._site = None
         result._retain = False
+        result._version = 0
         if anomaly.enabled:
             result._site = anomaly.check_forward(self.name, arrays, out)
         if _t._grad_enabled:
@@ -85,7 +101,8 @@ class Primitive:
                 if isinstance(a, Tensor) and a.requires_grad:
                     # The context: the op, its inputs (tensors are the graph's parents; other
                     # inputs are constants), their arrays, the static options and a sequence
-                    # number (outputs are newer than inputs: backward's topological order).
+                    # number (outputs are newer than inputs: backward's topological order; an
+                    # in-place change stamps a tensor with a newer one, see inplace.py).
                     result.requires_grad = True
                     result._ctx = (self, args, arrays, options, next(_sequence))
                     return result
@@ -93,9 +110,13 @@ class Primitive:
         result._ctx = None
         return result
 
-    def backward(self, grad, node, parents, arrays, options):
+    def backward(self, grad, node, parents, arrays, options, create_graph=False):
+        if create_graph:
+            if _t._recorder is not None:
+                _t._recorder.problems.append("the step backpropagates with create_graph=True")
+            return self._recorded_backward(grad, node, parents, options)
         needs = None
-        if self._wants_needs:
+        if self._vjp_needs:
             needs = tuple([isinstance(p, Tensor) and p.requires_grad for p in parents])
             grads = self._vjp(grad, node.data, *arrays, needs=needs, **options)
         else:
@@ -105,6 +126,20 @@ class Primitive:
         if anomaly.enabled:
             anomaly.check_backward(self.name, node, grad, grads)
         return grads
+
+    def _recorded_backward(self, grad, node, parents, options):
+        """The graph VJP on the output and input Tensors, so its ops are recorded."""
+        if self._graph_vjp is None:
+            raise ChainruleError(f"create_graph: {self.name} has no differentiable VJP yet "
+                                 "(no @graph_vjp), so its gradient cannot be differentiated")
+        if self._graph_needs:
+            needs = tuple([isinstance(p, Tensor) and p.requires_grad for p in parents])
+            return self._graph_vjp(grad, node, *parents, needs=needs, **options)
+        return self._graph_vjp(grad, node, *parents, **options)
+
+
+def _takes_needs(fn) -> bool:
+    return "needs" in inspect.signature(fn).parameters
 
 
 def primitive(forward=None, *, name=None):
@@ -117,3 +152,19 @@ def primitive(forward=None, *, name=None):
 def describe(arrays) -> str:
     shapes = [str(tuple(xp.shape(a))) for a in arrays]
     return "shapes " + " and ".join(shapes) if len(shapes) > 1 else "shape " + "".join(shapes)
+
+
+def on(op, *args, **options):
+    """`op` on Tensors (recorded, so differentiable) or its bare forward on arrays.
+
+    Lets one VJP serve both passes: ordinary backward() hands it arrays, create_graph Tensors.
+    """
+    for a in args:
+        if isinstance(a, Tensor):
+            return op(*args, **options)
+    return op.forward(*args, **options)
+
+
+def values(x):
+    """The array inside a Tensor (a constant in a recorded VJP), or x itself."""
+    return x.data if isinstance(x, Tensor) else x

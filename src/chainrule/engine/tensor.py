@@ -1,16 +1,14 @@
-"""Tensor, the recorded graph, backward() and no_grad.
+"""Tensor, the recorded graph and no_grad.
 
 A Tensor wraps an ndarray. When an op runs on tensors that require gradients, its output
-records a context: the primitive, its input tensors, the raw input arrays and static options.
-backward() walks those contexts in reverse topological order and calls each primitive's
-vector-Jacobian product (VJP) once.
+records a context: the primitive, its input tensors, the raw input arrays, static options and
+a sequence number. backward() (autograd.py) walks those contexts in reverse topological order
+and calls each primitive's vector-Jacobian product (VJP) once.
 """
 
 from __future__ import annotations
 
 import contextlib
-import math
-from heapq import heappop, heappush
 
 from . import backend
 
@@ -89,7 +87,8 @@ def as_array(data, dtype=None):
 class Tensor:
     """An ndarray with an optional gradient and the op that produced it."""
 
-    __slots__ = ("data", "grad", "requires_grad", "_ctx", "_retain", "_site", "__weakref__")
+    __slots__ = ("data", "grad", "requires_grad", "_ctx", "_retain", "_site", "_version",
+                 "__weakref__")
     __array_ufunc__ = None  # make NumPy defer to our reflected operators
 
     def __init__(self, data, requires_grad=False, dtype=None):
@@ -101,13 +100,20 @@ class Tensor:
         self._ctx = None
         self._retain = False
         self._site = None
+        self._version = 0  # stamped by every in-place change (see inplace.py)
 
     # --- array-like properties -------------------------------------------------------
     shape = property(lambda self: self.data.shape)
     ndim = property(lambda self: self.data.ndim)
     dtype = property(lambda self: self.data.dtype)
-    size = property(lambda self: self.data.size)
+    size = property(lambda self: Size(self.data.size, self.data.shape))
     is_leaf = property(lambda self: self._ctx is None)
+
+    def numel(self) -> int:
+        return self.data.size
+
+    def dim(self) -> int:
+        return self.data.ndim
 
     def __len__(self):
         return len(self.data)
@@ -171,26 +177,7 @@ class Tensor:
         _note_read(self, "bool()")
         return bool(self.data)
 
-    # --- backward -------------------------------------------------------------------
-    def backward(self, gradient=None, retain_graph=False):
-        """Accumulate d(self)/d(leaf) into .grad of every leaf that requires grad."""
-        if not self.requires_grad:
-            raise ChainruleError("backward: tensor does not require grad and has no graph")
-        if gradient is None:
-            if self.data.size != 1:
-                raise ChainruleError(
-                    f"backward: output of shape {self.shape} is not a scalar; "
-                    "pass gradient= with that shape"
-                )
-            gradient = xp.ones_like(self.data)
-        else:
-            gradient = as_array(gradient, self.data.dtype)
-            if gradient.shape != self.shape:
-                raise ChainruleError(
-                    f"backward: gradient of shape {gradient.shape} does not match "
-                    f"output of shape {self.shape}"
-                )
-        backpropagate(self, gradient, retain_graph)
+    # backward(gradient=None, retain_graph=None, create_graph=False) is bound by autograd.py.
 
 
 def _note_read(tensor, how):
@@ -200,7 +187,10 @@ def _note_read(tensor, how):
 
 
 def unbroadcast(grad, shape):
-    """Sum a gradient back to the shape of the input that was broadcast to make it."""
+    """Sum a gradient back to the shape of the input that was broadcast to make it.
+
+    Written with methods that arrays and Tensors share, so it serves create_graph too.
+    """
     if grad.shape == shape:
         return grad
     extra = grad.ndim - len(shape)
@@ -212,84 +202,20 @@ def unbroadcast(grad, shape):
     return grad.reshape(shape)
 
 
-def _creation_order(node):
-    """When the node was made: its op's sequence number; leaves come last (-1)."""
-    ctx = node._ctx
-    if ctx is None:
-        return -1
-    return math.inf if ctx is RELEASED else ctx[4]
+class Size(int):
+    """Tensor.size: the element count as NumPy's `.size`, and callable as torch's `.size()`.
 
-
-def backpropagate(root, seed, retain_graph=False):
-    """Call every VJP once, newest node first.
-
-    An op's output is always made after its inputs, so popping the newest node from a heap
-    gives a topological order without a recursive (or any separate) graph walk: by the time
-    a node is popped, every gradient flowing into it has arrived. grads maps id(node) ->
-    (array, owned); an array not owned may alias another node's gradient or the caller's
-    seed, so it is copied before it becomes a leaf's .grad.
+    `x.size` is an int (NumPy); `x.size()` is the shape and `x.size(d)` one dimension (torch).
     """
-    glue = _EAGER if _recorder is None else _recorder.glue
-    grads = {id(root): (seed, False)}
-    heap = [(-_creation_order(root), id(root), root)]
-    while heap:
-        _, key, node = heappop(heap)
-        grad, owned = grads.pop(key)
-        ctx = node._ctx
-        if ctx is None or node._retain:
-            glue.store(node, grad, owned)
-            if ctx is None:
-                continue
-        if ctx is RELEASED:
-            raise ChainruleError(
-                "backward: the graph was already freed by an earlier backward(); "
-                "call backward(retain_graph=True) the first time to backpropagate twice"
-            )
-        _propagate(node, ctx, grad, grads, heap, glue)
-        if not retain_graph:
-            node._ctx = RELEASED
 
+    def __new__(cls, count, shape):
+        self = super().__new__(cls, count)
+        self.shape = shape
+        return self
 
-def _propagate(node, ctx, grad, grads, heap, glue):
-    op, parents, arrays, options, _ = ctx
-    input_grads = op.backward(grad, node, parents, arrays, options)
-    handed = []  # ids of fresh arrays given to an input: a second input gets no ownership
-    for parent, g in zip(parents, input_grads):
-        if g is None or not isinstance(parent, Tensor) or not parent.requires_grad:
-            continue
-        if g.shape != parent.data.shape:
-            g = glue.unbroadcast(g, parent.data.shape)
-        owned = g is not grad and g.base is None and id(g) not in handed
-        if owned:
-            handed.append(id(g))
-        key = id(parent)
-        previous = grads.get(key)
-        if previous is None:
-            grads[key] = (g, owned)
-            heappush(heap, (-_creation_order(parent), key, parent))
-        else:
-            grads[key] = (glue.add(previous[0], g), True)
+    def __call__(self, dim=None):
+        return self.shape if dim is None else self.shape[dim]
 
-
-def _store_grad(node, grad, owned):
-    dtype = node.data.dtype
-    if node.grad is not None:
-        grad = node.grad + grad
-        owned = True
-    if not (owned and type(grad) is xp.ndarray and grad.dtype == dtype and grad.flags.writeable):
-        grad = xp.array(grad, dtype=dtype)  # a fresh ndarray that aliases nothing
-    node.grad = grad
-
-
-class _Glue:
-    """The array calls backward makes between VJPs; a recording compiler swaps in its own."""
-
-    unbroadcast = staticmethod(unbroadcast)
-    add = staticmethod(lambda a, b: a + b)
-    store = staticmethod(_store_grad)
-
-
-_EAGER = _Glue()
 
 
 def tensor(data, requires_grad=False, dtype=None) -> Tensor:

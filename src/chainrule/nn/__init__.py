@@ -6,7 +6,9 @@
 
 from . import functional, init
 from . import functional as F
-from .activation import GELU, LeakyReLU, LogSoftmax, ReLU, Sigmoid, Softmax, Tanh
+from . import utils
+from .activation import (
+    ELU, GELU, LeakyReLU, LogSoftmax, Mish, ReLU, Sigmoid, SiLU, Softmax, Softplus, Tanh)
 from .container import Flatten, Identity, ModuleList, Residual, Sequential
 from .dropout import Dropout
 from .linear import Linear
@@ -16,11 +18,14 @@ from .loss import (
     BCEWithLogitsLoss,
     CrossEntropyLoss,
     HuberLoss,
+    KLDivLoss,
     L1Loss,
     MSELoss,
     NLLLoss,
+    SmoothL1Loss,
     loss_for_task,
 )
+from .keyed import ModuleDict, ParameterList
 from .loss_functions import LossError
 from .module import Module, Parameter, StateDictError
 from .normalization import BatchNorm1d, LayerNorm
@@ -33,5 +38,6 @@ __all__ = [
     "LOSSES", "Linear", "LogSoftmax", "LossError", "MSELoss", "Module", "ModuleList", "NLLLoss",
     "Parameter", "ReLU", "Residual", "Sequential", "Sigmoid", "Softmax", "SpecError",
     "StateDictError", "Tanh", "from_spec", "functional", "init", "l2_penalty", "loss_for_task",
-    "to_spec",
+    "to_spec", "ELU", "KLDivLoss", "Mish", "ModuleDict", "ParameterList", "SiLU",
+    "SmoothL1Loss", "Softplus", "utils",
 ]

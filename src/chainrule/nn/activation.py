@@ -82,3 +82,49 @@ class LogSoftmax(Softmax):
 
     def forward(self, x):
         return F.log_softmax(x, self.dim)
+
+
+@register_layer()
+class SiLU(Module):
+    """z·σ(z) (also called swish)."""
+
+    def forward(self, x):
+        return F.silu(x)
+
+
+@register_layer()
+class Mish(Module):
+    """z·tanh(softplus(z))."""
+
+    def forward(self, x):
+        return F.mish(x)
+
+
+@register_layer(args={"alpha": Float()})
+class ELU(Module):
+    """z for z > 0, alpha·(e^z − 1) otherwise."""
+
+    def __init__(self, alpha=1.0):
+        super().__init__()
+        self.alpha = float(alpha)
+
+    def forward(self, x):
+        return F.elu(x, self.alpha)
+
+    def spec_args(self) -> dict:
+        return {"alpha": self.alpha}
+
+
+@register_layer(args={"beta": Float(), "threshold": Float()})
+class Softplus(Module):
+    """log(1 + e^(beta·z)) / beta, linear where beta·z > threshold."""
+
+    def __init__(self, beta=1.0, threshold=20.0):
+        super().__init__()
+        self.beta, self.threshold = float(beta), float(threshold)
+
+    def forward(self, x):
+        return F.softplus(x, self.beta, self.threshold)
+
+    def spec_args(self) -> dict:
+        return {"beta": self.beta, "threshold": self.threshold}

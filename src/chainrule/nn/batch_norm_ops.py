@@ -10,7 +10,8 @@ dx = (γ/σ)·(g − mean(g) − x̂·mean(g·x̂)) over each channel.
 from __future__ import annotations
 
 from ..engine.backend import xp
-from ..engine.primitive import primitive
+from ..engine.ops import sqrt
+from ..engine.primitive import on, primitive
 from .state_ops import count_batch, running_update
 
 
@@ -47,10 +48,11 @@ def batch_norm_train(x, weight=None, bias=None, running_mean=None, running_var=N
 
 
 @batch_norm_train.vjp
+@batch_norm_train.graph_vjp
 def _(g, out, x, weight=None, bias=None, running_mean=None, running_var=None, counter=None,
       momentum=0.1, eps=1e-5, needs=(True,) * 6):
     axes, shape, _, centered, var = _statistics(x, eps)
-    inverse = 1.0 / xp.sqrt(var + eps)
+    inverse = 1.0 / on(sqrt, var + eps)
     normalized = centered * inverse
     gw = (g * normalized).sum(axis=axes) if weight is not None and needs[1] else None
     gb = g.sum(axis=axes) if bias is not None and needs[2] else None

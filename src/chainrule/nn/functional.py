@@ -8,23 +8,27 @@ from __future__ import annotations
 from ..engine import ops
 from ..engine.backend import xp
 from ..engine.primitive import ShapeError
-from ..engine.tensor import ChainruleError
+from ..engine.tensor import ChainruleError, Tensor
 from .loss_functions import (
     binary_cross_entropy,
     binary_cross_entropy_with_logits,
     cross_entropy,
     huber_loss,
+    kl_div,
     l1_loss,
     mse_loss,
     nll_loss,
+    smooth_l1_loss,
 )
 from .primitives import gelu as _gelu
 from .primitives import linear
 from .batch_norm_ops import batch_norm_train
-from .state_ops import dropout_mask
+from .state_ops import dropout_mask, one_hot_rows
 
 __all__ = [
     "linear", "relu", "leaky_relu", "sigmoid", "tanh", "gelu", "softmax", "log_softmax",
+    "silu", "softplus", "mish", "elu", "one_hot", "pad", "normalize", "smooth_l1_loss",
+    "kl_div",
     "dropout", "batch_norm", "layer_norm", "mse_loss", "l1_loss", "huber_loss",
     "binary_cross_entropy", "binary_cross_entropy_with_logits", "cross_entropy", "nll_loss",
 ]
@@ -32,6 +36,58 @@ __all__ = [
 relu = ops.relu
 sigmoid = ops.sigmoid
 tanh = ops.tanh
+
+
+def silu(x):
+    """x·σ(x)."""
+    return x * ops.sigmoid(x)
+
+
+def softplus(x, beta=1.0, threshold=20.0):
+    """log(1 + exp(beta·x)) / beta, and x itself where beta·x > threshold (as torch)."""
+    return ops.softplus(x, beta=beta, threshold=threshold)
+
+
+def mish(x):
+    """x·tanh(softplus(x))."""
+    return x * ops.tanh(ops.softplus(x))
+
+
+def elu(x, alpha=1.0):
+    """x where x > 0, else alpha·(exp(x) − 1) (exp only of the clipped part: no overflow)."""
+    negative = alpha * (ops.exp(ops.clip(x, max=0.0)) - 1.0)
+    return ops.where(_array(x) > 0, x, negative)
+
+
+def _array(x):
+    return x.data if isinstance(x, Tensor) else xp.asarray(x)
+
+
+def one_hot(tensor, num_classes=-1):
+    """Integer labels of shape S -> an int64 tensor of shape S + (num_classes,)."""
+    labels = _array(tensor)
+    if labels.dtype.kind not in "iu":
+        raise TypeError(f"one_hot: labels must be integers, got dtype {labels.dtype}")
+    if num_classes < 0:
+        num_classes = int(labels.max()) + 1 if labels.size else 0
+    return one_hot_rows(tensor, num_classes=num_classes)
+
+
+def pad(input, pad, mode="constant", value=0.0):
+    """Pad with a constant; `pad` lists (before, after) pairs from the last axis back."""
+    if mode != "constant":
+        raise ValueError(f"pad: only mode='constant' is supported, got {mode!r}")
+    if len(pad) % 2 or len(pad) // 2 > input.ndim:
+        raise ValueError(f"pad: {tuple(pad)} must hold (before, after) pairs for at most "
+                         f"{input.ndim} axes of the input of shape {input.shape}")
+    pairs = [tuple(pad[i:i + 2]) for i in range(0, len(pad), 2)][::-1]
+    widths = ((0, 0),) * (input.ndim - len(pairs)) + tuple(pairs)
+    return ops.pad(input, widths=widths, value=value)
+
+
+def normalize(input, p=2.0, dim=1, eps=1e-12):
+    """input / max(‖input‖_p along dim, eps)."""
+    return input / input.norm(p=p, dim=dim, keepdim=True).clip(min=eps)
 
 
 def leaky_relu(x, negative_slope=0.01):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 
 from ..engine.backend import xp
+from ..engine.tensor import DtypeError
 from . import init
 from .module import Module, Parameter
 from .primitives import linear
@@ -37,6 +38,13 @@ class Linear(Module):
             init.uniform_(self.bias, -bound, bound)
 
     def forward(self, x):
+        dtype = getattr(x, "dtype", None)
+        if dtype is not None and dtype != self.weight.dtype:
+            # As torch: no silent promotion (a float64 batch into float32 weights would return
+            # float64 and train at another precision). cr.fit and cr.predict cast for you.
+            raise DtypeError(f"Linear: input of dtype {dtype} does not match the layer's "
+                             f"{self.weight.dtype} weights; cast the input (x.astype(...)) or "
+                             f"the model (model.to(...), .double(), .float())")
         return linear(x, self.weight, self.bias)
 
     def spec_args(self) -> dict:

@@ -43,6 +43,29 @@ class HuberLoss(_Loss):
         return L.huber_loss(input, target, self.reduction, self.delta)
 
 
+class SmoothL1Loss(_Loss):
+    def __init__(self, reduction="mean", beta=1.0):
+        super().__init__(reduction)
+        self.beta = float(beta)
+
+    def forward(self, input, target):
+        return L.smooth_l1_loss(input, target, self.reduction, self.beta)
+
+
+class KLDivLoss(Module):
+    """KL divergence of target from input (log-probabilities); reduction may be 'batchmean'."""
+
+    def __init__(self, reduction="mean", log_target=False):
+        super().__init__()
+        if reduction not in (*L._REDUCTIONS, "batchmean"):
+            raise L.LossError(f"KLDivLoss: reduction must be one of {L._REDUCTIONS} or "
+                              f"'batchmean', got {reduction!r}")
+        self.reduction, self.log_target = reduction, bool(log_target)
+
+    def forward(self, input, target):
+        return L.kl_div(input, target, self.reduction, self.log_target)
+
+
 class BCELoss(_Loss):
     def __init__(self, weight=None, reduction="mean"):
         super().__init__(reduction)
@@ -87,7 +110,8 @@ class CrossEntropyLoss(NLLLoss):
 # by being defined in this module.
 LOSSES: dict[str, type] = {
     cls.__name__: cls for cls in list(globals().values())
-    if isinstance(cls, type) and issubclass(cls, _Loss) and cls is not _Loss
+    if isinstance(cls, type) and issubclass(cls, Module) and cls.__module__ == __name__
+    and cls is not _Loss
 }
 # The loss each task trains with: `chainrule train` and the scikit-learn estimators ask here.
 TASK_LOSSES = {"classification": "CrossEntropyLoss", "regression": "MSELoss"}

@@ -61,6 +61,34 @@ def huber_loss(input, target, reduction="mean", delta=1.0):
     return _reduce(ops.where(less(size, delta), quadratic, linear), reduction)
 
 
+def smooth_l1_loss(input, target, reduction="mean", beta=1.0):
+    """½d²/beta where |d| < beta, else |d| − ½beta (Huber divided by beta; L1 at beta = 0)."""
+    if beta < 0:
+        raise LossError(f"smooth_l1_loss: beta must be non-negative, got {beta}")
+    if beta == 0:
+        return l1_loss(input, target, reduction)
+    return huber_loss(input, target, reduction, delta=beta) / beta
+
+
+def kl_div(input, target, reduction="mean", log_target=False):
+    """Σ target·(log target − input) with input log-probabilities (0 where target is 0).
+
+    reduction 'batchmean' divides the sum by the batch size (the true KL divergence per
+    example); 'mean', as torch, divides by the number of elements.
+    """
+    batchmean = reduction == "batchmean"
+    _check("kl_div", input, target, "sum" if batchmean else reduction)
+    if log_target:
+        loss = ops.exp(target) * (target - input)
+    else:
+        positive = _data(target) > 0
+        loss = ops.where(positive, target * (ops.log(ops.where(positive, target, 1.0)) - input),
+                         0.0)
+    if batchmean:
+        return loss.sum() / (input.shape[0] if input.ndim else 1)
+    return _reduce(loss, reduction)
+
+
 def binary_cross_entropy(input, target, weight=None, reduction="mean"):
     """−w·[y·log x + (1 − y)·log(1 − x)] on probabilities x, each log clamped at −100."""
     _check("binary_cross_entropy", input, target, reduction)
@@ -136,7 +164,15 @@ def cross_entropy(input, target, weight=None, ignore_index=-100, reduction="mean
                         f"got {label_smoothing}")
     logits = _classes_last(input, "cross_entropy")
     classes = logits.shape[-1]
-    if _data(target).dtype.kind == "f":
+    target_array = _data(target)
+    if target_array.dtype.kind == "f":
+        if target_array.shape != tuple(input.shape) and target_array.shape == (
+                tuple(input.shape[:1]) + tuple(input.shape[2:])):
+            raise LossError(
+                f"cross_entropy: target of shape {target_array.shape} and dtype "
+                f"{target_array.dtype} looks like class labels, which must be integers "
+                "(as in torch: cast with .astype(np.int64)); float targets are class "
+                f"probabilities of the input's shape {tuple(input.shape)}")
         _check("cross_entropy", input, target, reduction)
         probs = target if isinstance(target, Tensor) else Tensor(_data(target))
         probs = _classes_last(probs, "cross_entropy")

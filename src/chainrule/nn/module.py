@@ -87,6 +87,40 @@ class Module:
         for _, param in self.named_parameters(recurse=recurse):
             yield param
 
+    def add_module(self, name: str, module) -> None:
+        """Set a sub-module under `name` (torch's add_module / register_module)."""
+        if module is not None and not isinstance(module, Module):
+            raise TypeError(f"add_module: {type(module).__name__} is not a Module")
+        _check_name("add_module", name)
+        setattr(self, name, module)
+
+    register_module = add_module
+
+    def register_parameter(self, name: str, param) -> None:
+        """Set a Parameter (or None) under `name`."""
+        if param is not None and not isinstance(param, Parameter):
+            raise TypeError(f"register_parameter: {type(param).__name__} is not a Parameter")
+        _check_name("register_parameter", name)
+        setattr(self, name, param)
+
+    def get_submodule(self, target: str) -> Module:
+        """The sub-module at a dotted path such as 'encoder.0' ('' is this module)."""
+        module = self
+        for part in target.split(".") if target else ():
+            child = vars(module).get(part)
+            if not isinstance(child, Module):
+                raise AttributeError(f"get_submodule: {type(module).__name__} has no "
+                                     f"sub-module {part!r} (path {target!r})")
+            module = child
+        return module
+
+    def apply(self, fn):
+        """Call fn on every sub-module, children first, then on this one; returns self."""
+        for child in self.children():
+            child.apply(fn)
+        fn(self)
+        return self
+
     def register_buffer(self, name: str, array) -> None:
         """Keep `array` as state that is saved and loaded but not trained (running stats)."""
         names = vars(self).setdefault("_buffer_names", [])
@@ -213,6 +247,11 @@ class Module:
 
     def __repr__(self):
         return _format(self, total=True)
+
+
+def _check_name(what, name):
+    if not isinstance(name, str) or not name or "." in name:
+        raise KeyError(f"{what}: name must be a non-empty string without '.', got {name!r}")
 
 
 def _slot_array(slot):

@@ -11,8 +11,8 @@ from __future__ import annotations
 import math
 
 from ..engine.backend import xp
-from ..engine.ops import log_softmax, stable_sigmoid
-from ..engine.primitive import ShapeError, primitive
+from ..engine.ops import exp, log_softmax, sigmoid, softplus
+from ..engine.primitive import ShapeError, on, primitive, values
 from .erf import erf
 from .state_ops import _kept_labels
 
@@ -32,6 +32,7 @@ def linear(x, weight, bias=None):
 
 
 @linear.vjp
+@linear.graph_vjp
 def _(g, out, x, weight, bias=None, needs=(True, True, True)):
     g2 = g.reshape(-1, g.shape[-1])
     gx = g @ weight if needs[0] else None
@@ -110,8 +111,9 @@ def bce_with_logits(z, y, pos_weight=None):
 
 
 @bce_with_logits.vjp
+@bce_with_logits.graph_vjp
 def _(g, out, z, y, pos_weight=None, needs=(True, True, True)):
-    sig = stable_sigmoid(z)
+    sig = on(sigmoid, z)
     gz = gy = gp = None
     if pos_weight is None:
         if needs[0]:
@@ -119,13 +121,14 @@ def _(g, out, z, y, pos_weight=None, needs=(True, True, True)):
         if needs[1]:
             gy = -g * z
         return gz, gy, None
-    softplus = _softplus_neg(z) if needs[1] or needs[2] else None
+    # log(1 + exp(-z)), never overflowing (an infinite threshold: no linear switch)
+    softplus_neg = on(softplus, -z, threshold=math.inf) if needs[1] or needs[2] else None
     if needs[0]:
         gz = g * ((1 + (pos_weight - 1) * y) * sig - pos_weight * y)
     if needs[1]:
-        gy = g * ((pos_weight - 1) * softplus - z)
+        gy = g * ((pos_weight - 1) * softplus_neg - z)
     if needs[2]:
-        gp = g * y * softplus
+        gp = g * y * softplus_neg
     return gz, gy, gp
 
 
@@ -145,13 +148,14 @@ def softmax_cross_entropy(z, q):
 
 
 @softmax_cross_entropy.vjp
+@softmax_cross_entropy.graph_vjp
 def _(g, out, z, q, needs=(True, True)):
-    log_p = _log_softmax(z)
+    log_p = on(log_softmax, z, axis=-1)
     g = g[..., None]
     gz = gq = None
     if needs[0]:
         # softmax·Σq − q: the texts' ŷ − y when q is a one-hot or probability row.
-        gz = g * (xp.exp(log_p) * q.sum(axis=-1, keepdims=True) - q)
+        gz = g * (on(exp, log_p) * q.sum(axis=-1, keepdims=True) - q)
     if needs[1]:
         gq = -g * log_p
     return gz, gq
@@ -176,9 +180,19 @@ class _LabelRows:
             per_row = per_row * self.kept
         self.count = per_row.sum() if isinstance(per_row, xp.ndarray) else float(len(kept))
         self.at_label = (1 - label_smoothing) * per_row
+        self.spread = label_smoothing / classes
         whole = classes if self.weights is None else self.weights.sum()
-        spread = (label_smoothing / classes) * whole
+        spread = self.spread * whole
         self.total = self.at_label + (spread if self.kept is None else spread * self.kept)
+
+    def dense(self, dtype):
+        """The (n, C) target rows themselves: at_label at each label plus the smoothing."""
+        n, classes = self.log_p.shape
+        rows = xp.zeros((n, classes), dtype)
+        if self.spread:
+            rows += self.spread * self.smoothing_rows(dtype)
+        rows[xp.arange(n), self.labels] += self.at_label
+        return rows
 
     def smoothing_rows(self, dtype):
         """Each row's weights before the smoothing factor: kept·w (or kept), shape (n, C)."""
@@ -215,3 +229,15 @@ def _(g, out, z, labels, weights=None, ignore_index=-100, label_smoothing=0.0,
         grad -= (label_smoothing / z.shape[-1]) * scale * rows.smoothing_rows(z.dtype)
     grad[xp.arange(len(rows.labels)), rows.labels] -= rows.at_label * scale
     return grad, None, None
+
+
+@label_cross_entropy.graph_vjp
+def _(g, out, z, labels, weights=None, ignore_index=-100, label_smoothing=0.0,
+      reduction="mean"):
+    rows = _LabelRows(values(z), values(labels), values(weights), ignore_index, label_smoothing)
+    scale = g / rows.count if reduction == "mean" else g
+    total = rows.total
+    if isinstance(total, xp.ndarray) and total.ndim:
+        total = total[:, None]
+    probs = on(exp, on(log_softmax, z, axis=-1))
+    return (probs * total - rows.dense(values(z).dtype)) * scale, None, None

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from ..engine import random
 from ..engine.backend import xp
-from ..engine.primitive import primitive
+from ..engine.primitive import ShapeError, primitive, values
 from ..engine.tensor import ChainruleError
 
 
@@ -44,6 +44,7 @@ def label_weights(labels, weights, classes=2, ignore_index=-100, name="cross_ent
 
 
 label_weights.vjp(_no_gradient)
+label_weights.graph_vjp(_no_gradient)
 
 
 @primitive
@@ -60,6 +61,7 @@ def class_targets(labels, weights, classes=2, ignore_index=-100, label_smoothing
 
 
 class_targets.vjp(_no_gradient)
+class_targets.graph_vjp(_no_gradient)
 
 
 @primitive
@@ -77,6 +79,28 @@ def _(g, out, scores, labels, ignore_index=-100, name="nll_loss"):
     return grad, None
 
 
+@pick_labels.graph_vjp
+def _(g, out, scores, labels, ignore_index=-100, name="nll_loss"):
+    scores, labels = values(scores), values(labels)
+    safe, kept = _kept_labels(name, labels, scores.shape[-1], ignore_index)
+    picked = xp.zeros_like(scores)
+    picked[xp.arange(len(safe)), safe] = kept
+    return g.reshape(-1, 1) * picked, None
+
+
+@primitive
+def one_hot_rows(labels, num_classes=2):
+    """Integer labels of shape S -> int64 rows of shape S + (num_classes,) (F.one_hot)."""
+    if labels.size and (labels.min() < 0 or labels.max() >= num_classes):
+        raise ShapeError(f"one_hot: labels must lie in [0, {num_classes}), got values in "
+                         f"[{labels.min()}, {labels.max()}]")
+    return (labels[..., None] == xp.arange(num_classes)).astype(xp.int64)
+
+
+one_hot_rows.vjp(_no_gradient)
+one_hot_rows.graph_vjp(_no_gradient)
+
+
 @primitive
 def less(x, y):
     """x < y elementwise, as a boolean array (a region of a piecewise function)."""
@@ -84,6 +108,7 @@ def less(x, y):
 
 
 less.vjp(_no_gradient)
+less.graph_vjp(_no_gradient)
 
 
 @primitive
@@ -95,6 +120,7 @@ def dropout_mask(x, p=0.5):
 
 
 dropout_mask.vjp(_no_gradient)
+dropout_mask.graph_vjp(_no_gradient)
 
 
 @primitive
@@ -105,6 +131,7 @@ def count_batch(counter):
 
 
 count_batch.vjp(_no_gradient)
+count_batch.graph_vjp(_no_gradient)
 
 
 @primitive
@@ -118,3 +145,4 @@ def running_update(running, batch, counter=None, momentum=0.1, correction=1.0):
 
 
 running_update.vjp(_no_gradient)
+running_update.graph_vjp(_no_gradient)

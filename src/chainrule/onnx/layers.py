@@ -129,6 +129,48 @@ def residual(graph, layer, x, scope):
     return graph.node("Add", [x.name, out.name], f"{scope or 'residual'}/Add")
 
 
+def _softplus_of(graph, z, scope, like):
+    """log(1 + e^z) as max(z, 0) + log(1 + e^−|z|): no overflow, float64 kernels throughout."""
+    decay = graph.node("Exp", [graph.node("Neg", [graph.node("Abs", [z], f"{scope}/Abs")],
+                                          f"{scope}/Neg")], f"{scope}/Exp")
+    one = _scalar(graph, scope, "one", 1.0, like)
+    tail = graph.node("Log", [graph.node("Add", [decay, one], f"{scope}/Add")], f"{scope}/Log")
+    return graph.node("Add", [graph.node("Relu", [z], f"{scope}/Relu"), tail], f"{scope}/Add")
+
+
+def silu(graph, layer, x, scope):
+    gate = graph.node("Sigmoid", [x.name], f"{scope}/Sigmoid")
+    return graph.node("Mul", [x.name, gate], f"{scope}/Mul")
+
+
+def mish(graph, layer, x, scope):
+    gate = graph.node("Tanh", [_softplus_of(graph, x.name, scope, x)], f"{scope}/Tanh")
+    return graph.node("Mul", [x.name, gate], f"{scope}/Mul")
+
+
+def softplus(graph, layer, x, scope):
+    """softplus(β·x)/β, and x itself where β·x > threshold (torch's rule)."""
+    scaled = graph.node("Mul", [x.name, _scalar(graph, scope, "beta", layer.beta, x)],
+                        f"{scope}/Mul")
+    smooth = graph.node("Div", [_softplus_of(graph, scaled, scope, x),
+                                _scalar(graph, scope, "beta", layer.beta, x)], f"{scope}/Div")
+    linear_part = graph.node("Greater", [scaled, _scalar(graph, scope, "threshold",
+                                                          layer.threshold, x)],
+                             f"{scope}/Greater")
+    return graph.node("Where", [linear_part, x.name, smooth], f"{scope}/Where")
+
+
+def elu(graph, layer, x, scope):
+    """x where x > 0, α·(e^x − 1) elsewhere."""
+    positive = graph.node("Greater", [x.name, _scalar(graph, scope, "zero", 0.0, x)],
+                          f"{scope}/Greater")
+    expm1 = graph.node("Sub", [graph.node("Exp", [x.name], f"{scope}/Exp"),
+                               _scalar(graph, scope, "one", 1.0, x)], f"{scope}/Sub")
+    negative = graph.node("Mul", [expm1, _scalar(graph, scope, "alpha", layer.alpha, x)],
+                          f"{scope}/Mul")
+    return graph.node("Where", [positive, x.name, negative], f"{scope}/Where")
+
+
 CONVERTERS = {
     "Linear": linear,
     "ReLU": _elementwise("Relu"),
@@ -136,6 +178,10 @@ CONVERTERS = {
     "Tanh": _elementwise("Tanh"),
     "LeakyReLU": leaky_relu,
     "GELU": gelu,
+    "SiLU": silu,
+    "Mish": mish,
+    "Softplus": softplus,
+    "ELU": elu,
     "Softmax": softmax,
     "LogSoftmax": softmax,
     "Dropout": identity,

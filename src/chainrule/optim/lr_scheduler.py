@@ -4,7 +4,10 @@ A scheduler sets `group["lr"]` of its optimizer to its schedule's value at `last
 (0 at construction, +1 per `step()`), always from `base_lrs` (the groups' "initial_lr"),
 never from the lr another scheduler left: the value is a function of the step alone, so a
 `state_dict()` (plain JSON-serialisable numbers and lists) resumes exactly. To chain
-schedules use SequentialLR (or compose the functions in chainrule.optim.schedules).
+schedules use SequentialLR (or compose the functions in chainrule.optim.schedules). One
+exception, torch's: a StepLR, MultiStepLR, ExponentialLR or CosineAnnealingLR made for an
+optimizer that was resumed (its groups hold "initial_lr") keeps the lr the optimizer holds
+until its next step(), as torch's chainable form does.
 """
 
 from __future__ import annotations
@@ -32,6 +35,8 @@ __all__ = ["CosineAnnealingLR", "CosineAnnealingWarmRestarts", "ExponentialLR", 
 class StepLR(LRScheduler):
     """lr = base_lr · γ^⌊t / step_size⌋."""
 
+    scales_held_lr = True
+
     def __init__(self, optimizer, step_size, gamma=0.1, last_epoch=-1):
         self.step_size, self.gamma = step_size, gamma
         super().__init__(optimizer, last_epoch)
@@ -42,6 +47,8 @@ class StepLR(LRScheduler):
 
 class MultiStepLR(LRScheduler):
     """lr = base_lr · γ^(milestones passed)."""
+
+    scales_held_lr = True
 
     def __init__(self, optimizer, milestones, gamma=0.1, last_epoch=-1):
         self.milestones, self.gamma = sorted(milestones), gamma
@@ -54,6 +61,8 @@ class MultiStepLR(LRScheduler):
 class ExponentialLR(LRScheduler):
     """lr = base_lr · γ^t."""
 
+    scales_held_lr = True
+
     def __init__(self, optimizer, gamma, last_epoch=-1):
         self.gamma = gamma
         super().__init__(optimizer, last_epoch)
@@ -64,6 +73,8 @@ class ExponentialLR(LRScheduler):
 
 class CosineAnnealingLR(LRScheduler):
     """lr = η_min + (base_lr − η_min)(1 + cos(π t / T_max)) / 2."""
+
+    scales_held_lr = True
 
     def __init__(self, optimizer, T_max, eta_min=0.0, last_epoch=-1):
         self.T_max, self.eta_min = T_max, eta_min

@@ -118,6 +118,7 @@ class Optimizer:
             with enable_grad():
                 loss = closure()
         for group in self.param_groups:
+            _plain_grads(group["params"])
             if uses_flat_buffers(group):
                 self._step_flat(group)
             else:
@@ -294,3 +295,11 @@ def _restore_param_state(saved: dict, param: Tensor, index) -> dict:
                 )
         state[name] = value
     return state
+
+
+def _plain_grads(params) -> None:
+    """backward(create_graph=True) leaves each .grad a Tensor with a graph (as torch): the
+    update reads its values, so it becomes the array it holds."""
+    for p in params:
+        if isinstance(p.grad, Tensor):
+            p.grad = p.grad.data

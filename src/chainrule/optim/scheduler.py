@@ -10,10 +10,16 @@ from .optimizer import Optimizer
 class LRScheduler:
     """Base: subclasses give `lr_at(base_lr, step)`, the learning rate at a step."""
 
+    # torch computes these schedules' first value from the lr the optimizer holds (its
+    # "chainable" form): a scheduler made for a resumed optimizer keeps the resumed lr.
+    scales_held_lr = False
+
     def __init__(self, optimizer, last_epoch=-1):
         if not isinstance(optimizer, Optimizer):
             raise TypeError(f"{type(optimizer).__name__} is not an Optimizer")
         self.optimizer = optimizer
+        resumed = last_epoch == -1 and all("initial_lr" in g for g in optimizer.param_groups)
+        held = [group["lr"] for group in optimizer.param_groups]
         for i, group in enumerate(optimizer.param_groups):
             if last_epoch == -1:
                 group.setdefault("initial_lr", group["lr"])
@@ -23,6 +29,8 @@ class LRScheduler:
         self.base_lrs = [group["initial_lr"] for group in optimizer.param_groups]
         self.last_epoch = last_epoch
         self.step()
+        if resumed and self.scales_held_lr:
+            self._set_lrs([lr * self.lr_at(1.0, 0) for lr in held])
 
     def lr_at(self, base_lr, step):
         raise NotImplementedError

@@ -11,7 +11,7 @@ from __future__ import annotations
 from .checkpoint import restore_checkpoint
 from .distributed import average_gradients
 from .history import History
-from .inference import to_input, to_target
+from .inference import model_dtype, to_input, to_target
 from .setup import build_state, check_options
 
 __all__ = ["fit"]
@@ -103,7 +103,6 @@ def _train_epoch(state, clip_grad_norm, l2, step=None):
 
     model, loss_fn, optimizer, callbacks = state.model, state.loss_fn, state.optimizer, state.callbacks
     params = [p for _, p in state.params]
-    dtype = state.dtype
     for X_batch, y_batch in state.loader:
         state.batch += 1
         state.X_batch, state.y_batch = X_batch, y_batch
@@ -112,7 +111,8 @@ def _train_epoch(state, clip_grad_norm, l2, step=None):
             state.loss, state.output = step.forward_backward(X_batch, y_batch)
         else:
             optimizer.zero_grad()
-            output = model(to_input(X_batch, dtype))
+            # the model's dtype now: a callback may have cast it (layers refuse another dtype)
+            output = model(to_input(X_batch, model_dtype(model)))
             loss = loss_fn(output, to_target(y_batch, output))
             if l2 > 0:
                 loss = loss + nn.l2_penalty(model, l2)

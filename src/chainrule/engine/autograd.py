@@ -1,0 +1,208 @@
+"""The backward pass: backpropagate() for Tensor.backward, and grad() (torch.autograd.grad).
+
+backpropagate() calls each recorded op's VJP once, newest node first. With create_graph=True
+the VJPs run on Tensors (each primitive's `graph_vjp`) with recording on, so the gradients
+are themselves Tensors with a graph and can be differentiated again (Hessian-vector products,
+gradient penalties).
+"""
+
+from __future__ import annotations
+
+import math
+from heapq import heappop, heappush
+
+from . import tensor as _t
+from .backend import xp
+from .tensor import RELEASED, ChainruleError, Tensor, as_array, enable_grad, unbroadcast
+
+
+def backward(self, gradient=None, retain_graph=None, create_graph=False):
+    """Accumulate d(self)/d(leaf) into .grad of every leaf that requires grad (Tensor.backward).
+
+    With create_graph=True the backward pass is itself recorded and each .grad is a Tensor
+    with a graph (as in PyTorch), so it can be differentiated again; retain_graph defaults
+    to create_graph.
+    """
+    seed = seed_gradient(self, gradient, create_graph)
+    keep = create_graph if retain_graph is None else retain_graph
+    backpropagate((self,), (seed,), keep, create_graph)
+
+
+Tensor.backward = backward
+
+
+def seed_gradient(output, gradient, create_graph):
+    """The gradient that starts backward at `output`: ones for a scalar, else `gradient`."""
+    if not isinstance(output, Tensor) or not output.requires_grad:
+        raise ChainruleError("backward: tensor does not require grad and has no graph")
+    if gradient is None:
+        if output.data.size != 1:
+            raise ChainruleError(
+                f"backward: output of shape {output.shape} is not a scalar; "
+                "pass gradient= (grad_outputs=) with that shape")
+        gradient = xp.ones_like(output.data)
+    elif not (create_graph and isinstance(gradient, Tensor)):
+        gradient = as_array(gradient, output.data.dtype)
+    if gradient.shape != output.shape:
+        raise ChainruleError(f"backward: gradient of shape {gradient.shape} does not match "
+                             f"output of shape {output.shape}")
+    return Tensor(gradient) if create_graph and not isinstance(gradient, Tensor) else gradient
+
+
+def _creation_order(node):
+    """When the node was made: its op's sequence number; leaves come last (-1)."""
+    ctx = node._ctx
+    if ctx is None:
+        return -1
+    return math.inf if ctx is RELEASED else ctx[4]
+
+
+def backpropagate(roots, seeds, retain_graph=False, create_graph=False, capture=None):
+    """Call every VJP once, newest node first.
+
+    An op's output is always made after its inputs, so popping the newest node from a heap
+    gives a topological order without a recursive (or any separate) graph walk: by the time
+    a node is popped, every gradient flowing into it has arrived. grads maps id(node) ->
+    (gradient, owned); an array not owned may alias another node's gradient or the caller's
+    seed, so it is copied before it becomes a leaf's .grad. With `capture` (a dict keyed by
+    id of the wanted tensors) gradients are returned there instead of stored in .grad.
+    """
+    grads, heap = {}, []
+    for root, seed in zip(roots, seeds):
+        _accumulate(grads, heap, root, seed, False)
+    if create_graph:  # the VJPs' ops are recorded even under no_grad
+        with enable_grad():
+            _walk(grads, heap, retain_graph, True, capture)
+    else:  # VJPs on arrays record nothing: no mode to switch
+        _walk(grads, heap, retain_graph, False, capture)
+
+
+def _walk(grads, heap, retain_graph, create_graph, capture):
+    glue = _EAGER if _t._recorder is None else _t._recorder.glue
+    if capture is not None and _t._recorder is not None:
+        _t._recorder.problems.append("the step calls autograd.grad")
+    while heap:
+        _, key, node = heappop(heap)
+        grad, owned = grads.pop(key)
+        ctx = node._ctx
+        if capture is not None:
+            if key in capture:
+                capture[key] = grad if owned or create_graph else xp.array(grad)
+        elif ctx is None or node._retain:
+            glue.store(node, grad, owned)
+        if ctx is None:
+            continue
+        if ctx is RELEASED:
+            raise ChainruleError(
+                "backward: the graph was already freed by an earlier backward(); "
+                "call backward(retain_graph=True) the first time to backpropagate twice")
+        _propagate(node, ctx, grad, grads, heap, create_graph, glue)
+        if not retain_graph:
+            node._ctx = RELEASED
+
+
+def _propagate(node, ctx, grad, grads, heap, create_graph, glue):
+    op, parents, arrays, options, sequence = ctx
+    if node._version > sequence:
+        _changed_in_place(op, "output", node)
+    input_grads = op.backward(grad, node, parents, arrays, options, create_graph)
+    handed = []  # ids of fresh arrays given to an input: a second input gets no ownership
+    for parent, g in zip(parents, input_grads):
+        if not isinstance(parent, Tensor):
+            continue
+        if parent._version > sequence:  # stamped by an in-place change after this op
+            position = next(i for i, p in enumerate(parents) if p is parent)
+            _changed_in_place(op, f"input {position}", parent)
+        if g is None or not parent.requires_grad:
+            continue
+        if create_graph and not isinstance(g, Tensor):
+            g = Tensor(g)  # a constant part of a recorded gradient
+        if g.shape != parent.data.shape:
+            g = glue.unbroadcast(g, parent.data.shape)
+        owned = create_graph or (g is not grad and g.base is None and id(g) not in handed)
+        if owned and not create_graph:
+            handed.append(id(g))
+        key = id(parent)  # _accumulate, inlined: this is the hot loop of every backward
+        previous = grads.get(key)
+        if previous is None:
+            grads[key] = (g, owned)
+            heappush(heap, (-_creation_order(parent), key, parent))
+        else:
+            grads[key] = (glue.add(previous[0], g), True)
+
+
+def _changed_in_place(op, which, tensor):
+    raise ChainruleError(
+        f"backward: the {which} of {op.name} (shape {tensor.shape}) was modified by an "
+        "in-place operation after the op used it; clone() it before changing it in place, "
+        "or change it after backward()")
+
+
+def _accumulate(grads, heap, node, g, owned):
+    key = id(node)
+    previous = grads.get(key)
+    if previous is None:
+        grads[key] = (g, owned)
+        heappush(heap, (-_creation_order(node), key, node))
+    else:
+        grads[key] = (previous[0] + g, True)
+
+
+def _store_grad(node, grad, owned):
+    if isinstance(grad, Tensor):  # create_graph: .grad is a Tensor with a graph, as in torch
+        node.grad = grad if node.grad is None else grad + node.grad
+        return
+    dtype = node.data.dtype
+    if node.grad is not None:
+        grad = node.grad + grad
+        owned = True
+    if not (owned and type(grad) is xp.ndarray and grad.dtype == dtype and grad.flags.writeable):
+        grad = xp.array(grad, dtype=dtype)  # a fresh ndarray that aliases nothing
+    node.grad = grad
+
+
+class _Glue:
+    """The array calls backward makes between VJPs; a recording compiler swaps in its own."""
+
+    unbroadcast = staticmethod(unbroadcast)
+    add = staticmethod(lambda a, b: a + b)
+    store = staticmethod(_store_grad)
+
+
+_EAGER = _Glue()
+
+
+def _as_list(tensors):
+    return list(tensors) if isinstance(tensors, (list, tuple)) else [tensors]
+
+
+def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=False,
+         allow_unused=False):
+    """d(outputs)/d(inputs) contracted with grad_outputs, as torch.autograd.grad.
+
+    Returns a tuple with one Tensor per input (None for an input the outputs do not depend
+    on, when allow_unused=True); .grad fields are left alone. With create_graph=True the
+    results carry a graph, so they can be differentiated again. retain_graph defaults to
+    create_graph.
+    """
+    outputs, inputs = _as_list(outputs), _as_list(inputs)
+    if grad_outputs is None:
+        grad_outputs = [None] * len(outputs)
+    grad_outputs = _as_list(grad_outputs)
+    if len(grad_outputs) != len(outputs):
+        raise ChainruleError(f"grad: {len(outputs)} outputs but {len(grad_outputs)} grad_outputs")
+    for i, t in enumerate(inputs):
+        if not isinstance(t, Tensor) or not t.requires_grad:
+            raise ChainruleError(f"grad: input {i} is not a Tensor that requires grad")
+    seeds = [seed_gradient(o, g, create_graph) for o, g in zip(outputs, grad_outputs)]
+    capture = {id(t): None for t in inputs}
+    keep = create_graph if retain_graph is None else retain_graph
+    backpropagate(outputs, seeds, keep, create_graph, capture)
+    results = []
+    for i, t in enumerate(inputs):
+        g = capture[id(t)]
+        if g is None and not allow_unused:
+            raise ChainruleError(f"grad: input {i} (shape {t.shape}) was not used to compute "
+                                 "the outputs; pass allow_unused=True to get None for it")
+        results.append(g if g is None or isinstance(g, Tensor) else Tensor(g))
+    return tuple(results)
