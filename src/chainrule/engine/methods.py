@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from . import ops
+from . import conv_ops, ops  # noqa: F401 (conv_ops registers its primitives)
 from .backend import xp
 from .tensor import Tensor
 

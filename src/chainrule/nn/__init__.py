@@ -7,7 +7,8 @@
 from . import functional, init
 from . import functional as F
 from .activation import GELU, LeakyReLU, LogSoftmax, ReLU, Sigmoid, Softmax, Tanh
-from .container import Flatten, Identity, ModuleList, Residual, Sequential
+from .container import Flatten, Identity, ModuleList, Residual, Sequential, Unflatten
+from .conv import Conv1d, Conv2d
 from .dropout import Dropout
 from .linear import Linear
 from .loss import (
@@ -21,7 +22,15 @@ from .loss import (
 )
 from .loss_functions import LossError
 from .module import Module, Parameter, StateDictError
-from .normalization import BatchNorm1d, LayerNorm
+from .normalization import BatchNorm1d, BatchNorm2d, LayerNorm
+from .pooling import (
+    AdaptiveAvgPool1d,
+    AdaptiveAvgPool2d,
+    AvgPool1d,
+    AvgPool2d,
+    MaxPool1d,
+    MaxPool2d,
+)
 from .regularization import l2_penalty
 from .spec import LAYERS, SpecError, from_spec, to_spec
 
@@ -31,4 +40,6 @@ __all__ = [
     "Linear", "LogSoftmax", "LossError", "MSELoss", "Module", "ModuleList", "NLLLoss",
     "Parameter", "ReLU", "Residual", "Sequential", "Sigmoid", "Softmax", "SpecError",
     "StateDictError", "Tanh", "from_spec", "functional", "init", "l2_penalty", "to_spec",
+    "AdaptiveAvgPool1d", "AdaptiveAvgPool2d", "AvgPool1d", "AvgPool2d", "BatchNorm2d",
+    "Conv1d", "Conv2d", "MaxPool1d", "MaxPool2d", "Unflatten",
 ]

@@ -1,4 +1,5 @@
-"""Containers: Sequential, ModuleList, Residual, and the shape-only layers Identity, Flatten."""
+"""Containers: Sequential, ModuleList, Residual, and the shape-only layers Identity, Flatten,
+Unflatten."""
 
 from __future__ import annotations
 
@@ -108,3 +109,20 @@ class Flatten(Module):
     def spec_args(self) -> dict:
         return {"start_dim": self.start_dim, "end_dim": self.end_dim}
 
+
+
+class Unflatten(Module):
+    """Splits axis `dim` into `unflattened_size`, as torch.nn.Unflatten: (N, 64) -> (N, 1, 8, 8)."""
+
+    def __init__(self, dim, unflattened_size):
+        super().__init__()
+        self.dim = int(dim)
+        self.unflattened_size = tuple(int(n) for n in unflattened_size)
+
+    def forward(self, x):
+        shape = x.shape
+        dim = self.dim % len(shape)
+        return x.reshape(shape[:dim] + self.unflattened_size + shape[dim + 1:])
+
+    def spec_args(self) -> dict:
+        return {"dim": self.dim, "unflattened_size": list(self.unflattened_size)}

@@ -1,4 +1,4 @@
-"""BatchNorm1d and LayerNorm, with PyTorch's parameters, buffers and update rules."""
+"""BatchNorm1d, BatchNorm2d and LayerNorm, with PyTorch's parameters, buffers and update rules."""
 
 from __future__ import annotations
 
@@ -52,11 +52,14 @@ class BatchNorm1d(Module):
             self.running_var[...] = 1
             self.num_batches_tracked[...] = 0
 
+    input_shapes = {2: "(N, {C})", 3: "(N, {C}, L)"}  # by rank
+
     def forward(self, x):
-        if x.ndim not in (2, 3) or x.shape[1] != self.num_features:
-            raise ShapeError(f"BatchNorm1d({self.num_features}): expected input of shape "
-                             f"(N, {self.num_features}) or (N, {self.num_features}, L), "
-                             f"got {x.shape}")
+        if x.ndim not in self.input_shapes or x.shape[1] != self.num_features:
+            wanted = " or ".join(s.format(C=self.num_features)
+                                for s in self.input_shapes.values())
+            raise ShapeError(f"{type(self).__name__}({self.num_features}): expected input of "
+                             f"shape {wanted}, got {x.shape}")
         factor = 0.0 if self.momentum is None else self.momentum
         if self.training and self.track_running_stats:
             self.num_batches_tracked += 1
@@ -78,6 +81,12 @@ class BatchNorm1d(Module):
         return (f"{self.num_features}, eps={self.eps}, momentum={self.momentum}, "
                 f"affine={self.affine}, bias={self.bias is not None}, "
                 f"track_running_stats={self.track_running_stats}")
+
+
+class BatchNorm2d(BatchNorm1d):
+    """BatchNorm1d's rule per channel of (N, C, H, W) input, statistics over N, H and W."""
+
+    input_shapes = {4: "(N, {C}, H, W)"}
 
 
 class LayerNorm(Module):

@@ -12,7 +12,7 @@ without running anything from the file: only the classes in LAYERS can be named.
 from __future__ import annotations
 
 from ..engine.tensor import ChainruleError
-from . import activation, container, dropout, linear, normalization
+from . import activation, container, conv, dropout, linear, normalization, pooling
 from .module import Module
 
 
@@ -20,13 +20,14 @@ class SpecError(ChainruleError, ValueError):
     """A module cannot be described as a spec, or a spec does not describe a built-in layer."""
 
 
-_LAYER_MODULES = (linear, container, activation, dropout, normalization)
+_LAYER_MODULES = (linear, container, activation, dropout, normalization, conv, pooling)
 # name -> class of every built-in layer a spec may name.
 LAYERS: dict[str, type] = {
     cls.__name__: cls
     for source in _LAYER_MODULES
     for cls in vars(source).values()
     if isinstance(cls, type) and issubclass(cls, Module) and cls.__module__ == source.__name__
+    and not cls.__name__.startswith("_")  # shared bases such as _ConvNd are not layers
 }
 _CONTAINERS = {"Sequential", "ModuleList", "Residual"}
 
@@ -68,8 +69,11 @@ def min_state_size(spec) -> int:
     own = 0
     if name == "Linear":
         own = _count(args.get("in_features")) * _count(args.get("out_features"))
-    elif name == "BatchNorm1d" and (args.get("affine", True) or
-                                     args.get("track_running_stats", True)):
+    elif name in ("Conv1d", "Conv2d") and isinstance(args.get("groups", 1), int):
+        own = (_count(args.get("in_channels")) // max(args.get("groups", 1), 1)
+               * _count(args.get("out_channels")) * _count(args.get("kernel_size")))
+    elif name in ("BatchNorm1d", "BatchNorm2d") and (
+            args.get("affine", True) or args.get("track_running_stats", True)):
         own = _count(args.get("num_features"))
     elif name == "LayerNorm" and args.get("elementwise_affine", True):
         own = _count(args.get("normalized_shape"))
