@@ -98,10 +98,9 @@ def _pool_geometry(x, kernel_size, stride, padding, dilation, ceil_mode, dims, n
     stride = kernel if stride is None or stride == [] else tuple_of(stride, dims, "stride")
     pad = tuple_of(padding, dims, "padding", minimum=0)
     dilation = tuple_of(dilation, dims, "dilation")
-    for p, k, d in zip(pad, kernel, dilation):
-        if 2 * p > d * (k - 1) + 1:
-            raise ValueError(f"{name}: padding {padding!r} should be at most half of the "
-                             f"(dilated) kernel size {kernel_size!r}")
+    if any(2 * p > k for p, k in zip(pad, kernel)):
+        raise ValueError(f"{name}: padding {padding!r} should be at most half of the kernel "
+                         f"size {kernel_size!r}")
     sizes = x.shape[-dims:]
     extra = tuple(_ceil_extra(n, k, s, p, d) if ceil_mode else 0
                   for n, k, s, p, d in zip(sizes, kernel, stride, pad, dilation))
