@@ -164,3 +164,9 @@ def test_bad_arguments_name_the_problem(call, message):
     x, w = cr.tensor(np.ones((2, 4, 6, 6))), cr.tensor(np.ones((3, 4, 3, 3)))
     with pytest.raises(ValueError, match=message):
         call(x, w)
+
+
+def test_max_pool_sends_the_gradient_to_the_first_nan_as_torch():
+    x = np.array([[[1.0, np.nan, 3.0, np.nan, 0.0, 2.0]]])
+    compare(lambda t: F.max_pool1d(t, 3, 1, 1), lambda t: TF.max_pool1d(t, 3, 1, 1), [x],
+            "NaN in windows", seed=3)

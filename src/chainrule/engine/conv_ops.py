@@ -46,25 +46,12 @@ def _out_sizes(sizes, kernel, stride, dilation):
     return out
 
 
-def _windows(x, kernel, stride, dilation):
-    """A read-only view (batch, channels, *out, *kernel) of every window of padded x."""
-    out = _out_sizes(x.shape[2:], kernel, stride, dilation)
-    steps = x.strides[2:]
-    strides = (*x.strides[:2], *(t * s for t, s in zip(steps, stride)),
-               *(t * d for t, d in zip(steps, dilation)))
-    return _as_strided(x, (*x.shape[:2], *out, *kernel), strides, writeable=False)
-
-
-def _scatter_windows(gw, padded_shape, stride, dilation):
-    """The adjoint of _windows: sum gw (batch, channels, *out, *kernel) into padded_shape."""
-    dims = len(padded_shape) - 2
-    out, kernel = gw.shape[2:2 + dims], gw.shape[2 + dims:]
-    gx = xp.zeros(padded_shape, dtype=gw.dtype)
+def _offsets(kernel, stride, dilation, out):
+    """Per kernel offset, the index of the padded input's elements that offset meets in
+    every window: a strided slice of shape (batch, channels, *out)."""
     for offset in itertools.product(*map(range, kernel)):
-        target = tuple(slice(o * d, o * d + s * (n - 1) + 1, s)
-                       for o, d, s, n in zip(offset, dilation, stride, out))
-        gx[(slice(None), slice(None), *target)] += gw[(Ellipsis, *offset)]
-    return gx
+        yield (slice(None), slice(None), *(slice(o * d, o * d + s * (n - 1) + 1, s)
+                                           for o, d, s, n in zip(offset, dilation, stride, out)))
 
 
 def _unpad(gx, shape, padding):
@@ -72,32 +59,52 @@ def _unpad(gx, shape, padding):
 
 
 # --- convolution: out[n, o] = Σ_c Σ_k w[o, c, k] · x[n, g(o)·C/G + c, s·p + d·k] + b[o] -----
+# The GEMMs run channels-last: a window of a (N, *size, C) array is (*kernel, C) with C
+# contiguous, so im2col and the gradient's scatter copy whole channel rows, not single floats.
+
+
+def _channels_last_padded(x, padding):
+    """x (N, C, *size) as a zero-padded (N, *padded, C) array (one copy)."""
+    sizes = [n + b + a for n, (b, a) in zip(x.shape[2:], padding)]
+    out = xp.zeros((x.shape[0], *sizes, x.shape[1]), dtype=x.dtype)
+    inner = tuple(slice(b, b + n) for n, (b, _) in zip(x.shape[2:], padding))
+    out[(slice(None), *inner)] = xp.moveaxis(x, 1, -1)
+    return out
 
 
 def _columns(x, kernel, stride, padding, dilation, groups):
-    """im2col: (groups, batch·positions, channels/groups · kernel) and the output sizes."""
-    win = _windows(_pad(x, padding, 0), kernel, stride, dilation)
-    batch, channels, *out = win.shape[:2 + len(kernel)]
-    dims = len(kernel)
-    win = win.reshape(batch, groups, channels // groups, *win.shape[2:])
-    order = (1, 0, *range(3, 3 + dims), 2, *range(3 + dims, 3 + 2 * dims))
-    cols = win.transpose(order).reshape(groups, batch * math.prod(out), -1)
-    return cols, out
+    """im2col: (groups, batch·positions, kernel · channels/groups) and the output sizes."""
+    padded = _channels_last_padded(x, padding)
+    dims, steps = len(kernel), padded.strides[1:-1]
+    out = _out_sizes(padded.shape[1:-1], kernel, stride, dilation)
+    shape = (x.shape[0], *out, *kernel, groups, x.shape[1] // groups)
+    strides = (padded.strides[0], *(t * s for t, s in zip(steps, stride)),
+               *(t * d for t, d in zip(steps, dilation)),
+               padded.strides[-1] * shape[-1], padded.strides[-1])
+    win = _as_strided(padded, shape, strides, writeable=False)
+    if groups > 1:
+        win = xp.moveaxis(win, -2, 0)
+    return win.reshape(groups, x.shape[0] * math.prod(out), -1), out
+
+
+def _grouped_weight(weight, groups):
+    """weight (O, C/G, *kernel) as (G, O/G, kernel · C/G), matching _columns' order."""
+    w = weight.reshape(groups, weight.shape[0] // groups, *weight.shape[1:])
+    return w.transpose(0, 1, *range(3, weight.ndim + 1), 2).reshape(groups, w.shape[1], -1)
 
 
 @primitive
 def conv(x, weight, bias=None, stride=(1,), padding=((0, 0),), dilation=(1,), groups=1):
     """Cross-correlation of x (N, C, *size) with weight (O, C/groups, *kernel), as torch."""
-    dims, kernel = weight.ndim - 2, weight.shape[2:]
+    dims = weight.ndim - 2
     if x.ndim != dims + 2 or x.shape[1] != weight.shape[1] * groups:
         raise ShapeError(f"conv: input of shape {x.shape} does not fit weight of shape "
                          f"{weight.shape} with groups={groups} (expected (N, "
                          f"{weight.shape[1] * groups}, ...) with {dims} spatial axes)")
-    cols, out = _columns(x, kernel, stride, padding, dilation, groups)
-    w = weight.reshape(groups, weight.shape[0] // groups, -1)
-    y = xp.matmul(cols, w.transpose(0, 2, 1))  # (G, N·P, O/G)
-    y = y.reshape(groups, x.shape[0], *out, -1)
-    y = y.transpose(1, 0, dims + 2, *range(2, dims + 2)).reshape(x.shape[0], -1, *out)
+    cols, out = _columns(x, weight.shape[2:], stride, padding, dilation, groups)
+    y = xp.matmul(cols, _grouped_weight(weight, groups).transpose(0, 2, 1))  # (G, N·P, O/G)
+    y = y.reshape(groups, x.shape[0], math.prod(out), -1).transpose(1, 0, 3, 2)
+    y = y.reshape(x.shape[0], -1, *out)  # the one copy back to channels-first
     if bias is not None:
         y += bias.reshape(-1, *(1,) * dims)
     return y
@@ -106,50 +113,77 @@ def conv(x, weight, bias=None, stride=(1,), padding=((0, 0),), dilation=(1,), gr
 @conv.vjp
 def _(g, out, x, weight, bias=None, stride=(1,), padding=((0, 0),), dilation=(1,), groups=1,
       needs=(True, True, True)):
-    dims, batch = weight.ndim - 2, x.shape[0]
+    dims, batch, kernel = weight.ndim - 2, x.shape[0], weight.shape[2:]
     g_groups = g.reshape(batch, groups, -1, math.prod(g.shape[2:]))
     g2 = g_groups.transpose(1, 0, 3, 2).reshape(groups, -1, g_groups.shape[2])  # (G, N·P, O/G)
-    w = weight.reshape(groups, weight.shape[0] // groups, -1)
     gx = gw = gb = None
     if needs[1]:
-        cols, _ = _columns(x, weight.shape[2:], stride, padding, dilation, groups)
-        gw = xp.matmul(g2.transpose(0, 2, 1), cols).reshape(weight.shape)
+        cols, _ = _columns(x, kernel, stride, padding, dilation, groups)
+        gw = xp.matmul(g2.transpose(0, 2, 1), cols)  # (G, O/G, kernel · C/G)
+        gw = gw.reshape(weight.shape[0], *kernel, -1)
+        gw = xp.ascontiguousarray(xp.moveaxis(gw, -1, 1))
     if needs[0]:
-        gcols = xp.matmul(g2, w)  # (G, N·P, C/G · kernel)
-        gcols = gcols.reshape(groups, batch, *g.shape[2:], x.shape[1] // groups, *weight.shape[2:])
-        order = (1, 0, dims + 2, *range(2, dims + 2), *range(dims + 3, 2 * dims + 3))
-        gcols = gcols.transpose(order).reshape(batch, x.shape[1], *gcols.shape[2:dims + 2],
-                                               *weight.shape[2:])
-        padded = tuple(n + b + a for n, (b, a) in zip(x.shape[2:], padding))
-        gx = _unpad(_scatter_windows(gcols, (*x.shape[:2], *padded), stride, dilation),
-                    x.shape, padding)
+        gcols = xp.matmul(g2, _grouped_weight(weight, groups))  # (G, N·P, kernel · C/G)
+        gx = _scatter_channels_last(gcols, x.shape, g.shape[2:], kernel, stride, padding,
+                                    dilation)
     if bias is not None and needs[2]:
         gb = g.sum(axis=(0, *range(2, dims + 2)))
     return gx, gw, gb
 
 
+def _scatter_channels_last(gcols, shape, out, kernel, stride, padding, dilation):
+    """The adjoint of _columns: window gradients back to an input gradient of `shape`."""
+    groups, dims = gcols.shape[0], len(kernel)
+    gcols = gcols.reshape(groups, shape[0], *out, *kernel, shape[1] // groups)
+    if groups > 1:
+        gcols = xp.moveaxis(gcols, 0, -2)  # (N, *out, *kernel, G, C/G)
+    gcols = gcols.reshape(shape[0], *out, *kernel, shape[1])
+    padded = [n + b + a for n, (b, a) in zip(shape[2:], padding)]
+    gx = xp.zeros((shape[0], *padded, shape[1]), dtype=gcols.dtype)
+    for offset, index in zip(itertools.product(*map(range, kernel)),
+                             _offsets(kernel, stride, dilation, out)):
+        gx[index[:1] + index[2:]] += gcols[(slice(None), *(slice(None),) * dims, *offset)]
+    inner = tuple(slice(b, b + n) for n, (b, _) in zip(shape[2:], padding))
+    return xp.ascontiguousarray(xp.moveaxis(gx[(slice(None), *inner)], -1, 1))
+
+
 # --- max pooling: the largest element of each window (the first, on ties) ------------------
-
-
-def _flat_windows(x, kernel, stride, padding, dilation, fill):
-    win = _windows(_pad(x, padding, fill), kernel, stride, dilation)
-    return win.reshape(*win.shape[:2 + len(kernel)], -1)
 
 
 @primitive
 def max_pool(x, kernel_size=(1,), stride=(1,), padding=((0, 0),), dilation=(1,)):
-    return _flat_windows(x, kernel_size, stride, padding, dilation, -xp.inf).max(axis=-1)
+    padded = _pad(x, padding, -xp.inf)
+    out = _out_sizes(padded.shape[2:], kernel_size, stride, dilation)
+    result = None
+    for index in _offsets(kernel_size, stride, dilation, out):
+        if result is None:
+            result = padded[index].copy()
+        else:
+            xp.maximum(result, padded[index], out=result)  # NaN propagates, as in torch
+    return result
 
 
 @max_pool.vjp
 def _(g, out, x, kernel_size=(1,), stride=(1,), padding=((0, 0),), dilation=(1,)):
-    flat = _flat_windows(x, kernel_size, stride, padding, dilation, -xp.inf)
-    first = flat.argmax(axis=-1)[..., None]  # as torch: the first maximum (or NaN) wins
-    gw = (xp.arange(flat.shape[-1]) == first) * g[..., None]
-    padded = tuple(n + b + a for n, (b, a) in zip(x.shape[2:], padding))
-    gx = _scatter_windows(gw.reshape(*g.shape, *kernel_size), (*x.shape[:2], *padded), stride,
-                          dilation)
+    padded = _pad(x, padding, -xp.inf)
+    gx = xp.zeros(padded.shape, dtype=g.dtype)
+    offsets = list(_offsets(kernel_size, stride, dilation, out.shape[2:]))
+    # As torch: a window's first maximum takes the gradient; in a window holding NaN (its
+    # output), the last NaN does. NaN never equals out, so each pass sees only its windows.
+    _route(gx, g, padded, offsets, out == out, lambda part: part == out)
+    nan = out != out
+    if nan.any():
+        _route(gx, g, padded, offsets[::-1], nan, lambda part: part != part)
     return (_unpad(gx, x.shape, padding),)
+
+
+def _route(gx, g, padded, offsets, unclaimed, matches):
+    """Add g into gx at the first offset of each unclaimed window whose element matches."""
+    for index in offsets:
+        hit = matches(padded[index])
+        hit &= unclaimed
+        unclaimed ^= hit
+        gx[index] += xp.where(hit, g, 0)
 
 
 # --- average pooling ----------------------------------------------------------------------
@@ -167,7 +201,8 @@ def _divisor(sizes, kernel, stride, counted, override):
     mask = xp.zeros((1, 1, *sizes))
     mask[(0, 0, *(slice(a, b) for a, b in counted))] = 1
     ones = (1,) * len(kernel)
-    divisor = _windows(mask, kernel, stride, ones).sum(axis=tuple(range(-len(kernel), 0)))
+    out = _out_sizes(sizes, kernel, stride, ones)
+    divisor = sum(mask[index] for index in _offsets(kernel, stride, ones, out))
     divisor.flags.writeable = False
     return divisor[0, 0]
 
@@ -186,9 +221,13 @@ def avg_pool(x, kernel_size=(1,), stride=(1,), padding=((0, 0),), ceil_pad=(0,),
              count_include_pad=True, divisor_override=None):
     """The mean of each window; `ceil_pad` is the extra right padding of ceil_mode, which
     never counts in the divisor."""
+    padded = _pad(x, padding, 0)
     ones = (1,) * len(kernel_size)
-    win = _windows(_pad(x, padding, 0), kernel_size, stride, ones)
-    total = win.sum(axis=tuple(range(-len(kernel_size), 0)))
+    out = _out_sizes(padded.shape[2:], kernel_size, stride, ones)
+    total = None
+    for index in _offsets(kernel_size, stride, ones, out):
+        total = padded[index].copy() if total is None else xp.add(total, padded[index],
+                                                                  out=total)
     divisor = _avg_divisor(x, kernel_size, stride, padding, ceil_pad, count_include_pad,
                            divisor_override)
     return (total / divisor).astype(x.dtype, copy=False)
@@ -200,12 +239,12 @@ def _(g, out, x, kernel_size=(1,), stride=(1,), padding=((0, 0),), ceil_pad=(0,)
     divisor = _avg_divisor(x, kernel_size, stride, padding, ceil_pad, count_include_pad,
                            divisor_override)
     scaled = (g / divisor).astype(g.dtype, copy=False)
-    gw = xp.broadcast_to(scaled[(Ellipsis, *(None,) * len(kernel_size))],
-                         (*g.shape, *kernel_size))
     padded = tuple(n + b + a for n, (b, a) in zip(x.shape[2:], padding))
+    gx = xp.zeros((*x.shape[:2], *padded), dtype=g.dtype)
     ones = (1,) * len(kernel_size)
-    return (_unpad(_scatter_windows(gw, (*x.shape[:2], *padded), stride, ones), x.shape,
-                   padding),)
+    for index in _offsets(kernel_size, stride, ones, g.shape[2:]):
+        gx[index] += scaled
+    return (_unpad(gx, x.shape, padding),)
 
 
 # --- adaptive average pooling: one averaging matrix per spatial axis ----------------------
