@@ -3,6 +3,8 @@ Unflatten."""
 
 from __future__ import annotations
 
+import math
+
 from ..engine.primitive import ShapeError
 from .module import Module
 
@@ -118,6 +120,11 @@ class Unflatten(Module):
         super().__init__()
         self.dim = int(dim)
         self.unflattened_size = tuple(int(n) for n in unflattened_size)
+
+    @property
+    def in_features(self):
+        """The width of the rows it unflattens (dim 1 of a batch), else None."""
+        return math.prod(self.unflattened_size) if self.dim in (1, -1) else None
 
     def forward(self, x):
         shape = x.shape
