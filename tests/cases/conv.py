@@ -27,7 +27,7 @@ def conv(rng):
         padding = tuple((int(a), int(b)) for a, b in rng.integers(0, 3, (dims, 2)))
         x = rng.standard_normal((2, 2 * groups, *rng.integers(5, 8, dims)))
         w = rng.standard_normal((2 * groups, 2, *kernel))
-        options = dict(stride=stride, padding=padding, dilation=dilation, groups=groups)
+        options = {"stride": stride, "padding": padding, "dilation": dilation, "groups": groups}
         found.append((lambda x, w, b, o=options: C.conv(x, w, b, **o),
                       [x, w, rng.standard_normal(2 * groups)]))
         found.append((lambda x, w, o=options: C.conv(x, w, **o), [x, w]))
@@ -38,9 +38,9 @@ def max_pool(rng):
     found = []
     for dims in (1, 2):
         kernel = tuple(int(k) for k in rng.integers(1, 4, dims))
-        options = dict(kernel_size=kernel, stride=tuple(int(s) for s in rng.integers(1, 3, dims)),
-                       padding=tuple((k // 2, k // 2) for k in kernel),
-                       dilation=tuple(int(d) for d in rng.integers(1, 3, dims)))
+        options = {"kernel_size": kernel, "stride": tuple(int(s) for s in rng.integers(1, 3, dims)),
+                       "padding": tuple((k // 2, k // 2) for k in kernel),
+                       "dilation": tuple(int(d) for d in rng.integers(1, 3, dims))}
         x = _spread(rng, (2, 3, *rng.integers(5, 8, dims)))
         found.append((lambda x, o=options: C.max_pool(x, **o), [x]))
     return found
@@ -50,9 +50,9 @@ def avg_pool(rng):
     found = []
     for dims, include in ((1, True), (2, False), (2, True)):
         kernel = tuple(int(k) for k in rng.integers(1, 4, dims))
-        options = dict(kernel_size=kernel, stride=tuple(int(s) for s in rng.integers(1, 3, dims)),
-                       padding=tuple((k // 2, k // 2) for k in kernel), ceil_pad=(0,) * dims,
-                       count_include_pad=include)
+        options = {"kernel_size": kernel, "stride": tuple(int(s) for s in rng.integers(1, 3, dims)),
+                       "padding": tuple((k // 2, k // 2) for k in kernel), "ceil_pad": (0,) * dims,
+                       "count_include_pad": include}
         x = rng.standard_normal((2, 3, *rng.integers(5, 8, dims)))
         found.append((lambda x, o=options: C.avg_pool(x, **o), [x]))
     found.append((lambda x: C.avg_pool(x, kernel_size=(2, 2), stride=(2, 1),

@@ -57,10 +57,10 @@ def conv_configs(draw):
     dilations = (dilation,) * dims if isinstance(dilation, int) else dilation
     span = [d * (k - 1) + 1 for k, d in zip(kernels, dilations)]
     size = tuple(draw(st.integers(s, s + 6)) for s in span)  # at least one window unpadded
-    return dict(dims=dims, groups=groups, kernel=kernels, stride=stride, padding=padding,
-                dilation=dilation, size=size, batch=draw(st.integers(1, 3)),
-                c_in=groups * draw(st.integers(1, 3)), c_out=groups * draw(st.integers(1, 3)),
-                bias=draw(st.booleans()), seed=draw(st.integers(0, 2**16)))
+    return {"dims": dims, "groups": groups, "kernel": kernels, "stride": stride, "padding": padding,
+                "dilation": dilation, "size": size, "batch": draw(st.integers(1, 3)),
+                "c_in": groups * draw(st.integers(1, 3)), "c_out": groups * draw(st.integers(1, 3)),
+                "bias": draw(st.booleans()), "seed": draw(st.integers(0, 2**16))}
 
 
 @SETTINGS
@@ -88,9 +88,9 @@ def pool_configs(draw, dilated):
     padding = tuple(draw(st.integers(0, k // 2)) for k in kernels)
     stride = draw(st.one_of(st.none(), st.integers(1, 3)))
     size = tuple(draw(st.integers(max(s - 2 * p, 1), s + 6)) for s, p in zip(span, padding))
-    return dict(dims=dims, kernel_size=kernel, stride=stride, padding=padding,
-                dilation=dilation, ceil_mode=draw(st.booleans()), size=size,
-                seed=draw(st.integers(0, 2**16)))
+    return {"dims": dims, "kernel_size": kernel, "stride": stride, "padding": padding,
+                "dilation": dilation, "ceil_mode": draw(st.booleans()), "size": size,
+                "seed": draw(st.integers(0, 2**16))}
 
 
 @SETTINGS
@@ -135,8 +135,8 @@ def test_adaptive_avg_pool_matches_torch(dims, data):
 def test_max_pool_ties_go_to_the_first_maximum_as_in_torch():
     x = np.array([[[[1.0, 1.0, 0.0], [1.0, 0.0, 1.0], [2.0, 2.0, 2.0]]]])
     for kernel, stride in ((2, 1), (3, 1), (2, 2)):
-        compare(lambda t: F.max_pool2d(t, kernel, stride),
-                lambda t: TF.max_pool2d(t, kernel, stride), [x], f"ties {kernel}, {stride}")
+        compare(lambda t, k=kernel, s=stride: F.max_pool2d(t, k, s),
+                lambda t, k=kernel, s=stride: TF.max_pool2d(t, k, s), [x], f"ties {kernel}, {stride}")
     compare(lambda t: F.max_pool1d(t, 2, 1), lambda t: TF.max_pool1d(t, 2, 1), [x[0, 0]],
             "ties 1d, unbatched")
 

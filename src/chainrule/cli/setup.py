@@ -47,13 +47,13 @@ def build_cnn(n_features: int, n_outputs: int, config: dict):
                           f"image with s >= 4, got {n_features} features")
     activation = getattr(nn, ACTIVATION_LAYERS[config["activation"]])
     if image:
-        convs, shape = [(1, 16, dict(kernel_size=3, padding=1)),
-                        (16, 32, dict(kernel_size=3, padding=1))], (1, side, side)
+        same = {"kernel_size": 3, "padding": 1}
+        convs, shape = [(1, 16, same), (16, 32, same)], (1, side, side)
         conv, norm, width = nn.Conv2d, nn.BatchNorm2d, 32 * (side // 4) ** 2
     else:
-        convs, shape = [(1, 25, dict(kernel_size=5, stride=2, padding=1)),
-                        (25, 25, dict(kernel_size=3, stride=2, padding=1)),
-                        (25, 25, dict(kernel_size=3, stride=2, padding=1))], (1, n_features)
+        first = {"kernel_size": 5, "stride": 2, "padding": 1}
+        later = {"kernel_size": 3, "stride": 2, "padding": 1}
+        convs, shape = [(1, 25, first), (25, 25, later), (25, 25, later)], (1, n_features)
         conv, norm, length = nn.Conv1d, nn.BatchNorm1d, n_features
         for _, _, options in convs:
             length = (length + 2 * options["padding"] - options["kernel_size"]) // 2 + 1

@@ -1,10 +1,10 @@
 """Convolution and pooling primitives over N-d windows (N = 1 or 2 in nn), VJPs beside them.
 
-x has shape (batch, channels, *spatial). A window view of the padded input, shape
-(batch, channels, *out, *kernel), is made by striding alone (no copy); the forward pass is one
-GEMM over it (im2col). A VJP turns the window gradients back into an input gradient by adding
-each kernel offset's slice into a strided view of the padded input: a loop over the kernel's
-few offsets, never over positions, and no np.add.at.
+x has shape (batch, channels, *spatial). A convolution is one GEMM over the windows of the
+padded input (im2col, made by striding a channels-last copy); its input gradient is a GEMM
+followed by a scatter-add that adds each kernel offset's slice into a strided view of the
+padded input. Pooling loops over the kernel's offsets the same way. Loops run over the few
+kernel offsets, never over positions, and never through np.add.at.
 
 Options are normalized by nn.functional: `padding` is one (before, after) pair per spatial
 axis; `stride`, `dilation` and `kernel_size` one int per spatial axis.
@@ -75,7 +75,7 @@ def _channels_last_padded(x, padding):
 def _columns(x, kernel, stride, padding, dilation, groups):
     """im2col: (groups, batch·positions, kernel · channels/groups) and the output sizes."""
     padded = _channels_last_padded(x, padding)
-    dims, steps = len(kernel), padded.strides[1:-1]
+    steps = padded.strides[1:-1]
     out = _out_sizes(padded.shape[1:-1], kernel, stride, dilation)
     shape = (x.shape[0], *out, *kernel, groups, x.shape[1] // groups)
     strides = (padded.strides[0], *(t * s for t, s in zip(steps, stride)),
@@ -170,10 +170,10 @@ def _(g, out, x, kernel_size=(1,), stride=(1,), padding=((0, 0),), dilation=(1,)
     offsets = list(_offsets(kernel_size, stride, dilation, out.shape[2:]))
     # As torch: a window's first maximum takes the gradient; in a window holding NaN (its
     # output), the last NaN does. NaN never equals out, so each pass sees only its windows.
-    _route(gx, g, padded, offsets, out == out, lambda part: part == out)
-    nan = out != out
+    nan = xp.isnan(out)
+    _route(gx, g, padded, offsets, ~nan, lambda part: part == out)
     if nan.any():
-        _route(gx, g, padded, offsets[::-1], nan, lambda part: part != part)
+        _route(gx, g, padded, offsets[::-1], nan, xp.isnan)
     return (_unpad(gx, x.shape, padding),)
 
 

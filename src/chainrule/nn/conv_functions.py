@@ -48,8 +48,9 @@ def _conv_padding(padding, kernel, stride, dilation, dims):
             raise ValueError("padding='same' is not supported for strided convolutions")
         total = [d * (k - 1) for k, d in zip(kernel, dilation)]
         return tuple((t // 2, t - t // 2) for t in total)  # as torch: the odd one on the right
-    if isinstance(padding, str):
-        raise ValueError(f"padding must be 'same', 'valid', an int or ints, got {padding!r}")
+    if isinstance(padding, str):  # a ValueError, as torch's
+        raise ValueError(  # noqa: TRY004
+            f"padding must be 'same', 'valid', an int or ints, got {padding!r}")
     return tuple((p, p) for p in tuple_of(padding, dims, "padding", minimum=0))
 
 

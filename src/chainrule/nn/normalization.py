@@ -52,12 +52,11 @@ class BatchNorm1d(Module):
             self.running_var[...] = 1
             self.num_batches_tracked[...] = 0
 
-    input_shapes = {2: "(N, {C})", 3: "(N, {C}, L)"}  # by rank
+    input_ranks, input_shapes = (2, 3), "(N, {C}) or (N, {C}, L)"
 
     def forward(self, x):
-        if x.ndim not in self.input_shapes or x.shape[1] != self.num_features:
-            wanted = " or ".join(s.format(C=self.num_features)
-                                for s in self.input_shapes.values())
+        if x.ndim not in self.input_ranks or x.shape[1] != self.num_features:
+            wanted = self.input_shapes.format(C=self.num_features)
             raise ShapeError(f"{type(self).__name__}({self.num_features}): expected input of "
                              f"shape {wanted}, got {x.shape}")
         factor = 0.0 if self.momentum is None else self.momentum
@@ -86,7 +85,7 @@ class BatchNorm1d(Module):
 class BatchNorm2d(BatchNorm1d):
     """BatchNorm1d's rule per channel of (N, C, H, W) input, statistics over N, H and W."""
 
-    input_shapes = {4: "(N, {C}, H, W)"}
+    input_ranks, input_shapes = (4,), "(N, {C}, H, W)"
 
 
 class LayerNorm(Module):
