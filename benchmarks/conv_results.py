@@ -9,6 +9,7 @@ chainrule beside PyTorch with the same loop.
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import time
 
@@ -126,7 +127,7 @@ def report(label, results):
           f"{statistics.mean(accuracies):.2%} | {statistics.median(s for s, _ in results):.1f} |")
 
 
-def run_mnist1d(seeds):
+def run_mnist1d(seeds, loops):
     import torch
 
     torch.set_num_threads(1)
@@ -137,12 +138,14 @@ def run_mnist1d(seeds):
     print("| loop | library | test accuracy per seed | mean | fit time, median (s) |\n"
           "|---|---|---|---|---|")
     for name, train in (("chainrule", train_chainrule), ("pytorch (1 thread)", train_torch)):
-        report(f"shuffled epochs (cr.fit) | {name}",
-               [train(conv_base, data, 1e-2, epochs, seed) for seed in seeds])
+        if "fit" in loops:
+            report(f"shuffled epochs (cr.fit) | {name}",
+                   [train(conv_base, data, 1e-2, epochs, seed) for seed in seeds])
     for name, train in (("chainrule", paper_loop_chainrule),
                         ("pytorch (1 thread)", paper_loop_torch)):
-        report(f"the mnist1d repository's loop | {name}",
-               [train(conv_base, data, 1e-2, 6000, seed) for seed in seeds])
+        if "paper" in loops:
+            report(f"the mnist1d repository's loop | {name}",
+                   [train(conv_base, data, 1e-2, 6000, seed) for seed in seeds])
 
 
 def run_digits(seeds):
@@ -157,16 +160,25 @@ def run_digits(seeds):
         report(name, [train(digits_cnn, data, 3e-3, 60, seed, batch=32) for seed in seeds])
 
 
-def chainrule_step(make, x, y):
+def chainrule_step(make, x, y, threads):
+    """One eager training step; its timing windows run with `threads` BLAS threads."""
+    from threadpoolctl import threadpool_limits
+
     cr.manual_seed(0)
     model = make(nn)
     opt = optim.Adam(model.parameters(), lr=1e-3)
-    xt = cr.tensor(x)
+    xt, limits = cr.tensor(x), []
 
     def step():
         opt.zero_grad()
         nn.functional.cross_entropy(model(xt), y).backward()
         opt.step()
+
+    def prepare():
+        if limits:
+            limits.pop().restore_original_limits()
+        limits.append(threadpool_limits(threads, user_api="blas"))
+    step.prepare = prepare
     return step
 
 
@@ -179,44 +191,49 @@ def torch_step(make, x, y, threads):
     xt, yt = torch.from_numpy(x), torch.from_numpy(y)
 
     def step():
-        torch.set_num_threads(threads)
         opt.zero_grad()
         torch.nn.functional.cross_entropy(model(xt), yt).backward()
         opt.step()
+    step.prepare = lambda: torch.set_num_threads(threads)
     return step
 
 
 def run_speed(rounds, seconds):
+    """Each library with 1 and 2 threads, interleaved; per round the better setting of each."""
     rng = np.random.default_rng(0)
-    print(f"BLAS: {blas_description()}")
     for label, make, shape in (("ConvBase, batch 100 x 40", conv_base, (BATCH, 40)),
                                ("Conv2d 28x28, batch 100", image_cnn, (BATCH, 1, 28, 28))):
         x = rng.standard_normal(shape).astype(np.float32)
         y = rng.integers(0, 10, BATCH)
-        steps = {"chainrule": chainrule_step(make, x, y),
-                 "torch 1 thread": torch_step(make, x, y, 1),
-                 "torch 2 threads": torch_step(make, x, y, 2)}
+        steps = {f"{lib} {t}": runner(make, x, y, t) for lib, runner in
+                 (("chainrule", chainrule_step), ("torch", torch_step)) for t in (1, 2)}
         rates = interleave(steps, rounds, seconds)
-        best = max(("torch 1 thread", "torch 2 threads"),
-                   key=lambda name: statistics.median(rates[name]))
+        best = {lib: [max(a, b) for a, b in zip(rates[f"{lib} 1"], rates[f"{lib} 2"])]
+                for lib in ("chainrule", "torch")}
         medians = {name: statistics.median(r) for name, r in rates.items()}
         print(f"| {label} | " + " | ".join(f"{medians[n]:.0f}" for n in steps)
-              + f" | {ratio_median(rates['chainrule'], rates[best]):.2f}x |")
+              + f" | {ratio_median(best['chainrule'], best['torch']):.2f}x |")
 
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("what", choices=["mnist1d", "digits", "speed"])
     parser.add_argument("--seeds", type=int, default=3)
+    parser.add_argument("--loops", default="fit,paper",
+                        help="mnist1d: fit (shuffled epochs), paper (the repository's loop)")
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--seconds", type=float, default=1.0)
     args = parser.parse_args(argv)
     if args.what == "speed":
-        print("| step | chainrule steps/s | torch 1 thread | torch 2 threads | chainrule / best "
-              "torch (median of interleaved rounds) |\n|---|---|---|---|---|")
+        print(f"BLAS: {blas_description()}; load average {os.getloadavg()}")
+        print("| step | chainrule 1 thread (steps/s) | chainrule 2 threads | torch 1 thread | "
+              "torch 2 threads | chainrule / torch, each at its better setting (median of "
+              "interleaved rounds) |\n|---|---|---|---|---|---|")
         run_speed(args.rounds, args.seconds)
+    elif args.what == "mnist1d":
+        run_mnist1d(range(args.seeds), args.loops.split(","))
     else:
-        {"mnist1d": run_mnist1d, "digits": run_digits}[args.what](range(args.seeds))
+        run_digits(range(args.seeds))
 
 
 if __name__ == "__main__":
