@@ -74,6 +74,8 @@ def _channels_last_padded(x, padding):
 
 def _columns(x, kernel, stride, padding, dilation, groups):
     """im2col: (groups, batch·positions, kernel · channels/groups) and the output sizes."""
+    if x.shape[1] == 1:
+        return _single_channel_columns(x, kernel, stride, padding, dilation)
     padded = _channels_last_padded(x, padding)
     steps = padded.strides[1:-1]
     out = _out_sizes(padded.shape[1:-1], kernel, stride, dilation)
@@ -85,6 +87,17 @@ def _columns(x, kernel, stride, padding, dilation, groups):
     if groups > 1:
         win = xp.moveaxis(win, -2, 0)
     return win.reshape(groups, x.shape[0] * math.prod(out), -1), out
+
+
+def _single_channel_columns(x, kernel, stride, padding, dilation):
+    """_columns of a one-channel input (a first layer), built by one copy per kernel offset:
+    those copy runs along the output's rows, where a window holds only a few floats."""
+    padded = _pad(x, padding, 0)
+    out = _out_sizes(padded.shape[2:], kernel, stride, dilation)
+    cols = xp.empty((math.prod(kernel), x.shape[0], *out), dtype=x.dtype)
+    for k, index in enumerate(_offsets(kernel, stride, dilation, out)):
+        cols[k] = padded[index][:, 0]
+    return cols.reshape(cols.shape[0], -1).T[None], out  # a transposed view: BLAS takes it
 
 
 def _grouped_weight(weight, groups):
