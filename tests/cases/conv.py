@@ -31,6 +31,9 @@ def conv(rng):
         found.append((lambda x, w, b, o=options: C.conv(x, w, b, **o),
                       [x, w, rng.standard_normal(2 * groups)]))
         found.append((lambda x, w, o=options: C.conv(x, w, **o), [x, w]))
+        # one input channel: _columns' separate path (a first layer)
+        found.append((lambda x, w, o={**options, "groups": 1}: C.conv(x, w, **o),
+                      [x[:, :1], rng.standard_normal((3, 1, *kernel))]))
     return found
 
 
