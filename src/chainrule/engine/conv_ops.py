@@ -136,28 +136,30 @@ def _(g, out, x, weight, bias=None, stride=(1,), padding=((0, 0),), dilation=(1,
         gw = gw.reshape(weight.shape[0], *kernel, -1)
         gw = xp.ascontiguousarray(xp.moveaxis(gw, -1, 1))
     if needs[0]:
-        gcols = xp.matmul(g2, _grouped_weight(weight, groups))  # (G, N·P, kernel · C/G)
-        gx = _scatter_channels_last(gcols, x.shape, g.shape[2:], kernel, stride, padding,
-                                    dilation)
+        gx = _input_gradient(g_groups, weight, x.shape, stride, padding, dilation)
     if bias is not None and needs[2]:
         gb = g.sum(axis=(0, *range(2, dims + 2)))
     return gx, gw, gb
 
 
-def _scatter_channels_last(gcols, shape, out, kernel, stride, padding, dilation):
-    """The adjoint of _columns: window gradients back to an input gradient of `shape`."""
-    groups, dims = gcols.shape[0], len(kernel)
-    gcols = gcols.reshape(groups, shape[0], *out, *kernel, shape[1] // groups)
-    if groups > 1:
-        gcols = xp.moveaxis(gcols, 0, -2)  # (N, *out, *kernel, G, C/G)
-    gcols = gcols.reshape(shape[0], *out, *kernel, shape[1])
+def _input_gradient(g_groups, weight, shape, stride, padding, dilation):
+    """The adjoint of _columns after the GEMM: g_groups (N, G, O/G, P) to the input gradient.
+
+    The GEMM gives the window gradients kernel-offset-major, (G, kernel, C/G, N, *out), so
+    each offset's slab adds into the padded input gradient along whole output rows."""
+    batch, groups, per_group = g_groups.shape[:3]
+    kernel, channels = weight.shape[2:], weight.shape[1]  # channels per group
     padded = [n + b + a for n, (b, a) in zip(shape[2:], padding)]
-    gx = xp.zeros((shape[0], *padded, shape[1]), dtype=gcols.dtype)
-    for offset, index in zip(itertools.product(*map(range, kernel)),
-                             _offsets(kernel, stride, dilation, out)):
-        gx[index[:1] + index[2:]] += gcols[(slice(None), *(slice(None),) * dims, *offset)]
-    inner = tuple(slice(b, b + n) for n, (b, _) in zip(shape[2:], padding))
-    return xp.ascontiguousarray(xp.moveaxis(gx[(slice(None), *inner)], -1, 1))
+    out = _out_sizes(padded, kernel, stride, dilation)
+    w = weight.reshape(groups, per_group, channels, math.prod(kernel))
+    w = w.transpose(0, 3, 2, 1).reshape(groups, -1, per_group)  # (G, K·C/G, O/G)
+    g = g_groups.transpose(1, 2, 0, 3).reshape(groups, per_group, -1)  # (G, O/G, N·P)
+    slabs = xp.matmul(w, g).reshape(groups, -1, channels, batch, *out)
+    gx = xp.zeros((batch, *shape[1:2], *padded), dtype=slabs.dtype)
+    target = gx.reshape(batch, groups, -1, *padded).transpose(1, 2, 0, *range(3, 3 + len(out)))
+    for k, index in enumerate(_offsets(kernel, stride, dilation, out)):
+        target[(slice(None), *index)] += slabs[:, k]
+    return xp.ascontiguousarray(_unpad(gx, shape, padding))
 
 
 # --- max pooling: the largest element of each window (the first, on ties) ------------------
