@@ -1,4 +1,4 @@
-"""Cases for the convolution and pooling primitives (chainrule.engine.conv_ops).
+"""Cases for the convolution and pooling primitives (chainrule.engine.conv_ops, pool_ops).
 
 Random shapes and options per draw; tests/nn/test_conv.py compares the same ops with torch.
 Pooling inputs are distinct values spread apart, so no window holds a tie that central
@@ -10,6 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from chainrule.engine import conv_ops as C
+from chainrule.engine import pool_ops as P
 
 
 def _spread(rng, shape):
@@ -45,7 +46,7 @@ def max_pool(rng):
                        "padding": tuple((k // 2, k // 2) for k in kernel),
                        "dilation": tuple(int(d) for d in rng.integers(1, 3, dims))}
         x = _spread(rng, (2, 3, *rng.integers(5, 8, dims)))
-        found.append((lambda x, o=options: C.max_pool(x, **o), [x]))
+        found.append((lambda x, o=options: P.max_pool(x, **o), [x]))
     return found
 
 
@@ -57,13 +58,13 @@ def avg_pool(rng):
                        "padding": tuple((k // 2, k // 2) for k in kernel), "ceil_pad": (0,) * dims,
                        "count_include_pad": include}
         x = rng.standard_normal((2, 3, *rng.integers(5, 8, dims)))
-        found.append((lambda x, o=options: C.avg_pool(x, **o), [x]))
-    found.append((lambda x: C.avg_pool(x, kernel_size=(2, 2), stride=(2, 1),
+        found.append((lambda x, o=options: P.avg_pool(x, **o), [x]))
+    found.append((lambda x: P.avg_pool(x, kernel_size=(2, 2), stride=(2, 1),
                                        padding=((0, 0), (0, 0)), ceil_pad=(0, 0),
                                        divisor_override=3), [rng.standard_normal((1, 2, 4, 5))]))
     # ceil_mode's geometry for length 6, kernel 3, stride 2, padding 1: one extra right pad.
     for include in (True, False):
-        found.append((lambda x, i=include: C.avg_pool(x, kernel_size=(3,), stride=(2,),
+        found.append((lambda x, i=include: P.avg_pool(x, kernel_size=(3,), stride=(2,),
                                                       padding=((1, 2),), ceil_pad=(1,),
                                                       count_include_pad=i),
                       [rng.standard_normal((2, 2, 6))]))
@@ -75,7 +76,7 @@ def adaptive_avg_pool(rng):
     for dims in (1, 2):
         size = tuple(int(n) for n in rng.integers(3, 9, dims))
         out = tuple(int(rng.integers(1, n + 2)) for n in size)  # may exceed: bins overlap
-        found.append((lambda x, o=out: C.adaptive_avg_pool(x, output_size=o),
+        found.append((lambda x, o=out: P.adaptive_avg_pool(x, output_size=o),
                       [rng.standard_normal((2, 3, *size))]))
     return found
 

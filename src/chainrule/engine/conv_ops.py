@@ -1,10 +1,11 @@
-"""Convolution and pooling primitives over N-d windows (N = 1 or 2 in nn), VJPs beside them.
+"""Convolution primitive over N-d windows (N = 1 or 2 in nn), its VJP beside it, and the
+window helpers pool_ops shares.
 
 x has shape (batch, channels, *spatial). A convolution is one GEMM over the windows of the
 padded input (im2col, made by striding a channels-last copy); its input gradient is a GEMM
 followed by a scatter-add that adds each kernel offset's slice into a strided view of the
-padded input. Pooling loops over the kernel's offsets the same way. Loops run over the few
-kernel offsets, never over positions, and never through np.add.at.
+padded input. Loops run over the few kernel offsets, never over positions, and never
+through np.add.at.
 
 Options are normalized by nn.functional: `padding` is one (before, after) pair per spatial
 axis; `stride`, `dilation` and `kernel_size` one int per spatial axis.
@@ -12,7 +13,6 @@ axis; `stride`, `dilation` and `kernel_size` one int per spatial axis.
 
 from __future__ import annotations
 
-import functools
 import itertools
 import math
 
@@ -22,7 +22,7 @@ from .primitive import ShapeError, primitive
 _as_strided = xp.lib.stride_tricks.as_strided
 
 
-def _pad(x, padding, fill):
+def pad(x, padding, fill):
     """x with padding[i] = (before, after) added around spatial axis i, filled with `fill`."""
     if not any(before or after for before, after in padding):
         return x
@@ -38,7 +38,7 @@ def _inner(shape, padding):
     return (slice(None), slice(None), *spatial)
 
 
-def _out_sizes(sizes, kernel, stride, dilation):
+def out_sizes(sizes, kernel, stride, dilation):
     out = [(n - d * (k - 1) - 1) // s + 1 for n, k, s, d in zip(sizes, kernel, stride, dilation)]
     if min(out) < 1:
         raise ShapeError(f"padded input of spatial size {tuple(sizes)} is smaller than the "
@@ -46,7 +46,7 @@ def _out_sizes(sizes, kernel, stride, dilation):
     return out
 
 
-def _offsets(kernel, stride, dilation, out):
+def window_offsets(kernel, stride, dilation, out):
     """Per kernel offset, the index of the padded input's elements that offset meets in
     every window: a strided slice of shape (batch, channels, *out)."""
     for offset in itertools.product(*map(range, kernel)):
@@ -54,7 +54,7 @@ def _offsets(kernel, stride, dilation, out):
                                            for o, d, s, n in zip(offset, dilation, stride, out)))
 
 
-def _unpad(gx, shape, padding):
+def unpad(gx, shape, padding):
     return gx[_inner(shape, padding)] if gx.shape != shape else gx
 
 
@@ -78,7 +78,7 @@ def _columns(x, kernel, stride, padding, dilation, groups):
         return _single_channel_columns(x, kernel, stride, padding, dilation)
     padded = _channels_last_padded(x, padding)
     steps = padded.strides[1:-1]
-    out = _out_sizes(padded.shape[1:-1], kernel, stride, dilation)
+    out = out_sizes(padded.shape[1:-1], kernel, stride, dilation)
     shape = (x.shape[0], *out, *kernel, groups, x.shape[1] // groups)
     strides = (padded.strides[0], *(t * s for t, s in zip(steps, stride)),
                *(t * d for t, d in zip(steps, dilation)),
@@ -92,10 +92,10 @@ def _columns(x, kernel, stride, padding, dilation, groups):
 def _single_channel_columns(x, kernel, stride, padding, dilation):
     """_columns of a one-channel input (a first layer), built by one copy per kernel offset:
     those copy runs along the output's rows, where a window holds only a few floats."""
-    padded = _pad(x, padding, 0)
-    out = _out_sizes(padded.shape[2:], kernel, stride, dilation)
+    padded = pad(x, padding, 0)
+    out = out_sizes(padded.shape[2:], kernel, stride, dilation)
     cols = xp.empty((math.prod(kernel), x.shape[0], *out), dtype=x.dtype)
-    for k, index in enumerate(_offsets(kernel, stride, dilation, out)):
+    for k, index in enumerate(window_offsets(kernel, stride, dilation, out)):
         cols[k] = padded[index][:, 0]
     return cols.reshape(cols.shape[0], -1).T[None], out  # a transposed view: BLAS takes it
 
@@ -135,8 +135,12 @@ def _(g, out, x, weight, bias=None, stride=(1,), padding=((0, 0),), dilation=(1,
         gw = xp.matmul(g2.transpose(0, 2, 1), cols)  # (G, O/G, kernel · C/G)
         gw = gw.reshape(weight.shape[0], *kernel, -1)
         gw = xp.ascontiguousarray(xp.moveaxis(gw, -1, 1))
-    if needs[0]:
+    if needs[0] and _rows_are_longer(x.shape, g.shape, stride, groups):
         gx = _input_gradient(g_groups, weight, x.shape, stride, padding, dilation)
+    elif needs[0]:
+        gcols = xp.matmul(g2, _grouped_weight(weight, groups))  # (G, N·P, kernel · C/G)
+        gx = _scatter_channels_last(gcols, x.shape, g.shape[2:], kernel, stride, padding,
+                                    dilation)
     if bias is not None and needs[2]:
         gb = g.sum(axis=(0, *range(2, dims + 2)))
     return gx, gw, gb
@@ -150,146 +154,36 @@ def _input_gradient(g_groups, weight, shape, stride, padding, dilation):
     batch, groups, per_group = g_groups.shape[:3]
     kernel, channels = weight.shape[2:], weight.shape[1]  # channels per group
     padded = [n + b + a for n, (b, a) in zip(shape[2:], padding)]
-    out = _out_sizes(padded, kernel, stride, dilation)
+    out = out_sizes(padded, kernel, stride, dilation)
     w = weight.reshape(groups, per_group, channels, math.prod(kernel))
     w = w.transpose(0, 3, 2, 1).reshape(groups, -1, per_group)  # (G, K·C/G, O/G)
     g = g_groups.transpose(1, 2, 0, 3).reshape(groups, per_group, -1)  # (G, O/G, N·P)
     slabs = xp.matmul(w, g).reshape(groups, -1, channels, batch, *out)
     gx = xp.zeros((batch, *shape[1:2], *padded), dtype=slabs.dtype)
     target = gx.reshape(batch, groups, -1, *padded).transpose(1, 2, 0, *range(3, 3 + len(out)))
-    for k, index in enumerate(_offsets(kernel, stride, dilation, out)):
+    for k, index in enumerate(window_offsets(kernel, stride, dilation, out)):
         target[(slice(None), *index)] += slabs[:, k]
-    return xp.ascontiguousarray(_unpad(gx, shape, padding))
+    return xp.ascontiguousarray(unpad(gx, shape, padding))
 
 
-# --- max pooling: the largest element of each window (the first, on ties) ------------------
+def _rows_are_longer(shape, out_shape, stride, groups):
+    """Whether the scatter-add runs longer along output rows (unit stride) than along the
+    channels of a group: numpy's loops cost per run, so the longer runs win."""
+    return stride[-1] == 1 and out_shape[-1] > shape[1] // groups
 
 
-@primitive
-def max_pool(x, kernel_size=(1,), stride=(1,), padding=((0, 0),), dilation=(1,)):
-    padded = _pad(x, padding, -xp.inf)
-    out = _out_sizes(padded.shape[2:], kernel_size, stride, dilation)
-    result = None
-    for index in _offsets(kernel_size, stride, dilation, out):
-        if result is None:
-            result = padded[index].copy()
-        else:
-            xp.maximum(result, padded[index], out=result)  # NaN propagates, as in torch
-    return result
-
-
-@max_pool.vjp
-def _(g, out, x, kernel_size=(1,), stride=(1,), padding=((0, 0),), dilation=(1,)):
-    padded = _pad(x, padding, -xp.inf)
-    gx = xp.zeros(padded.shape, dtype=g.dtype)
-    offsets = list(_offsets(kernel_size, stride, dilation, out.shape[2:]))
-    # As torch: a window's first maximum takes the gradient; in a window holding NaN (its
-    # output), the last NaN does. NaN never equals out, so each pass sees only its windows.
-    nan = xp.isnan(out)
-    _route(gx, g, padded, offsets, ~nan, lambda part: part == out)
-    if nan.any():
-        _route(gx, g, padded, offsets[::-1], nan, xp.isnan)
-    return (_unpad(gx, x.shape, padding),)
-
-
-def _route(gx, g, padded, offsets, unclaimed, matches):
-    """Add g into gx at the first offset of each unclaimed window whose element matches."""
-    for index in offsets:
-        hit = matches(padded[index])
-        hit &= unclaimed
-        unclaimed ^= hit
-        gx[index] += xp.where(hit, g, 0)
-
-
-# --- average pooling ----------------------------------------------------------------------
-
-
-@functools.lru_cache(maxsize=64)
-def _divisor(sizes, kernel, stride, counted, override):
-    """Each window's divisor: override, or how many of its positions are counted.
-
-    `counted` is a (start, stop) pair per axis of the padded array: the positions counted in
-    the divisor (torch: the input and its padding, or with count_include_pad=False the input).
-    """
-    if override:
-        return xp.asarray(float(override))
-    mask = xp.zeros((1, 1, *sizes))
-    mask[(0, 0, *(slice(a, b) for a, b in counted))] = 1
-    ones = (1,) * len(kernel)
-    out = _out_sizes(sizes, kernel, stride, ones)
-    divisor = sum(mask[index] for index in _offsets(kernel, stride, ones, out))
-    divisor.flags.writeable = False
-    return divisor[0, 0]
-
-
-def _avg_divisor(x, kernel, stride, padding, ceil_pad, count_include_pad, divisor_override):
-    sizes = tuple(n + b + a for n, (b, a) in zip(x.shape[2:], padding))
-    if count_include_pad:
-        counted = tuple((0, n - extra) for n, extra in zip(sizes, ceil_pad))
-    else:
-        counted = tuple((b, b + n) for n, (b, _) in zip(x.shape[2:], padding))
-    return _divisor(sizes, tuple(kernel), tuple(stride), counted, divisor_override)
-
-
-@primitive
-def avg_pool(x, kernel_size=(1,), stride=(1,), padding=((0, 0),), ceil_pad=(0,),
-             count_include_pad=True, divisor_override=None):
-    """The mean of each window; `ceil_pad` is the extra right padding of ceil_mode, which
-    never counts in the divisor."""
-    padded = _pad(x, padding, 0)
-    ones = (1,) * len(kernel_size)
-    out = _out_sizes(padded.shape[2:], kernel_size, stride, ones)
-    total = None
-    for index in _offsets(kernel_size, stride, ones, out):
-        total = padded[index].copy() if total is None else xp.add(total, padded[index],
-                                                                  out=total)
-    divisor = _avg_divisor(x, kernel_size, stride, padding, ceil_pad, count_include_pad,
-                           divisor_override)
-    return (total / divisor).astype(x.dtype, copy=False)
-
-
-@avg_pool.vjp
-def _(g, out, x, kernel_size=(1,), stride=(1,), padding=((0, 0),), ceil_pad=(0,),
-      count_include_pad=True, divisor_override=None):
-    divisor = _avg_divisor(x, kernel_size, stride, padding, ceil_pad, count_include_pad,
-                           divisor_override)
-    scaled = (g / divisor).astype(g.dtype, copy=False)
-    padded = tuple(n + b + a for n, (b, a) in zip(x.shape[2:], padding))
-    gx = xp.zeros((*x.shape[:2], *padded), dtype=g.dtype)
-    ones = (1,) * len(kernel_size)
-    for index in _offsets(kernel_size, stride, ones, g.shape[2:]):
-        gx[index] += scaled
-    return (_unpad(gx, x.shape, padding),)
-
-
-# --- adaptive average pooling: one averaging matrix per spatial axis ----------------------
-
-
-@functools.lru_cache(maxsize=64)
-def _bins(size, out, dtype):
-    """(out, size) matrix whose row i averages torch's bin i: [⌊i·size/out⌋, ⌈(i+1)·size/out⌉)."""
-    matrix = xp.zeros((out, size), dtype=dtype)
-    for i in range(out):
-        start, stop = (i * size) // out, -((-(i + 1) * size) // out)
-        matrix[i, start:stop] = 1.0 / (stop - start)
-    matrix.flags.writeable = False
-    return matrix
-
-
-def _apply_bins(x, matrices):
-    """Contract each spatial axis of x with its (out, in) matrix."""
-    for axis, matrix in enumerate(matrices, start=2):
-        x = xp.moveaxis(xp.tensordot(x, matrix, axes=([axis], [1])), -1, axis)
-    return x
-
-
-@primitive
-def adaptive_avg_pool(x, output_size=(1,)):
-    matrices = [_bins(n, o, x.dtype) for n, o in zip(x.shape[2:], output_size)]
-    return xp.ascontiguousarray(_apply_bins(x, matrices))
-
-
-@adaptive_avg_pool.vjp
-def _(g, out, x, output_size=(1,)):
-    matrices = [_bins(n, o, x.dtype).T for n, o in zip(x.shape[2:], output_size)]
-    return (xp.ascontiguousarray(_apply_bins(g, matrices)),)
+def _scatter_channels_last(gcols, shape, out, kernel, stride, padding, dilation):
+    """The adjoint of _columns: window gradients (G, N·P, kernel · C/G) back to the input
+    gradient, added channels-last (runs of C/G floats)."""
+    groups, dims = gcols.shape[0], len(kernel)
+    gcols = gcols.reshape(groups, shape[0], *out, *kernel, shape[1] // groups)
+    if groups > 1:
+        gcols = xp.moveaxis(gcols, 0, -2)  # (N, *out, *kernel, G, C/G)
+    gcols = gcols.reshape(shape[0], *out, *kernel, shape[1])
+    padded = [n + b + a for n, (b, a) in zip(shape[2:], padding)]
+    gx = xp.zeros((shape[0], *padded, shape[1]), dtype=gcols.dtype)
+    for offset, index in zip(itertools.product(*map(range, kernel)),
+                             window_offsets(kernel, stride, dilation, out)):
+        gx[index[:1] + index[2:]] += gcols[(slice(None), *(slice(None),) * dims, *offset)]
+    inner = tuple(slice(b, b + n) for n, (b, _) in zip(shape[2:], padding))
+    return xp.ascontiguousarray(xp.moveaxis(gx[(slice(None), *inner)], -1, 1))

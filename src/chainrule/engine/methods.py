@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from . import conv_ops, ops  # noqa: F401 (conv_ops registers its primitives)
+from . import conv_ops, ops, pool_ops  # noqa: F401 (conv_ops, pool_ops register theirs)
 from .backend import xp
 from .tensor import Tensor
 

@@ -1,14 +1,14 @@
 """Convolution and pooling as functions, with torch.nn.functional's names and arguments.
 
 They check and normalize the arguments (ints or tuples, 'same' and 'valid', ceil_mode, an
-unbatched input) and call the engine's primitives in chainrule.engine.conv_ops.
+unbatched input) and call the engine's primitives (chainrule.engine.conv_ops, pool_ops).
 """
 
 from __future__ import annotations
 
 import numbers
 
-from ..engine import conv_ops
+from ..engine import conv_ops, pool_ops
 from ..engine.primitive import ShapeError
 
 __all__ = ["adaptive_avg_pool1d", "adaptive_avg_pool2d", "avg_pool1d", "avg_pool2d",
@@ -115,7 +115,7 @@ def _max_pool(x, kernel_size, stride, padding, dilation, ceil_mode, return_indic
     x, added = _batched(x, dims, name)
     kernel, stride, dilation, pads, _ = _pool_geometry(x, kernel_size, stride, padding,
                                                        dilation, ceil_mode, dims, name)
-    y = conv_ops.max_pool(x, kernel_size=kernel, stride=stride, padding=pads, dilation=dilation)
+    y = pool_ops.max_pool(x, kernel_size=kernel, stride=stride, padding=pads, dilation=dilation)
     return _unbatched(y, added)
 
 
@@ -139,7 +139,7 @@ def _avg_pool(x, kernel_size, stride, padding, ceil_mode, count_include_pad, div
     x, added = _batched(x, dims, name)
     kernel, stride, _, pads, extra = _pool_geometry(x, kernel_size, stride, padding, 1,
                                                     ceil_mode, dims, name)
-    y = conv_ops.avg_pool(x, kernel_size=kernel, stride=stride, padding=pads, ceil_pad=extra,
+    y = pool_ops.avg_pool(x, kernel_size=kernel, stride=stride, padding=pads, ceil_pad=extra,
                           count_include_pad=bool(count_include_pad),
                           divisor_override=divisor_override)
     return _unbatched(y, added)
@@ -167,7 +167,7 @@ def _adaptive_avg_pool(x, output_size, dims):
         raise ValueError(f"{name}: output_size must be an int or {dims} ints, got {output_size!r}")
     # None keeps that axis's size, as in torch.
     sizes = tuple(n if o is None else o for n, o in zip(x.shape[2:], output_size))
-    y = conv_ops.adaptive_avg_pool(x, output_size=tuple_of(sizes, dims, "output_size"))
+    y = pool_ops.adaptive_avg_pool(x, output_size=tuple_of(sizes, dims, "output_size"))
     return _unbatched(y, added)
 
 
