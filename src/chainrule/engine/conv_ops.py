@@ -59,8 +59,9 @@ def unpad(gx, shape, padding):
 
 
 # --- convolution: out[n, o] = Σ_c Σ_k w[o, c, k] · x[n, g(o)·C/G + c, s·p + d·k] + b[o] -----
-# The GEMMs run channels-last: a window of a (N, *size, C) array is (*kernel, C) with C
-# contiguous, so im2col and the gradient's scatter copy whole channel rows, not single floats.
+# im2col runs channels-last: a window of a (N, *size, C) array is (*kernel, C) with C
+# contiguous, so it copies whole channel rows, not single floats. numpy's loops cost per
+# contiguous run, so each copy and scatter picks the layout with the longer runs.
 
 
 def _channels_last_padded(x, padding):
