@@ -316,8 +316,17 @@ def _output(model, x):
         return model(cr.tensor(x)).data
 
 
+def _conv_model():
+    """The convolution and pooling layers (their files: tests/nn/test_conv_layers.py)."""
+    return nn.Sequential(
+        nn.Unflatten(1, (1, 6, 6)), nn.Conv2d(1, 2, 3), nn.BatchNorm2d(2), nn.MaxPool2d(2),
+        nn.AvgPool2d(1), nn.AdaptiveAvgPool2d(1), nn.Flatten(1, 2), nn.Conv1d(2, 2, 1),
+        nn.MaxPool1d(1), nn.AvgPool1d(1), nn.AdaptiveAvgPool1d(1))
+
+
 def test_models_cover_every_built_in_layer():
     used = {type(module).__name__ for module in _every_layer_model().modules()}
+    used |= {type(module).__name__ for module in _conv_model().modules()}
     used.add("ModuleList")  # saved on its own in test_module_list_round_trip
     assert set(nn.LAYERS) <= used, f"not covered: {sorted(set(nn.LAYERS) - used)}"
 
@@ -340,7 +349,7 @@ def test_model_round_trip_is_bit_exact(tmp_path, rng, dtype):
 
 
 @pytest.mark.parametrize("make", [
-    _every_layer_model, lambda: nn.Sequential(nn.BatchNorm1d(5, affine=False),
+    _every_layer_model, _conv_model, lambda: nn.Sequential(nn.BatchNorm1d(5, affine=False),
                                               nn.LayerNorm([2, 3], elementwise_affine=False),
                                               nn.BatchNorm1d(4, track_running_stats=False)),
 ])
@@ -348,6 +357,19 @@ def test_state_size_is_the_size_of_a_real_models_state(make):
     model = make()
     held = sum(array.size for array in model.state_dict().values())
     assert 0 < nn.spec.state_size(nn.to_spec(model)) == held
+
+
+def test_conv_model_round_trip_is_bit_exact(tmp_path, rng):
+    model = _conv_model()
+    x = rng.standard_normal((4, 36)).astype(np.float32)
+    _output(model, x)
+    model.eval()
+    path = tmp_path / "conv.safetensors"
+    cr.save(model, path)
+    loaded = cr.load(path).eval()
+    assert repr(loaded) == repr(model)
+    _assert_same_arrays(loaded.state_dict(), model.state_dict())
+    assert _bits(_output(loaded, x)) == _bits(_output(model, x))
 
 
 def test_module_list_round_trip(tmp_path, rng):

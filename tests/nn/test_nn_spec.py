@@ -21,6 +21,13 @@ def built_in_layers():
         nn.LayerNorm(5, bias=False, dtype=np.float64),
         nn.Sequential(nn.Linear(2, 3), nn.ReLU()), nn.ModuleList([nn.Linear(1, 2), nn.Tanh()]),
         nn.Residual(nn.Sequential(nn.Linear(3, 3), nn.GELU())),
+        nn.Conv1d(2, 4, 3, stride=2, padding=1, groups=2),
+        nn.Conv2d(1, 3, (2, 3), padding="same", dilation=(2, 1), bias=False,
+                  dtype=np.float64),
+        nn.MaxPool1d(3, 2, 1, ceil_mode=True), nn.MaxPool2d((2, 3), dilation=2),
+        nn.AvgPool1d(2, count_include_pad=False), nn.AvgPool2d(3, 1, 1, divisor_override=2),
+        nn.AdaptiveAvgPool1d(4), nn.AdaptiveAvgPool2d((2, None)), nn.BatchNorm2d(3),
+        nn.Unflatten(1, (2, 3)),
     ]
 
 
@@ -77,7 +84,8 @@ def test_to_spec_rejects_modules_that_are_not_built_in(module):
 
 
 @pytest.mark.parametrize("spec, message", [
-    ({"type": "Conv2d", "args": {}}, "unknown layer type 'Conv2d'"),
+    ({"type": "Conv3d", "args": {}}, "unknown layer type 'Conv3d'"),
+    ({"type": "Conv2d", "args": {}}, "bad arguments for Conv2d"),
     ({"type": "os.system", "args": {}}, "unknown layer type"),
     ({"type": "Linear", "args": {"in_features": 2}}, "bad arguments for Linear"),
     ({"type": "Linear", "args": {"in_features": 2, "out_features": 3, "colour": 1}},

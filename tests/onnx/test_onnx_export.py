@@ -51,6 +51,8 @@ CASES = {
     "Tanh": [(nn.Tanh, (6,))],
     "GELU": [(nn.GELU, (6,)), (lambda: nn.GELU("tanh"), (6,))],
     "SiLU": [(nn.SiLU, (6,))],
+    "Unflatten": [(lambda: nn.Sequential(nn.Linear(6, 6), nn.Unflatten(1, (2, 3))), (6,)),
+                  (lambda: nn.Unflatten(2, (2, -1)), (3, 4))],
     "Mish": [(nn.Mish, (6,))],
     "Softplus": [(nn.Softplus, (6,)), (lambda: nn.Softplus(beta=2.0, threshold=1.0), (6,))],
     "ELU": [(lambda: nn.ELU(0.7), (6,))],

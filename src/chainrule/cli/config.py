@@ -14,16 +14,17 @@ from ..atomic import atomic_write_text
 from ..optim.registry import OPTIMIZERS, default_lr, takes_momentum
 from .options import OptionError, check_range
 
-__all__ = ["DEFAULTS", "OPTIMIZERS", "SCHEDULES", "ACTIVATIONS", "TASKS", "resolve",
+__all__ = ["DEFAULTS", "MODELS", "OPTIMIZERS", "SCHEDULES", "ACTIVATIONS", "TASKS", "resolve",
            "read_saved", "save", "merge_for_resume"]
 
 SCHEDULES = ("none", "step", "exp", "cosine", "warmup-cosine", "plateau")
 ACTIVATIONS = ("relu", "leaky_relu", "tanh", "sigmoid", "gelu")
+MODELS = ("mlp", "cnn")
 TASKS = ("classification", "regression")
 
 DEFAULTS = {
     "data": None, "target": None, "dataset": "digits", "task": None,
-    "hidden": [128], "activation": "relu", "dropout": 0.0, "batchnorm": False,
+    "model": "mlp", "hidden": [128], "activation": "relu", "dropout": 0.0, "batchnorm": False,
     "optimizer": "adam", "lr": None, "momentum": None, "weight_decay": None, "l2": 0.0,
     "batch_size": 32, "epochs": 20, "schedule": "none", "clip": None,
     "early_stopping": None, "val_split": 0.1, "seed": 0,

@@ -4,16 +4,21 @@ from __future__ import annotations
 
 import math
 
-__all__ = ["build_model", "build_optimizer", "build_scheduler"]
+from .options import OptionError
+
+__all__ = ["build_cnn", "build_model", "build_optimizer", "build_scheduler"]
 
 ACTIVATION_LAYERS = {"relu": "ReLU", "leaky_relu": "LeakyReLU", "tanh": "Tanh",
                      "sigmoid": "Sigmoid", "gelu": "GELU"}
 
 
 def build_model(n_features: int, n_outputs: int, config: dict):
-    """An MLP: [Linear, (BatchNorm1d), activation, (Dropout)] per hidden layer, then Linear."""
+    """An MLP: [Linear, (BatchNorm1d), activation, (Dropout)] per hidden layer, then Linear;
+    with --model cnn, a small convolutional network (build_cnn)."""
     from .. import nn
 
+    if config.get("model") == "cnn":
+        return build_cnn(n_features, n_outputs, config)
     layers, width = [], n_features
     for hidden in config["hidden"]:
         layers.append(nn.Linear(width, hidden))
@@ -25,6 +30,40 @@ def build_model(n_features: int, n_outputs: int, config: dict):
         width = hidden
     layers.append(nn.Linear(width, n_outputs))
     return nn.Sequential(*layers)
+
+
+def build_cnn(n_features: int, n_outputs: int, config: dict):
+    """A CNN over each row of features, read as an s x s image when n_features = s² (s >= 4:
+    two 3x3 Conv2d layers of 16 and 32 channels, each followed by 2x2 max pooling) and
+    otherwise as a 1-D signal (Greydanus's ConvBase: three Conv1d layers of 25 channels,
+    kernels 5/3/3, stride 2, padding 1). Then --dropout and a Linear layer;
+    --batchnorm adds BatchNorm after each convolution."""
+    from .. import nn
+
+    side = math.isqrt(n_features)
+    image = side >= 4 and side * side == n_features
+    if not image and n_features < 7:
+        raise OptionError(f"--model cnn needs at least 7 features (a signal) or an s x s "
+                          f"image with s >= 4, got {n_features} features")
+    activation = getattr(nn, ACTIVATION_LAYERS[config["activation"]])
+    if image:
+        same = {"kernel_size": 3, "padding": 1}
+        convs, shape = [(1, 16, same), (16, 32, same)], (1, side, side)
+        conv, norm, width = nn.Conv2d, nn.BatchNorm2d, 32 * (side // 4) ** 2
+    else:
+        first = {"kernel_size": 5, "stride": 2, "padding": 1}
+        later = {"kernel_size": 3, "stride": 2, "padding": 1}
+        convs, shape = [(1, 25, first), (25, 25, later), (25, 25, later)], (1, n_features)
+        conv, norm, length = nn.Conv1d, nn.BatchNorm1d, n_features
+        for _, _, options in convs:
+            length = (length + 2 * options["padding"] - options["kernel_size"]) // 2 + 1
+        width = 25 * length
+    layers = [nn.Unflatten(1, shape)]
+    for c_in, c_out, options in convs:
+        layers += [conv(c_in, c_out, **options)] + ([norm(c_out)] if config["batchnorm"] else [])
+        layers += [activation()] + ([nn.MaxPool2d(2)] if image else [])
+    layers += [nn.Flatten()] + ([nn.Dropout(config["dropout"])] if config["dropout"] else [])
+    return nn.Sequential(*layers, nn.Linear(width, n_outputs))
 
 
 def build_optimizer(config: dict, params):

@@ -16,6 +16,7 @@ EXAMPLES = """\
 examples:
   chainrule train                                       digits, a 64-128-10 ReLU MLP, Adam
   chainrule train --data iris.csv --target species --hidden 16 --epochs 100
+  chainrule train --dataset mnist1d --model cnn --lr 0.01 --batch-size 100
   chainrule train --dataset moons --hidden 32,32 --optimizer momentum --lr 0.1 --schedule cosine
   chainrule train --dataset linear --batch-size 0 --optimizer sgd     full-batch regression
   chainrule train --out runs/a --resume --epochs 40     continue runs/a up to 40 epochs
@@ -34,6 +35,9 @@ def add_parser(commands):
     data.add_argument("--val-split", type=float, metavar="F",
                       help="fraction of the training rows held out for validation (0.1)")
     model = parser.add_argument_group("model")
+    model.add_argument("--model", choices=cfg.MODELS,
+                       help="(mlp) or cnn: Conv2d layers for s x s images (digits), Conv1d "
+                            "layers for signals (mnist1d); --hidden applies to mlp")
     model.add_argument("--hidden", type=int_list, metavar="W1,W2",
                        help="hidden layer widths (128); 'none' for no hidden layer")
     model.add_argument("--activation", choices=cfg.ACTIVATIONS, help="(relu)")

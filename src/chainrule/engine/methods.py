@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from . import autograd, functions, inplace, ops  # noqa: F401  (autograd binds backward)
+# autograd binds backward; conv_ops and pool_ops register their primitives.
+from . import autograd, conv_ops, functions, inplace, ops, pool_ops  # noqa: F401
 from .backend import xp
 from .names import torch_names
 from .tensor import Tensor

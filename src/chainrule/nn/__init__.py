@@ -9,7 +9,8 @@ from . import functional as F
 from . import utils
 from .activation import (
     ELU, GELU, LeakyReLU, LogSoftmax, Mish, ReLU, Sigmoid, SiLU, Softmax, Softplus, Tanh)
-from .container import Flatten, Identity, ModuleList, Residual, Sequential
+from .container import Flatten, Identity, ModuleList, Residual, Sequential, Unflatten
+from .conv import Conv1d, Conv2d
 from .dropout import Dropout
 from .linear import Linear
 from .loss import (
@@ -28,7 +29,15 @@ from .loss import (
 from .keyed import ModuleDict, ParameterList
 from .loss_functions import LossError
 from .module import Module, Parameter, StateDictError
-from .normalization import BatchNorm1d, LayerNorm
+from .normalization import BatchNorm1d, BatchNorm2d, LayerNorm
+from .pooling import (
+    AdaptiveAvgPool1d,
+    AdaptiveAvgPool2d,
+    AvgPool1d,
+    AvgPool2d,
+    MaxPool1d,
+    MaxPool2d,
+)
 from .regularization import l2_penalty
 from .spec import LAYERS, SpecError, from_spec, to_spec
 
@@ -40,4 +49,6 @@ __all__ = [
     "StateDictError", "Tanh", "from_spec", "functional", "init", "l2_penalty", "loss_for_task",
     "to_spec", "ELU", "KLDivLoss", "Mish", "ModuleDict", "ParameterList", "SiLU",
     "SmoothL1Loss", "Softplus", "utils",
+    "AdaptiveAvgPool1d", "AdaptiveAvgPool2d", "AvgPool1d", "AvgPool2d", "BatchNorm2d",
+    "Conv1d", "Conv2d", "MaxPool1d", "MaxPool2d", "Unflatten",
 ]

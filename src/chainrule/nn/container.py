@@ -1,10 +1,13 @@
-"""Containers: Sequential, ModuleList, Residual, and the shape-only layers Identity, Flatten."""
+"""Containers: Sequential, ModuleList, Residual, and the shape-only layers Identity, Flatten,
+Unflatten."""
 
 from __future__ import annotations
 
+import math
+
 from ..engine.primitive import ShapeError
 from .module import Module
-from .registry import Int, register_layer
+from .registry import Int, Shape, register_layer
 
 
 @register_layer(children=(0, None), build=lambda cls, args, children: cls(children))
@@ -114,3 +117,26 @@ class Flatten(Module):
     def spec_args(self) -> dict:
         return {"start_dim": self.start_dim, "end_dim": self.end_dim}
 
+
+
+@register_layer(args={"dim": Int(), "unflattened_size": Shape()})
+class Unflatten(Module):
+    """Splits axis `dim` into `unflattened_size`, as torch.nn.Unflatten: (N, 64) -> (N, 1, 8, 8)."""
+
+    def __init__(self, dim, unflattened_size):
+        super().__init__()
+        self.dim = int(dim)
+        self.unflattened_size = tuple(int(n) for n in unflattened_size)
+
+    @property
+    def in_features(self):
+        """The width of the rows it unflattens (dim 1 of a batch), else None."""
+        return math.prod(self.unflattened_size) if self.dim in (1, -1) else None
+
+    def forward(self, x):
+        shape = x.shape
+        dim = self.dim % len(shape)
+        return x.reshape(shape[:dim] + self.unflattened_size + shape[dim + 1:])
+
+    def spec_args(self) -> dict:
+        return {"dim": self.dim, "unflattened_size": list(self.unflattened_size)}

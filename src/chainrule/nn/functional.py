@@ -9,6 +9,16 @@ from ..engine import ops
 from ..engine.backend import xp
 from ..engine.primitive import ShapeError
 from ..engine.tensor import ChainruleError, Tensor
+from .conv_functions import (
+    adaptive_avg_pool1d,
+    adaptive_avg_pool2d,
+    avg_pool1d,
+    avg_pool2d,
+    conv1d,
+    conv2d,
+    max_pool1d,
+    max_pool2d,
+)
 from .loss_functions import (
     binary_cross_entropy,
     binary_cross_entropy_with_logits,
@@ -31,6 +41,8 @@ __all__ = [
     "kl_div",
     "dropout", "batch_norm", "layer_norm", "mse_loss", "l1_loss", "huber_loss",
     "binary_cross_entropy", "binary_cross_entropy_with_logits", "cross_entropy", "nll_loss",
+    "conv1d", "conv2d", "max_pool1d", "max_pool2d", "avg_pool1d", "avg_pool2d",
+    "adaptive_avg_pool1d", "adaptive_avg_pool2d",
 ]
 
 relu = ops.relu
@@ -123,15 +135,16 @@ def dropout(x, p=0.5, training=True):
 
 
 def _channel_shape(x, name):
-    if x.ndim not in (2, 3):
-        raise ShapeError(f"{name}: expected 2-D (N, C) or 3-D (N, C, L) input, got shape "
-                         f"{x.shape}")
-    return (0,) if x.ndim == 2 else (0, 2), (-1,) if x.ndim == 2 else (-1, 1)
+    """The axes statistics are taken over (all but the channels, axis 1) and the shape that
+    broadcasts a per-channel vector against x."""
+    if x.ndim < 2:
+        raise ShapeError(f"{name}: expected input of shape (N, C, *size), got shape {x.shape}")
+    return (0, *range(2, x.ndim)), (-1, *(1,) * (x.ndim - 2))
 
 
 def batch_norm(x, running_mean, running_var, weight=None, bias=None, training=False,
                momentum=0.1, eps=1e-5):
-    """Normalize each channel (axis 1) of a (N, C) or (N, C, L) input, as F.batch_norm.
+    """Normalize each channel (axis 1) of a (N, C, *size) input, as F.batch_norm.
 
     Training uses the batch's mean and biased variance and, when running arrays are given,
     updates them in place: r ← (1 − momentum)·r + momentum·batch (the variance unbiased).

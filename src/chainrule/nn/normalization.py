@@ -1,4 +1,4 @@
-"""BatchNorm1d and LayerNorm, with PyTorch's parameters, buffers and update rules."""
+"""BatchNorm1d, BatchNorm2d and LayerNorm, with PyTorch's parameters, buffers and update rules."""
 
 from __future__ import annotations
 
@@ -70,11 +70,13 @@ class BatchNorm1d(Module):
             self.running_var[...] = 1
             self.num_batches_tracked[...] = 0
 
+    input_ranks, input_shapes = (2, 3), "(N, {C}) or (N, {C}, L)"
+
     def forward(self, x):
-        if x.ndim not in (2, 3) or x.shape[1] != self.num_features:
-            raise ShapeError(f"BatchNorm1d({self.num_features}): expected input of shape "
-                             f"(N, {self.num_features}) or (N, {self.num_features}, L), "
-                             f"got {x.shape}")
+        if x.ndim not in self.input_ranks or x.shape[1] != self.num_features:
+            wanted = self.input_shapes.format(C=self.num_features)
+            raise ShapeError(f"{type(self).__name__}({self.num_features}): expected input of "
+                             f"shape {wanted}, got {x.shape}")
         tracking = self.training and self.track_running_stats
         use_batch_stats = self.training or self.running_mean is None
         update = not self.training or self.track_running_stats
@@ -93,6 +95,16 @@ class BatchNorm1d(Module):
         return (f"{self.num_features}, eps={self.eps}, momentum={self.momentum}, "
                 f"affine={self.affine}, bias={self.bias is not None}, "
                 f"track_running_stats={self.track_running_stats}")
+
+
+_BATCH_NORM_ARGS = BatchNorm1d.layer_spec.args
+
+
+@register_layer(args=_BATCH_NORM_ARGS, state_size=_batch_norm_size)
+class BatchNorm2d(BatchNorm1d):
+    """BatchNorm1d's rule per channel of (N, C, H, W) input, statistics over N, H and W."""
+
+    input_ranks, input_shapes = (4,), "(N, {C}, H, W)"
 
 
 @register_layer(

@@ -108,14 +108,20 @@ def FloatDType() -> Choice:
 
 @dataclass(frozen=True)
 class Shape:
-    """A size or a list of up to MAX_DIMS sizes (returned as a tuple)."""
+    """A size or a list of up to MAX_DIMS sizes (returned as a tuple); `low` 0 admits zeros
+    (paddings), `optional` None (a pooling stride that defaults to the kernel)."""
+
+    low: int = 1
+    optional: bool = False
 
     def check(self, value):
+        if value is None and self.optional:
+            return None
         sizes = [value] if type(value) is int else value
         if not isinstance(sizes, list) or not 1 <= len(sizes) <= MAX_DIMS:
             raise ValueError(f"expected a size or a list of 1 to {MAX_DIMS} sizes, "
                              f"got {_show(value)}")
-        return tuple(Size().check(n) for n in sizes)
+        return tuple(Int(self.low, MAX_SIZE).check(n) for n in sizes)
 
 
 @dataclass(frozen=True)

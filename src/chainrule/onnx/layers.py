@@ -116,6 +116,18 @@ def flatten(graph, layer, x, scope):
     return graph.node("Reshape", [x.name, shape], f"{scope}/Reshape")
 
 
+def unflatten(graph, layer, x, scope):
+    """Reshape one axis into unflattened_size; the batch axis is copied (0)."""
+    rank = len(x.shape)
+    dim = layer.dim % rank
+    if dim == 0:
+        raise OnnxExportError(f"layer {scope or 'the model'} (Unflatten): the batch axis "
+                              "cannot be unflattened in a graph with a dynamic batch")
+    target = [0, *x.shape[1:dim], *layer.unflattened_size, *x.shape[dim + 1:]]
+    shape = graph.constant(f"{scope}.shape", np.asarray(target, np.int64))
+    return graph.node("Reshape", [x.name, shape], f"{scope}/Reshape")
+
+
 def sequential(graph, layer, x, scope):
     prefix = f"{scope}." if scope else ""
     for index, child in enumerate(layer):
@@ -189,6 +201,7 @@ CONVERTERS = {
     "BatchNorm1d": batch_norm,
     "LayerNorm": layer_norm,
     "Flatten": flatten,
+    "Unflatten": unflatten,
     "Sequential": sequential,
     "Residual": residual,
 }

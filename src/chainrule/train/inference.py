@@ -26,11 +26,14 @@ def model_dtype(model):
 
 
 def n_input_features(model):
-    """in_features of the model's first layer that declares it, or None."""
+    """in_features of the model's first layer that declares it, or None (also when a
+    convolution comes first: its input is not a row of features)."""
     for module in model.modules():
         n = getattr(module, "in_features", None)
         if isinstance(n, int):
             return n
+        if hasattr(module, "in_channels"):
+            return None
     return None
 
 

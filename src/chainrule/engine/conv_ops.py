@@ -1,0 +1,190 @@
+"""Convolution primitive over N-d windows (N = 1 or 2 in nn), its VJP beside it, and the
+window helpers pool_ops shares.
+
+x has shape (batch, channels, *spatial). A convolution is one GEMM over the windows of the
+padded input (im2col, made by striding a channels-last copy); its input gradient is a GEMM
+followed by a scatter-add that adds each kernel offset's slice into a strided view of the
+padded input. Loops run over the few kernel offsets, never over positions, and never
+through np.add.at.
+
+Options are normalized by nn.functional: `padding` is one (before, after) pair per spatial
+axis; `stride`, `dilation` and `kernel_size` one int per spatial axis.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+
+from .backend import xp
+from .primitive import ShapeError, primitive
+
+_as_strided = xp.lib.stride_tricks.as_strided
+
+
+def pad(x, padding, fill):
+    """x with padding[i] = (before, after) added around spatial axis i, filled with `fill`."""
+    if not any(before or after for before, after in padding):
+        return x
+    sizes = [n + before + after for n, (before, after) in zip(x.shape[2:], padding)]
+    out = xp.full((*x.shape[:2], *sizes), fill, dtype=x.dtype)
+    out[_inner(x.shape, padding)] = x
+    return out
+
+
+def _inner(shape, padding):
+    """The index of the unpadded region inside the padded array."""
+    spatial = tuple(slice(b, b + n) for n, (b, _) in zip(shape[2:], padding))
+    return (slice(None), slice(None), *spatial)
+
+
+def out_sizes(sizes, kernel, stride, dilation):
+    out = [(n - d * (k - 1) - 1) // s + 1 for n, k, s, d in zip(sizes, kernel, stride, dilation)]
+    if min(out) < 1:
+        raise ShapeError(f"padded input of spatial size {tuple(sizes)} is smaller than the "
+                         f"dilated kernel {tuple(d * (k - 1) + 1 for k, d in zip(kernel, dilation))}")
+    return out
+
+
+def window_offsets(kernel, stride, dilation, out):
+    """Per kernel offset, the index of the padded input's elements that offset meets in
+    every window: a strided slice of shape (batch, channels, *out)."""
+    for offset in itertools.product(*map(range, kernel)):
+        yield (slice(None), slice(None), *(slice(o * d, o * d + s * (n - 1) + 1, s)
+                                           for o, d, s, n in zip(offset, dilation, stride, out)))
+
+
+def unpad(gx, shape, padding):
+    return gx[_inner(shape, padding)] if gx.shape != shape else gx
+
+
+# --- convolution: out[n, o] = Σ_c Σ_k w[o, c, k] · x[n, g(o)·C/G + c, s·p + d·k] + b[o] -----
+# im2col runs channels-last: a window of a (N, *size, C) array is (*kernel, C) with C
+# contiguous, so it copies whole channel rows, not single floats. numpy's loops cost per
+# contiguous run, so each copy and scatter picks the layout with the longer runs.
+
+
+def _channels_last_padded(x, padding):
+    """x (N, C, *size) as a zero-padded (N, *padded, C) array (one copy)."""
+    sizes = [n + b + a for n, (b, a) in zip(x.shape[2:], padding)]
+    out = xp.zeros((x.shape[0], *sizes, x.shape[1]), dtype=x.dtype)
+    inner = tuple(slice(b, b + n) for n, (b, _) in zip(x.shape[2:], padding))
+    out[(slice(None), *inner)] = xp.moveaxis(x, 1, -1)
+    return out
+
+
+def _columns(x, kernel, stride, padding, dilation, groups):
+    """im2col: (groups, batch·positions, kernel · channels/groups) and the output sizes."""
+    if x.shape[1] == 1:
+        return _single_channel_columns(x, kernel, stride, padding, dilation)
+    padded = _channels_last_padded(x, padding)
+    steps = padded.strides[1:-1]
+    out = out_sizes(padded.shape[1:-1], kernel, stride, dilation)
+    shape = (x.shape[0], *out, *kernel, groups, x.shape[1] // groups)
+    strides = (padded.strides[0], *(t * s for t, s in zip(steps, stride)),
+               *(t * d for t, d in zip(steps, dilation)),
+               padded.strides[-1] * shape[-1], padded.strides[-1])
+    win = _as_strided(padded, shape, strides, writeable=False)
+    if groups > 1:
+        win = xp.moveaxis(win, -2, 0)
+    return win.reshape(groups, x.shape[0] * math.prod(out), -1), out
+
+
+def _single_channel_columns(x, kernel, stride, padding, dilation):
+    """_columns of a one-channel input (a first layer), built by one copy per kernel offset:
+    those copy runs along the output's rows, where a window holds only a few floats."""
+    padded = pad(x, padding, 0)
+    out = out_sizes(padded.shape[2:], kernel, stride, dilation)
+    cols = xp.empty((math.prod(kernel), x.shape[0], *out), dtype=x.dtype)
+    for k, index in enumerate(window_offsets(kernel, stride, dilation, out)):
+        cols[k] = padded[index][:, 0]
+    return cols.reshape(cols.shape[0], -1).T[None], out  # a transposed view: BLAS takes it
+
+
+def _grouped_weight(weight, groups):
+    """weight (O, C/G, *kernel) as (G, O/G, kernel · C/G), matching _columns' order."""
+    w = weight.reshape(groups, weight.shape[0] // groups, *weight.shape[1:])
+    return w.transpose(0, 1, *range(3, weight.ndim + 1), 2).reshape(groups, w.shape[1], -1)
+
+
+@primitive
+def conv(x, weight, bias=None, stride=(1,), padding=((0, 0),), dilation=(1,), groups=1):
+    """Cross-correlation of x (N, C, *size) with weight (O, C/groups, *kernel), as torch."""
+    dims = weight.ndim - 2
+    if x.ndim != dims + 2 or x.shape[1] != weight.shape[1] * groups:
+        raise ShapeError(f"conv: input of shape {x.shape} does not fit weight of shape "
+                         f"{weight.shape} with groups={groups} (expected (N, "
+                         f"{weight.shape[1] * groups}, ...) with {dims} spatial axes)")
+    cols, out = _columns(x, weight.shape[2:], stride, padding, dilation, groups)
+    y = xp.matmul(cols, _grouped_weight(weight, groups).transpose(0, 2, 1))  # (G, N·P, O/G)
+    y = y.reshape(groups, x.shape[0], math.prod(out), -1).transpose(1, 0, 3, 2)
+    y = y.reshape(x.shape[0], -1, *out)  # the one copy back to channels-first
+    if bias is not None:
+        y += bias.reshape(-1, *(1,) * dims)
+    return y
+
+
+@conv.vjp
+def _(g, out, x, weight, bias=None, stride=(1,), padding=((0, 0),), dilation=(1,), groups=1,
+      needs=(True, True, True)):
+    dims, batch, kernel = weight.ndim - 2, x.shape[0], weight.shape[2:]
+    g_groups = g.reshape(batch, groups, -1, math.prod(g.shape[2:]))
+    g2 = g_groups.transpose(1, 0, 3, 2).reshape(groups, -1, g_groups.shape[2])  # (G, N·P, O/G)
+    gx = gw = gb = None
+    if needs[1]:
+        cols, _ = _columns(x, kernel, stride, padding, dilation, groups)
+        gw = xp.matmul(g2.transpose(0, 2, 1), cols)  # (G, O/G, kernel · C/G)
+        gw = gw.reshape(weight.shape[0], *kernel, -1)
+        gw = xp.ascontiguousarray(xp.moveaxis(gw, -1, 1))
+    if needs[0] and _rows_are_longer(x.shape, g.shape, stride, groups):
+        gx = _input_gradient(g_groups, weight, x.shape, stride, padding, dilation)
+    elif needs[0]:
+        gcols = xp.matmul(g2, _grouped_weight(weight, groups))  # (G, N·P, kernel · C/G)
+        gx = _scatter_channels_last(gcols, x.shape, g.shape[2:], kernel, stride, padding,
+                                    dilation)
+    if bias is not None and needs[2]:
+        gb = g.sum(axis=(0, *range(2, dims + 2)))
+    return gx, gw, gb
+
+
+def _input_gradient(g_groups, weight, shape, stride, padding, dilation):
+    """The adjoint of _columns after the GEMM: g_groups (N, G, O/G, P) to the input gradient.
+
+    The GEMM gives the window gradients kernel-offset-major, (G, kernel, C/G, N, *out), so
+    each offset's slab adds into the padded input gradient along whole output rows."""
+    batch, groups, per_group = g_groups.shape[:3]
+    kernel, channels = weight.shape[2:], weight.shape[1]  # channels per group
+    padded = [n + b + a for n, (b, a) in zip(shape[2:], padding)]
+    out = out_sizes(padded, kernel, stride, dilation)
+    w = weight.reshape(groups, per_group, channels, math.prod(kernel))
+    w = w.transpose(0, 3, 2, 1).reshape(groups, -1, per_group)  # (G, K·C/G, O/G)
+    g = g_groups.transpose(1, 2, 0, 3).reshape(groups, per_group, -1)  # (G, O/G, N·P)
+    slabs = xp.matmul(w, g).reshape(groups, -1, channels, batch, *out)
+    gx = xp.zeros((batch, *shape[1:2], *padded), dtype=slabs.dtype)
+    target = gx.reshape(batch, groups, -1, *padded).transpose(1, 2, 0, *range(3, 3 + len(out)))
+    for k, index in enumerate(window_offsets(kernel, stride, dilation, out)):
+        target[(slice(None), *index)] += slabs[:, k]
+    return xp.ascontiguousarray(unpad(gx, shape, padding))
+
+
+def _rows_are_longer(shape, out_shape, stride, groups):
+    """Whether the scatter-add runs longer along output rows (unit stride) than along the
+    channels of a group: numpy's loops cost per run, so the longer runs win."""
+    return stride[-1] == 1 and out_shape[-1] > shape[1] // groups
+
+
+def _scatter_channels_last(gcols, shape, out, kernel, stride, padding, dilation):
+    """The adjoint of _columns: window gradients (G, N·P, kernel · C/G) back to the input
+    gradient, added channels-last (runs of C/G floats)."""
+    groups, dims = gcols.shape[0], len(kernel)
+    gcols = gcols.reshape(groups, shape[0], *out, *kernel, shape[1] // groups)
+    if groups > 1:
+        gcols = xp.moveaxis(gcols, 0, -2)  # (N, *out, *kernel, G, C/G)
+    gcols = gcols.reshape(shape[0], *out, *kernel, shape[1])
+    padded = [n + b + a for n, (b, a) in zip(shape[2:], padding)]
+    gx = xp.zeros((shape[0], *padded, shape[1]), dtype=gcols.dtype)
+    for offset, index in zip(itertools.product(*map(range, kernel)),
+                             window_offsets(kernel, stride, dilation, out)):
+        gx[index[:1] + index[2:]] += gcols[(slice(None), *(slice(None),) * dims, *offset)]
+    inner = tuple(slice(b, b + n) for n, (b, _) in zip(shape[2:], padding))
+    return xp.ascontiguousarray(xp.moveaxis(gx[(slice(None), *inner)], -1, 1))
