@@ -111,7 +111,7 @@ def date_features(dates: np.ndarray) -> np.ndarray:
     import pandas as pd
 
     index = pd.DatetimeIndex(dates)
-    turns = [(index.month - 1) / 12, index.weekday / 7, (index.dayofyear - 1) / 365.25]
+    turns = [(index.month - 1) / 12, index.day_of_week / 7, (index.day_of_year - 1) / 365.25]
     parts = [np.asarray(index.year, dtype=np.float64)]
     for turn in turns:
         angle = 2 * math.pi * np.asarray(turn, dtype=np.float64)
@@ -164,7 +164,7 @@ class Column:
         gaps = np.equal(texts, None)
         if gaps.any() and refuse_missing:
             raise _missing(where, gaps, self.name)
-        codes = pd.Categorical(texts, categories=self.categories).codes.astype(np.int64)
+        codes = pd.Index(self.categories, dtype=object).get_indexer(texts).astype(np.int64)
         width = len(self.feature_names())
         unseen = (codes < 0) & ~gaps
         if unseen.any():

@@ -112,7 +112,7 @@ def _read_records(path: str) -> Table:
         if path.lower().endswith(PARQUET):
             frame = pd.read_parquet(path)
         else:
-            frame = pd.read_json(path, lines=True, dtype=False, convert_dates=False)
+            frame = pd.read_json(path, lines=True, dtype=False)
     except ImportError as exc:
         raise DataError(f'reading {path} needs pyarrow ({exc}): pip install "chainrule[all]"')
     except (ValueError, OSError) as exc:
