@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sys
 
 from . import config as cfg
 from .options import OptionError
@@ -46,8 +47,14 @@ def load_training_data(config: dict):
     if config["data"]:
         from ..data import load_csv
 
-        return load_csv(config["data"], config["target"], task=config["task"],
-                        val_split=config["val_split"], seed=config["seed"])
+        data = load_csv(config["data"], config["target"], task=config["task"],
+                        val_split=config["val_split"], seed=config["seed"],
+                        ignore=config.get("ignore") or (), impute=config.get("impute", "median"),
+                        max_categories=config.get("max_categories", 20),
+                        int_categories=config.get("int_categories", 0))
+        for note in data.notes:
+            print(f"chainrule: note: {config['data']}: {note}", file=sys.stderr)
+        return data
     return _dataset_splits(config)
 
 

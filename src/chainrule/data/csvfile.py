@@ -12,11 +12,12 @@ Rows whose target is missing are dropped, and counted in `notes` (impute="none" 
 from __future__ import annotations
 
 import os
+import warnings
 from dataclasses import dataclass, field
 
 import numpy as np
 
-from .columns import Where, numbers_of
+from .columns import DataWarning, Where, numbers_of
 from .csvtable import read_table
 from .errors import DataError
 from .preprocessing import Preprocessor, _label_key
@@ -192,7 +193,8 @@ def read_csv_features(path, preprocessor: Preprocessor, target: str | None = Non
 
     The file must have every input column the preprocessor was fitted on (found by name,
     in any order; other columns are ignored). y is None unless `target` is given; class
-    labels must be among the preprocessor's classes.
+    labels must be among the preprocessor's classes; rows without a target are skipped
+    with a DataWarning (refused when the preprocessor was fitted with impute="none").
     """
     table = read_table(path, delimiter)
     needed = preprocessor.input_columns
@@ -201,14 +203,13 @@ def read_csv_features(path, preprocessor: Preprocessor, target: str | None = Non
         raise DataError(f"missing feature columns {missing}: the model was trained on "
                         f"{len(needed)} columns {needed}; the file has columns "
                         f"{table.header}", file=os.fspath(path), row=1)
+    if target is not None:
+        table.column_index(target, "target column")
+        table, notes = _rows_with_target(table, target, preprocessor.impute)
+        for note in notes:
+            warnings.warn(f"{table.path}: {note}", DataWarning, stacklevel=2)
     where = Where(table.path, table.row_numbers)
     X = preprocessor.transform_table(table.frame, where)
     if target is None:
         return X, None
-    table.column_index(target, "target column")
-    series = table.frame[target]
-    gaps = series.isna().to_numpy()
-    if gaps.any():
-        raise where.error("missing target value; every labelled row needs one",
-                          int(np.argmax(gaps)), target)
-    return X, encode_targets(series, preprocessor, where, target)
+    return X, encode_targets(table.frame[target], preprocessor, where, target)
