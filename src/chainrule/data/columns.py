@@ -74,11 +74,12 @@ def numbers_of(series, name: str, where: Where) -> np.ndarray:
             raise where.error(f"non-numeric value {str(series.iloc[bad[0]]).strip()!r}; most of "
                               "this column's cells are numbers, so all must be",
                               bad[0], name)
-    wild = np.flatnonzero(np.isinf(values) | (np.abs(np.nan_to_num(values)) > FLOAT32_MAX))
-    if len(wild):
-        value = values[wild[0]]
+    wild = np.abs(values) > FLOAT32_MAX  # infinities too; NaN compares false
+    if wild.any():
+        first = int(np.argmax(wild))
+        value = values[first]
         what = "infinite value" if np.isinf(value) else "value beyond float32's range"
-        raise where.error(f"{what} '{value}'", wild[0], name)
+        raise where.error(f"{what} '{value}'", first, name)
     return values
 
 
@@ -99,6 +100,13 @@ def dates_of(series, name: str, where: Where) -> np.ndarray:
     if getattr(dates.dt, "tz", None) is not None:
         dates = dates.dt.tz_convert("UTC").dt.tz_localize(None)
     return dates.to_numpy(dtype="datetime64[ns]")
+
+
+def parse_cells(series, kind: str, name: str, where: Where) -> np.ndarray:
+    """A column's cells as float64 numbers, datetime64 dates or stripped texts (by kind)."""
+    if kind == "numeric":
+        return numbers_of(series, name, where)
+    return dates_of(series, name, where) if kind == "date" else category_texts(series)
 
 
 def _missing(where: Where, gaps: np.ndarray, name: str) -> DataError:
@@ -143,9 +151,16 @@ class Column:
     def encode(self, series, where: Where, refuse_missing: bool = False) -> np.ndarray:
         """float64 (rows, len(feature_names())) features of the cells in `series`; with
         refuse_missing (or no fill), DataError at the first missing cell."""
+        return self.features(self.parse(series, where), where, refuse_missing)
+
+    def parse(self, series, where: Where) -> np.ndarray:
+        """The cells as float64 numbers, datetime64 dates or stripped texts (by kind)."""
+        return parse_cells(series, self.kind, self.name, where)
+
+    def features(self, values: np.ndarray, where: Where, refuse_missing: bool = False):
+        """encode() of cells already parsed (values, in the order of where.rows)."""
         if self.kind == "categorical":
-            return self._one_hot(series, where, refuse_missing)
-        values = (numbers_of if self.kind == "numeric" else dates_of)(series, self.name, where)
+            return self._one_hot(values, where, refuse_missing)
         gaps = np.isnan(values) if self.kind == "numeric" else np.isnat(values)
         if gaps.any():
             if refuse_missing or self.fill is None:
@@ -157,10 +172,9 @@ class Column:
             features = np.concatenate([features, gaps[:, None].astype(np.float64)], axis=1)
         return features
 
-    def _one_hot(self, series, where: Where, refuse_missing: bool) -> np.ndarray:
+    def _one_hot(self, texts: np.ndarray, where: Where, refuse_missing: bool) -> np.ndarray:
         import pandas as pd
 
-        texts = category_texts(series)
         gaps = np.equal(texts, None)
         if gaps.any() and refuse_missing:
             raise _missing(where, gaps, self.name)

@@ -22,7 +22,7 @@ from .csvtable import read_table
 from .errors import DataError
 from .preprocessing import Preprocessor, _label_key
 from .split import split_indices
-from .tablefit import TableOptions, fit_columns
+from .tablefit import TableOptions, fit_table
 from .validate import check_fraction
 
 __all__ = ["CSVData", "load_csv", "read_csv_features"]
@@ -74,9 +74,10 @@ def infer_task(series) -> str:
         return "classification"
     if not np.isfinite(numbers).all():
         return "regression"  # "inf" is a number gone wrong; parsing names the cell
-    integers = bool(np.all(np.mod(numbers, 1) == 0))
+    if not np.all(np.mod(numbers, 1) == 0):
+        return "regression"
     few = len(np.unique(numbers)) <= MAX_INTEGER_CLASSES
-    return "classification" if integers and few else "regression"
+    return "classification" if few else "regression"
 
 
 def class_names(series, file: str, target: str) -> list:
@@ -173,12 +174,12 @@ def load_csv(path, target: str, task: str | None = None, val_split: float = 0.0,
     y = encode_targets(series, labels, where, target)
     parts = split_indices(len(y), [val_split, test_split], seed,
                           labels=y if task == "classification" else None)
-    train_where = Where(table.path, table.row_numbers[parts[0]])
-    columns, dropped = fit_columns(table.frame.iloc[parts[0]], names, options, train_where)
+    columns, X, mean, scale, dropped = fit_table(table.frame, where, parts, names, options)
     if not columns:
         raise DataError(f"no feature columns besides the target {target!r}", file=table.path)
-    preprocessor, X = Preprocessor.fit_table(table.frame, where, parts, columns, task,
-                                             target, classes, impute)
+    feature_names = [f for column in columns for f in column.feature_names()]
+    preprocessor = Preprocessor(feature_names, mean, scale, task, target, classes, columns,
+                                impute)
     bounds = np.cumsum([len(part) for part in parts])[:-1]
     X_parts, y_parts = np.split(X, bounds), np.split(y[np.concatenate(parts)], bounds)
     return CSVData(*(a for pair in zip(X_parts, y_parts) for a in pair), task=task,

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .errors import DataError
-from .linescan import check_cell_counts, header_line
+from .linescan import check_cell_counts, has_line_after, header_line
 
 __all__ = ["MISSING", "Table", "read_table", "require_pandas"]
 
@@ -91,14 +91,19 @@ def _read_text(path: str, delimiter: str | None) -> Table:
     delimiter = delimiter or _sniff(path, header_text)
     header = [name.strip() for name in next(csv.reader([header_text], delimiter=delimiter))]
     _check_header(path, first, header)
-    check_cell_counts(path, delimiter, len(header), first)
+    if not has_line_after(path, first):  # before pandas, which is slow on wide headers
+        raise DataError("the file has a header but no data rows", file=path)
     try:
         frame = pd.read_csv(path, sep=delimiter, skiprows=first - 1, header=0,
                             names=header, skip_blank_lines=False, skipinitialspace=True,
                             na_values=NA_VALUES, keep_default_na=False, encoding="utf-8-sig",
                             low_memory=False)
     except pd.errors.ParserError as exc:
+        check_cell_counts(path, delimiter, len(header), first)  # names the row, if it can
         raise DataError(f"malformed CSV ({str(exc).strip()})", file=path) from None
+    if len(header) > 1 and frame.iloc[:, -1].isna().any():
+        # pandas pads a short row with NaN: a missing last cell may be one
+        check_cell_counts(path, delimiter, len(header), first)
     rows = np.arange(len(frame)) + first + 1
     blank = frame.isna().all(axis=1).to_numpy()
     if blank.any():

@@ -81,30 +81,6 @@ class Preprocessor:
         scale[scale == 0] = 1.0  # a constant feature is only centred
         return cls(feature_names, X_train.mean(axis=0), scale, task, target, classes)
 
-    @classmethod
-    def fit_table(cls, frame, where: Where, parts, columns, task="regression", target=None,
-                  classes=None, impute="median"):
-        """(preprocessor, X): the fitted `columns` (Column list) encode `frame`'s rows in the
-        order of `parts` (row index arrays, training rows first); mean and scale come from
-        the training rows. X is float32, its rows in that order (cut it by len(part))."""
-        order = np.concatenate(parts)
-        n_train = len(parts[0])
-        widths = [len(column.feature_names()) for column in columns]
-        X = np.empty((len(order), sum(widths)), dtype=np.float32)
-        mean, scale, start = [], [], 0
-        place = Where(where.file, where.rows[order])
-        for column, width in zip(columns, widths):
-            features = column.encode(frame[column.name].iloc[order], place)
-            centre, spread = features[:n_train].mean(axis=0), features[:n_train].std(axis=0)
-            spread[spread == 0] = 1.0  # a constant feature is only centred
-            X[:, start:start + width] = (features - centre) / spread
-            mean.append(centre), scale.append(spread)
-            start += width
-        names = [f for column in columns for f in column.feature_names()]
-        concat = np.concatenate if columns else (lambda parts: np.zeros(0))
-        return cls(names, concat(mean), concat(scale), task, target, classes, columns,
-                   impute), X
-
     @property
     def n_features(self) -> int:
         return len(self.feature_names)

@@ -17,10 +17,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .columns import Column, Where, _missing, category_texts, dates_of, numbers_of
+from .columns import Column, Where, _missing, parse_cells
 from .errors import DataError
 
-__all__ = ["TableOptions", "fit_columns", "infer_kind"]
+__all__ = ["TableOptions", "fit_column", "fit_table", "infer_kind"]
 
 ID_MIN_ROWS = 20
 IMPUTE = ("median", "none")
@@ -46,32 +46,26 @@ class TableOptions:
         self.ignore = tuple(self.ignore or ())
 
 
-def _mostly(mask: np.ndarray) -> bool:
-    return bool(len(mask)) and mask.mean() > 0.5
-
-
 def infer_kind(series, int_categories: int = 0) -> str:
     """'numeric', 'categorical', 'date' or 'id' (module docstring) of training cells."""
     import pandas as pd
 
     kind = series.dtype.kind
-    if kind == "b":
-        return "categorical"
-    if kind == "M":
-        return "date"
-    present = series.dropna()
+    if kind in "bM":
+        return "categorical" if kind == "b" else "date"
     if kind in "iuf":
-        if not int_categories or present.nunique() > int_categories:
+        if not int_categories:
             return "numeric"
-        values = present.to_numpy()
+        values = series.dropna().to_numpy()
         whole = kind in "iu" or bool(np.all(np.isfinite(values) & (np.mod(values, 1) == 0)))
-        return "categorical" if whole else "numeric"
-    texts = present.astype(str).str.strip()
+        few = len(np.unique(values)) <= int_categories
+        return "categorical" if whole and few else "numeric"
+    texts = series.dropna().astype(str).str.strip()
     numbers = pd.to_numeric(texts, errors="coerce").notna().to_numpy()
     if len(numbers) and numbers.mean() >= 0.5:  # categorical only when most are not numbers
         return "numeric"
     dates = pd.to_datetime(texts, errors="coerce", format="ISO8601", utc=True)
-    if _mostly(dates.notna().to_numpy()):
+    if len(texts) and dates.notna().to_numpy().mean() > 0.5:
         return "date"
     if len(texts) >= ID_MIN_ROWS and texts.nunique() == len(series):
         return "id"
@@ -89,36 +83,52 @@ def _categories(texts: np.ndarray, max_categories: int) -> tuple[list[str], bool
     return sorted(name for name, _ in ranked[:max_categories - 1]), True
 
 
-def fit_column(series, name: str, kind: str, options: TableOptions, where: Where) -> Column:
-    """The encoding of column `name` fitted on its training cells `series`."""
-    gaps = series.isna().to_numpy()
+def fit_column(values: np.ndarray, name: str, kind: str, options: TableOptions,
+               where: Where) -> Column:
+    """The encoding of column `name` fitted on its training cells, parsed (parse_cells)."""
+    gaps = np.equal(values, None) if kind == "categorical" else (
+        np.isnan(values) if kind == "numeric" else np.isnat(values))
     if gaps.any() and options.impute == "none":
         raise _missing(where, gaps, name)
     column = Column(name, kind, missing=int(gaps.sum()))
     if kind == "categorical":
-        column.categories, column.other = _categories(category_texts(series),
-                                                      options.max_categories)
+        column.categories, column.other = _categories(values, options.max_categories)
+    elif options.impute == "none":
+        column.fill = None
     elif kind == "numeric":
-        values = numbers_of(series, name, where)
         column.fill = float(np.median(values[~gaps])) if (~gaps).any() else 0.0
     else:
-        days = dates_of(series, name, where)[~gaps].astype("datetime64[D]").astype(np.int64)
-        middle = int(np.median(days)) if len(days) else 0
-        column.fill = str(np.datetime64(middle, "D"))
-    if options.impute == "none":
-        column.fill = None
+        days = values[~gaps].astype("datetime64[D]").astype(np.int64)
+        column.fill = str(np.datetime64(int(np.median(days)) if len(days) else 0, "D"))
     return column
 
 
-def fit_columns(frame, names: list[str], options: TableOptions, where: Where):
-    """(columns, notes): the encodings of `names` fitted on the training rows `frame`; notes
-    say which columns were dropped as ID-like."""
-    columns, notes = [], []
+def fit_table(frame, where: Where, parts, names: list[str], options: TableOptions):
+    """(columns, X, mean, scale, notes): the encodings of columns `names` fitted on the rows
+    parts[0] (training) of `frame`; X, float32 standardized features of the rows in the order
+    of the parts; notes say which columns were dropped as ID-like."""
+    train, order = parts[0], np.concatenate(parts)
+    place = Where(where.file, where.rows[order])
+    columns, blocks, means, scales, notes = [], [], [], [], []
     for name in names:
-        kind = infer_kind(frame[name], options.int_categories)
+        series = frame[name]
+        kind = infer_kind(series if series.dtype.kind in "iufbM" else series.iloc[train],
+                          options.int_categories)
         if kind == "id":
             notes.append(f"column {name!r} dropped: every value is distinct text (an ID); "
                          "it cannot generalize to new rows")
             continue
-        columns.append(fit_column(frame[name], name, kind, options, where))
-    return columns, notes
+        values = parse_cells(series, kind, name, where)[order]  # training rows first
+        column = fit_column(values[:len(train)], name, kind, options,
+                            Where(where.file, where.rows[train]))
+        features = column.features(values, place)
+        mean, spread = features[:len(train)].mean(axis=0), features[:len(train)].std(axis=0)
+        spread[spread == 0] = 1.0  # a constant feature is only centred
+        features -= mean
+        features /= spread
+        blocks.append(features.astype(np.float32))
+        columns.append(column), means.append(mean), scales.append(spread)
+    if not columns:
+        return [], np.zeros((len(order), 0), np.float32), np.zeros(0), np.zeros(0), notes
+    X = np.concatenate(blocks, axis=1)
+    return columns, X, np.concatenate(means), np.concatenate(scales), notes
