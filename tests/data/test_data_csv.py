@@ -100,7 +100,7 @@ BAD_FILES = {
     "feature_overflow": ("a,b,t\n1,1e308,0\n3,-1e308,1\n", "t",
                          "row 2, column 'b': value beyond float32's range '1e+308'"),
     "bad_date": ("d,t\n2020-01-02,0\n2020-02-03,1\nsoon,1\n", "t",
-                 "row 4, column 'd': 'soon' is not a date"),
+                 "row 4, column 'd': 'soon' is not a date in the format"),
     "regression_target": ("a,t\n1,0.5\n2,inf\n3,1.5\n", "t",
                           "row 3, column 't': infinite value 'inf'"),
     "duplicate_header": ("a,a,t\n1,2,0\n", "t", "row 1: the header names column 'a' twice"),

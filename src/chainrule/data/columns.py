@@ -3,7 +3,8 @@
 Kinds and their features (in this order; "NAME" is the column's name):
 - numeric:     NAME, then NAME_missing (1 where the cell was missing) if the training rows had
                missing cells; a missing cell takes `fill`, the training rows' median.
-- date:        NAME_year, NAME_month_sin/_cos (2π(month−1)/12), NAME_weekday_sin/_cos
+- date:        (text cells parse in `format`, one of DATE_FORMATS; UTC, then naive)
+               NAME_year, NAME_month_sin/_cos (2π(month−1)/12), NAME_weekday_sin/_cos
                (2π·weekday/7, Monday 0), NAME_yearday_sin/_cos (2π(day of year−1)/365.25),
                then NAME_missing as above; a missing date takes `fill` (ISO date, the median).
 - categorical: NAME=C for each C in `categories` (the cell's text, spaces stripped), then
@@ -26,6 +27,9 @@ __all__ = ["Column", "DataWarning", "KINDS"]
 
 KINDS = ("numeric", "categorical", "date")
 FLOAT32_MAX = float(np.finfo(np.float32).max)
+# Text date formats tried in turn (pandas.to_datetime's `format`); a column keeps the first in
+# which most of its training cells parse.
+DATE_FORMATS = ("ISO8601", "%Y/%m/%d", "%m/%d/%Y", "%d/%m/%Y", "%d.%m.%Y")
 DATE_PARTS = ("year", "month_sin", "month_cos", "weekday_sin", "weekday_cos", "yearday_sin",
               "yearday_cos")
 
@@ -83,30 +87,47 @@ def numbers_of(series, name: str, where: Where) -> np.ndarray:
     return values
 
 
-def dates_of(series, name: str, where: Where) -> np.ndarray:
-    """datetime64[ns] values (NaT where missing); DataError at the first cell not a date."""
+def to_dates(texts, date_format: str):
+    """pandas datetimes (UTC) of texts in `date_format`; NaT where a text does not parse."""
     import pandas as pd
 
+    return pd.to_datetime(texts, errors="coerce", format=date_format, utc=True)
+
+
+def guess_date_format(texts) -> str | None:
+    """The first of DATE_FORMATS in which most of the (non-missing, stripped) texts parse."""
+    for date_format in DATE_FORMATS:
+        if len(texts) and to_dates(texts, date_format).notna().to_numpy().mean() > 0.5:
+            return date_format
+    return None
+
+
+def dates_of(series, name: str, where: Where, date_format: str = "ISO8601") -> np.ndarray:
+    """datetime64[ns] values (NaT where missing); DataError at the first cell not a date."""
     if series.dtype.kind == "M":
         dates = series
     else:
         texts = series.astype(object).where(series.notna(), None)
-        dates = pd.to_datetime(texts.map(lambda v: v.strip() if isinstance(v, str) else v),
-                               errors="coerce", format="ISO8601", utc=True)
+        dates = to_dates(texts.map(lambda v: v.strip() if isinstance(v, str) else v),
+                         date_format)
         bad = np.flatnonzero(series.notna().to_numpy() & dates.isna().to_numpy())
         if len(bad):
-            raise where.error(f"{str(series.iloc[bad[0]]).strip()!r} is not a date "
-                              "(YYYY-MM-DD); most of this column's cells are", bad[0], name)
+            raise where.error(f"{str(series.iloc[bad[0]]).strip()!r} is not a date in the "
+                              f"format of this column's other cells ({date_format})",
+                              bad[0], name)
     if getattr(dates.dt, "tz", None) is not None:
         dates = dates.dt.tz_convert("UTC").dt.tz_localize(None)
     return dates.to_numpy(dtype="datetime64[ns]")
 
 
-def parse_cells(series, kind: str, name: str, where: Where) -> np.ndarray:
+def parse_cells(series, kind: str, name: str, where: Where,
+                date_format: str | None = None) -> np.ndarray:
     """A column's cells as float64 numbers, datetime64 dates or stripped texts (by kind)."""
     if kind == "numeric":
         return numbers_of(series, name, where)
-    return dates_of(series, name, where) if kind == "date" else category_texts(series)
+    if kind == "date":
+        return dates_of(series, name, where, date_format or "ISO8601")
+    return category_texts(series)
 
 
 def _missing(where: Where, gaps: np.ndarray, name: str) -> DataError:
@@ -139,6 +160,7 @@ class Column:
     fill: float | str | None = None
     categories: list = field(default_factory=list)
     other: bool = False
+    format: str | None = None
 
     def feature_names(self) -> list[str]:
         name = self.name
@@ -155,7 +177,7 @@ class Column:
 
     def parse(self, series, where: Where) -> np.ndarray:
         """The cells as float64 numbers, datetime64 dates or stripped texts (by kind)."""
-        return parse_cells(series, self.kind, self.name, where)
+        return parse_cells(series, self.kind, self.name, where, self.format)
 
     def features(self, values: np.ndarray, where: Where, refuse_missing: bool = False):
         """encode() of cells already parsed (values, in the order of where.rows)."""

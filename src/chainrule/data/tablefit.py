@@ -2,7 +2,7 @@
 
 A column is
 - a date when it holds datetimes, or when most of its non-missing cells are text that parses
-  as an ISO date (YYYY-MM-DD, optionally with a time);
+  as a date in one of DATE_FORMATS (ISO 8601 first: YYYY-MM-DD, optionally with a time);
 - categorical when it holds booleans, or when most of its non-missing cells are not numbers
   (so a numeric column with a few stray words is an error naming the cell, not a category),
   or when it holds integers with at most `int_categories` distinct values (off by default);
@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .columns import Column, Where, _missing, parse_cells
+from .columns import Column, Where, _missing, guess_date_format, parse_cells
 from .errors import DataError
 
 __all__ = ["TableOptions", "fit_column", "fit_table", "infer_kind"]
@@ -46,30 +46,31 @@ class TableOptions:
         self.ignore = tuple(self.ignore or ())
 
 
-def infer_kind(series, int_categories: int = 0) -> str:
-    """'numeric', 'categorical', 'date' or 'id' (module docstring) of training cells."""
+def infer_kind(series, int_categories: int = 0) -> tuple[str, str | None]:
+    """(kind, date format): kind 'numeric', 'categorical', 'date' or 'id' (module docstring)
+    of training cells; the format in which text dates parse (else None)."""
     import pandas as pd
 
     kind = series.dtype.kind
     if kind in "bM":
-        return "categorical" if kind == "b" else "date"
+        return ("categorical" if kind == "b" else "date"), None
     if kind in "iuf":
         if not int_categories:
-            return "numeric"
+            return "numeric", None
         values = series.dropna().to_numpy()
         whole = kind in "iu" or bool(np.all(np.isfinite(values) & (np.mod(values, 1) == 0)))
         few = len(np.unique(values)) <= int_categories
-        return "categorical" if whole and few else "numeric"
+        return ("categorical" if whole and few else "numeric"), None
     texts = series.dropna().astype(str).str.strip()
     numbers = pd.to_numeric(texts, errors="coerce").notna().to_numpy()
     if len(numbers) and numbers.mean() >= 0.5:  # categorical only when most are not numbers
-        return "numeric"
-    dates = pd.to_datetime(texts, errors="coerce", format="ISO8601", utc=True)
-    if len(texts) and dates.notna().to_numpy().mean() > 0.5:
-        return "date"
+        return "numeric", None
+    date_format = guess_date_format(texts)
+    if date_format:
+        return "date", date_format
     if len(texts) >= ID_MIN_ROWS and texts.nunique() == len(series):
-        return "id"
-    return "categorical"
+        return "id", None
+    return "categorical", None
 
 
 def _categories(texts: np.ndarray, max_categories: int) -> tuple[list[str], bool]:
@@ -112,15 +113,17 @@ def fit_table(frame, where: Where, parts, names: list[str], options: TableOption
     columns, blocks, means, scales, notes = [], [], [], [], []
     for name in names:
         series = frame[name]
-        kind = infer_kind(series if series.dtype.kind in "iufbM" else series.iloc[train],
-                          options.int_categories)
+        kind, date_format = infer_kind(
+            series if series.dtype.kind in "iufbM" else series.iloc[train],
+            options.int_categories)
         if kind == "id":
             notes.append(f"column {name!r} dropped: every value is distinct text (an ID); "
                          "it cannot generalize to new rows")
             continue
-        values = parse_cells(series, kind, name, where)[order]  # training rows first
+        values = parse_cells(series, kind, name, where, date_format)[order]  # training first
         column = fit_column(values[:len(train)], name, kind, options,
                             Where(where.file, where.rows[train]))
+        column.format = date_format
         features = column.features(values, place)
         mean, spread = features[:len(train)].mean(axis=0), features[:len(train)].std(axis=0)
         spread[spread == 0] = 1.0  # a constant feature is only centred
