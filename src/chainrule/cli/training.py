@@ -121,6 +121,8 @@ def train_and_report(config: dict, out: str, resume: bool = False, verbose: int 
     from .outputs import print_results, write_outputs
     from .trained import model_metadata
 
+    import safetensors  # noqa: F401  (model files need it: say so before training, not after)
+
     if resume:
         check_resumable(config, out)
     data = load_training_data(config)
