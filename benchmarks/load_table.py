@@ -80,8 +80,9 @@ def main() -> None:
         with open(wide, "w") as handle:
             handle.write(",".join(f"c{j}" for j in range(100_000)) + "\n")
         code = ("import time, chainrule as cr\nstart = time.perf_counter()\ntry:\n"
-                "    cr.data.load_csv(r'%s', target='c0')\nexcept cr.data.DataError as e:\n"
-                "    print(f'{time.perf_counter() - start:.2f} s: {str(e)[-40:]}')" % wide)
+                f"    cr.data.load_csv({wide!r}, target='c0')\n"
+                "except cr.data.DataError as e:\n"
+                "    print(f'{time.perf_counter() - start:.2f} s: {str(e)[-40:]}')")
         print("header-only, 100,000 columns:",
               subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                              check=True).stdout.strip())

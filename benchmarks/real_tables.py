@@ -57,9 +57,10 @@ def chainrule_run(path: str, target: str, out: str, epochs: int) -> tuple[dict, 
 
 
 def sklearn_scores(path: str, target: str) -> dict:
-    import chainrule as cr
     from sklearn.ensemble import HistGradientBoostingClassifier, HistGradientBoostingRegressor
     from sklearn.neural_network import MLPClassifier, MLPRegressor
+
+    import chainrule as cr
 
     data = cr.data.load_csv(path, target, val_split=0.1, seed=0)
     classify = data.task == "classification"

@@ -6,11 +6,16 @@ import json
 import numpy as np
 import pandas as pd
 import pytest
-
 from penguin_table import ISLANDS, SPECIES, penguins
 
-from chainrule.data import (DataError, DataWarning, Preprocessor, load_csv, read_csv_features,
-                            read_table)
+from chainrule.data import (
+    DataError,
+    DataWarning,
+    Preprocessor,
+    load_csv,
+    read_csv_features,
+    read_table,
+)
 
 
 def write_csv(tmp_path, frame, name="penguins.csv"):

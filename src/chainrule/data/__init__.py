@@ -28,10 +28,10 @@ from .validate import (
 )
 
 __all__ = [
-    "CSVData", "Column", "DATASETS", "DataError", "DataLoader", "DataWarning", "Dataset",
-    "Preprocessor", "Table", "TableOptions", "as_array",
-    "cache_dir", "check_arrays", "check_batch_size", "check_epochs", "check_finite",
-    "check_fraction", "check_labels", "check_lr", "check_n_features", "circles", "digits",
-    "linear", "load_csv", "load_dataset", "mnist1d", "moons", "read_csv_features",
-    "split_indices", "spirals", "train_test_split", "xor",
+    "DATASETS", "CSVData", "Column", "DataError", "DataLoader", "DataWarning", "Dataset",
+    "Preprocessor", "Table", "TableOptions", "as_array", "cache_dir", "check_arrays",
+    "check_batch_size", "check_epochs", "check_finite", "check_fraction", "check_labels",
+    "check_lr", "check_n_features", "circles", "digits", "linear", "load_csv", "load_dataset",
+    "mnist1d", "moons", "read_csv_features", "read_table", "spirals", "split_indices",
+    "train_test_split", "xor",
 ]

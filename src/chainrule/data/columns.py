@@ -23,7 +23,7 @@ import numpy as np
 
 from .errors import DataError
 
-__all__ = ["Column", "DataWarning", "KINDS"]
+__all__ = ["KINDS", "Column", "DataWarning"]
 
 KINDS = ("numeric", "categorical", "date")
 FLOAT32_MAX = float(np.finfo(np.float32).max)
@@ -225,7 +225,7 @@ class Column:
         return asdict(self)
 
     @classmethod
-    def from_dict(cls, data: dict) -> "Column":
+    def from_dict(cls, data: dict) -> Column:
         if not isinstance(data, dict) or data.get("kind") not in KINDS or "name" not in data:
             raise DataError(f"not a column description: {str(data)[:80]!r}")
         known = {key: data[key] for key in cls.__dataclass_fields__ if key in data}

@@ -159,7 +159,7 @@ class Preprocessor:
                 "columns": [column.to_dict() for column in self.columns]}
 
     @classmethod
-    def from_dict(cls, data: dict) -> "Preprocessor":
+    def from_dict(cls, data: dict) -> Preprocessor:
         if not isinstance(data, dict) or data.get("format") != _FORMAT:
             raise DataError(f"not a chainrule preprocessor description: {str(data)[:80]!r}")
         missing = [key for key in _FIELDS if key not in data]
