@@ -97,7 +97,8 @@ def fit_column(values: np.ndarray, name: str, kind: str, options: TableOptions,
     elif options.impute == "none":
         column.fill = None
     elif kind == "numeric":
-        column.fill = float(np.median(values[~gaps])) if (~gaps).any() else 0.0
+        present = values[~gaps]  # a copy, so the median may reorder it
+        column.fill = float(np.median(present, overwrite_input=True)) if len(present) else 0.0
     else:
         days = values[~gaps].astype("datetime64[D]").astype(np.int64)
         column.fill = str(np.datetime64(int(np.median(days)) if len(days) else 0, "D"))
@@ -108,30 +109,32 @@ def fit_table(frame, where: Where, parts, names: list[str], options: TableOption
     """(columns, X, mean, scale, notes): the encodings of columns `names` fitted on the rows
     parts[0] (training) of `frame`; X, float32 standardized features of the rows in the order
     of the parts; notes say which columns were dropped as ID-like."""
-    train, order = parts[0], np.concatenate(parts)
-    place = Where(where.file, where.rows[order])
+    train = np.zeros(len(frame), dtype=bool)
+    train[parts[0]] = True  # a mask: compacting in file order is quicker than gathering
+    train_where = Where(where.file, where.rows[train])
     columns, blocks, means, scales, notes = [], [], [], [], []
     for name in names:
         series = frame[name]
         kind, date_format = infer_kind(
-            series if series.dtype.kind in "iufbM" else series.iloc[train],
+            series if series.dtype.kind in "iufbM" else series.iloc[parts[0]],
             options.int_categories)
         if kind == "id":
             notes.append(f"column {name!r} dropped: every value is distinct text (an ID); "
                          "it cannot generalize to new rows")
             continue
-        values = parse_cells(series, kind, name, where, date_format)[order]  # training first
-        column = fit_column(values[:len(train)], name, kind, options,
-                            Where(where.file, where.rows[train]))
+        values = parse_cells(series, kind, name, where, date_format)
+        column = fit_column(values[train], name, kind, options, train_where)
         column.format = date_format
-        features = column.features(values, place)
-        mean, spread = features[:len(train)].mean(axis=0), features[:len(train)].std(axis=0)
+        features = column.features(values, where)
+        fitted = features[train]
+        mean, spread = fitted.mean(axis=0), fitted.std(axis=0)
         spread[spread == 0] = 1.0  # a constant feature is only centred
-        features -= mean
-        features /= spread
-        blocks.append(features.astype(np.float32))
+        standardized = features - mean  # features may view pandas' read-only array
+        standardized /= spread
+        blocks.append(standardized.astype(np.float32))
         columns.append(column), means.append(mean), scales.append(spread)
+    order = np.concatenate(parts)
     if not columns:
         return [], np.zeros((len(order), 0), np.float32), np.zeros(0), np.zeros(0), notes
-    X = np.concatenate(blocks, axis=1)
+    X = np.concatenate(blocks, axis=1)[order]  # rows of the parts, training rows first
     return columns, X, np.concatenate(means), np.concatenate(scales), notes
