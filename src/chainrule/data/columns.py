@@ -66,7 +66,9 @@ def numbers_of(series, name: str, where: Where) -> np.ndarray:
     is infinite, or overflows float32."""
     import pandas as pd
 
-    if series.dtype.kind in "iufb":
+    if series.dtype == np.float64:
+        values = series.to_numpy()  # no copy; NaN marks the missing cells already
+    elif series.dtype.kind in "iufb":
         values = series.to_numpy(dtype=np.float64, na_value=np.nan)
     else:
         present = series.notna().to_numpy()
