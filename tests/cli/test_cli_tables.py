@@ -88,3 +88,22 @@ def test_missing_optional_package_is_one_line_advice(monkeypatch, tmp_path, run_
                            'scikit-learn, which is not installed: pip install "chainrule[all]"')
     unrelated = ModuleNotFoundError("No module named 'nowhere'", name="nowhere")
     assert "run with --debug" in describe(unrelated)
+
+
+def test_category_options_reach_the_encoding(tmp_path, run_main):
+    frame = penguins(60)
+    frame["clutch"] = [1, 2, 3] * 20
+    path = tmp_path / "penguins.csv"
+    frame.to_csv(path, index=False, na_rep="NA")
+    code, _, err = run_main("train", "--data", path, "--target", "species", "--epochs", "1",
+                            "--out", tmp_path / "run", "-q", "--no-plots",
+                            "--max-categories", "2", "--int-categories", "3")
+    assert code == 0, err
+    with open(tmp_path / "run" / "columns.csv", newline="") as handle:
+        rows = {row["column"]: row for row in csv.DictReader(handle)}
+    assert rows["island"]["categories"].endswith(", <other>")
+    assert len(rows["island"]["categories"].split(", ")) == 2
+    assert rows["clutch"]["type"] == "categorical"
+    code, _, err = run_main("train", "--data", path, "--target", "species",
+                            "--out", tmp_path / "run2", "--max-categories", "1")
+    assert code == 1 and "--max-categories must be >= 2, got 1" in err
