@@ -4,6 +4,7 @@ the column table in the run folder and report; one-line advice for a missing pac
 import csv
 import sys
 
+import numpy as np
 import pytest
 from penguin_table import ISLANDS, penguins
 
@@ -107,3 +108,26 @@ def test_category_options_reach_the_encoding(tmp_path, run_main):
     code, _, err = run_main("train", "--data", path, "--target", "species",
                             "--out", tmp_path / "run2", "--max-categories", "1")
     assert code == 1 and "--max-categories must be >= 2, got 1" in err
+
+
+def test_python_users_apply_the_stored_preprocessing(penguin_run, run_main):
+    import chainrule as cr
+    from chainrule.data import DataError, DataWarning, Preprocessor
+    from chainrule.data.csvfile import read_csv_features
+
+    path, out = penguin_run
+    model_file = out / "model.safetensors"
+    model = cr.load(model_file).eval()
+    preprocessor = Preprocessor.from_model_file(model_file)
+    frame = penguins(200).dropna(subset=["species"])
+    X = preprocessor.transform_table(frame)
+    with pytest.warns(DataWarning, match="1 rows without a target value dropped"):
+        expected, _ = read_csv_features(path, preprocessor, "species")
+    np.testing.assert_array_equal(X, expected)
+    labels = preprocessor.decode_labels(cr.predict(model, X).argmax(axis=1))
+    code, stdout, _ = run_main("predict", "--model", model_file, "--data", path)
+    assert code == 0
+    by_cli = np.array(stdout.strip().splitlines()[1:])[frame.index]  # a row per file row
+    np.testing.assert_array_equal(labels, by_cli)
+    with pytest.raises(DataError, match=r"missing columns \['island'\]"):
+        preprocessor.transform_table(frame.drop(columns=["island"]))

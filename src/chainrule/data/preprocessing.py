@@ -85,9 +85,15 @@ class Preprocessor:
     def n_features(self) -> int:
         return len(self.feature_names)
 
-    def transform_table(self, frame, where: Where) -> np.ndarray:
+    def transform_table(self, frame, where: Where | None = None) -> np.ndarray:
         """Standardized float32 features of a table's rows (a DataFrame holding at least the
-        fitted columns); `where` names the file and rows in errors."""
+        fitted columns); `where` names the file and rows in errors (default: the frame's
+        index labels)."""
+        where = where or Where(None, frame.index.to_numpy())
+        missing = [name for name in self.input_columns if name not in frame.columns]
+        if missing:
+            raise DataError(f"missing columns {missing}; the preprocessing reads "
+                            f"{self.input_columns}", file=where.file)
         parts, start = [], 0
         for column in self.columns:
             features = column.encode(frame[column.name], where, self.impute == "none")
@@ -157,6 +163,18 @@ class Preprocessor:
                 "mean": self.mean.tolist(), "scale": self.scale.tolist(), "task": self.task,
                 "target": self.target, "classes": self.classes, "impute": self.impute,
                 "columns": [column.to_dict() for column in self.columns]}
+
+    @classmethod
+    def from_model_file(cls, path) -> Preprocessor:
+        """The preprocessing stored in a model file written by `chainrule train`, e.g.
+        model = cr.load(path); X = Preprocessor.from_model_file(path).transform_table(df)."""
+        from ..io import load_metadata
+
+        metadata = load_metadata(path)
+        if "preprocessor" not in metadata:
+            raise DataError("no preprocessing in this model file's metadata (it was not "
+                            "written by `chainrule train`)", file=path)
+        return cls.from_dict(metadata["preprocessor"])
 
     @classmethod
     def from_dict(cls, data: dict) -> Preprocessor:
