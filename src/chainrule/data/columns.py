@@ -43,10 +43,11 @@ class Where:
     """Where a column's cells come from, for error messages."""
 
     file: str | None
-    rows: np.ndarray  # the spreadsheet row of each cell
+    rows: np.ndarray  # the spreadsheet row of each cell (a DataFrame's index labels)
 
     def error(self, message: str, index: int, column: str) -> DataError:
-        row = None if self.rows is None else int(self.rows[index])
+        row = None if self.rows is None else self.rows[index]
+        row = int(row) if isinstance(row, (int, np.integer)) else row  # or an index label
         return DataError(message, file=self.file, row=row, column=column)
 
 
