@@ -182,3 +182,37 @@ def test_dates_in_another_format_keep_it_at_predict_time(tmp_path):
     new = pd.DataFrame({"day": ["03.02.2013", "2013-02-03"]})
     with pytest.raises(DataError, match=r"row 3, column 'day': '2013-02-03' is not a date"):
         read_csv_features(write_csv(tmp_path, new, "new.csv"), data.preprocessor)
+
+
+def test_parquet_types_booleans_datetimes_and_categories(tmp_path):
+    n = 30
+    frame = pd.DataFrame({
+        "flag": [True, False, True] * 10,
+        "when": pd.date_range("2021-03-01", periods=n, freq="D"),
+        "size": pd.Categorical(["S", "M", "L"] * 10),
+        "x": np.linspace(0, 1, n),
+        "t": ["a", "b"] * 15,
+    })
+    frame.loc[4, "x"] = np.nan
+    path = tmp_path / "typed.parquet"
+    frame.to_parquet(path)
+    data = load_csv(path, "t", test_split=0.0)
+    kinds = {c.name: c.kind for c in data.preprocessor.columns}
+    assert kinds == {"flag": "categorical", "when": "date", "size": "categorical", "x": "numeric"}
+    assert data.preprocessor.columns[0].categories == ["False", "True"]
+    assert "x_missing" in data.feature_names and np.isfinite(data.X_train).all()
+    assert data.split_rows["train"].min() == 1  # records are numbered from 1
+    X, _ = read_csv_features(path, data.preprocessor)
+    order = np.argsort(data.split_rows["train"])
+    np.testing.assert_array_equal(X, data.X_train[order])
+
+
+def test_quoted_cells_with_delimiters_and_a_byte_order_mark(tmp_path):
+    path = tmp_path / "quoted.csv"
+    rows = "".join(f'"{name}, {i}",{"Oslo" if i % 2 else "Bergen"},{i % 2}\n'
+                   for i, name in enumerate(["Smith", "Doe"] * 12))
+    path.write_bytes(b"\xef\xbb\xbfname,city,t\n" + rows.encode())
+    data = load_csv(path, "t", test_split=0.0)
+    assert [c.name for c in data.preprocessor.columns] == ["city"]  # name: an ID, dropped
+    assert data.feature_names == ["city=Bergen", "city=Oslo"]
+    assert any("'name' dropped" in note for note in data.notes)
