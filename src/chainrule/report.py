@@ -98,11 +98,19 @@ def _health_section(health: dict | None) -> str:
     return "".join(parts)
 
 
+def _data_section(columns: list | None) -> list[str]:
+    if not columns:
+        return []
+    header = list(columns[0])
+    return ["<h2>Data</h2>", _table(header, [[row[h] for h in header] for row in columns])]
+
+
 def render_report(*, title: str, config: dict, metrics: dict, plots: dict,
                   gradient_health: dict | None = None, summary: dict | None = None,
-                  version: str = "") -> str:
+                  version: str = "", columns: list | None = None) -> str:
     """The HTML page: plots maps a caption to PNG bytes; summary (epochs, time, ...) is shown
-    as a table of its own under the metrics."""
+    as a table of its own under the metrics; columns (dicts of column, type, missing,
+    categories: the input columns and how they were read) as the Data section."""
     from . import __version__
 
     created = datetime.datetime.now().astimezone().strftime("%Y-%m-%d %H:%M %Z")
@@ -116,6 +124,7 @@ def render_report(*, title: str, config: dict, metrics: dict, plots: dict,
         _table(["run", "value"], list(summary.items())) if summary else "",
         "<h2>Plots</h2>", _plots_section(plots),
         "<h2>Gradient health</h2>", _health_section(gradient_health),
+        *_data_section(columns),
         "<h2>Configuration</h2>", _table(["option", "value"], list(config.items())),
         "</body></html>",
     ])

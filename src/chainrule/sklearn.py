@@ -6,6 +6,11 @@ cross_val_score and GridSearchCV; underneath, a cr.nn.Sequential is trained by c
     from chainrule.sklearn import MLPClassifier
     clf = MLPClassifier(hidden_layer_sizes=(64,), solver="adam", max_iter=100).fit(X, y)
 
+X may be a pandas DataFrame with text, boolean, categorical or date columns (and missing
+cells): fit then encodes it as `chainrule train` does (chainrule.data: one-hot, median fill
+with missing indicators, date parts, standardization), keeps that as `preprocessor_`, and
+predict applies it; n_features_in_ counts the encoded features.
+
 solver is any chainrule optimizer by name: sgd, momentum, nesterov, adagrad, rmsprop, adam,
 adamw (or a class name of chainrule.optim). The network computes in float32 for float32 input
 and in float64 otherwise. With random_state set, fit seeds chainrule's generator
@@ -35,6 +40,14 @@ __all__ = ["MLPClassifier", "MLPRegressor"]
 
 ACTIVATIONS = {"relu": nn.ReLU, "tanh": nn.Tanh, "logistic": nn.Sigmoid, "sigmoid": nn.Sigmoid,
                "identity": nn.Identity, "gelu": nn.GELU, "leaky_relu": nn.LeakyReLU}
+
+
+def _is_mixed_frame(X) -> bool:
+    """A pandas DataFrame with a column that is not plain numbers."""
+    dtypes = getattr(X, "dtypes", None)
+    if dtypes is None or not hasattr(X, "columns"):
+        return False
+    return any(getattr(dtype, "kind", "O") not in "iuf" for dtype in dtypes)
 
 
 class _BaseMLP(BaseEstimator):
@@ -117,6 +130,32 @@ class _BaseMLP(BaseEstimator):
                              f"{self.batch_size!r}")
         return min(int(self.batch_size), n_samples)
 
+    def _table_features(self, X, fit: bool):
+        """X as numbers: a mixed DataFrame encoded by preprocessor_ (fitted when fit is
+        true, on every row of X); anything else as it is."""
+        from .data.columns import Where
+
+        if fit:
+            self.__dict__.pop("preprocessor_", None)
+        if not _is_mixed_frame(X):
+            return X
+        where = Where(None, X.index.to_numpy())  # errors name the row by its index label
+        if not fit:
+            check_is_fitted(self, "preprocessor_")
+            return self.preprocessor_.transform_table(X, where)
+        from .data import Preprocessor
+        from .data.tablefit import TableOptions, fit_table
+
+        names = [str(name) for name in X.columns]
+        if names != list(X.columns):
+            raise ValueError("a DataFrame with non-numeric columns needs string column names")
+        columns, Z, mean, scale, _ = fit_table(X, where, [np.arange(len(X))], names,
+                                               TableOptions())
+        features = [f for column in columns for f in column.feature_names()]
+        self.preprocessor_ = Preprocessor(features, mean, scale, columns=columns,
+                                          impute="median")
+        return Z
+
     # --- training -----------------------------------------------------------------------
     def _train(self, X, y, epochs, seed, callbacks=(), validation_data=None):
         batch_size = self._batch_size(len(X))
@@ -156,6 +195,8 @@ class _BaseMLP(BaseEstimator):
 
     def _outputs(self, X):
         check_is_fitted(self)
+        if hasattr(self, "preprocessor_"):
+            X = self._table_features(X, fit=False)
         X = validate_data(self, X, reset=False, dtype=(np.float64, np.float32))
         return cr_predict(self.model_, X.astype(model_dtype(self.model_), copy=False))
 
@@ -191,6 +232,7 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
 
     def fit(self, X, y):
         """Train a new network on (X, y) for up to max_iter epochs."""
+        X = self._table_features(X, fit=True)
         X, y = validate_data(self, X, y, dtype=(np.float64, np.float32))
         for name in ("classes_", "model_"):
             self.__dict__.pop(name, None)
@@ -238,6 +280,7 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
 
     def fit(self, X, y):
         """Train a new network on (X, y) for up to max_iter epochs."""
+        X = self._table_features(X, fit=True)
         X, y = validate_data(self, X, y, dtype=(np.float64, np.float32), multi_output=True,
                              y_numeric=True)
         self.__dict__.pop("model_", None)

@@ -18,7 +18,7 @@ def csv_text(*replacements):
 CASES = {
     "non-numeric cell": (csv_text((3, "1.0,abc,red\n")), ["row 3", "'b'", "abc"]),
     "missing value": (csv_text((4, ",2.0,blue\n")), ["row 4", "'a'", "missing"]),
-    "NaN": (csv_text((5, "nan,2.0,blue\n")), ["row 5", "'a'", "nan"]),
+    "NaN": (csv_text((5, "nan,2.0,blue\n")), ["row 5", "'a'", "missing"]),
     "Inf": (csv_text((6, "1.0,-inf,red\n")), ["row 6", "'b'", "inf"]),
     "ragged row": (csv_text((7, "1.0,2.0,red,9\n")), ["row 7", "4"]),
     "short row": (csv_text((8, "1.0,red\n")), ["row 8"]),
@@ -26,7 +26,10 @@ CASES = {
     "header only": (HEADER, ["no data rows"]),
     "single class": (HEADER + "".join(f"{i},{i},red\n" for i in range(8)),
                      ["single class", "red"]),
+    "overflow": (csv_text((9, "1e39,2.0,red\n")), ["row 9", "'a'", "float32", "1e+39"]),
 }
+# Missing cells are imputed by default; these cases refuse them.
+REFUSE_MISSING = {"missing value", "NaN"}
 
 
 @pytest.mark.parametrize("name", list(CASES))
@@ -34,8 +37,9 @@ def test_bad_training_file(run_main, tmp_path, name):
     text, words = CASES[name]
     path = tmp_path / "flowers.csv"
     path.write_text(text)
+    impute = ["--impute", "none"] if name in REFUSE_MISSING else []
     code, out, err = run_main("train", "--data", path, "--target", "species", "--epochs", "1",
-                              "--out", tmp_path / "run", "-q")
+                              "--out", tmp_path / "run", "-q", *impute)
     assert code == 1, out
     lines = err.strip().splitlines()
     assert len(lines) == 1, err
@@ -89,14 +93,12 @@ def test_bad_numbers_with_a_good_file(run_main, tmp_path, argv, words):
 
 FEATURE_HEADER = "sepal_length,sepal_width,petal_length,petal_width"
 PREDICT_CASES = {
-    "NaN": (f"{FEATURE_HEADER}\n5.0,3.4,1.5,0.2\n5.0,NaN,1.5,0.2\n",
-            ["row 3", "'sepal_width'", "nan"]),
     "Inf": (f"{FEATURE_HEADER}\n5.0,3.4,1.5,inf\n", ["row 2", "'petal_width'", "inf"]),
-    "missing value": (f"{FEATURE_HEADER}\n5.0,3.4,,0.2\n", ["row 2", "'petal_length'"]),
+    "stray word": (f"{FEATURE_HEADER}\n5.0,3.4,long,0.2\n", ["row 2", "'petal_length'", "long"]),
     "ragged row": (f"{FEATURE_HEADER}\n5.0,3.4,1.5,0.2\n5.0,3.4,1.5\n", ["row 3"]),
     "header only": (f"{FEATURE_HEADER}\n", ["no data rows"]),
     "empty file": ("", ["empty"]),
-    "too few features": ("sepal_length,sepal_width\n5.0,3.4\n", ["4 features", "petal_width"]),
+    "too few features": ("sepal_length,sepal_width\n5.0,3.4\n", ["4 columns", "petal_width"]),
 }
 
 
@@ -112,6 +114,16 @@ def test_bad_file_at_predict(trained_run, run_main, tmp_path, name):
     assert line.startswith("chainrule predict: error: ") and "new.csv" in line
     for word in words:
         assert word.lower() in line.lower(), line
+
+
+def test_missing_cells_at_predict_take_the_training_median(trained_run, run_main, tmp_path):
+    path = tmp_path / "new.csv"
+    path.write_text(f"{FEATURE_HEADER}\n5.0,NaN,1.5,0.2\n5.0,3.4,,0.2\n5.0,3.4,1.5,0.2\n")
+    out, _ = trained_run
+    code, stdout, err = run_main("predict", "--model", out, "--data", path, "--proba")
+    assert code == 0 and err == ""
+    rows = stdout.strip().splitlines()[1:]
+    assert len(rows) == 3 and all(len(row.split(",")) == 4 for row in rows)
 
 
 def test_label_out_of_range_for_the_model(plane_csv, run_main, tmp_path):

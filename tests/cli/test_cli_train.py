@@ -106,7 +106,7 @@ def test_predict_with_a_missing_feature_column(trained_run, tmp_path, run_cli):
     result = run_cli("predict", "--model", out, "--data", path)
     assert result.returncode == 1
     [line] = result.stderr.strip().splitlines()
-    assert "three.csv" in line and "petal_width" in line and "4 features" in line
+    assert "three.csv" in line and "petal_width" in line and "4 columns" in line
 
 
 def test_predict_with_a_bad_cell(trained_run, tmp_path, run_main):

@@ -82,9 +82,6 @@ def test_same_seed_same_split(tmp_path):
 # (file text, target, message the error must contain)
 BAD_FILES = {
     "non_numeric": ("a,b,t\n1,2,0\n3,abc,1\n", "t", "row 3, column 'b': non-numeric value 'abc'"),
-    "missing": ("a,b,t\n1,2,0\n3,,1\n", "t", "row 3, column 'b': missing value (an empty cell)"),
-    "missing_na": ("a,b,t\n1,NA,0\n3,4,1\n", "t", "row 2, column 'b': missing value ('NA')"),
-    "nan": ("a,b,t\n1,2,0\n3,4,1\nnan,5,0\n", "t", "row 4, column 'a': NaN value 'nan'"),
     "inf": ("a,b,t\n1,2,0\n3,-inf,1\n", "t", "row 3, column 'b': infinite value '-inf'"),
     "empty": ("", "t", "the file is empty"),
     "blank_lines_only": ("\n\n  \n", "t", "the file is empty"),
@@ -95,7 +92,15 @@ BAD_FILES = {
                        "unknown target column 'price'; the columns are ['a', 'b', 't']"),
     "single_class": ("a,t\n1,yes\n2,yes\n3,yes\n", "t",
                      "column 't': the target has a single class 'yes' in all 3 rows"),
-    "missing_target": ("a,t\n1,0\n2,\n3,1\n", "t", "row 3, column 't': missing target value"),
+    "targets_all_missing": ("a,t\n1,\n2,NA\n", "t", "row 2, column 't': missing target value"),
+    "stray_word": ("a,b,t\n1,2,0\n3,4,1\n5,x7,0\n", "t",
+                   "row 4, column 'b': non-numeric value 'x7'"),
+    "float32_overflow": ("a,b,t\n1,2,0.5\n3,4,1e39\n", "t",
+                         "row 3, column 't': value beyond float32's range '1e+39'"),
+    "feature_overflow": ("a,b,t\n1,1e308,0\n3,-1e308,1\n", "t",
+                         "row 2, column 'b': value beyond float32's range '1e+308'"),
+    "bad_date": ("d,t\n2020-01-02,0\n2020-02-03,1\nsoon,1\n", "t",
+                 "row 4, column 'd': 'soon' is not a date in the format"),
     "regression_target": ("a,t\n1,0.5\n2,inf\n3,1.5\n", "t",
                           "row 3, column 't': infinite value 'inf'"),
     "duplicate_header": ("a,a,t\n1,2,0\n", "t", "row 1: the header names column 'a' twice"),
@@ -111,6 +116,25 @@ def test_bad_file_names_file_row_and_column(tmp_path, case):
         load_csv(path, target=target, test_split=0.0)
     assert str(info.value).startswith(str(path))
     assert message in str(info.value)
+
+
+# Missing cells are refused only with impute="none": (file text, message).
+MISSING_REFUSED = {
+    "empty_cell": ("a,b,t\n1,2,0\n3,,1\n", "row 3, column 'b': missing value"),
+    "na": ("a,b,t\n1,NA,0\n3,4,1\n", "row 2, column 'b': missing value"),
+    "nan": ("a,b,t\n1,2,0\n3,4,1\nnan,5,0\n", "row 4, column 'a': missing value"),
+    "category": ("a,c,t\n1,x,0\n3,?,1\n4,y,1\n", "row 3, column 'c': missing value"),
+    "target": ("a,t\n1,0\n2,\n3,1\n", "row 3, column 't': missing target value"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(MISSING_REFUSED))
+def test_impute_none_names_the_first_missing_cell(tmp_path, case):
+    text, message = MISSING_REFUSED[case]
+    path = write(tmp_path, text, f"{case}.csv")
+    with pytest.raises(DataError) as info:
+        load_csv(path, target="t", test_split=0.0, impute="none")
+    assert str(info.value).startswith(str(path)) and message in str(info.value)
 
 
 def test_missing_file_and_bad_encoding(tmp_path):
@@ -149,10 +173,11 @@ def test_predict_file_errors(tmp_path):
     data = load_csv(write(tmp_path, table(40)), "kind", features=["area", "rooms"])
     cases = {
         "rooms,kind\n3,flat\n": "new.csv, row 1: missing feature columns ['area']: the model "
-                                "was trained on 2 features ['area', 'rooms']",
+                                "was trained on 2 columns ['area', 'rooms']",
         "area,rooms,kind\n1,2,flat\n3,4,cow\n": "row 3, column 'kind': label 'cow' is not one "
                                                 "of the model's classes ['flat', 'house']",
-        "area,rooms,kind\n1,2,flat\n3,?,flat\n": "row 3, column 'rooms': missing value ('?')",
+        "area,rooms,kind\n1,2,flat\n3,two,flat\n": "row 3, column 'rooms': non-numeric value "
+                                                     "'two'",
     }
     for text, message in cases.items():
         with pytest.raises(DataError) as info:

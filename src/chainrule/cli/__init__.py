@@ -70,7 +70,27 @@ def one_line(error: BaseException) -> str:
     return "; ".join(lines)
 
 
+# Optional packages (the import name and the distribution's): each is in chainrule[all].
+OPTIONAL_PACKAGES = {"sklearn": "scikit-learn", "safetensors": "safetensors", "tqdm": "tqdm",
+                     "matplotlib": "matplotlib", "mnist1d": "mnist1d", "pandas": "pandas",
+                     "pyarrow": "pyarrow", "mpi4py": "mpi4py", "onnx": "onnx",
+                     "onnxruntime": "onnxruntime"}
+
+
+def missing_package(error: BaseException) -> str | None:
+    """The one-line advice for an optional package that is not installed, else None."""
+    if not isinstance(error, ImportError) or not error.name:
+        return None
+    package = OPTIONAL_PACKAGES.get(error.name.split(".")[0])
+    if package is None:
+        return None
+    return (f"this needs the optional package {package}, which is not installed: "
+            'pip install "chainrule[all]"')
+
+
 def describe(error: BaseException) -> str:
+    if missing_package(error):
+        return missing_package(error)
     if isinstance(error, (ChainruleError, OSError)):
         return one_line(error)
     # Not an error we raise on purpose: name its type and point at --debug.

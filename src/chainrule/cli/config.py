@@ -28,6 +28,7 @@ DEFAULTS = {
     "optimizer": "adam", "lr": None, "momentum": None, "weight_decay": None, "l2": 0.0,
     "batch_size": 32, "epochs": 20, "schedule": "none", "clip": None,
     "early_stopping": None, "val_split": 0.1, "seed": 0,
+    "ignore": [], "impute": "median", "max_categories": 20, "int_categories": 0,
 }
 # Options a resumed run may change; the others must match the run being resumed.
 RESUMABLE = ("epochs", "early_stopping")
@@ -73,6 +74,8 @@ def check(config: dict) -> None:
     check_range("--early-stopping", config["early_stopping"], at_least=1)
     for width in config["hidden"]:
         check_range("--hidden", width, at_least=1, note="each layer's width")
+    check_range("--max-categories", config["max_categories"], at_least=2)
+    check_range("--int-categories", config["int_categories"], at_least=0)
     if config["early_stopping"] is not None and config["val_split"] == 0:
         raise OptionError("--early-stopping watches the validation loss: give --val-split > 0")
 

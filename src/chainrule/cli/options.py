@@ -12,8 +12,8 @@ import math
 
 from ..engine.tensor import ChainruleError
 
-__all__ = ["OptionError", "add_command", "check_choices", "check_range", "int_list",
-           "name_list", "require_finite"]
+__all__ = ["OptionError", "add_command", "check_choices", "check_range", "column_list",
+           "int_list", "name_list", "require_finite"]
 
 
 class OptionError(ChainruleError, ValueError):
@@ -39,12 +39,18 @@ def int_list(text: str) -> list[int]:
             f"expected comma-separated integers such as 128,64, got {text!r}") from None
 
 
-def name_list(text: str) -> list[str]:
-    """'sgd, adam' -> ['sgd', 'adam']."""
-    names = [part.strip().lower() for part in text.split(",") if part.strip()]
+def name_list(text: str, lower: bool = True) -> list[str]:
+    """'sgd, adam' -> ['sgd', 'adam'] (lower-cased unless lower is false)."""
+    names = [part.strip().lower() if lower else part.strip()
+             for part in text.split(",") if part.strip()]
     if not names:
         raise argparse.ArgumentTypeError(f"expected comma-separated names, got {text!r}")
     return names
+
+
+def column_list(text: str) -> list[str]:
+    """'island, sex' -> ['island', 'sex'] (column names keep their case)."""
+    return name_list(text, lower=False)
 
 
 def require_finite(option: str, value: float) -> float:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 import math
 import os
@@ -38,6 +40,15 @@ def _json_ready(value):
     return value
 
 
+def columns_csv(columns: list[dict]) -> str:
+    """The input columns as read: column, type, missing (training cells), categories."""
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=list(columns[0]), lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(columns)
+    return buffer.getvalue()
+
+
 def write_outputs(out: str, config: dict, model, records, data,
                   plots: bool = True) -> tuple[dict, list[str]]:
     """history.csv, metrics.json, the plots and report.html; returns (metrics, file names).
@@ -51,6 +62,8 @@ def write_outputs(out: str, config: dict, model, records, data,
     metrics = {**compute_metrics(model, data), "run": run_summary(model, history)}
     atomic_write_text(os.path.join(out, "metrics.json"),
                       json.dumps(_json_ready(metrics), indent=2) + "\n")
+    columns = data.preprocessor.column_summary()
+    atomic_write_text(os.path.join(out, "columns.csv"), columns_csv(columns))
     plots = draw_plots(out, model, history, steps, data) if plots else {}
     title = f"chainrule run: {config['data'] or config['dataset']}"
     splits = {name: values for name, values in metrics.items() if name != "run"}
@@ -58,8 +71,8 @@ def write_outputs(out: str, config: dict, model, records, data,
     write_report(os.path.join(out, "report.html"), title=title, config=shown,
                  metrics=splits, summary=metrics["run"],
                  plots={caption: png for caption, (_, png) in plots.items()},
-                 gradient_health=gradient_health(history))
-    files = ["model.safetensors", "history.csv", "metrics.json", "config.json",
+                 gradient_health=gradient_health(history), columns=columns)
+    files = ["model.safetensors", "history.csv", "metrics.json", "columns.csv", "config.json",
              "checkpoint.safetensors", "trajectory.safetensors",
              *(name for name, _ in plots.values()), "report.html"]
     # No checkpoint after --epochs 0; a run folder may hold files of an earlier run.

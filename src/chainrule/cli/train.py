@@ -10,13 +10,14 @@ import os
 
 from ..data.catalog import DATASETS
 from . import config as cfg
-from .options import add_command, int_list
+from .options import add_command, column_list, int_list
 
 EXAMPLES = """\
 examples:
   chainrule train                                       digits, a 64-128-10 ReLU MLP, Adam
   chainrule train --data iris.csv --target species --hidden 16 --epochs 100
   chainrule train --dataset mnist1d --model cnn --lr 0.01 --batch-size 100
+  chainrule train --data penguins.parquet --target species --ignore year --impute none
   chainrule train --dataset moons --hidden 32,32 --optimizer momentum --lr 0.1 --schedule cosine
   chainrule train --dataset linear --batch-size 0 --optimizer sgd     full-batch regression
   chainrule train --out runs/a --resume --epochs 40     continue runs/a up to 40 epochs
@@ -27,13 +28,23 @@ def add_parser(commands):
     parser = add_command(commands, "train", __doc__, EXAMPLES,
                          "train a network and write model, history, plots and report")
     data = parser.add_argument_group("data")
-    data.add_argument("--data", metavar="FILE.csv", help="a CSV file with a header row")
+    data.add_argument("--data", metavar="FILE",
+                      help="a table: CSV/TSV with a header row, .parquet or .jsonl")
     data.add_argument("--target", metavar="COL", help="the column of --data to predict")
     data.add_argument("--dataset", metavar="NAME",
                       help=f"a built-in dataset: {', '.join(DATASETS)} (default: digits)")
     data.add_argument("--task", choices=cfg.TASKS, help="inferred from the target when omitted")
     data.add_argument("--val-split", type=float, metavar="F",
                       help="fraction of the training rows held out for validation (0.1)")
+    data.add_argument("--ignore", type=column_list,
+                      metavar="COL,...", help="columns of --data not to use")
+    data.add_argument("--impute", choices=("median", "none"),
+                      help="missing cells: numbers take the median plus a missing indicator, "
+                           "categories a category of their own (median); or refuse (none)")
+    data.add_argument("--max-categories", type=int, metavar="N",
+                      help="one-hot features per categorical column; rarer ones pooled (20)")
+    data.add_argument("--int-categories", type=int, metavar="N",
+                      help="integer columns with at most N distinct values are categorical (0)")
     model = parser.add_argument_group("model")
     model.add_argument("--model", choices=cfg.MODELS,
                        help="(mlp) or cnn: Conv2d layers for s x s images (digits), Conv1d "

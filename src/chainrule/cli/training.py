@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import sys
 
 from . import config as cfg
 from .options import OptionError
@@ -47,8 +48,14 @@ def load_training_data(config: dict):
     if config["data"]:
         from ..data import load_csv
 
-        return load_csv(config["data"], config["target"], task=config["task"],
-                        val_split=config["val_split"], seed=config["seed"])
+        data = load_csv(config["data"], config["target"], task=config["task"],
+                        val_split=config["val_split"], seed=config["seed"],
+                        ignore=config.get("ignore") or (), impute=config.get("impute", "median"),
+                        max_categories=config.get("max_categories", 20),
+                        int_categories=config.get("int_categories", 0))
+        for note in data.notes:
+            print(f"chainrule: note: {config['data']}: {note}", file=sys.stderr)
+        return data
     return _dataset_splits(config)
 
 
@@ -133,6 +140,8 @@ def train_and_report(config: dict, out: str, resume: bool = False, verbose: int 
 
     from .outputs import print_results, write_outputs
     from .trained import model_metadata
+
+    import safetensors  # noqa: F401  (model files need it: say so before training, not after)
 
     if resume:
         check_resumable(config, out)

@@ -5,13 +5,16 @@ that use them.
 """
 
 from .catalog import DATASETS, load_dataset
+from .columns import Column, DataWarning
 from .csvfile import CSVData, load_csv, read_csv_features
+from .csvtable import Table, read_table
 from .datasets import Dataset, circles, digits, linear, moons, spirals, xor
 from .errors import DataError
 from .loader import DataLoader
 from .mnist1d_offline import cache_dir, mnist1d
 from .preprocessing import Preprocessor
 from .split import split_indices, train_test_split
+from .tablefit import TableOptions
 from .tensor_dataset import TensorDataset
 from .validate import (
     as_array,
@@ -26,9 +29,10 @@ from .validate import (
 )
 
 __all__ = [
-    "CSVData", "DATASETS", "DataError", "DataLoader", "Dataset", "Preprocessor", "as_array",
-    "cache_dir", "check_arrays", "check_batch_size", "check_epochs", "check_finite",
-    "check_fraction", "check_labels", "check_lr", "check_n_features", "circles", "digits",
-    "linear", "load_csv", "load_dataset", "mnist1d", "moons", "read_csv_features",
-    "split_indices", "spirals", "train_test_split", "xor", "TensorDataset",
+    "DATASETS", "CSVData", "Column", "DataError", "DataLoader", "DataWarning", "Dataset",
+    "Preprocessor", "Table", "TableOptions", "as_array", "cache_dir", "check_arrays",
+    "check_batch_size", "check_epochs", "check_finite", "check_fraction", "check_labels",
+    "check_lr", "check_n_features", "circles", "digits", "linear", "load_csv", "load_dataset",
+    "mnist1d", "moons", "read_csv_features", "read_table", "spirals", "split_indices",
+    "train_test_split", "xor", "TensorDataset",
 ]

@@ -1,22 +1,28 @@
-"""load_csv and read_csv_features: CSV files to standardized arrays, with clear errors.
+"""load_csv and read_csv_features: table files to standardized arrays, with clear errors.
+
+Any file read_table reads works (CSV/TSV, Parquet, JSON lines). Column kinds are inferred on
+the training rows (tablefit.py); the Preprocessor fitted there is what predict applies.
 
 Task inference (when task=None): the target is a classification target when one of its
 cells is not a number, or when all of them are integers with at most 20 distinct values
 (e.g. 0/1, or 1..5 ratings); otherwise it is a regression target. Pass task= to override.
+Rows whose target is missing are dropped, and counted in `notes` (impute="none" refuses them).
 """
 
 from __future__ import annotations
 
-import math
 import os
+import warnings
 from dataclasses import dataclass, field
 
 import numpy as np
 
-from .csvtable import MISSING, CSVTable, parse_numbers, read_table
+from .columns import DataWarning, Where, numbers_of
+from .csvtable import read_table
 from .errors import DataError
-from .preprocessing import Preprocessor
+from .preprocessing import Preprocessor, _label_key
 from .split import split_indices
+from .tablefit import TableOptions, fit_table
 from .validate import check_fraction
 
 __all__ = ["CSVData", "load_csv", "read_csv_features"]
@@ -27,10 +33,11 @@ TASKS = ("classification", "regression")
 
 @dataclass
 class CSVData:
-    """Standardized splits of a CSV file (X float32; y int64 classes or float32 targets).
+    """Standardized splits of a table (X float32; y int64 classes or float32 targets).
 
     preprocessor: what was fitted on the training rows; store its to_dict() with the model.
     split_rows: the spreadsheet row numbers of each part ("train", "val", "test").
+    notes: what was done to the data besides encoding (rows dropped, ID columns dropped).
     """
 
     X_train: np.ndarray
@@ -42,6 +49,7 @@ class CSVData:
     task: str
     preprocessor: Preprocessor
     split_rows: dict = field(default_factory=dict)
+    notes: list = field(default_factory=list)
 
     feature_names = property(lambda self: self.preprocessor.feature_names)
     classes = property(lambda self: self.preprocessor.classes)
@@ -49,143 +57,160 @@ class CSVData:
     n_features = property(lambda self: self.preprocessor.n_features)
 
 
-def _as_number(text: str):
-    try:
-        value = float(text)
-    except ValueError:
-        return None
-    return value if math.isfinite(value) else None
+def _as_numbers(series):
+    """The target's cells as numbers (float64), or None when one of them is not a number."""
+    import pandas as pd
+
+    if series.dtype.kind in "iufb":
+        return series.to_numpy(dtype=np.float64)
+    numbers = pd.to_numeric(series.astype(str).str.strip(), errors="coerce")
+    return None if numbers.isna().any() else numbers.to_numpy(dtype=np.float64)
 
 
-def _is_float(text: str) -> bool:
-    try:
-        float(text)
-    except ValueError:
-        return False
-    return True
-
-
-def _label_cells(table: CSVTable, column: int) -> list[str]:
-    """The target column's cells; DataError at the first missing one."""
-    cells = [row[column].strip() for row in table.rows]
-    for i, text in enumerate(cells):
-        if text.lower() in MISSING:
-            raise DataError(f"missing target value ({text!r}); every row needs one",
-                            file=table.path, row=table.row_numbers[i],
-                            column=table.header[column])
-    return cells
-
-
-def infer_task(cells: list[str]) -> str:
-    """The module docstring's rule."""
-    if not all(_is_float(text) for text in cells):
+def infer_task(series) -> str:
+    """The module docstring's rule, on the target's (non-missing) cells."""
+    numbers = _as_numbers(series)
+    if numbers is None or series.dtype.kind == "b":
         return "classification"
-    numbers = [float(text) for text in cells]
-    if not all(math.isfinite(value) for value in numbers):
-        return "regression"  # "nan"/"inf" are numbers gone wrong; parsing names the cell
-    integers = all(value.is_integer() for value in numbers)
-    few = len(set(numbers)) <= MAX_INTEGER_CLASSES
-    return "classification" if integers and few else "regression"
+    if not np.isfinite(numbers).all():
+        return "regression"  # "inf" is a number gone wrong; parsing names the cell
+    if not np.all(np.mod(numbers, 1) == 0):
+        return "regression"
+    few = len(np.unique(numbers)) <= MAX_INTEGER_CLASSES
+    return "classification" if few else "regression"
 
 
-def class_names(table: CSVTable, cells: list[str], target: str) -> list:
-    """Sorted distinct labels: numbers (ints where whole) when every label is a number."""
-    numbers = [_as_number(text) for text in cells]
-    if all(value is not None for value in numbers):
-        classes = sorted(set(numbers))
-        classes = [int(c) if c.is_integer() else c for c in classes]
+def class_names(series, file: str, target: str) -> list:
+    """Sorted distinct labels: exact numbers (ints where whole) when every label is a number."""
+    values = series.unique().tolist()
+    if series.dtype.kind == "b":
+        classes = sorted(str(v) for v in values)
     else:
-        classes = sorted(set(cells))
+        try:
+            classes = sorted({_label_key(v) for v in values})
+        except (ValueError, OverflowError):
+            classes = sorted({str(v).strip() for v in values})
     if len(classes) < 2:
-        raise DataError(f"the target has a single class {classes[0]!r} in all {len(cells)} "
+        raise DataError(f"the target has a single class {classes[0]!r} in all {len(series)} "
                         "rows; classification needs at least two classes",
-                        file=table.path, column=target)
+                        file=file, column=target)
     return classes
 
 
-def _encode(table: CSVTable, cells: list[str], column: int, preprocessor: Preprocessor):
-    codes = np.empty(len(cells), dtype=np.int64)
-    for i, text in enumerate(cells):
-        index = preprocessor.class_index(text)
-        if index is None:
-            raise DataError(f"label {text!r} is not one of the model's classes "
-                            f"{preprocessor.classes}", file=table.path,
-                            row=table.row_numbers[i], column=table.header[column])
-        codes[i] = index
-    return codes
+def encode_targets(series, preprocessor: Preprocessor, where: Where, name: str) -> np.ndarray:
+    """y of target column `name`: int64 class indices or float32 numbers; DataError at an
+    unknown label."""
+    if preprocessor.task == "regression":
+        return numbers_of(series, name, where).astype(np.float32)
+    classes = preprocessor.classes
+    if series.dtype.kind in "iu" and all(isinstance(c, int) for c in classes):
+        keys = np.asarray(classes, dtype=object)
+        positions = np.searchsorted(np.asarray(classes), series.to_numpy())
+        positions = np.minimum(positions, len(classes) - 1)
+        codes = np.where(keys[positions] == series.to_numpy(dtype=object), positions, -1)
+    else:
+        index = preprocessor.class_index
+        codes = np.array([-1 if (i := index(v)) is None else i for v in series.tolist()])
+    bad = np.flatnonzero(codes < 0)
+    if len(bad):
+        raise where.error(f"label {str(series.iloc[bad[0]]).strip()!r} is not one of the "
+                          f"model's classes {classes}", bad[0], name)
+    return codes.astype(np.int64)
 
 
-def _targets(table, column, task, preprocessor):
-    """y of every row: class indices or float32 numbers."""
-    cells = _label_cells(table, column)
-    if task == "classification":
-        return _encode(table, cells, column, preprocessor)
-    return parse_numbers(table, [column])[:, 0].astype(np.float32)
-
-
-def _feature_columns(table: CSVTable, target: str, features) -> list[int]:
+def _feature_names(table, target: str, features, options: TableOptions) -> list[str]:
+    for name in options.ignore:
+        table.column_index(name, "column to ignore")
     if features is None:
-        return [j for j, name in enumerate(table.header) if name != target]
-    columns = [table.column_index(name, "feature column") for name in features]
+        return [n for n in table.header if n != target and n not in options.ignore]
+    for name in features:
+        table.column_index(name, "feature column")
     if target in features:
         raise DataError(f"the target {target!r} is also listed as a feature", file=table.path)
-    return columns
+    return [n for n in features if n not in options.ignore]
+
+
+def _rows_with_target(table, target: str, impute: str):
+    """The table without rows whose target is missing, and a note counting them."""
+    gaps = table.frame[target].isna().to_numpy()
+    if not gaps.any():
+        return table, []
+    first = int(table.row_numbers[np.argmax(gaps)])
+    if impute == "none" or gaps.all():
+        why = "every row" if gaps.all() else "--impute none"
+        raise DataError(f"missing target value ({why}); every row needs one",
+                        file=table.path, row=first, column=target)
+    table.frame, table.row_numbers = (table.frame.loc[~gaps].reset_index(drop=True),
+                                      table.row_numbers[~gaps])
+    return table, [f"{int(gaps.sum())} rows without a target value dropped (first: row {first})"]
 
 
 def load_csv(path, target: str, task: str | None = None, val_split: float = 0.0,
-             test_split: float = 0.2, seed: int = 0, features=None,
-             delimiter: str = ",") -> CSVData:
-    """Read a CSV file with a header row; `target` names the column to predict.
+             test_split: float = 0.2, seed: int = 0, features=None, delimiter=None,
+             ignore=(), impute: str = "median", max_categories: int = 20,
+             int_categories: int = 0) -> CSVData:
+    """Read a table file with a header row; `target` names the column to predict.
 
-    Features are all other columns (or those named in `features`) and must be numbers.
-    Rows are split into train/val/test with np.random.default_rng(seed), stratified by class
-    for classification; standardization is fitted on the training rows only. Every problem
-    raises DataError naming the file, the row (the header is row 1) and the column.
+    Features are all other columns but `ignore` (or those named in `features`); their kinds
+    and encodings are fitted on the training rows (see TableOptions for impute,
+    max_categories and int_categories). Rows are split into train/val/test with
+    np.random.default_rng(seed), stratified by class for classification. Every problem raises
+    DataError naming the file, the row (the header is row 1) and the column.
     """
     if task not in (None, *TASKS):
         raise DataError(f"task must be one of {TASKS} or None, got {task!r}")
     check_fraction(val_split, "val_split")
     check_fraction(test_split, "test_split")
+    options = TableOptions(ignore, impute, max_categories, int_categories)
     table = read_table(path, delimiter)
-    target_column = table.column_index(target, "target column")
-    columns = _feature_columns(table, target, features)
+    table.column_index(target, "target column")
+    names = _feature_names(table, target, features, options)
+    table, notes = _rows_with_target(table, target, impute)
+    where = Where(table.path, table.row_numbers)
+    series = table.frame[target]
+    task = task or infer_task(series)
+    classes = class_names(series, table.path, target) if task == "classification" else None
+    labels = Preprocessor([], [], [], task, target, classes)  # labels only, no features yet
+    y = encode_targets(series, labels, where, target)
+    parts = split_indices(len(y), [val_split, test_split], seed,
+                          labels=y if task == "classification" else None)
+    columns, X, mean, scale, dropped = fit_table(table.frame, where, parts, names, options)
     if not columns:
         raise DataError(f"no feature columns besides the target {target!r}", file=table.path)
-    X = parse_numbers(table, columns)
-    cells = _label_cells(table, target_column)
-    task = task or infer_task(cells)
-    classes = class_names(table, cells, target) if task == "classification" else None
-    encoder = Preprocessor([], [], [], task, target, classes)  # labels only, no features yet
-    y = _targets(table, target_column, task, encoder)
-    parts = split_indices(len(X), [val_split, test_split], seed,
-                          labels=y if task == "classification" else None)
-    train, val, test = parts
-    names = [table.header[j] for j in columns]
-    preprocessor = Preprocessor.fit(X[train], names, task, target, classes)
-    rows = np.asarray(table.row_numbers)
-    return CSVData(
-        *(array for part in parts for array in (preprocessor.transform(X[part]), y[part])),
-        task=task, preprocessor=preprocessor,
-        split_rows={"train": rows[train], "val": rows[val], "test": rows[test]})
+    feature_names = [f for column in columns for f in column.feature_names()]
+    preprocessor = Preprocessor(feature_names, mean, scale, task, target, classes, columns,
+                                impute)
+    bounds = np.cumsum([len(part) for part in parts])[:-1]
+    X_parts, y_parts = np.split(X, bounds), np.split(y[np.concatenate(parts)], bounds)
+    return CSVData(*(a for pair in zip(X_parts, y_parts) for a in pair), task=task,
+                   preprocessor=preprocessor, notes=notes + dropped,
+                   split_rows={name: table.row_numbers[part]
+                               for name, part in zip(("train", "val", "test"), parts)})
 
 
 def read_csv_features(path, preprocessor: Preprocessor, target: str | None = None,
-                      delimiter: str = ","):
-    """(X, y) of a CSV file for predict or evaluate, transformed as in training.
+                      delimiter=None):
+    """(X, y) of a table file for predict or evaluate, transformed as in training.
 
-    The file must have every feature column the preprocessor was fitted on (found by name,
+    The file must have every input column the preprocessor was fitted on (found by name,
     in any order; other columns are ignored). y is None unless `target` is given; class
-    labels must be among the preprocessor's classes.
+    labels must be among the preprocessor's classes; rows without a target are skipped
+    with a DataWarning (refused when the preprocessor was fitted with impute="none").
     """
     table = read_table(path, delimiter)
-    missing = [name for name in preprocessor.feature_names if name not in table.header]
+    needed = preprocessor.input_columns
+    missing = [name for name in needed if name not in table.header]
     if missing:
         raise DataError(f"missing feature columns {missing}: the model was trained on "
-                        f"{preprocessor.n_features} features {preprocessor.feature_names}; "
-                        f"the file has columns {table.header}", file=os.fspath(path), row=1)
-    columns = [table.header.index(name) for name in preprocessor.feature_names]
-    X = preprocessor.transform(parse_numbers(table, columns))
+                        f"{len(needed)} columns {needed}; the file has columns "
+                        f"{table.header}", file=os.fspath(path), row=1)
+    if target is not None:
+        table.column_index(target, "target column")
+        table, notes = _rows_with_target(table, target, preprocessor.impute)
+        for note in notes:
+            warnings.warn(f"{table.path}: {note}", DataWarning, stacklevel=2)
+    where = Where(table.path, table.row_numbers)
+    X = preprocessor.transform_table(table.frame, where)
     if target is None:
         return X, None
-    column = table.column_index(target, "target column")
-    return X, _targets(table, column, preprocessor.task, preprocessor)
+    return X, encode_targets(table.frame[target], preprocessor, where, target)

@@ -1,32 +1,42 @@
-"""Reading a CSV file into checked cells: a header and rows of equal length.
+"""Reading a table file into a pandas DataFrame, with the spreadsheet row of every record.
 
-Rows are numbered as a spreadsheet numbers them (the header is row 1); blank lines, and rows
-whose cells are all empty, are skipped but still counted. Spaces around a cell's text are ignored.
+The format follows the extension: .parquet/.pq (pyarrow), .jsonl/.ndjson (one JSON object a
+line), anything else is delimited text (.tsv: tabs; otherwise the delimiter is sniffed among
+, ; tab |). Text rows are numbered as a spreadsheet numbers them (the header is row 1); blank
+lines, and rows whose cells are all empty, are skipped but still counted. Parquet and JSON-lines
+records are numbered from 1. Cells listed in MISSING are read as missing (NaN).
 """
 
 from __future__ import annotations
 
 import csv
-import math
 import os
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
 
 from .errors import DataError
+from .linescan import check_cell_counts, has_line_after, header_line
 
-__all__ = ["CSVTable", "parse_numbers", "read_table"]
+__all__ = ["MISSING", "Table", "read_table", "require_pandas"]
 
-# Cells that spreadsheets and data tools write for "no value".
-MISSING = {"", "na", "n/a", "null", "none", "?"}
+# Cells that spreadsheets and data tools write for "no value" (compared case-insensitively).
+MISSING = {"", "na", "n/a", "nan", "null", "none", "?"}
+NA_VALUES = sorted(MISSING | {text.upper() for text in MISSING} | {"NaN", "N/A", "Null", "None"})
+PARQUET, JSON_LINES = (".parquet", ".pq"), (".jsonl", ".ndjson")
+DELIMITERS = ",;\t|"
 
 
 @dataclass
-class CSVTable:
+class Table:
     path: str
-    header: list[str]
-    rows: list[list[str]]
-    row_numbers: list[int]  # the spreadsheet row of each entry of rows
+    frame: object  # pandas.DataFrame, columns named by the header
+    row_numbers: np.ndarray  # the spreadsheet row (or record number) of each frame row
+
+    @property
+    def header(self) -> list[str]:
+        return [str(name) for name in self.frame.columns]
 
     def column_index(self, name: str, role: str = "column") -> int:
         """The position of column `name`; DataError listing the columns when absent."""
@@ -36,91 +46,119 @@ class CSVTable:
         return self.header.index(name)
 
 
-def _records(path: str, delimiter: str):
-    """(row number, stripped cells) of each non-blank record."""
+def require_pandas():
     try:
-        with open(path, newline="", encoding="utf-8-sig") as handle:
-            reader = csv.reader(handle, delimiter=delimiter)
-            row = 0
-            try:
-                for row, record in enumerate(reader, start=1):
-                    if any(cell and not cell.isspace() for cell in record):
-                        yield row, record
-            except csv.Error as exc:
-                raise DataError(f"malformed CSV ({exc})", file=path, row=row + 1) from None
+        import pandas
+    except ImportError:
+        raise DataError('reading tables needs pandas: pip install "chainrule[all]"') from None
+    return pandas
+
+
+def _check_header(path: str, row: int, header: list[str]) -> None:
+    seen = set()
+    for position, name in enumerate(header, start=1):
+        if not name:
+            raise DataError(f"header cell {position} is empty: every column needs a name",
+                            file=path, row=row)
+        if name in seen:  # a set: linear in the number of columns
+            raise DataError(f"the header names column {name!r} twice", file=path, row=row)
+        seen.add(name)
+
+
+def _sniff(path: str, first_line: str) -> str:
+    if path.lower().endswith(".tsv"):
+        return "\t"
+    try:
+        return csv.Sniffer().sniff(first_line, delimiters=DELIMITERS).delimiter
+    except csv.Error:
+        return ","  # one column, or nothing to tell by
+
+
+def _first_line(path: str, line: int) -> str:
+    with open(path, encoding="utf-8-sig", errors="replace") as handle:
+        for number, text in enumerate(handle, start=1):
+            if number == line:
+                return text[:1_000_000]
+    return ""
+
+
+def _strip_texts(frame) -> None:
+    """Text cells without surrounding spaces; " NA " and the like become missing (NaN).
+    (Cheaper than read_csv's skipinitialspace, and only text columns pay for it.)"""
+    for name in frame.columns:
+        if frame[name].dtype.kind in "OSU" or str(frame[name].dtype).startswith("str"):
+            texts = frame[name].astype(object).where(frame[name].notna(), None)
+            stripped = texts.map(lambda v: v.strip() if isinstance(v, str) else v)
+            gaps = stripped.map(lambda v: isinstance(v, str) and v.lower() in MISSING)
+            frame[name] = stripped.mask(gaps.astype(bool))
+
+
+def _read_text(path: str, delimiter: str | None) -> Table:
+    pd = require_pandas()
+    first = header_line(path)
+    if first is None:
+        raise DataError("the file is empty: expected a header row of column names and "
+                        "data rows", file=path)
+    header_text = _first_line(path, first)
+    delimiter = delimiter or _sniff(path, header_text)
+    header = [name.strip() for name in next(csv.reader([header_text], delimiter=delimiter))]
+    _check_header(path, first, header)
+    if not has_line_after(path, first):  # before pandas, which is slow on wide headers
+        raise DataError("the file has a header but no data rows", file=path)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", pd.errors.DtypeWarning)  # mixed columns: checked
+            frame = pd.read_csv(path, sep=delimiter, skiprows=first - 1, header=0,
+                                names=header, skip_blank_lines=False, na_values=NA_VALUES,
+                                keep_default_na=False, encoding="utf-8-sig")
+    except pd.errors.ParserError as exc:
+        check_cell_counts(path, delimiter, len(header), first)  # names the row, if it can
+        raise DataError(f"malformed CSV ({str(exc).strip()})", file=path) from None
+    if len(header) > 1 and frame.iloc[:, -1].isna().any():
+        # pandas pads a short row with NaN: a missing last cell may be one
+        check_cell_counts(path, delimiter, len(header), first)
+    _strip_texts(frame)
+    rows = np.arange(len(frame)) + first + 1
+    blank = frame.iloc[:, 0].isna().to_numpy(copy=True)  # a blank row is missing its first cell...
+    if blank.any():
+        blank[blank] = frame.loc[blank].isna().all(axis=1).to_numpy()  # ...and all others
+    if blank.any():
+        frame, rows = frame.loc[~blank].reset_index(drop=True), rows[~blank]
+    return Table(path, frame, rows)
+
+
+def _read_records(path: str) -> Table:
+    pd = require_pandas()
+    try:
+        if path.lower().endswith(PARQUET):
+            frame = pd.read_parquet(path)
+        else:
+            frame = pd.read_json(path, lines=True, dtype=False)
+    except ImportError as exc:
+        raise DataError(f'reading {path} needs pyarrow ({exc}): pip install "chainrule[all]"')
+    except (ValueError, OSError) as exc:
+        if isinstance(exc, (FileNotFoundError, PermissionError, IsADirectoryError)):
+            raise
+        raise DataError(f"cannot read the file ({str(exc).strip()[:200]})", file=path) from None
+    frame.columns = [str(name).strip() for name in frame.columns]
+    _check_header(path, 1, list(frame.columns))
+    return Table(path, frame, np.arange(1, len(frame) + 1))
+
+
+def read_table(path, delimiter: str | None = None) -> Table:
+    """The table in `path`; DataError for an empty file, a header without rows, a record with
+    more or fewer cells than the header, or a file that is not of its kind."""
+    path = os.fspath(path)
+    try:
+        if path.lower().endswith(PARQUET + JSON_LINES):
+            table = _read_records(path)
+        else:
+            table = _read_text(path, delimiter)
     except UnicodeDecodeError as exc:
         raise DataError(f"not UTF-8 text ({exc.reason} at byte {exc.start})",
                         file=path) from None
     except (FileNotFoundError, IsADirectoryError, PermissionError) as exc:
         raise DataError(f"cannot read the file ({exc.strerror})", file=path) from None
-
-
-def _check_header(path: str, row: int, header: list[str]) -> None:
-    for position, name in enumerate(header, start=1):
-        if not name:
-            raise DataError(f"header cell {position} is empty: every column needs a name",
-                            file=path, row=row)
-        if header.index(name) != position - 1:
-            raise DataError(f"the header names column {name!r} twice", file=path, row=row)
-
-
-def read_table(path, delimiter: str = ",") -> CSVTable:
-    """Header and data rows of a CSV file; DataError for an empty file, a header without
-    rows, or a row with more or fewer cells than the header."""
-    path = os.fspath(path)
-    records = _records(path, delimiter)
-    first = next(records, None)
-    if first is None:
-        raise DataError("the file is empty: expected a header row of column names and "
-                        "data rows", file=path)
-    header_row, header = first[0], [name.strip() for name in first[1]]
-    _check_header(path, header_row, header)
-    rows, row_numbers = [], []
-    for row, cells in records:
-        if len(cells) != len(header):
-            raise DataError(f"has {len(cells)} cells but the header has {len(header)} "
-                            f"columns {header}", file=path, row=row)
-        rows.append(cells)
-        row_numbers.append(row)
-    if not rows:
+    if not len(table.frame):
         raise DataError("the file has a header but no data rows", file=path)
-    return CSVTable(path, header, rows, row_numbers)
-
-
-def _cell_number(text: str) -> float:
-    """The number in a cell; DataError (without location) saying why there is none."""
-    text = text.strip()
-    if text.lower() in MISSING:
-        shown = "an empty cell" if not text else repr(text)
-        raise DataError(f"missing value ({shown}); fill or drop rows with missing values")
-    try:
-        value = float(text)
-    except ValueError:
-        raise DataError(f"non-numeric value {text!r}; this column must hold numbers "
-                        "(encode categories as numbers first)") from None
-    if math.isnan(value):
-        raise DataError(f"NaN value {text!r}; fill or drop rows with missing values")
-    if math.isinf(value):
-        raise DataError(f"infinite value {text!r}")
-    return value
-
-
-def parse_numbers(table: CSVTable, columns: list[int]) -> np.ndarray:
-    """The given columns as a float64 (rows, columns) array; DataError naming the file,
-    row and column of the first bad cell in reading order."""
-    cells = [[row[j] for j in columns] for row in table.rows]
-    try:
-        values = np.array(cells, dtype=np.float64).reshape(len(cells), len(columns))
-        if np.isfinite(values).all():
-            return values
-    except ValueError:
-        pass  # find the culprit cell by cell, below
-    values = np.empty((len(cells), len(columns)))
-    for i, row in enumerate(cells):
-        for k, text in enumerate(row):
-            try:
-                values[i, k] = _cell_number(text)
-            except DataError as exc:
-                raise DataError(exc.args[0], file=table.path, row=table.row_numbers[i],
-                                column=table.header[columns[k]]) from None
-    return values
+    return table

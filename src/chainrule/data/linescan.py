@@ -1,0 +1,85 @@
+"""Linear scans of a delimited text file's raw bytes: where the header is, whether data lines
+follow, and which line has more or fewer cells than the header (pandas pads short rows with
+NaN without a word, so the reader scans when the last column has a missing cell).
+
+The scan reads the file in blocks of whole lines and counts delimiters with NumPy, so its time
+and memory are linear in the file and bounded per block. A file with quote characters is not
+checked cell by cell (a quoted cell may hold the delimiter); pandas still refuses long rows.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .errors import DataError
+
+__all__ = ["check_cell_counts", "has_line_after", "header_line"]
+
+BLOCK = 1 << 22  # bytes read at a time
+NEWLINE = ord("\n")
+BOM = b"\xef\xbb\xbf"
+
+
+def header_line(path: str) -> int | None:
+    """The number of the first line that holds more than white space (None: no such line)."""
+    with open(path, "rb") as handle:
+        for number, text in enumerate(handle, start=1):
+            if text.replace(BOM, b"").strip():
+                return number
+    return None
+
+
+def has_line_after(path: str, line: int) -> bool:
+    """Whether a line after line `line` holds more than white space (reads up to it)."""
+    with open(path, "rb") as handle:
+        for number, text in enumerate(handle, start=1):
+            if number > line and text.strip():
+                return True
+    return False
+
+
+class _Quoted(Exception):
+    pass
+
+
+def _check_block(path: str, block: bytes, first: int, header: int, delimiter: int,
+                 n_columns: int) -> tuple[int, int]:
+    """(the next line's number, lines with content after the header) of a block of whole
+    lines; DataError at the first line after the header whose cell count is not n_columns."""
+    buf = np.frombuffer(block, dtype=np.uint8)
+    if b"\"" in block:  # memchr: quicker than a NumPy pass
+        raise _Quoted
+    ends = np.flatnonzero(buf == NEWLINE)
+    # Delimiters before each line's end, less those before the previous line's end.
+    counts = np.diff(np.searchsorted(np.flatnonzero(buf == delimiter), ends), prepend=0)
+    numbers = first + np.arange(len(ends))
+    starts = np.concatenate([[0], ends[:-1] + 1]).astype(np.int64)
+    after = numbers > header
+    for i in np.flatnonzero((counts != n_columns - 1) & after):
+        if counts[i] == 0 and not block[starts[i]:ends[i]].strip():
+            continue  # a blank line: skipped, not short
+        raise DataError(f"has {counts[i] + 1} cells but the header has {n_columns} columns",
+                        file=path, row=int(numbers[i]))
+    carriage = (ends > starts) & (buf[np.maximum(ends - 1, 0)] == ord("\r"))
+    content = (ends - starts - carriage) > 0
+    return first + len(ends), int(np.count_nonzero(content & after))
+
+
+def check_cell_counts(path: str, delimiter: str, n_columns: int, header: int) -> int | None:
+    """The number of lines with content after line `header` (None for a file with quotes);
+    DataError naming the first of them with more or fewer cells than n_columns."""
+    code, line, rest, lines = ord(delimiter), 1, b"", 0
+    try:
+        with open(path, "rb") as handle:
+            while True:
+                chunk = handle.read(BLOCK)
+                data = rest + chunk
+                cut = len(data) if not chunk else data.rfind(b"\n") + 1
+                if not chunk and data and not data.endswith(b"\n"):
+                    data, cut = data + b"\n", len(data) + 1
+                line, found = _check_block(path, data[:cut], line, header, code, n_columns)
+                lines, rest = lines + found, data[cut:]
+                if not chunk:
+                    return lines
+    except _Quoted:
+        return None

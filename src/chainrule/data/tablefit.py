@@ -1,0 +1,153 @@
+"""Column kinds inferred on a table's training rows, and each column's encoding fitted there.
+
+A column is
+- a date when it holds datetimes, or when most of its non-missing cells are text that parses
+  as a date in one of DATE_FORMATS (ISO 8601 first: YYYY-MM-DD, optionally with a time);
+- categorical when it holds booleans, or when most of its non-missing cells are not numbers
+  (so a numeric column with a few stray words is an error naming the cell, not a category),
+  or when it holds integers with at most `int_categories` distinct values (off by default);
+- ID-like, and dropped with a notice, when it is categorical text and every one of its
+  (at least ID_MIN_ROWS) training cells is distinct;
+- numeric otherwise.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from .columns import Column, Where, _missing, guess_date_format, parse_cells
+from .errors import DataError
+
+__all__ = ["TableOptions", "fit_column", "fit_table", "infer_kind"]
+
+ID_MIN_ROWS = 20
+IMPUTE = ("median", "none")
+
+
+@dataclass
+class TableOptions:
+    """ignore: columns left out; impute: "median" (missing numbers take the training rows'
+    median plus an indicator, missing categories are a category) or "none" (refused);
+    max_categories: one-hot features per column at most (rarer ones pooled into <other>);
+    int_categories: integer columns with at most this many distinct values are categorical."""
+
+    ignore: tuple = ()
+    impute: str = "median"
+    max_categories: int = 20
+    int_categories: int = 0
+
+    def __post_init__(self):
+        if self.impute not in IMPUTE:
+            raise DataError(f"impute must be one of {IMPUTE}, got {self.impute!r}")
+        if int(self.max_categories) < 2:
+            raise DataError(f"max_categories must be at least 2, got {self.max_categories}")
+        self.ignore = tuple(self.ignore or ())
+
+
+def infer_kind(series, int_categories: int = 0) -> tuple[str, str | None]:
+    """(kind, date format): kind 'numeric', 'categorical', 'date' or 'id' (module docstring)
+    of training cells; the format in which text dates parse (else None)."""
+    import pandas as pd
+
+    kind = series.dtype.kind
+    if kind in "bM":
+        return ("categorical" if kind == "b" else "date"), None
+    if kind in "iuf":
+        if not int_categories:
+            return "numeric", None
+        values = series.dropna().to_numpy()
+        whole = kind in "iu" or bool(np.all(np.isfinite(values) & (np.mod(values, 1) == 0)))
+        few = len(np.unique(values)) <= int_categories
+        return ("categorical" if whole and few else "numeric"), None
+    texts = series.dropna().astype(str).str.strip()
+    numbers = pd.to_numeric(texts, errors="coerce").notna().to_numpy()
+    if len(numbers) and numbers.mean() >= 0.5:  # categorical only when most are not numbers
+        return "numeric", None
+    date_format = guess_date_format(texts)
+    if date_format:
+        return "date", date_format
+    if len(texts) >= ID_MIN_ROWS and texts.nunique() == len(series):
+        return "id", None
+    return "categorical", None
+
+
+def _categories(texts: np.ndarray, max_categories: int) -> tuple[list[str], bool]:
+    """The kept categories (sorted) and whether rarer ones were pooled into <other>."""
+    import pandas as pd
+
+    counts = pd.Series(texts[~np.equal(texts, None)]).value_counts()
+    if len(counts) <= max_categories:
+        return sorted(counts.index), False
+    ranked = sorted(counts.items(), key=lambda item: (-item[1], item[0]))
+    return sorted(name for name, _ in ranked[:max_categories - 1]), True
+
+
+def fit_column(values: np.ndarray, name: str, kind: str, options: TableOptions,
+               where: Where) -> Column:
+    """The encoding of column `name` fitted on its training cells, parsed (parse_cells)."""
+    gaps = np.equal(values, None) if kind == "categorical" else (
+        np.isnan(values) if kind == "numeric" else np.isnat(values))
+    if gaps.any() and options.impute == "none":
+        raise _missing(where, gaps, name)
+    column = Column(name, kind, missing=int(gaps.sum()))
+    if kind == "categorical":
+        column.categories, column.other = _categories(values, options.max_categories)
+    elif options.impute == "none":
+        column.fill = None
+    elif kind == "numeric":
+        present = values[~gaps]  # a copy, so the median may reorder it
+        column.fill = float(np.median(present, overwrite_input=True)) if len(present) else 0.0
+    else:
+        days = values[~gaps].astype("datetime64[D]").astype(np.int64)
+        column.fill = str(np.datetime64(int(np.median(days)) if len(days) else 0, "D"))
+    return column
+
+
+def _fit_and_encode(values, train, column_args, where: Where, train_where: Where):
+    """(column, float32 standardized features in file order, mean, scale) of parsed values;
+    column_args: (name, kind, options)."""
+    train_values = values[train]
+    column = fit_column(train_values, *column_args, train_where)
+    features = column.features(values, where)
+    plain = column.kind == "numeric" and not column.missing  # its features are its values
+    fitted = train_values[:, None] if plain else features[train]
+    mean, spread = fitted.mean(axis=0), fitted.std(axis=0)
+    spread[spread == 0] = 1.0  # a constant feature is only centred
+    standardized = features - mean  # features may view pandas' read-only array
+    standardized /= spread
+    return column, standardized.astype(np.float32), mean, spread
+
+
+def fit_table(frame, where: Where, parts, names: list[str], options: TableOptions):
+    """(columns, X, mean, scale, notes): the encodings of columns `names` fitted on the rows
+    parts[0] (training) of `frame`; X, float32 standardized features of the rows in the order
+    of the parts; notes say which columns were dropped as ID-like."""
+    train = np.zeros(len(frame), dtype=bool)
+    train[parts[0]] = True  # a mask: compacting in file order is quicker than gathering
+    train_where = Where(where.file, where.rows[train])
+    fitted, notes = [], []
+    for name in names:
+        series = frame[name]
+        kind, date_format = infer_kind(
+            series if series.dtype.kind in "iufbM" else series.iloc[parts[0]],
+            options.int_categories)
+        if kind == "id":
+            notes.append(f"column {name!r} dropped: every value is distinct text (an ID); "
+                         "it cannot generalize to new rows")
+            continue
+        values = parse_cells(series, kind, name, where, date_format)
+        fitted.append(_fit_and_encode(values, train, (name, kind, options), where,
+                                      train_where))
+        fitted[-1][0].format = date_format
+    order = np.concatenate(parts)
+    X = np.empty((len(order), sum(block.shape[1] for _, block, _, _ in fitted)), np.float32)
+    start = 0
+    for _, block, _, _ in fitted:  # rows of the parts, training rows first (column by
+        X[:, start:start + block.shape[1]] = block[order]  # column: quicker than by rows)
+        start += block.shape[1]
+    if not fitted:
+        return [], X, np.zeros(0), np.zeros(0), notes
+    columns, _, means, scales = zip(*fitted)
+    return list(columns), X, np.concatenate(means), np.concatenate(scales), notes
