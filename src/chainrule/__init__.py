@@ -30,6 +30,7 @@ _LAZY = {
     "nn": "chainrule.nn",
     "random": "chainrule.engine.random",
     "compile_step": "chainrule.compile",
+    "distributed": "chainrule.distributed",
     "optim": "chainrule.optim",
     "data": "chainrule.data",
     "callbacks": "chainrule.train.callbacks",

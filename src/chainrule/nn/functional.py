@@ -5,6 +5,7 @@ Also reachable as `cr.nn.F`. The losses live in loss_functions.py and are re-exp
 
 from __future__ import annotations
 
+from .. import distributed
 from ..engine import ops, random
 from ..engine.backend import xp
 from ..engine.primitive import ShapeError
@@ -85,12 +86,15 @@ def batch_norm(x, running_mean, running_var, weight=None, bias=None, training=Fa
     axes, shape = _channel_shape(x, "batch_norm")
     if training:
         count = x.size // x.shape[1]
+        if distributed.batch_norm_is_synchronized():
+            mean, centered, var, count = _global_moments(x, axes, shape)
+        elif count > 1:
+            mean = x.mean(axis=axes, keepdims=True)
+            centered = x - mean
+            var = (centered * centered).mean(axis=axes, keepdims=True)
         if count <= 1:
             raise ChainruleError(f"batch_norm: expected more than 1 value per channel when "
                                  f"training, got input of shape {x.shape}")
-        mean = x.mean(axis=axes, keepdims=True)
-        centered = x - mean
-        var = (centered * centered).mean(axis=axes, keepdims=True)
         if running_mean is not None:
             running_mean *= 1 - momentum
             running_mean += momentum * mean.data.reshape(-1)
@@ -102,6 +106,19 @@ def batch_norm(x, running_mean, running_var, weight=None, bias=None, training=Fa
         rm, rv = xp.asarray(running_mean), xp.asarray(running_var)
         out = (x - rm.reshape(shape)) / xp.sqrt(rv.reshape(shape) + eps)
     return _affine(out, weight, bias, shape)
+
+
+def _global_moments(x, axes, shape):
+    """Mean, centered input, biased variance and count over the global batch, when data-
+    parallel processes each hold a slice of it (chainrule.distributed.synchronized_batch_norm)."""
+    rows = x.shape[0]
+    sums = distributed.sum_over_ranks(x.sum(axis=axes), rows=rows)
+    count = sums[-1] * (x.size // (x.shape[1] * rows))
+    mean = (sums[:-1] / count).reshape(shape)
+    centered = x - mean
+    squares = distributed.sum_over_ranks((centered * centered).sum(axis=axes), rows=rows)
+    var = (squares[:-1] / count).reshape(shape)
+    return mean, centered, var, int(count.data)
 
 
 def _affine(out, weight, bias, shape):

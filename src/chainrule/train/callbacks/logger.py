@@ -14,6 +14,7 @@ import time
 
 import numpy as np
 
+from ...distributed import gather_rows
 from ..inference import evaluate_arrays
 from .base import Callback
 
@@ -40,7 +41,7 @@ class EpochLogger(Callback):
         self._started = time.perf_counter()
 
     def on_batch_end(self, state):
-        n = len(state.X_batch)
+        n = state.loader.batch_rows(state.batch)  # the global batch's rows
         self.loss_sum += state.loss * n
         self.examples += n
         self.batches += 1
@@ -53,7 +54,8 @@ class EpochLogger(Callback):
     def on_epoch_end(self, state):
         logs = {"loss": self.loss_sum / self.examples if self.examples else math.nan}
         if state.metrics and self.outputs:
-            outputs, targets = np.concatenate(self.outputs), np.concatenate(self.targets)
+            outputs = gather_rows(np.concatenate(self.outputs))  # every process's slices
+            targets = gather_rows(np.concatenate(self.targets))
             logs.update({name: fn(targets, outputs) for name, fn in state.metrics})
         if state.validation_data is not None:
             X_val, y_val = state.validation_data
