@@ -4,11 +4,14 @@
 
 CONFIG_JSON keys: optimizer (SGD, Adam, AdamW, RMSprop, Adagrad), batchnorm (bool), compile
 (bool), rows (training rows), batch_size, epochs, clip (float or null), loop ("fit" or
-"manual": a hand-written loop over cr.distributed). Rank 0 writes the final weights, the
+"manual": a hand-written loop over cr.distributed), kill_rank_at_step ([rank, step]: that
+rank SIGKILLs itself after that many optimizer steps). Rank 0 writes the final weights, the
 history and the process count to OUT.npz; the other ranks write nothing.
 """
 
 import json
+import os
+import signal
 import sys
 
 import numpy as np
@@ -41,11 +44,24 @@ def model_for(config):
     return nn.Sequential(*layers).double()
 
 
+class KillRank(cr.callbacks.Callback):
+    """SIGKILL this process after `step` optimizer steps when it is rank `rank`."""
+
+    def __init__(self, rank, step):
+        self.rank, self.step = rank, step
+
+    def on_batch_end(self, state):
+        if state.step == self.step and cr.distributed.rank() == self.rank:
+            os.kill(os.getpid(), signal.SIGKILL)
+
+
 def train_with_fit(config, model, opt, train, validation):
     sched = optim.lr_scheduler.StepLR(opt, step_size=2, gamma=0.5)
+    kill = config.get("kill_rank_at_step")
     history = cr.fit(model, nn.CrossEntropyLoss(), opt, *train, epochs=config["epochs"],
                      batch_size=config["batch_size"], seed=5, validation_data=validation,
                      metrics=["accuracy"], scheduler=sched, clip_grad_norm=config["clip"],
+                     callbacks=[KillRank(*kill)] if kill else [],
                      verbose=0, compile=config["compile"])
     return {f"history.{name}": np.array(values) for name, values in history.history.items()
             if name != "time"}
@@ -58,12 +74,13 @@ def train_by_hand(config, model, opt, train):
     loader = cr.data.DataLoader(*train, batch_size=config["batch_size"], shuffle=True, seed=5,
                                 shard=(dist.rank(), dist.world_size()))
     loss_fn = nn.CrossEntropyLoss()
-    for _ in range(config["epochs"]):
-        for index, (X, y) in enumerate(loader):
-            opt.zero_grad()
-            loss_fn(model(cr.tensor(X)), cr.tensor(y)).backward()
-            dist.average_gradients(model.parameters(), len(X) / loader.batch_rows(index))
-            opt.step()
+    with dist.synchronized_batch_norm():
+        for _ in range(config["epochs"]):
+            for index, (X, y) in enumerate(loader):
+                opt.zero_grad()
+                loss_fn(model(cr.tensor(X)), cr.tensor(y)).backward()
+                dist.average_gradients(model.parameters(), len(X) / loader.batch_rows(index))
+                opt.step()
     return {}
 
 
