@@ -186,7 +186,8 @@ def gather_rows(array: np.ndarray) -> np.ndarray:
         return array
     array = np.ascontiguousarray(array)
     comm = communicator()
-    counts = np.array(comm.allgather(array.size), np.int64)  # small ints: no arrays pickled
+    counts = np.empty(comm.Get_size(), np.int64)
+    comm.Allgather(np.array([array.size], np.int64), counts)
     out = np.empty(int(counts.sum()), array.dtype)
     comm.Allgatherv(array.ravel(), [out, counts])
     rows = counts // max(1, int(np.prod(array.shape[1:])))

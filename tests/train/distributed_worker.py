@@ -5,8 +5,10 @@
 CONFIG_JSON keys: optimizer (SGD, Adam, AdamW, RMSprop, Adagrad), batchnorm (bool), compile
 (bool), rows (training rows), batch_size, epochs, clip (float or null), loop ("fit" or
 "manual": a hand-written loop over cr.distributed), kill_rank_at_step ([rank, step]: that
-rank SIGKILLs itself after that many optimizer steps). Rank 0 writes the final weights, the
-history and the process count to OUT.npz; the other ranks write nothing.
+rank SIGKILLs itself after that many optimizer steps), checkpoint (a path: a checkpoint after
+every step, and a resume from it when it exists), init_seed (11: seeds the initial weights).
+Rank 0 writes the final weights, the history and the process count to OUT.npz; the other
+ranks write nothing.
 """
 
 import json
@@ -36,7 +38,8 @@ def data(rows):
 
 
 def model_for(config):
-    cr.manual_seed(11 + cr.distributed.rank())  # different per rank: the broadcast must win
+    # different weights on each rank: the broadcast from rank 0 must win
+    cr.manual_seed(config["init_seed"] + cr.distributed.rank())
     layers = [nn.Linear(5, 16)]
     if config["batchnorm"]:
         layers.append(nn.BatchNorm1d(16))
@@ -57,11 +60,15 @@ class KillRank(cr.callbacks.Callback):
 
 def train_with_fit(config, model, opt, train, validation):
     sched = optim.lr_scheduler.StepLR(opt, step_size=2, gamma=0.5)
-    kill = config.get("kill_rank_at_step")
+    kill, checkpoint = config.get("kill_rank_at_step"), config.get("checkpoint")
+    callbacks = [KillRank(*kill)] if kill else []
+    if checkpoint:
+        callbacks.append(cr.callbacks.ModelCheckpoint(checkpoint, every_n_steps=1))
+    resume = checkpoint if checkpoint and os.path.exists(checkpoint) else None
     history = cr.fit(model, nn.CrossEntropyLoss(), opt, *train, epochs=config["epochs"],
                      batch_size=config["batch_size"], seed=5, validation_data=validation,
                      metrics=["accuracy"], scheduler=sched, clip_grad_norm=config["clip"],
-                     callbacks=[KillRank(*kill)] if kill else [],
+                     callbacks=callbacks, resume_from=resume,
                      verbose=0, compile=config["compile"])
     return {f"history.{name}": np.array(values) for name, values in history.history.items()
             if name != "time"}
@@ -86,7 +93,8 @@ def train_by_hand(config, model, opt, train):
 
 def main(out, config):
     config = {"batchnorm": False, "compile": True, "rows": 61, "batch_size": 16, "epochs": 4,
-              "clip": 0.5, "optimizer": "Adam", "loop": "fit", **json.loads(config)}
+              "clip": 0.5, "optimizer": "Adam", "loop": "fit", "init_seed": 11,
+              **json.loads(config)}
     train, validation = data(config["rows"])
     model = model_for(config)
     opt = OPTIMIZERS[config["optimizer"]](model.parameters())

@@ -104,6 +104,19 @@ def test_a_killed_rank_ends_the_job(tmp_path):
     assert not (tmp_path / "x.npz").exists()
 
 
+@pytest.mark.parametrize("before, after", [(2, 3), (2, 0)])
+def test_a_killed_run_resumes_on_another_process_count(tmp_path, before, after):
+    checkpoint = str(tmp_path / "run.safetensors")
+    config = {"optimizer": "AdamW", "compile": False, "checkpoint": checkpoint}
+    killed = launch(before, [WORKER, tmp_path / "x.npz",
+                             json.dumps({**config, "kill_rank_at_step": [1, 6]})])
+    assert killed.returncode != 0 and os.path.exists(checkpoint)
+    # other initial weights: only a resume from the checkpoint can end with the baseline's
+    resumed = train(tmp_path, after, **config, kill_rank_at_step=[1, -1], init_seed=99)
+    one = train(tmp_path, 0, optimizer="AdamW", compile=False)
+    assert_same_run(one, resumed, after or 1)
+
+
 def test_cli_under_mpiexec_prints_and_writes_on_rank_zero(tmp_path):
     out = tmp_path / "run"
     done = launch(2, ["-m", "chainrule", "train", "--dataset", "xor", "--epochs", "2",

@@ -1,7 +1,8 @@
 """EpochLogger: fit()'s own first callback; it turns batches into one History row per epoch.
 
 Per batch it sums the loss (weighted by batch size), the gradient norm, and keeps the
-outputs when training metrics are asked for. At the end of the epoch it computes the
+outputs when training metrics are asked for (with data-parallel processes, those of the
+whole global batch). At the end of the epoch it computes the
 epoch's logs — loss, each metric, val_loss and val_<metric> (validation loss always logged,
 apart from the validation metrics), lr, grad_norm (mean over batches), grad_norm_max and
 time — puts them in state.logs and appends them to state.history.
@@ -47,15 +48,14 @@ class EpochLogger(Callback):
         self.batches += 1
         self.grad_norm_sum += state.grad_norm
         self.grad_norm_max = max(self.grad_norm_max, state.grad_norm)
-        if state.metrics:
-            self.outputs.append(state.output.data)
-            self.targets.append(state.y_batch)
+        if state.metrics:  # the global batch's rows, in order, from every process's slice
+            self.outputs.append(gather_rows(state.output.data))
+            self.targets.append(gather_rows(state.y_batch))
 
     def on_epoch_end(self, state):
         logs = {"loss": self.loss_sum / self.examples if self.examples else math.nan}
         if state.metrics and self.outputs:
-            outputs = gather_rows(np.concatenate(self.outputs))  # every process's slices
-            targets = gather_rows(np.concatenate(self.targets))
+            outputs, targets = np.concatenate(self.outputs), np.concatenate(self.targets)
             logs.update({name: fn(targets, outputs) for name, fn in state.metrics})
         if state.validation_data is not None:
             X_val, y_val = state.validation_data
