@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from .distributed import OneProcess
 from .history import History
 from .inference import model_dtype
 
@@ -36,7 +37,7 @@ class TrainingState:
         self.validation_data = validation_data
         self.verbose = verbose
         self.history = History()
-        self.parallel = None  # OneProcess or DataParallel, set by fit
+        self.parallel = OneProcess()  # fit sets a DataParallel under mpiexec -n N
         self.callbacks = None  # the CallbackList, set by fit (checkpoints save every callback)
         self.epoch = 0
         self.batch = -1
