@@ -34,6 +34,9 @@ SETTINGS = {"1 process × 1 thread": (0, "1"), "1 process × 2 threads": (0, "2"
 NAMES = ["digits", *CONFIGS]
 ETHERNET_BYTES_PER_S = 25e9 / 8
 ETHERNET_LATENCY_S = 50e-6  # one TCP message between nodes (assumed; not measurable here)
+# A compiled step on one BLAS thread on a quiet machine (benchmarks/RESULTS.md, issue 7's
+# third pass: medium GEMMs 1.9 + Adam 0.55 + rest 0.2 ms; large 54 + 5.2 + 1.3 ms).
+QUIET_STEP_S = {"medium": 2.65e-3, "large": 60.5e-3}
 
 
 def _model(sizes):
@@ -137,19 +140,29 @@ def report(rates, allreduce):
     lat, big = allreduce["8 bytes"]["seconds"], allreduce["64 MiB"]
     print(f"\nThis machine, 2 ranks, shared memory: Allreduce latency {lat * 1e6:.1f} µs, "
           f"bandwidth {big['parameters'] * 4 / big['seconds'] / 1e9:.2f} GB/s (64 MiB).\n")
-    print("| model | nodes | Allreduce ms (25 Gb/s) | efficiency at batch/node | "
+    measured = {name: 1 / rates[name, one[0]] for name in ("medium", "large")}
+    for title, step_seconds in (("1-thread step times measured above", measured),
+                                ("1-thread step times of a quiet machine", QUIET_STEP_S)):
+        print(f"Ring-allreduce model, 25 Gb/s, {ETHERNET_LATENCY_S * 1e6:.0f} µs per message; "
+              f"compute from the {title}:\n")
+        cost_model(step_seconds, allreduce)
+
+
+def cost_model(step_seconds, allreduce):
+    """Efficiency = compute / (compute + Allreduce) (no overlap: fit reduces after
+    backward), at the configuration's batch per node, and the global batch reaching 90 %."""
+    print("| model | step ms at batch/node | nodes | Allreduce ms | efficiency (global batch) | "
           "global batch for 90 % |")
-    print("|---|---|---|---|---|")
-    for name in ("medium", "large"):
+    print("|---|---|---|---|---|---|")
+    for name, step in step_seconds.items():
         batch = CONFIGS[name][3]
-        seconds_per_row = 1 / rates[name, one[0]] / batch  # 1 thread, as on each node
         nbytes = allreduce[name]["parameters"] * 4
         for nodes in (8, 64, 512):
             comm = ring_allreduce_seconds(nodes, nbytes)
-            compute = batch * seconds_per_row
-            needed = 9 * comm / seconds_per_row  # rows per node with compute = 9 × comm
-            print(f"| {name} | {nodes} | {comm * 1e3:.2f} | {compute / (compute + comm):.2f} "
-                  f"(global {nodes * batch}) | {nodes * int(np.ceil(needed))} |")
+            rows_for_90 = int(np.ceil(9 * comm / (step / batch)))  # compute = 9 × comm
+            print(f"| {name} | {step * 1e3:.2f} | {nodes} | {comm * 1e3:.2f} | "
+                  f"{step / (step + comm):.2f} ({nodes * batch}) | {nodes * rows_for_90} |")
+    print()
 
 
 def main():
