@@ -2,10 +2,10 @@
 
 Per batch it sums the loss (weighted by batch size), the gradient norm, and keeps the
 outputs when training metrics are asked for (with data-parallel processes, those of the
-whole global batch). At the end of the epoch it computes the
-epoch's logs — loss, each metric, val_loss and val_<metric> (validation loss always logged,
-apart from the validation metrics), lr, grad_norm (mean over batches), grad_norm_max and
-time — puts them in state.logs and appends them to state.history.
+whole global batch). At the end of the epoch it computes the epoch's logs — loss, each
+metric, val_loss and val_<metric> (validation loss always logged, apart from the validation
+metrics), lr, grad_norm (mean over batches), grad_norm_max and time — puts them in
+state.logs and appends them to state.history.
 """
 
 from __future__ import annotations
