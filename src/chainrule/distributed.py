@@ -34,6 +34,7 @@ _SIZE_VARIABLES = ("PMI_SIZE", "OMPI_COMM_WORLD_SIZE", "MV2_COMM_WORLD_SIZE")
 _PMIX_VARIABLE = "PMIX_RANK"
 
 _comm = None
+_size = None
 _sync_batch_norm = False
 
 
@@ -67,8 +68,11 @@ def communicator():
 
 def world_size() -> int:
     """How many processes train together (1 outside an MPI launch)."""
-    size = launched_size()
-    return communicator().Get_size() if size is None or size > 1 else 1
+    global _size
+    if _size is None:  # asked once: a launch does not change while the process runs
+        size = launched_size()
+        _size = communicator().Get_size() if size is None or size > 1 else 1
+    return _size
 
 
 def rank() -> int:
