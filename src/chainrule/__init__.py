@@ -39,6 +39,7 @@ _LAZY = {
     "random": "chainrule.engine.random",
     "autograd": "chainrule.autograd",
     "compile_step": "chainrule.compile",
+    "distributed": "chainrule.distributed",
     "optim": "chainrule.optim",
     "data": "chainrule.data",
     "callbacks": "chainrule.train.callbacks",

@@ -267,6 +267,7 @@ def test_flat_buffers_are_the_fused_groups_and_say_when_current():
     flat = opt.flat_buffers(params)
     assert flat.current_data() is not None and flat.current_data().shape == (9,)
     assert all(np.shares_memory(p.data, flat.current_data()) for p in params)
+    assert flat.current_grad() is None  # backward()'s own arrays, not the buffer's views
     assert opt.flat_buffers(params[::-1]) is None and opt.flat_buffers(params[:1]) is None
     params[1].data = np.zeros(3)  # replaced, e.g. by load_state_dict
     assert flat.current_data() is None

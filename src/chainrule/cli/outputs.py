@@ -25,9 +25,11 @@ def compute_metrics(model, data) -> dict:
 
 
 def run_summary(model, history) -> dict:
+    from ..distributed import world_size
+
     epochs = len(history.epoch)
     return {"epochs": epochs, "best_epoch": history.best_epoch,
-            "parameters": model.num_parameters(),
+            "parameters": model.num_parameters(), "processes": world_size(),
             "seconds": float(sum(history.history.get("time", [])))}
 
 

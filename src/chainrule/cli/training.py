@@ -129,13 +129,17 @@ def fit_model(config: dict, data, out: str, resume: bool, verbose: int):
             scheduler=build_scheduler(config, optimizer), clip_grad_norm=config["clip"],
             l2=config["l2"], seed=config["seed"], verbose=verbose,
             resume_from=_checkpoint_to_resume(out) if resume else None)
-    save_trajectory(out, recorder.snapshots, resumed=resume)
+    if cr.distributed.rank() == 0:
+        save_trajectory(out, recorder.snapshots, resumed=resume)
     return model, history, steps
 
 
 def train_and_report(config: dict, out: str, resume: bool = False, verbose: int = 1,
                      plots: bool = True) -> dict:
-    """Train as configured and write the run folder `out`; returns the metrics."""
+    """Train as configured and write the run folder `out`; returns the metrics.
+
+    Under `mpiexec -n N` every process trains (data-parallel) but only rank 0 prints and
+    writes the run folder; the other ranks return {}."""
     import chainrule as cr
 
     from .outputs import print_results, write_outputs
@@ -150,9 +154,13 @@ def train_and_report(config: dict, out: str, resume: bool = False, verbose: int 
         raise OptionError(f"--early-stopping watches the validation loss, but --val-split "
                           f"{config['val_split']} of {len(data.X_train)} training rows leaves "
                           "none for validation; give a larger --val-split")
-    os.makedirs(out, exist_ok=True)
-    cfg.save(out, config)  # before training, so that a killed run can be resumed
-    model, history, steps = fit_model(config, data, out, resume, verbose)
+    lead = cr.distributed.rank() == 0
+    if lead:
+        os.makedirs(out, exist_ok=True)
+        cfg.save(out, config)  # before training, so that a killed run can be resumed
+    model, history, steps = fit_model(config, data, out, resume, verbose if lead else 0)
+    if not lead:
+        return {}
     cr.save(model, os.path.join(out, MODEL_FILE),
             metadata=model_metadata(data.preprocessor, config))
     metrics, written = write_outputs(out, config, model, (history, steps), data, plots)

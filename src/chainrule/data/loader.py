@@ -32,9 +32,15 @@ class DataLoader:
     batch_size=None takes the whole data set as one batch (batch gradient descent);
     batch_size=1 is stochastic gradient descent; anything between is mini-batch.
     drop_last=True leaves out a final batch smaller than batch_size.
+
+    shard=(rank, count) makes this loader one of `count` data-parallel processes: every
+    process draws the same global batches in the same order (give them the same seed) and
+    yields its contiguous slice of each, rows [b·rank//count, b·(rank+1)//count) of a global
+    batch of b rows; len(), batch_size and state_dict() stay those of the global batches.
     """
 
-    def __init__(self, X, y=None, batch_size=32, shuffle=False, drop_last=False, seed=None):
+    def __init__(self, X, y=None, batch_size=32, shuffle=False, drop_last=False, seed=None,
+                 shard=None):
         self._dataset = is_dataset(X)
         if self._dataset and y is not None:
             raise DataError("DataLoader: give a data set alone, or arrays X and y")
@@ -43,6 +49,7 @@ class DataLoader:
         self.shuffle = bool(shuffle)
         self.drop_last = bool(drop_last)
         self.seed = seed
+        self.shard = _check_shard(shard)
         self.epoch = 0  # epochs begun so far; the current one while iterating
         self._position = 0  # batches served in the current epoch
         self._epoch_seed = None
@@ -73,17 +80,30 @@ class DataLoader:
         self._resume = False
         return self._batches(self._order())
 
+    def batch_rows(self, index: int) -> int:
+        """How many rows the global batch number `index` of an epoch has."""
+        return min(self.batch_size, len(self.X) - index * self.batch_size)
+
     def _batches(self, order):
         size = self.batch_size
         while self._position < len(self):
             start = self._position * size
             rows = slice(start, start + size) if order is None else order[start:start + size]
+            if self.shard is not None:
+                rows = self._slice_of(rows, self.batch_rows(self._position))
             self._position += 1
             if self._dataset:
                 picked = range(len(self.X))[rows] if order is None else rows
                 yield collate([self.X[int(i)] for i in picked])
             else:
                 yield self.X[rows] if self.y is None else (self.X[rows], self.y[rows])
+
+    def _slice_of(self, rows, n_rows):
+        rank, count = self.shard
+        first, last = n_rows * rank // count, n_rows * (rank + 1) // count
+        if isinstance(rows, slice):
+            return slice(rows.start + first, rows.start + last)
+        return rows[first:last]
 
     def state_dict(self) -> dict:
         """The data order's state, JSON-serialisable: epoch, its seed, batches served."""
@@ -108,5 +128,19 @@ class DataLoader:
         self._resume = True
 
     def __repr__(self):
+        shard = "" if self.shard is None else f", shard={self.shard}"
         return (f"DataLoader(n_examples={len(self.X)}, batch_size={self.batch_size}, "
-                f"shuffle={self.shuffle}, drop_last={self.drop_last}, seed={self.seed})")
+                f"shuffle={self.shuffle}, drop_last={self.drop_last}, seed={self.seed}{shard})")
+
+
+def _check_shard(shard):
+    """(rank, count) as ints with 0 <= rank < count, or None."""
+    if shard is None:
+        return None
+    try:
+        rank, count = (int(v) for v in shard)
+    except (TypeError, ValueError):
+        raise DataError(f"shard must be a pair (rank, count) of integers, got {shard!r}") from None
+    if not 0 <= rank < count:
+        raise DataError(f"shard=({rank}, {count}): need 0 <= rank < count")
+    return rank, count

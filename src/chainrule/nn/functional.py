@@ -5,6 +5,7 @@ Also reachable as `cr.nn.F`. The losses live in loss_functions.py and are re-exp
 
 from __future__ import annotations
 
+from .. import distributed
 from ..engine import ops
 from ..engine.backend import xp
 from ..engine.primitive import ShapeError
@@ -33,7 +34,7 @@ from .loss_functions import (
 from .primitives import gelu as _gelu
 from .primitives import linear
 from .batch_norm_ops import batch_norm_train
-from .state_ops import dropout_mask, one_hot_rows
+from .state_ops import count_batch, dropout_mask, one_hot_rows, running_update
 
 __all__ = [
     "linear", "relu", "leaky_relu", "sigmoid", "tanh", "gelu", "softmax", "log_softmax",
@@ -162,12 +163,46 @@ def normalize_batch(x, running_mean, running_var, weight, bias, training, moment
         rm, rv = xp.asarray(running_mean), xp.asarray(running_var)
         out = (x - rm.reshape(shape)) / xp.sqrt(rv.reshape(shape) + eps)
         return _affine(out, weight, bias, shape)
+    if distributed.batch_norm_is_synchronized():
+        return _synchronized_batch_norm(x, running_mean, running_var, weight, bias, momentum,
+                                        eps, counter)
     count = x.size // x.shape[1]
     if count <= 1:
         raise ChainruleError(f"batch_norm: expected more than 1 value per channel when "
                              f"training, got input of shape {x.shape}")
     return batch_norm_train(x, weight, bias, running_mean, running_var, counter,
                             momentum=momentum, eps=eps)
+
+
+def _synchronized_batch_norm(x, running_mean, running_var, weight, bias, momentum, eps,
+                             counter):
+    """Training batch norm over the global batch that data-parallel processes share."""
+    axes, shape = _channel_shape(x, "batch_norm")
+    mean, centered, var, count = _global_moments(x, axes, shape)
+    if count <= 1:
+        raise ChainruleError(f"batch_norm: expected more than 1 value per channel when "
+                             f"training, got a global batch of {count} per channel")
+    if counter is not None:
+        count_batch(counter)
+    if running_mean is not None:
+        running_update(running_mean, mean.data, counter, momentum=momentum)
+    if running_var is not None:
+        running_update(running_var, var.data, counter, momentum=momentum,
+                       correction=count / (count - 1))
+    return _affine(centered / ops.sqrt(var + eps), weight, bias, shape)
+
+
+def _global_moments(x, axes, shape):
+    """Mean, centered input, biased variance and count over the global batch, when data-
+    parallel processes each hold a slice of it (chainrule.distributed.synchronized_batch_norm)."""
+    rows = x.shape[0]
+    sums = distributed.sum_over_ranks(x.sum(axis=axes), rows=rows)
+    count = sums[-1] * (x.size // (x.shape[1] * rows))
+    mean = (sums[:-1] / count).reshape(shape)
+    centered = x - mean
+    squares = distributed.sum_over_ranks((centered * centered).sum(axis=axes), rows=rows)
+    var = (squares[:-1] / count).reshape(shape)
+    return mean, centered, var, int(count.data)
 
 
 def _affine(out, weight, bias, shape):

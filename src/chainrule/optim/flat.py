@@ -66,6 +66,12 @@ class FlatGroup:
         ok = all(p.data is view for p, view in zip(self.params, self.data_views))
         return self.data if ok else None
 
+    def current_grad(self):
+        """The flat gradients, or None unless every .grad is its view (a compiled step
+        writes them there; backward() makes arrays of its own)."""
+        ok = all(p.grad is view for p, view in zip(self.params, self.grad_views))
+        return self.grad if ok else None
+
     def gather_grads(self) -> None:
         if all(p.grad is view for p, view in zip(self.params, self.grad_views)):
             return

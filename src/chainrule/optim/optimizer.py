@@ -158,8 +158,8 @@ class Optimizer:
     def flat_buffers(self, params) -> FlatGroup | None:
         """The flat buffers of the fused group that holds exactly `params` (in this order),
         for a caller that reads or copies all weights or gradients at once; None when there
-        is none (plain groups, several groups, or no step taken yet). Its current_data() says
-        whether the parameters' .data still are its views."""
+        is none (plain groups, several groups, or no step taken yet). Its current_data() and
+        current_grad() say whether the parameters still use them."""
         params = list(params)
         for group in self.param_groups:
             flat = self._flat.get(id(group))

@@ -1,6 +1,7 @@
 """fit(): the training loop, and nothing else.
 
-Each step: forward, loss (+ an L2 penalty), backward, the data-parallel seam, optional
+Each step: forward, loss (+ an L2 penalty), backward, the data-parallel seam (gradients and
+loss averaged over MPI processes; nothing with one process, see distributed.py), optional
 gradient clipping, the optimizer step. History, progress, validation, early stopping,
 checkpoints, learning-rate schedules and the divergence guard are callbacks that observe one
 TrainingState through a handful of hooks.
@@ -9,7 +10,6 @@ TrainingState through a handful of hooks.
 from __future__ import annotations
 
 from .checkpoint import restore_checkpoint
-from .distributed import average_gradients
 from .history import History
 from .inference import model_dtype, to_input, to_target
 from .setup import build_state, check_options
@@ -20,7 +20,7 @@ __all__ = ["fit"]
 def fit(model, loss_fn, optimizer, X, y, *, epochs, batch_size=32, shuffle=True,
         validation_data=None, validation_split=0.0, callbacks=(), metrics=(), scheduler=None,
         clip_grad_norm=None, l2=0.0, seed=None, verbose=1, resume_from=None,
-        compile=True) -> History:
+        compile=True, distributed=None) -> History:
     """Train `model` on (X, y) by gradient descent; return the History.
 
     The texts' three modes of gradient descent are chosen by batch_size:
@@ -40,6 +40,10 @@ def fit(model, loss_fn, optimizer, X, y, *, epochs, batch_size=32, shuffle=True,
     written by ModelCheckpoint; the run continues exactly where that checkpoint was taken.
     compile: replay each step from a recorded tape (chainrule.compile) when the model, loss and
     callbacks allow it (the same numbers, less overhead); False always runs the eager step.
+    distributed: None trains data-parallel when the process was started by `mpiexec -n N`
+    with N > 1 (True insists, False declines): batch_size is the global batch, each process
+    computes its slice, and the N processes reproduce the one-process run; only rank 0
+    prints and writes checkpoints (docs/distributed.md).
 
     A NaN or infinite loss or gradient raises cr.train.DivergenceError after putting back the
     last finite weights.
@@ -48,11 +52,13 @@ def fit(model, loss_fn, optimizer, X, y, *, epochs, batch_size=32, shuffle=True,
     state = build_state(model, loss_fn, optimizer, X, y, epochs=epochs, batch_size=batch_size,
                         shuffle=shuffle, validation_data=validation_data,
                         validation_split=validation_split, callbacks=callbacks,
-                        metrics=metrics, scheduler=scheduler, seed=seed, verbose=verbose)
+                        metrics=metrics, scheduler=scheduler, seed=seed, verbose=verbose,
+                        distributed=distributed)
     if resume_from is not None:
         restore_checkpoint(state, resume_from)
     try:
-        _run(state, clip_grad_norm, l2, compile)
+        with state.parallel.running():
+            _run(state, clip_grad_norm, l2, compile)
     finally:
         for callback in state.callbacks:
             callback.close()
@@ -103,6 +109,7 @@ def _train_epoch(state, clip_grad_norm, l2, step=None):
 
     model, loss_fn, optimizer, callbacks = state.model, state.loss_fn, state.optimizer, state.callbacks
     params = [p for _, p in state.params]
+    parallel = state.parallel
     for X_batch, y_batch in state.loader:
         state.batch += 1
         state.X_batch, state.y_batch = X_batch, y_batch
@@ -118,7 +125,7 @@ def _train_epoch(state, clip_grad_norm, l2, step=None):
                 loss = loss + nn.l2_penalty(model, l2)
             loss.backward()
             state.output, state.loss = output, float(loss.data)
-        average_gradients(params)
+        parallel.synchronize(state)
         callbacks.on_after_backward(state)
         if clip_grad_norm is not None:
             optim.clip_grad_norm(params, clip_grad_norm)

@@ -19,6 +19,7 @@ from ..data.validate import (
 from ..engine.tensor import no_grad
 from .callbacks.base import CallbackList
 from .callbacks.logger import EpochLogger
+from .distributed import data_parallel
 from .divergence import DivergenceGuard
 from .inference import model_dtype, n_input_features, to_input
 from .metrics import get_metric
@@ -104,18 +105,18 @@ def check_learning_rates(optimizer) -> None:
             raise DataError(f"optimizer param_groups[{i}]: {exc}") from None
 
 
-def _callbacks(user_callbacks, scheduler, verbose):
+def _callbacks(user_callbacks, scheduler, verbose, rank):
     from .callbacks import LearningRateScheduler, ProgressBar
 
     extra = [LearningRateScheduler(scheduler, per="epoch")] if scheduler is not None else []
     if verbose:
         extra.append(ProgressBar(compact=True if verbose == 2 else None))
-    return CallbackList([DivergenceGuard(), EpochLogger(), *user_callbacks, *extra])
+    return CallbackList([DivergenceGuard(), EpochLogger(), *user_callbacks, *extra], rank=rank)
 
 
 def build_state(model, loss_fn, optimizer, X, y, *, epochs, batch_size, shuffle,
                 validation_data, validation_split, callbacks, metrics, scheduler, seed,
-                verbose) -> TrainingState:
+                verbose, distributed=None) -> TrainingState:
     """The TrainingState of a fresh run, every argument checked at this public boundary."""
     epochs = check_epochs(epochs)
     check_learning_rates(optimizer)
@@ -132,5 +133,6 @@ def build_state(model, loss_fn, optimizer, X, y, *, epochs, batch_size, shuffle,
     state = TrainingState(model=model, loss_fn=loss_fn, optimizer=optimizer, loader=loader,
                           epochs=epochs, metrics=[get_metric(m) for m in metrics],
                           validation_data=validation_data, verbose=verbose)
-    state.callbacks = _callbacks(list(callbacks), scheduler, verbose)
+    state.parallel = data_parallel(distributed, model, loader)
+    state.callbacks = _callbacks(list(callbacks), scheduler, verbose, state.parallel.rank)
     return state

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from .distributed import OneProcess
 from .history import History
 from .inference import model_dtype
 
@@ -16,7 +17,9 @@ class TrainingState:
     (optimizer steps taken so far), X_batch, y_batch, output (the model's output Tensor for
     the batch), loss (the batch loss as a float), grad_norm (the batch's total gradient
     norm, set after backward), logs (the finished epoch's logs, at on_epoch_end), history,
-    metrics ((name, function) pairs), validation_data, verbose, resumed, resumed_from.
+    metrics ((name, function) pairs), validation_data, verbose, resumed, resumed_from, parallel
+    (the data-parallel seam: .rank and .processes; X_batch, y_batch and output are this
+    process's slice of the global batch, loss and gradients those of the global batch).
 
     Set: stop_training = True ends the run after the current batch (or epoch).
     """
@@ -34,6 +37,7 @@ class TrainingState:
         self.validation_data = validation_data
         self.verbose = verbose
         self.history = History()
+        self.parallel = OneProcess()  # fit sets a DataParallel under mpiexec -n N
         self.callbacks = None  # the CallbackList, set by fit (checkpoints save every callback)
         self.epoch = 0
         self.batch = -1

@@ -21,6 +21,9 @@ class Callback:
     on_after_backward runs after the gradients are computed and before they are clipped and
     applied, so a callback can read every parameter's .grad for the batch.
 
+    rank_zero_only = True makes a callback that prints or writes files run on rank 0 alone
+    when MPI processes train together (the others keep it, idle, so checkpoints match).
+
     `order` sorts callbacks (stable; lower first): fit's own logger runs first (-100) so that
     state.logs is complete at on_epoch_end, ModelCheckpoint last (100) so that a checkpoint
     holds every other callback's state after the hook.
@@ -35,6 +38,7 @@ class Callback:
 
     order = 0
     needs_graph = False
+    rank_zero_only = False
 
     def on_train_begin(self, state): ...
 
@@ -63,13 +67,15 @@ class Callback:
 
 
 class CallbackList:
-    """Callbacks sorted by `order`, with one list of bound hooks per hook name."""
+    """Callbacks sorted by `order`, with one list of bound hooks per hook name; on a rank
+    other than 0, rank_zero_only callbacks get no hooks."""
 
-    def __init__(self, callbacks):
+    def __init__(self, callbacks, *, rank=0):
         self.callbacks = sorted(callbacks, key=lambda callback: callback.order)
+        active = [c for c in self.callbacks if rank == 0 or not getattr(c, "rank_zero_only", False)]
         for hook in HOOKS:
             bound = [
-                getattr(callback, hook) for callback in self.callbacks
+                getattr(callback, hook) for callback in active
                 if getattr(type(callback), hook, None) is not getattr(Callback, hook)
             ]
             setattr(self, "_" + hook, bound)

@@ -16,6 +16,8 @@ class CSVLogger(Callback):
     the epochs before the checkpoint too.
     """
 
+    rank_zero_only = True  # writes a file: rank 0 alone, when MPI processes train
+
     def __init__(self, path):
         self.path = os.fspath(path)
 

@@ -1,10 +1,11 @@
 """EpochLogger: fit()'s own first callback; it turns batches into one History row per epoch.
 
 Per batch it sums the loss (weighted by batch size), the gradient norm, and keeps the
-outputs when training metrics are asked for. At the end of the epoch it computes the
-epoch's logs — loss, each metric, val_loss and val_<metric> (validation loss always logged,
-apart from the validation metrics), lr, grad_norm (mean over batches), grad_norm_max and
-time — puts them in state.logs and appends them to state.history.
+outputs when training metrics are asked for (with data-parallel processes, those of the
+whole global batch). At the end of the epoch it computes the epoch's logs — loss, each
+metric, val_loss and val_<metric> (validation loss always logged, apart from the validation
+metrics), lr, grad_norm (mean over batches), grad_norm_max and time — puts them in
+state.logs and appends them to state.history.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import time
 
 import numpy as np
 
+from ...distributed import gather_rows
 from ..inference import evaluate_arrays
 from .base import Callback
 
@@ -40,15 +42,15 @@ class EpochLogger(Callback):
         self._started = time.perf_counter()
 
     def on_batch_end(self, state):
-        n = len(state.X_batch)
+        n = state.loader.batch_rows(state.batch)  # the global batch's rows
         self.loss_sum += state.loss * n
         self.examples += n
         self.batches += 1
         self.grad_norm_sum += state.grad_norm
         self.grad_norm_max = max(self.grad_norm_max, state.grad_norm)
-        if state.metrics:
-            self.outputs.append(state.output.data)
-            self.targets.append(state.y_batch)
+        if state.metrics:  # the global batch's rows, in order, from every process's slice
+            self.outputs.append(gather_rows(state.output.data))
+            self.targets.append(gather_rows(state.y_batch))
 
     def on_epoch_end(self, state):
         logs = {"loss": self.loss_sum / self.examples if self.examples else math.nan}

@@ -27,6 +27,7 @@ class ModelCheckpoint(Callback):
     """
 
     order = 100
+    rank_zero_only = True  # writes files: rank 0 alone, when MPI processes train
 
     def __init__(self, path, every_n_epochs=1, save_best_only=False, keep_last=1,
                  every_n_steps=None, monitor="val_loss", mode="auto"):

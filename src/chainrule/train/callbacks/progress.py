@@ -24,6 +24,7 @@ class ProgressBar(Callback):
     """
 
     order = 50
+    rank_zero_only = True  # prints: rank 0 alone, when MPI processes train
 
     def __init__(self, compact=None, file=None):
         self.compact = compact
