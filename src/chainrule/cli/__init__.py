@@ -15,11 +15,11 @@ import warnings
 
 from .. import __version__
 from ..engine.tensor import ChainruleError
-from . import evaluate, explain, gradcheck, landscape, predict, train
+from . import evaluate, explain, gradcheck, landscape, predict, serve, train
 
 __all__ = ["build_parser", "main"]
 
-COMMANDS = (train, predict, evaluate, gradcheck, explain, landscape)
+COMMANDS = (train, predict, evaluate, gradcheck, explain, landscape, serve)
 
 EXAMPLES = """\
 examples:
@@ -32,6 +32,7 @@ examples:
   chainrule gradcheck --model runs/latest/model.safetensors --data test.csv
   chainrule explain --format markdown
   chainrule landscape --function rosenbrock --optimizers sgd,momentum,adam --animate
+  chainrule serve --open                  the interactive training page
 
 Run `chainrule COMMAND --help` for a command's options.
 """

@@ -13,7 +13,7 @@ import time
 
 from ..train.callbacks import Callback, GradientMonitor
 from .problem import Problem
-from .settings import Settings
+from .settings import Settings, SettingsError
 from .views import losses, take_view
 
 __all__ = ["Session"]
@@ -52,6 +52,15 @@ class Session:
             self._playing = False
             self._steps_allowed += 1
             self._ensure_thread()
+            self._changed.notify_all()
+
+    def set_speed(self, speed: int | None):
+        """At most `speed` steps per second from now on (checked like every setting)."""
+        if speed is None:
+            raise SettingsError("speed: give ?speed=N, the steps per second")
+        with self._changed:
+            self.settings = self.settings.with_changes(speed=speed)
+            self._next_step_at = time.monotonic()
             self._changed.notify_all()
 
     def reset(self, settings: Settings | None = None):
