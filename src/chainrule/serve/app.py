@@ -50,7 +50,7 @@ class Server(ThreadingHTTPServer):
 
     def __init__(self, address, sessions: Sessions | None = None):
         super().__init__(address, Handler)
-        self.sessions = sessions or Sessions()
+        self.sessions = Sessions() if sessions is None else sessions
         self._sweeping = threading.Event()
         threading.Thread(target=self._sweep, name="session-sweeper", daemon=True).start()
 

@@ -130,10 +130,13 @@ class Session:
             self._playing = False
         self._publish(self.view["step"], done=True)
 
-    def _wait_turn(self):
-        """Block until the next step may run: playing (at the speed limit) or stepping."""
+    def _wait_turn(self, step: int):
+        """Block until the next step may run: playing (at the speed limit) or stepping.
+        The page sees the latest step before training holds."""
         with self._changed:
             while True:
+                if not self._playing and self.view["step"] != step:
+                    self._publish(step)
                 if self._stopping:
                     raise _Stopped
                 if self._steps_allowed:
@@ -169,7 +172,7 @@ class _Feed(Callback):
         self.session = session
 
     def on_batch_begin(self, state):
-        self.session._wait_turn()
+        self.session._wait_turn(state.step)
 
     def on_batch_end(self, state):
         session = self.session
