@@ -132,10 +132,11 @@ class Session:
 
     def _wait_turn(self, step: int):
         """Block until the next step may run: playing (at the speed limit) or stepping.
-        The page sees the latest step before training holds."""
+        Before training holds, the page is shown the latest step, paused."""
         with self._changed:
             while True:
-                if not self._playing and self.view["step"] != step:
+                shown = self.view
+                if not self._playing and (shown["step"] != step or shown["playing"]):
                     self._publish(step)
                 if self._stopping:
                     raise _Stopped

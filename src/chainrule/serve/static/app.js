@@ -73,9 +73,9 @@ function welcome(answer) {
 async function start() {
   try {
     welcome(await call("POST", "/api/sessions" + location.search));
-  } catch (error) {  // the address held bad settings: say so, start from the defaults
-    report(error);
+  } catch (error) {  // the address held bad settings: start from the defaults, say why
     welcome(await call("POST", "/api/sessions"));
+    report(error);
   }
   listen();
 }
