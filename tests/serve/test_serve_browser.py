@@ -136,8 +136,10 @@ def test_the_views_have_content(browser, server):
     assert share_near(neurons, ORANGE, 60) > 0.05 and share_near(neurons, BLUE, 60) > 0.05
     bars = tab.page.locator("#grad-norms .bar")
     assert bars.count() == 6 and "0.weight" in bars.first.text_content()
-    tab.page.screenshot(path=os.path.join(os.environ.get("CHAINRULE_SCREENSHOTS", "/tmp"),
-                                          "serve-page.png"), full_page=True)
+    tab.page.click("#boundary", position={"x": 200, "y": 200})
+    tab.page.wait_for_function("document.getElementById('backprop-point').textContent !== ''")
+    page = shot(tab, "body", "serve-page.png")
+    assert page.shape[0] > 1000 and share_near(page, BLUE, 60) > 0.01
 
 
 def test_a_clicked_point_shows_chainrule_explain_of_it(browser, server):

@@ -5,7 +5,7 @@ const FIELDS = ["dataset", "noise", "points", "test_ratio", "seed", "optimizer",
                 "batch_size", "l2", "dropout", "schedule", "epochs", "activation", "speed"];
 const MAX_LAYERS = 6, MAX_NEURONS = 8;
 const $ = (id) => document.getElementById(id);
-const page = { session: null, points: null, hidden: [4, 4], stream: null, view: null };
+const page = { session: null, points: null, hidden: [4, 4], stream: null, view: null, selected: null };
 
 // --- settings <-> form <-> address ------------------------------------------------------
 function formQuery() {
@@ -64,6 +64,7 @@ function welcome(answer) {
   page.session = answer.session;
   page.points = answer.points;
   page.view = null;
+  page.selected = null;
   showSettings(answer.settings);
   $("save").href = `/api/sessions/${page.session}/model.safetensors`;
   $("backprop-point").textContent = "";
@@ -143,6 +144,11 @@ function drawBoundary(view) {
   });
   draw(page.points.train, page.points.train_labels, false);
   draw(page.points.test, page.points.test_labels, true);
+  if (page.selected) {  // the point of the backprop panel
+    const [px, py] = toCanvas(...page.points[page.selected.part][page.selected.index]);
+    ctx.strokeStyle = "#000"; ctx.lineWidth = 2; ctx.beginPath();
+    ctx.arc(px, py, 8, 0, 2 * Math.PI); ctx.stroke(); ctx.lineWidth = 1;
+  }
 }
 
 function toCanvas(x, y) {
@@ -212,6 +218,8 @@ async function explainPoint(event) {
     $("backprop-point").textContent = `(${answer.part} point ${answer.index}, after step ${answer.step})`;
     $("backprop-text").textContent = answer.text;
     $("backprop").dataset.trace = JSON.stringify(answer.trace);
+    page.selected = { part: answer.part, index: answer.index };
+    if (page.view) drawBoundary(page.view);
   } catch (error) { report(error); }
 }
 
