@@ -49,9 +49,9 @@ class Server(ThreadingHTTPServer):
     daemon_threads = True
 
     def __init__(self, address, sessions: Sessions | None = None):
-        super().__init__(address, Handler)
         self.sessions = Sessions() if sessions is None else sessions
         self._sweeping = threading.Event()
+        super().__init__(address, Handler)  # on failure (port in use) calls server_close
         threading.Thread(target=self._sweep, name="session-sweeper", daemon=True).start()
 
     def _sweep(self):
