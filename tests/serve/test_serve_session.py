@@ -1,5 +1,6 @@
 """A session's life: play, pause, step, reset, speed, end; the sessions' bounds."""
 
+import threading
 import time
 
 import numpy as np
@@ -133,3 +134,41 @@ def test_a_session_whose_tab_never_listens_is_ended_when_idle():
     time.sleep(0.3)
     sessions.end_idle()
     assert session.ended and len(sessions) == 0
+
+
+def test_sessions_training_at_once_all_train():
+    """The engine's grad mode is process-wide: one session's view (under no_grad) must not
+    switch off another's training graph, and no session may starve the others."""
+    sessions = [Session(QUICK) for _ in range(3)]
+    try:
+        for session in sessions:
+            session.play()
+        wait_until(lambda: all(s.view["step"] >= 40 for s in sessions))
+        assert all(s.view["error"] is None and not s.view["done"] for s in sessions)
+    finally:
+        for session in sessions:
+            session.end()
+
+
+def test_the_engine_turn_is_first_come_first_served():
+    from chainrule.serve.turns import FairLock
+
+    lock, order, started = FairLock(), [], []
+    lock.acquire()
+
+    def ask(name):
+        started.append(name)
+        with lock:
+            order.append(name)
+
+    threads = []
+    for name in "abc":
+        threads.append(threading.Thread(target=ask, args=(name,)))
+        threads[-1].start()
+        wait_until(lambda: len(lock._waiting) == len(threads))
+    lock.release()
+    for thread in threads:
+        thread.join()
+    assert order == ["a", "b", "c"]
+    with pytest.raises(RuntimeError, match="does not hold it"):
+        lock.release()

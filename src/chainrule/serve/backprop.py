@@ -10,6 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from .settings import SettingsError
+from .turns import ENGINE
 
 __all__ = ["backprop_step"]
 
@@ -28,9 +29,10 @@ def backprop_step(session, part: str, index: int) -> dict:
     y = {"train": problem.data.y_train, "test": problem.data.y_test}[part]
     params = _linear_params(view.state, len(session.settings.hidden) + 1)
     sizes = [2, *session.settings.hidden, len(problem.data.classes)]
-    result = explain(sizes=sizes, activation=session.settings.activation, loss="ce",
-                     X=X[index:index + 1], y=y[index:index + 1], examples=[0],
-                     lr=session.settings.lr, params=params, seed=None)
+    with ENGINE:  # explain checks itself with autodiff
+        result = explain(sizes=sizes, activation=session.settings.activation, loss="ce",
+                         X=X[index:index + 1], y=y[index:index + 1], examples=[0],
+                         lr=session.settings.lr, params=params, seed=None)
     return {"part": part, "index": index, "step": view["step"], "text": result.render("text"),
             "trace": to_dict(result)}
 

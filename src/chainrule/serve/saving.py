@@ -5,6 +5,8 @@ from __future__ import annotations
 import os
 import tempfile
 
+from .turns import ENGINE
+
 __all__ = ["model_file"]
 
 
@@ -18,8 +20,9 @@ def model_file(session) -> bytes:
     import chainrule as cr
     from ..cli.trained import MODEL_FILE, model_metadata
 
-    model = session.problem.build_model()[0]
-    model.load_state_dict(session.view.state)
+    with ENGINE:
+        model = session.problem.build_model()[0]
+        model.load_state_dict(session.view.state)
     metadata = model_metadata(session.problem.preprocessor, session.settings.train_config())
     with tempfile.TemporaryDirectory(prefix="chainrule-serve-") as folder:
         path = os.path.join(folder, MODEL_FILE)

@@ -14,6 +14,7 @@ import time
 from ..train.callbacks import Callback, GradientMonitor
 from .problem import Problem
 from .settings import Settings, SettingsError
+from .turns import ENGINE
 from .views import losses, take_view
 
 __all__ = ["Session"]
@@ -87,7 +88,8 @@ class Session:
     def _start(self, settings: Settings):
         self.settings = settings
         self.problem = Problem(settings)
-        self.model, self.loss_fn, self.optimizer, self.scheduler = self.problem.build_model()
+        with ENGINE:  # build_model seeds the engine's generator
+            self.model, self.loss_fn, self.optimizer, self.scheduler = self.problem.build_model()
         self._playing, self._steps_allowed, self._stopping = False, 0, False
         self._curve, self._next_step_at, self._last_view_at = [], 0.0, 0.0
         self.monitor = GradientMonitor(warn=False)
@@ -122,6 +124,8 @@ class Session:
         except _Stopped:
             pass
         except Exception as error:  # e.g. DivergenceError: shown on the page
+            while ENGINE.held():  # the step that failed had its turn
+                ENGINE.release()
             self._finish(f"{type(error).__name__}: {error}")
 
     def _finish(self, error):
@@ -154,8 +158,9 @@ class Session:
                       self.monitor.record["grad_norm"].items()}
         progress = {"epoch": len(self._curve), "step": step, "lr": self.optimizer.param_groups[0]["lr"],
                     "playing": self._playing, "done": done, "error": self.error}
-        view = take_view(self.model, self.problem, self.loss_fn, progress, self._curve,
-                         grad_norms, self.monitor.record["warnings"])
+        with ENGINE:
+            view = take_view(self.model, self.problem, self.loss_fn, progress, self._curve,
+                             grad_norms, self.monitor.record["warnings"])
         with self._changed:
             self._version += 1
             view["version"] = self._version
@@ -174,8 +179,10 @@ class _Feed(Callback):
 
     def on_batch_begin(self, state):
         self.session._wait_turn(state.step)
+        ENGINE.acquire()  # released when the step is done (or in _train if it fails)
 
     def on_batch_end(self, state):
+        ENGINE.release()
         session = self.session
         if time.monotonic() - session._last_view_at >= 1.0 / VIEWS_PER_SECOND \
                 or not session.playing:
@@ -183,5 +190,6 @@ class _Feed(Callback):
 
     def on_epoch_end(self, state):
         session = self.session
-        session._curve.append((state.epoch + 1, *losses(session.model, session.problem,
-                                                          session.loss_fn)))
+        with ENGINE:
+            point = (state.epoch + 1, *losses(session.model, session.problem, session.loss_fn))
+        session._curve.append(point)
