@@ -34,7 +34,7 @@ def test_a_port_in_use_is_one_line_error(run_main):
 
 
 def test_a_bad_port_is_one_line_error(run_main):
-    code, out, err = run_main("serve", "--port", "70000")
+    code, _, err = run_main("serve", "--port", "70000")
     assert code == 1
     assert err.strip() == "chainrule serve: error: --port must be <= 65535, got 70000"
 

@@ -116,7 +116,7 @@ def test_play_trains_pause_holds_and_nothing_leaves_the_machine(browser, server)
     tab.page.click("#step")
     tab.page.wait_for_function(
         f"document.getElementById('step-count').textContent === '{int(held) + 1}'")
-    assert tab.requests and all(url.startswith(server.url) or url.startswith("data:")
+    assert tab.requests and all(url.startswith((server.url, "data:"))
                                 for url in tab.requests)
     assert not tab.errors
 

@@ -191,3 +191,12 @@ def test_the_server_bounds_its_sessions(server, api):
     sid = next(iter(server.sessions._sessions))
     assert api.request("POST", f"/api/sessions/{sid}/end")[0] == 200
     assert api.request("POST", "/api/sessions")[0] == 201
+
+
+def test_the_page_ships_in_the_package_data():
+    from pathlib import Path
+
+    pyproject = (Path(__file__).parents[2] / "pyproject.toml").read_text()
+    assert '"chainrule.serve" = ["static/*"]' in pyproject  # [tool.setuptools.package-data]
+    static = resources.files("chainrule.serve") / "static"
+    assert {"index.html", "app.js", "style.css"} <= {p.name for p in static.iterdir()}

@@ -3,7 +3,9 @@
 from urllib.parse import parse_qsl
 
 import pytest
-from hypothesis import given, settings as hypothesis_settings, strategies as st
+from hypothesis import given
+from hypothesis import settings as hypothesis_settings
+from hypothesis import strategies as st
 
 from chainrule.serve import LIMITS, Settings, SettingsError
 from chainrule.serve.settings import ACTIVATIONS, DATASETS

@@ -115,7 +115,7 @@ class Handler(BaseHTTPRequestHandler):
             self._send_json({"error": str(error)}, HTTPStatus.SERVICE_UNAVAILABLE)
         except (BrokenPipeError, ConnectionResetError):
             self.close_connection = True
-        except Exception as error:  # a bug: answer it, keep serving
+        except Exception as error:  # noqa: BLE001 - a bug: answer it, keep serving
             self._send_json({"error": f"{type(error).__name__}: {error}"},
                             HTTPStatus.INTERNAL_SERVER_ERROR)
 
@@ -209,7 +209,7 @@ def _query(text: str) -> dict:
     names = [name for name, _ in pairs]
     repeated = {name for name in names if names.count(name) > 1}
     if repeated:
-        raise RequestError(HTTPStatus.BAD_REQUEST, f"parameter {sorted(repeated)[0]!r} given "
+        raise RequestError(HTTPStatus.BAD_REQUEST, f"parameter {min(repeated)!r} given "
                            "more than once")
     return dict(pairs)
 

@@ -18,6 +18,7 @@ def model_file(session) -> bytes:
     and `chainrule evaluate` read the file as one of their own.
     """
     import chainrule as cr
+
     from ..cli.trained import MODEL_FILE, model_metadata
 
     with ENGINE:

@@ -123,7 +123,7 @@ class Session:
             self._finish(None)
         except _Stopped:
             pass
-        except Exception as error:  # e.g. DivergenceError: shown on the page
+        except Exception as error:  # noqa: BLE001 - e.g. DivergenceError, shown on the page
             while ENGINE.held():  # the step that failed had its turn
                 ENGINE.release()
             self._finish(f"{type(error).__name__}: {error}")
@@ -156,8 +156,9 @@ class Session:
     def _publish(self, step: int, done: bool = False):
         grad_norms = {name: series[-1] for name, series in
                       self.monitor.record["grad_norm"].items()}
-        progress = {"epoch": len(self._curve), "step": step, "lr": self.optimizer.param_groups[0]["lr"],
-                    "playing": self._playing, "done": done, "error": self.error}
+        progress = {"epoch": len(self._curve), "step": step, "playing": self._playing,
+                    "lr": self.optimizer.param_groups[0]["lr"], "done": done,
+                    "error": self.error}
         with ENGINE:
             view = take_view(self.model, self.problem, self.loss_fn, progress, self._curve,
                              grad_norms, self.monitor.record["warnings"])

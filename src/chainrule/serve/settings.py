@@ -49,7 +49,7 @@ class Settings:
         _check(self)
 
     @classmethod
-    def from_query(cls, query: dict) -> "Settings":
+    def from_query(cls, query: dict) -> Settings:
         """Settings from {name: text} (a parsed query string); missing names take defaults."""
         known = {f.name: f for f in fields(cls)}
         unknown = sorted(set(query) - set(known))
@@ -66,7 +66,7 @@ class Settings:
         values["hidden"] = ",".join(str(n) for n in self.hidden)
         return urlencode(values)
 
-    def with_changes(self, **changes) -> "Settings":
+    def with_changes(self, **changes) -> Settings:
         return replace(self, **changes)
 
     def train_config(self) -> dict:

@@ -78,6 +78,7 @@ def _class_one_probability(model, grid) -> list:
 def _neuron_maps(model, grid) -> list:
     """For each hidden layer, each neuron's activation on the grid, scaled to -100..100."""
     import chainrule as cr
+
     from ..nn import ReLU, Sigmoid, Tanh
 
     maps, a = [], cr.tensor(grid)
