@@ -142,6 +142,20 @@ def test_the_views_have_content(browser, server):
     assert page.shape[0] > 1000 and share_near(page, BLUE, 60) > 0.01
 
 
+def test_the_regression_curve_is_drawn_as_a_fitted_line(browser, server):
+    tab = Tab(browser, server, "?dataset=curve&hidden=6&batch_size=0&optimizer=adam&lr=0.05")
+    assert tab.page.input_value("#dataset") == "curve"
+    tab.page.click("#play")
+    tab.wait_for_epoch(60)
+    tab.page.click("#play")
+    tab.page.wait_for_function("document.getElementById('play').textContent === 'Play'")
+    assert tab.number("train-loss") < 0.2
+    curve = shot(tab, "#boundary", "serve-curve.png")
+    assert 0.001 < share_near(curve, BLUE, 40) < 0.05  # a line, not a filled map
+    assert share_near(curve, (85, 85, 85), 20) > 0.002  # the points
+    assert not tab.errors
+
+
 def test_a_clicked_point_shows_chainrule_explain_of_it(browser, server):
     tab = Tab(browser, server)
     tab.page.click("#step")

@@ -200,3 +200,25 @@ def test_the_page_ships_in_the_package_data():
     assert '"chainrule.serve" = ["static/*"]' in pyproject  # [tool.setuptools.package-data]
     static = resources.files("chainrule.serve") / "static"
     assert {"index.html", "app.js", "style.css"} <= {p.name for p in static.iterdir()}
+
+
+def test_the_curve_backprop_panel_is_explain_with_mean_squared_error(server, api, tmp_path):
+    body = api.new_session("dataset=curve&hidden=3&points=60&speed=200")
+    sid, session = body["session"], session_of(server, body)
+    assert body["points"]["task"] == "regression"
+    api.request("POST", f"/api/sessions/{sid}/step")
+    wait_until(lambda: session.view["step"] == 1)
+    status, answer = api.request("GET", f"/api/sessions/{sid}/backprop?part=train&index=5")
+    assert status == 200 and answer["trace"]["network"]["loss"] == "mse"
+    state = session.model.state_dict()
+    problem = session.problem
+    expected = explain(sizes=[1, 3, 1], activation="tanh", loss="mse", X=problem.X_train[5:6],
+                       y=problem.data.y_train[5:6], examples=[0], lr=0.1,
+                       params=[(state[f"{i}.weight"], state[f"{i}.bias"]) for i in (0, 2)])
+    assert answer["trace"] == json.loads(json.dumps(to_dict(expected)))
+    status, data = api.request("GET", f"/api/sessions/{sid}/model.safetensors", raw=True)
+    (tmp_path / "model.safetensors").write_bytes(data)
+    trained = TrainedModel.load(tmp_path / "model.safetensors")
+    assert trained.preprocessor.task == "regression"
+    np.testing.assert_array_equal(cr.predict(trained.model, problem.X_test),
+                                  cr.predict(session.model, problem.X_test))

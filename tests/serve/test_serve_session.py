@@ -172,3 +172,22 @@ def test_the_engine_turn_is_first_come_first_served():
     assert order == ["a", "b", "c"]
     with pytest.raises(RuntimeError, match="does not hold it"):
         lock.release()
+
+
+def test_the_regression_curve_trains_and_draws_its_fit():
+    session = Session(Settings(dataset="curve", hidden=(6,), points=120, batch_size=0,
+                               optimizer="adam", lr=0.05, speed=200))
+    try:
+        first = session.view["train_loss"]
+        assert session.view["heat"] is None and len(session.view["fit"]) == 40 * 40
+        assert [len(layer[0]) for layer in session.view["neurons"]] == [16 * 16]
+        session.play()
+        wait_until(lambda: session.view["epoch"] >= 50)
+        session.pause()
+        assert session.view["train_loss"] < first / 3
+        points = session.problem.points()
+        assert points["task"] == "regression" and len(points["train"][0]) == 2
+        np.testing.assert_allclose([p[1] for p in points["train"]],
+                                   session.problem.data.y_train, atol=1e-4)
+    finally:
+        session.end()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from .datasets import Dataset, circles, digits, linear, moons, spirals, xor
 from .errors import DataError
+from .curve import curve
 from .gaussian import gaussian
 from .mnist1d_offline import mnist1d
 
@@ -13,6 +14,7 @@ DATASETS = {
     "xor": xor,
     "moons": moons,
     "gaussian": gaussian,
+    "curve": curve,
     "circles": circles,
     "spirals": spirals,
     "linear": linear,

@@ -1,7 +1,8 @@
 """The "one backprop step" panel: `chainrule explain` on the session's model and one point.
 
 The model's Linear layers become explain's (W, b) pairs; the point is standardized as the
-network sees it; the loss is cross-entropy over the classes (softmax output), as trained.
+network sees it; the loss is the one trained: cross-entropy over the classes (softmax output),
+or for the regression curve the mean squared error (identity output; PyTorch's MSELoss).
 Dropout is left out: the trace is of the network as it predicts.
 """
 
@@ -28,9 +29,9 @@ def backprop_step(session, part: str, index: int) -> dict:
                             "points")
     y = {"train": problem.data.y_train, "test": problem.data.y_test}[part]
     params = _linear_params(view.state, len(session.settings.hidden) + 1)
-    sizes = [2, *session.settings.hidden, len(problem.data.classes)]
     with ENGINE:  # explain checks itself with autodiff
-        result = explain(sizes=sizes, activation=session.settings.activation, loss="ce",
+        result = explain(sizes=problem.sizes, activation=session.settings.activation,
+                         loss="mse" if problem.regression else "ce",
                          X=X[index:index + 1], y=y[index:index + 1], examples=[0],
                          lr=session.settings.lr, params=params, seed=None)
     return {"part": part, "index": index, "step": view["step"], "text": result.render("text"),

@@ -1,8 +1,10 @@
-"""What one session trains: the data set, its standardization, the model and the heat-map grid.
+"""What one session trains: the data set, its standardization, the model and the drawing grid.
 
-Points are shown in the data set's own coordinates; the network sees them standardized (as
-`chainrule train` does), so the grid is standardized by the same Preprocessor before the
-model draws the decision boundary on it.
+Points are shown in the data set's own coordinates; the network sees its inputs standardized
+(as `chainrule train` does), so the grid is standardized by the same Preprocessor before the
+model draws on it. A classification set has two features and a 2-D grid (the decision
+boundary as a heat map); the regression curve has one feature and a 1-D grid along x (the
+fitted curve), its points drawn as (x, y).
 """
 
 from __future__ import annotations
@@ -11,9 +13,9 @@ import numpy as np
 
 from .settings import Settings
 
-__all__ = ["GRID", "Problem"]
+__all__ = ["GRID", "NEURON_GRID", "Problem"]
 
-GRID = 40  # heat-map cells per side
+GRID = 40  # heat-map cells per side (points along x for a curve: GRID²)
 NEURON_GRID = 16  # cells per side of each neuron's small heat map
 
 
@@ -25,34 +27,55 @@ class Problem:
         data = load_dataset(settings.dataset, seed=settings.seed, n_samples=settings.points,
                             noise=settings.noise, test_size=settings.test_ratio)
         self.data = data
+        self.regression = data.task == "regression"
         self.preprocessor = Preprocessor.fit(data.X_train, data.feature_names, data.task,
-                                             target="label", classes=data.classes)
+                                             target="y" if self.regression else "label",
+                                             classes=data.classes)
         self.X_train = self.preprocessor.transform(data.X_train)
         self.X_test = self.preprocessor.transform(data.X_test)
-        self.bounds = _bounds(np.concatenate([data.X_train, data.X_test]))
-        self.grid = self.preprocessor.transform(_grid_points(self.bounds, GRID))
-        self.neuron_grid = self.preprocessor.transform(_grid_points(self.bounds, NEURON_GRID))
+        self.bounds = _bounds(np.concatenate([self._shown(data.X_train, data.y_train),
+                                              self._shown(data.X_test, data.y_test)]))
+        self.grid = self.preprocessor.transform(self._grid(GRID))
+        self.neuron_grid = self.preprocessor.transform(self._grid(NEURON_GRID))
+
+    @property
+    def sizes(self) -> list[int]:
+        """Layer widths from input to output."""
+        outputs = 1 if self.regression else len(self.data.classes)
+        return [self.data.n_features, *self.settings.hidden, outputs]
 
     def build_model(self):
         """(model, loss_fn, optimizer, scheduler) as `chainrule train` builds them."""
         import chainrule as cr
-
         from ..cli.setup import build_model, build_optimizer, build_scheduler
         from ..cli.trained import loss_function
 
         config = self.settings.train_config()
         cr.manual_seed(self.settings.seed)
-        model = build_model(2, len(self.data.classes), config)
+        model = build_model(self.sizes[0], self.sizes[-1], config)
         optimizer = build_optimizer(config, model.parameters())
-        return model, loss_function("classification"), optimizer, \
+        return model, loss_function(self.data.task), optimizer, \
             build_scheduler(config, optimizer)
 
     def points(self) -> dict:
         """The points as the page draws them (original coordinates, rounded)."""
         d = self.data
-        return {"train": _rounded(d.X_train), "train_labels": d.y_train.tolist(),
-                "test": _rounded(d.X_test), "test_labels": d.y_test.tolist(),
-                "bounds": self.bounds, "grid": GRID, "neuron_grid": NEURON_GRID}
+        labels = (lambda y: [0] * len(y)) if self.regression else (lambda y: y.tolist())
+        return {"task": d.task, "train": _rounded(self._shown(d.X_train, d.y_train)),
+                "train_labels": labels(d.y_train),
+                "test": _rounded(self._shown(d.X_test, d.y_test)),
+                "test_labels": labels(d.y_test), "bounds": self.bounds, "grid": GRID,
+                "neuron_grid": NEURON_GRID}
+
+    def _shown(self, X, y) -> np.ndarray:
+        """Where a point is drawn: its two features, or (x, y) on a curve."""
+        return np.column_stack([X[:, 0], y]) if self.regression else X
+
+    def _grid(self, n: int) -> np.ndarray:
+        if self.regression:  # n² points along x, so a curve is drawn as finely as a map
+            x0, x1 = self.bounds[:2]
+            return (x0 + (np.arange(n * n) + 0.5) * (x1 - x0) / (n * n))[:, None]
+        return _grid_points(self.bounds, n)
 
 
 def _bounds(X) -> list[float]:

@@ -15,7 +15,7 @@ from ..engine.tensor import ChainruleError
 
 __all__ = ["ACTIVATIONS", "DATASETS", "LIMITS", "Settings", "SettingsError"]
 
-DATASETS = ("xor", "gaussian", "circles", "moons", "spirals")
+DATASETS = ("xor", "gaussian", "circles", "moons", "spirals", "curve")  # curve: regression
 # The hidden activations `chainrule explain` can trace, so the backprop panel always works.
 ACTIVATIONS = ("tanh", "relu", "sigmoid")
 # What one session may ask of the server.

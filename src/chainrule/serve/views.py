@@ -23,12 +23,13 @@ class View(dict):
 
 def take_view(model, problem, loss_fn, progress: dict, curve: list, grad_norms: dict,
               warnings: list) -> View:
-    """Decision heat map, per-neuron maps, train and test loss of `model` now."""
+    """Decision heat map (or fitted curve), per-neuron maps, train and test loss, now."""
     with _evaluating(model):
-        heat = _class_one_probability(model, problem.grid)
+        heat = None if problem.regression else _class_one_probability(model, problem.grid)
+        fit = _prediction(model, problem.grid) if problem.regression else None
         neurons = _neuron_maps(model, problem.neuron_grid)
     train_loss, test_loss = losses(model, problem, loss_fn)
-    view = View(progress, train_loss=train_loss, test_loss=test_loss, heat=heat,
+    view = View(progress, train_loss=train_loss, test_loss=test_loss, heat=heat, fit=fit,
                 neurons=neurons, curve=_thinned(curve), grad_norms=grad_norms,
                 warnings=list(warnings))
     view.state = {name: array.copy() for name, array in model.state_dict().items()}
@@ -58,10 +59,12 @@ def losses(model, problem, loss_fn) -> tuple:
 
 def _loss(model, loss_fn, X, y) -> float | None:
     import chainrule as cr
+    from ..train.inference import to_target
 
     if not len(X):
         return None
-    return float(loss_fn(model(cr.tensor(X)), cr.tensor(y)).data)
+    output = model(cr.tensor(X))
+    return float(loss_fn(output, to_target(y, output)).data)  # as fit shapes the target
 
 
 def _class_one_probability(model, grid) -> list:
@@ -73,6 +76,13 @@ def _class_one_probability(model, grid) -> list:
     p = np.exp(logits)
     p /= p.sum(axis=1, keepdims=True)
     return np.round(p[:, 1] * 100).astype(int).tolist()
+
+
+def _prediction(model, grid) -> list:
+    """The regression output at each grid point along x."""
+    import chainrule as cr
+
+    return np.round(model(cr.tensor(grid)).data[:, 0].astype(np.float64), 4).tolist()
 
 
 def _neuron_maps(model, grid) -> list:

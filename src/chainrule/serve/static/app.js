@@ -123,20 +123,11 @@ function show(view) {
 }
 
 function drawBoundary(view) {
-  const canvas = $("boundary"), ctx = canvas.getContext("2d"), n = page.points.grid;
-  const image = new ImageData(n, n);
-  view.heat.forEach((p, i) => {
-    const [r, g, b] = mix(p / 50 - 1);
-    image.data.set([r, g, b, 255], 4 * i);
-  });
-  const cells = document.createElement("canvas");
-  cells.width = cells.height = n;
-  cells.getContext("2d").putImageData(image, 0, 0);
-  ctx.imageSmoothingEnabled = true;
-  ctx.drawImage(cells, 0, 0, canvas.width, canvas.height);
+  const canvas = $("boundary"), ctx = canvas.getContext("2d");
+  if (view.fit) drawFit(ctx, view.fit); else drawHeat(ctx, view.heat);
   const draw = (points, labels, square) => points.forEach(([x, y], i) => {
     const [px, py] = toCanvas(x, y);
-    ctx.fillStyle = `rgb(${(labels[i] ? BLUE : ORANGE).join(",")})`;
+    ctx.fillStyle = view.fit ? "#555" : `rgb(${(labels[i] ? BLUE : ORANGE).join(",")})`;
     ctx.strokeStyle = square ? "#000" : "#fff";
     ctx.beginPath();
     if (square) ctx.rect(px - 3.5, py - 3.5, 7, 7); else ctx.arc(px, py, 3.5, 0, 2 * Math.PI);
@@ -149,6 +140,31 @@ function drawBoundary(view) {
     ctx.strokeStyle = "#000"; ctx.lineWidth = 2; ctx.beginPath();
     ctx.arc(px, py, 8, 0, 2 * Math.PI); ctx.stroke(); ctx.lineWidth = 1;
   }
+}
+
+function drawFit(ctx, fit) {  // the regression curve: the network's output along x
+  const canvas = ctx.canvas, [x0, x1] = page.points.bounds;
+  ctx.fillStyle = "#fff"; ctx.fillRect(0, 0, canvas.width, canvas.height);
+  ctx.strokeStyle = `rgb(${BLUE.join(",")})`; ctx.lineWidth = 3; ctx.beginPath();
+  fit.forEach((y, i) => {
+    const [px, py] = toCanvas(x0 + (i + 0.5) * (x1 - x0) / fit.length, y);
+    i ? ctx.lineTo(px, py) : ctx.moveTo(px, py);
+  });
+  ctx.stroke(); ctx.lineWidth = 1;
+}
+
+function drawHeat(ctx, heat) {
+  const canvas = ctx.canvas, n = page.points.grid;
+  const image = new ImageData(n, n);
+  heat.forEach((p, i) => {
+    const [r, g, b] = mix(p / 50 - 1);
+    image.data.set([r, g, b, 255], 4 * i);
+  });
+  const cells = document.createElement("canvas");
+  cells.width = cells.height = n;
+  cells.getContext("2d").putImageData(image, 0, 0);
+  ctx.imageSmoothingEnabled = true;
+  ctx.drawImage(cells, 0, 0, canvas.width, canvas.height);
 }
 
 function toCanvas(x, y) {
@@ -175,17 +191,18 @@ function drawCurve(curve) {
 
 function drawNeurons(layers) {
   const box = $("neurons"), n = page.points.neuron_grid;
-  if (box.dataset.shape !== JSON.stringify(layers.map((l) => l.length))) {
+  const [w, h] = page.points.task === "regression" ? [n * n, 1] : [n, n];
+  if (box.dataset.shape !== JSON.stringify([w, ...layers.map((l) => l.length)])) {
     box.replaceChildren(...layers.map((layer) => {
       const column = document.createElement("div");
       column.className = "neuron-layer";
-      column.append(...layer.map(() => Object.assign(document.createElement("canvas"), { width: n, height: n })));
+      column.append(...layer.map(() => Object.assign(document.createElement("canvas"), { width: w, height: h })));
       return column;
     }));
-    box.dataset.shape = JSON.stringify(layers.map((l) => l.length));
+    box.dataset.shape = JSON.stringify([w, ...layers.map((l) => l.length)]);
   }
   layers.forEach((layer, i) => layer.forEach((values, j) => {
-    const canvas = box.children[i].children[j], image = new ImageData(n, n);
+    const canvas = box.children[i].children[j], image = new ImageData(w, h);
     values.forEach((v, k) => image.data.set([...mix(v / 100), 255], 4 * k));
     canvas.getContext("2d").putImageData(image, 0, 0);
   }));
