@@ -191,3 +191,14 @@ def test_the_regression_curve_trains_and_draws_its_fit():
                                    session.problem.data.y_train, atol=1e-4)
     finally:
         session.end()
+
+
+def test_gradient_monitor_warnings_reach_the_page_not_the_console(recwarn):
+    session = Session(QUICK.with_changes(hidden=(8,) * 6, activation="sigmoid"))
+    try:
+        session.play()
+        wait_until(lambda: session.view["warnings"])
+    finally:
+        session.end()
+    assert session.view["warnings"][0].startswith("vanishing gradient in '0.weight'")
+    assert not [w for w in recwarn if "vanishing" in str(w.message)]
