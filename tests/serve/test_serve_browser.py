@@ -156,6 +156,27 @@ def test_the_regression_curve_is_drawn_as_a_fitted_line(browser, server):
     assert not tab.errors
 
 
+def test_a_csv_file_is_uploaded_and_trained_on(browser, server, tmp_path):
+    rng = np.random.default_rng(1)
+    rows = ["height,weight,label"] + [f"{h:.3f},{w:.3f},{'tall' if h > 0 else 'short'}"
+                                      for h, w in rng.standard_normal((60, 2))]
+    path = tmp_path / "people.csv"
+    path.write_text("\n".join(rows) + "\n")
+    tab = Tab(browser, server)
+    tab.page.set_input_files("#csv-file", str(path))
+    tab.page.wait_for_function("!document.getElementById('csv-use').disabled")
+    assert tab.page.input_value("#csv-x") == "height"
+    assert tab.page.input_value("#csv-target") == "label"
+    tab.page.click("#csv-use")
+    tab.page.wait_for_function("location.search.includes('dataset=csv')")
+    assert tab.page.input_value("#dataset") == "csv"
+    assert tab.page.evaluate("page.points.train.length") == 42
+    tab.page.click("#play")
+    tab.wait_for_epoch(5)
+    session = server.sessions.get(tab.session_id())
+    assert session.problem.data.classes == ["short", "tall"] and not tab.errors
+
+
 def test_a_clicked_point_shows_chainrule_explain_of_it(browser, server):
     tab = Tab(browser, server)
     tab.page.click("#step")

@@ -1,6 +1,7 @@
 """The server over HTTP: the page, the stream, the controls, saving, and bad requests."""
 
 import http.client
+import io
 import json
 import re
 import time
@@ -222,3 +223,79 @@ def test_the_curve_backprop_panel_is_explain_with_mean_squared_error(server, api
     assert trained.preprocessor.task == "regression"
     np.testing.assert_array_equal(cr.predict(trained.model, problem.X_test),
                                   cr.predict(session.model, problem.X_test))
+
+
+def quadrants_csv(n=80) -> bytes:
+    """Columns a, b (features), c (unused), label: 'yes' where a·b > 0."""
+    rng = np.random.default_rng(0)
+    rows = ["a,b,c,label"] + [f"{x:.4f},{y:.4f},{x - y:.4f},{'yes' if x * y > 0 else 'no'}"
+                              for x, y in rng.standard_normal((n, 2)) * 3]
+    return ("\n".join(rows) + "\n").encode()
+
+
+def upload(server, sid, body, query):
+    host, port = urlsplit(server.url).netloc.split(":")
+    connection = http.client.HTTPConnection(host, int(port), timeout=30)
+    connection.request("POST", f"/api/sessions/{sid}/csv?{query}", body=body)
+    response = connection.getresponse()
+    answer = response.status, json.loads(response.read())
+    connection.close()
+    return answer
+
+
+def test_a_csv_upload_trains_on_its_two_columns_and_saves_its_class_names(server, api, tmp_path):
+    sid = api.new_session(QUICK)["session"]
+    status, answer = upload(server, sid, quadrants_csv(), "columns=b,a&target=label")
+    assert status == 200 and "dataset=csv" in answer["settings"]
+    assert "columns=b%2Ca" in answer["settings"] and len(answer["points"]["train"]) == 56
+    session = server.sessions.get(sid)
+    rows = np.loadtxt(io.BytesIO(quadrants_csv()), delimiter=",", skiprows=1, usecols=(1, 0))
+    first = answer["points"]["train"][0]
+    assert np.abs(rows - first).sum(axis=1).min() < 1e-3  # drawn in the file's own units
+    session.play()
+    wait_until(lambda: session.view["epoch"] >= 3)
+    session.pause()
+    status, data = api.request("GET", f"/api/sessions/{sid}/model.safetensors", raw=True)
+    (tmp_path / "model.safetensors").write_bytes(data)
+    trained = TrainedModel.load(tmp_path / "model.safetensors")
+    assert trained.preprocessor.classes == ["no", "yes"]
+    assert trained.preprocessor.feature_names == ["b", "a"]
+    status, answer = api.request("POST", f"/api/sessions/{sid}/reset?" + session.settings.to_query())
+    assert status == 200 and session.problem.data.name == "csv"  # the file stays with the tab
+
+
+@pytest.mark.parametrize("body, query, status, words", [
+    (b"a,b,label\n1,x,yes\n2,3,no\n", "columns=a,b&target=label", 400,
+     ["the CSV file, row 2, column 'b'", "'x'"]),
+    (b"a,b,label\n1,2,yes\n2,3,no\n3,3,maybe\n", "columns=a,b&target=label", 400,
+     ["two classes", "has 3"]),
+    (b"a,b,label\n1,2,yes\n2,3,no\n", "columns=a,z&target=label", 400,
+     ["unknown feature column 'z'"]),
+    (b"a,b,label\n1,2,yes\n", "columns=a&target=label", 400, ["columns=NAME1,NAME2"]),
+    (b"", "columns=a,b&target=label", 400, ["send the CSV file"]),
+])
+def test_a_bad_csv_gets_a_4xx_naming_what_is_wrong(server, api, body, query, status, words):
+    sid = api.new_session(QUICK)["session"]
+    got, answer = upload(server, sid, body, query)
+    assert got == status
+    for word in words:
+        assert word in answer["error"]
+    assert server.sessions.get(sid).problem.data.name == "moons"  # unchanged
+    assert "/tmp" not in answer["error"]
+
+
+def test_a_body_too_large_is_refused_before_it_is_read(server, api):
+    sid = api.new_session(QUICK)["session"]
+    host, port = urlsplit(server.url).netloc.split(":")
+    connection = http.client.HTTPConnection(host, int(port), timeout=30)
+    connection.putrequest("POST", f"/api/sessions/{sid}/csv?columns=a,b&target=label")
+    connection.putheader("Content-Length", str(2 << 20))
+    connection.endheaders()  # the body is never sent: the answer must not wait for it
+    response = connection.getresponse()
+    assert response.status == 413 and "at most 1048576" in json.loads(response.read())["error"]
+    connection.close()
+
+
+def test_csv_settings_without_a_file_are_refused(server, api):
+    status, answer = api.request("POST", "/api/sessions?dataset=csv&columns=a,b&target=y")
+    assert status == 400 and "upload a CSV file first" in answer["error"]

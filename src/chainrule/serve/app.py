@@ -8,6 +8,7 @@ parameters, 404 for unknown paths and sessions, 503 when the session limit is re
     GET  /api/sessions/ID/stream                 text/event-stream of views (JSON)
     POST /api/sessions/ID/(play|pause|step)
     POST /api/sessions/ID/speed?speed=N          steps per second, training goes on
+    POST /api/sessions/ID/csv?columns=A,B&target=T   body: a CSV file to train on
     POST /api/sessions/ID/reset[?SETTINGS]       fresh weights, and new settings if given
     GET  /api/sessions/ID/backprop?part=train&index=I    chainrule explain on that point
     GET  /api/sessions/ID/model.safetensors      the model, as `chainrule train` saves it
@@ -33,6 +34,7 @@ from .settings import LIMITS, Settings, SettingsError
 __all__ = ["Server", "make_server"]
 
 MAX_URL = 4096
+MAX_UPLOAD = 1 << 20  # bytes of CSV
 HEARTBEAT_SECONDS = 5.0
 STATIC_TYPES = {".html": "text/html; charset=utf-8", ".js": "text/javascript; charset=utf-8",
                 ".css": "text/css; charset=utf-8", ".png": "image/png"}
@@ -99,7 +101,7 @@ class Handler(BaseHTTPRequestHandler):
 
     def _answer(self, method: str):
         try:
-            self._discard_body()
+            self.body = self._read_body()
             if len(self.path) > MAX_URL:
                 raise RequestError(HTTPStatus.REQUEST_URI_TOO_LONG,
                                    f"the address is longer than {MAX_URL} characters")
@@ -119,12 +121,17 @@ class Handler(BaseHTTPRequestHandler):
             self._send_json({"error": f"{type(error).__name__}: {error}"},
                             HTTPStatus.INTERNAL_SERVER_ERROR)
 
-    def _discard_body(self):
-        length = int(self.headers.get("Content-Length") or 0)
-        if length > 65536:
-            raise RequestError(HTTPStatus.REQUEST_ENTITY_TOO_LARGE, "request body too large")
-        if length:
-            self.rfile.read(length)
+    def _read_body(self) -> bytes:
+        try:
+            length = int(self.headers.get("Content-Length") or 0)
+        except ValueError:
+            raise RequestError(HTTPStatus.BAD_REQUEST, "Content-Length is not a number") from None
+        if length > MAX_UPLOAD:
+            self.close_connection = True  # the body is left unread
+            raise RequestError(HTTPStatus.REQUEST_ENTITY_TOO_LARGE,
+                               f"the request body has {length} bytes; at most {MAX_UPLOAD} "
+                               "are accepted (a CSV of the page's size is far smaller)")
+        return self.rfile.read(length) if length > 0 else b""
 
     def _route(self, method: str, path: str, query: dict):
         if method == "GET" and path in ("/", "/index.html"):
@@ -151,6 +158,11 @@ class Handler(BaseHTTPRequestHandler):
         if method == "POST" and action == "speed":
             session.set_speed(Settings.from_query(query).speed if "speed" in query else None)
             return self._send_json({"settings": session.settings.to_query()})
+        if method == "POST" and action == "csv":
+            if not self.body:
+                raise RequestError(HTTPStatus.BAD_REQUEST, "send the CSV file as the body")
+            session.use_csv(self.body, query.get("columns", ""), query.get("target", ""))
+            return self._send_json(_welcome(session))
         if method == "POST" and action == "reset":
             session.reset(Settings.from_query(query) if query else None)
             return self._send_json(_welcome(session))

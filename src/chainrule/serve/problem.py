@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .settings import Settings
+from .settings import LIMITS, Settings, SettingsError
 
 __all__ = ["GRID", "NEURON_GRID", "Problem"]
 
@@ -20,12 +20,12 @@ NEURON_GRID = 16  # cells per side of each neuron's small heat map
 
 
 class Problem:
-    def __init__(self, settings: Settings):
-        from ..data import Preprocessor, load_dataset
+    def __init__(self, settings: Settings, csv_path: str | None = None):
+        from ..data import Preprocessor
 
         self.settings = settings
-        data = load_dataset(settings.dataset, seed=settings.seed, n_samples=settings.points,
-                            noise=settings.noise, test_size=settings.test_ratio)
+        data = _csv_dataset(settings, csv_path) if settings.dataset == "csv" else \
+            _builtin_dataset(settings)
         self.data = data
         self.regression = data.task == "regression"
         self.preprocessor = Preprocessor.fit(data.X_train, data.feature_names, data.task,
@@ -76,6 +76,36 @@ class Problem:
             x0, x1 = self.bounds[:2]
             return (x0 + (np.arange(n * n) + 0.5) * (x1 - x0) / (n * n))[:, None]
         return _grid_points(self.bounds, n)
+
+
+def _builtin_dataset(settings: Settings):
+    from ..data import load_dataset
+
+    return load_dataset(settings.dataset, seed=settings.seed, n_samples=settings.points,
+                        noise=settings.noise, test_size=settings.test_ratio)
+
+
+def _csv_dataset(settings: Settings, path: str | None):
+    """The uploaded CSV's two feature columns (in their own units) and its two classes."""
+    from ..data import Dataset, load_csv
+
+    if path is None:
+        raise SettingsError("dataset 'csv': upload a CSV file first")
+    table = load_csv(path, settings.target, task="classification", test_split=settings.test_ratio,
+                     seed=settings.seed, features=settings.columns.split(","))
+    if len(table.classes) != 2:
+        raise SettingsError(f"the page draws two classes; column {settings.target!r} has "
+                            f"{len(table.classes)}: {table.classes[:10]}")
+    if len(table.X_train) > LIMITS["points"]:
+        raise SettingsError(f"the CSV has {len(table.X_train)} training rows; the page takes "
+                            f"at most {LIMITS['points']}")
+    p = table.preprocessor
+
+    def original(X):
+        return (X * p.scale + p.mean).astype(np.float32)
+
+    return Dataset(original(table.X_train), table.y_train, original(table.X_test),
+                   table.y_test, "classification", p.classes, p.feature_names, "csv")
 
 
 def _bounds(X) -> list[float]:

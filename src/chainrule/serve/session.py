@@ -7,10 +7,15 @@ VIEWS_PER_SECOND times a second. Ending a session stops its thread.
 
 from __future__ import annotations
 
+import os
 import secrets
+import shutil
+import tempfile
 import threading
 import time
 
+from ..atomic import atomic_write_bytes
+from ..data.errors import DataError
 from ..train.callbacks import Callback, GradientMonitor
 from .problem import Problem
 from .settings import Settings, SettingsError
@@ -33,7 +38,9 @@ class Session:
         self._changed = threading.Condition()
         self._thread = None
         self.ended = False
-        self._start(settings)
+        self._version = 0
+        self._csv_path = self._upload_dir = None
+        self._start(settings, Problem(settings))
 
     # --- what the page asks --------------------------------------------------------------
     def play(self):
@@ -65,13 +72,35 @@ class Session:
             self._changed.notify_all()
 
     def reset(self, settings: Settings | None = None):
-        """Fresh weights (and data, with new settings); training paused."""
+        """Fresh weights (and data, with new settings); training paused. Bad settings raise
+        before anything changes."""
+        settings = settings or self.settings
+        problem = Problem(settings, self._csv_path)
         self._stop_thread()
-        self._start(settings or self.settings)
+        self._start(settings, problem)
+
+    def use_csv(self, text: bytes, columns: str, target: str):
+        """Train on this CSV file (two feature columns, a label column with two classes).
+        Errors name the row and column; the session is unchanged by a bad file."""
+        if self._upload_dir is None:
+            self._upload_dir = tempfile.mkdtemp(prefix="chainrule-serve-")
+        path = os.path.join(self._upload_dir, "upload.csv")
+        atomic_write_bytes(path + ".new", text)
+        settings = self.settings.with_changes(dataset="csv", columns=columns, target=target)
+        try:
+            problem = Problem(settings, path + ".new")
+        except DataError as error:  # name the upload, not the server's temporary folder
+            raise SettingsError(str(error).replace(path + ".new", "the CSV file")) from None
+        os.replace(path + ".new", path)
+        self._csv_path = path
+        self._stop_thread()
+        self._start(settings, problem)
 
     def end(self):
         self.ended = True
         self._stop_thread()
+        if self._upload_dir is not None:
+            shutil.rmtree(self._upload_dir, ignore_errors=True)
 
     @property
     def playing(self) -> bool:
@@ -85,16 +114,14 @@ class Session:
             return self.view
 
     # --- the training thread --------------------------------------------------------------
-    def _start(self, settings: Settings):
-        self.settings = settings
-        self.problem = Problem(settings)
+    def _start(self, settings: Settings, problem: Problem):
+        self.settings, self.problem = settings, problem
         with ENGINE:  # build_model seeds the engine's generator
             self.model, self.loss_fn, self.optimizer, self.scheduler = self.problem.build_model()
         self._playing, self._steps_allowed, self._stopping = False, 0, False
         self._curve, self._next_step_at, self._last_view_at = [], 0.0, 0.0
         self.monitor = GradientMonitor(warn=False)
         self.error = None
-        self._version = 0
         self._publish(step=0)
 
     def _ensure_thread(self):

@@ -15,7 +15,8 @@ from ..engine.tensor import ChainruleError
 
 __all__ = ["ACTIVATIONS", "DATASETS", "LIMITS", "Settings", "SettingsError"]
 
-DATASETS = ("xor", "gaussian", "circles", "moons", "spirals", "curve")  # curve: regression
+# curve: a 1-D regression; csv: the user's file (uploaded to the session), two feature columns
+DATASETS = ("xor", "gaussian", "circles", "moons", "spirals", "curve", "csv")
 # The hidden activations `chainrule explain` can trace, so the backprop panel always works.
 ACTIVATIONS = ("tanh", "relu", "sigmoid")
 # What one session may ask of the server.
@@ -43,6 +44,8 @@ class Settings:
     epochs: int = 1000  # where training stops; also the schedules' horizon
     speed: int = 100  # steps per second at most
     seed: int = 0
+    columns: str = ""  # dataset=csv: the two feature columns, "name1,name2"
+    target: str = ""  # dataset=csv: the label column
 
     def __post_init__(self):
         object.__setattr__(self, "hidden", tuple(self.hidden))
@@ -106,6 +109,9 @@ def _one_of(name, value, choices):
 
 def _check(s: Settings) -> None:
     _one_of("dataset", s.dataset, DATASETS)
+    if s.dataset == "csv" and (len(s.columns.split(",")) != 2 or not s.target):
+        raise SettingsError("dataset 'csv' needs columns=NAME1,NAME2 (two feature columns) "
+                            f"and target=NAME, got columns={s.columns!r} target={s.target!r}")
     _one_of("activation", s.activation, ACTIVATIONS)
     _one_of("optimizer", s.optimizer, OPTIMIZERS)
     _one_of("schedule", s.schedule, SCHEDULES)

@@ -5,7 +5,8 @@ const FIELDS = ["dataset", "noise", "points", "test_ratio", "seed", "optimizer",
                 "batch_size", "l2", "dropout", "schedule", "epochs", "activation", "speed"];
 const MAX_LAYERS = 6, MAX_NEURONS = 8;
 const $ = (id) => document.getElementById(id);
-const page = { session: null, points: null, hidden: [4, 4], stream: null, view: null, selected: null };
+const page = { session: null, points: null, hidden: [4, 4], stream: null, view: null, selected: null,
+               csv: { columns: "", target: "" }, csvText: null };
 
 // --- settings <-> form <-> address ------------------------------------------------------
 function formQuery() {
@@ -14,6 +15,8 @@ function formQuery() {
   const mode = $("batch-mode").value;
   query.set("batch_size", mode === "batch" ? "0" : mode === "stochastic" ? "1" : $("batch_size").value);
   query.set("hidden", page.hidden.join(","));
+  query.set("columns", page.csv.columns);
+  query.set("target", page.csv.target);
   return query.toString();
 }
 
@@ -24,6 +27,7 @@ function showSettings(queryText) {
   $("batch-mode").value = batch === 0 ? "batch" : batch === 1 ? "stochastic" : "mini-batch";
   $("batch_size").disabled = batch <= 1;
   page.hidden = (query.get("hidden") || "").split(",").filter(Boolean).map(Number);
+  page.csv = { columns: query.get("columns") || "", target: query.get("target") || "" };
   drawLayers();
   history.replaceState(null, "", "?" + queryText);
   $("share").href = location.href;
@@ -51,11 +55,11 @@ function drawLayers() {
 }
 
 // --- talking to the server ----------------------------------------------------------------
-async function call(method, path) {
-  const response = await fetch(path, { method });
-  const body = await response.json();
-  if (!response.ok) throw new Error(body.error || response.statusText);
-  return body;
+async function call(method, path, payload) {
+  const response = await fetch(path, { method, body: payload });
+  const answer = await response.json();
+  if (!response.ok) throw new Error(answer.error || response.statusText);
+  return answer;
 }
 
 function report(error) { $("status").textContent = error ? String(error.message || error) : ""; }
@@ -240,11 +244,33 @@ async function explainPoint(event) {
   } catch (error) { report(error); }
 }
 
+// --- the user's CSV ------------------------------------------------------------------------
+async function readCsv() {
+  const file = $("csv-file").files[0];
+  if (!file) return;
+  page.csvText = await file.text();
+  const header = page.csvText.split(/\r?\n/, 1)[0].split(",").map((name) => name.trim());
+  for (const id of ["csv-x", "csv-y", "csv-target"]) {
+    $(id).replaceChildren(...header.map((name) => Object.assign(document.createElement("option"), { value: name, textContent: name })));
+  }
+  $("csv-y").value = header[1] ?? header[0];
+  $("csv-target").value = header[header.length - 1];
+  $("csv-use").disabled = false;
+}
+
+async function useCsv() {
+  const query = new URLSearchParams({ columns: `${$("csv-x").value},${$("csv-y").value}`, target: $("csv-target").value });
+  try { welcome(await call("POST", `/api/sessions/${page.session}/csv?${query}`, page.csvText)); }
+  catch (error) { report(error); }
+}
+
 // --- wiring -------------------------------------------------------------------------------
 $("play").onclick = () => control(page.view && page.view.playing ? "pause" : "play");
 $("step").onclick = () => control("step");
 $("reset").onclick = () => applySettings();
 $("boundary").onclick = explainPoint;
+$("csv-file").addEventListener("change", readCsv);
+$("csv-use").onclick = useCsv;
 $("add-layer").onclick = () => { if (page.hidden.length < MAX_LAYERS) { page.hidden.push(4); applySettings(); } };
 $("remove-layer").onclick = () => { if (page.hidden.length) { page.hidden.pop(); applySettings(); } };
 for (const name of [...FIELDS, "batch-mode"]) if (name !== "speed") $(name).addEventListener("change", applySettings);
