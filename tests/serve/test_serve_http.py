@@ -260,7 +260,8 @@ def test_a_csv_upload_trains_on_its_two_columns_and_saves_its_class_names(server
     trained = TrainedModel.load(tmp_path / "model.safetensors")
     assert trained.preprocessor.classes == ["no", "yes"]
     assert trained.preprocessor.feature_names == ["b", "a"]
-    status, answer = api.request("POST", f"/api/sessions/{sid}/reset?" + session.settings.to_query())
+    query = session.settings.to_query()
+    status, answer = api.request("POST", f"/api/sessions/{sid}/reset?{query}")
     assert status == 200 and session.problem.data.name == "csv"  # the file stays with the tab
 
 

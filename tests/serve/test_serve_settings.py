@@ -27,7 +27,8 @@ def test_defaults_round_trip_through_the_url():
 def test_every_setting_round_trips_through_the_url(dataset, activation, hidden, lr, noise,
                                                    batch_size, schedule, seed):
     chosen = Settings(dataset=dataset, activation=activation, hidden=hidden, lr=lr,
-                      noise=noise, batch_size=batch_size, schedule=schedule, seed=seed)
+                      noise=noise, batch_size=batch_size, schedule=schedule, seed=seed,
+                      columns="width (cm),x&y", target="kind=?")  # names that need escaping
     assert from_url(chosen.to_query()) == chosen
 
 
@@ -48,6 +49,7 @@ def test_no_hidden_layer_round_trips():
     ("activation=gelu", ["'activation'", "tanh, relu, sigmoid"]),
     ("optimizer=lbfgs", ["'optimizer'", "adam"]),
     ("colour=red", ["unknown setting 'colour'"]),
+    ("dataset=csv&columns=a&target=y", ["columns=NAME1,NAME2", "got columns='a'"]),
 ])
 def test_a_bad_setting_is_named_with_its_value(query, words):
     with pytest.raises(SettingsError) as error:

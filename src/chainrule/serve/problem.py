@@ -47,6 +47,7 @@ class Problem:
     def build_model(self):
         """(model, loss_fn, optimizer, scheduler) as `chainrule train` builds them."""
         import chainrule as cr
+
         from ..cli.setup import build_model, build_optimizer, build_scheduler
         from ..cli.trained import loss_function
 

@@ -59,6 +59,7 @@ def losses(model, problem, loss_fn) -> tuple:
 
 def _loss(model, loss_fn, X, y) -> float | None:
     import chainrule as cr
+
     from ..train.inference import to_target
 
     if not len(X):
