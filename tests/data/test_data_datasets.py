@@ -102,7 +102,7 @@ def test_unknown_name_and_bad_sizes():
         load_dataset("mnist")
     with pytest.raises(DataError, match="n_samples must be an integer >= 2, got 0"):
         load_dataset("moons", n_samples=0)
-    assert set(DATASETS) == {"xor", "moons", "circles", "spirals", "linear", "digits",
+    assert set(DATASETS) == {"xor", "moons", "circles", "spirals", "linear", "digits", "gaussian", "curve",
                              "mnist1d"}
     assert ds_module.xor is DATASETS["xor"]
 

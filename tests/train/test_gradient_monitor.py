@@ -76,3 +76,13 @@ def test_exploding_gradients_warn(rng):
     model = nn.Linear(3, 1)
     with pytest.warns(GradientWarning, match="exploding gradient in 'weight'"):
         _fit(model, X * 1e6, y, GradientMonitor(), lr=1e-15, loss=nn.MSELoss())
+
+
+def test_warn_false_records_the_warning_without_raising_it(recwarn):
+    monitor = GradientMonitor(vanish_below=1e9, warn=False)  # every gradient "vanishes"
+    model = cr.nn.Sequential(cr.nn.Linear(2, 3), cr.nn.Tanh(), cr.nn.Linear(3, 1))
+    X = np.random.default_rng(0).standard_normal((8, 2)).astype(np.float32)
+    cr.fit(model, cr.nn.MSELoss(), cr.optim.SGD(model.parameters(), lr=0.1), X, X[:, :1],
+           epochs=1, batch_size=8, callbacks=[monitor], verbose=0)
+    assert monitor.record["warnings"] and "vanishing gradient" in monitor.record["warnings"][0]
+    assert not recwarn.list

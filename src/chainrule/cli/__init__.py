@@ -15,11 +15,11 @@ import warnings
 
 from .. import __version__
 from ..engine.tensor import ChainruleError
-from . import evaluate, explain, export, gradcheck, landscape, predict, train
+from . import evaluate, explain, export, gradcheck, landscape, predict, serve, train
 
 __all__ = ["build_parser", "main"]
 
-COMMANDS = (train, predict, evaluate, gradcheck, explain, landscape, export)
+COMMANDS = (train, predict, evaluate, gradcheck, explain, landscape, export, serve)
 
 EXAMPLES = """\
 examples:
@@ -33,6 +33,7 @@ examples:
   chainrule explain --format markdown
   chainrule landscape --function rosenbrock --optimizers sgd,momentum,adam --animate
   chainrule export --model runs/latest --out model.onnx     run it in ONNX Runtime
+  chainrule serve --open                  the interactive training page
 
 Run `chainrule COMMAND --help` for a command's options.
 """

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from .datasets import Dataset, circles, digits, linear, moons, spirals, xor
 from .errors import DataError
+from .curve import curve
+from .gaussian import gaussian
 from .mnist1d_offline import mnist1d
 
 __all__ = ["DATASETS", "load_dataset"]
@@ -11,6 +13,8 @@ __all__ = ["DATASETS", "load_dataset"]
 DATASETS = {
     "xor": xor,
     "moons": moons,
+    "gaussian": gaussian,
+    "curve": curve,
     "circles": circles,
     "spirals": spirals,
     "linear": linear,

@@ -65,8 +65,10 @@ class GradientMonitor(Callback):
 
     order = -50
 
-    def __init__(self, every_n_steps=1, vanish_below=1e-7, explode_above=1e4, max_ratio=1e3):
+    def __init__(self, every_n_steps=1, vanish_below=1e-7, explode_above=1e4, max_ratio=1e3,
+                 warn=True):
         self.every_n_steps = int(every_n_steps)
+        self.warn = warn  # False: warnings only recorded (e.g. shown on a page instead)
         self.vanish_below, self.explode_above = vanish_below, explode_above
         self.max_ratio = max_ratio
         self.record = {"epoch": [], "grad_norm": {}, "update_ratio": {}, "dead_relu": {},
@@ -148,7 +150,8 @@ class GradientMonitor(Callback):
             return
         self._warned.add((name, kind))
         self.record["warnings"].append(message)
-        warnings.warn(message, GradientWarning, stacklevel=2)
+        if self.warn:
+            warnings.warn(message, GradientWarning, stacklevel=2)
 
     def _check(self, norms):
         """Warn about weights (biases left out) whose gradient vanishes or explodes, in
