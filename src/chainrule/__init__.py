@@ -6,15 +6,39 @@ imported on first use, so `import chainrule` stays light.
 
 from importlib import import_module
 
-from .engine import methods as _methods  # binds operators and methods onto Tensor
+# dtypes under torch's names (they are NumPy's): cr.zeros(3, dtype=cr.float64)
+from numpy import float32, float64, int32, int64
+
+from .engine import methods as _methods  # noqa: F401  # binds operators and methods onto Tensor
 from .engine.anomaly import AnomalyError, detect_anomaly
-from .gradcheck import GradcheckError, gradcheck
-from .engine.methods import concatenate, maximum, minimum, stack, where
 from .engine.creation import (
-    arange, from_numpy, full, ones, ones_like, rand, randn, zeros, zeros_like)
+    arange,
+    from_numpy,
+    full,
+    ones,
+    ones_like,
+    rand,
+    randn,
+    zeros,
+    zeros_like,
+)
 from .engine.functions import (
-    argmax, argmin, cat, chunk, cumsum, einsum, gather, logsumexp, norm, sort, split, std,
-    topk, var)
+    argmax,
+    argmin,
+    cat,
+    chunk,
+    cumsum,
+    einsum,
+    gather,
+    logsumexp,
+    norm,
+    sort,
+    split,
+    std,
+    topk,
+    var,
+)
+from .engine.methods import concatenate, maximum, minimum, stack, where
 from .engine.primitive import REGISTRY, OutOfRangeError, ShapeError, primitive
 from .engine.random import manual_seed
 from .engine.tensor import (
@@ -27,9 +51,7 @@ from .engine.tensor import (
     set_grad_enabled,
     tensor,
 )
-
-# dtypes under torch's names (they are NumPy's): cr.zeros(3, dtype=cr.float64)
-from numpy import float32, float64, int32, int64  # noqa: E402
+from .gradcheck import GradcheckError, gradcheck
 
 __version__ = "0.1.0"
 
@@ -75,10 +97,54 @@ def __dir__():
 
 
 __all__ = [
-    "AnomalyError", "ChainruleError", "DtypeError", "OutOfRangeError", "GradcheckError", "REGISTRY", "ShapeError", "Tensor",
-    "concatenate", "detect_anomaly", "enable_grad", "gradcheck", "is_grad_enabled",
-    "manual_seed", "maximum", "minimum", "no_grad", "primitive", "set_grad_enabled", "stack",
-    "tensor", "where", "arange", "from_numpy", "full", "ones", "ones_like", "rand", "randn",
-    "zeros", "zeros_like", "float32", "float64", "int32", "int64", "argmax", "argmin", "cat",
-    "chunk", "cumsum", "einsum", "gather", "logsumexp", "norm", "sort", "split", "std", "topk", "var", *_LAZY,
+    "AnomalyError",
+    "ChainruleError",
+    "DtypeError",
+    "OutOfRangeError",
+    "GradcheckError",
+    "REGISTRY",
+    "ShapeError",
+    "Tensor",
+    "concatenate",
+    "detect_anomaly",
+    "enable_grad",
+    "gradcheck",
+    "is_grad_enabled",
+    "manual_seed",
+    "maximum",
+    "minimum",
+    "no_grad",
+    "primitive",
+    "set_grad_enabled",
+    "stack",
+    "tensor",
+    "where",
+    "arange",
+    "from_numpy",
+    "full",
+    "ones",
+    "ones_like",
+    "rand",
+    "randn",
+    "zeros",
+    "zeros_like",
+    "float32",
+    "float64",
+    "int32",
+    "int64",
+    "argmax",
+    "argmin",
+    "cat",
+    "chunk",
+    "cumsum",
+    "einsum",
+    "gather",
+    "logsumexp",
+    "norm",
+    "sort",
+    "split",
+    "std",
+    "topk",
+    "var",
+    *_LAZY,
 ]

@@ -22,8 +22,15 @@ from .engine.primitive import primitive
 from .engine.tensor import ChainruleError
 
 __all__ = [
-    "DistributedError", "average_gradients", "broadcast", "broadcast_parameters",
-    "gather_rows", "is_distributed", "rank", "sum_over_ranks", "synchronized_batch_norm",
+    "DistributedError",
+    "average_gradients",
+    "broadcast",
+    "broadcast_parameters",
+    "gather_rows",
+    "is_distributed",
+    "rank",
+    "sum_over_ranks",
+    "synchronized_batch_norm",
     "world_size",
 ]
 
@@ -61,7 +68,8 @@ def communicator():
         except ImportError as exc:
             raise DistributedError(
                 f"data-parallel training needs mpi4py ({exc}); install it with "
-                "pip install \"chainrule[mpi]\"") from None
+                'pip install "chainrule[mpi]"'
+            ) from None
         _comm = MPI.COMM_WORLD
     return _comm
 
@@ -117,7 +125,8 @@ def average_gradients(params, share: float | None = None, optimizer=None) -> Non
     the global batch; None is 1/world_size() (equal slices). One Allreduce per dtype over a
     flat buffer: the optimizer's own when it says the gradients are its views (the compiled
     step writes them so; pass `optimizer`), else a buffer gathered here and copied back (each
-    .grad stays the same array). A parameter without a gradient counts as zeros. A no-op with one process.
+    .grad stays the same array). A parameter without a gradient counts as zeros. A no-op with
+    one process.
     """
     size = world_size()
     if size == 1:
@@ -154,7 +163,7 @@ class _FlatReducer:
         _allreduce_scaled(buffer, share)
         start = 0
         for g in grads:
-            g[...] = buffer[start:start + g.size].reshape(g.shape)
+            g[...] = buffer[start : start + g.size].reshape(g.shape)
             start += g.size
 
 

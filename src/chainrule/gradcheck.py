@@ -43,7 +43,7 @@ class GradcheckResult:
         for r in self.inputs:
             lines.append(
                 f"{r.index:<6} {r.mode:<11} {r.max_abs_error:<13.3e} {r.max_rel_error:<13.3e} "
-                f"{str(r.worst_index):<15} {'yes' if r.passed else 'NO'}"
+                f"{r.worst_index!s:<15} {'yes' if r.passed else 'NO'}"
             )
         return "\n".join(lines + self.notes)
 
@@ -95,8 +95,14 @@ def _report(index, mode, analytic, numeric, atol, rtol, positions):
     rel_err = abs_err / np.maximum(np.abs(numeric), 1e-12)
     worst = int(np.argmax(abs_err - rtol * np.abs(numeric)))
     passed = bool(np.all(abs_err <= atol + rtol * np.abs(numeric)))
-    return InputReport(index, mode, float(abs_err.max(initial=0.0)),
-                       float(rel_err.max(initial=0.0)), positions(worst), passed)
+    return InputReport(
+        index,
+        mode,
+        float(abs_err.max(initial=0.0)),
+        float(rel_err.max(initial=0.0)),
+        positions(worst),
+        passed,
+    )
 
 
 def _check_full(fn, inputs, i, out_shape, eps, atol, rtol):
@@ -112,8 +118,15 @@ def _check_full(fn, inputs, i, out_shape, eps, atol, rtol):
         seed = np.zeros(out_size)
         seed[k] = 1.0
         analytic[k] = _analytic_vjp(fn, inputs, seed)[i].ravel()
-    return _report(i, "full", analytic, numeric, atol, rtol,
-                   lambda w: tuple(int(k) for k in np.unravel_index(w % max(x.size, 1), x.shape)))
+    return _report(
+        i,
+        "full",
+        analytic,
+        numeric,
+        atol,
+        rtol,
+        lambda w: tuple(int(k) for k in np.unravel_index(w % max(x.size, 1), x.shape)),
+    )
 
 
 def _check_projections(fn, inputs, i, out_shape, eps, atol, rtol, count, rng):
@@ -126,8 +139,17 @@ def _check_projections(fn, inputs, i, out_shape, eps, atol, rtol, count, rng):
     return _report(i, "projection", analytic, numeric, atol, rtol, lambda w: (w,))
 
 
-def gradcheck(fn, *inputs, eps=1e-6, atol=1e-5, rtol=1e-3, raise_on_fail=False,
-              full_limit=512, projections=6, seed=0) -> GradcheckResult:
+def gradcheck(
+    fn,
+    *inputs,
+    eps=1e-6,
+    atol=1e-5,
+    rtol=1e-3,
+    raise_on_fail=False,
+    full_limit=512,
+    projections=6,
+    seed=0,
+) -> GradcheckResult:
     """Compare fn's autodiff gradients with central differences for each floating input.
 
     Inputs that require grad are checked (all floating inputs if none does). An input with
@@ -143,12 +165,15 @@ def gradcheck(fn, *inputs, eps=1e-6, atol=1e-5, rtol=1e-3, raise_on_fail=False,
         if prepared[i].size * max(int(np.prod(out_shape)), 1) <= full_limit:
             reports.append(_check_full(fn, prepared, i, out_shape, eps, atol, rtol))
         else:
-            reports.append(_check_projections(fn, prepared, i, out_shape, eps, atol, rtol,
-                                              projections, rng))
+            reports.append(
+                _check_projections(fn, prepared, i, out_shape, eps, atol, rtol, projections, rng)
+            )
     result = GradcheckResult(all(r.passed for r in reports), reports, notes)
     if raise_on_fail and not result.passed:
         failures = "; ".join(
             f"input {r.index}: max abs error {r.max_abs_error:.3e} at element {r.worst_index}"
-            for r in reports if not r.passed)
+            for r in reports
+            if not r.passed
+        )
         raise GradcheckError(f"gradcheck failed for {failures}\n{result}")
     return result

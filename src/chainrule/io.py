@@ -21,7 +21,12 @@ from .atomic import atomic_write_bytes
 from .engine.tensor import ChainruleError, Tensor
 
 __all__ = [
-    "ModelFileError", "load", "load_metadata", "load_state_dict", "save", "save_state_dict",
+    "ModelFileError",
+    "load",
+    "load_metadata",
+    "load_state_dict",
+    "save",
+    "save_state_dict",
 ]
 
 ARCHITECTURE_KEY = "chainrule.architecture"
@@ -32,8 +37,19 @@ FORMAT_VERSION = "1"
 
 # Bytes per element of each dtype NumPy can hold; the names are safetensors'.
 ITEMSIZE = {
-    "F64": 8, "F32": 4, "F16": 2, "C64": 8, "I64": 8, "U64": 8, "I32": 4, "U32": 4,
-    "I16": 2, "U16": 2, "I8": 1, "U8": 1, "BOOL": 1,
+    "F64": 8,
+    "F32": 4,
+    "F16": 2,
+    "C64": 8,
+    "I64": 8,
+    "U64": 8,
+    "I32": 4,
+    "U32": 4,
+    "I16": 2,
+    "U16": 2,
+    "I8": 1,
+    "U8": 1,
+    "BOOL": 1,
 }
 # The same dtypes as NumPy's type codes without byte order (safetensors byte-swaps on save).
 SAVABLE = {"f8", "f4", "f2", "c8", "i8", "u8", "i4", "u4", "i2", "u2", "i1", "u1", "b1"}
@@ -76,20 +92,29 @@ def _foreign_format(raw: bytes) -> str | None:
 def _header_bytes(path, raw: bytes, size: int) -> tuple[bytes, int]:
     """The JSON header and the size of the data section after it."""
     if size < 8:
-        raise ModelFileError(path, f"truncated: {size} bytes, shorter than the 8-byte header "
-                             "length every safetensors file starts with")
+        raise ModelFileError(
+            path,
+            f"truncated: {size} bytes, shorter than the 8-byte header "
+            "length every safetensors file starts with",
+        )
     length = struct.unpack("<Q", raw[:8])[0]
     # A real header length may start with any byte, so signatures only explain a bad header.
     foreign = _foreign_format(raw)
     if foreign is not None and (length > size - 8 or raw[8:9] != b"{"):
-        raise ModelFileError(path, f"not a safetensors file: it looks like {foreign}; chainrule "
-                             "never unpickles files (re-save it with safetensors.torch.save_file)")
+        raise ModelFileError(
+            path,
+            f"not a safetensors file: it looks like {foreign}; chainrule "
+            "never unpickles files (re-save it with safetensors.torch.save_file)",
+        )
     if length > size - 8:
-        raise ModelFileError(path, f"header length {length} is larger than the file ({size} "
-                             "bytes): the file is truncated or not safetensors")
+        raise ModelFileError(
+            path,
+            f"header length {length} is larger than the file ({size} "
+            "bytes): the file is truncated or not safetensors",
+        )
     if length > HEADER_LIMIT:
         raise ModelFileError(path, f"header length {length} exceeds the {HEADER_LIMIT}-byte limit")
-    return raw[8:8 + length], size - 8 - length
+    return raw[8 : 8 + length], size - 8 - length
 
 
 def _reject_duplicates(pairs):
@@ -111,25 +136,38 @@ def _check_entry(path, name: str, entry, data_size: int) -> tuple[int, int]:
     """Check one tensor's dtype, shape and byte range; return the range."""
     where = f"tensor {name!r}"
     if not isinstance(entry, dict) or set(entry) != {"dtype", "shape", "data_offsets"}:
-        raise ModelFileError(path, f"{where}: expected dtype, shape and data_offsets, "
-                             f"got {entry!r}")
+        raise ModelFileError(
+            path, f"{where}: expected dtype, shape and data_offsets, got {entry!r}"
+        )
     dtype, shape, offsets = entry["dtype"], entry["shape"], entry["data_offsets"]
     if not isinstance(dtype, str) or dtype not in ITEMSIZE:
-        raise ModelFileError(path, f"{where}: dtype {dtype!r:.80} is not one NumPy can hold "
-                             f"(known: {', '.join(ITEMSIZE)})")
+        raise ModelFileError(
+            path,
+            f"{where}: dtype {dtype!r:.80} is not one NumPy can hold "
+            f"(known: {', '.join(ITEMSIZE)})",
+        )
     if not isinstance(shape, list) or not all(type(n) is int and n >= 0 for n in shape):
         raise ModelFileError(path, f"{where}: shape {shape!r} is not a list of sizes")
-    if (not isinstance(offsets, list) or len(offsets) != 2
-            or not all(type(n) is int and n >= 0 for n in offsets)):
+    if (
+        not isinstance(offsets, list)
+        or len(offsets) != 2
+        or not all(type(n) is int and n >= 0 for n in offsets)
+    ):
         raise ModelFileError(path, f"{where}: data_offsets {offsets!r} is not [begin, end]")
     begin, end = offsets
     if not begin <= end <= data_size:
-        raise ModelFileError(path, f"{where}: bytes [{begin}, {end}) lie outside the data "
-                             f"section of {data_size} bytes (truncated file or bad offsets)")
+        raise ModelFileError(
+            path,
+            f"{where}: bytes [{begin}, {end}) lie outside the data "
+            f"section of {data_size} bytes (truncated file or bad offsets)",
+        )
     needed = ITEMSIZE[dtype] * int(np.prod(shape, dtype=object))
     if end - begin != needed:
-        raise ModelFileError(path, f"{where}: dtype {dtype} and shape {shape} need {needed} "
-                             f"bytes, but its data_offsets hold {end - begin}")
+        raise ModelFileError(
+            path,
+            f"{where}: dtype {dtype} and shape {shape} need {needed} "
+            f"bytes, but its data_offsets hold {end - begin}",
+        )
     return begin, end
 
 
@@ -138,15 +176,20 @@ def _check_layout(path, ranges: dict, data_size: int) -> None:
     covered, previous = 0, None
     for name, (begin, end) in sorted(ranges.items(), key=lambda item: item[1]):
         if begin < covered:
-            raise ModelFileError(path, f"tensor {name!r} bytes [{begin}, {end}) overlap "
-                                 f"tensor {previous!r}")
+            raise ModelFileError(
+                path, f"tensor {name!r} bytes [{begin}, {end}) overlap tensor {previous!r}"
+            )
         if begin > covered:
-            raise ModelFileError(path, f"gap of {begin - covered} unused bytes before "
-                                 f"tensor {name!r}")
+            raise ModelFileError(
+                path, f"gap of {begin - covered} unused bytes before tensor {name!r}"
+            )
         covered, previous = end, name
     if covered != data_size:
-        raise ModelFileError(path, f"data section has {data_size} bytes but the tensors "
-                             f"cover {covered}: the file is truncated or padded")
+        raise ModelFileError(
+            path,
+            f"data section has {data_size} bytes but the tensors "
+            f"cover {covered}: the file is truncated or padded",
+        )
 
 
 def _parse_header(path, raw: bytes, size: int) -> dict[str, str]:
@@ -157,8 +200,7 @@ def _parse_header(path, raw: bytes, size: int) -> dict[str, str]:
         raise ModelFileError(path, f"header is JSON {type(header).__name__}, not an object")
     metadata = header.pop("__metadata__", None)
     metadata = {} if metadata is None else metadata
-    if not isinstance(metadata, dict) or not all(
-            isinstance(v, str) for v in metadata.values()):
+    if not isinstance(metadata, dict) or not all(isinstance(v, str) for v in metadata.values()):
         raise ModelFileError(path, "header __metadata__ is not a mapping of strings to strings")
     ranges = {name: _check_entry(path, name, entry, data_size) for name, entry in header.items()}
     _check_layout(path, ranges, data_size)
@@ -174,7 +216,7 @@ def read_safetensors(path) -> tuple[dict[str, np.ndarray], dict[str, str]]:
 
     try:
         tensors = safetensors.numpy.load(raw)
-    except Exception as error:  # noqa: BLE001 - the header was checked; this is a backstop
+    except Exception as error:
         raise ModelFileError(path, f"safetensors could not read it ({error})") from None
     return {k: v if v.flags.writeable else v.copy() for k, v in tensors.items()}, metadata
 
@@ -190,8 +232,9 @@ def load_metadata(path) -> dict:
     stored = _parse_header(path, raw, size).get(METADATA_KEY)
     metadata = {} if stored is None else _parse_json(path, stored, "stored metadata")
     if not isinstance(metadata, dict):
-        raise ModelFileError(path, f"stored metadata is JSON {type(metadata).__name__}, "
-                             "not an object")
+        raise ModelFileError(
+            path, f"stored metadata is JSON {type(metadata).__name__}, not an object"
+        )
     return metadata
 
 
@@ -207,9 +250,12 @@ def load(path):
     from . import nn
 
     if len(spec_text) > nn.spec.MAX_SPEC_BYTES:
-        raise ModelFileError(path, f"the architecture's {len(spec_text):,} characters exceed "
-                             f"the {nn.spec.MAX_SPEC_BYTES:,} a model of "
-                             f"{nn.spec.MAX_LAYERS:,} layers needs")
+        raise ModelFileError(
+            path,
+            f"the architecture's {len(spec_text):,} characters exceed "
+            f"the {nn.spec.MAX_SPEC_BYTES:,} a model of "
+            f"{nn.spec.MAX_LAYERS:,} layers needs",
+        )
     spec = _parse_json(path, spec_text, "architecture")
 
     try:
@@ -233,24 +279,33 @@ def load(path):
 def _check_size(path, needed: int, tensors: dict) -> None:
     held = sum(array.size for array in tensors.values())
     if needed > held:
-        raise ModelFileError(path, f"the architecture needs {needed:,} weights but the file "
-                             f"holds {held:,}")
+        raise ModelFileError(
+            path, f"the architecture needs {needed:,} weights but the file holds {held:,}"
+        )
 
 
 def _check_dtypes(path, expected: dict, tensors: dict) -> None:
     """The architecture records each layer's dtype; loading must not silently cast."""
     for name, array in tensors.items():
         if name in expected and expected[name].dtype != array.dtype:
-            raise ModelFileError(path, f"tensor {name!r} is {array.dtype} but the architecture "
-                                 f"makes it {expected[name].dtype}")
+            raise ModelFileError(
+                path,
+                f"tensor {name!r} is {array.dtype} but the architecture "
+                f"makes it {expected[name].dtype}",
+            )
 
 
 def _no_architecture_message(metadata: dict[str, str]) -> str:
     custom = metadata.get(CUSTOM_MODEL_KEY)
-    source = (f"a custom model ({custom}) that is not made of built-in layers only"
-              if custom else "a writer other than cr.save (e.g. PyTorch)")
-    return (f"holds weights without an architecture: it was saved from {source}. Build the "
-            "model in code and call model.load_state_dict(cr.load_state_dict(path)) instead")
+    source = (
+        f"a custom model ({custom}) that is not made of built-in layers only"
+        if custom
+        else "a writer other than cr.save (e.g. PyTorch)"
+    )
+    return (
+        f"holds weights without an architecture: it was saved from {source}. Build the "
+        "model in code and call model.load_state_dict(cr.load_state_dict(path)) instead"
+    )
 
 
 # --- writing ------------------------------------------------------------------------------
@@ -263,8 +318,9 @@ def _as_arrays(path, state) -> dict[str, np.ndarray]:
             raise ModelFileError(path, f"tensor name {name!r} is not allowed")
         array = np.asarray(value.data if isinstance(value, Tensor) else value)
         if array.dtype.str[1:] not in SAVABLE:
-            raise ModelFileError(path, f"tensor {name!r} has dtype {array.dtype}, which "
-                                 "safetensors cannot store")
+            raise ModelFileError(
+                path, f"tensor {name!r} has dtype {array.dtype}, which safetensors cannot store"
+            )
         arrays[name] = np.asarray(array, order="C")  # ascontiguousarray would make 0-d 1-d
     return arrays
 
@@ -298,8 +354,11 @@ def save(model, path, metadata=None) -> None:
     from . import nn
 
     if not isinstance(model, nn.Module):
-        raise ModelFileError(path, f"cr.save expects a cr.nn.Module, got {type(model).__name__}"
-                             "; use cr.save_state_dict for a dict of arrays")
+        raise ModelFileError(
+            path,
+            f"cr.save expects a cr.nn.Module, got {type(model).__name__}"
+            "; use cr.save_state_dict for a dict of arrays",
+        )
     try:
         header = {ARCHITECTURE_KEY: json.dumps(nn.to_spec(model))}
     except nn.SpecError as error:

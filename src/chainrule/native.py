@@ -21,9 +21,13 @@ VERSION = 2  # _native.c's VERSION: the functions and arguments this module call
 def _checked(module):
     """The built module, or None (with a warning) when it was built from another _native.c."""
     if module is not None and getattr(module, "VERSION", None) != VERSION:
-        warnings.warn("chainrule._native was built from a different _native.c than this "
-                      "chainrule's; reinstall chainrule (e.g. pip install -e .) to rebuild it. "
-                      "Using the NumPy paths meanwhile.", RuntimeWarning, stacklevel=2)
+        warnings.warn(
+            "chainrule._native was built from a different _native.c than this "
+            "chainrule's; reinstall chainrule (e.g. pip install -e .) to rebuild it. "
+            "Using the NumPy paths meanwhile.",
+            RuntimeWarning,
+            stacklevel=2,
+        )
         return None
     return module
 
@@ -54,36 +58,109 @@ def _plain(*constants) -> bool:
     return all(type(c) in (float, int, bool) for c in constants)
 
 
-def adam(param, grad, exp_avg, exp_avg_sq, max_exp_avg_sq, *, decay_factor, weight_decay,
-         maximize, lerp_weight, beta2, eps, scale) -> bool:
+def adam(
+    param,
+    grad,
+    exp_avg,
+    exp_avg_sq,
+    max_exp_avg_sq,
+    *,
+    decay_factor,
+    weight_decay,
+    maximize,
+    lerp_weight,
+    beta2,
+    eps,
+    scale,
+) -> bool:
     """θ := θ·decay_factor, then one Adam step (see chainrule.optim.Adam._update) in place."""
-    return _enabled and _plain(decay_factor, weight_decay, lerp_weight, beta2, eps, scale) \
-        and _native.adam(param, exp_avg, exp_avg_sq, max_exp_avg_sq, grad, weight_decay,
-                         maximize, decay_factor, lerp_weight, beta2, 1.0 - beta2, eps, scale)
+    return (
+        _enabled
+        and _plain(decay_factor, weight_decay, lerp_weight, beta2, eps, scale)
+        and _native.adam(
+            param,
+            exp_avg,
+            exp_avg_sq,
+            max_exp_avg_sq,
+            grad,
+            weight_decay,
+            maximize,
+            decay_factor,
+            lerp_weight,
+            beta2,
+            1.0 - beta2,
+            eps,
+            scale,
+        )
+    )
 
 
-def sgd(param, grad, momentum_buffer, *, weight_decay, maximize, momentum, dampening,
-        nesterov, lr) -> bool:
+def sgd(
+    param, grad, momentum_buffer, *, weight_decay, maximize, momentum, dampening, nesterov, lr
+) -> bool:
     """One SGD step (see chainrule.optim.SGD._update) in place; momentum_buffer is None
     without momentum."""
-    return _enabled and _plain(weight_decay, momentum, dampening, lr) \
-        and _native.sgd(param, momentum_buffer, grad, weight_decay, maximize, momentum,
-                        1.0 - dampening, nesterov, -lr)
+    return (
+        _enabled
+        and _plain(weight_decay, momentum, dampening, lr)
+        and _native.sgd(
+            param,
+            momentum_buffer,
+            grad,
+            weight_decay,
+            maximize,
+            momentum,
+            1.0 - dampening,
+            nesterov,
+            -lr,
+        )
+    )
 
 
-def rmsprop(param, grad, square_avg, grad_avg, momentum_buffer, *, weight_decay, maximize,
-            alpha, momentum, eps, lr) -> bool:
+def rmsprop(
+    param,
+    grad,
+    square_avg,
+    grad_avg,
+    momentum_buffer,
+    *,
+    weight_decay,
+    maximize,
+    alpha,
+    momentum,
+    eps,
+    lr,
+) -> bool:
     """One RMSprop step (see chainrule.optim.RMSprop._update) in place; grad_avg is None
     unless centered, momentum_buffer None without momentum."""
-    return _enabled and _plain(weight_decay, alpha, momentum, eps, lr) \
-        and _native.rmsprop(param, square_avg, grad_avg, momentum_buffer, grad, weight_decay,
-                            maximize, alpha, 1.0 - alpha, 1.0 - alpha, momentum, eps, lr)
+    return (
+        _enabled
+        and _plain(weight_decay, alpha, momentum, eps, lr)
+        and _native.rmsprop(
+            param,
+            square_avg,
+            grad_avg,
+            momentum_buffer,
+            grad,
+            weight_decay,
+            maximize,
+            alpha,
+            1.0 - alpha,
+            1.0 - alpha,
+            momentum,
+            eps,
+            lr,
+        )
+    )
 
 
 def adagrad(param, grad, state_sum, *, weight_decay, maximize, eps, lr) -> bool:
     """One Adagrad step with the decayed step size lr (see chainrule.optim.Adagrad._update)."""
-    return _enabled and _plain(weight_decay, eps, lr) \
+    return (
+        _enabled
+        and _plain(weight_decay, eps, lr)
         and _native.adagrad(param, state_sum, grad, weight_decay, maximize, eps, lr)
+    )
 
 
 def bias_relu(z, bias) -> bool:

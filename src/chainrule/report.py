@@ -105,9 +105,17 @@ def _data_section(columns: list | None) -> list[str]:
     return ["<h2>Data</h2>", _table(header, [[row[h] for h in header] for row in columns])]
 
 
-def render_report(*, title: str, config: dict, metrics: dict, plots: dict,
-                  gradient_health: dict | None = None, summary: dict | None = None,
-                  version: str = "", columns: list | None = None) -> str:
+def render_report(
+    *,
+    title: str,
+    config: dict,
+    metrics: dict,
+    plots: dict,
+    gradient_health: dict | None = None,
+    summary: dict | None = None,
+    version: str = "",
+    columns: list | None = None,
+) -> str:
     """The HTML page: plots maps a caption to PNG bytes; summary (epochs, time, ...) is shown
     as a table of its own under the metrics; columns (dicts of column, type, missing,
     categories: the input columns and how they were read) as the Data section."""
@@ -115,19 +123,25 @@ def render_report(*, title: str, config: dict, metrics: dict, plots: dict,
 
     created = datetime.datetime.now().astimezone().strftime("%Y-%m-%d %H:%M %Z")
     meta = f"chainrule {version or __version__} &middot; {html.escape(created)}"
-    return "\n".join([
-        "<!DOCTYPE html>",
-        '<html lang="en"><head><meta charset="utf-8">',
-        f"<title>{html.escape(title)}</title><style>{STYLE}</style></head><body>",
-        f'<h1>{html.escape(title)}</h1><p class="meta">{meta}</p>',
-        "<h2>Metrics</h2>", _metrics_section(metrics),
-        _table(["run", "value"], list(summary.items())) if summary else "",
-        "<h2>Plots</h2>", _plots_section(plots),
-        "<h2>Gradient health</h2>", _health_section(gradient_health),
-        *_data_section(columns),
-        "<h2>Configuration</h2>", _table(["option", "value"], list(config.items())),
-        "</body></html>",
-    ])
+    return "\n".join(
+        [
+            "<!DOCTYPE html>",
+            '<html lang="en"><head><meta charset="utf-8">',
+            f"<title>{html.escape(title)}</title><style>{STYLE}</style></head><body>",
+            f'<h1>{html.escape(title)}</h1><p class="meta">{meta}</p>',
+            "<h2>Metrics</h2>",
+            _metrics_section(metrics),
+            _table(["run", "value"], list(summary.items())) if summary else "",
+            "<h2>Plots</h2>",
+            _plots_section(plots),
+            "<h2>Gradient health</h2>",
+            _health_section(gradient_health),
+            *_data_section(columns),
+            "<h2>Configuration</h2>",
+            _table(["option", "value"], list(config.items())),
+            "</body></html>",
+        ]
+    )
 
 
 def write_report(path, **parts) -> None:

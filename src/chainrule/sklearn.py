@@ -38,8 +38,15 @@ from .train.inference import model_dtype
 
 __all__ = ["MLPClassifier", "MLPRegressor"]
 
-ACTIVATIONS = {"relu": nn.ReLU, "tanh": nn.Tanh, "logistic": nn.Sigmoid, "sigmoid": nn.Sigmoid,
-               "identity": nn.Identity, "gelu": nn.GELU, "leaky_relu": nn.LeakyReLU}
+ACTIVATIONS = {
+    "relu": nn.ReLU,
+    "tanh": nn.Tanh,
+    "logistic": nn.Sigmoid,
+    "sigmoid": nn.Sigmoid,
+    "identity": nn.Identity,
+    "gelu": nn.GELU,
+    "leaky_relu": nn.LeakyReLU,
+}
 
 
 def _is_mixed_frame(X) -> bool:
@@ -53,10 +60,24 @@ def _is_mixed_frame(X) -> bool:
 class _BaseMLP(BaseEstimator):
     """What both estimators share: the parameters, building the network, the training loop."""
 
-    def __init__(self, hidden_layer_sizes=(100,), activation="relu", *, solver="adam",
-                 alpha=0.0001, batch_size="auto", learning_rate_init=0.001, max_iter=200,
-                 tol=1e-4, dropout=0.0, early_stopping=False, validation_fraction=0.1,
-                 n_iter_no_change=10, random_state=None, verbose=False):
+    def __init__(
+        self,
+        hidden_layer_sizes=(100,),
+        activation="relu",
+        *,
+        solver="adam",
+        alpha=0.0001,
+        batch_size="auto",
+        learning_rate_init=0.001,
+        max_iter=200,
+        tol=1e-4,
+        dropout=0.0,
+        early_stopping=False,
+        validation_fraction=0.1,
+        n_iter_no_change=10,
+        random_state=None,
+        verbose=False,
+    ):
         self.hidden_layer_sizes = hidden_layer_sizes
         self.activation = activation
         self.solver = solver
@@ -79,8 +100,9 @@ class _BaseMLP(BaseEstimator):
         if any(not isinstance(n, numbers.Integral) or n < 1 for n in sizes):
             raise ValueError(f"hidden_layer_sizes must be positive integers, got {sizes}")
         if self.activation not in ACTIVATIONS:
-            raise ValueError(f"activation must be one of {sorted(ACTIVATIONS)}, "
-                             f"got {self.activation!r}")
+            raise ValueError(
+                f"activation must be one of {sorted(ACTIVATIONS)}, got {self.activation!r}"
+            )
         for name, low in (("max_iter", 1), ("n_iter_no_change", 1)):
             value = getattr(self, name)
             if not isinstance(value, numbers.Integral) or value < low:
@@ -88,11 +110,14 @@ class _BaseMLP(BaseEstimator):
         if not 0.0 <= self.dropout < 1.0:
             raise ValueError(f"dropout must be in [0, 1), got {self.dropout!r}")
         if not 0.0 < self.validation_fraction < 1.0:
-            raise ValueError(f"validation_fraction must be in (0, 1), got "
-                             f"{self.validation_fraction!r}")
+            raise ValueError(
+                f"validation_fraction must be in (0, 1), got {self.validation_fraction!r}"
+            )
         if self.alpha < 0 or not self.learning_rate_init > 0:
-            raise ValueError(f"alpha must be >= 0 and learning_rate_init > 0, got "
-                             f"{self.alpha!r} and {self.learning_rate_init!r}")
+            raise ValueError(
+                f"alpha must be >= 0 and learning_rate_init > 0, got "
+                f"{self.alpha!r} and {self.learning_rate_init!r}"
+            )
         return sizes
 
     def _seed(self):
@@ -116,8 +141,9 @@ class _BaseMLP(BaseEstimator):
         layers.append(nn.Linear(width, n_outputs))
         self.model_ = nn.Sequential(*layers).to(dtype)
         try:
-            self._optimizer = make_optimizer(self.solver, self.model_.parameters(),
-                                             self.learning_rate_init)
+            self._optimizer = make_optimizer(
+                self.solver, self.model_.parameters(), self.learning_rate_init
+            )
         except Exception as error:  # an unknown solver name, reported as sklearn does
             raise ValueError(f"solver {self.solver!r}: {error}") from error
         self.loss_curve_, self.validation_loss_curve_, self.n_iter_ = [], None, 0
@@ -126,8 +152,9 @@ class _BaseMLP(BaseEstimator):
         if self.batch_size == "auto":
             return min(200, n_samples)
         if not isinstance(self.batch_size, numbers.Integral) or self.batch_size < 1:
-            raise ValueError(f"batch_size must be 'auto' or an integer >= 1, got "
-                             f"{self.batch_size!r}")
+            raise ValueError(
+                f"batch_size must be 'auto' or an integer >= 1, got {self.batch_size!r}"
+            )
         return min(int(self.batch_size), n_samples)
 
     def _table_features(self, X, fit: bool):
@@ -149,24 +176,34 @@ class _BaseMLP(BaseEstimator):
         names = [str(name) for name in X.columns]
         if names != list(X.columns):
             raise ValueError("a DataFrame with non-numeric columns needs string column names")
-        columns, Z, mean, scale, _ = fit_table(X, where, [np.arange(len(X))], names,
-                                               TableOptions())
+        columns, Z, mean, scale, _ = fit_table(X, where, [np.arange(len(X))], names, TableOptions())
         features = [f for column in columns for f in column.feature_names()]
-        self.preprocessor_ = Preprocessor(features, mean, scale, columns=columns,
-                                          impute="median")
+        self.preprocessor_ = Preprocessor(features, mean, scale, columns=columns, impute="median")
         return Z
 
     # --- training -----------------------------------------------------------------------
     def _train(self, X, y, epochs, seed, callbacks=(), validation_data=None):
         batch_size = self._batch_size(len(X))
-        history = cr_fit(self.model_, self._loss_fn(), self._optimizer, X, y, epochs=epochs,
-                         batch_size=batch_size, shuffle=True, validation_data=validation_data,
-                         callbacks=callbacks, l2=self.alpha / (2 * batch_size), seed=seed,
-                         verbose=2 if self.verbose else 0)
+        history = cr_fit(
+            self.model_,
+            self._loss_fn(),
+            self._optimizer,
+            X,
+            y,
+            epochs=epochs,
+            batch_size=batch_size,
+            shuffle=True,
+            validation_data=validation_data,
+            callbacks=callbacks,
+            l2=self.alpha / (2 * batch_size),
+            seed=seed,
+            verbose=2 if self.verbose else 0,
+        )
         self.loss_curve_ += [float(v) for v in history.history["loss"]]
         if validation_data is not None:
             self.validation_loss_curve_ = (self.validation_loss_curve_ or []) + [
-                float(v) for v in history.history["val_loss"]]
+                float(v) for v in history.history["val_loss"]
+            ]
         self.n_iter_ += len(history.epoch)
         return history
 
@@ -176,14 +213,18 @@ class _BaseMLP(BaseEstimator):
         validation = None
         if self.early_stopping:
             stratify = y if self._stratify(y) else None
-            X, X_val, y, y_val = train_test_split(X, y, test_size=self.validation_fraction,
-                                                  random_state=seed, stratify=stratify)
+            X, X_val, y, y_val = train_test_split(
+                X, y, test_size=self.validation_fraction, random_state=seed, stratify=stratify
+            )
             validation = (X_val, y_val)
         # scikit-learn's stopping rule: n_iter_no_change epochs without improving by tol
         # (validation loss with early_stopping, keeping the best weights; else training loss).
-        stopper = EarlyStopping(monitor="val_loss" if self.early_stopping else "loss",
-                                patience=self.n_iter_no_change, min_delta=self.tol,
-                                restore_best_weights=self.early_stopping)
+        stopper = EarlyStopping(
+            monitor="val_loss" if self.early_stopping else "loss",
+            patience=self.n_iter_no_change,
+            min_delta=self.tol,
+            restore_best_weights=self.early_stopping,
+        )
         self._train(X, y, self.max_iter, seed, [stopper], validation)
         return self
 
@@ -225,8 +266,10 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
         if unseen.size:
             raise ValueError(f"y has labels {unseen.tolist()} not in classes {self.classes_}")
         if len(self.classes_) < 2:
-            raise ValueError(f"{type(self).__name__} needs at least 2 classes in y, got 1 class "
-                             f"({self.classes_[0]!r})")
+            raise ValueError(
+                f"{type(self).__name__} needs at least 2 classes in y, got 1 class "
+                f"({self.classes_[0]!r})"
+            )
         encoder = LabelEncoder().fit(self.classes_)
         return encoder.transform(y).astype(np.int64)
 
@@ -281,16 +324,24 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
     def fit(self, X, y):
         """Train a new network on (X, y) for up to max_iter epochs."""
         X = self._table_features(X, fit=True)
-        X, y = validate_data(self, X, y, dtype=(np.float64, np.float32), multi_output=True,
-                             y_numeric=True)
+        X, y = validate_data(
+            self, X, y, dtype=(np.float64, np.float32), multi_output=True, y_numeric=True
+        )
         self.__dict__.pop("model_", None)
         return self._fit(X, self._targets(X, y))
 
     def partial_fit(self, X, y):
         """One epoch over (X, y)."""
         first_call = not hasattr(self, "model_")
-        X, y = validate_data(self, X, y, reset=first_call, dtype=(np.float64, np.float32),
-                             multi_output=True, y_numeric=True)
+        X, y = validate_data(
+            self,
+            X,
+            y,
+            reset=first_call,
+            dtype=(np.float64, np.float32),
+            multi_output=True,
+            y_numeric=True,
+        )
         return self._partial_fit(X, self._targets(X, y), first_call)
 
     def predict(self, X):

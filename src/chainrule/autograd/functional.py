@@ -23,8 +23,9 @@ def jacobian(func, inputs, create_graph=False):
         for k in range(out.numel()):
             seed = xp.zeros(out.shape, dtype=out.dtype)
             seed.reshape(-1)[k] = 1
-            grads = grad(out, xs, seed, retain_graph=True, create_graph=create_graph,
-                         allow_unused=True)
+            grads = grad(
+                out, xs, seed, retain_graph=True, create_graph=create_graph, allow_unused=True
+            )
             for i, (x, g) in enumerate(zip(xs, grads)):
                 rows[i].append(xp.zeros(x.shape, dtype=x.dtype) if g is None else g.data)
     blocks = [Tensor(xp.stack(r).reshape(out.shape + x.shape)) for r, x in zip(rows, xs)]

@@ -40,15 +40,19 @@ Run `chainrule COMMAND --help` for a command's options.
 
 
 def add_debug_option(parser: argparse.ArgumentParser, default) -> None:
-    parser.add_argument("--debug", action="store_true", default=default,
-                        help="show the full traceback when an error occurs")
+    parser.add_argument(
+        "--debug",
+        action="store_true",
+        default=default,
+        help="show the full traceback when an error occurs",
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="chainrule",
         description="Train neural networks from first principles: reverse-mode autodiff "
-                    "and gradient descent on NumPy.",
+        "and gradient descent on NumPy.",
         epilog=EXAMPLES,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
@@ -72,10 +76,18 @@ def one_line(error: BaseException) -> str:
 
 
 # Optional packages (the import name and the distribution's): each is in chainrule[all].
-OPTIONAL_PACKAGES = {"sklearn": "scikit-learn", "safetensors": "safetensors", "tqdm": "tqdm",
-                     "matplotlib": "matplotlib", "mnist1d": "mnist1d", "pandas": "pandas",
-                     "pyarrow": "pyarrow", "mpi4py": "mpi4py", "onnx": "onnx",
-                     "onnxruntime": "onnxruntime"}
+OPTIONAL_PACKAGES = {
+    "sklearn": "scikit-learn",
+    "safetensors": "safetensors",
+    "tqdm": "tqdm",
+    "matplotlib": "matplotlib",
+    "mnist1d": "mnist1d",
+    "pandas": "pandas",
+    "pyarrow": "pyarrow",
+    "mpi4py": "mpi4py",
+    "onnx": "onnx",
+    "onnxruntime": "onnxruntime",
+}
 
 
 def missing_package(error: BaseException) -> str | None:
@@ -85,8 +97,10 @@ def missing_package(error: BaseException) -> str | None:
     package = OPTIONAL_PACKAGES.get(error.name.split(".")[0])
     if package is None:
         return None
-    return (f"this needs the optional package {package}, which is not installed: "
-            'pip install "chainrule[all]"')
+    return (
+        f"this needs the optional package {package}, which is not installed: "
+        'pip install "chainrule[all]"'
+    )
 
 
 def describe(error: BaseException) -> str:

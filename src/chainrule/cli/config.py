@@ -14,8 +14,18 @@ from ..atomic import atomic_write_text
 from ..optim.registry import OPTIMIZERS, default_lr, takes_momentum
 from .options import OptionError, check_range
 
-__all__ = ["DEFAULTS", "MODELS", "OPTIMIZERS", "SCHEDULES", "ACTIVATIONS", "TASKS", "resolve",
-           "read_saved", "save", "merge_for_resume"]
+__all__ = [
+    "ACTIVATIONS",
+    "DEFAULTS",
+    "MODELS",
+    "OPTIMIZERS",
+    "SCHEDULES",
+    "TASKS",
+    "merge_for_resume",
+    "read_saved",
+    "resolve",
+    "save",
+]
 
 SCHEDULES = ("none", "step", "exp", "cosine", "warmup-cosine", "plateau")
 ACTIVATIONS = ("relu", "leaky_relu", "tanh", "sigmoid", "gelu")
@@ -23,12 +33,31 @@ MODELS = ("mlp", "cnn")
 TASKS = ("classification", "regression")
 
 DEFAULTS = {
-    "data": None, "target": None, "dataset": "digits", "task": None,
-    "model": "mlp", "hidden": [128], "activation": "relu", "dropout": 0.0, "batchnorm": False,
-    "optimizer": "adam", "lr": None, "momentum": None, "weight_decay": None, "l2": 0.0,
-    "batch_size": 32, "epochs": 20, "schedule": "none", "clip": None,
-    "early_stopping": None, "val_split": 0.1, "seed": 0,
-    "ignore": [], "impute": "median", "max_categories": 20, "int_categories": 0,
+    "data": None,
+    "target": None,
+    "dataset": "digits",
+    "task": None,
+    "model": "mlp",
+    "hidden": [128],
+    "activation": "relu",
+    "dropout": 0.0,
+    "batchnorm": False,
+    "optimizer": "adam",
+    "lr": None,
+    "momentum": None,
+    "weight_decay": None,
+    "l2": 0.0,
+    "batch_size": 32,
+    "epochs": 20,
+    "schedule": "none",
+    "clip": None,
+    "early_stopping": None,
+    "val_split": 0.1,
+    "seed": 0,
+    "ignore": [],
+    "impute": "median",
+    "max_categories": 20,
+    "int_categories": 0,
 }
 # Options a resumed run may change; the others must match the run being resumed.
 RESUMABLE = ("epochs", "early_stopping")
@@ -86,7 +115,9 @@ def read_saved(folder: str) -> dict:
         with open(path, encoding="utf-8") as handle:
             return json.load(handle)
     except FileNotFoundError:
-        raise OptionError(f"--resume: no run to resume in {folder} ({CONFIG_FILE} not found)")
+        raise OptionError(
+            f"--resume: no run to resume in {folder} ({CONFIG_FILE} not found)"
+        ) from None
     except json.JSONDecodeError as error:
         raise OptionError(f"--resume: {path} is not valid JSON ({error})") from None
 
@@ -102,7 +133,8 @@ def merge_for_resume(saved: dict, options: dict, folder: str) -> dict:
             flag = "--" + name.replace("_", "-")
             raise OptionError(
                 f"--resume continues the run in {folder} with its saved options: "
-                f"{flag} {value} differs from the saved {saved.get(name)}")
+                f"{flag} {value} differs from the saved {saved.get(name)}"
+            )
     merged = {**saved, **{k: v for k, v in options.items() if k in RESUMABLE}}
     check(merged)
     return merged

@@ -17,12 +17,21 @@ examples:
 
 
 def add_parser(commands):
-    parser = add_command(commands, "evaluate", __doc__, EXAMPLES,
-                         "loss and metrics of a trained model on a labelled CSV file")
-    add_model_and_data(parser, "labelled rows: the training features and the target column",
-                       required=False)
-    parser.add_argument("--target", metavar="COL",
-                        help="the target column (default: the one the model was trained on)")
+    parser = add_command(
+        commands,
+        "evaluate",
+        __doc__,
+        EXAMPLES,
+        "loss and metrics of a trained model on a labelled CSV file",
+    )
+    add_model_and_data(
+        parser, "labelled rows: the training features and the target column", required=False
+    )
+    parser.add_argument(
+        "--target",
+        metavar="COL",
+        help="the target column (default: the one the model was trained on)",
+    )
     parser.add_argument("--json", action="store_true", help="print the metrics as JSON")
     parser.set_defaults(run=run_command)
     return parser

@@ -27,20 +27,41 @@ examples:
 
 
 def add_parser(commands):
-    parser = add_command(commands, "explain", __doc__, EXAMPLES,
-                         "backpropagation step by step, in the texts' notation")
+    parser = add_command(
+        commands,
+        "explain",
+        __doc__,
+        EXAMPLES,
+        "backpropagation step by step, in the texts' notation",
+    )
     parser.add_argument("--format", choices=FORMATS, default="text")
-    parser.add_argument("--sizes", type=int_list, default=[2, 2, 1], metavar="N0,N1,...",
-                        help="layer widths from input to output (2,2,1)")
-    parser.add_argument("--activation", choices=ACTIVATIONS, default="sigmoid",
-                        help="hidden activation φ (sigmoid)")
-    parser.add_argument("--output", choices=OUTPUTS,
-                        help="output activation ψ (by loss: sigmoid for bce, softmax for ce, "
-                             "identity for mse)")
-    parser.add_argument("--loss", choices=LOSSES, default="bce",
-                        help="bce, ce, mse (PyTorch's mean) or mse_half (the texts' ½‖ŷ − y‖²)")
-    parser.add_argument("--examples", type=int_list, metavar="I,J,...",
-                        help="rows of the data to trace (default: XOR's x = (1, 0) alone)")
+    parser.add_argument(
+        "--sizes",
+        type=int_list,
+        default=[2, 2, 1],
+        metavar="N0,N1,...",
+        help="layer widths from input to output (2,2,1)",
+    )
+    parser.add_argument(
+        "--activation", choices=ACTIVATIONS, default="sigmoid", help="hidden activation φ (sigmoid)"
+    )
+    parser.add_argument(
+        "--output",
+        choices=OUTPUTS,
+        help="output activation ψ (by loss: sigmoid for bce, softmax for ce, identity for mse)",
+    )
+    parser.add_argument(
+        "--loss",
+        choices=LOSSES,
+        default="bce",
+        help="bce, ce, mse (PyTorch's mean) or mse_half (the texts' ½‖ŷ − y‖²)",
+    )
+    parser.add_argument(
+        "--examples",
+        type=int_list,
+        metavar="I,J,...",
+        help="rows of the data to trace (default: XOR's x = (1, 0) alone)",
+    )
     parser.add_argument("--lr", type=float, default=0.5, help="step size η of the update (0.5)")
     parser.add_argument("--seed", type=int, default=0, help="seed of the initial weights (0)")
     parser.add_argument("--out", metavar="FILE", help="write here instead of stdout")
@@ -54,8 +75,15 @@ def run_command(args) -> int:
     check_range("--lr", args.lr, above=0)
     if args.examples == []:
         raise OptionError("--examples needs at least one row index")
-    result = explain(sizes=args.sizes, activation=args.activation, output=args.output,
-                     loss=args.loss, examples=args.examples, lr=args.lr, seed=args.seed)
+    result = explain(
+        sizes=args.sizes,
+        activation=args.activation,
+        output=args.output,
+        loss=args.loss,
+        examples=args.examples,
+        lr=args.lr,
+        seed=args.seed,
+    )
     text = result.render(args.format)
     if args.out:
         atomic_write_text(args.out, text)

@@ -19,14 +19,26 @@ examples:
 
 
 def add_parser(commands):
-    parser = add_command(commands, "export", __doc__, EXAMPLES,
-                         "write a trained model as an ONNX file (needs chainrule[onnx])")
-    parser.add_argument("--model", required=True, metavar="RUN",
-                        help="a model.safetensors written by `chainrule train` (or its folder)")
-    parser.add_argument("--out", required=True, metavar="FILE.onnx",
-                        help="the ONNX file to write")
-    parser.add_argument("--opset", type=int, default=None,
-                        help="the ONNX opset (default: 17, read by every ONNX Runtime)")
+    parser = add_command(
+        commands,
+        "export",
+        __doc__,
+        EXAMPLES,
+        "write a trained model as an ONNX file (needs chainrule[onnx])",
+    )
+    parser.add_argument(
+        "--model",
+        required=True,
+        metavar="RUN",
+        help="a model.safetensors written by `chainrule train` (or its folder)",
+    )
+    parser.add_argument("--out", required=True, metavar="FILE.onnx", help="the ONNX file to write")
+    parser.add_argument(
+        "--opset",
+        type=int,
+        default=None,
+        help="the ONNX opset (default: 17, read by every ONNX Runtime)",
+    )
     parser.set_defaults(run=run_command)
     return parser
 
@@ -39,6 +51,9 @@ def run_command(args) -> int:
     trained = TrainedModel.load(args.model)
     export_pipeline(trained.model, trained.preprocessor, args.out, args.opset or DEFAULT_OPSET)
     features = len(trained.preprocessor.feature_names)
-    print(f"wrote {args.out}: {features} raw feature columns in, "
-          f"{'class labels' if trained.classes else 'predictions'} out", file=sys.stderr)
+    print(
+        f"wrote {args.out}: {features} raw feature columns in, "
+        f"{'class labels' if trained.classes else 'predictions'} out",
+        file=sys.stderr,
+    )
     return 0

@@ -8,7 +8,6 @@ target column). Exits with 1 when a parameter fails.
 
 from __future__ import annotations
 
-
 import numpy as np
 
 from .options import OptionError, add_command, check_range
@@ -23,15 +22,27 @@ examples:
 
 
 def add_parser(commands):
-    parser = add_command(commands, "gradcheck", __doc__, EXAMPLES,
-                         "check a model's gradients against central differences")
-    add_model_and_data(parser, "rows to evaluate the loss on (with the target column)",
-                       required=False)
-    parser.add_argument("--rows", type=int, default=16,
-                        help="use the first ROWS rows of --data (16)")
-    parser.add_argument("--max-full", type=int, default=20000, metavar="N",
-                        help="parameters with up to N elements are checked element by "
-                             "element, larger ones by random projections (20000)")
+    parser = add_command(
+        commands,
+        "gradcheck",
+        __doc__,
+        EXAMPLES,
+        "check a model's gradients against central differences",
+    )
+    add_model_and_data(
+        parser, "rows to evaluate the loss on (with the target column)", required=False
+    )
+    parser.add_argument(
+        "--rows", type=int, default=16, help="use the first ROWS rows of --data (16)"
+    )
+    parser.add_argument(
+        "--max-full",
+        type=int,
+        default=20000,
+        metavar="N",
+        help="parameters with up to N elements are checked element by "
+        "element, larger ones by random projections (20000)",
+    )
     parser.add_argument("--eps", type=float, default=1e-6, help="finite-difference step")
     parser.set_defaults(run=run_command)
     return parser
@@ -47,6 +58,7 @@ def parameter_slots(model):
 
 def function_of_parameters(model, slots, objective):
     """f(*parameter tensors) = objective(model with those tensors in place of its own)."""
+
     def f(*tensors):
         originals = [getattr(module, attribute) for module, attribute, _ in slots]
         for (module, attribute, _), tensor in zip(slots, tensors):
@@ -56,6 +68,7 @@ def function_of_parameters(model, slots, objective):
         finally:
             for (module, attribute, _), original in zip(slots, originals):
                 setattr(module, attribute, original)
+
     return f
 
 
@@ -72,6 +85,7 @@ def objective_for(trained, X, y):
     def loss(model):
         out = model(inputs)
         return loss_fn(out, to_target(y, out))
+
     return loss
 
 
@@ -84,20 +98,26 @@ def run_command(args) -> int:
     trained = TrainedModel.load(args.model)
     has_target = args.data is None or trained.preprocessor.target in _header(args.data)
     X, y = trained.read(args.data, with_target=has_target)
-    X, y = X[:args.rows], None if y is None else y[:args.rows]
+    X, y = X[: args.rows], None if y is None else y[: args.rows]
     model = trained.model.double().eval()
     slots = list(parameter_slots(model))
-    params = [p for p in model.parameters()]
+    params = list(model.parameters())
     function = function_of_parameters(model, slots, objective_for(trained, X, y))
     result = gradcheck(function, *params, eps=args.eps, full_limit=args.max_full)
     what = "the loss" if has_target else "the sum of the outputs (no target column)"
-    print(f"gradcheck of {what} on {len(X)} rows, float64, central differences (ε = "
-          f"{args.eps:g})")
-    rows = [[name, "x".join(map(str, p.shape)) or "scalar", report.mode,
-             report.max_abs_error, report.max_rel_error, "yes" if report.passed else "NO"]
-            for (_, _, name), p, report in zip(slots, params, result.inputs)]
-    print(format_table(["parameter", "shape", "check", "max abs err", "max rel err", "ok"],
-                       rows))
+    print(f"gradcheck of {what} on {len(X)} rows, float64, central differences (ε = {args.eps:g})")
+    rows = [
+        [
+            name,
+            "x".join(map(str, p.shape)) or "scalar",
+            report.mode,
+            report.max_abs_error,
+            report.max_rel_error,
+            "yes" if report.passed else "NO",
+        ]
+        for (_, _, name), p, report in zip(slots, params, result.inputs)
+    ]
+    print(format_table(["parameter", "shape", "check", "max abs err", "max rel err", "ok"], rows))
     failed = [name for name, *_, ok in rows if ok != "yes"]
     if failed:
         raise OptionError(f"gradients disagree with central differences for {failed}")

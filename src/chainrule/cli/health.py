@@ -36,16 +36,27 @@ def gradient_health(history) -> dict | None:
     if not record or not record.get("epoch"):
         return None
     warnings = list(record.get("warnings", []))
-    verdict = (f"{len(warnings)} gradient warning(s): see below." if warnings else
-               "Healthy: no vanishing or exploding gradients detected in any layer.")
+    verdict = (
+        f"{len(warnings)} gradient warning(s): see below."
+        if warnings
+        else "Healthy: no vanishing or exploding gradients detected in any layer."
+    )
     return {
         "verdict": verdict,
         "warnings": warnings,
         "tables": [
-            {"columns": ["parameter", "grad norm (first epoch)", "grad norm (last epoch)",
-                         "update/weight ratio (last epoch)"],
-             "rows": _parameter_rows(record)},
-            {"columns": ["activation layer", "measure", "fraction (last epoch)"],
-             "rows": _activation_rows(record)},
+            {
+                "columns": [
+                    "parameter",
+                    "grad norm (first epoch)",
+                    "grad norm (last epoch)",
+                    "update/weight ratio (last epoch)",
+                ],
+                "rows": _parameter_rows(record),
+            },
+            {
+                "columns": ["activation layer", "measure", "fraction (last epoch)"],
+                "rows": _activation_rows(record),
+            },
         ],
     }

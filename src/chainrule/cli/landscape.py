@@ -19,8 +19,13 @@ from .options import OptionError, add_command, check_choices, check_range, name_
 from .table import format_table
 
 # Command-line names -> chainrule.landscape's surface names.
-FUNCTIONS = {"rosenbrock": "rosenbrock", "bowl": "bowl", "two-minima": "two_minima",
-             "saddle": "saddle", "linreg": "linear_regression"}
+FUNCTIONS = {
+    "rosenbrock": "rosenbrock",
+    "bowl": "bowl",
+    "two-minima": "two_minima",
+    "saddle": "saddle",
+    "linreg": "linear_regression",
+}
 
 EXAMPLES = """\
 examples:
@@ -32,33 +37,58 @@ examples:
 
 
 def add_parser(commands):
-    parser = add_command(commands, "landscape", __doc__, EXAMPLES,
-                         "optimizer paths on a loss surface, or the loss around a model")
+    parser = add_command(
+        commands,
+        "landscape",
+        __doc__,
+        EXAMPLES,
+        "optimizer paths on a loss surface, or the loss around a model",
+    )
     surface = parser.add_argument_group("optimizer paths on a surface")
-    surface.add_argument("--function", choices=list(FUNCTIONS), default="rosenbrock",
-                         help="the surface (rosenbrock)")
-    surface.add_argument("--optimizers", type=name_list, metavar="NAMES",
-                         default=["sgd", "momentum", "nesterov", "adagrad", "rmsprop", "adam"],
-                         help="comma-separated: " + ",".join(OPTIMIZERS))
-    surface.add_argument("--lr", type=float,
-                         help="one learning rate for all (default: one that suits SGD there)")
+    surface.add_argument(
+        "--function", choices=list(FUNCTIONS), default="rosenbrock", help="the surface (rosenbrock)"
+    )
+    surface.add_argument(
+        "--optimizers",
+        type=name_list,
+        metavar="NAMES",
+        default=["sgd", "momentum", "nesterov", "adagrad", "rmsprop", "adam"],
+        help="comma-separated: " + ",".join(OPTIMIZERS),
+    )
+    surface.add_argument(
+        "--lr", type=float, help="one learning rate for all (default: one that suits SGD there)"
+    )
     surface.add_argument("--steps", type=int, default=300, help="steps per optimizer (300)")
-    surface.add_argument("--start", type=_point, metavar="X,Y",
-                         help="the common starting point, e.g. --start=-1.5,2 (default: the "
-                              "surface's)")
+    surface.add_argument(
+        "--start",
+        type=_point,
+        metavar="X,Y",
+        help="the common starting point, e.g. --start=-1.5,2 (default: the surface's)",
+    )
     surface.add_argument("--animate", action="store_true", help="also write an animated GIF")
     surface.add_argument("--frames", type=int, default=60, help="frames of the GIF (60)")
     model = parser.add_argument_group("the loss around a trained model")
     model.add_argument("--model", metavar="FILE", help="a model written by `chainrule train`")
-    model.add_argument("--data", metavar="FILE.csv",
-                       help="labelled rows to compute the loss on (default: for a model "
-                            "trained with --dataset NAME, its training rows)")
+    model.add_argument(
+        "--data",
+        metavar="FILE.csv",
+        help="labelled rows to compute the loss on (default: for a model "
+        "trained with --dataset NAME, its training rows)",
+    )
     model.add_argument("--resolution", type=int, default=21, help="grid points per axis (21)")
-    model.add_argument("--span", type=float, default=1.0,
-                       help="the random directions' range, α, β ∈ [−SPAN, SPAN] (1.0)")
+    model.add_argument(
+        "--span",
+        type=float,
+        default=1.0,
+        help="the random directions' range, α, β ∈ [−SPAN, SPAN] (1.0)",
+    )
     parser.add_argument("--seed", type=int, default=0, help="seed of random draws (0)")
-    parser.add_argument("--out", metavar="DIR", default=os.path.join("runs", "landscape"),
-                        help="where the images go (runs/landscape)")
+    parser.add_argument(
+        "--out",
+        metavar="DIR",
+        default=os.path.join("runs", "landscape"),
+        help="where the images go (runs/landscape)",
+    )
     parser.set_defaults(run=run_command)
     return parser
 
@@ -67,7 +97,9 @@ def _point(text: str) -> tuple[float, float]:
     try:
         x, y = (float(v) for v in text.split(","))
     except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a point X,Y such as -1.5,2, got {text!r}")
+        raise argparse.ArgumentTypeError(
+            f"expected a point X,Y such as -1.5,2, got {text!r}"
+        ) from None
     return x, y
 
 
@@ -87,11 +119,16 @@ def surface_paths(args) -> int:
     check_range("--steps", args.steps, at_least=1)
     check_range("--frames", args.frames, at_least=2)
     surface = get_surface(FUNCTIONS[args.function], seed=args.seed)
-    paths = optimizer_paths(surface, args.optimizers, lr=args.lr, steps=args.steps,
-                            start=args.start)
+    paths = optimizer_paths(
+        surface, args.optimizers, lr=args.lr, steps=args.steps, start=args.start
+    )
     print(f"{surface.name}: {surface.formula}; global minimum at {surface.minima[0]}")
-    print(format_table(["optimizer", "lr", "steps", "final loss", "x", "y", "to minimum"],
-                       [_path_row(name, p, surface) for name, p in paths.items()]))
+    print(
+        format_table(
+            ["optimizer", "lr", "steps", "final loss", "x", "y", "to minimum"],
+            [_path_row(name, p, surface) for name, p in paths.items()],
+        )
+    )
     written = [os.path.join(args.out, f"{args.function}.png")]
     plot_optimizer_paths(surface, paths, path=written[0])
     if args.animate:
@@ -121,20 +158,34 @@ def model_landscape(args) -> int:
     if trained.task == "regression" and y.ndim == 1:
         y = y.reshape(-1, 1)  # the model's single output column
     loss_fn = loss_function(trained.task)
-    landscapes = [landscape_around(trained.model, loss_fn, X, y, resolution=args.resolution,
-                                   span=args.span, seed=args.seed)]
+    landscapes = [
+        landscape_around(
+            trained.model, loss_fn, X, y, resolution=args.resolution, span=args.span, seed=args.seed
+        )
+    ]
     trajectory = os.path.join(os.path.dirname(trained.path), TRAJECTORY_FILE)
     if os.path.exists(trajectory):
-        landscapes.append(landscape_around(trained.model, loss_fn, X, y,
-                                           trajectory=load_trajectory(trajectory),
-                                           resolution=args.resolution))
+        landscapes.append(
+            landscape_around(
+                trained.model,
+                loss_fn,
+                X,
+                y,
+                trajectory=load_trajectory(trajectory),
+                resolution=args.resolution,
+            )
+        )
     path = os.path.join(args.out, "model_landscape.png")
     plot_model_landscape(*landscapes, path=path)
     centre = landscapes[0].loss[args.resolution // 2, args.resolution // 2]
-    print(f"loss at the trained weights {centre:.6g}; over the random-direction plane "
-          f"{np.nanmin(landscapes[0].loss):.6g} to {np.nanmax(landscapes[0].loss):.6g}")
+    print(
+        f"loss at the trained weights {centre:.6g}; over the random-direction plane "
+        f"{np.nanmin(landscapes[0].loss):.6g} to {np.nanmax(landscapes[0].loss):.6g}"
+    )
     if len(landscapes) == 2:
-        print(f"trajectory of {len(landscapes[1].path)} snapshots on its PCA plane "
-              f"({100 * landscapes[1].explained_variance.sum():.1f}% of its variance)")
+        print(
+            f"trajectory of {len(landscapes[1].path)} snapshots on its PCA plane "
+            f"({100 * landscapes[1].explained_variance.sum():.1f}% of its variance)"
+        )
     print(f"wrote {path}")
     return 0

@@ -12,8 +12,16 @@ import math
 
 from ..engine.tensor import ChainruleError
 
-__all__ = ["OptionError", "add_command", "check_choices", "check_range", "column_list",
-           "int_list", "name_list", "require_finite"]
+__all__ = [
+    "OptionError",
+    "add_command",
+    "check_choices",
+    "check_range",
+    "column_list",
+    "int_list",
+    "name_list",
+    "require_finite",
+]
 
 
 class OptionError(ChainruleError, ValueError):
@@ -23,9 +31,13 @@ class OptionError(ChainruleError, ValueError):
 def add_command(commands, name: str, doc: str, examples: str, summary: str):
     """A subcommand's parser: described by its module's docstring (the text after
     "`chainrule NAME`: "), with its examples as the epilog."""
-    return commands.add_parser(name, help=summary, description=doc.split(": ", 1)[1],
-                               epilog=examples,
-                               formatter_class=argparse.RawDescriptionHelpFormatter)
+    return commands.add_parser(
+        name,
+        help=summary,
+        description=doc.split(": ", 1)[1],
+        epilog=examples,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
 
 
 def int_list(text: str) -> list[int]:
@@ -36,13 +48,15 @@ def int_list(text: str) -> list[int]:
         return [int(part) for part in text.split(",")]
     except ValueError:
         raise argparse.ArgumentTypeError(
-            f"expected comma-separated integers such as 128,64, got {text!r}") from None
+            f"expected comma-separated integers such as 128,64, got {text!r}"
+        ) from None
 
 
 def name_list(text: str, lower: bool = True) -> list[str]:
     """'sgd, adam' -> ['sgd', 'adam'] (lower-cased unless lower is false)."""
-    names = [part.strip().lower() if lower else part.strip()
-             for part in text.split(",") if part.strip()]
+    names = [
+        part.strip().lower() if lower else part.strip() for part in text.split(",") if part.strip()
+    ]
     if not names:
         raise argparse.ArgumentTypeError(f"expected comma-separated names, got {text!r}")
     return names
@@ -59,8 +73,9 @@ def require_finite(option: str, value: float) -> float:
     return value
 
 
-def check_range(option: str, value, *, above=None, at_least=None, below=None,
-                at_most=None, note: str = ""):
+def check_range(
+    option: str, value, *, above=None, at_least=None, below=None, at_most=None, note: str = ""
+):
     """Raise OptionError unless value is within the given bounds (None skips a check)."""
     if value is None:
         return value
@@ -83,6 +98,7 @@ def check_range(option: str, value, *, above=None, at_least=None, below=None,
 def check_choices(option: str, values: list[str], choices) -> list[str]:
     unknown = [v for v in values if v not in choices]
     if unknown:
-        raise OptionError(f"{option}: unknown {', '.join(map(repr, unknown))}; "
-                          f"choose from {', '.join(choices)}")
+        raise OptionError(
+            f"{option}: unknown {', '.join(map(repr, unknown))}; choose from {', '.join(choices)}"
+        )
     return values

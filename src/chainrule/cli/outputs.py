@@ -14,23 +14,33 @@ from .trained import score
 
 __all__ = ["compute_metrics", "print_results", "write_outputs"]
 
-SPLIT_NAMES = (("train", "X_train", "y_train"), ("validation", "X_val", "y_val"),
-               ("test", "X_test", "y_test"))
+SPLIT_NAMES = (
+    ("train", "X_train", "y_train"),
+    ("validation", "X_val", "y_val"),
+    ("test", "X_test", "y_test"),
+)
 
 
 def compute_metrics(model, data) -> dict:
     """{split: {loss, accuracy | mse, mae, r2}} for every split that has rows."""
-    return {split: score(model, data.task, getattr(data, X), getattr(data, y))
-            for split, X, y in SPLIT_NAMES if len(getattr(data, X))}
+    return {
+        split: score(model, data.task, getattr(data, X), getattr(data, y))
+        for split, X, y in SPLIT_NAMES
+        if len(getattr(data, X))
+    }
 
 
 def run_summary(model, history) -> dict:
     from ..distributed import world_size
 
     epochs = len(history.epoch)
-    return {"epochs": epochs, "best_epoch": history.best_epoch,
-            "parameters": model.num_parameters(), "processes": world_size(),
-            "seconds": float(sum(history.history.get("time", [])))}
+    return {
+        "epochs": epochs,
+        "best_epoch": history.best_epoch,
+        "parameters": model.num_parameters(),
+        "processes": world_size(),
+        "seconds": float(sum(history.history.get("time", []))),
+    }
 
 
 def _json_ready(value):
@@ -51,8 +61,9 @@ def columns_csv(columns: list[dict]) -> str:
     return buffer.getvalue()
 
 
-def write_outputs(out: str, config: dict, model, records, data,
-                  plots: bool = True) -> tuple[dict, list[str]]:
+def write_outputs(
+    out: str, config: dict, model, records, data, plots: bool = True
+) -> tuple[dict, list[str]]:
     """history.csv, metrics.json, the plots and report.html; returns (metrics, file names).
     records: (History, StepRecorder) of the run."""
     from ..report import write_report
@@ -62,21 +73,36 @@ def write_outputs(out: str, config: dict, model, records, data,
     history, steps = records
     history.to_csv(os.path.join(out, "history.csv"))
     metrics = {**compute_metrics(model, data), "run": run_summary(model, history)}
-    atomic_write_text(os.path.join(out, "metrics.json"),
-                      json.dumps(_json_ready(metrics), indent=2) + "\n")
+    atomic_write_text(
+        os.path.join(out, "metrics.json"), json.dumps(_json_ready(metrics), indent=2) + "\n"
+    )
     columns = data.preprocessor.column_summary()
     atomic_write_text(os.path.join(out, "columns.csv"), columns_csv(columns))
     plots = draw_plots(out, model, history, steps, data) if plots else {}
     title = f"chainrule run: {config['data'] or config['dataset']}"
     splits = {name: values for name, values in metrics.items() if name != "run"}
     shown = {**config, "task": config["task"] or f"{data.task} (inferred)"}
-    write_report(os.path.join(out, "report.html"), title=title, config=shown,
-                 metrics=splits, summary=metrics["run"],
-                 plots={caption: png for caption, (_, png) in plots.items()},
-                 gradient_health=gradient_health(history), columns=columns)
-    files = ["model.safetensors", "history.csv", "metrics.json", "columns.csv", "config.json",
-             "checkpoint.safetensors", "trajectory.safetensors",
-             *(name for name, _ in plots.values()), "report.html"]
+    write_report(
+        os.path.join(out, "report.html"),
+        title=title,
+        config=shown,
+        metrics=splits,
+        summary=metrics["run"],
+        plots={caption: png for caption, (_, png) in plots.items()},
+        gradient_health=gradient_health(history),
+        columns=columns,
+    )
+    files = [
+        "model.safetensors",
+        "history.csv",
+        "metrics.json",
+        "columns.csv",
+        "config.json",
+        "checkpoint.safetensors",
+        "trajectory.safetensors",
+        *(name for name, _ in plots.values()),
+        "report.html",
+    ]
     # No checkpoint after --epochs 0; a run folder may hold files of an earlier run.
     return metrics, [name for name in files if os.path.exists(os.path.join(out, name))]
 
@@ -87,8 +113,12 @@ def print_results(metrics: dict, history, out: str, files: list[str]) -> None:
     rows = [[split, *(metrics[split].get(n) for n in names)] for split in splits]
     print(format_table(["split", *names], rows))
     run = metrics["run"]
-    best = "" if run["best_epoch"] is None else (
-        f", lowest {history.monitor} at epoch {run['best_epoch'] + 1}")  # 1-based, as printed
-    print(f"\n{run['epochs']} epochs in {run['seconds']:.1f} s{best}; "
-          f"{run['parameters']} parameters")
+    best = (
+        ""
+        if run["best_epoch"] is None
+        else (f", lowest {history.monitor} at epoch {run['best_epoch'] + 1}")
+    )  # 1-based, as printed
+    print(
+        f"\n{run['epochs']} epochs in {run['seconds']:.1f} s{best}; {run['parameters']} parameters"
+    )
     print(f"wrote {out}{os.sep}: {', '.join(files)}")

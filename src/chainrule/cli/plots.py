@@ -11,8 +11,11 @@ __all__ = ["draw_plots"]
 
 def _evaluation_split(data):
     """(name, X, y): the test rows, else validation, else training rows."""
-    for name, X, y in (("test", data.X_test, data.y_test), ("validation", data.X_val, data.y_val),
-                       ("training", data.X_train, data.y_train)):
+    for name, X, y in (
+        ("test", data.X_test, data.y_test),
+        ("validation", data.X_val, data.y_val),
+        ("training", data.X_train, data.y_train),
+    ):
         if len(X):
             return name, X, y
     raise AssertionError("no rows in any split")  # load_csv and the datasets never allow it
@@ -24,13 +27,26 @@ def _training_plans(history, steps):
 
     plans = []
     if history.epoch:
-        plans.append(("loss and metrics per epoch", "curves.png",
-                      lambda path: viz.plot_history(history, path=path)))
+        plans.append(
+            (
+                "loss and metrics per epoch",
+                "curves.png",
+                lambda path: viz.plot_history(history, path=path),
+            )
+        )
     if steps.step:
-        plans += [("learning rate per step", "learning_rate.png",
-                   lambda path: viz.plot_learning_rate(steps, path=path)),
-                  ("gradient norm per layer and step (log scale)", "gradient_norms.png",
-                   lambda path: viz.plot_gradient_norms(steps, path=path))]
+        plans += [
+            (
+                "learning rate per step",
+                "learning_rate.png",
+                lambda path: viz.plot_learning_rate(steps, path=path),
+            ),
+            (
+                "gradient norm per layer and step (log scale)",
+                "gradient_norms.png",
+                lambda path: viz.plot_gradient_norms(steps, path=path),
+            ),
+        ]
     return plans
 
 
@@ -44,18 +60,37 @@ def _plans(model, history, steps, data):
     outputs = predict(model, X)
     if data.task == "classification":
         classes = data.preprocessor.classes
-        plans.append((f"confusion matrix ({split} rows)", "confusion_matrix.png",
-                      lambda path: viz.plot_confusion_matrix(
-                          y, np.argmax(outputs, axis=1), classes=classes, path=path)))
+        plans.append(
+            (
+                f"confusion matrix ({split} rows)",
+                "confusion_matrix.png",
+                lambda path: viz.plot_confusion_matrix(
+                    y, np.argmax(outputs, axis=1), classes=classes, path=path
+                ),
+            )
+        )
         if data.X_train.shape[1] == 2:
-            plans.append(("decision boundary (training rows, standardized)",
-                          "decision_boundary.png",
-                          lambda path: viz.plot_decision_boundary(
-                              model, data.X_train, data.y_train, path=path,
-                              class_names=[str(c) for c in classes])))
+            plans.append(
+                (
+                    "decision boundary (training rows, standardized)",
+                    "decision_boundary.png",
+                    lambda path: viz.plot_decision_boundary(
+                        model,
+                        data.X_train,
+                        data.y_train,
+                        path=path,
+                        class_names=[str(c) for c in classes],
+                    ),
+                )
+            )
     else:
-        plans.append((f"predicted vs actual ({split} rows)", "predicted_vs_actual.png",
-                       lambda path: viz.plot_predicted_vs_actual(y, outputs, path=path)))
+        plans.append(
+            (
+                f"predicted vs actual ({split} rows)",
+                "predicted_vs_actual.png",
+                lambda path: viz.plot_predicted_vs_actual(y, outputs, path=path),
+            )
+        )
     return plans
 
 

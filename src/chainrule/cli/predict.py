@@ -19,22 +19,28 @@ examples:
 def add_model_and_data(parser, data_help: str, required: bool = True) -> None:
     """--model and --data; optional data defaults to the rows of the model's built-in
     --dataset."""
-    parser.add_argument("--model", required=True, metavar="FILE",
-                        help="a model.safetensors written by `chainrule train` (or its folder)")
+    parser.add_argument(
+        "--model",
+        required=True,
+        metavar="FILE",
+        help="a model.safetensors written by `chainrule train` (or its folder)",
+    )
     if not required:
-        data_help += ("; default: for a model trained with --dataset NAME, that "
-                      "dataset's rows")
+        data_help += "; default: for a model trained with --dataset NAME, that dataset's rows"
     parser.add_argument("--data", required=required, metavar="FILE.csv", help=data_help)
 
 
 def add_parser(commands):
-    parser = add_command(commands, "predict", __doc__, EXAMPLES,
-                         "predict the target for each row of a CSV file")
-    add_model_and_data(parser, "rows to predict: the training features (a target column "
-                               "present is ignored)")
+    parser = add_command(
+        commands, "predict", __doc__, EXAMPLES, "predict the target for each row of a CSV file"
+    )
+    add_model_and_data(
+        parser, "rows to predict: the training features (a target column present is ignored)"
+    )
     parser.add_argument("--out", metavar="FILE.csv", help="write here instead of stdout")
-    parser.add_argument("--proba", action="store_true",
-                        help="add one probability column per class (classification)")
+    parser.add_argument(
+        "--proba", action="store_true", help="add one probability column per class (classification)"
+    )
     parser.set_defaults(run=run_command)
     return parser
 

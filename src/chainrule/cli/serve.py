@@ -21,11 +21,13 @@ examples:
 
 
 def add_parser(commands):
-    parser = add_command(commands, "serve", __doc__, EXAMPLES,
-                         "an interactive training page in the browser")
+    parser = add_command(
+        commands, "serve", __doc__, EXAMPLES, "an interactive training page in the browser"
+    )
     parser.add_argument("--port", type=int, default=8000, help="port to listen on (8000)")
-    parser.add_argument("--host", default="127.0.0.1",
-                        help="address to bind (127.0.0.1: this machine only)")
+    parser.add_argument(
+        "--host", default="127.0.0.1", help="address to bind (127.0.0.1: this machine only)"
+    )
     parser.add_argument("--open", action="store_true", help="open the page in the browser")
     parser.set_defaults(run=run_command)
     return parser

@@ -8,8 +8,13 @@ from .options import OptionError
 
 __all__ = ["build_cnn", "build_model", "build_optimizer", "build_scheduler"]
 
-ACTIVATION_LAYERS = {"relu": "ReLU", "leaky_relu": "LeakyReLU", "tanh": "Tanh",
-                     "sigmoid": "Sigmoid", "gelu": "GELU"}
+ACTIVATION_LAYERS = {
+    "relu": "ReLU",
+    "leaky_relu": "LeakyReLU",
+    "tanh": "Tanh",
+    "sigmoid": "Sigmoid",
+    "gelu": "GELU",
+}
 
 
 def build_model(n_features: int, n_outputs: int, config: dict):
@@ -43,8 +48,10 @@ def build_cnn(n_features: int, n_outputs: int, config: dict):
     side = math.isqrt(n_features)
     image = side >= 4 and side * side == n_features
     if not image and n_features < 7:
-        raise OptionError(f"--model cnn needs at least 7 features (a signal) or an s x s "
-                          f"image with s >= 4, got {n_features} features")
+        raise OptionError(
+            f"--model cnn needs at least 7 features (a signal) or an s x s "
+            f"image with s >= 4, got {n_features} features"
+        )
     activation = getattr(nn, ACTIVATION_LAYERS[config["activation"]])
     if image:
         same = {"kernel_size": 3, "padding": 1}
@@ -70,8 +77,9 @@ def build_optimizer(config: dict, params):
     """--optimizer by name (chainrule.optim.registry), with --momentum and --weight-decay."""
     from ..optim.registry import make_optimizer
 
-    options = {name: config[name] for name in ("momentum", "weight_decay")
-               if config[name] is not None}
+    options = {
+        name: config[name] for name in ("momentum", "weight_decay") if config[name] is not None
+    }
     return make_optimizer(config["optimizer"], params, config["lr"], **options)
 
 
@@ -91,8 +99,12 @@ def build_scheduler(config: dict, optimizer):
         return schedules.CosineAnnealingLR(optimizer, T_max=epochs)
     if name == "warmup-cosine":
         warmup = max(epochs // 10, 1)
-        return schedules.SequentialLR(optimizer, [
-            schedules.LinearLR(optimizer, start_factor=0.1, total_iters=warmup),
-            schedules.CosineAnnealingLR(optimizer, T_max=max(epochs - warmup, 1)),
-        ], milestones=[warmup])
+        return schedules.SequentialLR(
+            optimizer,
+            [
+                schedules.LinearLR(optimizer, start_factor=0.1, total_iters=warmup),
+                schedules.CosineAnnealingLR(optimizer, T_max=max(epochs - warmup, 1)),
+            ],
+            milestones=[warmup],
+        )
     return schedules.ReduceLROnPlateau(optimizer, mode="min", factor=0.5, patience=3)

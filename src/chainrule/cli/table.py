@@ -24,12 +24,13 @@ def format_number(value) -> str:
 def format_table(header: list[str], rows: list[list]) -> str:
     cells = [[format_number(v) for v in row] for row in rows]
     widths = [max(len(str(h)), *(len(r[i]) for r in cells)) for i, h in enumerate(header)]
-    numeric = [all(isinstance(r[i], (int, float)) or r[i] is None for r in rows) and rows
-               for i in range(len(header))]
+    numeric = [
+        all(isinstance(r[i], (int, float)) or r[i] is None for r in rows) and rows
+        for i in range(len(header))
+    ]
 
     def line(values):
-        parts = [v.rjust(w) if num else v.ljust(w)
-                 for v, w, num in zip(values, widths, numeric)]
+        parts = [v.rjust(w) if num else v.ljust(w) for v, w, num in zip(values, widths, numeric)]
         return "  ".join(parts).rstrip()
 
     rule = "  ".join("-" * w for w in widths)

@@ -13,7 +13,7 @@ import numpy as np
 from ..engine.tensor import ChainruleError
 from .options import OptionError
 
-__all__ = ["MODEL_FILE", "TrainedModel", "model_metadata", "loss_function", "score"]
+__all__ = ["MODEL_FILE", "TrainedModel", "loss_function", "model_metadata", "score"]
 
 MODEL_FILE = "model.safetensors"
 
@@ -50,7 +50,7 @@ class TrainedModel:
         self.path = path
 
     @classmethod
-    def load(cls, path) -> "TrainedModel":
+    def load(cls, path) -> TrainedModel:
         """The model file, or the run folder holding model.safetensors."""
         from ..data import Preprocessor
         from ..io import load, load_metadata
@@ -61,16 +61,30 @@ class TrainedModel:
         model = load(path)
         metadata = load_metadata(path) or {}
         if "preprocessor" not in metadata:
-            raise OptionError(f"{path}: no preprocessing in its metadata; "
-                              "--model needs a file written by `chainrule train`")
+            raise OptionError(
+                f"{path}: no preprocessing in its metadata; "
+                "--model needs a file written by `chainrule train`"
+            )
         try:
-            trained = cls(model, Preprocessor.from_dict(metadata["preprocessor"]),
-                          metadata.get("train_config", {}), path)
+            trained = cls(
+                model,
+                Preprocessor.from_dict(metadata["preprocessor"]),
+                metadata.get("train_config", {}),
+                path,
+            )
             trained.check_usable()
-        except (ChainruleError, TypeError, ValueError, KeyError, IndexError, AttributeError,
-                NotImplementedError) as error:  # a file that loads yet cannot predict
-            raise OptionError(f"{path}: the model and its preprocessing cannot make "
-                              f"predictions: {error!s:.300}") from None
+        except (
+            ChainruleError,
+            TypeError,
+            ValueError,
+            KeyError,
+            IndexError,
+            AttributeError,
+            NotImplementedError,
+        ) as error:  # a file that loads yet cannot predict
+            raise OptionError(
+                f"{path}: the model and its preprocessing cannot make predictions: {error!s:.300}"
+            ) from None
         return trained
 
     def check_usable(self) -> None:
@@ -78,8 +92,9 @@ class TrainedModel:
         row = np.zeros((1, self.preprocessor.n_features))
         outputs = self.outputs(self.preprocessor.transform(row))
         if self.task == "classification" and outputs.shape[-1] != len(self.classes):
-            raise ValueError(f"the model has {outputs.shape[-1]} outputs for "
-                             f"{len(self.classes)} classes")
+            raise ValueError(
+                f"the model has {outputs.shape[-1]} outputs for {len(self.classes)} classes"
+            )
         self.labels(outputs)
 
     task = property(lambda self: self.preprocessor.task)
@@ -89,8 +104,7 @@ class TrainedModel:
     def target_names(self) -> list[str]:
         return [self.preprocessor.target or "prediction"]
 
-    def read(self, path, target: str | None = None, with_target: bool = True,
-             split: str = "test"):
+    def read(self, path, target: str | None = None, with_target: bool = True, split: str = "test"):
         """(X standardized, y encoded or None) from a CSV with the training columns; y from
         column `target` (default: the training target) unless with_target is false.
         path None: the `split` rows of the built-in dataset the model was trained on."""
@@ -108,8 +122,10 @@ class TrainedModel:
 
         name = self.config.get("dataset")
         if not name:
-            raise OptionError(f"{self.path} was trained on {self.config.get('data')}, "
-                              "not a built-in dataset: give --data FILE.csv")
+            raise OptionError(
+                f"{self.path} was trained on {self.config.get('data')}, "
+                "not a built-in dataset: give --data FILE.csv"
+            )
         data = load_dataset(name, seed=self.config.get("seed"))
         if split == "test" and len(data.X_test):
             return self.preprocessor.transform(data.X_test), data.y_test

@@ -30,17 +30,26 @@ def _dataset_splits(config: dict):
 
     data = load_dataset(config["dataset"], seed=config["seed"])
     if config["task"] not in (None, data.task):
-        raise OptionError(f"--task {config['task']}: dataset {config['dataset']!r} is "
-                          f"a {data.task} problem")
+        raise OptionError(
+            f"--task {config['task']}: dataset {config['dataset']!r} is a {data.task} problem"
+        )
     labels = data.y_train if data.task == "classification" else None
     train, val = split_indices(len(data.X_train), [config["val_split"]], config["seed"], labels)
     target = "label" if data.task == "classification" else "target"
-    preprocessor = Preprocessor.fit(data.X_train[train], data.feature_names, data.task,
-                                    target=target, classes=data.classes)
+    preprocessor = Preprocessor.fit(
+        data.X_train[train], data.feature_names, data.task, target=target, classes=data.classes
+    )
     X = preprocessor.transform
-    return CSVData(X(data.X_train[train]), data.y_train[train], X(data.X_train[val]),
-                   data.y_train[val], X(data.X_test) if len(data.X_test) else data.X_test,
-                   data.y_test, data.task, preprocessor)
+    return CSVData(
+        X(data.X_train[train]),
+        data.y_train[train],
+        X(data.X_train[val]),
+        data.y_train[val],
+        X(data.X_test) if len(data.X_test) else data.X_test,
+        data.y_test,
+        data.task,
+        preprocessor,
+    )
 
 
 def load_training_data(config: dict):
@@ -48,11 +57,17 @@ def load_training_data(config: dict):
     if config["data"]:
         from ..data import load_csv
 
-        data = load_csv(config["data"], config["target"], task=config["task"],
-                        val_split=config["val_split"], seed=config["seed"],
-                        ignore=config.get("ignore") or (), impute=config.get("impute", "median"),
-                        max_categories=config.get("max_categories", 20),
-                        int_categories=config.get("int_categories", 0))
+        data = load_csv(
+            config["data"],
+            config["target"],
+            task=config["task"],
+            val_split=config["val_split"],
+            seed=config["seed"],
+            ignore=config.get("ignore") or (),
+            impute=config.get("impute", "median"),
+            max_categories=config.get("max_categories", 20),
+            int_categories=config.get("int_categories", 0),
+        )
         for note in data.notes:
             print(f"chainrule: note: {config['data']}: {note}", file=sys.stderr)
         return data
@@ -62,12 +77,17 @@ def load_training_data(config: dict):
 def _callbacks(config: dict, out: str, recorders):
     from .. import callbacks
 
-    chosen = [callbacks.GradientMonitor(), *recorders,
-              callbacks.ModelCheckpoint(os.path.join(out, CHECKPOINT_FILE))]
+    chosen = [
+        callbacks.GradientMonitor(),
+        *recorders,
+        callbacks.ModelCheckpoint(os.path.join(out, CHECKPOINT_FILE)),
+    ]
     if config["early_stopping"] is not None:
-        chosen.append(callbacks.EarlyStopping(monitor="val_loss",
-                                              patience=config["early_stopping"],
-                                              restore_best_weights=True))
+        chosen.append(
+            callbacks.EarlyStopping(
+                monitor="val_loss", patience=config["early_stopping"], restore_best_weights=True
+            )
+        )
     return chosen
 
 
@@ -86,8 +106,10 @@ def check_resumable(config: dict, out: str) -> None:
     loop = load_checkpoint(_checkpoint_to_resume(out))["loop"]
     done = loop["epoch"] + (1 if loop["epoch_finished"] else 0)
     if config["epochs"] < done:
-        raise OptionError(f"--resume --epochs {config['epochs']}: the run in {out} has "
-                          f"already trained {done} epochs; give --epochs {done} or more")
+        raise OptionError(
+            f"--resume --epochs {config['epochs']}: the run in {out} has "
+            f"already trained {done} epochs; give --epochs {done} or more"
+        )
 
 
 @contextlib.contextmanager
@@ -103,14 +125,18 @@ def _saved_on_divergence(model, data, config: dict, out: str):
 
         path = os.path.join(out, MODEL_FILE)
         cr.save(model, path, metadata=model_metadata(data.preprocessor, config))
-        raise DivergenceError(f"{error} The last finite weights are saved in {path}.",
-                              epoch=error.epoch, step=error.step,
-                              parameter=error.parameter) from None
+        raise DivergenceError(
+            f"{error} The last finite weights are saved in {path}.",
+            epoch=error.epoch,
+            step=error.step,
+            parameter=error.parameter,
+        ) from None
 
 
 def fit_model(config: dict, data, out: str, resume: bool, verbose: int):
     """(model, History, StepRecorder) of the run; the trajectory is saved in `out`."""
     import chainrule as cr
+
     from ..landscape import TrajectoryRecorder
     from ..viz.steps import StepRecorder
 
@@ -121,39 +147,51 @@ def fit_model(config: dict, data, out: str, resume: bool, verbose: int):
     recorder, steps = TrajectoryRecorder(), StepRecorder()
     with _saved_on_divergence(model, data, config, out):
         history = cr.fit(
-            model, loss_function(data.task), optimizer, data.X_train, data.y_train,
-            epochs=config["epochs"], batch_size=config["batch_size"] or None,
+            model,
+            loss_function(data.task),
+            optimizer,
+            data.X_train,
+            data.y_train,
+            epochs=config["epochs"],
+            batch_size=config["batch_size"] or None,
             validation_data=(data.X_val, data.y_val) if has_validation else None,
             callbacks=_callbacks(config, out, (recorder, steps)),
             metrics=metric_names(data.task),
-            scheduler=build_scheduler(config, optimizer), clip_grad_norm=config["clip"],
-            l2=config["l2"], seed=config["seed"], verbose=verbose,
-            resume_from=_checkpoint_to_resume(out) if resume else None)
+            scheduler=build_scheduler(config, optimizer),
+            clip_grad_norm=config["clip"],
+            l2=config["l2"],
+            seed=config["seed"],
+            verbose=verbose,
+            resume_from=_checkpoint_to_resume(out) if resume else None,
+        )
     if cr.distributed.rank() == 0:
         save_trajectory(out, recorder.snapshots, resumed=resume)
     return model, history, steps
 
 
-def train_and_report(config: dict, out: str, resume: bool = False, verbose: int = 1,
-                     plots: bool = True) -> dict:
+def train_and_report(
+    config: dict, out: str, resume: bool = False, verbose: int = 1, plots: bool = True
+) -> dict:
     """Train as configured and write the run folder `out`; returns the metrics.
 
     Under `mpiexec -n N` every process trains (data-parallel) but only rank 0 prints and
     writes the run folder; the other ranks return {}."""
+    import safetensors  # noqa: F401  (model files need it: say so before training, not after)
+
     import chainrule as cr
 
     from .outputs import print_results, write_outputs
     from .trained import model_metadata
 
-    import safetensors  # noqa: F401  (model files need it: say so before training, not after)
-
     if resume:
         check_resumable(config, out)
     data = load_training_data(config)
     if config["early_stopping"] is not None and not len(data.X_val):
-        raise OptionError(f"--early-stopping watches the validation loss, but --val-split "
-                          f"{config['val_split']} of {len(data.X_train)} training rows leaves "
-                          "none for validation; give a larger --val-split")
+        raise OptionError(
+            f"--early-stopping watches the validation loss, but --val-split "
+            f"{config['val_split']} of {len(data.X_train)} training rows leaves "
+            "none for validation; give a larger --val-split"
+        )
     lead = cr.distributed.rank() == 0
     if lead:
         os.makedirs(out, exist_ok=True)
@@ -161,8 +199,9 @@ def train_and_report(config: dict, out: str, resume: bool = False, verbose: int 
     model, history, steps = fit_model(config, data, out, resume, verbose if lead else 0)
     if not lead:
         return {}
-    cr.save(model, os.path.join(out, MODEL_FILE),
-            metadata=model_metadata(data.preprocessor, config))
+    cr.save(
+        model, os.path.join(out, MODEL_FILE), metadata=model_metadata(data.preprocessor, config)
+    )
     metrics, written = write_outputs(out, config, model, (history, steps), data, plots)
     print_results(metrics, history, out, written)
     return metrics

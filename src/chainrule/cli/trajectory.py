@@ -22,8 +22,9 @@ def save_trajectory(folder: str, snapshots: list, resumed: bool) -> None:
     path = os.path.join(folder, TRAJECTORY_FILE)
     if resumed and os.path.exists(path):
         snapshots = load_trajectory(path)[:-1] + list(snapshots)
-    state = {_key(i, j): array for i, weights in enumerate(snapshots)
-             for j, array in enumerate(weights)}
+    state = {
+        _key(i, j): array for i, weights in enumerate(snapshots) for j, array in enumerate(weights)
+    }
     save_state_dict(state, path, metadata={"snapshots": len(snapshots)})
 
 

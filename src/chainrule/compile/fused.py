@@ -26,8 +26,11 @@ class Plan:
         last = kernels[-1]
         # The output is handed out (fit keeps it for metrics): copy it if it is a buffer.
         fresh = isinstance(last, (LinearKernel, PrimitiveKernel)) or (
-            isinstance(last, ReLUKernel) and last.out is None
-            and isinstance(kernels[-2], LinearKernel) and kernels[-2].out is None)
+            isinstance(last, ReLUKernel)
+            and last.out is None
+            and isinstance(kernels[-2], LinearKernel)
+            and kernels[-2].out is None
+        )
         self.copy_output = not fresh
 
     def bind_grads(self, destinations):
@@ -64,7 +67,6 @@ def flatten_layers(model):
     if type(model) in supported or type(model) is Identity:
         return [model], None
     return None, f"{type(model).__name__} is not a layer the tape supports"
-
 
 
 def fused_support(model, loss_fn, params, layers=None):

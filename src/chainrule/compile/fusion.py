@@ -25,8 +25,12 @@ def mlp_layers(recorder, model, params):
     into a cross-entropy with default options, or None."""
     from .. import nn
 
-    owners = {id(p): m for m in model.modules() if isinstance(m, nn.Linear)
-              for p in m.parameters(recurse=False)}
+    owners = {
+        id(p): m
+        for m in model.modules()
+        if isinstance(m, nn.Linear)
+        for p in m.parameters(recurse=False)
+    }
     if any(ins.label[:2] == ("call", "tap") for ins in recorder.program):
         return None  # a callback observes an activation: the fused kernels would not call it
     param_slots = {2 + i: p for i, p in enumerate(params)}
@@ -44,7 +48,7 @@ def mlp_layers(recorder, model, params):
         else:
             break
         current = ins.out
-    rest = forward[len(layers):]
+    rest = forward[len(layers) :]
     if not layers or not _is_default_cross_entropy(recorder, rest, current):
         return None
     return layers, nn.CrossEntropyLoss(reduction=rest[0].label[2].get("reduction", "mean"))
@@ -66,6 +70,10 @@ def _is_default_cross_entropy(recorder, rest, logits):
         return False
     options, args = rest[0].label[2], rest[0].args
     weights = recorder.values[args[2]] if len(args) > 2 else None
-    return (args[0] == logits and weights is None and options.get("ignore_index", -100) == -100
-            and not options.get("label_smoothing")
-            and options.get("reduction", "mean") in ("mean", "sum"))
+    return (
+        args[0] == logits
+        and weights is None
+        and options.get("ignore_index", -100) == -100
+        and not options.get("label_smoothing")
+        and options.get("reduction", "mean") in ("mean", "sum")
+    )

@@ -147,8 +147,10 @@ class FlattenKernel:
 
 def _activation(op, options_of):
     """A factory for PrimitiveKernel: `options_of(module)` gives the primitive's options."""
+
     def make(module, in_shape, dtype, **_):
         return PrimitiveKernel(op, options_of(module), in_shape)
+
     return make
 
 
@@ -163,8 +165,7 @@ def kernel_factories():
         nn.Flatten: FlattenKernel,
         nn.Tanh: _activation(ops.tanh, lambda m: {}),
         nn.Sigmoid: _activation(ops.sigmoid, lambda m: {}),
-        nn.LeakyReLU: _activation(ops.leaky_relu,
-                                  lambda m: {"negative_slope": m.negative_slope}),
+        nn.LeakyReLU: _activation(ops.leaky_relu, lambda m: {"negative_slope": m.negative_slope}),
         nn.GELU: _activation(gelu, lambda m: {"approximate": m.approximate}),
     }
 
@@ -173,8 +174,9 @@ def build_kernels(layers, in_shape, dtype):
     """The kernels for these layers (Identity left out) on inputs of `in_shape`, or None when
     a Linear would get an input that is not (n, in_features)."""
     factories = kernel_factories()
-    last_linear = max((i for i, m in enumerate(layers) if factories.get(type(m)) is LinearKernel),
-                      default=-1)
+    last_linear = max(
+        (i for i, m in enumerate(layers) if factories.get(type(m)) is LinearKernel), default=-1
+    )
     kernels, shape, seen_linear = [], tuple(in_shape), False
     for i, layer in enumerate(layers):
         make = factories.get(type(layer))
@@ -183,8 +185,9 @@ def build_kernels(layers, in_shape, dtype):
         if make is LinearKernel:
             if len(shape) != 2 or shape[1] != layer.in_features:
                 return None
-            kernel = LinearKernel(layer, shape, dtype, input_grad=seen_linear,
-                                  fresh_output=i == last_linear)
+            kernel = LinearKernel(
+                layer, shape, dtype, input_grad=seen_linear, fresh_output=i == last_linear
+            )
             seen_linear = True
         elif make is ReLUKernel:
             after_linear = bool(kernels) and isinstance(kernels[-1], LinearKernel)

@@ -13,8 +13,8 @@ from __future__ import annotations
 import math
 
 from ..engine.backend import xp
-from ..nn.primitives import bce_with_logits
 from ..engine.ops import stable_sigmoid
+from ..nn.primitives import bce_with_logits
 
 
 class CrossEntropyKernel:
@@ -108,6 +108,7 @@ def _huber(delta):
         size = xp.abs(diff)
         values = xp.where(size < delta, 0.5 * diff * diff, delta * (size - 0.5 * delta))
         return values, xp.clip(diff, -delta, delta)
+
     return rule
 
 
@@ -121,11 +122,16 @@ def _as_module(loss_fn):
     from .. import nn
     from ..nn import functional as F
 
-    modules = {F.cross_entropy: nn.CrossEntropyLoss, F.mse_loss: nn.MSELoss,
-               F.l1_loss: nn.L1Loss, F.huber_loss: nn.HuberLoss,
-               F.binary_cross_entropy_with_logits: nn.BCEWithLogitsLoss}
-    make = modules.get(loss_fn) if callable(loss_fn) and not isinstance(loss_fn, nn.Module) \
-        else None
+    modules = {
+        F.cross_entropy: nn.CrossEntropyLoss,
+        F.mse_loss: nn.MSELoss,
+        F.l1_loss: nn.L1Loss,
+        F.huber_loss: nn.HuberLoss,
+        F.binary_cross_entropy_with_logits: nn.BCEWithLogitsLoss,
+    }
+    make = (
+        modules.get(loss_fn) if callable(loss_fn) and not isinstance(loss_fn, nn.Module) else None
+    )
     return loss_fn if make is None else make()
 
 
@@ -148,6 +154,7 @@ def loss_kernel(loss_fn):
             if len(out_shape) != 2 or 0 <= ignore < out_shape[1]:
                 return None
             return CrossEntropyKernel(out_shape, dtype, reduction)
+
         return make
     rules = {nn.MSELoss: _mse, nn.L1Loss: _l1}
     if kind is nn.HuberLoss and loss_fn.delta > 0:

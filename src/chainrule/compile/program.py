@@ -18,7 +18,7 @@ class Program:
         self.results = results  # name -> slot
         self.grad_slots = grads  # per parameter: slot, or None when it gets no gradient
         self.template = [recorder.constants.get(slot) for slot in range(len(recorder.values))]
-        for slot, value in recorder.constants.items():
+        for slot, _value in recorder.constants.items():
             # The array itself, not the copy kept for comparing: an array updated in place
             # (a buffer the step does not name as an input) is seen updated by every replay.
             self.template[slot] = recorder.values[slot]
@@ -61,8 +61,10 @@ def difference(first, second) -> str | None:
     """Why two recordings of the step (on different batches) are not the same program, or
     None. A constant that differs was computed outside chainrule's ops from the data."""
     if len(first.program) != len(second.program):
-        return (f"the step ran {len(first.program)} array calls on one batch and "
-                f"{len(second.program)} on another (it branches on the data)")
+        return (
+            f"the step ran {len(first.program)} array calls on one batch and "
+            f"{len(second.program)} on another (it branches on the data)"
+        )
     for a, b in zip(first.program, second.program):
         if a.label[:2] != b.label[:2] or a.args != b.args or a.out != b.out:
             return f"the step calls {a.label[1]} on one batch and {b.label[1]} on another"
@@ -72,8 +74,10 @@ def difference(first, second) -> str | None:
         return "the step's constants differ from batch to batch"
     for slot, value in first.constants.items():
         if not _same(value, second.constants[slot]):
-            return (f"a value given to {_consumer(first, slot)} changes from batch to batch: "
-                    "it was computed outside chainrule's ops (e.g. with NumPy from .data)")
+            return (
+                f"a value given to {_consumer(first, slot)} changes from batch to batch: "
+                "it was computed outside chainrule's ops (e.g. with NumPy from .data)"
+            )
     if first.leaf_grads != second.leaf_grads:
         return "different parameters receive gradients on different batches"
     return None
@@ -82,15 +86,23 @@ def difference(first, second) -> str | None:
 def _consumer(recorder, slot):
     for instruction in recorder.program:
         if slot in instruction.args:
-            return instruction.label[1] if isinstance(instruction.label[1], str) \
+            return (
+                instruction.label[1]
+                if isinstance(instruction.label[1], str)
                 else instruction.label[0]
+            )
     return "an op"
 
 
 def _same(a, b) -> bool:
     if isinstance(a, _ndarray) or isinstance(b, _ndarray):
-        return (isinstance(a, _ndarray) and isinstance(b, _ndarray) and a.shape == b.shape
-                and a.dtype == b.dtype and bool(xp.array_equal(a, b, equal_nan=a.dtype.kind in "fc")))
+        return (
+            isinstance(a, _ndarray)
+            and isinstance(b, _ndarray)
+            and a.shape == b.shape
+            and a.dtype == b.dtype
+            and bool(xp.array_equal(a, b, equal_nan=a.dtype.kind in "fc"))
+        )
     if isinstance(a, dict) and isinstance(b, dict):
         return a.keys() == b.keys() and all(_same(a[k], b[k]) for k in a)
     if isinstance(a, (tuple, list)) and isinstance(b, (tuple, list)):

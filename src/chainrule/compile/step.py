@@ -41,8 +41,9 @@ class CompiledStep:
         self.params = list(model.parameters())
         self.check = bool(check)
         self.dtype = next((p.data.dtype for p in self.params if p.data.dtype.kind == "f"), None)
-        self._road = None if check or penalty is not None else fused_support(model, loss_fn,
-                                                                            self.params)
+        self._road = (
+            None if check or penalty is not None else fused_support(model, loss_fn, self.params)
+        )
         self.traced = TracedSteps(model, loss_fn, self.params, penalty, fuse=not check)
         self._bound_data = self._bound_grads = None  # see _bind_destinations
         self._prepared_step = None  # the optimizer's prepared_step(), see optimizer_step
@@ -164,7 +165,8 @@ class CompiledStep:
         the parameters were cast (Module.to, a .data of another dtype): the recordings are
         dropped, to be made again for the new dtype, and this batch runs eagerly."""
         if self._bound_data is not None and all(
-                [p.data is d for p, d in zip(self.params, self._bound_data)]):
+            p.data is d for p, d in zip(self.params, self._bound_data)
+        ):
             for p, grad in zip(self.params, self._bound_grads):
                 p.grad = grad
             return True
@@ -179,8 +181,11 @@ class CompiledStep:
         for group in getattr(self.optimizer, "param_groups", ()):
             group_views = flat_grad_views(group)
             if group_views is not None:
-                destinations.update((id(p), v) for p, v in zip(group["params"], group_views)
-                                    if id(p) in destinations)
+                destinations.update(
+                    (id(p), v)
+                    for p, v in zip(group["params"], group_views)
+                    if id(p) in destinations
+                )
         roads = [self._road, *self.traced.programs.values()]
         for road in roads:
             if isinstance(road, FusedRoad):
@@ -216,8 +221,9 @@ def _compare(what, replayed, eager):
     if replayed is None and eager is None:
         return
     if replayed is None or eager is None or not xp.array_equal(replayed, eager, equal_nan=True):
-        raise CompileCheckError(f"compile_step(check=True): {what} differs between the replay "
-                                "and the eager step")
+        raise CompileCheckError(
+            f"compile_step(check=True): {what} differs between the replay and the eager step"
+        )
 
 
 def _no_views(group):

@@ -36,7 +36,8 @@ class Recorder:
     """Slots, instructions and what made the step impossible to replay (`problems`)."""
 
     def __init__(self, inputs):
-        self.values: list = []  # slot -> the value seen while recording (kept alive: ids stay unique)
+        # slot -> the value seen while recording (kept alive, so ids stay unique)
+        self.values: list = []
         self.constants: dict[int, object] = {}  # slot -> a copy, to compare recordings
         self.slot_of: dict[int, int] = {}
         self.program: list[Instruction] = []
@@ -97,8 +98,9 @@ class Recorder:
         if node._ctx is not None:
             self.problems.append("a tensor keeps its gradient (retain_grad) inside the step")
         elif id(node) not in self.parameters:
-            self.problems.append("the step takes the gradient of a tensor that is not a "
-                                 "parameter of the model")
+            self.problems.append(
+                "the step takes the gradient of a tensor that is not a parameter of the model"
+            )
         elif id(node) in self.leaf_grads:
             self.problems.append("the step calls backward() more than once")
         else:

@@ -36,8 +36,9 @@ class TracedSteps:
         self.penalty = penalty  # a function of the model adding to the loss (fit's l2), or None
         self.fuse = fuse  # hand a plain MLP's recording to the fused road (fusion.py)
         self.modules = list(model.modules())
-        self.buffer_owners = [(m, name) for m in self.modules
-                              for name in vars(m).get("_buffer_names", ())]
+        self.buffer_owners = [
+            (m, name) for m in self.modules for name in vars(m).get("_buffer_names", ())
+        ]
         self.programs: OrderedDict = OrderedDict()
         self.reason = None  # why the last kind of batch could not be compiled
 
@@ -74,15 +75,16 @@ class TracedSteps:
     def _learn(self, key, recorder, n_inputs, loss, output):
         previous = self.programs.get(key)
         why = recorder.problems[0] if recorder.problems else None
-        results = {"loss": recorder.slot_of.get(id(loss.data)),
-                   "output": recorder.slot_of.get(id(output.data))}
+        results = {
+            "loss": recorder.slot_of.get(id(loss.data)),
+            "output": recorder.slot_of.get(id(output.data)),
+        }
         if why is None and None in results.values():
             why = "the loss or the output was not computed by chainrule's ops"
         if why is None and isinstance(previous, _Pending):
             why = difference(previous.recorder, recorder)
             if why is None:
-                self._keep(key, self._fused(recorder) or self._program(recorder, n_inputs,
-                                                                        results))
+                self._keep(key, self._fused(recorder) or self._program(recorder, n_inputs, results))
                 return
         if why is not None:
             self.reason = why
@@ -96,8 +98,11 @@ class TracedSteps:
 
     def _fused(self, recorder):
         chain = mlp_layers(recorder, self.model, self.params) if self.fuse else None
-        return None if chain is None else fused_support(self.model, chain[1], self.params,
-                                                        layers=chain[0])
+        return (
+            None
+            if chain is None
+            else fused_support(self.model, chain[1], self.params, layers=chain[0])
+        )
 
     def failed(self, X, y):
         """Why this kind of batch runs eagerly for good, or None."""

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+from .curve import curve
 from .datasets import Dataset, circles, digits, linear, moons, spirals, xor
 from .errors import DataError
-from .curve import curve
 from .gaussian import gaussian
 from .mnist1d_offline import mnist1d
 

@@ -30,8 +30,15 @@ FLOAT32_MAX = float(np.finfo(np.float32).max)
 # Text date formats tried in turn (pandas.to_datetime's `format`); a column keeps the first in
 # which most of its training cells parse.
 DATE_FORMATS = ("ISO8601", "%Y/%m/%d", "%m/%d/%Y", "%d/%m/%Y", "%d.%m.%Y")
-DATE_PARTS = ("year", "month_sin", "month_cos", "weekday_sin", "weekday_cos", "yearday_sin",
-              "yearday_cos")
+DATE_PARTS = (
+    "year",
+    "month_sin",
+    "month_cos",
+    "weekday_sin",
+    "weekday_cos",
+    "yearday_sin",
+    "yearday_cos",
+)
 
 
 class DataWarning(UserWarning):
@@ -53,10 +60,12 @@ class Where:
 
 def category_texts(series) -> np.ndarray:
     """Cells as stripped text (object array; None where missing); whole floats as ints."""
+
     def text(value):
         if isinstance(value, float) and value.is_integer():
             return str(int(value))
         return str(value).strip()
+
     missing = series.isna().to_numpy()
     values = series.to_numpy(dtype=object)
     return np.array([None if m else text(v) for v, m in zip(values, missing)], dtype=object)
@@ -74,13 +83,17 @@ def numbers_of(series, name: str, where: Where) -> np.ndarray:
     else:
         present = series.notna().to_numpy()
         texts = series.astype(object).where(series.notna(), None)
-        values = pd.to_numeric(texts.map(lambda v: v.strip() if isinstance(v, str) else v),
-                               errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan)
+        values = pd.to_numeric(
+            texts.map(lambda v: v.strip() if isinstance(v, str) else v), errors="coerce"
+        ).to_numpy(dtype=np.float64, na_value=np.nan)
         bad = np.flatnonzero(present & np.isnan(values))
         if len(bad):
-            raise where.error(f"non-numeric value {str(series.iloc[bad[0]]).strip()!r}; most of "
-                              "this column's cells are numbers, so all must be",
-                              bad[0], name)
+            raise where.error(
+                f"non-numeric value {str(series.iloc[bad[0]]).strip()!r}; most of "
+                "this column's cells are numbers, so all must be",
+                bad[0],
+                name,
+            )
     wild = np.abs(values) > FLOAT32_MAX  # infinities too; NaN compares false
     if wild.any():
         first = int(np.argmax(wild))
@@ -111,20 +124,23 @@ def dates_of(series, name: str, where: Where, date_format: str = "ISO8601") -> n
         dates = series
     else:
         texts = series.astype(object).where(series.notna(), None)
-        dates = to_dates(texts.map(lambda v: v.strip() if isinstance(v, str) else v),
-                         date_format)
+        dates = to_dates(texts.map(lambda v: v.strip() if isinstance(v, str) else v), date_format)
         bad = np.flatnonzero(series.notna().to_numpy() & dates.isna().to_numpy())
         if len(bad):
-            raise where.error(f"{str(series.iloc[bad[0]]).strip()!r} is not a date in the "
-                              f"format of this column's other cells ({date_format})",
-                              bad[0], name)
+            raise where.error(
+                f"{str(series.iloc[bad[0]]).strip()!r} is not a date in the "
+                f"format of this column's other cells ({date_format})",
+                bad[0],
+                name,
+            )
     if getattr(dates.dt, "tz", None) is not None:
         dates = dates.dt.tz_convert("UTC").dt.tz_localize(None)
     return dates.to_numpy(dtype="datetime64[ns]")
 
 
-def parse_cells(series, kind: str, name: str, where: Where,
-                date_format: str | None = None) -> np.ndarray:
+def parse_cells(
+    series, kind: str, name: str, where: Where, date_format: str | None = None
+) -> np.ndarray:
     """A column's cells as float64 numbers, datetime64 dates or stripped texts (by kind)."""
     if kind == "numeric":
         return numbers_of(series, name, where)
@@ -134,8 +150,11 @@ def parse_cells(series, kind: str, name: str, where: Where,
 
 
 def _missing(where: Where, gaps: np.ndarray, name: str) -> DataError:
-    return where.error("missing value; fill or drop it, or let chainrule impute it "
-                       "(--impute median, the default)", int(np.argmax(gaps)), name)
+    return where.error(
+        "missing value; fill or drop it, or let chainrule impute it (--impute median, the default)",
+        int(np.argmax(gaps)),
+        name,
+    )
 
 
 def date_features(dates: np.ndarray) -> np.ndarray:
@@ -221,8 +240,12 @@ class Column:
         seen = sorted(set(texts))
         shown = ", ".join(map(repr, seen[:3])) + (", ..." if len(seen) > 3 else "")
         place = where.error("", first, self.name).args[0].rstrip(": ")
-        warnings.warn(f"{place}: {len(texts)} cells hold categories never seen in training "
-                      f"({shown}); encoded as all zeros", DataWarning, stacklevel=3)
+        warnings.warn(
+            f"{place}: {len(texts)} cells hold categories never seen in training "
+            f"({shown}); encoded as all zeros",
+            DataWarning,
+            stacklevel=3,
+        )
 
     def to_dict(self) -> dict:
         return asdict(self)

@@ -91,9 +91,12 @@ def class_names(series, file: str, target: str) -> list:
         except (ValueError, OverflowError):
             classes = sorted({str(v).strip() for v in values})
     if len(classes) < 2:
-        raise DataError(f"the target has a single class {classes[0]!r} in all {len(series)} "
-                        "rows; classification needs at least two classes",
-                        file=file, column=target)
+        raise DataError(
+            f"the target has a single class {classes[0]!r} in all {len(series)} "
+            "rows; classification needs at least two classes",
+            file=file,
+            column=target,
+        )
     return classes
 
 
@@ -113,8 +116,12 @@ def encode_targets(series, preprocessor: Preprocessor, where: Where, name: str) 
         codes = np.array([-1 if (i := index(v)) is None else i for v in series.tolist()])
     bad = np.flatnonzero(codes < 0)
     if len(bad):
-        raise where.error(f"label {str(series.iloc[bad[0]]).strip()!r} is not one of the "
-                          f"model's classes {classes}", bad[0], name)
+        raise where.error(
+            f"label {str(series.iloc[bad[0]]).strip()!r} is not one of the "
+            f"model's classes {classes}",
+            bad[0],
+            name,
+        )
     return codes.astype(np.int64)
 
 
@@ -138,17 +145,33 @@ def _rows_with_target(table, target: str, impute: str):
     first = int(table.row_numbers[np.argmax(gaps)])
     if impute == "none" or gaps.all():
         why = "every row" if gaps.all() else "--impute none"
-        raise DataError(f"missing target value ({why}); every row needs one",
-                        file=table.path, row=first, column=target)
-    table.frame, table.row_numbers = (table.frame.loc[~gaps].reset_index(drop=True),
-                                      table.row_numbers[~gaps])
+        raise DataError(
+            f"missing target value ({why}); every row needs one",
+            file=table.path,
+            row=first,
+            column=target,
+        )
+    table.frame, table.row_numbers = (
+        table.frame.loc[~gaps].reset_index(drop=True),
+        table.row_numbers[~gaps],
+    )
     return table, [f"{int(gaps.sum())} rows without a target value dropped (first: row {first})"]
 
 
-def load_csv(path, target: str, task: str | None = None, val_split: float = 0.0,
-             test_split: float = 0.2, seed: int = 0, features=None, delimiter=None,
-             ignore=(), impute: str = "median", max_categories: int = 20,
-             int_categories: int = 0) -> CSVData:
+def load_csv(
+    path,
+    target: str,
+    task: str | None = None,
+    val_split: float = 0.0,
+    test_split: float = 0.2,
+    seed: int = 0,
+    features=None,
+    delimiter=None,
+    ignore=(),
+    impute: str = "median",
+    max_categories: int = 20,
+    int_categories: int = 0,
+) -> CSVData:
     """Read a table file with a header row; `target` names the column to predict.
 
     Features are all other columns but `ignore` (or those named in `features`); their kinds
@@ -172,24 +195,28 @@ def load_csv(path, target: str, task: str | None = None, val_split: float = 0.0,
     classes = class_names(series, table.path, target) if task == "classification" else None
     labels = Preprocessor([], [], [], task, target, classes)  # labels only, no features yet
     y = encode_targets(series, labels, where, target)
-    parts = split_indices(len(y), [val_split, test_split], seed,
-                          labels=y if task == "classification" else None)
+    parts = split_indices(
+        len(y), [val_split, test_split], seed, labels=y if task == "classification" else None
+    )
     columns, X, mean, scale, dropped = fit_table(table.frame, where, parts, names, options)
     if not columns:
         raise DataError(f"no feature columns besides the target {target!r}", file=table.path)
     feature_names = [f for column in columns for f in column.feature_names()]
-    preprocessor = Preprocessor(feature_names, mean, scale, task, target, classes, columns,
-                                impute)
+    preprocessor = Preprocessor(feature_names, mean, scale, task, target, classes, columns, impute)
     bounds = np.cumsum([len(part) for part in parts])[:-1]
     X_parts, y_parts = np.split(X, bounds), np.split(y[np.concatenate(parts)], bounds)
-    return CSVData(*(a for pair in zip(X_parts, y_parts) for a in pair), task=task,
-                   preprocessor=preprocessor, notes=notes + dropped,
-                   split_rows={name: table.row_numbers[part]
-                               for name, part in zip(("train", "val", "test"), parts)})
+    return CSVData(
+        *(a for pair in zip(X_parts, y_parts) for a in pair),
+        task=task,
+        preprocessor=preprocessor,
+        notes=notes + dropped,
+        split_rows={
+            name: table.row_numbers[part] for name, part in zip(("train", "val", "test"), parts)
+        },
+    )
 
 
-def read_csv_features(path, preprocessor: Preprocessor, target: str | None = None,
-                      delimiter=None):
+def read_csv_features(path, preprocessor: Preprocessor, target: str | None = None, delimiter=None):
     """(X, y) of a table file for predict or evaluate, transformed as in training.
 
     The file must have every input column the preprocessor was fitted on (found by name,
@@ -201,9 +228,13 @@ def read_csv_features(path, preprocessor: Preprocessor, target: str | None = Non
     needed = preprocessor.input_columns
     missing = [name for name in needed if name not in table.header]
     if missing:
-        raise DataError(f"missing feature columns {missing}: the model was trained on "
-                        f"{len(needed)} columns {needed}; the file has columns "
-                        f"{table.header}", file=os.fspath(path), row=1)
+        raise DataError(
+            f"missing feature columns {missing}: the model was trained on "
+            f"{len(needed)} columns {needed}; the file has columns "
+            f"{table.header}",
+            file=os.fspath(path),
+            row=1,
+        )
     if target is not None:
         table.column_index(target, "target column")
         table, notes = _rows_with_target(table, target, preprocessor.impute)

@@ -41,8 +41,9 @@ class Table:
     def column_index(self, name: str, role: str = "column") -> int:
         """The position of column `name`; DataError listing the columns when absent."""
         if name not in self.header:
-            raise DataError(f"unknown {role} {name!r}; the columns are {self.header}",
-                            file=self.path)
+            raise DataError(
+                f"unknown {role} {name!r}; the columns are {self.header}", file=self.path
+            )
         return self.header.index(name)
 
 
@@ -58,8 +59,9 @@ def _check_header(path: str, row: int, header: list[str]) -> None:
     seen = set()
     for position, name in enumerate(header, start=1):
         if not name:
-            raise DataError(f"header cell {position} is empty: every column needs a name",
-                            file=path, row=row)
+            raise DataError(
+                f"header cell {position} is empty: every column needs a name", file=path, row=row
+            )
         if name in seen:  # a set: linear in the number of columns
             raise DataError(f"the header names column {name!r} twice", file=path, row=row)
         seen.add(name)
@@ -97,8 +99,9 @@ def _read_text(path: str, delimiter: str | None) -> Table:
     pd = require_pandas()
     first = header_line(path)
     if first is None:
-        raise DataError("the file is empty: expected a header row of column names and "
-                        "data rows", file=path)
+        raise DataError(
+            "the file is empty: expected a header row of column names and data rows", file=path
+        )
     header_text = _first_line(path, first)
     delimiter = delimiter or _sniff(path, header_text)
     header = [name.strip() for name in next(csv.reader([header_text], delimiter=delimiter))]
@@ -108,9 +111,17 @@ def _read_text(path: str, delimiter: str | None) -> Table:
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", pd.errors.DtypeWarning)  # mixed columns: checked
-            frame = pd.read_csv(path, sep=delimiter, skiprows=first - 1, header=0,
-                                names=header, skip_blank_lines=False, na_values=NA_VALUES,
-                                keep_default_na=False, encoding="utf-8-sig")
+            frame = pd.read_csv(
+                path,
+                sep=delimiter,
+                skiprows=first - 1,
+                header=0,
+                names=header,
+                skip_blank_lines=False,
+                na_values=NA_VALUES,
+                keep_default_na=False,
+                encoding="utf-8-sig",
+            )
     except pd.errors.ParserError as exc:
         check_cell_counts(path, delimiter, len(header), first)  # names the row, if it can
         raise DataError(f"malformed CSV ({str(exc).strip()})", file=path) from None
@@ -135,7 +146,9 @@ def _read_records(path: str) -> Table:
         else:
             frame = pd.read_json(path, lines=True, dtype=False)
     except ImportError as exc:
-        raise DataError(f'reading {path} needs pyarrow ({exc}): pip install "chainrule[all]"')
+        raise DataError(
+            f'reading {path} needs pyarrow ({exc}): pip install "chainrule[all]"'
+        ) from None
     except (ValueError, OSError) as exc:
         if isinstance(exc, (FileNotFoundError, PermissionError, IsADirectoryError)):
             raise
@@ -155,8 +168,7 @@ def read_table(path, delimiter: str | None = None) -> Table:
         else:
             table = _read_text(path, delimiter)
     except UnicodeDecodeError as exc:
-        raise DataError(f"not UTF-8 text ({exc.reason} at byte {exc.start})",
-                        file=path) from None
+        raise DataError(f"not UTF-8 text ({exc.reason} at byte {exc.start})", file=path) from None
     except (FileNotFoundError, IsADirectoryError, PermissionError) as exc:
         raise DataError(f"cannot read the file ({exc.strerror})", file=path) from None
     if not len(table.frame):

@@ -70,8 +70,16 @@ def make_classification_dataset(name, X, y, test_size, seed, feature_names=None,
     y = np.asarray(y, dtype=np.int64)
     train, test = split_indices(len(X), [test_size], seed, labels=y)
     classes = list(range(int(y.max()) + 1)) if classes is None else classes
-    return Dataset(X[train], y[train], X[test], y[test], "classification", classes,
-                   feature_names or _xy_names(X.shape[1]), name)
+    return Dataset(
+        X[train],
+        y[train],
+        X[test],
+        y[test],
+        "classification",
+        classes,
+        feature_names or _xy_names(X.shape[1]),
+        name,
+    )
 
 
 def xor(n_samples: int = 4, noise: float = 0.0, test_size: float = 0.0, seed: int = 0):
@@ -99,19 +107,31 @@ def moons(n_samples: int = 500, noise: float = 0.1, test_size: float = 0.2, seed
     return make_classification_dataset("moons", X, y, test_size, seed)
 
 
-def circles(n_samples: int = 500, noise: float = 0.05, factor: float = 0.5,
-            test_size: float = 0.2, seed: int = 0):
+def circles(
+    n_samples: int = 500,
+    noise: float = 0.05,
+    factor: float = 0.5,
+    test_size: float = 0.2,
+    seed: int = 0,
+):
     """A small circle inside a large one (scikit-learn's make_circles); `factor` is the
     ratio of their radii."""
     from sklearn.datasets import make_circles
 
-    X, y = make_circles(_check_count(n_samples, "n_samples", 2), noise=noise, factor=factor,
-                        random_state=seed)
+    X, y = make_circles(
+        _check_count(n_samples, "n_samples", 2), noise=noise, factor=factor, random_state=seed
+    )
     return make_classification_dataset("circles", X, y, test_size, seed)
 
 
-def spirals(n_samples: int = 600, n_classes: int = 2, noise: float = 0.1, turns: float = 1.0,
-            test_size: float = 0.2, seed: int = 0):
+def spirals(
+    n_samples: int = 600,
+    n_classes: int = 2,
+    noise: float = 0.1,
+    turns: float = 1.0,
+    test_size: float = 0.2,
+    seed: int = 0,
+):
     """Interleaved spiral arms, one per class, n_samples // n_classes points each.
 
     Arm k has radius r from 0.05 to 1 and angle 2π(k / n_classes + turns · r) plus Gaussian
@@ -128,8 +148,13 @@ def spirals(n_samples: int = 600, n_classes: int = 2, noise: float = 0.1, turns:
     return make_classification_dataset("spirals", X, labels, test_size, seed)
 
 
-def linear(n_samples: int = 1000, n_features: int = 1, noise: float = 0.05,
-           test_size: float = 0.2, seed: int = 0):
+def linear(
+    n_samples: int = 1000,
+    n_features: int = 1,
+    noise: float = 0.05,
+    test_size: float = 0.2,
+    seed: int = 0,
+):
     """Regression data y = X·w + b + noise, with the true w and b in `extra`.
 
     X is standard normal; w is drawn uniformly from [-2, 2] per feature and b from [-1, 1];
@@ -145,8 +170,17 @@ def linear(n_samples: int = 1000, n_features: int = 1, noise: float = 0.05,
     y = X @ true_w + true_b + noise * rng.standard_normal(n_samples)
     X, y = X.astype(np.float32), y.astype(np.float32)
     train, test = split_indices(n_samples, [test_size], seed)
-    return Dataset(X[train], y[train], X[test], y[test], "regression", None,
-                   _xy_names(n_features), "linear", {"true_w": true_w, "true_b": true_b})
+    return Dataset(
+        X[train],
+        y[train],
+        X[test],
+        y[test],
+        "regression",
+        None,
+        _xy_names(n_features),
+        "linear",
+        {"true_w": true_w, "true_b": true_b},
+    )
 
 
 def digits(test_size: float = 0.2, seed: int = 0):
@@ -156,6 +190,12 @@ def digits(test_size: float = 0.2, seed: int = 0):
 
     bunch = load_digits()
     X = bunch.data / 16.0
-    return make_classification_dataset("digits", X, bunch.target, test_size, seed,
-                                       feature_names=list(bunch.feature_names),
-                                       classes=[int(c) for c in bunch.target_names])
+    return make_classification_dataset(
+        "digits",
+        X,
+        bunch.target,
+        test_size,
+        seed,
+        feature_names=list(bunch.feature_names),
+        classes=[int(c) for c in bunch.target_names],
+    )

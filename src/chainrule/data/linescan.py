@@ -42,12 +42,13 @@ class _Quoted(Exception):
     pass
 
 
-def _check_block(path: str, block: bytes, first: int, header: int, delimiter: int,
-                 n_columns: int) -> tuple[int, int]:
+def _check_block(
+    path: str, block: bytes, first: int, header: int, delimiter: int, n_columns: int
+) -> tuple[int, int]:
     """(the next line's number, lines with content after the header) of a block of whole
     lines; DataError at the first line after the header whose cell count is not n_columns."""
     buf = np.frombuffer(block, dtype=np.uint8)
-    if b"\"" in block:  # memchr: quicker than a NumPy pass
+    if b'"' in block:  # memchr: quicker than a NumPy pass
         raise _Quoted
     ends = np.flatnonzero(buf == NEWLINE)
     # Delimiters before each line's end, less those before the previous line's end.
@@ -56,10 +57,13 @@ def _check_block(path: str, block: bytes, first: int, header: int, delimiter: in
     starts = np.concatenate([[0], ends[:-1] + 1]).astype(np.int64)
     after = numbers > header
     for i in np.flatnonzero((counts != n_columns - 1) & after):
-        if counts[i] == 0 and not block[starts[i]:ends[i]].strip():
+        if counts[i] == 0 and not block[starts[i] : ends[i]].strip():
             continue  # a blank line: skipped, not short
-        raise DataError(f"has {counts[i] + 1} cells but the header has {n_columns} columns",
-                        file=path, row=int(numbers[i]))
+        raise DataError(
+            f"has {counts[i] + 1} cells but the header has {n_columns} columns",
+            file=path,
+            row=int(numbers[i]),
+        )
     carriage = (ends > starts) & (buf[np.maximum(ends - 1, 0)] == ord("\r"))
     content = (ends - starts - carriage) > 0
     return first + len(ends), int(np.count_nonzero(content & after))

@@ -39,8 +39,9 @@ class DataLoader:
     batch of b rows; len(), batch_size and state_dict() stay those of the global batches.
     """
 
-    def __init__(self, X, y=None, batch_size=32, shuffle=False, drop_last=False, seed=None,
-                 shard=None):
+    def __init__(
+        self, X, y=None, batch_size=32, shuffle=False, drop_last=False, seed=None, shard=None
+    ):
         self._dataset = is_dataset(X)
         if self._dataset and y is not None:
             raise DataError("DataLoader: give a data set alone, or arrays X and y")
@@ -88,7 +89,7 @@ class DataLoader:
         size = self.batch_size
         while self._position < len(self):
             start = self._position * size
-            rows = slice(start, start + size) if order is None else order[start:start + size]
+            rows = slice(start, start + size) if order is None else order[start : start + size]
             if self.shard is not None:
                 rows = self._slice_of(rows, self.batch_rows(self._position))
             self._position += 1
@@ -107,9 +108,13 @@ class DataLoader:
 
     def state_dict(self) -> dict:
         """The data order's state, JSON-serialisable: epoch, its seed, batches served."""
-        return {"epoch": self.epoch, "position": self._position,
-                "epoch_seed": self._epoch_seed, "n_examples": len(self.X),
-                "batch_size": self.batch_size}
+        return {
+            "epoch": self.epoch,
+            "position": self._position,
+            "epoch_seed": self._epoch_seed,
+            "n_examples": len(self.X),
+            "batch_size": self.batch_size,
+        }
 
     def load_state_dict(self, state: dict) -> None:
         """Restore a state; the next iter() continues that epoch where it stopped."""
@@ -119,8 +124,10 @@ class DataLoader:
         for key in ("n_examples", "batch_size"):
             mine = len(self.X) if key == "n_examples" else self.batch_size
             if state[key] != mine:
-                raise DataError(f"DataLoader state has {key}={state[key]}, this loader has "
-                                f"{mine}: the data order cannot be resumed")
+                raise DataError(
+                    f"DataLoader state has {key}={state[key]}, this loader has "
+                    f"{mine}: the data order cannot be resumed"
+                )
         self.epoch = int(state["epoch"])
         self._position = int(state["position"])
         seed = state["epoch_seed"]
@@ -129,8 +136,10 @@ class DataLoader:
 
     def __repr__(self):
         shard = "" if self.shard is None else f", shard={self.shard}"
-        return (f"DataLoader(n_examples={len(self.X)}, batch_size={self.batch_size}, "
-                f"shuffle={self.shuffle}, drop_last={self.drop_last}, seed={self.seed}{shard})")
+        return (
+            f"DataLoader(n_examples={len(self.X)}, batch_size={self.batch_size}, "
+            f"shuffle={self.shuffle}, drop_last={self.drop_last}, seed={self.seed}{shard})"
+        )
 
 
 def _check_shard(shard):

@@ -41,15 +41,19 @@ def _generate(num_samples: int | None, seed: int | None) -> dict:
         args.num_samples = num_samples
     if seed is not None:
         args.seed = seed
-    saved = random.getstate(), np.random.get_state()
+    # The mnist1d package draws from the global generators: keep the user's state.
+    saved = random.getstate(), np.random.get_state()  # noqa: NPY002
     try:
         data = make_dataset(args)
     finally:
         random.setstate(saved[0])
-        np.random.set_state(saved[1])
-    return {"X_train": data["x"].astype(np.float32), "y_train": data["y"].astype(np.int64),
-            "X_test": data["x_test"].astype(np.float32),
-            "y_test": data["y_test"].astype(np.int64)}
+        np.random.set_state(saved[1])  # noqa: NPY002
+    return {
+        "X_train": data["x"].astype(np.float32),
+        "y_train": data["y"].astype(np.int64),
+        "X_test": data["x_test"].astype(np.float32),
+        "y_test": data["y_test"].astype(np.int64),
+    }
 
 
 def _read_cache(path: str) -> dict | None:
@@ -89,6 +93,14 @@ def mnist1d(seed: int | None = None, num_samples: int | None = None, cache: bool
         if cache:
             _write_cache(path, arrays)
     n_features = arrays["X_train"].shape[1]
-    return Dataset(arrays["X_train"], arrays["y_train"], arrays["X_test"], arrays["y_test"],
-                   "classification", list(range(10)), [f"t{i}" for i in range(n_features)],
-                   "mnist1d", {"cache_path": path if cache else None})
+    return Dataset(
+        arrays["X_train"],
+        arrays["y_train"],
+        arrays["X_test"],
+        arrays["y_test"],
+        "classification",
+        list(range(10)),
+        [f"t{i}" for i in range(n_features)],
+        "mnist1d",
+        {"cache_path": path if cache else None},
+    )

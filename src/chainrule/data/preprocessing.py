@@ -50,11 +50,23 @@ class Preprocessor:
     every label of the training file was a number, strings otherwise.
     """
 
-    def __init__(self, feature_names, mean, scale, task="regression", target=None,
-                 classes=None, columns=None, impute="none"):
+    def __init__(
+        self,
+        feature_names,
+        mean,
+        scale,
+        task="regression",
+        target=None,
+        classes=None,
+        columns=None,
+        impute="none",
+    ):
         self.feature_names = [str(name) for name in feature_names]
-        self.columns = ([Column(name, "numeric") for name in self.feature_names]
-                        if columns is None else list(columns))
+        self.columns = (
+            [Column(name, "numeric") for name in self.feature_names]
+            if columns is None
+            else list(columns)
+        )
         self.impute = impute
         self.mean = np.asarray(mean, dtype=np.float64)
         self.scale = np.asarray(scale, dtype=np.float64)
@@ -63,15 +75,20 @@ class Preprocessor:
         self.classes = None if classes is None else list(classes)
         n = len(self.feature_names)
         if self.mean.shape != (n,) or self.scale.shape != (n,):
-            raise DataError(f"preprocessor: {n} feature names but mean has shape "
-                            f"{self.mean.shape} and scale {self.scale.shape}")
+            raise DataError(
+                f"preprocessor: {n} feature names but mean has shape "
+                f"{self.mean.shape} and scale {self.scale.shape}"
+            )
         encoded = [f for column in self.columns for f in column.feature_names()]
         if encoded != self.feature_names:
-            raise DataError(f"preprocessor: the columns encode to features {encoded[:6]}..., "
-                            f"not the feature names {self.feature_names[:6]}...")
+            raise DataError(
+                f"preprocessor: the columns encode to features {encoded[:6]}..., "
+                f"not the feature names {self.feature_names[:6]}..."
+            )
         self._numeric_classes = self.classes is not None and all(map(_is_number, self.classes))
-        self._index = None if self.classes is None else {
-            self._key(c): i for i, c in enumerate(self.classes)}
+        self._index = (
+            None if self.classes is None else {self._key(c): i for i, c in enumerate(self.classes)}
+        )
 
     @classmethod
     def fit(cls, X_train, feature_names, task="regression", target=None, classes=None):
@@ -92,16 +109,21 @@ class Preprocessor:
         where = where or Where(None, frame.index.to_numpy())
         missing = [name for name in self.input_columns if name not in frame.columns]
         if missing:
-            raise DataError(f"missing columns {missing}; the preprocessing reads "
-                            f"{self.input_columns}", file=where.file)
+            raise DataError(
+                f"missing columns {missing}; the preprocessing reads {self.input_columns}",
+                file=where.file,
+            )
         parts, start = [], 0
         for column in self.columns:
             features = column.encode(frame[column.name], where, self.impute == "none")
             stop = start + features.shape[1]
             parts.append((features - self.mean[start:stop]) / self.scale[start:stop])
             start = stop
-        return np.concatenate(parts, axis=1).astype(np.float32) if parts else (
-            np.zeros((len(frame), 0), dtype=np.float32))
+        return (
+            np.concatenate(parts, axis=1).astype(np.float32)
+            if parts
+            else (np.zeros((len(frame), 0), dtype=np.float32))
+        )
 
     @property
     def input_columns(self) -> list[str]:
@@ -109,9 +131,15 @@ class Preprocessor:
 
     def column_summary(self) -> list[dict]:
         """One row per input column: name, kind, missing training cells, categories."""
-        return [{"column": c.name, "type": c.kind, "missing": c.missing,
-                 "categories": ", ".join(c.categories + ["<other>"] * c.other) or "-"}
-                for c in self.columns]
+        return [
+            {
+                "column": c.name,
+                "type": c.kind,
+                "missing": c.missing,
+                "categories": ", ".join(c.categories + ["<other>"] * c.other) or "-",
+            }
+            for c in self.columns
+        ]
 
     def transform(self, X) -> np.ndarray:
         """Standardized float32 features; X must have the features this was fitted on."""
@@ -142,8 +170,9 @@ class Preprocessor:
         for i, label in enumerate(np.asarray(y).ravel().tolist()):
             index = self.class_index(label)
             if index is None:
-                raise DataError(f"label {label!r} at y[{i}] is not one of the classes "
-                                f"{self.classes}")
+                raise DataError(
+                    f"label {label!r} at y[{i}] is not one of the classes {self.classes}"
+                )
             codes.append(index)
         return np.asarray(codes, dtype=np.int64).reshape(np.shape(y))
 
@@ -153,16 +182,26 @@ class Preprocessor:
             raise DataError("this preprocessor has no classes (task is regression)")
         indices = np.asarray(indices)
         if indices.size and (indices.min() < 0 or indices.max() >= len(self.classes)):
-            raise DataError(f"class index out of range 0..{len(self.classes) - 1}: "
-                            f"{indices.min()}..{indices.max()}")
+            raise DataError(
+                f"class index out of range 0..{len(self.classes) - 1}: "
+                f"{indices.min()}..{indices.max()}"
+            )
         return np.asarray(self.classes)[indices]
 
     def to_dict(self) -> dict:
         """Plain JSON-serialisable data."""
-        return {"format": _FORMAT, "version": VERSION, "feature_names": self.feature_names,
-                "mean": self.mean.tolist(), "scale": self.scale.tolist(), "task": self.task,
-                "target": self.target, "classes": self.classes, "impute": self.impute,
-                "columns": [column.to_dict() for column in self.columns]}
+        return {
+            "format": _FORMAT,
+            "version": VERSION,
+            "feature_names": self.feature_names,
+            "mean": self.mean.tolist(),
+            "scale": self.scale.tolist(),
+            "task": self.task,
+            "target": self.target,
+            "classes": self.classes,
+            "impute": self.impute,
+            "columns": [column.to_dict() for column in self.columns],
+        }
 
     @classmethod
     def from_model_file(cls, path) -> Preprocessor:
@@ -172,8 +211,11 @@ class Preprocessor:
 
         metadata = load_metadata(path)
         if "preprocessor" not in metadata:
-            raise DataError("no preprocessing in this model file's metadata (it was not "
-                            "written by `chainrule train`)", file=path)
+            raise DataError(
+                "no preprocessing in this model file's metadata (it was not "
+                "written by `chainrule train`)",
+                file=path,
+            )
         return cls.from_dict(metadata["preprocessor"])
 
     @classmethod
@@ -188,9 +230,14 @@ class Preprocessor:
             if not isinstance(columns, list):
                 raise DataError("preprocessor description: 'columns' must be a list")
             columns = [Column.from_dict(column) for column in columns]
-        return cls(**{key: data[key] for key in _FIELDS}, columns=columns,
-                   impute=data.get("impute", "none"))
+        return cls(
+            **{key: data[key] for key in _FIELDS},
+            columns=columns,
+            impute=data.get("impute", "none"),
+        )
 
     def __repr__(self):
-        return (f"Preprocessor(task={self.task!r}, target={self.target!r}, "
-                f"features={self.n_features}, classes={self.classes})")
+        return (
+            f"Preprocessor(task={self.task!r}, target={self.target!r}, "
+            f"features={self.n_features}, classes={self.classes})"
+        )

@@ -13,7 +13,7 @@ __all__ = ["split_indices", "train_test_split"]
 def _cut(indices: np.ndarray, fractions) -> list[np.ndarray]:
     """Cut an (already shuffled) index array into len(fractions) + 1 parts; the first part
     (training) gets what the fractions leave."""
-    sizes = [int(round(f * len(indices))) for f in fractions]
+    sizes = [round(f * len(indices)) for f in fractions]
     bounds = np.cumsum([len(indices) - sum(sizes), *sizes])[:-1]
     return np.split(indices, bounds)
 
@@ -29,16 +29,21 @@ def split_indices(n: int, fractions, seed=0, labels=None) -> list[np.ndarray]:
     if sum(fractions) >= 1:
         raise DataError(f"the split fractions {fractions} leave no rows for training")
     rng = np.random.default_rng(seed)
-    groups = [np.arange(n)] if labels is None else [
-        np.flatnonzero(labels == c) for c in np.unique(labels)]
+    groups = (
+        [np.arange(n)]
+        if labels is None
+        else [np.flatnonzero(labels == c) for c in np.unique(labels)]
+    )
     parts = [[] for _ in range(len(fractions) + 1)]
     for group in groups:
         for part, piece in zip(parts, _cut(rng.permutation(group), fractions)):
             part.append(piece)
     result = [rng.permutation(np.concatenate(part)) for part in parts]
     if len(result[0]) == 0:
-        raise DataError(f"{n} rows are too few to split with fractions {fractions}: "
-                        "no rows are left for training")
+        raise DataError(
+            f"{n} rows are too few to split with fractions {fractions}: "
+            "no rows are left for training"
+        )
     return result
 
 

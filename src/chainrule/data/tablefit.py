@@ -81,14 +81,18 @@ def _categories(texts: np.ndarray, max_categories: int) -> tuple[list[str], bool
     if len(counts) <= max_categories:
         return sorted(counts.index), False
     ranked = sorted(counts.items(), key=lambda item: (-item[1], item[0]))
-    return sorted(name for name, _ in ranked[:max_categories - 1]), True
+    return sorted(name for name, _ in ranked[: max_categories - 1]), True
 
 
-def fit_column(values: np.ndarray, name: str, kind: str, options: TableOptions,
-               where: Where) -> Column:
+def fit_column(
+    values: np.ndarray, name: str, kind: str, options: TableOptions, where: Where
+) -> Column:
     """The encoding of column `name` fitted on its training cells, parsed (parse_cells)."""
-    gaps = np.equal(values, None) if kind == "categorical" else (
-        np.isnan(values) if kind == "numeric" else np.isnat(values))
+    gaps = (
+        np.equal(values, None)
+        if kind == "categorical"
+        else (np.isnan(values) if kind == "numeric" else np.isnat(values))
+    )
     if gaps.any() and options.impute == "none":
         raise _missing(where, gaps, name)
     column = Column(name, kind, missing=int(gaps.sum()))
@@ -132,20 +136,22 @@ def fit_table(frame, where: Where, parts, names: list[str], options: TableOption
         series = frame[name]
         kind, date_format = infer_kind(
             series if series.dtype.kind in "iufbM" else series.iloc[parts[0]],
-            options.int_categories)
+            options.int_categories,
+        )
         if kind == "id":
-            notes.append(f"column {name!r} dropped: every value is distinct text (an ID); "
-                         "it cannot generalize to new rows")
+            notes.append(
+                f"column {name!r} dropped: every value is distinct text (an ID); "
+                "it cannot generalize to new rows"
+            )
             continue
         values = parse_cells(series, kind, name, where, date_format)
-        fitted.append(_fit_and_encode(values, train, (name, kind, options), where,
-                                      train_where))
+        fitted.append(_fit_and_encode(values, train, (name, kind, options), where, train_where))
         fitted[-1][0].format = date_format
     order = np.concatenate(parts)
     X = np.empty((len(order), sum(block.shape[1] for _, block, _, _ in fitted)), np.float32)
     start = 0
     for _, block, _, _ in fitted:  # rows of the parts, training rows first (column by
-        X[:, start:start + block.shape[1]] = block[order]  # column: quicker than by rows)
+        X[:, start : start + block.shape[1]] = block[order]  # column: quicker than by rows)
         start += block.shape[1]
     if not fitted:
         return [], X, np.zeros(0), np.zeros(0), notes

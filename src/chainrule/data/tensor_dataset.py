@@ -20,10 +20,10 @@ class TensorDataset:
             raise DataError("TensorDataset: give at least one tensor")
         lengths = {len(t) for t in tensors}
         if len(lengths) != 1:
-            raise DataError(f"TensorDataset: tensors of different lengths "
-                            f"{[len(t) for t in tensors]}")
-        self.tensors = tuple(t if isinstance(t, Tensor) else Tensor(np.asarray(t))
-                             for t in tensors)
+            raise DataError(
+                f"TensorDataset: tensors of different lengths {[len(t) for t in tensors]}"
+            )
+        self.tensors = tuple(t if isinstance(t, Tensor) else Tensor(np.asarray(t)) for t in tensors)
 
     def __len__(self):
         return len(self.tensors[0])
@@ -34,8 +34,11 @@ class TensorDataset:
 
 def is_dataset(value) -> bool:
     """A data set object rather than an array of examples."""
-    return (hasattr(value, "__getitem__") and hasattr(value, "__len__")
-            and not isinstance(value, (np.ndarray, Tensor, list, tuple)))
+    return (
+        hasattr(value, "__getitem__")
+        and hasattr(value, "__len__")
+        and not isinstance(value, (np.ndarray, Tensor, list, tuple))
+    )
 
 
 def collate(examples):

@@ -14,8 +14,15 @@ from ..engine.tensor import Tensor
 from .errors import DataError
 
 __all__ = [
-    "as_array", "check_arrays", "check_batch_size", "check_epochs", "check_finite",
-    "check_fraction", "check_labels", "check_lr", "check_n_features",
+    "as_array",
+    "check_arrays",
+    "check_batch_size",
+    "check_epochs",
+    "check_finite",
+    "check_fraction",
+    "check_labels",
+    "check_lr",
+    "check_n_features",
 ]
 
 
@@ -45,8 +52,10 @@ def check_finite(array: np.ndarray, name: str = "X") -> np.ndarray:
     index = np.argwhere(~np.isfinite(array))[0]
     value = array[tuple(index)]
     kind = "NaN" if np.isnan(value) else "an infinite value"
-    raise DataError(f"{name} has {kind} at {_index_text(name, index)} ({value}); "
-                    "remove or fill non-finite values before training")
+    raise DataError(
+        f"{name} has {kind} at {_index_text(name, index)} ({value}); "
+        "remove or fill non-finite values before training"
+    )
 
 
 def check_n_features(X: np.ndarray, n_features: int, name: str = "X") -> np.ndarray:
@@ -54,8 +63,9 @@ def check_n_features(X: np.ndarray, n_features: int, name: str = "X") -> np.ndar
     if X.ndim != 2:
         raise DataError(f"{name} must be 2-D (examples, features), got shape {X.shape}")
     if X.shape[1] != n_features:
-        raise DataError(f"{name} has {X.shape[1]} features but the model expects "
-                        f"{n_features} (shape {X.shape})")
+        raise DataError(
+            f"{name} has {X.shape[1]} features but the model expects {n_features} (shape {X.shape})"
+        )
     return X
 
 
@@ -77,9 +87,11 @@ def check_arrays(X, y=None, *, n_features=None, finite=True, names=("X", "y")):
         return X, None
     y = as_array(y, y_name)
     if len(y) != len(X):
-        raise DataError(f"{x_name} and {y_name} have different lengths: {x_name} has "
-                        f"{len(X)} rows (shape {X.shape}), {y_name} has {len(y)} "
-                        f"(shape {y.shape})")
+        raise DataError(
+            f"{x_name} and {y_name} have different lengths: {x_name} has "
+            f"{len(X)} rows (shape {X.shape}), {y_name} has {len(y)} "
+            f"(shape {y.shape})"
+        )
     if finite:
         check_finite(y, y_name)
     return X, y
@@ -92,15 +104,19 @@ def check_labels(y, n_classes: int, name: str = "y") -> np.ndarray:
         check_finite(y, name)
         if not np.array_equal(y, np.round(y)):
             index = np.argwhere(y != np.round(y))[0]
-            raise DataError(f"{name} must hold integer class labels, got {y[tuple(index)]} "
-                            f"at {_index_text(name, index)}")
+            raise DataError(
+                f"{name} must hold integer class labels, got {y[tuple(index)]} "
+                f"at {_index_text(name, index)}"
+            )
     labels = y.astype(np.int64)
     bad = (labels < 0) | (labels >= n_classes)
     if bad.any():
         index = np.argwhere(bad)[0]
-        raise DataError(f"label {labels[tuple(index)]} at {_index_text(name, index)} is out "
-                        f"of range for a model with {n_classes} classes (labels must be "
-                        f"0..{n_classes - 1})")
+        raise DataError(
+            f"label {labels[tuple(index)]} at {_index_text(name, index)} is out "
+            f"of range for a model with {n_classes} classes (labels must be "
+            f"0..{n_classes - 1})"
+        )
     return labels
 
 

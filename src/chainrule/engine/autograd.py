@@ -39,13 +39,16 @@ def seed_gradient(output, gradient, create_graph):
         if output.data.size != 1:
             raise ChainruleError(
                 f"backward: output of shape {output.shape} is not a scalar; "
-                "pass gradient= (grad_outputs=) with that shape")
+                "pass gradient= (grad_outputs=) with that shape"
+            )
         gradient = xp.ones_like(output.data)
     elif not (create_graph and isinstance(gradient, Tensor)):
         gradient = as_array(gradient, output.data.dtype)
     if gradient.shape != output.shape:
-        raise ChainruleError(f"backward: gradient of shape {gradient.shape} does not match "
-                             f"output of shape {output.shape}")
+        raise ChainruleError(
+            f"backward: gradient of shape {gradient.shape} does not match "
+            f"output of shape {output.shape}"
+        )
     return Tensor(gradient) if create_graph and not isinstance(gradient, Tensor) else gradient
 
 
@@ -95,7 +98,8 @@ def _walk(grads, heap, retain_graph, create_graph, capture):
         if ctx is RELEASED:
             raise ChainruleError(
                 "backward: the graph was already freed by an earlier backward(); "
-                "call backward(retain_graph=True) the first time to backpropagate twice")
+                "call backward(retain_graph=True) the first time to backpropagate twice"
+            )
         _propagate(node, ctx, grad, grads, heap, create_graph, glue)
         if not retain_graph:
             node._ctx = RELEASED
@@ -135,7 +139,8 @@ def _changed_in_place(op, which, tensor):
     raise ChainruleError(
         f"backward: the {which} of {op.name} (shape {tensor.shape}) was modified by an "
         "in-place operation after the op used it; clone() it before changing it in place, "
-        "or change it after backward()")
+        "or change it after backward()"
+    )
 
 
 def _accumulate(grads, heap, node, g, owned):
@@ -176,8 +181,9 @@ def _as_list(tensors):
     return list(tensors) if isinstance(tensors, (list, tuple)) else [tensors]
 
 
-def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=False,
-         allow_unused=False):
+def grad(
+    outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=False, allow_unused=False
+):
     """d(outputs)/d(inputs) contracted with grad_outputs, as torch.autograd.grad.
 
     Returns a tuple with one Tensor per input (None for an input the outputs do not depend
@@ -202,7 +208,9 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
     for i, t in enumerate(inputs):
         g = capture[id(t)]
         if g is None and not allow_unused:
-            raise ChainruleError(f"grad: input {i} (shape {t.shape}) was not used to compute "
-                                 "the outputs; pass allow_unused=True to get None for it")
+            raise ChainruleError(
+                f"grad: input {i} (shape {t.shape}) was not used to compute "
+                "the outputs; pass allow_unused=True to get None for it"
+            )
         results.append(g if g is None or isinstance(g, Tensor) else Tensor(g))
     return tuple(results)

@@ -41,8 +41,10 @@ def _inner(shape, padding):
 def out_sizes(sizes, kernel, stride, dilation):
     out = [(n - d * (k - 1) - 1) // s + 1 for n, k, s, d in zip(sizes, kernel, stride, dilation)]
     if min(out) < 1:
-        raise ShapeError(f"padded input of spatial size {tuple(sizes)} is smaller than the "
-                         f"dilated kernel {tuple(d * (k - 1) + 1 for k, d in zip(kernel, dilation))}")
+        raise ShapeError(
+            f"padded input of spatial size {tuple(sizes)} is smaller than the "
+            f"dilated kernel {tuple(d * (k - 1) + 1 for k, d in zip(kernel, dilation))}"
+        )
     return out
 
 
@@ -50,8 +52,14 @@ def window_offsets(kernel, stride, dilation, out):
     """Per kernel offset, the index of the padded input's elements that offset meets in
     every window: a strided slice of shape (batch, channels, *out)."""
     for offset in itertools.product(*map(range, kernel)):
-        yield (slice(None), slice(None), *(slice(o * d, o * d + s * (n - 1) + 1, s)
-                                           for o, d, s, n in zip(offset, dilation, stride, out)))
+        yield (
+            slice(None),
+            slice(None),
+            *(
+                slice(o * d, o * d + s * (n - 1) + 1, s)
+                for o, d, s, n in zip(offset, dilation, stride, out)
+            ),
+        )
 
 
 def unpad(gx, shape, padding):
@@ -81,9 +89,13 @@ def _columns(x, kernel, stride, padding, dilation, groups):
     steps = padded.strides[1:-1]
     out = out_sizes(padded.shape[1:-1], kernel, stride, dilation)
     shape = (x.shape[0], *out, *kernel, groups, x.shape[1] // groups)
-    strides = (padded.strides[0], *(t * s for t, s in zip(steps, stride)),
-               *(t * d for t, d in zip(steps, dilation)),
-               padded.strides[-1] * shape[-1], padded.strides[-1])
+    strides = (
+        padded.strides[0],
+        *(t * s for t, s in zip(steps, stride)),
+        *(t * d for t, d in zip(steps, dilation)),
+        padded.strides[-1] * shape[-1],
+        padded.strides[-1],
+    )
     win = _as_strided(padded, shape, strides, writeable=False)
     if groups > 1:
         win = xp.moveaxis(win, -2, 0)
@@ -112,9 +124,11 @@ def conv(x, weight, bias=None, stride=(1,), padding=((0, 0),), dilation=(1,), gr
     """Cross-correlation of x (N, C, *size) with weight (O, C/groups, *kernel), as torch."""
     dims = weight.ndim - 2
     if x.ndim != dims + 2 or x.shape[1] != weight.shape[1] * groups:
-        raise ShapeError(f"conv: input of shape {x.shape} does not fit weight of shape "
-                         f"{weight.shape} with groups={groups} (expected (N, "
-                         f"{weight.shape[1] * groups}, ...) with {dims} spatial axes)")
+        raise ShapeError(
+            f"conv: input of shape {x.shape} does not fit weight of shape "
+            f"{weight.shape} with groups={groups} (expected (N, "
+            f"{weight.shape[1] * groups}, ...) with {dims} spatial axes)"
+        )
     cols, out = _columns(x, weight.shape[2:], stride, padding, dilation, groups)
     y = xp.matmul(cols, _grouped_weight(weight, groups).transpose(0, 2, 1))  # (G, N·P, O/G)
     y = y.reshape(groups, x.shape[0], math.prod(out), -1).transpose(1, 0, 3, 2)
@@ -125,8 +139,18 @@ def conv(x, weight, bias=None, stride=(1,), padding=((0, 0),), dilation=(1,), gr
 
 
 @conv.vjp
-def _(g, out, x, weight, bias=None, stride=(1,), padding=((0, 0),), dilation=(1,), groups=1,
-      needs=(True, True, True)):
+def _(
+    g,
+    out,
+    x,
+    weight,
+    bias=None,
+    stride=(1,),
+    padding=((0, 0),),
+    dilation=(1,),
+    groups=1,
+    needs=(True, True, True),
+):
     dims, batch, kernel = weight.ndim - 2, x.shape[0], weight.shape[2:]
     g_groups = g.reshape(batch, groups, -1, math.prod(g.shape[2:]))
     g2 = g_groups.transpose(1, 0, 3, 2).reshape(groups, -1, g_groups.shape[2])  # (G, N·P, O/G)
@@ -140,8 +164,7 @@ def _(g, out, x, weight, bias=None, stride=(1,), padding=((0, 0),), dilation=(1,
         gx = _input_gradient(g_groups, weight, x.shape, stride, padding, dilation)
     elif needs[0]:
         gcols = xp.matmul(g2, _grouped_weight(weight, groups))  # (G, N·P, kernel · C/G)
-        gx = _scatter_channels_last(gcols, x.shape, g.shape[2:], kernel, stride, padding,
-                                    dilation)
+        gx = _scatter_channels_last(gcols, x.shape, g.shape[2:], kernel, stride, padding, dilation)
     if bias is not None and needs[2]:
         gb = g.sum(axis=(0, *range(2, dims + 2)))
     return gx, gw, gb
@@ -183,8 +206,9 @@ def _scatter_channels_last(gcols, shape, out, kernel, stride, padding, dilation)
     gcols = gcols.reshape(shape[0], *out, *kernel, shape[1])
     padded = [n + b + a for n, (b, a) in zip(shape[2:], padding)]
     gx = xp.zeros((shape[0], *padded, shape[1]), dtype=gcols.dtype)
-    for offset, index in zip(itertools.product(*map(range, kernel)),
-                             window_offsets(kernel, stride, dilation, out)):
+    for offset, index in zip(
+        itertools.product(*map(range, kernel)), window_offsets(kernel, stride, dilation, out)
+    ):
         gx[index[:1] + index[2:]] += gcols[(slice(None), *(slice(None),) * dims, *offset)]
     inner = tuple(slice(b, b + n) for n, (b, _) in zip(shape[2:], padding))
     return xp.ascontiguousarray(xp.moveaxis(gx[(slice(None), *inner)], -1, 1))

@@ -6,7 +6,6 @@ generator, so cr.manual_seed fixes them.
 
 from __future__ import annotations
 
-
 from . import random
 from .backend import xp
 from .tensor import DtypeError, Tensor

@@ -104,8 +104,10 @@ def split(x, split_size_or_sections, axis=0):
     if isinstance(sizes, int):
         sizes = [sizes] * (length // sizes) + ([length % sizes] if length % sizes else [])
     if sum(sizes) != length:
-        raise ShapeError(f"split: sizes {list(sizes)} do not add up to {length}, the length "
-                         f"of axis {axis} of shape {x.shape}")
+        raise ShapeError(
+            f"split: sizes {list(sizes)} do not add up to {length}, the length "
+            f"of axis {axis} of shape {x.shape}"
+        )
     pieces, start = [], 0
     for size in sizes:
         pieces.append(x[(slice(None),) * (axis % x.ndim) + (slice(start, start + size),)])
@@ -151,14 +153,17 @@ def clamp(x, min=None, max=None):
 @torch_names
 def unsqueeze(x, axis):
     axis = axis % (x.ndim + 1)
-    return x.reshape(x.shape[:axis] + (1,) + x.shape[axis:])
+    return x.reshape((*x.shape[:axis], 1, *x.shape[axis:]))
 
 
 @torch_names
 def squeeze(x, axis=None):
     """Drop axes of length 1 (only `axis`, when given and of length 1, as torch)."""
-    axes = range(x.ndim) if axis is None else [a % x.ndim for a in (
-        axis if isinstance(axis, (tuple, list)) else (axis,))]
+    axes = (
+        range(x.ndim)
+        if axis is None
+        else [a % x.ndim for a in (axis if isinstance(axis, (tuple, list)) else (axis,))]
+    )
     drop = {a for a in axes if x.shape[a] == 1}
     return x.reshape(tuple(n for i, n in enumerate(x.shape) if i not in drop))
 
@@ -172,8 +177,8 @@ def flatten(x, start_dim=0, end_dim=-1):
     if x.ndim == 0:
         return x.reshape((1,))
     start, end = start_dim % x.ndim, end_dim % x.ndim
-    merged = math.prod(x.shape[start:end + 1])
-    return x.reshape(x.shape[:start] + (merged,) + x.shape[end + 1:])
+    merged = math.prod(x.shape[start : end + 1])
+    return x.reshape((*x.shape[:start], merged, *x.shape[end + 1 :]))
 
 
 @torch_names

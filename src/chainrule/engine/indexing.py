@@ -64,8 +64,10 @@ def _check_index(name, x, index):
     if index.dtype.kind not in "iu":
         raise TypeError(f"{name}: index must hold integers, got dtype {index.dtype}")
     if xp.ndim(index) != xp.ndim(x):
-        raise ValueError(f"{name}: index of shape {xp.shape(index)} needs as many axes as "
-                         f"the input of shape {xp.shape(x)}")
+        raise ValueError(
+            f"{name}: index of shape {xp.shape(index)} needs as many axes as "
+            f"the input of shape {xp.shape(x)}"
+        )
 
 
 @primitive

@@ -12,10 +12,9 @@ version counter, without a counter to save per op).
 
 from __future__ import annotations
 
-from . import ops
+from . import ops, primitive
 from . import tensor as _t
 from .backend import xp
-from . import primitive
 from .primitive import ShapeError
 from .tensor import ChainruleError, DtypeError, Tensor
 
@@ -31,7 +30,8 @@ def _check_leaf(x, name):
         raise ChainruleError(
             f"{name}: a leaf tensor that requires grad (shape {x.shape}) cannot change in "
             "place while the graph is recorded; do the update under `with cr.no_grad():` "
-            "(as in PyTorch)")
+            "(as in PyTorch)"
+        )
 
 
 def _shadow(x):
@@ -61,19 +61,24 @@ def apply(x, name, fn, *others):
 
 def _check_fits(name, x, new):
     if new.shape != x.shape:
-        raise ShapeError(f"{name}: the result of shape {new.shape} does not fit in place into "
-                         f"the tensor of shape {x.shape}")
+        raise ShapeError(
+            f"{name}: the result of shape {new.shape} does not fit in place into "
+            f"the tensor of shape {x.shape}"
+        )
     if not xp.can_cast(new.dtype, x.dtype, casting="same_kind"):
-        raise DtypeError(f"{name}: the result of dtype {new.dtype} cannot be written in place "
-                         f"into the tensor of dtype {x.dtype}")
+        raise DtypeError(
+            f"{name}: the result of dtype {new.dtype} cannot be written in place "
+            f"into the tensor of dtype {x.dtype}"
+        )
 
 
 def _write(name, x, new, index=Ellipsis):
     try:
         x.data[index] = new
     except ValueError as err:  # a read-only array (a broadcast view) or a bad index
-        raise ShapeError(f"{name}: cannot write into the tensor of shape {x.shape}: "
-                         f"{err}") from None
+        raise ShapeError(
+            f"{name}: cannot write into the tensor of shape {x.shape}: {err}"
+        ) from None
     _stamp(x)
 
 
@@ -83,15 +88,20 @@ def _stamp(x):
 
 def setitem(x, index, value):
     """x[index] = value, in place (torch's __setitem__)."""
-    index = tuple(i.data if isinstance(i, Tensor) else i for i in index) if isinstance(
-        index, tuple) else (index.data if isinstance(index, Tensor) else index)
+    index = (
+        tuple(i.data if isinstance(i, Tensor) else i for i in index)
+        if isinstance(index, tuple)
+        else (index.data if isinstance(index, Tensor) else index)
+    )
     _check_leaf(x, "setitem")
     if _records(x, (value,)):
         return apply(x, "setitem", lambda t, v: ops.setitem(t, v, index=index), value)
     value = value.data if isinstance(value, Tensor) else value
     if not xp.can_cast(xp.result_type(value), x.dtype, casting="same_kind"):
-        raise DtypeError(f"setitem: a value of dtype {xp.result_type(value)} cannot be "
-                         f"written into the tensor of dtype {x.dtype}")
+        raise DtypeError(
+            f"setitem: a value of dtype {xp.result_type(value)} cannot be "
+            f"written into the tensor of dtype {x.dtype}"
+        )
     _write("setitem", x, value, index)
     return x
 
@@ -129,7 +139,19 @@ def zero_(x):
     return setitem(x, Ellipsis, 0)
 
 
-METHODS = {"add_": add_, "sub_": sub_, "mul_": mul_, "div_": div_, "clamp_": clamp_,
-           "clip_": clamp_, "copy_": copy_, "fill_": fill_, "zero_": zero_,
-           "__iadd__": add_, "__isub__": sub_, "__imul__": mul_, "__itruediv__": div_,
-           "__setitem__": setitem}
+METHODS = {
+    "add_": add_,
+    "sub_": sub_,
+    "mul_": mul_,
+    "div_": div_,
+    "clamp_": clamp_,
+    "clip_": clamp_,
+    "copy_": copy_,
+    "fill_": fill_,
+    "zero_": zero_,
+    "__iadd__": add_,
+    "__isub__": sub_,
+    "__imul__": mul_,
+    "__itruediv__": div_,
+    "__setitem__": setitem,
+}

@@ -50,15 +50,25 @@ def _compare(ufunc):
 
 
 BINARY = {
-    "add": ops.add, "sub": ops.sub, "mul": ops.mul, "truediv": ops.div,
-    "pow": ops.pow, "matmul": ops.matmul,
+    "add": ops.add,
+    "sub": ops.sub,
+    "mul": ops.mul,
+    "truediv": ops.div,
+    "pow": ops.pow,
+    "matmul": ops.matmul,
 }
 for _name, _op in BINARY.items():
     setattr(Tensor, f"__{_name}__", _binary(_op))
     setattr(Tensor, f"__r{_name}__", _reflect(_op))
 
-for _name, _ufunc in {"lt": xp.less, "le": xp.less_equal, "gt": xp.greater,
-                      "ge": xp.greater_equal, "eq": xp.equal, "ne": xp.not_equal}.items():
+for _name, _ufunc in {
+    "lt": xp.less,
+    "le": xp.less_equal,
+    "gt": xp.greater,
+    "ge": xp.greater_equal,
+    "eq": xp.equal,
+    "ne": xp.not_equal,
+}.items():
     setattr(Tensor, f"__{_name}__", _compare(_ufunc))
 
 Tensor.__neg__ = _method(ops.neg)
@@ -72,7 +82,8 @@ for _name in ("exp", "log", "sqrt", "tanh", "sigmoid", "relu", "abs", "clone"):
 Tensor.pow = _binary(ops.pow)
 Tensor.matmul = _method(ops.matmul)
 Tensor.leaky_relu = lambda self, negative_slope=0.01: ops.leaky_relu(
-    self, negative_slope=negative_slope)
+    self, negative_slope=negative_slope
+)
 Tensor.clip = lambda self, min=None, max=None: ops.clip(self, min=min, max=max)
 Tensor.reshape = lambda self, *shape: ops.reshape(self, shape=_shape_args(shape))
 Tensor.view = Tensor.reshape
@@ -82,7 +93,9 @@ Tensor.broadcast_to = lambda self, shape: ops.broadcast_to(self, shape=tuple(sha
 def _axis_method(op, **defaults):
     """A method taking axis/keepdims (or dim/keepdim) and passing them to the primitive."""
 
-    def method(self, axis=defaults.get("axis"), keepdims=False):
+    default_axis = defaults.get("axis")
+
+    def method(self, axis=default_axis, keepdims=False):
         return op(self, axis=axis, keepdims=keepdims)
 
     return torch_names(method)
@@ -107,9 +120,29 @@ def _transpose(self, *axes):
 
 
 Tensor.transpose = _transpose
-for _name in ("var", "std", "norm", "argmax", "argmin", "sort", "topk", "split", "chunk",
-              "expand", "repeat", "masked_fill", "clamp", "unsqueeze", "squeeze", "permute",
-              "flatten", "gather", "scatter", "scatter_add", "index_add"):
+for _name in (
+    "var",
+    "std",
+    "norm",
+    "argmax",
+    "argmin",
+    "sort",
+    "topk",
+    "split",
+    "chunk",
+    "expand",
+    "repeat",
+    "masked_fill",
+    "clamp",
+    "unsqueeze",
+    "squeeze",
+    "permute",
+    "flatten",
+    "gather",
+    "scatter",
+    "scatter_add",
+    "index_add",
+):
     setattr(Tensor, _name, getattr(functions, _name))
 for _name, _fn in inplace.METHODS.items():
     setattr(Tensor, _name, _fn)

@@ -19,8 +19,10 @@ def torch_names(fn):
         for torch_name, numpy_name in ALIASES.items():
             if torch_name in kwargs:
                 if numpy_name in kwargs:
-                    raise TypeError(f"{fn.__name__}() got both {torch_name}= and "
-                                    f"{numpy_name}=; they are the same argument")
+                    raise TypeError(
+                        f"{fn.__name__}() got both {torch_name}= and "
+                        f"{numpy_name}=; they are the same argument"
+                    )
                 kwargs[numpy_name] = kwargs.pop(torch_name)
         return fn(*args, **kwargs)
 

@@ -287,12 +287,8 @@ def _(g, out, x, dtype):
     return (g.astype(x.dtype),)
 
 
-
-
 # The rest of the engine's primitives, so that `ops.<name>` reaches every one of them.
-from .indexing import (  # noqa: E402,F401
-    gather, getitem, index_add, put_at, scatter, scatter_add, setitem)
-from .reductions import (  # noqa: E402,F401
-    broadcast_to, cumsum, logsumexp, max, mean, min, sum)
+from .indexing import gather, getitem, index_add, put_at, scatter, scatter_add, setitem  # noqa: E402,F401
+from .reductions import broadcast_to, cumsum, logsumexp, max, mean, min, sum  # noqa: E402,F401
 from .selection import clip, maximum, minimum, where  # noqa: E402,F401
 from .shapes import clone, concatenate, einsum, pad, reshape, stack, transpose  # noqa: E402,F401

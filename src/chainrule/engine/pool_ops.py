@@ -83,8 +83,15 @@ def _avg_divisor(x, kernel, stride, padding, ceil_pad, count_include_pad, diviso
 
 
 @primitive
-def avg_pool(x, kernel_size=(1,), stride=(1,), padding=((0, 0),), ceil_pad=(0,),
-             count_include_pad=True, divisor_override=None):
+def avg_pool(
+    x,
+    kernel_size=(1,),
+    stride=(1,),
+    padding=((0, 0),),
+    ceil_pad=(0,),
+    count_include_pad=True,
+    divisor_override=None,
+):
     """The mean of each window; `ceil_pad` is the extra right padding of ceil_mode, which
     never counts in the divisor."""
     padded = pad(x, padding, 0)
@@ -92,18 +99,28 @@ def avg_pool(x, kernel_size=(1,), stride=(1,), padding=((0, 0),), ceil_pad=(0,),
     out = out_sizes(padded.shape[2:], kernel_size, stride, ones)
     total = None
     for index in window_offsets(kernel_size, stride, ones, out):
-        total = padded[index].copy() if total is None else xp.add(total, padded[index],
-                                                                  out=total)
-    divisor = _avg_divisor(x, kernel_size, stride, padding, ceil_pad, count_include_pad,
-                           divisor_override)
+        total = padded[index].copy() if total is None else xp.add(total, padded[index], out=total)
+    divisor = _avg_divisor(
+        x, kernel_size, stride, padding, ceil_pad, count_include_pad, divisor_override
+    )
     return (total / divisor).astype(x.dtype, copy=False)
 
 
 @avg_pool.vjp
-def _(g, out, x, kernel_size=(1,), stride=(1,), padding=((0, 0),), ceil_pad=(0,),
-      count_include_pad=True, divisor_override=None):
-    divisor = _avg_divisor(x, kernel_size, stride, padding, ceil_pad, count_include_pad,
-                           divisor_override)
+def _(
+    g,
+    out,
+    x,
+    kernel_size=(1,),
+    stride=(1,),
+    padding=((0, 0),),
+    ceil_pad=(0,),
+    count_include_pad=True,
+    divisor_override=None,
+):
+    divisor = _avg_divisor(
+        x, kernel_size, stride, padding, ceil_pad, count_include_pad, divisor_override
+    )
     scaled = (g / divisor).astype(g.dtype, copy=False)
     padded = tuple(n + b + a for n, (b, a) in zip(x.shape[2:], padding))
     gx = xp.zeros((*x.shape[:2], *padded), dtype=g.dtype)

@@ -28,7 +28,6 @@ from __future__ import annotations
 
 import inspect
 import itertools
-
 import sys
 
 from . import anomaly
@@ -40,7 +39,7 @@ _t = sys.modules[Tensor.__module__]
 _ndarray = xp.ndarray
 _new_tensor = Tensor.__new__
 _sequence = itertools.count(1)
-REGISTRY: dict[str, "Primitive"] = {}
+REGISTRY: dict[str, Primitive] = {}
 
 
 class ShapeError(ChainruleError, ValueError):
@@ -52,7 +51,7 @@ class OutOfRangeError(ShapeError, IndexError):
 
 
 class Primitive:
-    __slots__ = ("name", "forward", "_vjp", "_graph_vjp", "_vjp_needs", "_graph_needs")
+    __slots__ = ("_graph_needs", "_graph_vjp", "_vjp", "_vjp_needs", "forward", "name")
 
     def __init__(self, forward, name=None):
         self.name = name or forward.__name__
@@ -130,8 +129,10 @@ class Primitive:
     def _recorded_backward(self, grad, node, parents, options):
         """The graph VJP on the output and input Tensors, so its ops are recorded."""
         if self._graph_vjp is None:
-            raise ChainruleError(f"create_graph: {self.name} has no differentiable VJP yet "
-                                 "(no @graph_vjp), so its gradient cannot be differentiated")
+            raise ChainruleError(
+                f"create_graph: {self.name} has no differentiable VJP yet "
+                "(no @graph_vjp), so its gradient cannot be differentiated"
+            )
         if self._graph_needs:
             needs = tuple([isinstance(p, Tensor) and p.requires_grad for p in parents])
             return self._graph_vjp(grad, node, *parents, needs=needs, **options)

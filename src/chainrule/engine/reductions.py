@@ -102,8 +102,9 @@ def _is_reduced(i, ndim, axis):
 @logsumexp.graph_vjp
 def _(g, out, x, axis=None, keepdims=False):
     # d/dx logsumexp = softmax(x) over the reduced axes.
-    return (_expand(g, x.shape, axis, keepdims) * on(exp, x - _expand(out, x.shape, axis,
-                                                                      keepdims)),)
+    return (
+        _expand(g, x.shape, axis, keepdims) * on(exp, x - _expand(out, x.shape, axis, keepdims)),
+    )
 
 
 @primitive

@@ -92,16 +92,19 @@ def _(g, out, x, widths, value=0.0):
 
 def _einsum_parts(equation, count):
     if "..." in equation or "->" not in equation:
-        raise ShapeError(f"einsum: {equation!r}: write the output with '->'; '...' is not "
-                         "supported")
+        raise ShapeError(
+            f"einsum: {equation!r}: write the output with '->'; '...' is not supported"
+        )
     inputs, output = equation.replace(" ", "").split("->")
     inputs = inputs.split(",")
     if len(inputs) != count:
         raise ShapeError(f"einsum: {equation!r} names {len(inputs)} operands, got {count}")
     for term in inputs:
         if len(set(term)) != len(term):
-            raise ShapeError(f"einsum: {equation!r}: a repeated letter in one operand "
-                             "(a diagonal) is not supported")
+            raise ShapeError(
+                f"einsum: {equation!r}: a repeated letter in one operand "
+                "(a diagonal) is not supported"
+            )
     return inputs, output
 
 

@@ -38,7 +38,7 @@ def set_grad_enabled(mode: bool) -> None:
     _grad_enabled = bool(mode)
 
 
-class no_grad(contextlib.ContextDecorator):
+class no_grad(contextlib.ContextDecorator):  # noqa: N801 (torch.no_grad)
     """Context manager and decorator (`@no_grad()` or `@no_grad`): ops inside record no graph."""
 
     mode = False
@@ -58,7 +58,7 @@ class no_grad(contextlib.ContextDecorator):
         return False
 
 
-class enable_grad(no_grad):
+class enable_grad(no_grad):  # noqa: N801 (torch.enable_grad)
     """Context manager and decorator: record the graph even inside no_grad."""
 
     mode = True
@@ -81,14 +81,23 @@ def as_array(data, dtype=None):
         # Python ints stay integers (labels, indices), as in torch.tensor.
         return array
     raise DtypeError(
-        f"tensor: cannot make a tensor from a {type(data).__name__} of dtype {array.dtype}")
+        f"tensor: cannot make a tensor from a {type(data).__name__} of dtype {array.dtype}"
+    )
 
 
 class Tensor:
     """An ndarray with an optional gradient and the op that produced it."""
 
-    __slots__ = ("data", "grad", "requires_grad", "_ctx", "_retain", "_site", "_version",
-                 "__weakref__")
+    __slots__ = (
+        "__weakref__",
+        "_ctx",
+        "_retain",
+        "_site",
+        "_version",
+        "data",
+        "grad",
+        "requires_grad",
+    )
     __array_ufunc__ = None  # make NumPy defer to our reflected operators
 
     def __init__(self, data, requires_grad=False, dtype=None):
@@ -215,7 +224,6 @@ class Size(int):
 
     def __call__(self, dim=None):
         return self.shape if dim is None else self.shape[dim]
-
 
 
 def tensor(data, requires_grad=False, dtype=None) -> Tensor:

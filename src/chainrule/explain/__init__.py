@@ -45,27 +45,51 @@ from .trace import (
     forward_layers,
 )
 
-__all__ = ["ACTIVATIONS", "LOSSES", "XOR_X", "XOR_Y", "Check", "ExplainError", "Explanation",
-           "LayerTrace", "explain", "render", "to_dict"]
+__all__ = [
+    "ACTIVATIONS",
+    "LOSSES",
+    "XOR_X",
+    "XOR_Y",
+    "Check",
+    "ExplainError",
+    "Explanation",
+    "LayerTrace",
+    "explain",
+    "render",
+    "to_dict",
+]
 
 
 def _select(X, y, examples, default_data):
     X = np.asarray(X, dtype=np.float64)
     y = np.asarray(y)
     if X.ndim != 2 or len(X) != len(y):
-        raise ExplainError(f"explain: X must be 2-D with one row per target; got X {X.shape} "
-                           f"and y {y.shape}")
+        raise ExplainError(
+            f"explain: X must be 2-D with one row per target; got X {X.shape} and y {y.shape}"
+        )
     if examples is None:
         examples = (2,) if default_data else range(len(X))
     rows = np.asarray(list(examples), dtype=np.int64)
     if rows.size == 0 or rows.min() < -len(X) or rows.max() >= len(X):
-        raise ExplainError(f"explain: example indices {rows.tolist()} out of range for "
-                           f"{len(X)} rows")
+        raise ExplainError(
+            f"explain: example indices {rows.tolist()} out of range for {len(X)} rows"
+        )
     return X[rows], y[rows]
 
 
-def explain(sizes=(2, 2, 1), activation="sigmoid", output=None, loss="bce", X=None, y=None,
-            examples=None, lr=0.5, seed=0, params=None, eps=1e-6) -> Explanation:
+def explain(
+    sizes=(2, 2, 1),
+    activation="sigmoid",
+    output=None,
+    loss="bce",
+    X=None,
+    y=None,
+    examples=None,
+    lr=0.5,
+    seed=0,
+    params=None,
+    eps=1e-6,
+) -> Explanation:
     """Trace one forward pass, backward pass and gradient-descent step, checked twice.
 
     sizes: layer widths from input to output. activation: hidden φ (sigmoid, tanh, relu,
@@ -97,10 +121,26 @@ def explain(sizes=(2, 2, 1), activation="sigmoid", output=None, loss="bce", X=No
     backward_layers(layers, a0, targets, loss, pairing)
     descend(layers, lr)
     result = Explanation(
-        sizes, activation, output, loss, a0, targets, layers,
+        sizes,
+        activation,
+        output,
+        loss,
+        a0,
+        targets,
+        layers,
         _objective(weights, biases, activations, a0, targets, loss),
-        _objective([lay.W_new for lay in layers], [lay.b_new for lay in layers], activations, a0,
-                   targets, loss),
-        float(lr), rule, note, pairing)
+        _objective(
+            [lay.W_new for lay in layers],
+            [lay.b_new for lay in layers],
+            activations,
+            a0,
+            targets,
+            loss,
+        ),
+        float(lr),
+        rule,
+        note,
+        pairing,
+    )
     result.checks = run_checks(result, eps)
     return result

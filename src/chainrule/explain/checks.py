@@ -35,10 +35,12 @@ def _tensor_objective(loss, y_hat, y):
 
 def autodiff(layers, a0, y, loss, use_new=False):
     """The same network through the engine: z, a, ∂J/∂z (via retain_grad), ∂J/∂W, ∂J/∂b, J."""
-    weights = [Tensor((lay.W_new if use_new else lay.W).copy(), requires_grad=True)
-               for lay in layers]
-    biases = [Tensor((lay.b_new if use_new else lay.b).copy(), requires_grad=True)
-              for lay in layers]
+    weights = [
+        Tensor((lay.W_new if use_new else lay.W).copy(), requires_grad=True) for lay in layers
+    ]
+    biases = [
+        Tensor((lay.b_new if use_new else lay.b).copy(), requires_grad=True) for lay in layers
+    ]
     a = Tensor(a0)
     zs, acts = [], []
     for W, b, layer in zip(weights, biases, layers):
@@ -48,8 +50,14 @@ def autodiff(layers, a0, y, loss, use_new=False):
         acts.append(a)
     J = _tensor_objective(loss, a, Tensor(y))
     J.backward()
-    return {"z": [z.data for z in zs], "a": [a.data for a in acts], "dz": [z.grad for z in zs],
-            "dW": [W.grad for W in weights], "db": [b.grad for b in biases], "J": J.item()}
+    return {
+        "z": [z.data for z in zs],
+        "a": [a.data for a in acts],
+        "dz": [z.grad for z in zs],
+        "dW": [W.grad for W in weights],
+        "db": [b.grad for b in biases],
+        "J": J.item(),
+    }
 
 
 def _central(f, array, eps):
@@ -69,9 +77,10 @@ def _central(f, array, eps):
 def _objective_from(layers, start, z, y, loss):
     """J as a function of z(start + 1), the rest of the network run forward from there."""
     a = _activate(layers[start].activation, z)
-    rest = layers[start + 1:]
-    _, acts = _forward([lay.W for lay in rest], [lay.b for lay in rest],
-                       [lay.activation for lay in rest], a)
+    rest = layers[start + 1 :]
+    _, acts = _forward(
+        [lay.W for lay in rest], [lay.b for lay in rest], [lay.activation for lay in rest], a
+    )
     return float(_per_example_loss(loss, acts[-1], y).mean())
 
 
@@ -89,8 +98,11 @@ def central_differences(layers, a0, y, loss, eps):
     for i, layer in enumerate(layers):
         z = layer.z.copy()
         dz.append(_central(lambda i=i, z=z: _objective_from(layers, i, z, y, loss), z, eps))
-    return {"dz": dz, "dW": [_central(objective, W, eps) for W in weights],
-            "db": [_central(objective, b, eps) for b in biases]}
+    return {
+        "dz": dz,
+        "dW": [_central(objective, W, eps) for W in weights],
+        "db": [_central(objective, b, eps) for b in biases],
+    }
 
 
 def _compare(quantity, oracle, ours, theirs):
@@ -110,13 +122,17 @@ def run_checks(explanation, eps=1e-6):
     checks = [_compare(s, "autodiff", e.loss_value, engine["J"])]
     for i, layer in enumerate(e.layers):
         n = layer.index
-        checks += [_compare(f"z({n})", "autodiff", layer.z, engine["z"][i]),
-                   _compare(f"a({n})", "autodiff", layer.a, engine["a"][i])]
+        checks += [
+            _compare(f"z({n})", "autodiff", layer.z, engine["z"][i]),
+            _compare(f"a({n})", "autodiff", layer.a, engine["a"][i]),
+        ]
         # autodiff and differences give ∂J/∂z(ℓ) = δ(ℓ)/m for the batch mean J.
         for oracle, source in (("autodiff", engine), ("central differences", numeric)):
-            checks += [_compare(f"δ({n})", oracle, layer.delta, m * source["dz"][i]),
-                       _compare(f"∂{s}/∂W({n})", oracle, layer.dW, source["dW"][i]),
-                       _compare(f"∂{s}/∂b({n})", oracle, layer.db, source["db"][i])]
+            checks += [
+                _compare(f"δ({n})", oracle, layer.delta, m * source["dz"][i]),
+                _compare(f"∂{s}/∂W({n})", oracle, layer.dW, source["dW"][i]),
+                _compare(f"∂{s}/∂b({n})", oracle, layer.db, source["db"][i]),
+            ]
     after = autodiff(e.layers, e.x, e.y, e.loss, use_new=True)
     checks.append(_compare(f"{s} after the step", "autodiff", e.loss_after, after["J"]))
     return checks

@@ -5,6 +5,7 @@ Examples are columns, as in the texts: a(0) is features × examples. Everything 
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -155,8 +156,9 @@ def _forward(weights, biases, activations, a0):
 
 
 def _objective(weights, biases, activations, a0, y, loss):
-    return float(_per_example_loss(loss, _forward(weights, biases, activations, a0)[1][-1], y)
-                 .mean())
+    return float(
+        _per_example_loss(loss, _forward(weights, biases, activations, a0)[1][-1], y).mean()
+    )
 
 
 # --- the pairing of output activation and loss ---------------------------------------------
@@ -166,23 +168,41 @@ def _delta_rule(output, loss, k):
     """(formula of δ(L), a sentence about it, pairing kind)."""
     name = LOSSES[loss][0]
     if (output, loss) in EXACT_PAIRS:
-        return "δ(L) = ŷ − y", (f"{output} output with {name}: ∂L/∂ŷ and ψ′(z(L)) cancel, "
-                                "so δ(L) = ŷ − y exactly"), "exact"
+        return (
+            "δ(L) = ŷ − y",
+            (f"{output} output with {name}: ∂L/∂ŷ and ψ′(z(L)) cancel, so δ(L) = ŷ − y exactly"),
+            "exact",
+        )
     factor = "2" if k == 1 else f"(2/{k})"
     if (output, loss) == ("identity", "mse"):
-        return f"δ(L) = {factor}(ŷ − y)", (
-            f"identity output with the mean squared error: δ(L) = {factor}(ŷ − y), not ŷ − y; "
-            "the factor 2/k comes from the mean of squares (with the texts' ½‖ŷ − y‖² loss "
-            "it would be exactly ŷ − y)"), "scaled"
-    grad = {"bce": "(ŷ − y) / (ŷ ⊙ (1 − ŷ))", "ce": "−y / ŷ", "mse": f"{factor}(ŷ − y)",
-            "mse_half": "ŷ − y"}[loss]
+        return (
+            f"δ(L) = {factor}(ŷ − y)",
+            (
+                f"identity output with the mean squared error: δ(L) = {factor}(ŷ − y), not ŷ − y; "
+                "the factor 2/k comes from the mean of squares (with the texts' ½‖ŷ − y‖² loss "
+                "it would be exactly ŷ − y)"
+            ),
+            "scaled",
+        )
+    grad = {
+        "bce": "(ŷ − y) / (ŷ ⊙ (1 − ŷ))",
+        "ce": "−y / ŷ",
+        "mse": f"{factor}(ŷ − y)",
+        "mse_half": "ŷ − y",
+    }[loss]
     if output == "softmax":
         formula = f"δ(L) = ŷ ⊙ (g − ŷᵀg), g = ∂L/∂ŷ = {grad}"
     else:
         formula = f"δ(L) = ∂L/∂ŷ ⊙ ψ′(z(L)) = {grad} ⊙ {output}′(z(L))"
-    return formula, (f"{output} output with {name} is not a pairing where δ(L) = ŷ − y holds: "
-                     "the output activation's derivative does not cancel, so the general "
-                     "chain rule is used"), "general"
+    return (
+        formula,
+        (
+            f"{output} output with {name} is not a pairing where δ(L) = ŷ − y holds: "
+            "the output activation's derivative does not cancel, so the general "
+            "chain rule is used"
+        ),
+        "general",
+    )
 
 
 def _output_delta(output, loss, pairing, z, y_hat, y):
@@ -206,8 +226,10 @@ def _validate(sizes, activation, output, loss):
         if name not in ACTIVATIONS or (role == "activation" and name == "softmax"):
             raise ExplainError(f"explain: unknown {role} {name!r}; choose from {ACTIVATIONS}")
     if loss in ("bce", "ce") and output not in ("sigmoid", "softmax"):
-        raise ExplainError(f"explain: {loss} needs outputs in (0, 1) (sigmoid or softmax "
-                           f"output), got a {output} output")
+        raise ExplainError(
+            f"explain: {loss} needs outputs in (0, 1) (sigmoid or softmax "
+            f"output), got a {output} output"
+        )
     if output == "softmax" and sizes[-1] < 2:
         raise ExplainError("explain: a softmax output needs at least 2 output units")
 
@@ -243,7 +265,7 @@ def _default_data(sizes, loss, rng):
 def _init_params(sizes, rng):
     """PyTorch's Linear default: W and b uniform in ±1/√fan_in."""
     weights, biases = [], []
-    for fan_in, fan_out in zip(sizes[:-1], sizes[1:]):
+    for fan_in, fan_out in itertools.pairwise(sizes):
         bound = 1.0 / np.sqrt(fan_in)
         weights.append(rng.uniform(-bound, bound, (fan_out, fan_in)))
         biases.append(rng.uniform(-bound, bound, (fan_out, 1)))
@@ -256,8 +278,10 @@ def _given_params(params, sizes):
     biases = [np.array(b, dtype=np.float64).reshape(-1, 1) for _, b in params]
     for i, (W, b) in enumerate(zip(weights, biases)):
         if W.shape != (sizes[i + 1], sizes[i]) or b.shape != (sizes[i + 1], 1):
-            raise ExplainError(f"explain: layer {i + 1} needs W {(sizes[i + 1], sizes[i])} and b "
-                               f"({sizes[i + 1]},), got {W.shape} and {b.shape[:1]}")
+            raise ExplainError(
+                f"explain: layer {i + 1} needs W {(sizes[i + 1], sizes[i])} and b "
+                f"({sizes[i + 1]},), got {W.shape} and {b.shape[:1]}"
+            )
     return weights, biases
 
 
@@ -267,8 +291,10 @@ def _given_params(params, sizes):
 def forward_layers(weights, biases, activations, a0):
     """One LayerTrace per layer with W, b, z(ℓ) and a(ℓ) filled in."""
     zs, acts = _forward(weights, biases, activations, a0)
-    return [LayerTrace(i + 1, name, W, b, z, a)
-            for i, (W, b, name, z, a) in enumerate(zip(weights, biases, activations, zs, acts[1:]))]
+    return [
+        LayerTrace(i + 1, name, W, b, z, a)
+        for i, (W, b, name, z, a) in enumerate(zip(weights, biases, activations, zs, acts[1:]))
+    ]
 
 
 def backward_layers(layers, a0, y, loss, pairing):

@@ -18,8 +18,13 @@ from ..engine import random as _random
 from ..train.callbacks.base import Callback
 from .surfaces import LandscapeError
 
-__all__ = ["ModelLandscape", "TrajectoryRecorder", "filter_normalized_direction",
-           "model_landscape", "trajectory_pca"]
+__all__ = [
+    "ModelLandscape",
+    "TrajectoryRecorder",
+    "filter_normalized_direction",
+    "model_landscape",
+    "trajectory_pca",
+]
 
 
 @dataclass
@@ -49,12 +54,16 @@ def filter_normalized_direction(weights, rng=None, include_1d=False):
         w = np.asarray(w, dtype=np.float64)
         d = rng.standard_normal(w.shape)
         if w.ndim <= 1:
-            d = d * (np.linalg.norm(w) / max(np.linalg.norm(d), 1e-30)) if include_1d \
+            d = (
+                d * (np.linalg.norm(w) / max(np.linalg.norm(d), 1e-30))
+                if include_1d
                 else np.zeros_like(w)
+            )
         else:
             axes = tuple(range(1, w.ndim))
             scale = np.sqrt((w * w).sum(axis=axes, keepdims=True)) / np.maximum(
-                np.sqrt((d * d).sum(axis=axes, keepdims=True)), 1e-30)
+                np.sqrt((d * d).sum(axis=axes, keepdims=True)), 1e-30
+            )
             d = d * scale
         direction.append(d)
     return direction
@@ -67,7 +76,7 @@ def _flatten(arrays):
 def _unflatten(vector, like):
     out, start = [], 0
     for a in like:
-        out.append(vector[start:start + np.size(a)].reshape(np.shape(a)))
+        out.append(vector[start : start + np.size(a)].reshape(np.shape(a)))
         start += np.size(a)
     return out
 
@@ -87,7 +96,7 @@ def trajectory_pca(snapshots, center=None):
     offsets = flat - origin
     _, singular, components = np.linalg.svd(offsets - offsets.mean(axis=0), full_matrices=False)
     basis = components[:2]
-    variance = singular ** 2
+    variance = singular**2
     explained = variance[:2] / max(variance.sum(), 1e-300)
     return (_unflatten(basis[0], like), _unflatten(basis[1], like), offsets @ basis.T, explained)
 
@@ -121,8 +130,9 @@ def _plane_losses(model, loss_fn, X, y, d1, d2, alphas, betas):
     return _losses(model, loss_fn, X, y, points).reshape(len(betas), len(alphas))
 
 
-def model_landscape(model, loss_fn, X, y, trajectory=None, resolution=21, span=1.0,
-                    seed=None) -> ModelLandscape:
+def model_landscape(
+    model, loss_fn, X, y, trajectory=None, resolution=21, span=1.0, seed=None
+) -> ModelLandscape:
     """The loss on a plane through the model's weights.
 
     Without a trajectory: along two filter-normalized random directions, α, β ∈ [−span, span].
@@ -143,8 +153,16 @@ def model_landscape(model, loss_fn, X, y, trajectory=None, resolution=21, span=1
     alphas = np.linspace(low[0] - margin[0], high[0] + margin[0], resolution)
     betas = np.linspace(low[1] - margin[1], high[1] + margin[1], resolution)
     loss = _plane_losses(model, loss_fn, X, y, d1, d2, alphas, betas)
-    return ModelLandscape("PCA of the trajectory", alphas, betas, loss, (d1, d2), path,
-                          _losses(model, loss_fn, X, y, snapshots), explained)
+    return ModelLandscape(
+        "PCA of the trajectory",
+        alphas,
+        betas,
+        loss,
+        (d1, d2),
+        path,
+        _losses(model, loss_fn, X, y, snapshots),
+        explained,
+    )
 
 
 class TrajectoryRecorder(Callback):

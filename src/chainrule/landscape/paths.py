@@ -40,15 +40,21 @@ def _run(surface, name, start, lr, steps):
     from ..optim import minimize
 
     with np.errstate(over="ignore", invalid="ignore"):  # a diverging path is a result
-        found = minimize(surface.fn, start, lambda params: make_optimizer(name, params, lr),
-                         steps=steps)
+        found = minimize(
+            surface.fn, start, lambda params: make_optimizer(name, params, lr), steps=steps
+        )
     finite = np.isfinite(found.losses) & np.isfinite(found.points).all(axis=1)
     keep = len(finite) if finite.all() else int(np.argmin(finite))
     return Path(name, lr, found.points[:keep], found.losses[:keep], keep < len(finite))
 
 
-def optimizer_paths(surface, optimizers=("sgd", "momentum", "nesterov", "adagrad", "rmsprop",
-                                         "adam"), lr=None, steps=100, start=None) -> dict:
+def optimizer_paths(
+    surface,
+    optimizers=("sgd", "momentum", "nesterov", "adagrad", "rmsprop", "adam"),
+    lr=None,
+    steps=100,
+    start=None,
+) -> dict:
     """{name: Path} for each optimizer run `steps` steps on `surface` from `start`.
 
     lr: one rate for all, a dict {name: rate}, or None for the surface's own (which suits
@@ -59,7 +65,7 @@ def optimizer_paths(surface, optimizers=("sgd", "momentum", "nesterov", "adagrad
     start = surface.start if start is None else tuple(float(v) for v in start)
     if len(start) != 2:
         raise LandscapeError(f"landscape: start must be a point (x, y), got {start}")
-    rates = lr if isinstance(lr, dict) else {name: lr for name in optimizers}
+    rates = lr if isinstance(lr, dict) else dict.fromkeys(optimizers, lr)
     paths = {}
     for name in optimizers:
         rate = rates.get(name)

@@ -7,15 +7,15 @@ contours) and Tensors (for gradients) alike.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable
 
 import numpy as np
 
 from ..engine import random as _random
 from ..engine.tensor import ChainruleError
 
-__all__ = ["LandscapeError", "Surface", "SURFACES", "get_surface"]
+__all__ = ["SURFACES", "LandscapeError", "Surface", "get_surface"]
 
 
 class LandscapeError(ChainruleError, ValueError):
@@ -57,9 +57,17 @@ def linear_regression(n=100, seed=None):
     def mse(w, b):
         return w * w * sxx + 2 * w * b * sx + b * b - 2 * w * sxy - 2 * b * sy + syy
 
-    return Surface("linear_regression", mse, ((w_star - 4, w_star + 4), (b_star - 4, b_star + 4)),
-                   (w_star - 3.0, b_star + 3.0), ((w_star, b_star),), 0.1,
-                   "MSE(w, b) = (1/n) Σᵢ (w xᵢ + b − yᵢ)²", ("w", "b"), {"x": x, "y": y})
+    return Surface(
+        "linear_regression",
+        mse,
+        ((w_star - 4, w_star + 4), (b_star - 4, b_star + 4)),
+        (w_star - 3.0, b_star + 3.0),
+        ((w_star, b_star),),
+        0.1,
+        "MSE(w, b) = (1/n) Σᵢ (w xᵢ + b − yᵢ)²",
+        ("w", "b"),
+        {"x": x, "y": y},
+    )
 
 
 def _from_optim(name):

@@ -1,17 +1,28 @@
 """chainrule.nn: Module, Parameter, layers, activations, initialization and losses.
 
-    model = cr.nn.Sequential(cr.nn.Linear(64, 128), cr.nn.ReLU(), cr.nn.Linear(128, 10))
-    loss = cr.nn.functional.cross_entropy(model(x), labels)
+model = cr.nn.Sequential(cr.nn.Linear(64, 128), cr.nn.ReLU(), cr.nn.Linear(128, 10))
+loss = cr.nn.functional.cross_entropy(model(x), labels)
 """
 
-from . import functional, init
+from . import functional, init, utils
 from . import functional as F
-from . import utils
 from .activation import (
-    ELU, GELU, LeakyReLU, LogSoftmax, Mish, ReLU, Sigmoid, SiLU, Softmax, Softplus, Tanh)
+    ELU,
+    GELU,
+    LeakyReLU,
+    LogSoftmax,
+    Mish,
+    ReLU,
+    Sigmoid,
+    SiLU,
+    Softmax,
+    Softplus,
+    Tanh,
+)
 from .container import Flatten, Identity, ModuleList, Residual, Sequential, Unflatten
 from .conv import Conv1d, Conv2d
 from .dropout import Dropout
+from .keyed import ModuleDict, ParameterList
 from .linear import Linear
 from .loss import (
     LOSSES,
@@ -26,7 +37,6 @@ from .loss import (
     SmoothL1Loss,
     loss_for_task,
 )
-from .keyed import ModuleDict, ParameterList
 from .loss_functions import LossError
 from .module import Module, Parameter, StateDictError
 from .normalization import BatchNorm1d, BatchNorm2d, LayerNorm
@@ -42,13 +52,60 @@ from .regularization import l2_penalty
 from .spec import LAYERS, SpecError, from_spec, to_spec
 
 __all__ = [
-    "BCELoss", "BCEWithLogitsLoss", "BatchNorm1d", "CrossEntropyLoss", "Dropout", "F",
-    "Flatten", "GELU", "HuberLoss", "Identity", "L1Loss", "LAYERS", "LayerNorm", "LeakyReLU",
-    "LOSSES", "Linear", "LogSoftmax", "LossError", "MSELoss", "Module", "ModuleList", "NLLLoss",
-    "Parameter", "ReLU", "Residual", "Sequential", "Sigmoid", "Softmax", "SpecError",
-    "StateDictError", "Tanh", "from_spec", "functional", "init", "l2_penalty", "loss_for_task",
-    "to_spec", "ELU", "KLDivLoss", "Mish", "ModuleDict", "ParameterList", "SiLU",
-    "SmoothL1Loss", "Softplus", "utils",
-    "AdaptiveAvgPool1d", "AdaptiveAvgPool2d", "AvgPool1d", "AvgPool2d", "BatchNorm2d",
-    "Conv1d", "Conv2d", "MaxPool1d", "MaxPool2d", "Unflatten",
+    "ELU",
+    "GELU",
+    "LAYERS",
+    "LOSSES",
+    "AdaptiveAvgPool1d",
+    "AdaptiveAvgPool2d",
+    "AvgPool1d",
+    "AvgPool2d",
+    "BCELoss",
+    "BCEWithLogitsLoss",
+    "BatchNorm1d",
+    "BatchNorm2d",
+    "Conv1d",
+    "Conv2d",
+    "CrossEntropyLoss",
+    "Dropout",
+    "F",
+    "Flatten",
+    "HuberLoss",
+    "Identity",
+    "KLDivLoss",
+    "L1Loss",
+    "LayerNorm",
+    "LeakyReLU",
+    "Linear",
+    "LogSoftmax",
+    "LossError",
+    "MSELoss",
+    "MaxPool1d",
+    "MaxPool2d",
+    "Mish",
+    "Module",
+    "ModuleDict",
+    "ModuleList",
+    "NLLLoss",
+    "Parameter",
+    "ParameterList",
+    "ReLU",
+    "Residual",
+    "Sequential",
+    "SiLU",
+    "Sigmoid",
+    "SmoothL1Loss",
+    "Softmax",
+    "Softplus",
+    "SpecError",
+    "StateDictError",
+    "Tanh",
+    "Unflatten",
+    "from_spec",
+    "functional",
+    "init",
+    "l2_penalty",
+    "loss_for_task",
+    "to_spec",
+    "utils",
 ]

@@ -26,19 +26,28 @@ def _statistics(x, eps):
 
 
 @primitive
-def batch_norm_train(x, weight=None, bias=None, running_mean=None, running_var=None,
-                     counter=None, momentum=0.1, eps=1e-5):
+def batch_norm_train(
+    x,
+    weight=None,
+    bias=None,
+    running_mean=None,
+    running_var=None,
+    counter=None,
+    momentum=0.1,
+    eps=1e-5,
+):
     """γ·(x − μ)/√(σ² + eps) + β with each channel's batch mean μ and biased variance σ²;
     the running statistics (and the batch counter) are updated in place, as BatchNorm does."""
-    axes, shape, mean, centered, var = _statistics(x, eps)
+    _axes, shape, mean, centered, var = _statistics(x, eps)
     count = x.size // x.shape[1]
     if counter is not None:
         count_batch.forward(counter)
     if running_mean is not None:
         running_update.forward(running_mean, mean, counter, momentum=momentum)
     if running_var is not None:
-        running_update.forward(running_var, var, counter, momentum=momentum,
-                               correction=count / (count - 1))
+        running_update.forward(
+            running_var, var, counter, momentum=momentum, correction=count / (count - 1)
+        )
     out = centered / xp.sqrt(var + eps)
     if weight is not None:
         out = out * weight.reshape(shape)
@@ -49,8 +58,19 @@ def batch_norm_train(x, weight=None, bias=None, running_mean=None, running_var=N
 
 @batch_norm_train.vjp
 @batch_norm_train.graph_vjp
-def _(g, out, x, weight=None, bias=None, running_mean=None, running_var=None, counter=None,
-      momentum=0.1, eps=1e-5, needs=(True,) * 6):
+def _(
+    g,
+    out,
+    x,
+    weight=None,
+    bias=None,
+    running_mean=None,
+    running_var=None,
+    counter=None,
+    momentum=0.1,
+    eps=1e-5,
+    needs=(True,) * 6,
+):
     axes, shape, _, centered, var = _statistics(x, eps)
     inverse = 1.0 / on(sqrt, var + eps)
     normalized = centered * inverse
@@ -59,6 +79,9 @@ def _(g, out, x, weight=None, bias=None, running_mean=None, running_var=None, co
     gx = None
     if needs[0]:
         g_hat = g if weight is None else g * weight.reshape(shape)
-        gx = inverse * (g_hat - g_hat.mean(axis=axes, keepdims=True)
-                        - normalized * (g_hat * normalized).mean(axis=axes, keepdims=True))
+        gx = inverse * (
+            g_hat
+            - g_hat.mean(axis=axes, keepdims=True)
+            - normalized * (g_hat * normalized).mean(axis=axes, keepdims=True)
+        )
     return gx, gw, gb, None, None, None

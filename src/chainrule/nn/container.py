@@ -22,8 +22,7 @@ class ModuleList(Module):
 
     def append(self, module: Module):
         if not isinstance(module, Module):
-            raise TypeError(
-                f"{type(self).__name__}: {type(module).__name__} is not a Module")
+            raise TypeError(f"{type(self).__name__}: {type(module).__name__} is not a Module")
         setattr(self, str(self._length), module)
         self._length += 1
         return self
@@ -43,8 +42,9 @@ class ModuleList(Module):
         if isinstance(index, slice):
             return self._of(list(self)[index])
         if not -self._length <= index < self._length:
-            raise IndexError(f"{type(self).__name__}: index {index} out of range "
-                             f"for {self._length} modules")
+            raise IndexError(
+                f"{type(self).__name__}: index {index} out of range for {self._length} modules"
+            )
         return getattr(self, str(index % self._length))
 
     @staticmethod
@@ -84,7 +84,8 @@ class Residual(Module):
         out = self.block(x)
         if out.shape != x.shape:
             raise ShapeError(
-                f"Residual: the block maps shape {x.shape} to {out.shape}; they must match")
+                f"Residual: the block maps shape {x.shape} to {out.shape}; they must match"
+            )
         return x + out
 
 
@@ -110,13 +111,12 @@ class Flatten(Module):
         start = self.start_dim % len(shape)
         end = self.end_dim % len(shape)
         merged = 1
-        for n in shape[start:end + 1]:
+        for n in shape[start : end + 1]:
             merged *= n
-        return x.reshape(shape[:start] + (merged,) + shape[end + 1:])
+        return x.reshape((*shape[:start], merged, *shape[end + 1 :]))
 
     def spec_args(self) -> dict:
         return {"start_dim": self.start_dim, "end_dim": self.end_dim}
-
 
 
 @register_layer(args={"dim": Int(), "unflattened_size": Shape()})
@@ -136,7 +136,7 @@ class Unflatten(Module):
     def forward(self, x):
         shape = x.shape
         dim = self.dim % len(shape)
-        return x.reshape(shape[:dim] + self.unflattened_size + shape[dim + 1:])
+        return x.reshape(shape[:dim] + self.unflattened_size + shape[dim + 1 :])
 
     def spec_args(self) -> dict:
         return {"dim": self.dim, "unflattened_size": list(self.unflattened_size)}

@@ -22,21 +22,38 @@ class _ConvNd(Module):
     dims = 0
     function = None
 
-    def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0,
-                 dilation=1, groups=1, bias=True, padding_mode="zeros", dtype=None):
+    def __init__(
+        self,
+        in_channels,
+        out_channels,
+        kernel_size,
+        stride=1,
+        padding=0,
+        dilation=1,
+        groups=1,
+        bias=True,
+        padding_mode="zeros",
+        dtype=None,
+    ):
         super().__init__()
         name = type(self).__name__
         if padding_mode != "zeros":
-            raise NotImplementedError(f"{name}: padding_mode {padding_mode!r} is not supported "
-                                      "(only 'zeros')")
+            raise NotImplementedError(
+                f"{name}: padding_mode {padding_mode!r} is not supported (only 'zeros')"
+            )
         if groups < 1 or in_channels % groups or out_channels % groups:
-            raise ValueError(f"{name}: in_channels={in_channels} and out_channels="
-                             f"{out_channels} must be divisible by groups={groups}")
+            raise ValueError(
+                f"{name}: in_channels={in_channels} and out_channels="
+                f"{out_channels} must be divisible by groups={groups}"
+            )
         self.in_channels, self.out_channels = int(in_channels), int(out_channels)
         self.kernel_size = tuple_of(kernel_size, self.dims, "kernel_size")
         self.stride = tuple_of(stride, self.dims, "stride")
-        self.padding = padding if isinstance(padding, str) else tuple_of(
-            padding, self.dims, "padding", minimum=0)
+        self.padding = (
+            padding
+            if isinstance(padding, str)
+            else tuple_of(padding, self.dims, "padding", minimum=0)
+        )
         if padding == "same" and self.stride != (1,) * self.dims:
             raise ValueError(f"{name}: padding='same' is not supported for strided convolutions")
         self.dilation = tuple_of(dilation, self.dims, "dilation")
@@ -56,35 +73,54 @@ class _ConvNd(Module):
             init.uniform_(self.bias, -bound, bound)
 
     def forward(self, x):
-        return type(self).function(x, self.weight, self.bias, self.stride, self.padding,
-                                   self.dilation, self.groups)
+        return type(self).function(
+            x, self.weight, self.bias, self.stride, self.padding, self.dilation, self.groups
+        )
 
     def spec_args(self) -> dict:
         padding = self.padding if isinstance(self.padding, str) else list(self.padding)
-        return {"in_channels": self.in_channels, "out_channels": self.out_channels,
-                "kernel_size": list(self.kernel_size), "stride": list(self.stride),
-                "padding": padding, "dilation": list(self.dilation), "groups": self.groups,
-                "bias": self.bias is not None, "dtype": str(self.weight.dtype)}
+        return {
+            "in_channels": self.in_channels,
+            "out_channels": self.out_channels,
+            "kernel_size": list(self.kernel_size),
+            "stride": list(self.stride),
+            "padding": padding,
+            "dilation": list(self.dilation),
+            "groups": self.groups,
+            "bias": self.bias is not None,
+            "dtype": str(self.weight.dtype),
+        }
 
     def extra_repr(self) -> str:
-        return (f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, "
-                f"stride={self.stride}, padding={self.padding}, dilation={self.dilation}, "
-                f"groups={self.groups}, bias={self.bias is not None}")
+        return (
+            f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, "
+            f"stride={self.stride}, padding={self.padding}, dilation={self.dilation}, "
+            f"groups={self.groups}, bias={self.bias is not None}"
+        )
 
 
 def _conv_args():
-    return {"in_channels": Size(), "out_channels": Size(), "kernel_size": Shape(),
-            "stride": Shape(), "padding": OneOf(Shape(low=0), Choice(("same", "valid"))),
-            "dilation": Shape(), "groups": Size(), "bias": Bool(), "dtype": FloatDType()}
+    return {
+        "in_channels": Size(),
+        "out_channels": Size(),
+        "kernel_size": Shape(),
+        "stride": Shape(),
+        "padding": OneOf(Shape(low=0), Choice(("same", "valid"))),
+        "dilation": Shape(),
+        "groups": Size(),
+        "bias": Bool(),
+        "dtype": FloatDType(),
+    }
 
 
 def _conv_size(dims):
     """Weights (out, in/groups, *kernel) and the bias, a kernel given as one size per axis or
     one size for all."""
+
     def size(a):
         kernel = a["kernel_size"] * dims if len(a["kernel_size"]) == 1 else a["kernel_size"]
-        return a["out_channels"] * (a["in_channels"] // a["groups"] * math.prod(kernel)
-                                    + a["bias"])
+        return a["out_channels"] * (a["in_channels"] // a["groups"] * math.prod(kernel) + a["bias"])
+
     return size
 
 

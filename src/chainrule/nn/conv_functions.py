@@ -11,8 +11,16 @@ import numbers
 from ..engine import conv_ops, pool_ops
 from ..engine.primitive import ShapeError
 
-__all__ = ["adaptive_avg_pool1d", "adaptive_avg_pool2d", "avg_pool1d", "avg_pool2d",
-           "conv1d", "conv2d", "max_pool1d", "max_pool2d"]
+__all__ = [
+    "adaptive_avg_pool1d",
+    "adaptive_avg_pool2d",
+    "avg_pool1d",
+    "avg_pool2d",
+    "conv1d",
+    "conv2d",
+    "max_pool1d",
+    "max_pool2d",
+]
 
 
 def tuple_of(value, dims: int, name: str, minimum: int = 1) -> tuple:
@@ -31,8 +39,10 @@ def _batched(x, dims: int, name: str):
     if x.ndim == dims + 1:
         return x.reshape((1, *x.shape)), True
     if x.ndim != dims + 2:
-        raise ShapeError(f"{name}: expected a {dims + 1}-D (C, *size) or {dims + 2}-D "
-                         f"(N, C, *size) input, got shape {x.shape}")
+        raise ShapeError(
+            f"{name}: expected a {dims + 1}-D (C, *size) or {dims + 2}-D "
+            f"(N, C, *size) input, got shape {x.shape}"
+        )
     return x, False
 
 
@@ -49,24 +59,28 @@ def _conv_padding(padding, kernel, stride, dilation, dims):
         total = [d * (k - 1) for k, d in zip(kernel, dilation)]
         return tuple((t // 2, t - t // 2) for t in total)  # as torch: the odd one on the right
     if isinstance(padding, str):  # a ValueError, as torch's
-        raise ValueError(  # noqa: TRY004
-            f"padding must be 'same', 'valid', an int or ints, got {padding!r}")
+        raise ValueError(f"padding must be 'same', 'valid', an int or ints, got {padding!r}")
     return tuple((p, p) for p in tuple_of(padding, dims, "padding", minimum=0))
 
 
 def _conv(x, weight, bias, stride, padding, dilation, groups, dims, name):
     if weight.ndim != dims + 2:
-        raise ShapeError(f"{name}: weight must be {dims + 2}-D (out, in/groups, *kernel), "
-                         f"got shape {weight.shape}")
+        raise ShapeError(
+            f"{name}: weight must be {dims + 2}-D (out, in/groups, *kernel), "
+            f"got shape {weight.shape}"
+        )
     if not isinstance(groups, numbers.Integral) or groups < 1 or weight.shape[0] % groups:
-        raise ValueError(f"{name}: groups={groups!r} must be a positive int dividing the "
-                         f"{weight.shape[0]} output channels")
+        raise ValueError(
+            f"{name}: groups={groups!r} must be a positive int dividing the "
+            f"{weight.shape[0]} output channels"
+        )
     x, added = _batched(x, dims, name)
     stride = tuple_of(stride, dims, "stride")
     dilation = tuple_of(dilation, dims, "dilation")
     pads = _conv_padding(padding, weight.shape[2:], stride, dilation, dims)
-    y = conv_ops.conv(x, weight, bias, stride=stride, padding=pads, dilation=dilation,
-                      groups=int(groups))
+    y = conv_ops.conv(
+        x, weight, bias, stride=stride, padding=pads, dilation=dilation, groups=int(groups)
+    )
     return _unbatched(y, added)
 
 
@@ -100,11 +114,14 @@ def _pool_geometry(x, kernel_size, stride, padding, dilation, ceil_mode, dims, n
     pad = tuple_of(padding, dims, "padding", minimum=0)
     dilation = tuple_of(dilation, dims, "dilation")
     if any(2 * p > k for p, k in zip(pad, kernel)):
-        raise ValueError(f"{name}: padding {padding!r} should be at most half of the kernel "
-                         f"size {kernel_size!r}")
+        raise ValueError(
+            f"{name}: padding {padding!r} should be at most half of the kernel size {kernel_size!r}"
+        )
     sizes = x.shape[-dims:]
-    extra = tuple(_ceil_extra(n, k, s, p, d) if ceil_mode else 0
-                  for n, k, s, p, d in zip(sizes, kernel, stride, pad, dilation))
+    extra = tuple(
+        _ceil_extra(n, k, s, p, d) if ceil_mode else 0
+        for n, k, s, p, d in zip(sizes, kernel, stride, pad, dilation)
+    )
     return kernel, stride, dilation, tuple((p, p + e) for p, e in zip(pad, extra)), extra
 
 
@@ -113,49 +130,67 @@ def _max_pool(x, kernel_size, stride, padding, dilation, ceil_mode, return_indic
     if return_indices:
         raise NotImplementedError(f"{name}: return_indices=True is not supported")
     x, added = _batched(x, dims, name)
-    kernel, stride, dilation, pads, _ = _pool_geometry(x, kernel_size, stride, padding,
-                                                       dilation, ceil_mode, dims, name)
+    kernel, stride, dilation, pads, _ = _pool_geometry(
+        x, kernel_size, stride, padding, dilation, ceil_mode, dims, name
+    )
     y = pool_ops.max_pool(x, kernel_size=kernel, stride=stride, padding=pads, dilation=dilation)
     return _unbatched(y, added)
 
 
-def max_pool1d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False,
-               return_indices=False):
+def max_pool1d(
+    input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False, return_indices=False
+):
     """The maximum of each window of (N, C, L) input, as F.max_pool1d."""
     return _max_pool(input, kernel_size, stride, padding, dilation, ceil_mode, return_indices, 1)
 
 
-def max_pool2d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False,
-               return_indices=False):
+def max_pool2d(
+    input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False, return_indices=False
+):
     """The maximum of each window of (N, C, H, W) input, as F.max_pool2d."""
     return _max_pool(input, kernel_size, stride, padding, dilation, ceil_mode, return_indices, 2)
 
 
-def _avg_pool(x, kernel_size, stride, padding, ceil_mode, count_include_pad, divisor_override,
-              dims):
+def _avg_pool(
+    x, kernel_size, stride, padding, ceil_mode, count_include_pad, divisor_override, dims
+):
     name = f"avg_pool{dims}d"
     if divisor_override is not None and divisor_override <= 0:
         raise ValueError(f"{name}: divisor_override must be positive, got {divisor_override}")
     x, added = _batched(x, dims, name)
-    kernel, stride, _, pads, extra = _pool_geometry(x, kernel_size, stride, padding, 1,
-                                                    ceil_mode, dims, name)
-    y = pool_ops.avg_pool(x, kernel_size=kernel, stride=stride, padding=pads, ceil_pad=extra,
-                          count_include_pad=bool(count_include_pad),
-                          divisor_override=divisor_override)
+    kernel, stride, _, pads, extra = _pool_geometry(
+        x, kernel_size, stride, padding, 1, ceil_mode, dims, name
+    )
+    y = pool_ops.avg_pool(
+        x,
+        kernel_size=kernel,
+        stride=stride,
+        padding=pads,
+        ceil_pad=extra,
+        count_include_pad=bool(count_include_pad),
+        divisor_override=divisor_override,
+    )
     return _unbatched(y, added)
 
 
-def avg_pool1d(input, kernel_size, stride=None, padding=0, ceil_mode=False,
-               count_include_pad=True):
+def avg_pool1d(input, kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True):
     """The mean of each window of (N, C, L) input, as F.avg_pool1d."""
     return _avg_pool(input, kernel_size, stride, padding, ceil_mode, count_include_pad, None, 1)
 
 
-def avg_pool2d(input, kernel_size, stride=None, padding=0, ceil_mode=False,
-               count_include_pad=True, divisor_override=None):
+def avg_pool2d(
+    input,
+    kernel_size,
+    stride=None,
+    padding=0,
+    ceil_mode=False,
+    count_include_pad=True,
+    divisor_override=None,
+):
     """The mean of each window of (N, C, H, W) input, as F.avg_pool2d."""
-    return _avg_pool(input, kernel_size, stride, padding, ceil_mode, count_include_pad,
-                     divisor_override, 2)
+    return _avg_pool(
+        input, kernel_size, stride, padding, ceil_mode, count_include_pad, divisor_override, 2
+    )
 
 
 def _adaptive_avg_pool(x, output_size, dims):

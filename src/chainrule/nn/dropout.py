@@ -26,4 +26,3 @@ class Dropout(Module):
 
     def spec_args(self) -> dict:
         return {"p": self.p}
-

@@ -19,8 +19,9 @@ _WIDTH = 0.5
 _NODES = 48
 _FLOOR = 1e-16  # the fit stops at the first coefficient below this: the rest is rounding noise
 # erf(x) = 2/√π Σ (−1)^n x^(2n+1) / (n! (2n+1)); 14 terms reach 1e-20 relative at x = 0.5.
-_SERIES = [2 / math.sqrt(math.pi) * (-1) ** n / (math.factorial(n) * (2 * n + 1))
-           for n in range(14)]
+_SERIES = [
+    2 / math.sqrt(math.pi) * (-1) ** n / (math.factorial(n) * (2 * n + 1)) for n in range(14)
+]
 
 
 def _chebyshev_fit(f):
@@ -29,8 +30,10 @@ def _chebyshev_fit(f):
     coefficients = []
     for k in range(_NODES):
         # cos(k·θ_j) from the angle reduced exactly in integers: no rounding grows with k.
-        cosines = [math.cos(math.pi * (k * (2 * j + 1) % (4 * _NODES)) / (2 * _NODES))
-                   for j in range(_NODES)]
+        cosines = [
+            math.cos(math.pi * (k * (2 * j + 1) % (4 * _NODES)) / (2 * _NODES))
+            for j in range(_NODES)
+        ]
         c = 2 / _NODES * math.fsum(v * w for v, w in zip(values, cosines))
         if abs(c) < _FLOOR:
             break

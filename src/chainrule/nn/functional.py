@@ -10,6 +10,7 @@ from ..engine import ops
 from ..engine.backend import xp
 from ..engine.primitive import ShapeError
 from ..engine.tensor import ChainruleError, Tensor
+from .batch_norm_ops import batch_norm_train
 from .conv_functions import (
     adaptive_avg_pool1d,
     adaptive_avg_pool2d,
@@ -33,17 +34,44 @@ from .loss_functions import (
 )
 from .primitives import gelu as _gelu
 from .primitives import linear
-from .batch_norm_ops import batch_norm_train
 from .state_ops import count_batch, dropout_mask, one_hot_rows, running_update
 
 __all__ = [
-    "linear", "relu", "leaky_relu", "sigmoid", "tanh", "gelu", "softmax", "log_softmax",
-    "silu", "softplus", "mish", "elu", "one_hot", "pad", "normalize", "smooth_l1_loss",
+    "adaptive_avg_pool1d",
+    "adaptive_avg_pool2d",
+    "avg_pool1d",
+    "avg_pool2d",
+    "batch_norm",
+    "binary_cross_entropy",
+    "binary_cross_entropy_with_logits",
+    "conv1d",
+    "conv2d",
+    "cross_entropy",
+    "dropout",
+    "elu",
+    "gelu",
+    "huber_loss",
     "kl_div",
-    "dropout", "batch_norm", "layer_norm", "mse_loss", "l1_loss", "huber_loss",
-    "binary_cross_entropy", "binary_cross_entropy_with_logits", "cross_entropy", "nll_loss",
-    "conv1d", "conv2d", "max_pool1d", "max_pool2d", "avg_pool1d", "avg_pool2d",
-    "adaptive_avg_pool1d", "adaptive_avg_pool2d",
+    "l1_loss",
+    "layer_norm",
+    "leaky_relu",
+    "linear",
+    "log_softmax",
+    "max_pool1d",
+    "max_pool2d",
+    "mish",
+    "mse_loss",
+    "nll_loss",
+    "normalize",
+    "one_hot",
+    "pad",
+    "relu",
+    "sigmoid",
+    "silu",
+    "smooth_l1_loss",
+    "softmax",
+    "softplus",
+    "tanh",
 ]
 
 relu = ops.relu
@@ -91,9 +119,11 @@ def pad(input, pad, mode="constant", value=0.0):
     if mode != "constant":
         raise ValueError(f"pad: only mode='constant' is supported, got {mode!r}")
     if len(pad) % 2 or len(pad) // 2 > input.ndim:
-        raise ValueError(f"pad: {tuple(pad)} must hold (before, after) pairs for at most "
-                         f"{input.ndim} axes of the input of shape {input.shape}")
-    pairs = [tuple(pad[i:i + 2]) for i in range(0, len(pad), 2)][::-1]
+        raise ValueError(
+            f"pad: {tuple(pad)} must hold (before, after) pairs for at most "
+            f"{input.ndim} axes of the input of shape {input.shape}"
+        )
+    pairs = [tuple(pad[i : i + 2]) for i in range(0, len(pad), 2)][::-1]
     widths = ((0, 0),) * (input.ndim - len(pairs)) + tuple(pairs)
     return ops.pad(input, widths=widths, value=value)
 
@@ -143,8 +173,9 @@ def _channel_shape(x, name):
     return (0, *range(2, x.ndim)), (-1, *(1,) * (x.ndim - 2))
 
 
-def batch_norm(x, running_mean, running_var, weight=None, bias=None, training=False,
-               momentum=0.1, eps=1e-5):
+def batch_norm(
+    x, running_mean, running_var, weight=None, bias=None, training=False, momentum=0.1, eps=1e-5
+):
     """Normalize each channel (axis 1) of a (N, C, *size) input, as F.batch_norm.
 
     Training uses the batch's mean and biased variance and, when running arrays are given,
@@ -154,41 +185,48 @@ def batch_norm(x, running_mean, running_var, weight=None, bias=None, training=Fa
     return normalize_batch(x, running_mean, running_var, weight, bias, training, momentum, eps)
 
 
-def normalize_batch(x, running_mean, running_var, weight, bias, training, momentum, eps,
-                    counter=None):
+def normalize_batch(
+    x, running_mean, running_var, weight, bias, training, momentum, eps, counter=None
+):
     """batch_norm, with BatchNorm's counter of batches: counted here when given, and the
     running average cumulative (1/count) when momentum is None."""
-    axes, shape = _channel_shape(x, "batch_norm")
+    _axes, shape = _channel_shape(x, "batch_norm")
     if not training:
         rm, rv = xp.asarray(running_mean), xp.asarray(running_var)
         out = (x - rm.reshape(shape)) / xp.sqrt(rv.reshape(shape) + eps)
         return _affine(out, weight, bias, shape)
     if distributed.batch_norm_is_synchronized():
-        return _synchronized_batch_norm(x, running_mean, running_var, weight, bias, momentum,
-                                        eps, counter)
+        return _synchronized_batch_norm(
+            x, running_mean, running_var, weight, bias, momentum, eps, counter
+        )
     count = x.size // x.shape[1]
     if count <= 1:
-        raise ChainruleError(f"batch_norm: expected more than 1 value per channel when "
-                             f"training, got input of shape {x.shape}")
-    return batch_norm_train(x, weight, bias, running_mean, running_var, counter,
-                            momentum=momentum, eps=eps)
+        raise ChainruleError(
+            f"batch_norm: expected more than 1 value per channel when "
+            f"training, got input of shape {x.shape}"
+        )
+    return batch_norm_train(
+        x, weight, bias, running_mean, running_var, counter, momentum=momentum, eps=eps
+    )
 
 
-def _synchronized_batch_norm(x, running_mean, running_var, weight, bias, momentum, eps,
-                             counter):
+def _synchronized_batch_norm(x, running_mean, running_var, weight, bias, momentum, eps, counter):
     """Training batch norm over the global batch that data-parallel processes share."""
     axes, shape = _channel_shape(x, "batch_norm")
     mean, centered, var, count = _global_moments(x, axes, shape)
     if count <= 1:
-        raise ChainruleError(f"batch_norm: expected more than 1 value per channel when "
-                             f"training, got a global batch of {count} per channel")
+        raise ChainruleError(
+            f"batch_norm: expected more than 1 value per channel when "
+            f"training, got a global batch of {count} per channel"
+        )
     if counter is not None:
         count_batch(counter)
     if running_mean is not None:
         running_update(running_mean, mean.data, counter, momentum=momentum)
     if running_var is not None:
-        running_update(running_var, var.data, counter, momentum=momentum,
-                       correction=count / (count - 1))
+        running_update(
+            running_var, var.data, counter, momentum=momentum, correction=count / (count - 1)
+        )
     return _affine(centered / ops.sqrt(var + eps), weight, bias, shape)
 
 
@@ -216,9 +254,11 @@ def _affine(out, weight, bias, shape):
 def layer_norm(x, normalized_shape, weight=None, bias=None, eps=1e-5):
     """Normalize over the last len(normalized_shape) axes (biased variance), as F.layer_norm."""
     normalized_shape = tuple(normalized_shape)
-    if x.shape[x.ndim - len(normalized_shape):] != normalized_shape:
-        raise ShapeError(f"layer_norm: input of shape {x.shape} does not end in the "
-                         f"normalized shape {normalized_shape}")
+    if x.shape[x.ndim - len(normalized_shape) :] != normalized_shape:
+        raise ShapeError(
+            f"layer_norm: input of shape {x.shape} does not end in the "
+            f"normalized shape {normalized_shape}"
+        )
     axes = tuple(range(x.ndim - len(normalized_shape), x.ndim))
     mean = x.mean(axis=axes, keepdims=True)
     centered = x - mean

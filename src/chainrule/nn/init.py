@@ -18,8 +18,14 @@ from ..engine.backend import xp
 from ..engine.tensor import ChainruleError, Tensor
 
 _LINEAR_GAINS = {
-    "linear": 1.0, "conv1d": 1.0, "conv2d": 1.0, "conv3d": 1.0, "conv_transpose1d": 1.0,
-    "conv_transpose2d": 1.0, "conv_transpose3d": 1.0, "sigmoid": 1.0,
+    "linear": 1.0,
+    "conv1d": 1.0,
+    "conv2d": 1.0,
+    "conv3d": 1.0,
+    "conv_transpose1d": 1.0,
+    "conv_transpose2d": 1.0,
+    "conv_transpose3d": 1.0,
+    "sigmoid": 1.0,
 }
 
 
@@ -53,7 +59,8 @@ def calculate_fan_in_and_fan_out(tensor) -> tuple[int, int]:
     shape = xp.shape(_array(tensor))
     if len(shape) < 2:
         raise InitError(
-            f"fan in and fan out need a tensor of at least 2 dimensions, got shape {shape}")
+            f"fan in and fan out need a tensor of at least 2 dimensions, got shape {shape}"
+        )
     receptive = math.prod(shape[2:])
     return shape[1] * receptive, shape[0] * receptive
 

@@ -93,8 +93,11 @@ class ParameterList(Module):
 
     def __setitem__(self, index: int, value) -> None:
         self[index]  # a clear IndexError
-        setattr(self, str(index % self._length), value if isinstance(value, Parameter)
-                else Parameter(value))
+        setattr(
+            self,
+            str(index % self._length),
+            value if isinstance(value, Parameter) else Parameter(value),
+        )
 
     def forward(self, *args):
         raise NotImplementedError("ParameterList holds parameters; use them in forward")

@@ -14,7 +14,8 @@ from .registry import Bool, FloatDType, Size, register_layer
 
 @register_layer(
     args={"in_features": Size(), "out_features": Size(), "bias": Bool(), "dtype": FloatDType()},
-    state_size=lambda a: a["out_features"] * (a["in_features"] + a["bias"]))
+    state_size=lambda a: a["out_features"] * (a["in_features"] + a["bias"]),
+)
 class Linear(Module):
     """y = x Wᵀ + b for x of shape (..., in_features); weight (out_features, in_features).
 
@@ -42,15 +43,23 @@ class Linear(Module):
         if dtype is not None and dtype != self.weight.dtype:
             # As torch: no silent promotion (a float64 batch into float32 weights would return
             # float64 and train at another precision). cr.fit and cr.predict cast for you.
-            raise DtypeError(f"Linear: input of dtype {dtype} does not match the layer's "
-                             f"{self.weight.dtype} weights; cast the input (x.astype(...)) or "
-                             f"the model (model.to(...), .double(), .float())")
+            raise DtypeError(
+                f"Linear: input of dtype {dtype} does not match the layer's "
+                f"{self.weight.dtype} weights; cast the input (x.astype(...)) or "
+                f"the model (model.to(...), .double(), .float())"
+            )
         return linear(x, self.weight, self.bias)
 
     def spec_args(self) -> dict:
-        return {"in_features": self.in_features, "out_features": self.out_features,
-                "bias": self.bias is not None, "dtype": str(self.weight.dtype)}
+        return {
+            "in_features": self.in_features,
+            "out_features": self.out_features,
+            "bias": self.bias is not None,
+            "dtype": str(self.weight.dtype),
+        }
 
     def extra_repr(self) -> str:
-        return (f"in_features={self.in_features}, out_features={self.out_features}, "
-                f"bias={self.bias is not None}")
+        return (
+            f"in_features={self.in_features}, out_features={self.out_features}, "
+            f"bias={self.bias is not None}"
+        )

@@ -11,8 +11,10 @@ class _Loss(Module):
     def __init__(self, reduction="mean"):
         super().__init__()
         if reduction not in L._REDUCTIONS:
-            raise L.LossError(f"{type(self).__name__}: reduction must be one of "
-                              f"{L._REDUCTIONS}, got {reduction!r}")
+            raise L.LossError(
+                f"{type(self).__name__}: reduction must be one of "
+                f"{L._REDUCTIONS}, got {reduction!r}"
+            )
         self.reduction = reduction
 
     def extra_repr(self) -> str:
@@ -58,8 +60,10 @@ class KLDivLoss(Module):
     def __init__(self, reduction="mean", log_target=False):
         super().__init__()
         if reduction not in (*L._REDUCTIONS, "batchmean"):
-            raise L.LossError(f"KLDivLoss: reduction must be one of {L._REDUCTIONS} or "
-                              f"'batchmean', got {reduction!r}")
+            raise L.LossError(
+                f"KLDivLoss: reduction must be one of {L._REDUCTIONS} or "
+                f"'batchmean', got {reduction!r}"
+            )
         self.reduction, self.log_target = reduction, bool(log_target)
 
     def forward(self, input, target):
@@ -82,8 +86,9 @@ class BCEWithLogitsLoss(_Loss):
         _optional_buffer(self, "pos_weight", pos_weight)
 
     def forward(self, input, target):
-        return L.binary_cross_entropy_with_logits(input, target, self.weight, self.reduction,
-                                                  self.pos_weight)
+        return L.binary_cross_entropy_with_logits(
+            input, target, self.weight, self.reduction, self.pos_weight
+        )
 
 
 class NLLLoss(_Loss):
@@ -102,15 +107,19 @@ class CrossEntropyLoss(NLLLoss):
         self.label_smoothing = float(label_smoothing)
 
     def forward(self, input, target):
-        return L.cross_entropy(input, target, self.weight, self.ignore_index, self.reduction,
-                               self.label_smoothing)
+        return L.cross_entropy(
+            input, target, self.weight, self.ignore_index, self.reduction, self.label_smoothing
+        )
 
 
 # name -> class of every loss module above (PyTorch's names): a new loss class is listed here
 # by being defined in this module.
 LOSSES: dict[str, type] = {
-    cls.__name__: cls for cls in list(globals().values())
-    if isinstance(cls, type) and issubclass(cls, Module) and cls.__module__ == __name__
+    cls.__name__: cls
+    for cls in list(globals().values())
+    if isinstance(cls, type)
+    and issubclass(cls, Module)
+    and cls.__module__ == __name__
     and cls is not _Loss
 }
 # The loss each task trains with: `chainrule train` and the scikit-learn estimators ask here.

@@ -9,7 +9,7 @@ from __future__ import annotations
 from ..engine import ops
 from ..engine.backend import xp
 from ..engine.primitive import ShapeError
-from ..engine.tensor import ChainruleError, Tensor
+from ..engine.tensor import Tensor
 from .primitives import bce_probs, bce_with_logits, label_cross_entropy, softmax_cross_entropy
 from .state_ops import LossError, class_targets, label_weights, less, pick_labels
 
@@ -28,8 +28,10 @@ def _check(name, input, target, reduction):
     if reduction not in _REDUCTIONS:
         raise LossError(f"{name}: reduction must be one of {_REDUCTIONS}, got {reduction!r}")
     if target is not None and tuple(input.shape) != tuple(xp.shape(_data(target))):
-        raise ShapeError(f"{name}: input of shape {tuple(input.shape)} and target of shape "
-                         f"{tuple(xp.shape(_data(target)))} differ")
+        raise ShapeError(
+            f"{name}: input of shape {tuple(input.shape)} and target of shape "
+            f"{tuple(xp.shape(_data(target)))} differ"
+        )
 
 
 def _data(x):
@@ -82,8 +84,9 @@ def kl_div(input, target, reduction="mean", log_target=False):
         loss = ops.exp(target) * (target - input)
     else:
         positive = _data(target) > 0
-        loss = ops.where(positive, target * (ops.log(ops.where(positive, target, 1.0)) - input),
-                         0.0)
+        loss = ops.where(
+            positive, target * (ops.log(ops.where(positive, target, 1.0)) - input), 0.0
+        )
     if batchmean:
         return loss.sum() / (input.shape[0] if input.ndim else 1)
     return _reduce(loss, reduction)
@@ -94,15 +97,16 @@ def binary_cross_entropy(input, target, weight=None, reduction="mean"):
     _check("binary_cross_entropy", input, target, reduction)
     x = _data(input)
     if x.size and (x.min() < 0 or x.max() > 1):
-        raise LossError("binary_cross_entropy: input must hold probabilities in [0, 1], got "
-                        f"values in [{x.min()}, {x.max()}]; use "
-                        "binary_cross_entropy_with_logits for logits")
+        raise LossError(
+            "binary_cross_entropy: input must hold probabilities in [0, 1], got "
+            f"values in [{x.min()}, {x.max()}]; use "
+            "binary_cross_entropy_with_logits for logits"
+        )
     loss = bce_probs(input, target)
     return _reduce(loss if weight is None else loss * weight, reduction)
 
 
-def binary_cross_entropy_with_logits(input, target, weight=None, reduction="mean",
-                                     pos_weight=None):
+def binary_cross_entropy_with_logits(input, target, weight=None, reduction="mean", pos_weight=None):
     """BCE on σ(input), computed stably from the logits; pos_weight scales positive terms."""
     _check("binary_cross_entropy_with_logits", input, target, reduction)
     loss = bce_with_logits(input, target, pos_weight)
@@ -124,8 +128,10 @@ def _labels_and_weights(name, scores, target, weight):
     labels = _data(target)
     classes = scores.shape[-1]
     if labels.shape != scores.shape[:-1]:
-        raise ShapeError(f"{name}: target of shape {labels.shape} does not fit input with "
-                         f"batch shape {scores.shape[:-1]} and {classes} classes")
+        raise ShapeError(
+            f"{name}: target of shape {labels.shape} does not fit input with "
+            f"batch shape {scores.shape[:-1]} and {classes} classes"
+        )
     weights = xp.ones(classes, scores.dtype) if weight is None else _data(weight)
     return labels, weights
 
@@ -149,8 +155,9 @@ def _weighted_reduce(loss, reduction, sample_weights):
     return _reduce(loss, reduction)
 
 
-def cross_entropy(input, target, weight=None, ignore_index=-100, reduction="mean",
-                  label_smoothing=0.0):
+def cross_entropy(
+    input, target, weight=None, ignore_index=-100, reduction="mean", label_smoothing=0.0
+):
     """Softmax cross-entropy of logits against class indices or class probabilities.
 
     Integer targets: −w[t]·log softmax(x)[t], mixed with the uniform target when
@@ -160,19 +167,20 @@ def cross_entropy(input, target, weight=None, ignore_index=-100, reduction="mean
     """
     _check("cross_entropy", input, None, reduction)
     if not 0.0 <= label_smoothing <= 1.0:
-        raise LossError(f"cross_entropy: label_smoothing must be in [0, 1], "
-                        f"got {label_smoothing}")
+        raise LossError(f"cross_entropy: label_smoothing must be in [0, 1], got {label_smoothing}")
     logits = _classes_last(input, "cross_entropy")
     classes = logits.shape[-1]
     target_array = _data(target)
     if target_array.dtype.kind == "f":
         if target_array.shape != tuple(input.shape) and target_array.shape == (
-                tuple(input.shape[:1]) + tuple(input.shape[2:])):
+            tuple(input.shape[:1]) + tuple(input.shape[2:])
+        ):
             raise LossError(
                 f"cross_entropy: target of shape {target_array.shape} and dtype "
                 f"{target_array.dtype} looks like class labels, which must be integers "
                 "(as in torch: cast with .astype(np.int64)); float targets are class "
-                f"probabilities of the input's shape {tuple(input.shape)}")
+                f"probabilities of the input's shape {tuple(input.shape)}"
+            )
         _check("cross_entropy", input, target, reduction)
         probs = target if isinstance(target, Tensor) else Tensor(_data(target))
         probs = _classes_last(probs, "cross_entropy")
@@ -183,9 +191,14 @@ def cross_entropy(input, target, weight=None, ignore_index=-100, reduction="mean
         return _reduce(softmax_cross_entropy(logits, probs), reduction)
     labels, weights = _labels_and_weights("cross_entropy", logits, target, weight)
     if logits.ndim == 2 and reduction != "none":
-        return label_cross_entropy(logits, labels, None if weight is None else weights,
-                                   ignore_index=ignore_index, label_smoothing=label_smoothing,
-                                   reduction=reduction)
+        return label_cross_entropy(
+            logits,
+            labels,
+            None if weight is None else weights,
+            ignore_index=ignore_index,
+            label_smoothing=label_smoothing,
+            reduction=reduction,
+        )
     options = {"classes": classes, "ignore_index": ignore_index}
     sample_weights = label_weights(labels, weights, **options)
     rows = class_targets(labels, weights, label_smoothing=label_smoothing, **options)

@@ -109,8 +109,10 @@ class Module:
         for part in target.split(".") if target else ():
             child = vars(module).get(part)
             if not isinstance(child, Module):
-                raise AttributeError(f"get_submodule: {type(module).__name__} has no "
-                                     f"sub-module {part!r} (path {target!r})")
+                raise AttributeError(
+                    f"get_submodule: {type(module).__name__} has no "
+                    f"sub-module {part!r} (path {target!r})"
+                )
             module = child
         return module
 
@@ -188,7 +190,8 @@ class Module:
             problems += [f"unexpected key {k!r}" for k in unexpected]
         if problems:
             raise StateDictError(
-                f"load_state_dict into {type(self).__name__}: " + "; ".join(problems))
+                f"load_state_dict into {type(self).__name__}: " + "; ".join(problems)
+            )
         for key in slots.keys() & state.keys():
             _slot_array(slots[key])[...] = _as_numpy(state[key])
         return {"missing_keys": missing, "unexpected_keys": unexpected}

@@ -33,10 +33,17 @@ def _layer_norm_size(a: dict) -> int:
 
 
 @register_layer(
-    args={"num_features": Size(), "eps": Float(0.0), "momentum": Float(optional=True),
-          "affine": Bool(), "track_running_stats": Bool(), "dtype": FloatDType(),
-          "bias": Bool()},
-    state_size=_batch_norm_size)
+    args={
+        "num_features": Size(),
+        "eps": Float(0.0),
+        "momentum": Float(optional=True),
+        "affine": Bool(),
+        "track_running_stats": Bool(),
+        "dtype": FloatDType(),
+        "bias": Bool(),
+    },
+    state_size=_batch_norm_size,
+)
 class BatchNorm1d(Module):
     """Per-feature normalization of (N, C) or (N, C, L) inputs by batch statistics.
 
@@ -47,8 +54,17 @@ class BatchNorm1d(Module):
     (γ and β when affine; bias=False drops β, as in PyTorch 2.13).
     """
 
-    def __init__(self, num_features, eps=1e-5, momentum=0.1, affine=True,
-                 track_running_stats=True, dtype=None, *, bias=True):
+    def __init__(
+        self,
+        num_features,
+        eps=1e-5,
+        momentum=0.1,
+        affine=True,
+        track_running_stats=True,
+        dtype=None,
+        *,
+        bias=True,
+    ):
         super().__init__()
         self.num_features = int(num_features)
         self.eps = float(eps)
@@ -61,8 +77,7 @@ class BatchNorm1d(Module):
         tracking = self.track_running_stats
         self.register_buffer("running_mean", xp.zeros(num_features, dtype) if tracking else None)
         self.register_buffer("running_var", xp.ones(num_features, dtype) if tracking else None)
-        self.register_buffer("num_batches_tracked",
-                             xp.zeros((), xp.int64) if tracking else None)
+        self.register_buffer("num_batches_tracked", xp.zeros((), xp.int64) if tracking else None)
 
     def reset_running_stats(self):
         if self.track_running_stats:
@@ -75,26 +90,42 @@ class BatchNorm1d(Module):
     def forward(self, x):
         if x.ndim not in self.input_ranks or x.shape[1] != self.num_features:
             wanted = self.input_shapes.format(C=self.num_features)
-            raise ShapeError(f"{type(self).__name__}({self.num_features}): expected input of "
-                             f"shape {wanted}, got {x.shape}")
+            raise ShapeError(
+                f"{type(self).__name__}({self.num_features}): expected input of "
+                f"shape {wanted}, got {x.shape}"
+            )
         tracking = self.training and self.track_running_stats
         use_batch_stats = self.training or self.running_mean is None
         update = not self.training or self.track_running_stats
-        return F.normalize_batch(x, self.running_mean if update else None,
-                                 self.running_var if update else None, self.weight, self.bias,
-                                 use_batch_stats, self.momentum, self.eps,
-                                 counter=self.num_batches_tracked if tracking else None)
+        return F.normalize_batch(
+            x,
+            self.running_mean if update else None,
+            self.running_var if update else None,
+            self.weight,
+            self.bias,
+            use_batch_stats,
+            self.momentum,
+            self.eps,
+            counter=self.num_batches_tracked if tracking else None,
+        )
 
     def spec_args(self) -> dict:
-        args = {"num_features": self.num_features, "eps": self.eps, "momentum": self.momentum,
-                "affine": self.affine, "track_running_stats": self.track_running_stats,
-                "bias": self.bias is not None}
+        args = {
+            "num_features": self.num_features,
+            "eps": self.eps,
+            "momentum": self.momentum,
+            "affine": self.affine,
+            "track_running_stats": self.track_running_stats,
+            "bias": self.bias is not None,
+        }
         return _with_dtype(args, self.weight if self.affine else self.running_mean)
 
     def extra_repr(self) -> str:
-        return (f"{self.num_features}, eps={self.eps}, momentum={self.momentum}, "
-                f"affine={self.affine}, bias={self.bias is not None}, "
-                f"track_running_stats={self.track_running_stats}")
+        return (
+            f"{self.num_features}, eps={self.eps}, momentum={self.momentum}, "
+            f"affine={self.affine}, bias={self.bias is not None}, "
+            f"track_running_stats={self.track_running_stats}"
+        )
 
 
 _BATCH_NORM_ARGS = BatchNorm1d.layer_spec.args
@@ -108,14 +139,19 @@ class BatchNorm2d(BatchNorm1d):
 
 
 @register_layer(
-    args={"normalized_shape": Shape(), "eps": Float(0.0), "elementwise_affine": Bool(),
-          "bias": Bool(), "dtype": FloatDType()},
-    state_size=_layer_norm_size)
+    args={
+        "normalized_shape": Shape(),
+        "eps": Float(0.0),
+        "elementwise_affine": Bool(),
+        "bias": Bool(),
+        "dtype": FloatDType(),
+    },
+    state_size=_layer_norm_size,
+)
 class LayerNorm(Module):
     """Normalization over the trailing `normalized_shape` axes of each sample, then γ·x̂ + β."""
 
-    def __init__(self, normalized_shape, eps=1e-5, elementwise_affine=True, bias=True,
-                 dtype=None):
+    def __init__(self, normalized_shape, eps=1e-5, elementwise_affine=True, bias=True, dtype=None):
         super().__init__()
         if isinstance(normalized_shape, numbers.Integral):
             normalized_shape = (normalized_shape,)
@@ -131,10 +167,16 @@ class LayerNorm(Module):
         return F.layer_norm(x, self.normalized_shape, self.weight, self.bias, self.eps)
 
     def spec_args(self) -> dict:
-        args = {"normalized_shape": list(self.normalized_shape), "eps": self.eps,
-                "elementwise_affine": self.elementwise_affine, "bias": self.bias is not None}
+        args = {
+            "normalized_shape": list(self.normalized_shape),
+            "eps": self.eps,
+            "elementwise_affine": self.elementwise_affine,
+            "bias": self.bias is not None,
+        }
         return _with_dtype(args, self.weight)
 
     def extra_repr(self) -> str:
-        return (f"{self.normalized_shape}, eps={self.eps}, "
-                f"elementwise_affine={self.elementwise_affine}, bias={self.bias is not None}")
+        return (
+            f"{self.normalized_shape}, eps={self.eps}, "
+            f"elementwise_affine={self.elementwise_affine}, bias={self.bias is not None}"
+        )

@@ -29,10 +29,20 @@ class _OutputSize:
         return Size().check(value)
 
 
-_MAX_POOL = {"kernel_size": _SIZES, "stride": _STRIDE, "padding": _PADDING,
-             "dilation": _SIZES, "ceil_mode": Bool()}
-_AVG_POOL = {"kernel_size": _SIZES, "stride": _STRIDE, "padding": _PADDING,
-             "ceil_mode": Bool(), "count_include_pad": Bool()}
+_MAX_POOL = {
+    "kernel_size": _SIZES,
+    "stride": _STRIDE,
+    "padding": _PADDING,
+    "dilation": _SIZES,
+    "ceil_mode": Bool(),
+}
+_AVG_POOL = {
+    "kernel_size": _SIZES,
+    "stride": _STRIDE,
+    "padding": _PADDING,
+    "ceil_mode": Bool(),
+    "count_include_pad": Bool(),
+}
 
 
 def _listed(value):
@@ -42,23 +52,30 @@ def _listed(value):
 class _MaxPoolNd(Module):
     function = None
 
-    def __init__(self, kernel_size, stride=None, padding=0, dilation=1, return_indices=False,
-                 ceil_mode=False):
+    def __init__(
+        self, kernel_size, stride=None, padding=0, dilation=1, return_indices=False, ceil_mode=False
+    ):
         super().__init__()
         if return_indices:
-            raise NotImplementedError(f"{type(self).__name__}: return_indices=True is not "
-                                      "supported")
+            raise NotImplementedError(
+                f"{type(self).__name__}: return_indices=True is not supported"
+            )
         self.kernel_size, self.stride, self.padding = kernel_size, stride, padding
         self.dilation, self.ceil_mode = dilation, bool(ceil_mode)
 
     def forward(self, x):
-        return type(self).function(x, self.kernel_size, self.stride, self.padding,
-                                   self.dilation, self.ceil_mode)
+        return type(self).function(
+            x, self.kernel_size, self.stride, self.padding, self.dilation, self.ceil_mode
+        )
 
     def spec_args(self) -> dict:
-        return {"kernel_size": _listed(self.kernel_size), "stride": _listed(self.stride),
-                "padding": _listed(self.padding), "dilation": _listed(self.dilation),
-                "ceil_mode": self.ceil_mode}
+        return {
+            "kernel_size": _listed(self.kernel_size),
+            "stride": _listed(self.stride),
+            "padding": _listed(self.padding),
+            "dilation": _listed(self.dilation),
+            "ceil_mode": self.ceil_mode,
+        }
 
 
 @register_layer(args=_MAX_POOL)
@@ -79,34 +96,54 @@ class MaxPool2d(_MaxPoolNd):
 class AvgPool1d(Module):
     """The mean over each window of (N, C, L) input, as torch.nn.AvgPool1d."""
 
-    def __init__(self, kernel_size, stride=None, padding=0, ceil_mode=False,
-                 count_include_pad=True):
+    def __init__(
+        self, kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True
+    ):
         super().__init__()
         self.kernel_size, self.stride, self.padding = kernel_size, stride, padding
         self.ceil_mode, self.count_include_pad = bool(ceil_mode), bool(count_include_pad)
 
     def forward(self, x):
-        return F.avg_pool1d(x, self.kernel_size, self.stride, self.padding, self.ceil_mode,
-                            self.count_include_pad)
+        return F.avg_pool1d(
+            x, self.kernel_size, self.stride, self.padding, self.ceil_mode, self.count_include_pad
+        )
 
     def spec_args(self) -> dict:
-        return {"kernel_size": _listed(self.kernel_size), "stride": _listed(self.stride),
-                "padding": _listed(self.padding), "ceil_mode": self.ceil_mode,
-                "count_include_pad": self.count_include_pad}
+        return {
+            "kernel_size": _listed(self.kernel_size),
+            "stride": _listed(self.stride),
+            "padding": _listed(self.padding),
+            "ceil_mode": self.ceil_mode,
+            "count_include_pad": self.count_include_pad,
+        }
 
 
 @register_layer(args={**_AVG_POOL, "divisor_override": _OptionalSize()})
 class AvgPool2d(AvgPool1d):
     """The mean over each window of (N, C, H, W) input, as torch.nn.AvgPool2d."""
 
-    def __init__(self, kernel_size, stride=None, padding=0, ceil_mode=False,
-                 count_include_pad=True, divisor_override=None):
+    def __init__(
+        self,
+        kernel_size,
+        stride=None,
+        padding=0,
+        ceil_mode=False,
+        count_include_pad=True,
+        divisor_override=None,
+    ):
         super().__init__(kernel_size, stride, padding, ceil_mode, count_include_pad)
         self.divisor_override = divisor_override
 
     def forward(self, x):
-        return F.avg_pool2d(x, self.kernel_size, self.stride, self.padding, self.ceil_mode,
-                            self.count_include_pad, self.divisor_override)
+        return F.avg_pool2d(
+            x,
+            self.kernel_size,
+            self.stride,
+            self.padding,
+            self.ceil_mode,
+            self.count_include_pad,
+            self.divisor_override,
+        )
 
     def spec_args(self) -> dict:
         return {**super().spec_args(), "divisor_override": self.divisor_override}

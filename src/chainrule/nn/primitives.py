@@ -24,7 +24,8 @@ def linear(x, weight, bias=None):
     if x.shape[-1:] != weight.shape[1:]:
         raise ShapeError(
             f"linear: input of shape {x.shape} has {x.shape[-1] if x.ndim else 0} features, "
-            f"the weight of shape {weight.shape} expects {weight.shape[1]}")
+            f"the weight of shape {weight.shape} expects {weight.shape[1]}"
+        )
     out = x @ weight.T
     if bias is not None:
         out += bias
@@ -201,8 +202,9 @@ class _LabelRows:
 
 
 @primitive
-def label_cross_entropy(z, labels, weights=None, ignore_index=-100, label_smoothing=0.0,
-                        reduction="mean"):
+def label_cross_entropy(
+    z, labels, weights=None, ignore_index=-100, label_smoothing=0.0, reduction="mean"
+):
     """Cross-entropy of (n, C) logits against n integer labels with torch's options, reduced
     by 'sum' or 'mean' (over the summed weights of the kept rows).
 
@@ -217,8 +219,7 @@ def label_cross_entropy(z, labels, weights=None, ignore_index=-100, label_smooth
 
 
 @label_cross_entropy.vjp
-def _(g, out, z, labels, weights=None, ignore_index=-100, label_smoothing=0.0,
-      reduction="mean"):
+def _(g, out, z, labels, weights=None, ignore_index=-100, label_smoothing=0.0, reduction="mean"):
     rows = _LabelRows(z, labels, weights, ignore_index, label_smoothing)
     scale = g / rows.count if reduction == "mean" else g
     # softmax·Σrow − row: the texts' ŷ − y for a one-hot row.
@@ -232,8 +233,7 @@ def _(g, out, z, labels, weights=None, ignore_index=-100, label_smoothing=0.0,
 
 
 @label_cross_entropy.graph_vjp
-def _(g, out, z, labels, weights=None, ignore_index=-100, label_smoothing=0.0,
-      reduction="mean"):
+def _(g, out, z, labels, weights=None, ignore_index=-100, label_smoothing=0.0, reduction="mean"):
     rows = _LabelRows(values(z), values(labels), values(weights), ignore_index, label_smoothing)
     scale = g / rows.count if reduction == "mean" else g
     total = rows.total

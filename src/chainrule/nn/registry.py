@@ -30,8 +30,17 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 __all__ = [
-    "LAYERS", "Bool", "Choice", "Float", "FloatDType", "Int", "LayerSpec", "OneOf", "Shape",
-    "Size", "register_layer",
+    "LAYERS",
+    "Bool",
+    "Choice",
+    "Float",
+    "FloatDType",
+    "Int",
+    "LayerSpec",
+    "OneOf",
+    "Shape",
+    "Size",
+    "register_layer",
 ]
 
 MAX_SIZE = 2**40  # one axis of a layer; the file-size guard refuses far smaller models anyway
@@ -53,12 +62,13 @@ class Int:
         if type(value) is not int:
             raise ValueError(f"expected an integer, got {_show(value)}")
         if (self.low is not None and value < self.low) or (
-                self.high is not None and value > self.high):
+            self.high is not None and value > self.high
+        ):
             raise ValueError(f"expected an integer in [{self.low}, {self.high}], got {value}")
         return value
 
 
-def Size() -> Int:  # reads as a type in declarations
+def Size() -> Int:  # noqa: N802 (reads as a type in declarations)
     """A count of features: an integer in [0, MAX_SIZE]."""
     return Int(0, MAX_SIZE)
 
@@ -77,7 +87,8 @@ class Float:
         if type(value) not in (int, float) or not math.isfinite(value):
             raise ValueError(f"expected a finite number, got {_show(value)}")
         if (self.low is not None and value < self.low) or (
-                self.high is not None and value > self.high):
+            self.high is not None and value > self.high
+        ):
             raise ValueError(f"expected a number in [{self.low}, {self.high}], got {value}")
         return float(value)
 
@@ -102,7 +113,7 @@ class Choice:
         return value
 
 
-def FloatDType() -> Choice:
+def FloatDType() -> Choice:  # noqa: N802 (reads as a type in declarations)
     return Choice(("float16", "float32", "float64"))
 
 
@@ -119,8 +130,9 @@ class Shape:
             return None
         sizes = [value] if type(value) is int else value
         if not isinstance(sizes, list) or not 1 <= len(sizes) <= MAX_DIMS:
-            raise ValueError(f"expected a size or a list of 1 to {MAX_DIMS} sizes, "
-                             f"got {_show(value)}")
+            raise ValueError(
+                f"expected a size or a list of 1 to {MAX_DIMS} sizes, got {_show(value)}"
+            )
         return tuple(Int(self.low, MAX_SIZE).check(n) for n in sizes)
 
 
@@ -160,8 +172,11 @@ class LayerSpec:
     def defaults(self) -> dict:
         """The constructor's defaults of the declared arguments that have one."""
         params = inspect.signature(self.cls).parameters
-        return {name: params[name].default for name in self.args
-                if params[name].default is not inspect.Parameter.empty}
+        return {
+            name: params[name].default
+            for name in self.args
+            if params[name].default is not inspect.Parameter.empty
+        }
 
 
 # name -> class of every built-in layer a model file may name; filled by @register_layer.
@@ -170,6 +185,7 @@ LAYERS: dict[str, type] = {}
 
 def register_layer(*, args: dict | None = None, state_size=None, children=(0, 0), build=None):
     """Class decorator: declare how a model file describes this layer and register it."""
+
     def register(cls):
         params = inspect.signature(cls).parameters
         unknown = set(args or {}) - set(params)
@@ -177,8 +193,14 @@ def register_layer(*, args: dict | None = None, state_size=None, children=(0, 0)
             raise TypeError(f"register_layer: {cls.__name__}() takes no {sorted(unknown)}")
         if LAYERS.get(cls.__name__, cls) is not cls:
             raise TypeError(f"register_layer: a layer named {cls.__name__} is registered")
-        cls.layer_spec = LayerSpec(cls, dict(args or {}), state_size or (lambda _: 0),
-                                   tuple(children), build or _default_build)
+        cls.layer_spec = LayerSpec(
+            cls,
+            dict(args or {}),
+            state_size or (lambda _: 0),
+            tuple(children),
+            build or _default_build,
+        )
         LAYERS[cls.__name__] = cls
         return cls
+
     return register

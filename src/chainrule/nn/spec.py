@@ -20,8 +20,18 @@ from ..engine.tensor import ChainruleError
 from .module import Module
 from .registry import LAYERS, LayerSpec
 
-__all__ = ["LAYERS", "MAX_DEPTH", "MAX_LAYERS", "MAX_SPEC_BYTES", "ParsedSpec", "SpecError",
-           "from_spec", "parse_spec", "state_size", "to_spec"]
+__all__ = [
+    "LAYERS",
+    "MAX_DEPTH",
+    "MAX_LAYERS",
+    "MAX_SPEC_BYTES",
+    "ParsedSpec",
+    "SpecError",
+    "from_spec",
+    "parse_spec",
+    "state_size",
+    "to_spec",
+]
 
 MAX_DEPTH = 100  # nesting of containers
 MAX_LAYERS = 10_000  # layers in one model (a ResNet-152 has about 500 modules)
@@ -39,7 +49,8 @@ def to_spec(module: Module) -> dict:
         raise SpecError(
             f"to_spec: {cls.__module__}.{cls.__qualname__} is not a built-in "
             "layer, so its architecture cannot be stored; save its weights with "
-            "cr.save_state_dict and rebuild the model in code")
+            "cr.save_state_dict and rebuild the model in code"
+        )
     spec = {"type": cls.__name__, "args": dict(getattr(module, "spec_args", dict)())}
     if cls.layer_spec.children[1] != 0:
         spec["children"] = [to_spec(child) for child in module.children()]
@@ -86,22 +97,28 @@ def from_spec(spec) -> Module:
 
 def _parse(spec, where: str, depth: int, count: list[int]) -> ParsedSpec:
     if not isinstance(spec, dict) or not isinstance(spec.get("type"), str):
-        raise SpecError(f"from_spec: expected a dict with a 'type' string at {where}, "
-                        f"got {spec!r:.200}")
+        raise SpecError(
+            f"from_spec: expected a dict with a 'type' string at {where}, got {spec!r:.200}"
+        )
     name = spec["type"]
     cls = LAYERS.get(name)
     if cls is None:
-        raise SpecError(f"from_spec: unknown layer type {name!r:.100} at {where}; known types: "
-                        + ", ".join(sorted(LAYERS)))
+        raise SpecError(
+            f"from_spec: unknown layer type {name!r:.100} at {where}; known types: "
+            + ", ".join(sorted(LAYERS))
+        )
     layer = cls.layer_spec
     args = _parse_args(layer, spec.get("args", {}), f"{name} at {where}")
     children = spec.get("children", [])
     if not isinstance(children, list):
-        raise SpecError(f"from_spec: {name} children at {where} must be a list, "
-                        f"got {children!r:.200}")
+        raise SpecError(
+            f"from_spec: {name} children at {where} must be a list, got {children!r:.200}"
+        )
     _check_children(layer, name, where, len(children), depth, count)
-    parsed = [_parse(child, f"{where} > {name}[{i}]", depth + 1, count)
-              for i, child in enumerate(children)]
+    parsed = [
+        _parse(child, f"{where} > {name}[{i}]", depth + 1, count)
+        for i, child in enumerate(children)
+    ]
     return ParsedSpec(layer, args, parsed)
 
 
@@ -110,8 +127,10 @@ def _parse_args(layer: LayerSpec, given, what: str) -> dict:
         raise SpecError(f"from_spec: {what} args must be a dict of names, got {given!r:.200}")
     unknown = [name for name in given if name not in layer.args]
     if unknown:
-        raise SpecError(f"from_spec: bad arguments for {what}: unknown argument "
-                        f"{unknown[0]!r:.100}; it takes {sorted(layer.args)}")
+        raise SpecError(
+            f"from_spec: bad arguments for {what}: unknown argument "
+            f"{unknown[0]!r:.100}; it takes {sorted(layer.args)}"
+        )
     args = layer.defaults()
     for name, value in given.items():
         try:
@@ -127,8 +146,9 @@ def _parse_args(layer: LayerSpec, given, what: str) -> dict:
 def _check_children(layer: LayerSpec, name: str, where: str, n: int, depth: int, count):
     low, high = layer.children
     if high == 0 and n:
-        raise SpecError(f"from_spec: {name} at {where} is not a container but the spec "
-                        "lists children")
+        raise SpecError(
+            f"from_spec: {name} at {where} is not a container but the spec lists children"
+        )
     if n < low or (high is not None and n > high):
         expected = "exactly one child" if low == high == 1 else f"{low} to {high} children"
         raise SpecError(f"from_spec: {name} at {where} takes {expected}, got {n}")

@@ -23,7 +23,7 @@ def _kept_labels(name, labels, classes, ignore_index):
     labels = labels.reshape(-1)
     if labels.size and not 0 <= ignore_index < classes:
         low, high = labels.min(), labels.max()
-        if 0 <= low and high < classes:  # the common case: every label kept, in two reductions
+        if low >= 0 and high < classes:  # the common case: every label kept, in two reductions
             return labels, xp.ones(labels.shape, bool)
     kept = labels != ignore_index
     bad = kept & ((labels < 0) | (labels >= classes))
@@ -48,8 +48,9 @@ label_weights.graph_vjp(_no_gradient)
 
 
 @primitive
-def class_targets(labels, weights, classes=2, ignore_index=-100, label_smoothing=0.0,
-                  name="cross_entropy"):
+def class_targets(
+    labels, weights, classes=2, ignore_index=-100, label_smoothing=0.0, name="cross_entropy"
+):
     """(n, C) target rows: w[t]·(1 − s) at the label plus w·s/C everywhere (s the label
     smoothing), zero rows for ignored labels; cross-entropy is −Σ rows·log softmax."""
     safe, kept = _kept_labels(name, labels, classes, ignore_index)
@@ -92,8 +93,10 @@ def _(g, out, scores, labels, ignore_index=-100, name="nll_loss"):
 def one_hot_rows(labels, num_classes=2):
     """Integer labels of shape S -> int64 rows of shape S + (num_classes,) (F.one_hot)."""
     if labels.size and (labels.min() < 0 or labels.max() >= num_classes):
-        raise ShapeError(f"one_hot: labels must lie in [0, {num_classes}), got values in "
-                         f"[{labels.min()}, {labels.max()}]")
+        raise ShapeError(
+            f"one_hot: labels must lie in [0, {num_classes}), got values in "
+            f"[{labels.min()}, {labels.max()}]"
+        )
     return (labels[..., None] == xp.arange(num_classes)).astype(xp.int64)
 
 

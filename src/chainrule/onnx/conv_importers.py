@@ -34,11 +34,16 @@ def conv(node, graph):
     groups = graph.attribute(node, "group", 1)
     has_bias = len(node.input) > 2 and bool(node.input[2])
     cls = graph.layer_class(node, f"Conv{n}d")
-    layer = cls(weight.shape[1] * groups, weight.shape[0], tuple(weight.shape[2:]),
-                stride=tuple(graph.attribute(node, "strides", [1] * n)),
-                padding=tuple(_padding(node, graph, n)),
-                dilation=tuple(graph.attribute(node, "dilations", [1] * n)),
-                groups=groups, bias=has_bias).to(weight.dtype)
+    layer = cls(
+        weight.shape[1] * groups,
+        weight.shape[0],
+        tuple(weight.shape[2:]),
+        stride=tuple(graph.attribute(node, "strides", [1] * n)),
+        padding=tuple(_padding(node, graph, n)),
+        dilation=tuple(graph.attribute(node, "dilations", [1] * n)),
+        groups=groups,
+        bias=has_bias,
+    ).to(weight.dtype)
     state = {"weight": weight}
     if has_bias:
         state["bias"] = graph.constant(node, 2, ndim=1)
@@ -48,9 +53,12 @@ def conv(node, graph):
 
 def _pool_arguments(node, graph, n: int) -> dict:
     kernel = tuple(graph.attribute(node, "kernel_shape", None))
-    return {"kernel_size": kernel, "stride": tuple(graph.attribute(node, "strides", kernel)),
-            "padding": tuple(_padding(node, graph, n)),
-            "ceil_mode": bool(graph.attribute(node, "ceil_mode", 0))}
+    return {
+        "kernel_size": kernel,
+        "stride": tuple(graph.attribute(node, "strides", kernel)),
+        "padding": tuple(_padding(node, graph, n)),
+        "ceil_mode": bool(graph.attribute(node, "ceil_mode", 0)),
+    }
 
 
 def max_pool(node, graph):
@@ -58,15 +66,19 @@ def max_pool(node, graph):
         graph.fail(node, "its Indices output has no chainrule equivalent")
     n = _spatial_rank(node, graph)
     cls = graph.layer_class(node, f"MaxPool{n}d")
-    return cls(dilation=tuple(graph.attribute(node, "dilations", [1] * n)),
-               **_pool_arguments(node, graph, n))
+    return cls(
+        dilation=tuple(graph.attribute(node, "dilations", [1] * n)),
+        **_pool_arguments(node, graph, n),
+    )
 
 
 def average_pool(node, graph):
     n = _spatial_rank(node, graph)
     cls = graph.layer_class(node, f"AvgPool{n}d")
-    return cls(count_include_pad=bool(graph.attribute(node, "count_include_pad", 0)),
-               **_pool_arguments(node, graph, n))
+    return cls(
+        count_include_pad=bool(graph.attribute(node, "count_include_pad", 0)),
+        **_pool_arguments(node, graph, n),
+    )
 
 
 def global_average_pool(node, graph):

@@ -29,6 +29,7 @@ def require_onnx():
     try:
         import onnx
     except ImportError:
-        raise OnnxMissingError("ONNX export and import need the onnx package: "
-                               "pip install 'chainrule[onnx]'") from None
+        raise OnnxMissingError(
+            "ONNX export and import need the onnx package: pip install 'chainrule[onnx]'"
+        ) from None
     return onnx

@@ -29,13 +29,16 @@ def export(model, example_input, path, opset: int = DEFAULT_OPSET, metadata=None
     size: the exported batch axis is dynamic). `metadata`: str -> str pairs stored in the
     file's metadata_props. Returns the onnx.ModelProto written."""
     if not isinstance(model, Module):
-        raise OnnxExportError(f"export: model must be a chainrule Module, got "
-                              f"{type(model).__name__}")
+        raise OnnxExportError(
+            f"export: model must be a chainrule Module, got {type(model).__name__}"
+        )
     opset = _check_opset(opset)
     example = np.asarray(getattr(example_input, "data", example_input))
     if example.ndim < 1 or example.dtype.kind not in "fiu":
-        raise OnnxExportError(f"example_input must be a numeric batch of inputs, got an "
-                              f"array of dtype {example.dtype} and shape {example.shape}")
+        raise OnnxExportError(
+            f"example_input must be a numeric batch of inputs, got an "
+            f"array of dtype {example.dtype} and shape {example.shape}"
+        )
     graph = GraphBuilder(opset)
     x = Value(graph.fresh(INPUT), example.astype(_input_dtype(model, example)))
     y = model_graph(graph, model, x)
@@ -85,11 +88,18 @@ def to_model_proto(graph: GraphBuilder, inputs, outputs, metadata=None):
     for name, value in outputs:
         graph.node("Identity", [value.name], name)
     body = onnx.helper.make_graph(
-        graph.nodes, "chainrule", [_value_info(x.name, x.example) for x in inputs],
-        [_value_info(name, value.example) for name, value in outputs], graph.initializers)
+        graph.nodes,
+        "chainrule",
+        [_value_info(x.name, x.example) for x in inputs],
+        [_value_info(name, value.example) for name, value in outputs],
+        graph.initializers,
+    )
     proto = onnx.helper.make_model_gen_version(
-        body, opset_imports=[onnx.helper.make_opsetid("", graph.opset)],
-        producer_name="chainrule", producer_version=__version__)
+        body,
+        opset_imports=[onnx.helper.make_opsetid("", graph.opset)],
+        producer_name="chainrule",
+        producer_version=__version__,
+    )
     for key, value in (metadata or {}).items():
         proto.metadata_props.add(key=str(key), value=str(value))
     try:
@@ -104,5 +114,6 @@ def write_model(proto, path) -> None:
     try:
         atomic_write_bytes(path, proto.SerializeToString())
     except OSError as error:
-        raise OnnxExportError(f"{os.fspath(path)}: cannot write the file "
-                              f"({error.strerror or error})") from None
+        raise OnnxExportError(
+            f"{os.fspath(path)}: cannot write the file ({error.strerror or error})"
+        ) from None

@@ -25,11 +25,17 @@ def _constant(value: float):
 
 def _gelu_forms():
     x = ("var",)
-    erf = _product([x, _constant(0.5),
-                    _sum([_constant(1.0), ("Erf", ("Div", x, _constant(math.sqrt(2))))])])
+    erf = _product(
+        [x, _constant(0.5), _sum([_constant(1.0), ("Erf", ("Div", x, _constant(math.sqrt(2))))])]
+    )
     cubic = _sum([x, _product([x, x, x, _constant(0.044715)])])
-    tanh = _product([x, _constant(0.5), _sum([_constant(1.0), (
-        "Tanh", _product([_constant(math.sqrt(2 / math.pi)), cubic]))])])
+    tanh = _product(
+        [
+            x,
+            _constant(0.5),
+            _sum([_constant(1.0), ("Tanh", _product([_constant(math.sqrt(2 / math.pi)), cubic]))]),
+        ]
+    )
     return {erf: "none", tanh: "tanh"}
 
 
@@ -102,8 +108,9 @@ def fuse_gelu(nodes, constants, make_node):
         inner = {out for node in region if node is not final for out in node.output}
         if any(c not in region for name in inner for c in consumers.get(name, [])):
             continue  # an intermediate value is used elsewhere: not a self-contained GELU
-        gelu = make_node("Gelu", [leaves.pop()], [final.output[0]], name=final.name,
-                         approximate=forms[form])
+        gelu = make_node(
+            "Gelu", [leaves.pop()], [final.output[0]], name=final.name, approximate=forms[form]
+        )
         nodes[nodes.index(final)] = gelu
         trees.producer[final.output[0]] = gelu  # a GELU of this GELU sees it as one node
         nodes = [n for n in nodes if n is gelu or all(n is not r for r in region)]

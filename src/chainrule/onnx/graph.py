@@ -57,8 +57,9 @@ class GraphBuilder:
         """A node of operator `op` with one output; returns the output's name."""
         onnx = require_onnx()
         output = self.fresh(hint)
-        self.nodes.append(onnx.helper.make_node(op, list(inputs), [output], name=output,
-                                                **attributes))
+        self.nodes.append(
+            onnx.helper.make_node(op, list(inputs), [output], name=output, **attributes)
+        )
         return output
 
     def float32_kernel_node(self, op: str, inputs, hint: str, dtype, **attributes) -> str:
@@ -70,8 +71,9 @@ class GraphBuilder:
         if dtype != np.float64:
             return self.node(op, inputs, hint, **attributes)
         singles = [self.node("Cast", [name], f"{hint}/Cast", to=FLOAT) for name in inputs]
-        return self.node("Cast", [self.node(op, singles, hint, **attributes)], f"{hint}/Cast",
-                         to=DOUBLE)
+        return self.node(
+            "Cast", [self.node(op, singles, hint, **attributes)], f"{hint}/Cast", to=DOUBLE
+        )
 
     def convert(self, layer, x: Value, scope: str) -> Value:
         """Add `layer` (named `scope` in the model) applied to x; returns its output.

@@ -32,8 +32,9 @@ def gemm(node, graph):
     weight = weight * np.asarray(graph.attribute(node, "alpha", 1.0), weight.dtype)
     bias = None
     if len(node.input) > 2 and node.input[2]:
-        bias = graph.constant(node, 2) * np.asarray(graph.attribute(node, "beta", 1.0),
-                                                    weight.dtype)
+        bias = graph.constant(node, 2) * np.asarray(
+            graph.attribute(node, "beta", 1.0), weight.dtype
+        )
         bias = graph.broadcast_bias(node, bias, weight.shape[0])
     return _linear(weight, bias)
 
@@ -57,6 +58,7 @@ def add_bias(node, graph):
 def _plain(layer_class):
     def build(node, graph):
         return layer_class()
+
     return build
 
 
@@ -71,9 +73,13 @@ def gelu(node, graph):
 def _softmax(layer_class):
     def build(node, graph):
         if graph.opset < 13:  # before opset 13 the input was coerced to 2-D around `axis`
-            graph.fail(node, f"opset {graph.opset} {node.op_type} (before 13) has other "
-                       "semantics than chainrule's; re-export with opset 13 or later")
+            graph.fail(
+                node,
+                f"opset {graph.opset} {node.op_type} (before 13) has other "
+                "semantics than chainrule's; re-export with opset 13 or later",
+            )
         return layer_class(dim=graph.attribute(node, "axis", -1))
+
     return build
 
 
@@ -89,8 +95,15 @@ def batch_normalization(node, graph):
     name = "BatchNorm1d" if rank in (2, 3, None) else f"BatchNorm{rank - 2}d"
     cls = graph.layer_class(node, name)
     layer = cls(len(scale), eps=graph.attribute(node, "epsilon", 1e-5)).to(scale.dtype)
-    layer.load_state_dict({"weight": scale, "bias": shift, "running_mean": mean,
-                           "running_var": var, "num_batches_tracked": np.zeros((), np.int64)})
+    layer.load_state_dict(
+        {
+            "weight": scale,
+            "bias": shift,
+            "running_mean": mean,
+            "running_var": var,
+            "num_batches_tracked": np.zeros((), np.int64),
+        }
+    )
     return layer
 
 
@@ -101,11 +114,15 @@ def layer_normalization(node, graph):
     axis = graph.attribute(node, "axis", -1)
     rank = graph.rank(node.input[0])
     if axis != -scale.ndim and (rank is None or axis != rank - scale.ndim):
-        graph.fail(node, f"axis {axis} does not normalize the trailing {scale.ndim} axes "
-                   f"that its scale of shape {scale.shape} covers")
+        graph.fail(
+            node,
+            f"axis {axis} does not normalize the trailing {scale.ndim} axes "
+            f"that its scale of shape {scale.shape} covers",
+        )
     has_bias = len(node.input) > 2 and bool(node.input[2])
-    layer = nn.LayerNorm(scale.shape, eps=graph.attribute(node, "epsilon", 1e-5),
-                         bias=has_bias, dtype=scale.dtype)
+    layer = nn.LayerNorm(
+        scale.shape, eps=graph.attribute(node, "epsilon", 1e-5), bias=has_bias, dtype=scale.dtype
+    )
     state = {"weight": scale}
     if has_bias:
         state["bias"] = graph.constant(node, 2)
@@ -125,16 +142,20 @@ def reshape(node, graph):
     target = graph.constant(node, 1, ndim=1).tolist()
     if shape is None or graph.attribute(node, "allowzero", 0):
         graph.fail(node, "only a Reshape of known input shape that merges axes is supported")
-    wanted = [shape[i] if size == 0 else (None if size == -1 else size)
-              for i, size in enumerate(target)]
+    wanted = [
+        shape[i] if size == 0 else (None if size == -1 else size) for i, size in enumerate(target)
+    ]
     for start in range(len(shape)):
         for end in range(start + 1, len(shape)):
-            sizes = shape[start:end + 1]
+            sizes = shape[start : end + 1]
             merged = None if None in sizes else int(np.prod(sizes))
-            if wanted == [*shape[:start], merged, *shape[end + 1:]]:
+            if wanted == [*shape[:start], merged, *shape[end + 1 :]]:
                 return nn.Flatten(start, end)
-    graph.fail(node, f"a Reshape of {shape} to {target} (None: the batch axis) does not "
-               "merge consecutive axes, so it is no Flatten")
+    graph.fail(
+        node,
+        f"a Reshape of {shape} to {target} (None: the batch axis) does not "
+        "merge consecutive axes, so it is no Flatten",
+    )
 
 
 IMPORTERS = {

@@ -53,8 +53,9 @@ def read_model(path):
     try:
         proto.ParseFromString(data)
     except (DecodeError, ValueError, RuntimeError) as error:
-        raise OnnxImportError(path, f"not an ONNX model: the protobuf does not parse "
-                              f"({error})") from None
+        raise OnnxImportError(
+            path, f"not an ONNX model: the protobuf does not parse ({error})"
+        ) from None
     if not proto.graph.node and not proto.graph.output:
         raise OnnxImportError(path, f"not an ONNX model: no graph in its {len(data)} bytes")
     try:
@@ -71,14 +72,18 @@ class OnnxGraph:
     def __init__(self, path, proto):
         onnx = require_onnx()
         self.path = os.fspath(path)
-        self.opset = next((o.version for o in proto.opset_import if o.domain in ("", "ai.onnx")),
-                          None)
+        self.opset = next(
+            (o.version for o in proto.opset_import if o.domain in ("", "ai.onnx")), None
+        )
         self.constants = {init.name: self._array(init) for init in proto.graph.initializer}
         self.shapes = _shapes(onnx, proto)
         inputs = [v.name for v in proto.graph.input if v.name not in self.constants]
         if len(inputs) != 1:
-            raise OnnxImportError(path, f"the graph has {len(inputs)} inputs {inputs}; "
-                                  "cr.onnx.load reads graphs of one input")
+            raise OnnxImportError(
+                path,
+                f"the graph has {len(inputs)} inputs {inputs}; "
+                "cr.onnx.load reads graphs of one input",
+            )
         self.layers = []
         # tensor name -> how many layers of the chain have been applied to produce it
         self.position = {inputs[0]: 0}
@@ -86,18 +91,23 @@ class OnnxGraph:
     def _array(self, tensor):
         onnx = require_onnx()
         if tensor.data_location == onnx.TensorProto.EXTERNAL:
-            raise OnnxImportError(self.path, f"tensor {tensor.name!r} is stored in an "
-                                  "external file; cr.onnx.load reads self-contained models")
+            raise OnnxImportError(
+                self.path,
+                f"tensor {tensor.name!r} is stored in an "
+                "external file; cr.onnx.load reads self-contained models",
+            )
         try:  # fails on bytes that do not fit the shape, or an unknown element type
             return onnx.numpy_helper.to_array(tensor)
         except (ValueError, KeyError, TypeError) as error:
-            raise OnnxImportError(self.path, f"tensor {tensor.name!r} is damaged "
-                                  f"({error})") from None
+            raise OnnxImportError(
+                self.path, f"tensor {tensor.name!r} is damaged ({error})"
+            ) from None
 
     # --- what importers ask -----------------------------------------------------------
     def fail(self, node, problem: str):
-        raise OnnxImportError(self.path, f"node {node.name or node.output[0]!r} "
-                              f"({node.op_type}): {problem}")
+        raise OnnxImportError(
+            self.path, f"node {node.name or node.output[0]!r} ({node.op_type}): {problem}"
+        )
 
     def attribute(self, node, name: str, default):
         onnx = require_onnx()
@@ -113,14 +123,18 @@ class OnnxGraph:
         """The node's input `index`, which must be a constant (of `ndim` axes)."""
         name = node.input[index] if index < len(node.input) else ""
         if name not in self.constants:
-            self.fail(node, f"input {index} ({name or 'absent'}) must be a constant "
-                      "(an initializer): only layers with stored weights can be read")
+            self.fail(
+                node,
+                f"input {index} ({name or 'absent'}) must be a constant "
+                "(an initializer): only layers with stored weights can be read",
+            )
         array = self.constants[name]
         if ndim is not None and array.ndim != ndim:
             self.fail(node, f"input {index} has shape {array.shape}; expected {ndim} axes")
         if array.dtype.kind == "f" and array.dtype not in (np.float32, np.float64):
-            self.fail(node, f"input {index} is {array.dtype}; chainrule layers hold float32 "
-                      "or float64")
+            self.fail(
+                node, f"input {index} is {array.dtype}; chainrule layers hold float32 or float64"
+            )
         return array
 
     def broadcast_bias(self, node, bias, n: int) -> np.ndarray:
@@ -161,11 +175,18 @@ class OnnxGraph:
             self._residual(node, data)
             return
         if node.op_type not in IMPORTERS:
-            self.fail(node, "operator not supported by cr.onnx.load (supported: "
-                      + ", ".join(sorted(IMPORTERS)) + ")")
+            self.fail(
+                node,
+                "operator not supported by cr.onnx.load (supported: "
+                + ", ".join(sorted(IMPORTERS))
+                + ")",
+            )
         if len(data) != 1 or self.position.get(data[0]) != len(self.layers):
-            self.fail(node, f"reads {data}, not the output of the layer before it; "
-                      "cr.onnx.load reads chains of layers (with residual Adds)")
+            self.fail(
+                node,
+                f"reads {data}, not the output of the layer before it; "
+                "cr.onnx.load reads chains of layers (with residual Adds)",
+            )
         try:  # weights or attributes that do not fit each other fail in the layer
             layer = IMPORTERS[node.op_type](node, self)
         except OnnxImportError:
@@ -188,21 +209,26 @@ class OnnxGraph:
         here = len(self.layers)
         where = sorted(self.position.get(name, -1) for name in data)
         if where[1] != here or not 0 <= where[0] < here:
-            self.fail(node, f"adds {data}: only x + f(x), a skip connection around the "
-                      "layers just read, is supported")
+            self.fail(
+                node,
+                f"adds {data}: only x + f(x), a skip connection around the "
+                "layers just read, is supported",
+            )
         start = where[0]
         block = self.layers[start:]
-        self.layers[start:] = [nn.Residual(block[0] if len(block) == 1 else
-                                           nn.Sequential(*block))]
+        self.layers[start:] = [nn.Residual(block[0] if len(block) == 1 else nn.Sequential(*block))]
         self.position = {k: p for k, p in self.position.items() if p <= start}
         self.position[node.output[0]] = start + 1
 
     def finish(self, graph) -> nn.Module:
         outputs = [v.name for v in graph.output]
         if len(outputs) != 1 or self.position.get(outputs[0]) != len(self.layers):
-            raise OnnxImportError(self.path, f"the graph's outputs {outputs} are not the end "
-                                  "of its chain of layers; cr.onnx.load reads graphs of one "
-                                  "output")
+            raise OnnxImportError(
+                self.path,
+                f"the graph's outputs {outputs} are not the end "
+                "of its chain of layers; cr.onnx.load reads graphs of one "
+                "output",
+            )
         model = nn.Sequential(*self.layers).eval()
         self._check_shapes(model, graph)
         return model
@@ -210,8 +236,10 @@ class OnnxGraph:
     def _check_shapes(self, model, graph) -> None:
         """Run the model on one zero row of the graph's input shape (when its sizes are
         known): weights of sizes that do not fit each other fail here, not at predict."""
-        dims = [d.dim_value if d.HasField("dim_value") else None
-                for d in graph.input[0].type.tensor_type.shape.dim][1:]
+        dims = [
+            d.dim_value if d.HasField("dim_value") else None
+            for d in graph.input[0].type.tensor_type.shape.dim
+        ][1:]
         if any(d is None or d <= 0 for d in dims) or np.prod(dims) > 10_000_000:
             return
         dtype = model_dtype(model)
@@ -219,8 +247,11 @@ class OnnxGraph:
             with no_grad():
                 model(Tensor(np.zeros((1, *dims), dtype)))
         except (ShapeError, ValueError) as error:
-            raise OnnxImportError(self.path, f"its layers do not fit an input of shape "
-                                  f"(batch, {', '.join(map(str, dims))}): {error}") from None
+            raise OnnxImportError(
+                self.path,
+                f"its layers do not fit an input of shape "
+                f"(batch, {', '.join(map(str, dims))}): {error}",
+            ) from None
 
 
 def _shapes(onnx, proto) -> dict:
@@ -235,6 +266,7 @@ def _shapes(onnx, proto) -> dict:
     for value in [*graph.input, *graph.value_info, *graph.output]:
         tensor_type = value.type.tensor_type
         if tensor_type.HasField("shape"):
-            shapes[value.name] = tuple(d.dim_value if d.HasField("dim_value") else None
-                                       for d in tensor_type.shape.dim)
+            shapes[value.name] = tuple(
+                d.dim_value if d.HasField("dim_value") else None for d in tensor_type.shape.dim
+            )
     return shapes

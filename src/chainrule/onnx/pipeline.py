@@ -26,9 +26,11 @@ _DOUBLE = 11  # onnx.TensorProto.DOUBLE
 
 def pipeline_metadata(preprocessor) -> dict:
     """The metadata_props a deployment needs to feed the graph and read its outputs."""
-    metadata = {"chainrule.features": json.dumps(preprocessor.feature_names),
-                "chainrule.task": preprocessor.task,
-                "chainrule.target": json.dumps(preprocessor.target)}
+    metadata = {
+        "chainrule.features": json.dumps(preprocessor.feature_names),
+        "chainrule.task": preprocessor.task,
+        "chainrule.target": json.dumps(preprocessor.target),
+    }
     if preprocessor.classes is not None:
         metadata["chainrule.classes"] = json.dumps(preprocessor.classes)
     return metadata
@@ -44,8 +46,7 @@ def export_pipeline(model, preprocessor, path, opset: int = DEFAULT_OPSET):
     if x.example.dtype != dtype:  # predict() casts the features to the model's dtype
         onnx = require_onnx()
         element = onnx.helper.np_dtype_to_tensor_dtype(dtype)
-        x = Value(graph.node("Cast", [x.name], "input/Cast", to=element),
-                  x.example.astype(dtype))
+        x = Value(graph.node("Cast", [x.name], "input/Cast", to=element), x.example.astype(dtype))
     y = model_graph(graph, model, x)
     outputs = [(OUTPUT, y)]
     if preprocessor.classes is not None:
@@ -59,11 +60,12 @@ def _class_outputs(graph, preprocessor, y: Value):
     index = graph.node("ArgMax", [y.name], "classes/ArgMax", axis=1, keepdims=0)
     index_example = y.example.argmax(axis=1)
     names = np.array([str(c) for c in preprocessor.classes], dtype=object)
-    label = graph.node("Gather", [graph.constant("classes.names", names), index],
-                       "classes/Gather")
+    label = graph.node("Gather", [graph.constant("classes.names", names), index], "classes/Gather")
     double = graph.node("Cast", [y.name], "classes/Cast", to=_DOUBLE)
     probabilities = graph.node("Softmax", [double], "classes/Softmax", axis=1)
     exp = np.exp(y.example - y.example.max(axis=1, keepdims=True)).astype(np.float64)
-    return [(CLASS_INDEX, Value(index, index_example)),
-            (LABEL, Value(label, names[index_example])),
-            (PROBABILITIES, Value(probabilities, exp / exp.sum(axis=1, keepdims=True)))]
+    return [
+        (CLASS_INDEX, Value(index, index_example)),
+        (LABEL, Value(label, names[index_example])),
+        (PROBABILITIES, Value(probabilities, exp / exp.sum(axis=1, keepdims=True))),
+    ]

@@ -29,8 +29,12 @@ def converter_for(layer, scope: str):
             f"{describe(layer, scope)} cannot be exported to ONNX: "
             f"{type(layer).__module__}.{type(layer).__qualname__} is not a built-in chainrule "
             "layer, and only those have ONNX converters ("
-            + ", ".join(sorted(CONVERTERS.keys() & LAYERS.keys())) + ")")
+            + ", ".join(sorted(CONVERTERS.keys() & LAYERS.keys()))
+            + ")"
+        )
     if converter is None:
-        raise OnnxExportError(f"{describe(layer, scope)} cannot be exported to ONNX: "
-                              f"there is no ONNX converter for {name}")
+        raise OnnxExportError(
+            f"{describe(layer, scope)} cannot be exported to ONNX: "
+            f"there is no ONNX converter for {name}"
+        )
     return converter

@@ -13,6 +13,22 @@ from .optimizer import Optimizer, OptimizerError
 from .rmsprop import RMSprop
 from .sgd import SGD
 
-__all__ = ["Adagrad", "Adam", "AdamW", "LANDSCAPES", "Landscape", "NonFiniteGradientWarning",
-           "NonFiniteNormError", "Optimizer", "OptimizerError", "RMSprop", "SGD", "Trajectory",
-           "clip_grad_norm", "clip_grad_value", "lr_scheduler", "minimize", "schedules"]
+__all__ = [
+    "LANDSCAPES",
+    "SGD",
+    "Adagrad",
+    "Adam",
+    "AdamW",
+    "Landscape",
+    "NonFiniteGradientWarning",
+    "NonFiniteNormError",
+    "Optimizer",
+    "OptimizerError",
+    "RMSprop",
+    "Trajectory",
+    "clip_grad_norm",
+    "clip_grad_value",
+    "lr_scheduler",
+    "minimize",
+    "schedules",
+]

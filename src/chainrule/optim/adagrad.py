@@ -22,12 +22,29 @@ class Adagrad(Optimizer):
     The state (step 0, s) is created when the optimizer is, as in PyTorch.
     """
 
-    def __init__(self, params, lr=1e-2, lr_decay=0.0, weight_decay=0.0,
-                 initial_accumulator_value=0.0, eps=1e-10, foreach=None, *,
-                 maximize=False, fused=None):
-        defaults = dict(lr=lr, lr_decay=lr_decay, eps=eps, weight_decay=weight_decay,
-                        initial_accumulator_value=initial_accumulator_value,
-                        foreach=foreach, maximize=maximize, fused=fused)
+    def __init__(
+        self,
+        params,
+        lr=1e-2,
+        lr_decay=0.0,
+        weight_decay=0.0,
+        initial_accumulator_value=0.0,
+        eps=1e-10,
+        foreach=None,
+        *,
+        maximize=False,
+        fused=None,
+    ):
+        defaults = dict(
+            lr=lr,
+            lr_decay=lr_decay,
+            eps=eps,
+            weight_decay=weight_decay,
+            initial_accumulator_value=initial_accumulator_value,
+            foreach=foreach,
+            maximize=maximize,
+            fused=fused,
+        )
         super().__init__(params, defaults)
 
     def add_param_group(self, param_group):
@@ -37,19 +54,30 @@ class Adagrad(Optimizer):
             self.state[p] = self._init_state(group, p.data)
 
     def _check_group(self, group):
-        check_non_negative({
-            "learning rate": group["lr"], "lr_decay value": group["lr_decay"],
-            "weight_decay value": group["weight_decay"],
-            "initial_accumulator_value value": group["initial_accumulator_value"],
-            "epsilon value": group["eps"]})
+        check_non_negative(
+            {
+                "learning rate": group["lr"],
+                "lr_decay value": group["lr_decay"],
+                "weight_decay value": group["weight_decay"],
+                "initial_accumulator_value value": group["initial_accumulator_value"],
+                "epsilon value": group["eps"],
+            }
+        )
 
     def _init_state(self, group, data):
         return {"step": 0, "sum": xp.full_like(data, group["initial_accumulator_value"])}
 
     def _update(self, group, param, grad, state, work):
         clr = group["lr"] / (1.0 + (state["step"] - 1) * group["lr_decay"])
-        if native.adagrad(param, grad, state["sum"], weight_decay=group["weight_decay"],
-                          maximize=group["maximize"], eps=group["eps"], lr=clr):
+        if native.adagrad(
+            param,
+            grad,
+            state["sum"],
+            weight_decay=group["weight_decay"],
+            maximize=group["maximize"],
+            eps=group["eps"],
+            lr=clr,
+        ):
             return
         g = effective_grad(param, grad, group["weight_decay"], group["maximize"], work[0])
         state["sum"] += xp.square(g, out=work[1])

@@ -26,12 +26,31 @@ class Adam(Optimizer):
     (see chainrule.optim.flat); fused=False runs it per parameter.
     """
 
-    def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0,
-                 amsgrad=False, *, foreach=None, maximize=False, fused=None,
-                 decoupled_weight_decay=False):
-        defaults = dict(lr=lr, betas=tuple(betas), eps=eps, weight_decay=weight_decay,
-                        amsgrad=amsgrad, maximize=maximize, foreach=foreach, fused=fused,
-                        decoupled_weight_decay=decoupled_weight_decay)
+    def __init__(
+        self,
+        params,
+        lr=1e-3,
+        betas=(0.9, 0.999),
+        eps=1e-8,
+        weight_decay=0.0,
+        amsgrad=False,
+        *,
+        foreach=None,
+        maximize=False,
+        fused=None,
+        decoupled_weight_decay=False,
+    ):
+        defaults = dict(
+            lr=lr,
+            betas=tuple(betas),
+            eps=eps,
+            weight_decay=weight_decay,
+            amsgrad=amsgrad,
+            maximize=maximize,
+            foreach=foreach,
+            fused=fused,
+            decoupled_weight_decay=decoupled_weight_decay,
+        )
         super().__init__(params, defaults)
 
     def _check_group(self, group):
@@ -61,10 +80,20 @@ class Adam(Optimizer):
         eps, scale = eps * bias_correction2_sqrt, step_size * bias_correction2_sqrt
         exp_avg, exp_avg_sq = state["exp_avg"], state["exp_avg_sq"]
         max_exp_avg_sq = state["max_exp_avg_sq"] if group["amsgrad"] else None
-        if native.adam(param, grad, exp_avg, exp_avg_sq, max_exp_avg_sq,
-                       decay_factor=decay_factor, weight_decay=decay,
-                       maximize=group["maximize"], lerp_weight=1.0 - beta1, beta2=beta2,
-                       eps=eps, scale=scale):
+        if native.adam(
+            param,
+            grad,
+            exp_avg,
+            exp_avg_sq,
+            max_exp_avg_sq,
+            decay_factor=decay_factor,
+            weight_decay=decay,
+            maximize=group["maximize"],
+            lerp_weight=1.0 - beta1,
+            beta2=beta2,
+            eps=eps,
+            scale=scale,
+        ):
             return
         if decay_factor != 1.0:
             param *= decay_factor
@@ -91,8 +120,28 @@ class AdamW(Adam):
     gradients would be decayed less; here every weight decays at the same rate η λ.
     """
 
-    def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=1e-2,
-                 amsgrad=False, *, maximize=False, foreach=None, fused=None):
-        super().__init__(params, lr=lr, betas=betas, eps=eps, weight_decay=weight_decay,
-                         amsgrad=amsgrad, foreach=foreach, maximize=maximize, fused=fused,
-                         decoupled_weight_decay=True)
+    def __init__(
+        self,
+        params,
+        lr=1e-3,
+        betas=(0.9, 0.999),
+        eps=1e-8,
+        weight_decay=1e-2,
+        amsgrad=False,
+        *,
+        maximize=False,
+        foreach=None,
+        fused=None,
+    ):
+        super().__init__(
+            params,
+            lr=lr,
+            betas=betas,
+            eps=eps,
+            weight_decay=weight_decay,
+            amsgrad=amsgrad,
+            foreach=foreach,
+            maximize=maximize,
+            fused=fused,
+            decoupled_weight_decay=True,
+        )

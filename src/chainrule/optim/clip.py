@@ -39,12 +39,16 @@ def clip_grad_norm(params, max_norm, norm_type=2.0, error_if_nonfinite=False) ->
     norms = xp.array([xp.linalg.norm(xp.ravel(g), norm_type) for g in grads])
     total = float(xp.linalg.norm(norms, norm_type))
     if not xp.isfinite(total):
-        message = (f"the total norm of order {norm_type} of the gradients is {total}; "
-                   "it cannot be clipped")
+        message = (
+            f"the total norm of order {norm_type} of the gradients is {total}; it cannot be clipped"
+        )
         if error_if_nonfinite:
             raise NonFiniteNormError(message + " (error_if_nonfinite=True)")
-        warnings.warn(message + ", so the gradients were left unchanged",
-                      NonFiniteGradientWarning, stacklevel=2)
+        warnings.warn(
+            message + ", so the gradients were left unchanged",
+            NonFiniteGradientWarning,
+            stacklevel=2,
+        )
         return total
     coef = float(max_norm) / (total + 1e-6)
     if coef < 1.0:

@@ -11,6 +11,7 @@ Gradients are gathered into a flat gradient buffer by one `concatenate(..., out=
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass
 
 from ..engine.backend import xp
@@ -32,7 +33,7 @@ class FlatGroup:
         bounds = [0]
         for p in params:
             bounds.append(bounds[-1] + p.data.size)
-        self.slices = [slice(a, b) for a, b in zip(bounds[:-1], bounds[1:])]
+        self.slices = [slice(a, b) for a, b in itertools.pairwise(bounds)]
         self.data = xp.concatenate([p.data.ravel() for p in params])
         self.data_views = self._views(self.data)
         for p, view in zip(params, self.data_views):
@@ -47,8 +48,7 @@ class FlatGroup:
 
     def holds(self, params) -> bool:
         """Whether these buffers were made for exactly these parameters."""
-        return len(params) == len(self.params) and all(
-            a is b for a, b in zip(params, self.params))
+        return len(params) == len(self.params) and all(a is b for a, b in zip(params, self.params))
 
     def sync_params(self) -> bool:
         """Pull in any `.data` replaced since the last step (e.g. by load_state_dict);
@@ -156,9 +156,13 @@ class PreparedGroup:
     def still_valid(self, flats: dict, states: dict) -> bool:
         """Whether the group, its buffers and every parameter's arrays are still these."""
         group, flat = self.group, self.flat
-        if (group["params"] is not self.params or len(self.params) != self.n_params
-                or flats.get(id(group)) is not flat or flat.state is not self.state
-                or not uses_flat_buffers(group)):
+        if (
+            group["params"] is not self.params
+            or len(self.params) != self.n_params
+            or flats.get(id(group)) is not flat
+            or flat.state is not self.state
+            or not uses_flat_buffers(group)
+        ):
             return False
         for p, data, grad, param_state in self.views:
             if p.data is not data or p.grad is not grad or states.get(p) is not param_state:

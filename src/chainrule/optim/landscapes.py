@@ -9,8 +9,8 @@ plain arithmetic so they evaluate on numbers, NumPy grids (for contour plots) an
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 from ..engine.backend import xp
 from ..engine.tensor import Tensor
@@ -105,19 +105,43 @@ def _two_minima_points():
 
 _TWO_MINIMA, _TWO_MINIMA_SADDLE = _two_minima_points()
 
-rosenbrock = Landscape("rosenbrock", rosenbrock_fn, minima=((1.0, 1.0),),
-                       formula="(1 − x)² + 100 (y − x²)²", sgd_lr=1e-3,
-                       bounds=((-2.0, 2.0), (-1.0, 3.0)), start=(-1.5, 2.0))
-bowl = Landscape("bowl", bowl_fn, minima=((1.0, -0.5),),
-                 formula="½((x − 1)² + 10 (y + ½)²), convex", sgd_lr=0.05,
-                 bounds=((-2.0, 3.0), (-2.0, 1.0)), start=(-1.5, 0.5))
-two_minima = Landscape("two_minima", two_minima_fn, minima=_TWO_MINIMA,
-                       formula="x⁴ − 3x² + x + y², a global and a local minimum", sgd_lr=0.02,
-                       saddles=_TWO_MINIMA_SADDLE, bounds=((-2.2, 2.2), (-1.5, 1.5)),
-                       start=(2.0, 1.0))
-saddle = Landscape("saddle", saddle_fn, minima=((0.0, 1.0), (0.0, -1.0)),
-                   formula="x² + ¼y⁴ − ½y², a saddle point at the origin", sgd_lr=0.05,
-                   saddles=((0.0, 0.0),), bounds=((-1.5, 1.5), (-1.5, 1.5)),
-                   start=(1.2, 1e-3))
+rosenbrock = Landscape(
+    "rosenbrock",
+    rosenbrock_fn,
+    minima=((1.0, 1.0),),
+    formula="(1 − x)² + 100 (y − x²)²",
+    sgd_lr=1e-3,
+    bounds=((-2.0, 2.0), (-1.0, 3.0)),
+    start=(-1.5, 2.0),
+)
+bowl = Landscape(
+    "bowl",
+    bowl_fn,
+    minima=((1.0, -0.5),),
+    formula="½((x − 1)² + 10 (y + ½)²), convex",
+    sgd_lr=0.05,
+    bounds=((-2.0, 3.0), (-2.0, 1.0)),
+    start=(-1.5, 0.5),
+)
+two_minima = Landscape(
+    "two_minima",
+    two_minima_fn,
+    minima=_TWO_MINIMA,
+    formula="x⁴ − 3x² + x + y², a global and a local minimum",
+    sgd_lr=0.02,
+    saddles=_TWO_MINIMA_SADDLE,
+    bounds=((-2.2, 2.2), (-1.5, 1.5)),
+    start=(2.0, 1.0),
+)
+saddle = Landscape(
+    "saddle",
+    saddle_fn,
+    minima=((0.0, 1.0), (0.0, -1.0)),
+    formula="x² + ¼y⁴ − ½y², a saddle point at the origin",
+    sgd_lr=0.05,
+    saddles=((0.0, 0.0),),
+    bounds=((-1.5, 1.5), (-1.5, 1.5)),
+    start=(1.2, 1e-3),
+)
 
 LANDSCAPES = {f.name: f for f in (rosenbrock, bowl, two_minima, saddle)}

@@ -19,17 +19,42 @@ from bisect import bisect_right
 from . import schedules
 from .plateau import ReduceLROnPlateau
 from .scheduler import LRScheduler
-from .schedules import (SchedulerError, cosine, cosine_warm_restarts, exponential_decay, linear,
-                        multistep_decay, one_cycle, one_cycle_momentum, sequential,
-                        step_decay)
+from .schedules import (
+    SchedulerError,
+    cosine,
+    cosine_warm_restarts,
+    exponential_decay,
+    linear,
+    multistep_decay,
+    one_cycle,
+    one_cycle_momentum,
+    sequential,
+    step_decay,
+)
 
-
-__all__ = ["CosineAnnealingLR", "CosineAnnealingWarmRestarts", "ExponentialLR", "LRScheduler",
-           "LinearLR", "MultiStepLR", "OneCycleLR", "ReduceLROnPlateau", "SchedulerError",
-           "SequentialLR", "StepLR",
-           # the pure schedules, functions of the step (see schedules.py)
-           "cosine", "cosine_warm_restarts", "exponential_decay", "linear", "multistep_decay",
-           "one_cycle", "one_cycle_momentum", "sequential", "step_decay"]
+__all__ = [
+    "CosineAnnealingLR",
+    "CosineAnnealingWarmRestarts",
+    "ExponentialLR",
+    "LRScheduler",
+    "LinearLR",
+    "MultiStepLR",
+    "OneCycleLR",
+    "ReduceLROnPlateau",
+    "SchedulerError",
+    "SequentialLR",
+    "StepLR",
+    # the pure schedules, functions of the step (see schedules.py)
+    "cosine",
+    "cosine_warm_restarts",
+    "exponential_decay",
+    "linear",
+    "multistep_decay",
+    "one_cycle",
+    "one_cycle_momentum",
+    "sequential",
+    "step_decay",
+]
 
 
 class StepLR(LRScheduler):
@@ -87,14 +112,18 @@ class CosineAnnealingLR(LRScheduler):
 class LinearLR(LRScheduler):
     """lr = base_lr times a factor moving linearly from start_factor to end_factor (warmup)."""
 
-    def __init__(self, optimizer, start_factor=1.0 / 3, end_factor=1.0, total_iters=5,
-                 last_epoch=-1):
+    def __init__(
+        self, optimizer, start_factor=1.0 / 3, end_factor=1.0, total_iters=5, last_epoch=-1
+    ):
         if not 0 < start_factor <= 1:
-            raise SchedulerError("Starting multiplicative factor expected to be greater than "
-                                 f"0 and less or equal to 1, got {start_factor}")
+            raise SchedulerError(
+                "Starting multiplicative factor expected to be greater than "
+                f"0 and less or equal to 1, got {start_factor}"
+            )
         if not 0 <= end_factor <= 1:
-            raise SchedulerError(f"Ending multiplicative factor expected to be between 0 and "
-                                 f"1, got {end_factor}")
+            raise SchedulerError(
+                f"Ending multiplicative factor expected to be between 0 and 1, got {end_factor}"
+            )
         self.start_factor, self.end_factor = start_factor, end_factor
         self.total_iters = total_iters
         super().__init__(optimizer, last_epoch)
@@ -123,8 +152,12 @@ class CosineAnnealingWarmRestarts(LRScheduler):
             raise SchedulerError(f"Expected non-negative epoch, but got {epoch}")
         self.T_cur, self.T_i = schedules.restart_position(epoch, self.T_0, self.T_mult)
         self.last_epoch = math.floor(epoch)
-        self._set_lrs([cosine_warm_restarts(epoch, base_lr, self.T_0, self.T_mult, self.eta_min)
-                       for base_lr in self.base_lrs])
+        self._set_lrs(
+            [
+                cosine_warm_restarts(epoch, base_lr, self.T_0, self.T_mult, self.eta_min)
+                for base_lr in self.base_lrs
+            ]
+        )
 
 
 class SequentialLR(LRScheduler):
@@ -135,15 +168,19 @@ class SequentialLR(LRScheduler):
             raise SchedulerError("SequentialLR expects at least one scheduler")
         for i, scheduler in enumerate(schedulers):
             if isinstance(scheduler, ReduceLROnPlateau):
-                raise SchedulerError(f"SequentialLR does not support ReduceLROnPlateau "
-                                     f"(scheduler at index {i})")
+                raise SchedulerError(
+                    f"SequentialLR does not support ReduceLROnPlateau (scheduler at index {i})"
+                )
             if scheduler.optimizer is not optimizer:
-                raise SchedulerError(f"SequentialLR: scheduler at index {i} belongs to another "
-                                     "optimizer")
+                raise SchedulerError(
+                    f"SequentialLR: scheduler at index {i} belongs to another optimizer"
+                )
         if len(milestones) != len(schedulers) - 1:
-            raise SchedulerError(f"SequentialLR expects one milestone fewer than schedulers, "
-                                 f"got {len(schedulers)} schedulers and {len(milestones)} "
-                                 "milestones")
+            raise SchedulerError(
+                f"SequentialLR expects one milestone fewer than schedulers, "
+                f"got {len(schedulers)} schedulers and {len(milestones)} "
+                "milestones"
+            )
         self.optimizer = optimizer
         self._schedulers = list(schedulers)
         self._milestones = list(milestones)
@@ -166,8 +203,9 @@ class SequentialLR(LRScheduler):
         self._last_lr = scheduler.get_last_lr()
 
     def state_dict(self):
-        state = copy.deepcopy({k: v for k, v in self.__dict__.items()
-                               if k not in ("optimizer", "_schedulers")})
+        state = copy.deepcopy(
+            {k: v for k, v in self.__dict__.items() if k not in ("optimizer", "_schedulers")}
+        )
         state["_schedulers"] = [s.state_dict() for s in self._schedulers]
         return state
 
@@ -181,26 +219,42 @@ class SequentialLR(LRScheduler):
 class OneCycleLR(LRScheduler):
     """The 1cycle policy (Smith): lr up to max_lr then far down, momentum (or β₁) opposite."""
 
-    def __init__(self, optimizer, max_lr, total_steps=None, epochs=None, steps_per_epoch=None,
-                 pct_start=0.3, anneal_strategy="cos", cycle_momentum=True,
-                 base_momentum=0.85, max_momentum=0.95, div_factor=25.0,
-                 final_div_factor=1e4, three_phase=False, last_epoch=-1):
+    def __init__(
+        self,
+        optimizer,
+        max_lr,
+        total_steps=None,
+        epochs=None,
+        steps_per_epoch=None,
+        pct_start=0.3,
+        anneal_strategy="cos",
+        cycle_momentum=True,
+        base_momentum=0.85,
+        max_momentum=0.95,
+        div_factor=25.0,
+        final_div_factor=1e4,
+        three_phase=False,
+        last_epoch=-1,
+    ):
         if total_steps is None:
             if epochs is None or steps_per_epoch is None:
-                raise SchedulerError("You must define either total_steps OR "
-                                     "(epochs AND steps_per_epoch)")
+                raise SchedulerError(
+                    "You must define either total_steps OR (epochs AND steps_per_epoch)"
+                )
             total_steps = epochs * steps_per_epoch
         if not isinstance(total_steps, int) or total_steps <= 0:
             raise SchedulerError(f"Expected positive integer total_steps, but got {total_steps}")
         if not 0 <= pct_start <= 1:
             raise SchedulerError(f"Expected float between 0 and 1 pct_start, but got {pct_start}")
         if anneal_strategy not in ("cos", "linear"):
-            raise SchedulerError(f"anneal_strategy must be one of 'cos' or 'linear', "
-                                 f"instead got {anneal_strategy}")
+            raise SchedulerError(
+                f"anneal_strategy must be one of 'cos' or 'linear', instead got {anneal_strategy}"
+            )
         uses_betas = "betas" in optimizer.defaults
         if cycle_momentum and not uses_betas and "momentum" not in optimizer.defaults:
-            raise SchedulerError("optimizer must support momentum or beta1 with "
-                                 "`cycle_momentum` option enabled")
+            raise SchedulerError(
+                "optimizer must support momentum or beta1 with `cycle_momentum` option enabled"
+            )
         self.total_steps, self.pct_start = total_steps, pct_start
         self.anneal_strategy, self.three_phase = anneal_strategy, three_phase
         self.cycle_momentum, self.use_beta1 = cycle_momentum, uses_betas
@@ -218,21 +272,35 @@ class OneCycleLR(LRScheduler):
     def get_lr(self):
         step = self.last_epoch
         if step > self.total_steps:
-            raise SchedulerError(f"Tried to step {step} times. The specified number of total "
-                                 f"steps is {self.total_steps}")
-        shape = dict(pct_start=self.pct_start, anneal_strategy=self.anneal_strategy,
-                     three_phase=self.three_phase)
+            raise SchedulerError(
+                f"Tried to step {step} times. The specified number of total "
+                f"steps is {self.total_steps}"
+            )
+        shape = dict(
+            pct_start=self.pct_start,
+            anneal_strategy=self.anneal_strategy,
+            three_phase=self.three_phase,
+        )
         if self.cycle_momentum:
-            for group, low, high in zip(self.optimizer.param_groups, self.base_momentums,
-                                        self.max_momentums):
+            for group, low, high in zip(
+                self.optimizer.param_groups, self.base_momentums, self.max_momentums
+            ):
                 momentum = one_cycle_momentum(step, self.total_steps, low, high, **shape)
                 if self.use_beta1:
                     group["betas"] = (momentum, *group["betas"][1:])
                 else:
                     group["momentum"] = momentum
-        return [one_cycle(step, max_lr, self.total_steps, div_factor=self.div_factor,
-                          final_div_factor=self.final_div_factor, **shape)
-                for max_lr in self.max_lrs]
+        return [
+            one_cycle(
+                step,
+                max_lr,
+                self.total_steps,
+                div_factor=self.div_factor,
+                final_div_factor=self.final_div_factor,
+                **shape,
+            )
+            for max_lr in self.max_lrs
+        ]
 
 
 def _per_group(name, value, groups):

@@ -32,7 +32,7 @@ def check_non_negative(values: dict) -> None:
     """Raise OptimizerError for the first hyperparameter not >= 0 (nan included), with
     torch's wording, e.g. {"learning rate": lr} -> "Invalid learning rate: -1"."""
     for label, value in values.items():
-        if not 0.0 <= value:
+        if not value >= 0.0:
             raise OptimizerError(f"Invalid {label}: {value}")
 
 
@@ -69,7 +69,7 @@ class Optimizer:
         for i, group in enumerate(self.param_groups):
             lines.append(f"Parameter Group {i}")
             lines += [f"    {k}: {v}" for k, v in sorted(group.items()) if k != "params"]
-        return "\n".join(lines + [")"])
+        return "\n".join([*lines, ")"])
 
     # --- groups -----------------------------------------------------------------------
     def add_param_group(self, param_group: dict) -> None:
@@ -78,9 +78,11 @@ class Optimizer:
             raise TypeError(f"param_group must be a dict, got {type(param_group).__name__}")
         params = param_group["params"]
         if isinstance(params, (set, frozenset)):
-            raise TypeError("optimizer parameters need to be organized in ordered collections, "
-                            "but the ordering of tensors in sets will change between runs; "
-                            "use a list")
+            raise TypeError(
+                "optimizer parameters need to be organized in ordered collections, "
+                "but the ordering of tensors in sets will change between runs; "
+                "use a list"
+            )
         params = [params] if isinstance(params, Tensor) else list(params)
         for p in params:
             if not isinstance(p, Tensor):
@@ -197,8 +199,11 @@ class Optimizer:
         plans = []
         for group in self.param_groups:
             flat = self._flat.get(id(group))
-            if not uses_flat_buffers(group) or flat is None or (
-                    not flat.state or not flat.holds(group["params"])):
+            if (
+                not uses_flat_buffers(group)
+                or flat is None
+                or (not flat.state or not flat.holds(group["params"]))
+            ):
                 return None
             param_states = [self.state.get(p) for p in group["params"]]
             if None in param_states:
@@ -207,9 +212,13 @@ class Optimizer:
         groups, flats, states = self.param_groups, self._flat, self.state
 
         def valid():
-            return (self.param_groups is groups and len(groups) == len(plans)
-                    and self._flat is flats and self.state is states
-                    and all(plan.still_valid(flats, states) for plan in plans))
+            return (
+                self.param_groups is groups
+                and len(groups) == len(plans)
+                and self._flat is flats
+                and self.state is states
+                and all(plan.still_valid(flats, states) for plan in plans)
+            )
 
         def step():
             if not valid():
@@ -220,6 +229,7 @@ class Optimizer:
                 self._update(plan.group, plan.flat.data, plan.flat.grad, plan.state, plan.work)
                 plan.flat.scatter_state(plan.param_states)
             return True
+
         return step
 
     def _work(self, like):

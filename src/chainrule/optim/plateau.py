@@ -20,8 +20,18 @@ class ReduceLROnPlateau(LRScheduler):
     (Python's json writes Infinity).
     """
 
-    def __init__(self, optimizer, mode="min", factor=0.1, patience=10, threshold=1e-4,
-                 threshold_mode="rel", cooldown=0, min_lr=0.0, eps=1e-8):
+    def __init__(
+        self,
+        optimizer,
+        mode="min",
+        factor=0.1,
+        patience=10,
+        threshold=1e-4,
+        threshold_mode="rel",
+        cooldown=0,
+        min_lr=0.0,
+        eps=1e-8,
+    ):
         if not isinstance(optimizer, Optimizer):
             raise TypeError(f"{type(optimizer).__name__} is not an Optimizer")
         if factor >= 1.0:
@@ -29,8 +39,7 @@ class ReduceLROnPlateau(LRScheduler):
         if mode not in ("min", "max"):
             raise SchedulerError(f"ReduceLROnPlateau: mode {mode!r} is unknown")
         if threshold_mode not in ("rel", "abs"):
-            raise SchedulerError(f"ReduceLROnPlateau: threshold mode {threshold_mode!r} is "
-                                 "unknown")
+            raise SchedulerError(f"ReduceLROnPlateau: threshold mode {threshold_mode!r} is unknown")
         self.optimizer = optimizer
         groups = optimizer.param_groups
         if isinstance(min_lr, (list, tuple)):

@@ -22,18 +22,43 @@ class RMSprop(Optimizer):
     (cr.nn.l2_penalty(model, λ/2)) that is not part of the reported loss; it also feeds s.
     """
 
-    def __init__(self, params, lr=1e-2, alpha=0.99, eps=1e-8, weight_decay=0.0, momentum=0.0,
-                 centered=False, *, foreach=None, maximize=False, fused=None):
-        defaults = dict(lr=lr, momentum=momentum, alpha=alpha, eps=eps, centered=centered,
-                        weight_decay=weight_decay, foreach=foreach, maximize=maximize,
-                        fused=fused)
+    def __init__(
+        self,
+        params,
+        lr=1e-2,
+        alpha=0.99,
+        eps=1e-8,
+        weight_decay=0.0,
+        momentum=0.0,
+        centered=False,
+        *,
+        foreach=None,
+        maximize=False,
+        fused=None,
+    ):
+        defaults = dict(
+            lr=lr,
+            momentum=momentum,
+            alpha=alpha,
+            eps=eps,
+            centered=centered,
+            weight_decay=weight_decay,
+            foreach=foreach,
+            maximize=maximize,
+            fused=fused,
+        )
         super().__init__(params, defaults)
 
     def _check_group(self, group):
-        check_non_negative({"learning rate": group["lr"], "epsilon value": group["eps"],
-                            "momentum value": group["momentum"],
-                            "weight_decay value": group["weight_decay"],
-                            "alpha value": group["alpha"]})
+        check_non_negative(
+            {
+                "learning rate": group["lr"],
+                "epsilon value": group["eps"],
+                "momentum value": group["momentum"],
+                "weight_decay value": group["weight_decay"],
+                "alpha value": group["alpha"],
+            }
+        )
 
     def _init_state(self, group, data):
         state = {"step": 0, "square_avg": xp.zeros_like(data)}
@@ -46,11 +71,18 @@ class RMSprop(Optimizer):
     def _update(self, group, param, grad, state, work):
         alpha = group["alpha"]
         if native.rmsprop(
-                param, grad, state["square_avg"],
-                state["grad_avg"] if group["centered"] else None,
-                state["momentum_buffer"] if group["momentum"] > 0 else None,
-                weight_decay=group["weight_decay"], maximize=group["maximize"], alpha=alpha,
-                momentum=group["momentum"], eps=group["eps"], lr=group["lr"]):
+            param,
+            grad,
+            state["square_avg"],
+            state["grad_avg"] if group["centered"] else None,
+            state["momentum_buffer"] if group["momentum"] > 0 else None,
+            weight_decay=group["weight_decay"],
+            maximize=group["maximize"],
+            alpha=alpha,
+            momentum=group["momentum"],
+            eps=group["eps"],
+            lr=group["lr"],
+        ):
             return
         g = effective_grad(param, grad, group["weight_decay"], group["maximize"], work[0])
         square_avg = state["square_avg"]

@@ -84,9 +84,11 @@ def _anneal(start, end, pct, strategy):
 def _one_cycle_phases(total_steps, pct_start, three_phase):
     """(end step, start point, end point) of each phase; points index (low, peak, floor)."""
     if three_phase:
-        return [(float(pct_start * total_steps) - 1, 0, 1),
-                (float(2 * pct_start * total_steps) - 2, 1, 0),
-                (total_steps - 1, 0, 2)]
+        return [
+            (float(pct_start * total_steps) - 1, 0, 1),
+            (float(2 * pct_start * total_steps) - 2, 1, 0),
+            (total_steps - 1, 0, 2),
+        ]
     return [(float(pct_start * total_steps) - 1, 0, 1), (total_steps - 1, 1, 2)]
 
 
@@ -100,8 +102,16 @@ def _one_cycle_value(step, points, total_steps, pct_start, anneal_strategy, thre
         start_step = end_step
 
 
-def one_cycle(step, max_lr, total_steps, pct_start=0.3, anneal_strategy="cos",
-              div_factor=25.0, final_div_factor=1e4, three_phase=False):
+def one_cycle(
+    step,
+    max_lr,
+    total_steps,
+    pct_start=0.3,
+    anneal_strategy="cos",
+    div_factor=25.0,
+    final_div_factor=1e4,
+    three_phase=False,
+):
     """OneCycleLR's learning rate: up from max_lr/div_factor to max_lr over pct_start of the
     steps, then down to max_lr/(div_factor·final_div_factor) (three_phase: back to the start
     value first, then down)."""
@@ -110,8 +120,15 @@ def one_cycle(step, max_lr, total_steps, pct_start=0.3, anneal_strategy="cos",
     return _one_cycle_value(step, points, total_steps, pct_start, anneal_strategy, three_phase)
 
 
-def one_cycle_momentum(step, total_steps, base_momentum=0.85, max_momentum=0.95,
-                       pct_start=0.3, anneal_strategy="cos", three_phase=False):
+def one_cycle_momentum(
+    step,
+    total_steps,
+    base_momentum=0.85,
+    max_momentum=0.95,
+    pct_start=0.3,
+    anneal_strategy="cos",
+    three_phase=False,
+):
     """OneCycleLR's momentum (or Adam's β₁): moves opposite to the learning rate."""
     points = (max_momentum, base_momentum, max_momentum)
     return _one_cycle_value(step, points, total_steps, pct_start, anneal_strategy, three_phase)

@@ -29,16 +29,39 @@ class SGD(Optimizer):
     (see chainrule.optim.flat); fused=False runs it per parameter; the numbers are the same.
     """
 
-    def __init__(self, params, lr=1e-3, momentum=0.0, dampening=0.0, weight_decay=0.0,
-                 nesterov=False, *, maximize=False, foreach=None, fused=None):
-        defaults = dict(lr=lr, momentum=momentum, dampening=dampening,
-                        weight_decay=weight_decay, nesterov=nesterov, maximize=maximize,
-                        foreach=foreach, fused=fused)
+    def __init__(
+        self,
+        params,
+        lr=1e-3,
+        momentum=0.0,
+        dampening=0.0,
+        weight_decay=0.0,
+        nesterov=False,
+        *,
+        maximize=False,
+        foreach=None,
+        fused=None,
+    ):
+        defaults = dict(
+            lr=lr,
+            momentum=momentum,
+            dampening=dampening,
+            weight_decay=weight_decay,
+            nesterov=nesterov,
+            maximize=maximize,
+            foreach=foreach,
+            fused=fused,
+        )
         super().__init__(params, defaults)
 
     def _check_group(self, group):
-        check_non_negative({"learning rate": group["lr"], "momentum value": group["momentum"],
-                            "weight_decay value": group["weight_decay"]})
+        check_non_negative(
+            {
+                "learning rate": group["lr"],
+                "momentum value": group["momentum"],
+                "weight_decay value": group["weight_decay"],
+            }
+        )
         if group["nesterov"] and (group["momentum"] <= 0 or group["dampening"] != 0):
             raise OptimizerError("Nesterov momentum requires a momentum and zero dampening")
 
@@ -46,9 +69,16 @@ class SGD(Optimizer):
         momentum = group["momentum"]
         buf = state.get("momentum_buffer") if momentum else None
         if (buf is not None or not momentum) and native.sgd(
-                param, grad, buf, weight_decay=group["weight_decay"],
-                maximize=group["maximize"], momentum=momentum, dampening=group["dampening"],
-                nesterov=group["nesterov"], lr=group["lr"]):
+            param,
+            grad,
+            buf,
+            weight_decay=group["weight_decay"],
+            maximize=group["maximize"],
+            momentum=momentum,
+            dampening=group["dampening"],
+            nesterov=group["nesterov"],
+            lr=group["lr"],
+        ):
             return
         g = effective_grad(param, grad, group["weight_decay"], group["maximize"], work[0])
         if momentum:

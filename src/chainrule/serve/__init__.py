@@ -15,5 +15,4 @@ from .session import Session
 from .sessions import Sessions
 from .settings import LIMITS, Settings, SettingsError
 
-__all__ = ["LIMITS", "Server", "Session", "Sessions", "Settings", "SettingsError",
-           "make_server"]
+__all__ = ["LIMITS", "Server", "Session", "Sessions", "Settings", "SettingsError", "make_server"]

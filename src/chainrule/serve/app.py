@@ -36,8 +36,12 @@ __all__ = ["Server", "make_server"]
 MAX_URL = 4096
 MAX_UPLOAD = 1 << 20  # bytes of CSV
 HEARTBEAT_SECONDS = 5.0
-STATIC_TYPES = {".html": "text/html; charset=utf-8", ".js": "text/javascript; charset=utf-8",
-                ".css": "text/css; charset=utf-8", ".png": "image/png"}
+STATIC_TYPES = {
+    ".html": "text/html; charset=utf-8",
+    ".js": "text/javascript; charset=utf-8",
+    ".css": "text/css; charset=utf-8",
+    ".png": "image/png",
+}
 SESSION_PATH = re.compile(r"^/api/sessions/([A-Za-z0-9_-]{1,64})/([a-z.]+)$")
 
 
@@ -76,7 +80,7 @@ def make_server(host: str = "127.0.0.1", port: int = 8000, **kwargs) -> Server:
 
 
 def _static(name: str) -> tuple[bytes, str]:
-    suffix = name[name.rfind("."):] if "." in name else ""
+    suffix = name[name.rfind(".") :] if "." in name else ""
     files = resources.files(__package__) / "static"
     if suffix not in STATIC_TYPES or "/" in name or name.startswith("."):
         raise RequestError(HTTPStatus.NOT_FOUND, f"no such file: {name}")
@@ -103,8 +107,10 @@ class Handler(BaseHTTPRequestHandler):
         try:
             self.body = self._read_body()
             if len(self.path) > MAX_URL:
-                raise RequestError(HTTPStatus.REQUEST_URI_TOO_LONG,
-                                   f"the address is longer than {MAX_URL} characters")
+                raise RequestError(
+                    HTTPStatus.REQUEST_URI_TOO_LONG,
+                    f"the address is longer than {MAX_URL} characters",
+                )
             url = urlsplit(self.path)
             self._route(method, url.path, _query(url.query))
         except RequestError as error:
@@ -117,9 +123,10 @@ class Handler(BaseHTTPRequestHandler):
             self._send_json({"error": str(error)}, HTTPStatus.SERVICE_UNAVAILABLE)
         except (BrokenPipeError, ConnectionResetError):
             self.close_connection = True
-        except Exception as error:  # noqa: BLE001 - a bug: answer it, keep serving
-            self._send_json({"error": f"{type(error).__name__}: {error}"},
-                            HTTPStatus.INTERNAL_SERVER_ERROR)
+        except Exception as error:
+            self._send_json(
+                {"error": f"{type(error).__name__}: {error}"}, HTTPStatus.INTERNAL_SERVER_ERROR
+            )
 
     def _read_body(self) -> bytes:
         try:
@@ -128,16 +135,18 @@ class Handler(BaseHTTPRequestHandler):
             raise RequestError(HTTPStatus.BAD_REQUEST, "Content-Length is not a number") from None
         if length > MAX_UPLOAD:
             self.close_connection = True  # the body is left unread
-            raise RequestError(HTTPStatus.REQUEST_ENTITY_TOO_LARGE,
-                               f"the request body has {length} bytes; at most {MAX_UPLOAD} "
-                               "are accepted (a CSV of the page's size is far smaller)")
+            raise RequestError(
+                HTTPStatus.REQUEST_ENTITY_TOO_LARGE,
+                f"the request body has {length} bytes; at most {MAX_UPLOAD} "
+                "are accepted (a CSV of the page's size is far smaller)",
+            )
         return self.rfile.read(length) if length > 0 else b""
 
     def _route(self, method: str, path: str, query: dict):
         if method == "GET" and path in ("/", "/index.html"):
             return self._send(*_static("index.html"))
         if method == "GET" and path.startswith("/static/"):
-            return self._send(*_static(path[len("/static/"):]))
+            return self._send(*_static(path[len("/static/") :]))
         if method == "POST" and path == "/api/sessions":
             session = self.server.sessions.create(Settings.from_query(query))
             return self._send_json(_welcome(session), HTTPStatus.CREATED)
@@ -169,11 +178,15 @@ class Handler(BaseHTTPRequestHandler):
         if method == "GET" and action == "stream":
             return self._stream(session)
         if method == "GET" and action == "backprop":
-            return self._send_json(backprop_step(session, query.get("part", "train"),
-                                                 _index(query)))
+            return self._send_json(
+                backprop_step(session, query.get("part", "train"), _index(query))
+            )
         if method == "GET" and action == "model.safetensors":
-            return self._send(model_file(session), "application/octet-stream",
-                              {"Content-Disposition": 'attachment; filename="model.safetensors"'})
+            return self._send(
+                model_file(session),
+                "application/octet-stream",
+                {"Content-Disposition": 'attachment; filename="model.safetensors"'},
+            )
         raise RequestError(HTTPStatus.NOT_FOUND, f"no action {method} {action!r}")
 
     def _stream(self, session):
@@ -200,8 +213,13 @@ class Handler(BaseHTTPRequestHandler):
         finally:
             sessions.listening(session.id, -1)
 
-    def _send(self, body: bytes, content_type: str, headers: dict | None = None,
-              status: HTTPStatus = HTTPStatus.OK):
+    def _send(
+        self,
+        body: bytes,
+        content_type: str,
+        headers: dict | None = None,
+        status: HTTPStatus = HTTPStatus.OK,
+    ):
         self.send_response(status)
         self.send_header("Content-Type", content_type)
         self.send_header("Content-Length", str(len(body)))
@@ -221,8 +239,9 @@ def _query(text: str) -> dict:
     names = [name for name, _ in pairs]
     repeated = {name for name in names if names.count(name) > 1}
     if repeated:
-        raise RequestError(HTTPStatus.BAD_REQUEST, f"parameter {min(repeated)!r} given "
-                           "more than once")
+        raise RequestError(
+            HTTPStatus.BAD_REQUEST, f"parameter {min(repeated)!r} given more than once"
+        )
     return dict(pairs)
 
 
@@ -230,11 +249,17 @@ def _index(query: dict) -> int:
     try:
         return int(query.get("index", ""))
     except ValueError:
-        raise RequestError(HTTPStatus.BAD_REQUEST, "index must be an integer (the point "
-                           f"number), got {query.get('index')!r}") from None
+        raise RequestError(
+            HTTPStatus.BAD_REQUEST,
+            f"index must be an integer (the point number), got {query.get('index')!r}",
+        ) from None
 
 
 def _welcome(session) -> dict:
     """What the page needs to draw a (new or reset) session."""
-    return {"session": session.id, "settings": session.settings.to_query(),
-            "points": session.problem.points(), "limits": LIMITS}
+    return {
+        "session": session.id,
+        "settings": session.settings.to_query(),
+        "points": session.problem.points(),
+        "limits": LIMITS,
+    }

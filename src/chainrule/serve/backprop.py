@@ -25,25 +25,39 @@ def backprop_step(session, part: str, index: int) -> dict:
     if X is None:
         raise SettingsError(f"part must be 'train' or 'test', got {part!r}")
     if not 0 <= index < len(X):
-        raise SettingsError(f"point {index} does not exist: the {part} part has {len(X)} "
-                            "points")
+        raise SettingsError(f"point {index} does not exist: the {part} part has {len(X)} points")
     y = {"train": problem.data.y_train, "test": problem.data.y_test}[part]
     params = _linear_params(view.state, len(session.settings.hidden) + 1)
     with ENGINE:  # explain checks itself with autodiff
-        result = explain(sizes=problem.sizes, activation=session.settings.activation,
-                         loss="mse" if problem.regression else "ce",
-                         X=X[index:index + 1], y=y[index:index + 1], examples=[0],
-                         lr=session.settings.lr, params=params, seed=None)
-    return {"part": part, "index": index, "step": view["step"], "text": result.render("text"),
-            "trace": to_dict(result)}
+        result = explain(
+            sizes=problem.sizes,
+            activation=session.settings.activation,
+            loss="mse" if problem.regression else "ce",
+            X=X[index : index + 1],
+            y=y[index : index + 1],
+            examples=[0],
+            lr=session.settings.lr,
+            params=params,
+            seed=None,
+        )
+    return {
+        "part": part,
+        "index": index,
+        "step": view["step"],
+        "text": result.render("text"),
+        "trace": to_dict(result),
+    }
 
 
 def _linear_params(state: dict, n_layers: int) -> list:
     """[(W, b), ...] of the Linear layers in order (their names end in weight/bias)."""
     weights = [name for name in state if name.endswith("weight")]
     if len(weights) != n_layers:
-        raise SettingsError(f"the model has {len(weights)} weight matrices, expected "
-                            f"{n_layers}")
-    return [(np.asarray(state[w], dtype=np.float64),
-             np.asarray(state[w[:-len("weight")] + "bias"], dtype=np.float64))
-            for w in weights]
+        raise SettingsError(f"the model has {len(weights)} weight matrices, expected {n_layers}")
+    return [
+        (
+            np.asarray(state[w], dtype=np.float64),
+            np.asarray(state[w[: -len("weight")] + "bias"], dtype=np.float64),
+        )
+        for w in weights
+    ]

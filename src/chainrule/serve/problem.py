@@ -24,17 +24,27 @@ class Problem:
         from ..data import Preprocessor
 
         self.settings = settings
-        data = _csv_dataset(settings, csv_path) if settings.dataset == "csv" else \
-            _builtin_dataset(settings)
+        data = (
+            _csv_dataset(settings, csv_path)
+            if settings.dataset == "csv"
+            else _builtin_dataset(settings)
+        )
         self.data = data
         self.regression = data.task == "regression"
-        self.preprocessor = Preprocessor.fit(data.X_train, data.feature_names, data.task,
-                                             target="y" if self.regression else "label",
-                                             classes=data.classes)
+        self.preprocessor = Preprocessor.fit(
+            data.X_train,
+            data.feature_names,
+            data.task,
+            target="y" if self.regression else "label",
+            classes=data.classes,
+        )
         self.X_train = self.preprocessor.transform(data.X_train)
         self.X_test = self.preprocessor.transform(data.X_test)
-        self.bounds = _bounds(np.concatenate([self._shown(data.X_train, data.y_train),
-                                              self._shown(data.X_test, data.y_test)]))
+        self.bounds = _bounds(
+            np.concatenate(
+                [self._shown(data.X_train, data.y_train), self._shown(data.X_test, data.y_test)]
+            )
+        )
         self.grid = self.preprocessor.transform(self._grid(GRID))
         self.neuron_grid = self.preprocessor.transform(self._grid(NEURON_GRID))
 
@@ -55,18 +65,22 @@ class Problem:
         cr.manual_seed(self.settings.seed)
         model = build_model(self.sizes[0], self.sizes[-1], config)
         optimizer = build_optimizer(config, model.parameters())
-        return model, loss_function(self.data.task), optimizer, \
-            build_scheduler(config, optimizer)
+        return model, loss_function(self.data.task), optimizer, build_scheduler(config, optimizer)
 
     def points(self) -> dict:
         """The points as the page draws them (original coordinates, rounded)."""
         d = self.data
         labels = (lambda y: [0] * len(y)) if self.regression else (lambda y: y.tolist())
-        return {"task": d.task, "train": _rounded(self._shown(d.X_train, d.y_train)),
-                "train_labels": labels(d.y_train),
-                "test": _rounded(self._shown(d.X_test, d.y_test)),
-                "test_labels": labels(d.y_test), "bounds": self.bounds, "grid": GRID,
-                "neuron_grid": NEURON_GRID}
+        return {
+            "task": d.task,
+            "train": _rounded(self._shown(d.X_train, d.y_train)),
+            "train_labels": labels(d.y_train),
+            "test": _rounded(self._shown(d.X_test, d.y_test)),
+            "test_labels": labels(d.y_test),
+            "bounds": self.bounds,
+            "grid": GRID,
+            "neuron_grid": NEURON_GRID,
+        }
 
     def _shown(self, X, y) -> np.ndarray:
         """Where a point is drawn: its two features, or (x, y) on a curve."""
@@ -82,8 +96,13 @@ class Problem:
 def _builtin_dataset(settings: Settings):
     from ..data import load_dataset
 
-    return load_dataset(settings.dataset, seed=settings.seed, n_samples=settings.points,
-                        noise=settings.noise, test_size=settings.test_ratio)
+    return load_dataset(
+        settings.dataset,
+        seed=settings.seed,
+        n_samples=settings.points,
+        noise=settings.noise,
+        test_size=settings.test_ratio,
+    )
 
 
 def _csv_dataset(settings: Settings, path: str | None):
@@ -92,29 +111,51 @@ def _csv_dataset(settings: Settings, path: str | None):
 
     if path is None:
         raise SettingsError("dataset 'csv': upload a CSV file first")
-    table = load_csv(path, settings.target, task="classification", test_split=settings.test_ratio,
-                     seed=settings.seed, features=settings.columns.split(","))
+    table = load_csv(
+        path,
+        settings.target,
+        task="classification",
+        test_split=settings.test_ratio,
+        seed=settings.seed,
+        features=settings.columns.split(","),
+    )
     if len(table.classes) != 2:
-        raise SettingsError(f"the page draws two classes; column {settings.target!r} has "
-                            f"{len(table.classes)}: {table.classes[:10]}")
+        raise SettingsError(
+            f"the page draws two classes; column {settings.target!r} has "
+            f"{len(table.classes)}: {table.classes[:10]}"
+        )
     if len(table.X_train) > LIMITS["points"]:
-        raise SettingsError(f"the CSV has {len(table.X_train)} training rows; the page takes "
-                            f"at most {LIMITS['points']}")
+        raise SettingsError(
+            f"the CSV has {len(table.X_train)} training rows; the page takes "
+            f"at most {LIMITS['points']}"
+        )
     p = table.preprocessor
 
     def original(X):
         return (X * p.scale + p.mean).astype(np.float32)
 
-    return Dataset(original(table.X_train), table.y_train, original(table.X_test),
-                   table.y_test, "classification", p.classes, p.feature_names, "csv")
+    return Dataset(
+        original(table.X_train),
+        table.y_train,
+        original(table.X_test),
+        table.y_test,
+        "classification",
+        p.classes,
+        p.feature_names,
+        "csv",
+    )
 
 
 def _bounds(X) -> list[float]:
     """[x_min, x_max, y_min, y_max], a square around the points with a margin."""
     low, high = X.min(axis=0), X.max(axis=0)
     centre, half = (low + high) / 2, float((high - low).max()) * 0.55 + 1e-3
-    return [float(centre[0] - half), float(centre[0] + half),
-            float(centre[1] - half), float(centre[1] + half)]
+    return [
+        float(centre[0] - half),
+        float(centre[0] + half),
+        float(centre[1] - half),
+        float(centre[1] + half),
+    ]
 
 
 def _grid_points(bounds, n: int) -> np.ndarray:

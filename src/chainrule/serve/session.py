@@ -109,8 +109,7 @@ class Session:
     def wait_for_view(self, version: int, timeout: float):
         """The latest View once its version differs from `version` (or the same at timeout)."""
         with self._changed:
-            self._changed.wait_for(lambda: self.view["version"] != version or self.ended,
-                                   timeout)
+            self._changed.wait_for(lambda: self.view["version"] != version or self.ended, timeout)
             return self.view
 
     # --- the training thread --------------------------------------------------------------
@@ -126,8 +125,9 @@ class Session:
 
     def _ensure_thread(self):
         if self._thread is None and not self.ended:
-            self._thread = threading.Thread(target=self._train, name=f"session-{self.id}",
-                                            daemon=True)
+            self._thread = threading.Thread(
+                target=self._train, name=f"session-{self.id}", daemon=True
+            )
             self._thread.start()
 
     def _stop_thread(self):
@@ -143,14 +143,25 @@ class Session:
 
         s, problem = self.settings, self.problem
         try:
-            cr.fit(self.model, self.loss_fn, self.optimizer, problem.X_train,
-                   problem.data.y_train, epochs=s.epochs, batch_size=s.batch_size or None,
-                   callbacks=[self.monitor, _Feed(self)], scheduler=self.scheduler, l2=s.l2,
-                   seed=s.seed, verbose=0, compile=False)
+            cr.fit(
+                self.model,
+                self.loss_fn,
+                self.optimizer,
+                problem.X_train,
+                problem.data.y_train,
+                epochs=s.epochs,
+                batch_size=s.batch_size or None,
+                callbacks=[self.monitor, _Feed(self)],
+                scheduler=self.scheduler,
+                l2=s.l2,
+                seed=s.seed,
+                verbose=0,
+                compile=False,
+            )
             self._finish(None)
         except _Stopped:
             pass
-        except Exception as error:  # noqa: BLE001 - e.g. DivergenceError, shown on the page
+        except Exception as error:
             while ENGINE.held():  # the step that failed had its turn
                 ENGINE.release()
             self._finish(f"{type(error).__name__}: {error}")
@@ -181,14 +192,25 @@ class Session:
                 self._changed.wait(wait if self._playing else None)
 
     def _publish(self, step: int, done: bool = False):
-        grad_norms = {name: series[-1] for name, series in
-                      self.monitor.record["grad_norm"].items()}
-        progress = {"epoch": len(self._curve), "step": step, "playing": self._playing,
-                    "lr": self.optimizer.param_groups[0]["lr"], "done": done,
-                    "error": self.error}
+        grad_norms = {name: series[-1] for name, series in self.monitor.record["grad_norm"].items()}
+        progress = {
+            "epoch": len(self._curve),
+            "step": step,
+            "playing": self._playing,
+            "lr": self.optimizer.param_groups[0]["lr"],
+            "done": done,
+            "error": self.error,
+        }
         with ENGINE:
-            view = take_view(self.model, self.problem, self.loss_fn, progress, self._curve,
-                             grad_norms, self.monitor.record["warnings"])
+            view = take_view(
+                self.model,
+                self.problem,
+                self.loss_fn,
+                progress,
+                self._curve,
+                grad_norms,
+                self.monitor.record["warnings"],
+            )
         with self._changed:
             self._version += 1
             view["version"] = self._version
@@ -212,8 +234,10 @@ class _Feed(Callback):
     def on_batch_end(self, state):
         ENGINE.release()
         session = self.session
-        if time.monotonic() - session._last_view_at >= 1.0 / VIEWS_PER_SECOND \
-                or not session.playing:
+        if (
+            time.monotonic() - session._last_view_at >= 1.0 / VIEWS_PER_SECOND
+            or not session.playing
+        ):
             session._publish(state.step)
 
     def on_epoch_end(self, state):

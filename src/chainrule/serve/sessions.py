@@ -38,8 +38,10 @@ class Sessions:
         self.end_idle()
         with self._lock:
             if len(self._sessions) >= self.max_sessions:
-                raise SessionLimitError(f"the server holds {self.max_sessions} sessions "
-                                        "already; close a tab and try again")
+                raise SessionLimitError(
+                    f"the server holds {self.max_sessions} sessions "
+                    "already; close a tab and try again"
+                )
         session = Session(settings)
         with self._lock:
             self._sessions[session.id] = session
@@ -49,8 +51,9 @@ class Sessions:
     def get(self, session_id: str) -> Session:
         session = self._sessions.get(session_id)
         if session is None:
-            raise UnknownSessionError(f"no session {session_id!r} (it ended, or the server "
-                                      "restarted): reload the page")
+            raise UnknownSessionError(
+                f"no session {session_id!r} (it ended, or the server restarted): reload the page"
+            )
         session.last_seen = time.monotonic()
         return session
 
@@ -78,7 +81,10 @@ class Sessions:
     def end_idle(self) -> None:
         """End sessions that have had no stream for idle_seconds (their tab is gone)."""
         now = time.monotonic()
-        idle = [sid for sid, session in list(self._sessions.items())
-                if self._listening.get(sid) == 0 and now - session.last_seen > self.idle_seconds]
+        idle = [
+            sid
+            for sid, session in list(self._sessions.items())
+            if self._listening.get(sid) == 0 and now - session.last_seen > self.idle_seconds
+        ]
         for session_id in idle:
             self.end(session_id)

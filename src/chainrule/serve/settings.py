@@ -57,10 +57,12 @@ class Settings:
         known = {f.name: f for f in fields(cls)}
         unknown = sorted(set(query) - set(known))
         if unknown:
-            raise SettingsError(f"unknown setting {unknown[0]!r}; the settings are "
-                                f"{', '.join(known)}")
-        values = {name: _parse(name, text, type(getattr(cls, name)))
-                  for name, text in query.items()}
+            raise SettingsError(
+                f"unknown setting {unknown[0]!r}; the settings are {', '.join(known)}"
+            )
+        values = {
+            name: _parse(name, text, type(getattr(cls, name))) for name, text in query.items()
+        }
         return cls(**values)
 
     def to_query(self) -> str:
@@ -76,11 +78,22 @@ class Settings:
         """The same settings as a `chainrule train` configuration (kept in saved models)."""
         from ..cli.config import resolve
 
-        return resolve({"dataset": self.dataset, "hidden": list(self.hidden),
-                        "activation": self.activation, "dropout": self.dropout,
-                        "optimizer": self.optimizer, "lr": self.lr, "l2": self.l2,
-                        "batch_size": self.batch_size, "epochs": self.epochs,
-                        "schedule": self.schedule, "val_split": 0.0, "seed": self.seed})
+        return resolve(
+            {
+                "dataset": self.dataset,
+                "hidden": list(self.hidden),
+                "activation": self.activation,
+                "dropout": self.dropout,
+                "optimizer": self.optimizer,
+                "lr": self.lr,
+                "l2": self.l2,
+                "batch_size": self.batch_size,
+                "epochs": self.epochs,
+                "schedule": self.schedule,
+                "val_split": 0.0,
+                "seed": self.seed,
+            }
+        )
 
 
 def _parse(name: str, text: str, kind: type):
@@ -97,21 +110,23 @@ def _parse(name: str, text: str, kind: type):
 def _within(name, value, low, high, note=""):
     if not low <= value <= high:  # also false for NaN
         suffix = f" ({note})" if note else ""
-        raise SettingsError(f"setting {name!r} must be between {low} and {high}{suffix}, "
-                            f"got {value!r}")
+        raise SettingsError(
+            f"setting {name!r} must be between {low} and {high}{suffix}, got {value!r}"
+        )
 
 
 def _one_of(name, value, choices):
     if value not in choices:
-        raise SettingsError(f"setting {name!r} must be one of {', '.join(choices)}, "
-                            f"got {value!r}")
+        raise SettingsError(f"setting {name!r} must be one of {', '.join(choices)}, got {value!r}")
 
 
 def _check(s: Settings) -> None:
     _one_of("dataset", s.dataset, DATASETS)
     if s.dataset == "csv" and (len(s.columns.split(",")) != 2 or not s.target):
-        raise SettingsError("dataset 'csv' needs columns=NAME1,NAME2 (two feature columns) "
-                            f"and target=NAME, got columns={s.columns!r} target={s.target!r}")
+        raise SettingsError(
+            "dataset 'csv' needs columns=NAME1,NAME2 (two feature columns) "
+            f"and target=NAME, got columns={s.columns!r} target={s.target!r}"
+        )
     _one_of("activation", s.activation, ACTIVATIONS)
     _one_of("optimizer", s.optimizer, OPTIMIZERS)
     _one_of("schedule", s.schedule, SCHEDULES)

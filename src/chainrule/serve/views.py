@@ -21,17 +21,26 @@ class View(dict):
     state: dict  # the model's state_dict, copied
 
 
-def take_view(model, problem, loss_fn, progress: dict, curve: list, grad_norms: dict,
-              warnings: list) -> View:
+def take_view(
+    model, problem, loss_fn, progress: dict, curve: list, grad_norms: dict, warnings: list
+) -> View:
     """Decision heat map (or fitted curve), per-neuron maps, train and test loss, now."""
     with _evaluating(model):
         heat = None if problem.regression else _class_one_probability(model, problem.grid)
         fit = _prediction(model, problem.grid) if problem.regression else None
         neurons = _neuron_maps(model, problem.neuron_grid)
     train_loss, test_loss = losses(model, problem, loss_fn)
-    view = View(progress, train_loss=train_loss, test_loss=test_loss, heat=heat, fit=fit,
-                neurons=neurons, curve=_thinned(curve), grad_norms=grad_norms,
-                warnings=list(warnings))
+    view = View(
+        progress,
+        train_loss=train_loss,
+        test_loss=test_loss,
+        heat=heat,
+        fit=fit,
+        neurons=neurons,
+        curve=_thinned(curve),
+        grad_norms=grad_norms,
+        warnings=list(warnings),
+    )
     view.state = {name: array.copy() for name, array in model.state_dict().items()}
     return view
 
@@ -53,8 +62,10 @@ def _evaluating(model):
 def losses(model, problem, loss_fn) -> tuple:
     """(train loss, test loss) of the model now (test None when there is no test part)."""
     with _evaluating(model):
-        return (_loss(model, loss_fn, problem.X_train, problem.data.y_train),
-                _loss(model, loss_fn, problem.X_test, problem.data.y_test))
+        return (
+            _loss(model, loss_fn, problem.X_train, problem.data.y_train),
+            _loss(model, loss_fn, problem.X_test, problem.data.y_test),
+        )
 
 
 def _loss(model, loss_fn, X, y) -> float | None:

@@ -15,6 +15,15 @@ from .inference import evaluate, predict
 from .state import TrainingState
 
 __all__ = [
-    "CheckpointError", "DivergenceError", "History", "TrainingState", "callbacks", "evaluate",
-    "fit", "load_checkpoint", "metrics", "predict", "save_checkpoint",
+    "CheckpointError",
+    "DivergenceError",
+    "History",
+    "TrainingState",
+    "callbacks",
+    "evaluate",
+    "fit",
+    "load_checkpoint",
+    "metrics",
+    "predict",
+    "save_checkpoint",
 ]

@@ -125,35 +125,42 @@ def load_checkpoint(path) -> dict:
     try:
         arrays, metadata = read_safetensors(path)
     except ModelFileError as error:
-        raise CheckpointError(f"{path}: not a readable safetensors checkpoint "
-                              f"({error.problem})") from None
+        raise CheckpointError(
+            f"{path}: not a readable safetensors checkpoint ({error.problem})"
+        ) from None
     text = metadata.get(METADATA_KEY)
     if text is None:
         raise CheckpointError(f"{path}: a safetensors file but not a chainrule checkpoint")
     header = _header(path, text)
     if metadata.get(CHECKSUM_KEY) != checksum(text, arrays):
-        raise CheckpointError(f"{path}: checksum mismatch: the file was damaged or altered "
-                              "after it was written; resume from an earlier checkpoint")
+        raise CheckpointError(
+            f"{path}: checksum mismatch: the file was damaged or altered "
+            "after it was written; resume from an earlier checkpoint"
+        )
     try:
         return decode(header["state"], arrays)
     except (KeyError, TypeError, ValueError, IndexError, RecursionError) as error:
-        raise CheckpointError(f"{path}: damaged state ({type(error).__name__}: "
-                              f"{error!s:.200})") from None
+        raise CheckpointError(
+            f"{path}: damaged state ({type(error).__name__}: {error!s:.200})"
+        ) from None
 
 
 def _header(path: str, text: str) -> dict:
     try:
         header = json.loads(text)
     except (ValueError, RecursionError) as error:
-        raise CheckpointError(f"{path}: the checkpoint header is not valid JSON "
-                              f"({error!s:.200})") from None
+        raise CheckpointError(
+            f"{path}: the checkpoint header is not valid JSON ({error!s:.200})"
+        ) from None
     if not isinstance(header, dict):
         raise CheckpointError(f"{path}: the checkpoint header is not a JSON object")
     if header.get("format") != FORMAT or header.get("version") != VERSION:
-        raise CheckpointError(f"{path}: unsupported checkpoint format "
-                              f"{header.get('format')!r:.80} version "
-                              f"{header.get('version')!r:.80} (this chainrule reads version "
-                              f"{VERSION})")
+        raise CheckpointError(
+            f"{path}: unsupported checkpoint format "
+            f"{header.get('format')!r:.80} version "
+            f"{header.get('version')!r:.80} (this chainrule reads version "
+            f"{VERSION})"
+        )
     return header
 
 
@@ -166,8 +173,15 @@ def restore_checkpoint(state, path) -> None:
         _restore(state, content, path)
     except CheckpointError:
         raise
-    except (ChainruleError, KeyError, TypeError, ValueError, AttributeError, IndexError,
-            OverflowError) as error:
+    except (
+        ChainruleError,
+        KeyError,
+        TypeError,
+        ValueError,
+        AttributeError,
+        IndexError,
+        OverflowError,
+    ) as error:
         plain_key_error = isinstance(error, KeyError) and not isinstance(error, ChainruleError)
         problem = f"missing {error}" if plain_key_error else f"{error!s:.300}"
         raise CheckpointError(f"{path}: {MISFIT}: {problem}") from None
@@ -175,8 +189,13 @@ def restore_checkpoint(state, path) -> None:
 
 
 def _kind(value) -> str | None:
-    for kind, types in (("an array", np.ndarray), ("a number", (int, float, np.generic)),
-                        ("text", str), ("a list", (list, tuple)), ("a mapping", dict)):
+    for kind, types in (
+        ("an array", np.ndarray),
+        ("a number", (int, float, np.generic)),
+        ("text", str),
+        ("a list", (list, tuple)),
+        ("a mapping", dict),
+    ):
         if isinstance(value, types):
             return kind
     return None
@@ -190,11 +209,14 @@ def _check_kinds(saved, current, path: str, where: str) -> None:
     if kind is None or saved is None:
         return
     if saved_kind != kind:
-        raise CheckpointError(f"{path}: {MISFIT}: {where or 'the state'} is "
-                              f"{saved_kind or 'None'} in the checkpoint but {kind} here")
+        raise CheckpointError(
+            f"{path}: {MISFIT}: {where or 'the state'} is "
+            f"{saved_kind or 'None'} in the checkpoint but {kind} here"
+        )
     if kind == "an array" and current.size and saved.dtype != current.dtype:  # shapes: below
-        raise CheckpointError(f"{path}: {MISFIT}: {where} is {saved.dtype} in the checkpoint "
-                              f"but {current.dtype} here")
+        raise CheckpointError(
+            f"{path}: {MISFIT}: {where} is {saved.dtype} in the checkpoint but {current.dtype} here"
+        )
     if isinstance(current, dict):
         for key in current.keys() & saved.keys():
             _check_kinds(saved[key], current[key], path, f"{where}/{key}")

@@ -59,8 +59,7 @@ def wanted(distributed) -> bool:
     """Whether a run with fit(distributed=...) trains data-parallel: None follows the
     launcher (an MPI launch with several processes), True insists, False declines."""
     if distributed not in (None, True, False):
-        raise DataError(f"distributed must be None (automatic), True or False, got "
-                        f"{distributed!r}")
+        raise DataError(f"distributed must be None (automatic), True or False, got {distributed!r}")
     if distributed is False:
         return False
     size = dist.world_size()
@@ -68,7 +67,8 @@ def wanted(distributed) -> bool:
         raise dist.DistributedError(
             "distributed=True, but this process was not started by an MPI launcher with "
             "several processes: run it as `mpiexec -n N python ...` (mpiexec comes with "
-            "pip install \"chainrule[mpi]\")")
+            'pip install "chainrule[mpi]")'
+        )
     return size > 1
 
 
@@ -82,7 +82,8 @@ def data_parallel(distributed, model, loader) -> OneProcess:
         raise DataError(
             f"{processes} processes need at least {processes} rows in every batch, but "
             f"{len(loader.X)} rows in batches of {loader.batch_size} leave a last batch of "
-            f"{smallest}; choose another batch_size")
+            f"{smallest}; choose another batch_size"
+        )
     dist.broadcast_parameters(model)
     if loader.shuffle and loader.seed is None:
         # every process draws (keeping the generators in step); rank 0's draw is used

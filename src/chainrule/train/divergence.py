@@ -80,14 +80,22 @@ class DivergenceGuard(Callback):
         parameter, count = first_nonfinite_gradient(state.params)
         if math.isfinite(state.loss) and parameter is None:
             # Squares overflowed float32 though every gradient is finite: recompute in float64.
-            state.grad_norm = math.sqrt(math.fsum(
-                float(np.sum(np.square(p.grad, dtype=np.float64)))
-                for _, p in state.params if p.grad is not None))
+            state.grad_norm = math.sqrt(
+                math.fsum(
+                    float(np.sum(np.square(p.grad, dtype=np.float64)))
+                    for _, p in state.params
+                    if p.grad is not None
+                )
+            )
             self._keep_weights(state)
             return
         self._restore_last_finite(state)
-        raise DivergenceError(self._message(state, parameter, count),
-                              epoch=state.epoch, step=state.step, parameter=parameter)
+        raise DivergenceError(
+            self._message(state, parameter, count),
+            epoch=state.epoch,
+            step=state.step,
+            parameter=parameter,
+        )
 
     def _keep_weights(self, state):
         buffers = self._flat_buffers(state)
@@ -119,14 +127,18 @@ class DivergenceGuard(Callback):
 
     @staticmethod
     def _message(state, parameter, count):
-        where = (f"epoch {state.epoch + 1} of {state.epochs}, step {state.step + 1} "
-                 f"(batch {state.batch + 1} of {state.batches_per_epoch})")
+        where = (
+            f"epoch {state.epoch + 1} of {state.epochs}, step {state.step + 1} "
+            f"(batch {state.batch + 1} of {state.batches_per_epoch})"
+        )
         if parameter is None:
             what = f"the loss is {state.loss} but every gradient is finite"
         else:
-            what = (f"the loss is {state.loss}; the gradient of {parameter!r} is the first "
-                    f"(from the output back) that is not finite ({count} of "
-                    f"{len(state.params)} parameters have NaN or Inf gradients)")
+            what = (
+                f"the loss is {state.loss}; the gradient of {parameter!r} is the first "
+                f"(from the output back) that is not finite ({count} of "
+                f"{len(state.params)} parameters have NaN or Inf gradients)"
+            )
         scale = float(np.max(np.abs(state.X_batch))) if np.size(state.X_batch) else 0.0
         return (
             f"training diverged at {where}: {what}. The model was restored to its last "

@@ -17,10 +17,29 @@ from .setup import build_state, check_options
 __all__ = ["fit"]
 
 
-def fit(model, loss_fn, optimizer, X, y, *, epochs, batch_size=32, shuffle=True,
-        validation_data=None, validation_split=0.0, callbacks=(), metrics=(), scheduler=None,
-        clip_grad_norm=None, l2=0.0, seed=None, verbose=1, resume_from=None,
-        compile=True, distributed=None) -> History:
+def fit(
+    model,
+    loss_fn,
+    optimizer,
+    X,
+    y,
+    *,
+    epochs,
+    batch_size=32,
+    shuffle=True,
+    validation_data=None,
+    validation_split=0.0,
+    callbacks=(),
+    metrics=(),
+    scheduler=None,
+    clip_grad_norm=None,
+    l2=0.0,
+    seed=None,
+    verbose=1,
+    resume_from=None,
+    compile=True,
+    distributed=None,
+) -> History:
     """Train `model` on (X, y) by gradient descent; return the History.
 
     The texts' three modes of gradient descent are chosen by batch_size:
@@ -49,11 +68,24 @@ def fit(model, loss_fn, optimizer, X, y, *, epochs, batch_size=32, shuffle=True,
     last finite weights.
     """
     clip_grad_norm, l2 = check_options(clip_grad_norm, l2, verbose)
-    state = build_state(model, loss_fn, optimizer, X, y, epochs=epochs, batch_size=batch_size,
-                        shuffle=shuffle, validation_data=validation_data,
-                        validation_split=validation_split, callbacks=callbacks,
-                        metrics=metrics, scheduler=scheduler, seed=seed, verbose=verbose,
-                        distributed=distributed)
+    state = build_state(
+        model,
+        loss_fn,
+        optimizer,
+        X,
+        y,
+        epochs=epochs,
+        batch_size=batch_size,
+        shuffle=shuffle,
+        validation_data=validation_data,
+        validation_split=validation_split,
+        callbacks=callbacks,
+        metrics=metrics,
+        scheduler=scheduler,
+        seed=seed,
+        verbose=verbose,
+        distributed=distributed,
+    )
     if resume_from is not None:
         restore_checkpoint(state, resume_from)
     try:
@@ -107,7 +139,12 @@ def _run(state, clip_grad_norm, l2, compile):
 def _train_epoch(state, clip_grad_norm, l2, step=None):
     from .. import nn, optim
 
-    model, loss_fn, optimizer, callbacks = state.model, state.loss_fn, state.optimizer, state.callbacks
+    model, loss_fn, optimizer, callbacks = (
+        state.model,
+        state.loss_fn,
+        state.optimizer,
+        state.callbacks,
+    )
     params = [p for _, p in state.params]
     parallel = state.parallel
     for X_batch, y_batch in state.loader:

@@ -12,8 +12,14 @@ from ..data.validate import check_arrays, check_batch_size
 from ..engine.tensor import Tensor, no_grad
 
 __all__ = [
-    "evaluate", "evaluate_arrays", "model_dtype", "n_input_features", "predict", "target_array",
-    "to_input", "to_target",
+    "evaluate",
+    "evaluate_arrays",
+    "model_dtype",
+    "n_input_features",
+    "predict",
+    "target_array",
+    "to_input",
+    "to_target",
 ]
 
 
@@ -66,8 +72,10 @@ def _outputs(model, X, batch_size):
     model.eval()
     try:
         with no_grad():
-            chunks = [model(to_input(X[i:i + batch_size], dtype)).data
-                      for i in range(0, len(X), batch_size)]
+            chunks = [
+                model(to_input(X[i : i + batch_size], dtype)).data
+                for i in range(0, len(X), batch_size)
+            ]
     finally:
         model.train(was_training)
     return chunks[0] if len(chunks) == 1 else np.concatenate(chunks)

@@ -111,8 +111,8 @@ def _probabilities(y_pred):
             p = 0.5 * (1.0 + np.tanh(0.5 * p))  # logistic sigmoid without overflow
         return np.stack([1.0 - p, p], axis=1)
     scores = y_pred.astype(np.float64)
-    rows_are_probabilities = (
-        scores.min() >= 0.0 and np.allclose(scores.sum(axis=1), 1.0, rtol=0.0, atol=1e-6)
+    rows_are_probabilities = scores.min() >= 0.0 and np.allclose(
+        scores.sum(axis=1), 1.0, rtol=0.0, atol=1e-6
     )
     if rows_are_probabilities:
         return scores

@@ -43,8 +43,7 @@ def output_width(model, X) -> int:
 def check_data(model, X, y, name="") -> tuple[np.ndarray, np.ndarray]:
     """X and y validated against each other and the model: lengths, finiteness, number of
     features, and class labels within the model's output width."""
-    X, y = check_arrays(X, y, n_features=n_input_features(model),
-                        names=(f"{name}X", f"{name}y"))
+    X, y = check_arrays(X, y, n_features=n_input_features(model), names=(f"{name}X", f"{name}y"))
     _check_fits(X, model_dtype(model), f"{name}X")
     width = output_width(model, X)
     if width > 1 and y.ndim == 1:
@@ -60,17 +59,21 @@ def _check_fits(X: np.ndarray, dtype, name: str) -> None:
     too_big = np.abs(X) > largest
     if too_big.any():
         index = tuple(int(i) for i in np.argwhere(too_big)[0])
-        raise DataError(f"{name}[{', '.join(map(str, index))}] = {X[index]:g} does not fit the "
-                        f"model's {np.dtype(dtype)} (largest {largest:g}); scale the inputs "
-                        "or train in float64 (model.double())")
+        raise DataError(
+            f"{name}[{', '.join(map(str, index))}] = {X[index]:g} does not fit the "
+            f"model's {np.dtype(dtype)} (largest {largest:g}); scale the inputs "
+            "or train in float64 (model.double())"
+        )
 
 
 def split_validation(X, y, fraction):
     """The last `fraction` of the rows becomes validation data (before any shuffling)."""
-    n_val = int(round(len(X) * fraction))
+    n_val = round(len(X) * fraction)
     if n_val == 0 or n_val == len(X):
-        raise DataError(f"validation_split={fraction} leaves {len(X) - n_val} training and "
-                        f"{n_val} validation examples out of {len(X)}; both must be > 0")
+        raise DataError(
+            f"validation_split={fraction} leaves {len(X) - n_val} training and "
+            f"{n_val} validation examples out of {len(X)}; both must be > 0"
+        )
     return (X[:-n_val], y[:-n_val]), (X[-n_val:], y[-n_val:])
 
 
@@ -87,8 +90,10 @@ def check_options(clip_grad_norm, l2, verbose):
         clip_grad_norm = _check_positive(clip_grad_norm, "clip_grad_norm")
     l2 = _check_positive(l2, "l2", allow_zero=True)
     if verbose not in (0, 1, 2):
-        raise DataError(f"verbose must be 0 (silent), 1 (progress bar) or 2 (one line per "
-                        f"epoch), got {verbose!r}")
+        raise DataError(
+            f"verbose must be 0 (silent), 1 (progress bar) or 2 (one line per "
+            f"epoch), got {verbose!r}"
+        )
     return clip_grad_norm, l2
 
 
@@ -114,9 +119,25 @@ def _callbacks(user_callbacks, scheduler, verbose, rank):
     return CallbackList([DivergenceGuard(), EpochLogger(), *user_callbacks, *extra], rank=rank)
 
 
-def build_state(model, loss_fn, optimizer, X, y, *, epochs, batch_size, shuffle,
-                validation_data, validation_split, callbacks, metrics, scheduler, seed,
-                verbose, distributed=None) -> TrainingState:
+def build_state(
+    model,
+    loss_fn,
+    optimizer,
+    X,
+    y,
+    *,
+    epochs,
+    batch_size,
+    shuffle,
+    validation_data,
+    validation_split,
+    callbacks,
+    metrics,
+    scheduler,
+    seed,
+    verbose,
+    distributed=None,
+) -> TrainingState:
     """The TrainingState of a fresh run, every argument checked at this public boundary."""
     epochs = check_epochs(epochs)
     check_learning_rates(optimizer)
@@ -128,11 +149,19 @@ def build_state(model, loss_fn, optimizer, X, y, *, epochs, batch_size, shuffle,
         validation_data = check_data(model, *validation_data, name="val_")
     elif fraction > 0:
         (X, y), validation_data = split_validation(X, y, fraction)
-    loader = DataLoader(X, y, batch_size=check_batch_size(batch_size, len(X)),
-                        shuffle=shuffle, seed=seed)
-    state = TrainingState(model=model, loss_fn=loss_fn, optimizer=optimizer, loader=loader,
-                          epochs=epochs, metrics=[get_metric(m) for m in metrics],
-                          validation_data=validation_data, verbose=verbose)
+    loader = DataLoader(
+        X, y, batch_size=check_batch_size(batch_size, len(X)), shuffle=shuffle, seed=seed
+    )
+    state = TrainingState(
+        model=model,
+        loss_fn=loss_fn,
+        optimizer=optimizer,
+        loader=loader,
+        epochs=epochs,
+        metrics=[get_metric(m) for m in metrics],
+        validation_data=validation_data,
+        verbose=verbose,
+    )
     state.parallel = data_parallel(distributed, model, loader)
     state.callbacks = _callbacks(list(callbacks), scheduler, verbose, state.parallel.rank)
     return state

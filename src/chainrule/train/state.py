@@ -24,8 +24,18 @@ class TrainingState:
     Set: stop_training = True ends the run after the current batch (or epoch).
     """
 
-    def __init__(self, *, model, loss_fn, optimizer, loader, epochs, metrics=(),
-                 validation_data=None, verbose=1):
+    def __init__(
+        self,
+        *,
+        model,
+        loss_fn,
+        optimizer,
+        loader,
+        epochs,
+        metrics=(),
+        validation_data=None,
+        verbose=1,
+    ):
         self.model = model
         self.loss_fn = loss_fn
         self.optimizer = optimizer
@@ -62,8 +72,13 @@ class TrainingState:
 
     def state_dict(self) -> dict:
         """The loop's counters, for checkpoints (JSON-serialisable)."""
-        return {"epoch": self.epoch, "batch": self.batch, "step": self.step,
-                "stop_training": self.stop_training, "epoch_finished": self.epoch_finished}
+        return {
+            "epoch": self.epoch,
+            "batch": self.batch,
+            "step": self.step,
+            "stop_training": self.stop_training,
+            "epoch_finished": self.epoch_finished,
+        }
 
     def load_state_dict(self, state: dict) -> None:
         self.epoch = int(state["epoch"])

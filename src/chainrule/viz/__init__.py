@@ -25,8 +25,19 @@ from .steps import StepRecorder
 from .training import plot_gradient_norms, plot_history, plot_learning_rate
 
 __all__ = [
-    "VizError", "animate_optimizer_paths", "confusion_matrix", "figure_to_png", "new_figure",
-    "plot_confusion_matrix", "plot_decision_boundary", "plot_gradient_norms", "plot_history",
-    "plot_learning_rate", "plot_model_landscape", "plot_optimizer_paths",
-    "plot_predicted_vs_actual", "save_figure", "StepRecorder",
+    "StepRecorder",
+    "VizError",
+    "animate_optimizer_paths",
+    "confusion_matrix",
+    "figure_to_png",
+    "new_figure",
+    "plot_confusion_matrix",
+    "plot_decision_boundary",
+    "plot_gradient_norms",
+    "plot_history",
+    "plot_learning_rate",
+    "plot_model_landscape",
+    "plot_optimizer_paths",
+    "plot_predicted_vs_actual",
+    "save_figure",
 ]

@@ -6,8 +6,12 @@ import numpy as np
 
 from .figure import VizError, finish, new_figure
 
-__all__ = ["confusion_matrix", "plot_confusion_matrix", "plot_decision_boundary",
-           "plot_predicted_vs_actual"]
+__all__ = [
+    "confusion_matrix",
+    "plot_confusion_matrix",
+    "plot_decision_boundary",
+    "plot_predicted_vs_actual",
+]
 
 
 def _predict_values(model, X):
@@ -38,8 +42,9 @@ def _predict_classes(model, X):
     return (out > threshold).astype(np.int64)
 
 
-def plot_decision_boundary(model, X, y, path=None, resolution=200, title="decision boundary",
-                           class_names=None):
+def plot_decision_boundary(
+    model, X, y, path=None, resolution=200, title="decision boundary", class_names=None
+):
     """The model's predicted class over the plane of two features, with the data on top."""
     X, y = np.asarray(X, dtype=np.float64), np.asarray(y)
     if X.ndim != 2 or X.shape[1] != 2:
@@ -56,8 +61,9 @@ def plot_decision_boundary(model, X, y, path=None, resolution=200, title="decisi
     fig, (ax,) = new_figure(size=(5.5, 4.5))
     cmap, top = ("tab10", 10) if k <= 10 else ("tab20", 20)
     colors = dict(cmap=cmap, vmin=-0.5, vmax=top - 0.5)  # class i gets the colormap's i-th colour
-    ax.contourf(u, v, predicted.reshape(u.shape), levels=np.arange(k + 1) - 0.5, alpha=0.35,
-                **colors)
+    ax.contourf(
+        u, v, predicted.reshape(u.shape), levels=np.arange(k + 1) - 0.5, alpha=0.35, **colors
+    )
     ax.scatter(X[:, 0], X[:, 1], c=codes, edgecolors="k", linewidths=0.4, s=18, **colors)
     names = class_names if class_names is not None else labels
     handles = [ax.scatter([], [], color=_color(cmap, i), label=str(n)) for i, n in enumerate(names)]
@@ -76,8 +82,9 @@ def _class_indices(y, classes):
     """Indices into `classes` of labels that are indices already or members of `classes`."""
     if y.dtype.kind in "iu":
         if y.min() < 0 or y.max() >= len(classes):
-            raise VizError(f"confusion matrix: label {int(y.max())} outside the "
-                           f"{len(classes)} classes")
+            raise VizError(
+                f"confusion matrix: label {int(y.max())} outside the {len(classes)} classes"
+            )
         return y.astype(np.int64)
     position = {str(c): i for i, c in enumerate(classes)}
     unknown = sorted({str(v) for v in y} - set(position))
@@ -93,8 +100,10 @@ def confusion_matrix(y_true, y_pred, classes=None) -> tuple[np.ndarray, list]:
     """
     y_true, y_pred = np.asarray(y_true).ravel(), np.asarray(y_pred).ravel()
     if y_true.shape != y_pred.shape or y_true.size == 0:
-        raise VizError(f"confusion matrix: y_true {y_true.shape} and y_pred {y_pred.shape} "
-                       "must be non-empty and of one length")
+        raise VizError(
+            f"confusion matrix: y_true {y_true.shape} and y_pred {y_pred.shape} "
+            "must be non-empty and of one length"
+        )
     if classes is None:
         classes = np.unique(np.concatenate([y_true, y_pred])).tolist()
     rows, cols = _class_indices(y_true, classes), _class_indices(y_pred, classes)
@@ -110,8 +119,17 @@ def _uses_model(model, X, y_pred, caller) -> bool:
     return model is not None
 
 
-def plot_confusion_matrix(y_true, y_pred=None, classes=None, path=None, normalize=False,
-                          title="confusion matrix", *, model=None, X=None):
+def plot_confusion_matrix(
+    y_true,
+    y_pred=None,
+    classes=None,
+    path=None,
+    normalize=False,
+    title="confusion matrix",
+    *,
+    model=None,
+    X=None,
+):
     """Counts (or row fractions with normalize=True) of true against predicted class.
 
     The predictions are y_pred, or those of `model` (a chainrule Module, an estimator or a
@@ -127,16 +145,24 @@ def plot_confusion_matrix(y_true, y_pred=None, classes=None, path=None, normaliz
     if k <= 20:
         for (i, j), v in np.ndenumerate(values):
             text = f"{v:.2f}" if normalize else str(int(v))
-            ax.text(j, i, text, ha="center", va="center", fontsize="small",
-                    color="white" if v > 0.6 * values.max() else "black")
+            ax.text(
+                j,
+                i,
+                text,
+                ha="center",
+                va="center",
+                fontsize="small",
+                color="white" if v > 0.6 * values.max() else "black",
+            )
     ax.set_xticks(range(k), names, rotation=45 if k > 5 else 0)
     ax.set_yticks(range(k), names)
     ax.set(xlabel="predicted", ylabel="true", title=title)
     return finish(fig, path)
 
 
-def plot_predicted_vs_actual(y_true, y_pred=None, path=None, title="predicted vs actual", *,
-                             model=None, X=None):
+def plot_predicted_vs_actual(
+    y_true, y_pred=None, path=None, title="predicted vs actual", *, model=None, X=None
+):
     """Regression: each prediction against its target, with the line y = x and R².
 
     The predictions are y_pred, or those of `model` (a chainrule Module, an estimator or a
@@ -146,8 +172,10 @@ def plot_predicted_vs_actual(y_true, y_pred=None, path=None, title="predicted vs
     y_true = np.asarray(y_true, dtype=np.float64).ravel()
     y_pred = np.asarray(y_pred, dtype=np.float64).ravel()
     if y_true.shape != y_pred.shape or y_true.size == 0:
-        raise VizError(f"plot_predicted_vs_actual: y_true {y_true.shape} and y_pred "
-                       f"{y_pred.shape} must be non-empty and of one length")
+        raise VizError(
+            f"plot_predicted_vs_actual: y_true {y_true.shape} and y_pred "
+            f"{y_pred.shape} must be non-empty and of one length"
+        )
     residual = np.sum((y_true - y_pred) ** 2)
     total = np.sum((y_true - y_true.mean()) ** 2)
     r2 = 1.0 - residual / total if total > 0 else float("nan")

@@ -12,7 +12,7 @@ import numpy as np
 
 from ..engine.tensor import ChainruleError
 
-__all__ = ["VizError", "new_figure", "save_figure", "figure_to_png", "history_logs"]
+__all__ = ["VizError", "figure_to_png", "history_logs", "new_figure", "save_figure"]
 
 
 class VizError(ChainruleError, ValueError):
@@ -63,8 +63,10 @@ def history_logs(history) -> tuple[dict, np.ndarray, str]:
     if isinstance(logs, dict) and isinstance(logs.get("history"), dict):
         history, logs = logs, logs["history"]
     if not isinstance(logs, dict) or not logs:
-        raise VizError("plot: expected a History or a dict of logged lists, got "
-                       f"{type(history).__name__} with nothing logged")
+        raise VizError(
+            "plot: expected a History or a dict of logged lists, got "
+            f"{type(history).__name__} with nothing logged"
+        )
     length = max(len(v) for v in logs.values())
     epochs = getattr(history, "epoch", None)
     if epochs is None and isinstance(history, dict):

@@ -29,18 +29,37 @@ def _draw_surface(ax, surface, resolution, raster=False):
     X, Y, Z = surface.grid(resolution)
     levels = _levels(Z)
     if raster:
-        ax.imshow(Z, origin="lower", extent=(*surface.bounds[0], *surface.bounds[1]),
-                  aspect="auto", cmap="viridis", norm=BoundaryNorm(levels, 256, extend="both"),
-                  alpha=0.85, interpolation="nearest")
+        ax.imshow(
+            Z,
+            origin="lower",
+            extent=(*surface.bounds[0], *surface.bounds[1]),
+            aspect="auto",
+            cmap="viridis",
+            norm=BoundaryNorm(levels, 256, extend="both"),
+            alpha=0.85,
+            interpolation="nearest",
+        )
     else:
         ax.contourf(X, Y, Z, levels=levels, cmap="viridis", alpha=0.85)
         ax.contour(X, Y, Z, levels=levels[::3], colors="white", linewidths=0.4, alpha=0.6)
     for i, (mx, my) in enumerate(surface.minima):
-        ax.plot(mx, my, marker="*", markersize=14 if i == 0 else 10, color="gold",
-                markeredgecolor="k", linestyle="none",
-                label={0: "global minimum", 1: "other minima"}.get(i))
-    ax.set(xlim=surface.bounds[0], ylim=surface.bounds[1], xlabel=surface.labels[0],
-           ylabel=surface.labels[1], title=f"{surface.name}: {surface.formula}")
+        ax.plot(
+            mx,
+            my,
+            marker="*",
+            markersize=14 if i == 0 else 10,
+            color="gold",
+            markeredgecolor="k",
+            linestyle="none",
+            label={0: "global minimum", 1: "other minima"}.get(i),
+        )
+    ax.set(
+        xlim=surface.bounds[0],
+        ylim=surface.bounds[1],
+        xlabel=surface.labels[0],
+        ylabel=surface.labels[1],
+        title=f"{surface.name}: {surface.formula}",
+    )
 
 
 def _loss_panel(ax, paths, steps=None):
@@ -78,8 +97,9 @@ def plot_optimizer_paths(surface, paths, path=None, resolution=200):
     ax.plot(*start, marker="o", color="white", markeredgecolor="k", label="start")
     for name, p in paths.items():
         (line,) = ax.plot(p.points[:, 0], p.points[:, 1], linewidth=1.5)
-        loss_ax.plot(np.arange(len(p.losses)), p.losses, color=line.get_color(),
-                     label=_label(name, p))
+        loss_ax.plot(
+            np.arange(len(p.losses)), p.losses, color=line.get_color(), label=_label(name, p)
+        )
     _loss_panel(loss_ax, paths)
     ax.legend(fontsize="small", loc="upper left")
     loss_ax.legend(fontsize="small")
@@ -103,8 +123,9 @@ def animate_optimizer_paths(surface, paths, path, frames=40, fps=10, resolution=
     lines = []
     for name, p in paths.items():
         (trail,) = ax.plot([], [], linewidth=1.5, animated=True)
-        (curve,) = loss_ax.plot([], [], color=trail.get_color(), label=_label(name, p),
-                                animated=True)
+        (curve,) = loss_ax.plot(
+            [], [], color=trail.get_color(), label=_label(name, p), animated=True
+        )
         lines.append((p, trail, curve))
     _loss_panel(loss_ax, paths, steps)
     ax.legend(fontsize="small", loc="upper left")
@@ -117,15 +138,24 @@ def animate_optimizer_paths(surface, paths, path, frames=40, fps=10, resolution=
     for k in np.unique(np.linspace(0, steps, min(frames, steps + 1)).astype(int)):
         canvas.restore_region(background)
         for p, trail, curve in lines:
-            trail.set_data(p.points[:k + 1, 0], p.points[:k + 1, 1])
-            curve.set_data(np.arange(min(k + 1, len(p.losses))), p.losses[:k + 1])
+            trail.set_data(p.points[: k + 1, 0], p.points[: k + 1, 1])
+            curve.set_data(np.arange(min(k + 1, len(p.losses))), p.losses[: k + 1])
             ax.draw_artist(trail)
             loss_ax.draw_artist(curve)
-        images.append(Image.frombuffer("RGBA", canvas.get_width_height(),
-                                       bytes(canvas.buffer_rgba())).convert("RGB"))
+        images.append(
+            Image.frombuffer(
+                "RGBA", canvas.get_width_height(), bytes(canvas.buffer_rgba())
+            ).convert("RGB")
+        )
     buffer = io.BytesIO()
-    images[0].save(buffer, format="GIF", save_all=True, append_images=images[1:],
-                   duration=int(1000 / fps), loop=0)
+    images[0].save(
+        buffer,
+        format="GIF",
+        save_all=True,
+        append_images=images[1:],
+        duration=int(1000 / fps),
+        loop=0,
+    )
     atomic_write_bytes(path, buffer.getvalue())
     return fig
 
@@ -135,15 +165,32 @@ def _landscape_panel(fig, ax, landscape):
     loss = np.where(np.isfinite(landscape.loss), landscape.loss, np.nan)
     filled = ax.contourf(A, B, loss, levels=_levels(loss), cmap="viridis")
     fig.colorbar(filled, ax=ax, shrink=0.8, label="loss")
-    ax.plot(0, 0, marker="*", markersize=12, color="gold", markeredgecolor="k",
-            linestyle="none", label="trained weights")
+    ax.plot(
+        0,
+        0,
+        marker="*",
+        markersize=12,
+        color="gold",
+        markeredgecolor="k",
+        linestyle="none",
+        label="trained weights",
+    )
     names = ("α (direction 1)", "β (direction 2)")
     if landscape.path is not None:
-        ax.plot(landscape.path[:, 0], landscape.path[:, 1], color="white", marker="o",
-                markersize=3, linewidth=1.2, label="training trajectory")
+        ax.plot(
+            landscape.path[:, 0],
+            landscape.path[:, 1],
+            color="white",
+            marker="o",
+            markersize=3,
+            linewidth=1.2,
+            label="training trajectory",
+        )
         variance = landscape.explained_variance
-        names = (f"PC 1 ({100 * variance[0]:.1f}% of variance)",
-                 f"PC 2 ({100 * variance[1]:.1f}% of variance)")
+        names = (
+            f"PC 1 ({100 * variance[0]:.1f}% of variance)",
+            f"PC 2 ({100 * variance[1]:.1f}% of variance)",
+        )
     ax.set(xlabel=names[0], ylabel=names[1], title=f"loss along {landscape.kind}")
     ax.legend(fontsize="small")
 

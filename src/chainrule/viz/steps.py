@@ -34,8 +34,11 @@ class StepRecorder(Callback):
     def on_after_backward(self, state):
         # Read here, just before optimizer.step(): the rate this step uses.
         self._lr = state.lr
-        self._norms = {name: float(np.sqrt(np.dot(p.grad.ravel(), p.grad.ravel())))
-                       for name, p in state.params if p.grad is not None}
+        self._norms = {
+            name: float(np.sqrt(np.dot(p.grad.ravel(), p.grad.ravel())))
+            for name, p in state.params
+            if p.grad is not None
+        }
 
     def on_batch_end(self, state):
         self.step.append(state.step)
@@ -45,13 +48,17 @@ class StepRecorder(Callback):
             self.grad_norm.setdefault(name, [float("nan")] * seen).append(norm)
 
     def state_dict(self) -> dict:
-        return {"step": np.asarray(self.step, dtype=np.int64),
-                "lr": np.asarray(self.lr, dtype=np.float64),
-                "grad_norm": {name: np.asarray(v, dtype=np.float64)
-                              for name, v in self.grad_norm.items()}}
+        return {
+            "step": np.asarray(self.step, dtype=np.int64),
+            "lr": np.asarray(self.lr, dtype=np.float64),
+            "grad_norm": {
+                name: np.asarray(v, dtype=np.float64) for name, v in self.grad_norm.items()
+            },
+        }
 
     def load_state_dict(self, state: dict) -> None:
         self.step = [int(v) for v in state["step"]]
         self.lr = [float(v) for v in state["lr"]]
-        self.grad_norm = {name: [float(v) for v in values]
-                          for name, values in state["grad_norm"].items()}
+        self.grad_norm = {
+            name: [float(v) for v in values] for name, values in state["grad_norm"].items()
+        }

@@ -7,7 +7,7 @@ import numpy as np
 from .figure import VizError, finish, history_logs, integer_ticks, new_figure
 from .steps import StepRecorder
 
-__all__ = ["plot_history", "plot_learning_rate", "plot_gradient_norms"]
+__all__ = ["plot_gradient_norms", "plot_history", "plot_learning_rate"]
 
 # Logged every epoch but not a training-vs-validation curve.
 NOT_CURVES = ("lr", "grad_norm", "grad_norm_max", "time", "epoch")
@@ -78,8 +78,10 @@ def _grad_record(source):
     elif isinstance(record, dict):
         norms, steps, xlabel = record, None, "step"
     else:
-        raise VizError("plot_gradient_norms: no gradient record (train with "
-                       "cr.callbacks.GradientMonitor(), or pass {layer: [norms]})")
+        raise VizError(
+            "plot_gradient_norms: no gradient record (train with "
+            "cr.callbacks.GradientMonitor(), or pass {layer: [norms]})"
+        )
     if not norms:
         raise VizError("plot_gradient_norms: the gradient record is empty")
     length = max(len(v) for v in norms.values())
@@ -99,7 +101,7 @@ def plot_gradient_norms(source, path=None, title="gradient norm per layer", weig
     fig, (ax,) = new_figure(size=(6.0, 4.0))
     for name in names:
         values = norms[name]
-        ax.plot(x[:len(values)], np.where(values > 0, values, np.nan), label=name)
+        ax.plot(x[: len(values)], np.where(values > 0, values, np.nan), label=name)
     ax.set_yscale("log")
     ax.set(xlabel=xlabel, ylabel="‖∂L/∂θ‖ (log scale)", title=title)
     ax.grid(alpha=0.3, which="both")

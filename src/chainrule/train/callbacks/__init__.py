@@ -11,7 +11,16 @@ from .monitor import CallbackError
 from .progress import ProgressBar
 
 __all__ = [
-    "HOOKS", "CSVLogger", "Callback", "CallbackError", "CallbackList", "EarlyStopping",
-    "EpochLogger", "GradientMonitor", "GradientWarning", "LearningRateScheduler",
-    "ModelCheckpoint", "ProgressBar",
+    "HOOKS",
+    "CSVLogger",
+    "Callback",
+    "CallbackError",
+    "CallbackList",
+    "EarlyStopping",
+    "EpochLogger",
+    "GradientMonitor",
+    "GradientWarning",
+    "LearningRateScheduler",
+    "ModelCheckpoint",
+    "ProgressBar",
 ]

@@ -10,8 +10,13 @@ from __future__ import annotations
 __all__ = ["HOOKS", "Callback", "CallbackList"]
 
 HOOKS = (
-    "on_train_begin", "on_epoch_begin", "on_batch_begin", "on_after_backward",
-    "on_batch_end", "on_epoch_end", "on_train_end",
+    "on_train_begin",
+    "on_epoch_begin",
+    "on_batch_begin",
+    "on_after_backward",
+    "on_batch_end",
+    "on_epoch_end",
+    "on_train_end",
 )
 
 
@@ -75,7 +80,8 @@ class CallbackList:
         active = [c for c in self.callbacks if rank == 0 or not getattr(c, "rank_zero_only", False)]
         for hook in HOOKS:
             bound = [
-                getattr(callback, hook) for callback in active
+                getattr(callback, hook)
+                for callback in active
                 if getattr(type(callback), hook, None) is not getattr(Callback, hook)
             ]
             setattr(self, "_" + hook, bound)

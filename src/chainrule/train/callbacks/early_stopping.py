@@ -18,8 +18,9 @@ class EarlyStopping(Callback):
     `stopped_epoch` is the epoch at which it stopped the run (None if it did not).
     """
 
-    def __init__(self, monitor="val_loss", patience=0, min_delta=0.0, mode="auto",
-                 restore_best_weights=False):
+    def __init__(
+        self, monitor="val_loss", patience=0, min_delta=0.0, mode="auto", restore_best_weights=False
+    ):
         if not isinstance(patience, int) or patience < 0:
             raise CallbackError(f"patience must be an integer >= 0, got {patience!r}")
         self.monitor = Monitor(monitor, mode, min_delta)
@@ -49,8 +50,12 @@ class EarlyStopping(Callback):
         return self.monitor.best_epoch
 
     def state_dict(self) -> dict:
-        return {"monitor": self.monitor.state_dict(), "wait": self.wait,
-                "stopped_epoch": self.stopped_epoch, "best_weights": self.best_weights}
+        return {
+            "monitor": self.monitor.state_dict(),
+            "wait": self.wait,
+            "stopped_epoch": self.stopped_epoch,
+            "best_weights": self.best_weights,
+        }
 
     def load_state_dict(self, state) -> None:
         self.monitor.load_state_dict(state["monitor"])

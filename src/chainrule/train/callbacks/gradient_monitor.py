@@ -65,14 +65,21 @@ class GradientMonitor(Callback):
 
     order = -50
 
-    def __init__(self, every_n_steps=1, vanish_below=1e-7, explode_above=1e4, max_ratio=1e3,
-                 warn=True):
+    def __init__(
+        self, every_n_steps=1, vanish_below=1e-7, explode_above=1e4, max_ratio=1e3, warn=True
+    ):
         self.every_n_steps = int(every_n_steps)
         self.warn = warn  # False: warnings only recorded (e.g. shown on a page instead)
         self.vanish_below, self.explode_above = vanish_below, explode_above
         self.max_ratio = max_ratio
-        self.record = {"epoch": [], "grad_norm": {}, "update_ratio": {}, "dead_relu": {},
-                       "saturated": {}, "warnings": []}
+        self.record = {
+            "epoch": [],
+            "grad_norm": {},
+            "update_ratio": {},
+            "dead_relu": {},
+            "saturated": {},
+            "warnings": [],
+        }
         self._warned = set()
         self._wrapped = []
         self._reset_epoch()
@@ -165,20 +172,31 @@ class GradientMonitor(Callback):
             relative = output_norm / norm if norm > 0 else np.inf
             where = f"{name!r}: gradient norm {norm:.3g} (output layer: {output_norm:.3g})"
             if norm < self.vanish_below or relative > self.max_ratio:
-                self._warn(name, "vanish", f"vanishing gradient in {where}; consider "
-                           "ReLU-family activations, He/Xavier initialization, normalization")
+                self._warn(
+                    name,
+                    "vanish",
+                    f"vanishing gradient in {where}; consider "
+                    "ReLU-family activations, He/Xavier initialization, normalization",
+                )
             elif norm > self.explode_above or relative < 1.0 / self.max_ratio:
-                self._warn(name, "explode", f"exploding gradient in {where}; consider a lower "
-                           "learning rate, clip_grad_norm, standardized inputs")
+                self._warn(
+                    name,
+                    "explode",
+                    f"exploding gradient in {where}; consider a lower "
+                    "learning rate, clip_grad_norm, standardized inputs",
+                )
 
     # --- per-epoch record ------------------------------------------------------------------
     def on_epoch_end(self, state):
         record = self.record
         record["epoch"].append(state.epoch)
         dead = {name: float(1.0 - active.mean()) for name, active in self._ever_active.items()}
-        for key, means in (("grad_norm", self._grad.means()),
-                           ("update_ratio", self._ratio.means()),
-                           ("dead_relu", dead), ("saturated", self._saturated.means())):
+        for key, means in (
+            ("grad_norm", self._grad.means()),
+            ("update_ratio", self._ratio.means()),
+            ("dead_relu", dead),
+            ("saturated", self._saturated.means()),
+        ):
             for name, value in means.items():
                 series = record[key].setdefault(name, [float("nan")] * (len(record["epoch"]) - 1))
                 series.append(value)
@@ -187,9 +205,14 @@ class GradientMonitor(Callback):
 
     def state_dict(self) -> dict:
         """The record, the warnings given, and the sums of the unfinished epoch."""
-        return {"record": self.record, "warned": sorted(map(list, self._warned)),
-                "grad": self._grad.state_dict(), "ratio": self._ratio.state_dict(),
-                "saturated": self._saturated.state_dict(), "ever_active": self._ever_active}
+        return {
+            "record": self.record,
+            "warned": sorted(map(list, self._warned)),
+            "grad": self._grad.state_dict(),
+            "ratio": self._ratio.state_dict(),
+            "saturated": self._saturated.state_dict(),
+            "ever_active": self._ever_active,
+        }
 
     def load_state_dict(self, state) -> None:
         self.record = state["record"]

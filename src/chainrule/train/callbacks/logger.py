@@ -61,7 +61,8 @@ class EpochLogger(Callback):
             X_val, y_val = state.validation_data
             size = self.validation_batch_size or len(X_val)
             val_loss, val_metrics = evaluate_arrays(
-                state.model, state.loss_fn, X_val, y_val, state.metrics, size)
+                state.model, state.loss_fn, X_val, y_val, state.metrics, size
+            )
             logs["val_loss"] = val_loss
             logs.update({"val_" + name: value for name, value in val_metrics.items()})
         logs["lr"] = state.lr
@@ -74,9 +75,13 @@ class EpochLogger(Callback):
 
     def state_dict(self) -> dict:
         """The running sums of an unfinished epoch (a resume continues them)."""
-        state = {"loss_sum": self.loss_sum, "examples": self.examples,
-                 "grad_norm_sum": self.grad_norm_sum, "grad_norm_max": self.grad_norm_max,
-                 "batches": self.batches}
+        state = {
+            "loss_sum": self.loss_sum,
+            "examples": self.examples,
+            "grad_norm_sum": self.grad_norm_sum,
+            "grad_norm_max": self.grad_norm_max,
+            "batches": self.batches,
+        }
         if self.outputs:
             state["outputs"] = np.concatenate(self.outputs)
             state["targets"] = np.concatenate(self.targets)

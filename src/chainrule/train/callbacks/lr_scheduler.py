@@ -25,8 +25,10 @@ class LearningRateScheduler(Callback):
         if per not in ("epoch", "step"):
             raise CallbackError(f"per must be 'epoch' or 'step', got {per!r}")
         if not (hasattr(scheduler, "step") or callable(scheduler)):
-            raise CallbackError("scheduler must be an lr_scheduler object or a function "
-                                f"of the epoch returning the learning rate, got {scheduler!r}")
+            raise CallbackError(
+                "scheduler must be an lr_scheduler object or a function "
+                f"of the epoch returning the learning rate, got {scheduler!r}"
+            )
         self.scheduler, self.per, self.monitor = scheduler, per, monitor
         self.count = 0
 

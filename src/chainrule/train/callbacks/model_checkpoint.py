@@ -29,8 +29,16 @@ class ModelCheckpoint(Callback):
     order = 100
     rank_zero_only = True  # writes files: rank 0 alone, when MPI processes train
 
-    def __init__(self, path, every_n_epochs=1, save_best_only=False, keep_last=1,
-                 every_n_steps=None, monitor="val_loss", mode="auto"):
+    def __init__(
+        self,
+        path,
+        every_n_epochs=1,
+        save_best_only=False,
+        keep_last=1,
+        every_n_steps=None,
+        monitor="val_loss",
+        mode="auto",
+    ):
         for name, value in (("every_n_epochs", every_n_epochs), ("keep_last", keep_last)):
             if not isinstance(value, int) or value < 1:
                 raise CallbackError(f"{name} must be an integer >= 1, got {value!r}")

@@ -36,8 +36,11 @@ class Monitor:
         if self.name not in logs:
             raise CallbackError(
                 f"cannot monitor {self.name!r}: the epoch logs hold {sorted(logs)}"
-                + ("; pass validation_data or validation_split to fit" if
-                   self.name.startswith("val_") else "")
+                + (
+                    "; pass validation_data or validation_split to fit"
+                    if self.name.startswith("val_")
+                    else ""
+                )
             )
         return float(logs[self.name])
 

@@ -46,9 +46,15 @@ class ProgressBar(Callback):
         from tqdm import tqdm
 
         width = len(str(state.epochs))
-        self._bar = tqdm(total=state.batches_per_epoch, initial=state.batch + 1,
-                         desc=f"epoch {state.epoch + 1:>{width}}/{state.epochs}",
-                         unit="batch", file=self._stream, leave=True, dynamic_ncols=True)
+        self._bar = tqdm(
+            total=state.batches_per_epoch,
+            initial=state.batch + 1,
+            desc=f"epoch {state.epoch + 1:>{width}}/{state.epochs}",
+            unit="batch",
+            file=self._stream,
+            leave=True,
+            dynamic_ncols=True,
+        )
 
     def on_batch_end(self, state):
         if self._bar is None:
@@ -58,7 +64,8 @@ class ProgressBar(Callback):
         self._bar.update(1)
         if self._bar.n == self._bar.total or self._seen % 10 == 1:
             self._bar.set_postfix_str(
-                f"loss {self._loss_sum / self._seen:.4g}  lr {state.lr:.3g}", refresh=False)
+                f"loss {self._loss_sum / self._seen:.4g}  lr {state.lr:.3g}", refresh=False
+            )
 
     def on_epoch_end(self, state):
         logs = state.logs
@@ -70,8 +77,12 @@ class ProgressBar(Callback):
         seconds = logs.get("time", 0.0)
         rate = state.batches_per_epoch / seconds if seconds > 0 else float("inf")
         width = len(str(state.epochs))
-        print(f"epoch {state.epoch + 1:>{width}}/{state.epochs}  {seconds:.2f}s "
-              f"({rate:.0f} batch/s)  {format_logs(logs)}", file=self._stream, flush=True)
+        print(
+            f"epoch {state.epoch + 1:>{width}}/{state.epochs}  {seconds:.2f}s "
+            f"({rate:.0f} batch/s)  {format_logs(logs)}",
+            file=self._stream,
+            flush=True,
+        )
 
     def close(self):
         if self._bar is not None:
