@@ -13,6 +13,7 @@ Anomaly detection, no_grad and what the traced road cannot replay run the eager 
 
 from __future__ import annotations
 
+from ..data.batches import target_array, to_target
 from ..engine import anomaly, random
 from ..engine.backend import xp
 from ..engine.tensor import ChainruleError, Tensor, is_grad_enabled
@@ -109,8 +110,6 @@ class CompiledStep:
 
     # --- the traced road ------------------------------------------------------------------
     def _record_or_eager(self, X, y):
-        from ..train.inference import target_array
-
         self.eager_steps += 1
         if self.traced.failed(X, y):
             return self._eager(X, y, counted=True)
@@ -202,8 +201,6 @@ class CompiledStep:
         return X if dtype is None or X.dtype == dtype else X.astype(dtype)
 
     def _eager(self, X, y, counted=False):
-        from ..train.inference import to_target
-
         X = self._cast(X)
         if not counted:
             self.eager_steps += 1

@@ -1,13 +1,14 @@
 """predict() and evaluate(): the model in eval mode under no_grad, batch by batch.
 
-Also the two conversions fit() shares with them: a batch of inputs into a Tensor of the
-model's dtype, and a batch of targets into the form the loss expects for the model's output.
+The conversions of a batch they share with fit() live in chainrule.data.batches (re-exported
+here).
 """
 
 from __future__ import annotations
 
 import numpy as np
 
+from ..data.batches import target_array, to_input, to_target
 from ..data.validate import check_arrays, check_batch_size
 from ..engine.tensor import Tensor, no_grad
 
@@ -41,28 +42,6 @@ def n_input_features(model):
         if hasattr(module, "in_channels"):
             return None
     return None
-
-
-def to_input(X_batch, dtype) -> Tensor:
-    return Tensor(X_batch if X_batch.dtype == dtype else X_batch.astype(dtype))
-
-
-def to_target(y_batch, output) -> Tensor:
-    """Targets shaped for the loss: class labels stay integers for a model with several
-    outputs; otherwise targets take the output's dtype, and (n,) becomes (n, 1) for a model
-    with a single output column (binary classification, univariate regression)."""
-    return Tensor(target_array(y_batch, output.data))
-
-
-def target_array(y, out):
-    """to_target on arrays: y converted for the model's output array `out`."""
-    if y.dtype.kind in "iub" and out.ndim == 2 and out.shape[1] > 1 and y.ndim == 1:
-        return y
-    if y.dtype != out.dtype:
-        y = y.astype(out.dtype)
-    if y.ndim == 1 and out.ndim == 2 and out.shape[1] == 1:
-        y = y.reshape(-1, 1)
-    return y
 
 
 def _outputs(model, X, batch_size):
