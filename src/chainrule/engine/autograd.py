@@ -9,6 +9,7 @@ gradient penalties).
 from __future__ import annotations
 
 import math
+import operator
 from heapq import heappop, heappush
 
 from . import tensor as _t
@@ -82,17 +83,18 @@ def backpropagate(roots, seeds, retain_graph=False, create_graph=False, capture=
 
 def _walk(grads, heap, retain_graph, create_graph, capture):
     glue = _EAGER if _t._recorder is None else _t._recorder.glue
+    versions = _t._stamped  # check versions only once something was changed in place
     if capture is not None and _t._recorder is not None:
         _t._recorder.problems.append("the step calls autograd.grad")
     while heap:
         _, key, node = heappop(heap)
         grad, owned = grads.pop(key)
         ctx = node._ctx
-        if capture is not None:
-            if key in capture:
-                capture[key] = grad if owned or create_graph else xp.array(grad)
-        elif ctx is None or node._retain:
-            glue.store(node, grad, owned)
+        if capture is None:
+            if ctx is None or node._retain:
+                glue.store(node, grad, owned)
+        elif key in capture:
+            capture[key] = grad if owned or create_graph else xp.array(grad)
         if ctx is None:
             continue
         if ctx is RELEASED:
@@ -100,31 +102,27 @@ def _walk(grads, heap, retain_graph, create_graph, capture):
                 "backward: the graph was already freed by an earlier backward(); "
                 "call backward(retain_graph=True) the first time to backpropagate twice"
             )
-        _propagate(node, ctx, grad, grads, heap, create_graph, glue)
+        _propagate(node, ctx, grad, grads, heap, create_graph, glue, versions)
         if not retain_graph:
             node._ctx = RELEASED
 
 
-def _propagate(node, ctx, grad, grads, heap, create_graph, glue):
+def _propagate(node, ctx, grad, grads, heap, create_graph, glue, versions):
     op, parents, arrays, options, sequence = ctx
-    if node._version > sequence:
-        _changed_in_place(op, "output", node)
-    input_grads = op.backward(grad, node, parents, arrays, options, create_graph)
+    if versions:
+        _check_versions(op, node, parents, sequence)
+    if create_graph:
+        _propagate_graph(node, op, parents, arrays, options, grad, grads, heap)
+        return
+    input_grads = op.backward(grad, node, parents, arrays, options)
     handed = []  # ids of fresh arrays given to an input: a second input gets no ownership
     for parent, g in zip(parents, input_grads):
-        if not isinstance(parent, Tensor):
+        if g is None or not isinstance(parent, Tensor) or not parent.requires_grad:
             continue
-        if parent._version > sequence:  # stamped by an in-place change after this op
-            position = next(i for i, p in enumerate(parents) if p is parent)
-            _changed_in_place(op, f"input {position}", parent)
-        if g is None or not parent.requires_grad:
-            continue
-        if create_graph and not isinstance(g, Tensor):
-            g = Tensor(g)  # a constant part of a recorded gradient
         if g.shape != parent.data.shape:
             g = glue.unbroadcast(g, parent.data.shape)
-        owned = create_graph or (g is not grad and g.base is None and id(g) not in handed)
-        if owned and not create_graph:
+        owned = g is not grad and g.base is None and id(g) not in handed
+        if owned:
             handed.append(id(g))
         key = id(parent)  # _accumulate, inlined: this is the hot loop of every backward
         previous = grads.get(key)
@@ -133,6 +131,28 @@ def _propagate(node, ctx, grad, grads, heap, create_graph, glue):
             heappush(heap, (-_creation_order(parent), key, parent))
         else:
             grads[key] = (glue.add(previous[0], g), True)
+
+
+def _propagate_graph(node, op, parents, arrays, options, grad, grads, heap):
+    """create_graph: the op's graph VJP on Tensors, so the gradients carry a graph."""
+    input_grads = op.graph_backward(grad, node, parents, options)
+    for parent, g in zip(parents, input_grads):
+        if g is None or not isinstance(parent, Tensor) or not parent.requires_grad:
+            continue
+        if not isinstance(g, Tensor):
+            g = Tensor(g)  # a constant part of a recorded gradient
+        if g.shape != parent.data.shape:
+            g = unbroadcast(g, parent.data.shape)
+        _accumulate(grads, heap, parent, g, True)
+
+
+def _check_versions(op, node, parents, sequence):
+    """Refuse to backpropagate through a value changed in place after the op used it."""
+    if node._version > sequence:
+        _changed_in_place(op, "output", node)
+    for position, parent in enumerate(parents):
+        if isinstance(parent, Tensor) and parent._version > sequence:
+            _changed_in_place(op, f"input {position}", parent)
 
 
 def _changed_in_place(op, which, tensor):
@@ -170,7 +190,7 @@ class _Glue:
     """The array calls backward makes between VJPs; a recording compiler swaps in its own."""
 
     unbroadcast = staticmethod(unbroadcast)
-    add = staticmethod(lambda a, b: a + b)
+    add = staticmethod(operator.add)
     store = staticmethod(_store_grad)
 
 

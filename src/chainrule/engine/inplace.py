@@ -51,6 +51,7 @@ def apply(x, name, fn, *others):
         _check_fits(name, x, result.data)
         x.data, x._ctx, x.requires_grad = result.data.astype(x.dtype, copy=False), result._ctx, True
         x._version = stamp
+        _t._stamped = True
         return x
     with _t.no_grad():
         result = fn(x, *others)
@@ -84,6 +85,7 @@ def _write(name, x, new, index=Ellipsis):
 
 def _stamp(x):
     x._version = next(primitive._sequence)
+    _t._stamped = True
 
 
 def setitem(x, index, value):

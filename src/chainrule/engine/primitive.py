@@ -109,11 +109,7 @@ class Primitive:
         result._ctx = None
         return result
 
-    def backward(self, grad, node, parents, arrays, options, create_graph=False):
-        if create_graph:
-            if _t._recorder is not None:
-                _t._recorder.problems.append("the step backpropagates with create_graph=True")
-            return self._recorded_backward(grad, node, parents, options)
+    def backward(self, grad, node, parents, arrays, options):
         needs = None
         if self._vjp_needs:
             needs = tuple([isinstance(p, Tensor) and p.requires_grad for p in parents])
@@ -126,8 +122,10 @@ class Primitive:
             anomaly.check_backward(self.name, node, grad, grads)
         return grads
 
-    def _recorded_backward(self, grad, node, parents, options):
+    def graph_backward(self, grad, node, parents, options):
         """The graph VJP on the output and input Tensors, so its ops are recorded."""
+        if _t._recorder is not None:
+            _t._recorder.problems.append("the step backpropagates with create_graph=True")
         if self._graph_vjp is None:
             raise ChainruleError(
                 f"create_graph: {self.name} has no differentiable VJP yet "

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from .backend import xp
 from .primitive import on, primitive, values
+from .tensor import Tensor
 
 
 def _kept_shape(shape, axis):
@@ -18,8 +19,10 @@ def _kept_shape(shape, axis):
 def _expand(g, shape, axis, keepdims):
     """Broadcast a reduced gradient back over the reduced axes (a view on arrays)."""
     if not keepdims:
-        g = g.reshape(_kept_shape(shape, axis))
-    return on(broadcast_to, g, shape=tuple(shape))
+        g = g.reshape((1,) * len(shape) if axis is None else _kept_shape(shape, axis))
+    if isinstance(g, Tensor):
+        return broadcast_to(g, shape=tuple(shape))
+    return xp.broadcast_to(g, shape)  # NOTE: not through on(): every backward passes here
 
 
 @primitive

@@ -17,6 +17,8 @@ xp = backend.xp
 _grad_enabled = True
 # The compiler's Recorder while it records a step (chainrule.compile.trace), else None.
 _recorder = None
+# Whether any tensor was ever changed in place: until then backward() skips the version checks.
+_stamped = False
 # Sentinel left in a node's context once backward has released its inputs.
 RELEASED = ("released",)
 
