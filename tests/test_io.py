@@ -435,18 +435,20 @@ class _CustomNet(nn.Module):
 
 
 @pytest.mark.parametrize("make", [_CustomNet, lambda: nn.Sequential(nn.Linear(3, 3), _CustomNet())])
-def test_custom_model_saves_weights_and_load_says_use_load_state_dict(tmp_path, rng, make):
+def test_an_unregistered_custom_model_is_refused_at_save_time(tmp_path, rng, make):
     model = make()
     path = tmp_path / "custom.safetensors"
-    cr.save(model, path, metadata={"kind": "custom"})
     with pytest.raises(ModelFileError, match="_CustomNet") as caught:
-        cr.load(path)
-    assert "load_state_dict" in str(caught.value)
+        cr.save(model, path)
+    assert "cr.save_state_dict" in str(caught.value) and "@cr.nn.register" in str(caught.value)
+    assert os.listdir(tmp_path) == []  # nothing half-written
+    cr.save_state_dict(model.state_dict(), path)  # the weights alone, rebuilt in code
     rebuilt = make()
     rebuilt.load_state_dict(cr.load_state_dict(path))
     x = rng.standard_normal((4, 3)).astype(np.float32)
     assert _bits(_output(rebuilt, x)) == _bits(_output(model, x))
-    assert crio.load_metadata(path) == {"kind": "custom"}
+    with pytest.raises(ModelFileError, match="load_state_dict"):
+        cr.load(path)
 
 
 def test_save_rejects_what_is_not_a_module(tmp_path):

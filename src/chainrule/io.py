@@ -346,10 +346,11 @@ def save_state_dict(state, path, metadata=None) -> None:
 
 
 def save(model, path, metadata=None) -> None:
-    """Write `model`'s weights and, for built-in layers, its architecture, atomically.
+    """Write `model`'s weights and its architecture, atomically.
 
-    A model with custom layers has its weights saved alone; load them back with
-    `model.load_state_dict(cr.load_state_dict(path))`.
+    The architecture names built-in layers and classes registered with @cr.nn.register; a
+    model with any other layer is refused here (save its weights with cr.save_state_dict, or
+    register the class).
     """
     from . import nn
 
@@ -362,5 +363,10 @@ def save(model, path, metadata=None) -> None:
     try:
         header = {ARCHITECTURE_KEY: json.dumps(nn.to_spec(model))}
     except nn.SpecError as error:
-        header = {CUSTOM_MODEL_KEY: f"{type(model).__name__}: {error}"}
+        raise ModelFileError(
+            path,
+            f"cannot store the architecture of this {type(model).__name__}: {error}; or "
+            "decorate the class with @cr.nn.register (and give it spec_args()) so cr.load "
+            "can rebuild it",
+        ) from None
     _write(path, model.state_dict(), header, metadata)

@@ -48,6 +48,7 @@ from .pooling import (
     MaxPool1d,
     MaxPool2d,
 )
+from .register import register
 from .regularization import l2_penalty
 from .spec import LAYERS, SpecError, from_spec, to_spec
 
@@ -101,6 +102,7 @@ __all__ = [
     "StateDictError",
     "Tanh",
     "Unflatten",
+    "register",
     "from_spec",
     "functional",
     "init",
