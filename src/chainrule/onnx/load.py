@@ -42,7 +42,7 @@ def load(path) -> nn.Module:
 def read_model(path):
     """The file's checked ModelProto; OnnxImportError when it is missing or damaged."""
     onnx = require_onnx()
-    from google.protobuf.message import DecodeError
+    from google.protobuf.message import DecodeError  # type: ignore[import-untyped]
 
     try:
         with open(path, "rb") as handle:
