@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import os
 import tempfile
+from typing import IO, Any
 
 __all__ = ["atomic_write", "atomic_write_bytes", "atomic_write_text"]
 
@@ -55,6 +56,7 @@ def atomic_write(path, mode: str = "wb", encoding: str | None = None):
         )
     except OSError as error:  # it names the temporary file it tried to create
         raise _naming(error, path, error.filename) from None
+    handle: IO[Any]
     try:
         if mode == "w":
             handle = os.fdopen(fd, "w", encoding=encoding or "utf-8", newline="")

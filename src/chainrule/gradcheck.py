@@ -156,7 +156,7 @@ def gradcheck(
     at most `full_limit` Jacobian entries is checked in full, a larger one by `projections`
     random projections. Returns a GradcheckResult (truthy when every input passes).
     """
-    notes = []
+    notes: list[str] = []
     prepared, checked = _prepare(inputs, notes)
     out_shape = _evaluate(fn, prepared).shape
     rng = np.random.default_rng(seed)

@@ -178,7 +178,9 @@ class _BaseMLP(BaseEstimator):
             raise ValueError("a DataFrame with non-numeric columns needs string column names")
         columns, Z, mean, scale, _ = fit_table(X, where, [np.arange(len(X))], names, TableOptions())
         features = [f for column in columns for f in column.feature_names()]
-        self.preprocessor_ = Preprocessor(features, mean, scale, columns=columns, impute="median")
+        self.preprocessor_: Preprocessor = Preprocessor(
+            features, mean, scale, columns=columns, impute="median"
+        )
         return Z
 
     # --- training -----------------------------------------------------------------------

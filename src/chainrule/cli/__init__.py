@@ -104,8 +104,9 @@ def missing_package(error: BaseException) -> str | None:
 
 
 def describe(error: BaseException) -> str:
-    if missing_package(error):
-        return missing_package(error)
+    message = missing_package(error)
+    if message:
+        return message
     if isinstance(error, (ChainruleError, OSError)):
         return one_line(error)
     # Not an error we raise on purpose: name its type and point at --debug.

@@ -78,7 +78,7 @@ def write_outputs(
     )
     columns = data.preprocessor.column_summary()
     atomic_write_text(os.path.join(out, "columns.csv"), columns_csv(columns))
-    plots = draw_plots(out, model, history, steps, data) if plots else {}
+    drawn = draw_plots(out, model, history, steps, data) if plots else {}
     title = f"chainrule run: {config['data'] or config['dataset']}"
     splits = {name: values for name, values in metrics.items() if name != "run"}
     shown = {**config, "task": config["task"] or f"{data.task} (inferred)"}
@@ -88,7 +88,7 @@ def write_outputs(
         config=shown,
         metrics=splits,
         summary=metrics["run"],
-        plots={caption: png for caption, (_, png) in plots.items()},
+        plots={caption: png for caption, (_, png) in drawn.items()},
         gradient_health=gradient_health(history),
         columns=columns,
     )
@@ -100,7 +100,7 @@ def write_outputs(
         "config.json",
         "checkpoint.safetensors",
         "trajectory.safetensors",
-        *(name for name, _ in plots.values()),
+        *(name for name, _ in drawn.values()),
         "report.html",
     ]
     # No checkpoint after --epochs 0; a run folder may hold files of an earlier run.

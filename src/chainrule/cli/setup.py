@@ -24,7 +24,8 @@ def build_model(n_features: int, n_outputs: int, config: dict):
 
     if config.get("model") == "cnn":
         return build_cnn(n_features, n_outputs, config)
-    layers, width = [], n_features
+    layers: list[nn.Module] = []
+    width = n_features
     for hidden in config["hidden"]:
         layers.append(nn.Linear(width, hidden))
         if config["batchnorm"]:
@@ -53,6 +54,9 @@ def build_cnn(n_features: int, n_outputs: int, config: dict):
             f"image with s >= 4, got {n_features} features"
         )
     activation = getattr(nn, ACTIVATION_LAYERS[config["activation"]])
+    shape: tuple[int, ...]
+    conv: type[nn.Conv1d] | type[nn.Conv2d]
+    norm: type[nn.BatchNorm1d]
     if image:
         same = {"kernel_size": 3, "padding": 1}
         convs, shape = [(1, 16, same), (16, 32, same)], (1, side, side)
@@ -65,7 +69,7 @@ def build_cnn(n_features: int, n_outputs: int, config: dict):
         for _, _, options in convs:
             length = (length + 2 * options["padding"] - options["kernel_size"]) // 2 + 1
         width = 25 * length
-    layers = [nn.Unflatten(1, shape)]
+    layers: list[nn.Module] = [nn.Unflatten(1, shape)]
     for c_in, c_out, options in convs:
         layers += [conv(c_in, c_out, **options)] + ([norm(c_out)] if config["batchnorm"] else [])
         layers += [activation()] + ([nn.MaxPool2d(2)] if image else [])

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from .curve import curve
 from .datasets import Dataset, circles, digits, linear, moons, spirals, xor
 from .errors import DataError
@@ -10,7 +12,7 @@ from .mnist1d_offline import mnist1d
 
 __all__ = ["DATASETS", "load_dataset"]
 
-DATASETS = {
+DATASETS: dict[str, Callable[..., Dataset]] = {
     "xor": xor,
     "moons": moons,
     "gaussian": gaussian,

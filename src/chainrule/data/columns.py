@@ -18,6 +18,7 @@ from __future__ import annotations
 import math
 import warnings
 from dataclasses import asdict, dataclass, field
+from typing import cast
 
 import numpy as np
 
@@ -74,7 +75,7 @@ def category_texts(series) -> np.ndarray:
 def numbers_of(series, name: str, where: Where) -> np.ndarray:
     """float64 values (NaN where missing); DataError at the first cell that is not a number,
     is infinite, or overflows float32."""
-    import pandas as pd
+    import pandas as pd  # type: ignore[import-untyped]
 
     if series.dtype == np.float64:
         values = series.to_numpy()  # no copy; NaN marks the missing cells already
@@ -209,7 +210,10 @@ class Column:
         if gaps.any():
             if refuse_missing or self.fill is None:
                 raise _missing(where, gaps, self.name)
-            fill = self.fill if self.kind == "numeric" else np.datetime64(self.fill, "ns")
+            # A date column's fill is an ISO date (str).
+            fill = (
+                self.fill if self.kind == "numeric" else np.datetime64(cast(str, self.fill), "ns")
+            )
             values = np.where(gaps, fill, values)
         features = values[:, None] if self.kind == "numeric" else date_features(values)
         if self.missing:
@@ -219,7 +223,7 @@ class Column:
     def _one_hot(self, texts: np.ndarray, where: Where, refuse_missing: bool) -> np.ndarray:
         import pandas as pd
 
-        gaps = np.equal(texts, None)
+        gaps = np.equal(texts, None)  # type: ignore[call-overload]  # numpy's stubs take no None
         if gaps.any() and refuse_missing:
             raise _missing(where, gaps, self.name)
         codes = pd.Index(self.categories, dtype=object).get_indexer(texts).astype(np.int64)

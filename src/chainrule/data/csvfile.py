@@ -59,7 +59,7 @@ class CSVData:
 
 def _as_numbers(series):
     """The target's cells as numbers (float64), or None when one of them is not a number."""
-    import pandas as pd
+    import pandas as pd  # type: ignore[import-untyped]
 
     if series.dtype.kind in "iufb":
         return series.to_numpy(dtype=np.float64)
@@ -204,9 +204,15 @@ def load_csv(
     feature_names = [f for column in columns for f in column.feature_names()]
     preprocessor = Preprocessor(feature_names, mean, scale, task, target, classes, columns, impute)
     bounds = np.cumsum([len(part) for part in parts])[:-1]
-    X_parts, y_parts = np.split(X, bounds), np.split(y[np.concatenate(parts)], bounds)
+    X_train, X_val, X_test = np.split(X, bounds)
+    y_train, y_val, y_test = np.split(y[np.concatenate(parts)], bounds)
     return CSVData(
-        *(a for pair in zip(X_parts, y_parts) for a in pair),
+        X_train,
+        y_train,
+        X_val,
+        y_val,
+        X_test,
+        y_test,
         task=task,
         preprocessor=preprocessor,
         notes=notes + dropped,

@@ -13,6 +13,7 @@ import csv
 import os
 import warnings
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -31,7 +32,7 @@ DELIMITERS = ",;\t|"
 @dataclass
 class Table:
     path: str
-    frame: object  # pandas.DataFrame, columns named by the header
+    frame: Any  # pandas.DataFrame (untyped), columns named by the header
     row_numbers: np.ndarray  # the spreadsheet row (or record number) of each frame row
 
     @property
@@ -49,7 +50,7 @@ class Table:
 
 def require_pandas():
     try:
-        import pandas
+        import pandas  # type: ignore[import-untyped]
     except ImportError:
         raise DataError('reading tables needs pandas: pip install "chainrule[all]"') from None
     return pandas

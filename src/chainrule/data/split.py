@@ -34,7 +34,7 @@ def split_indices(n: int, fractions, seed=0, labels=None) -> list[np.ndarray]:
         if labels is None
         else [np.flatnonzero(labels == c) for c in np.unique(labels)]
     )
-    parts = [[] for _ in range(len(fractions) + 1)]
+    parts: list[list[np.ndarray]] = [[] for _ in range(len(fractions) + 1)]
     for group in groups:
         for part, piece in zip(parts, _cut(rng.permutation(group), fractions)):
             part.append(piece)

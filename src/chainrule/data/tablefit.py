@@ -49,7 +49,7 @@ class TableOptions:
 def infer_kind(series, int_categories: int = 0) -> tuple[str, str | None]:
     """(kind, date format): kind 'numeric', 'categorical', 'date' or 'id' (module docstring)
     of training cells; the format in which text dates parse (else None)."""
-    import pandas as pd
+    import pandas as pd  # type: ignore[import-untyped]
 
     kind = series.dtype.kind
     if kind in "bM":
@@ -77,7 +77,7 @@ def _categories(texts: np.ndarray, max_categories: int) -> tuple[list[str], bool
     """The kept categories (sorted) and whether rarer ones were pooled into <other>."""
     import pandas as pd
 
-    counts = pd.Series(texts[~np.equal(texts, None)]).value_counts()
+    counts = pd.Series(texts[~np.equal(texts, None)]).value_counts()  # type: ignore[call-overload]  # numpy's stubs take no None
     if len(counts) <= max_categories:
         return sorted(counts.index), False
     ranked = sorted(counts.items(), key=lambda item: (-item[1], item[0]))
@@ -89,7 +89,7 @@ def fit_column(
 ) -> Column:
     """The encoding of column `name` fitted on its training cells, parsed (parse_cells)."""
     gaps = (
-        np.equal(values, None)
+        np.equal(values, None)  # type: ignore[call-overload]  # numpy's stubs take no None
         if kind == "categorical"
         else (np.isnan(values) if kind == "numeric" else np.isnat(values))
     )
@@ -109,7 +109,9 @@ def fit_column(
     return column
 
 
-def _fit_and_encode(values, train, column_args, where: Where, train_where: Where):
+def _fit_and_encode(
+    values, train, column_args: tuple[str, str, TableOptions], where: Where, train_where: Where
+):
     """(column, float32 standardized features in file order, mean, scale) of parsed values;
     column_args: (name, kind, options)."""
     train_values = values[train]

@@ -141,13 +141,14 @@ def check_epochs(epochs) -> int:
 
 def check_lr(lr) -> float:
     """A learning rate: a finite number > 0."""
-    if isinstance(lr, bool) or not isinstance(lr, numbers.Real) or not np.isfinite(lr) or lr <= 0:
+    # The ignores here and in check_fraction: typeshed gives the numbers ABCs no arithmetic.
+    if isinstance(lr, bool) or not isinstance(lr, numbers.Real) or not np.isfinite(lr) or lr <= 0:  # type: ignore[call-overload]
         raise DataError(f"lr (learning rate) must be a finite number > 0, got {lr!r}")
     return float(lr)
 
 
 def check_fraction(value, name: str) -> float:
     """A split fraction in [0, 1)."""
-    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not 0 <= value < 1:
+    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not 0 <= value < 1:  # type: ignore[operator]
         raise DataError(f"{name} must be a fraction in [0, 1), got {value!r}")
     return float(value)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import os
 import sys
+import types
 
 from .backend import xp
 from .tensor import ChainruleError
@@ -33,7 +34,7 @@ def detect_anomaly():
 
 def user_site() -> str:
     """'file:line' of the innermost caller outside chainrule."""
-    frame = sys._getframe(1)
+    frame: types.FrameType | None = sys._getframe(1)
     while frame is not None:
         path = os.path.abspath(frame.f_code.co_filename)
         if not path.startswith(_PACKAGE_DIR + os.sep):
@@ -43,7 +44,11 @@ def user_site() -> str:
 
 
 def _finite(array) -> bool:
-    return not isinstance(array, xp.ndarray) or array.dtype.kind != "f" or xp.isfinite(array).all()
+    return (
+        not isinstance(array, xp.ndarray)
+        or array.dtype.kind != "f"
+        or bool(xp.isfinite(array).all())
+    )
 
 
 def check_forward(name, inputs, out) -> str:

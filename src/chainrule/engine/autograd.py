@@ -29,7 +29,7 @@ def backward(self, gradient=None, retain_graph=None, create_graph=False):
     backpropagate((self,), (seed,), keep, create_graph)
 
 
-Tensor.backward = backward
+Tensor.backward = backward  # type: ignore[attr-defined]  # bound here, not declared
 
 
 def seed_gradient(output, gradient, create_graph):

@@ -77,7 +77,8 @@ def _channels_last_padded(x, padding):
     sizes = [n + b + a for n, (b, a) in zip(x.shape[2:], padding)]
     out = xp.zeros((x.shape[0], *sizes, x.shape[1]), dtype=x.dtype)
     inner = tuple(slice(b, b + n) for n, (b, _) in zip(x.shape[2:], padding))
-    out[(slice(None), *inner)] = xp.moveaxis(x, 1, -1)
+    key = (slice(None), *inner)  # built outside [], where mypy reads a star as 3.11 syntax
+    out[key] = xp.moveaxis(x, 1, -1)
     return out
 
 
@@ -186,7 +187,8 @@ def _input_gradient(g_groups, weight, shape, stride, padding, dilation):
     gx = xp.zeros((batch, *shape[1:2], *padded), dtype=slabs.dtype)
     target = gx.reshape(batch, groups, -1, *padded).transpose(1, 2, 0, *range(3, 3 + len(out)))
     for k, index in enumerate(window_offsets(kernel, stride, dilation, out)):
-        target[(slice(None), *index)] += slabs[:, k]
+        key = (slice(None), *index)  # outside [], as in _channels_last_padded
+        target[key] += slabs[:, k]
     return xp.ascontiguousarray(unpad(gx, shape, padding))
 
 
@@ -209,6 +211,8 @@ def _scatter_channels_last(gcols, shape, out, kernel, stride, padding, dilation)
     for offset, index in zip(
         itertools.product(*map(range, kernel)), window_offsets(kernel, stride, dilation, out)
     ):
-        gx[index[:1] + index[2:]] += gcols[(slice(None), *(slice(None),) * dims, *offset)]
+        key = (slice(None), *(slice(None),) * dims, *offset)
+        gx[index[:1] + index[2:]] += gcols[key]
     inner = tuple(slice(b, b + n) for n, (b, _) in zip(shape[2:], padding))
-    return xp.ascontiguousarray(xp.moveaxis(gx[(slice(None), *inner)], -1, 1))
+    key = (slice(None), *inner)
+    return xp.ascontiguousarray(xp.moveaxis(gx[key], -1, 1))

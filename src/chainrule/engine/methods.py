@@ -71,23 +71,35 @@ for _name, _ufunc in {
 }.items():
     setattr(Tensor, f"__{_name}__", _compare(_ufunc))
 
-Tensor.__neg__ = _method(ops.neg)
-Tensor.__abs__ = _method(ops.abs)
-Tensor.__getitem__ = lambda self, index: ops.getitem(self, index=_index(index))
-Tensor.T = property(lambda self: ops.transpose(self))
+# Bound with setattr (here and below): Tensor declares none of these, so mypy cannot see them.
+for _name, _fn in {
+    "__neg__": _method(ops.neg),
+    "__abs__": _method(ops.abs),
+    "__getitem__": lambda self, index: ops.getitem(self, index=_index(index)),
+    "T": property(lambda self: ops.transpose(self)),
+}.items():
+    setattr(Tensor, _name, _fn)
 
 for _name in ("exp", "log", "sqrt", "tanh", "sigmoid", "relu", "abs", "clone"):
     setattr(Tensor, _name, _method(getattr(ops, _name)))
 
-Tensor.pow = _binary(ops.pow)
-Tensor.matmul = _method(ops.matmul)
-Tensor.leaky_relu = lambda self, negative_slope=0.01: ops.leaky_relu(
-    self, negative_slope=negative_slope
-)
-Tensor.clip = lambda self, min=None, max=None: ops.clip(self, min=min, max=max)
-Tensor.reshape = lambda self, *shape: ops.reshape(self, shape=_shape_args(shape))
-Tensor.view = Tensor.reshape
-Tensor.broadcast_to = lambda self, shape: ops.broadcast_to(self, shape=tuple(shape))
+
+def _reshape(self, *shape):
+    return ops.reshape(self, shape=_shape_args(shape))
+
+
+for _name, _fn in {
+    "pow": _binary(ops.pow),
+    "matmul": _method(ops.matmul),
+    "leaky_relu": lambda self, negative_slope=0.01: ops.leaky_relu(
+        self, negative_slope=negative_slope
+    ),
+    "clip": lambda self, min=None, max=None: ops.clip(self, min=min, max=max),
+    "reshape": _reshape,
+    "view": _reshape,
+    "broadcast_to": lambda self, shape: ops.broadcast_to(self, shape=tuple(shape)),
+}.items():
+    setattr(Tensor, _name, _fn)
 
 
 def _axis_method(op, **defaults):
@@ -103,10 +115,14 @@ def _axis_method(op, **defaults):
 
 for _name in ("sum", "mean", "max", "min", "logsumexp"):
     setattr(Tensor, _name, _axis_method(getattr(ops, _name)))
-Tensor.amax, Tensor.amin = Tensor.max, Tensor.min
-Tensor.softmax = torch_names(lambda self, axis=-1: ops.softmax(self, axis=axis))
-Tensor.log_softmax = torch_names(lambda self, axis=-1: ops.log_softmax(self, axis=axis))
-Tensor.cumsum = torch_names(lambda self, axis=0: ops.cumsum(self, axis=axis))
+for _alias, _name in (("amax", "max"), ("amin", "min")):
+    setattr(Tensor, _alias, getattr(Tensor, _name))
+for _name, _fn in {
+    "softmax": torch_names(lambda self, axis=-1: ops.softmax(self, axis=axis)),
+    "log_softmax": torch_names(lambda self, axis=-1: ops.log_softmax(self, axis=axis)),
+    "cumsum": torch_names(lambda self, axis=0: ops.cumsum(self, axis=axis)),
+}.items():
+    setattr(Tensor, _name, _fn)
 
 
 def _transpose(self, *axes):
@@ -119,7 +135,7 @@ def _transpose(self, *axes):
     return ops.transpose(self, axes=tuple(axes) if axes else None)
 
 
-Tensor.transpose = _transpose
+Tensor.transpose = _transpose  # type: ignore[attr-defined]  # bound here, not declared
 for _name in (
     "var",
     "std",

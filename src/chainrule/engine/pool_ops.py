@@ -65,7 +65,8 @@ def _divisor(sizes, kernel, stride, counted, override):
     if override:
         return xp.asarray(float(override))
     mask = xp.zeros((1, 1, *sizes))
-    mask[(0, 0, *(slice(a, b) for a, b in counted))] = 1
+    key = (0, 0, *(slice(a, b) for a, b in counted))  # outside []: mypy reads a star in [] as 3.11
+    mask[key] = 1
     ones = (1,) * len(kernel)
     out = out_sizes(sizes, kernel, stride, ones)
     divisor = sum(mask[index] for index in window_offsets(kernel, stride, ones, out))

@@ -33,7 +33,7 @@ def generator_for(seed: int | None) -> xp.random.Generator:
 
 def get_state() -> dict:
     """The generator's state, JSON-serialisable (for checkpoints)."""
-    return _generator.bit_generator.state
+    return dict(_generator.bit_generator.state)  # a fresh dict either way
 
 
 def set_state(state: dict) -> None:

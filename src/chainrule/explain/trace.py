@@ -42,11 +42,11 @@ class LayerTrace:
     b: np.ndarray
     z: np.ndarray
     a: np.ndarray
-    delta: np.ndarray = None
-    dW: np.ndarray = None
-    db: np.ndarray = None
-    W_new: np.ndarray = None
-    b_new: np.ndarray = None
+    delta: np.ndarray | None = None
+    dW: np.ndarray | None = None
+    db: np.ndarray | None = None
+    W_new: np.ndarray | None = None
+    b_new: np.ndarray | None = None
 
 
 @dataclass

@@ -36,9 +36,9 @@ class ModelLandscape:
     betas: np.ndarray
     loss: np.ndarray
     directions: tuple  # (d₁, d₂), each a list of arrays shaped like the parameters
-    path: np.ndarray = None  # trajectory coordinates (n, 2) on this plane, when given
-    path_loss: np.ndarray = None
-    explained_variance: np.ndarray = None  # of the two PCA components
+    path: np.ndarray | None = None  # trajectory coordinates (n, 2) on this plane, when given
+    path_loss: np.ndarray | None = None
+    explained_variance: np.ndarray | None = None  # of the two PCA components
 
 
 def filter_normalized_direction(weights, rng=None, include_1d=False):

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
+from typing import Any
 
 from ..engine.backend import xp
 from . import init
@@ -20,7 +22,7 @@ class _ConvNd(Module):
     """
 
     dims = 0
-    function = None
+    function: Callable[..., Any] | None = None  # the subclass's conv1d or conv2d
 
     def __init__(
         self,

@@ -8,9 +8,13 @@ dotted names (`0.weight`, `layers.1.bias`), so state dicts move between the two 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import TYPE_CHECKING, ClassVar
 
 from ..engine.backend import xp
 from ..engine.tensor import ChainruleError, Tensor
+
+if TYPE_CHECKING:
+    from .registry import LayerSpec
 
 
 class Parameter(Tensor):
@@ -36,6 +40,7 @@ class Module:
     """Base class of every layer: subclasses set attributes in __init__ and define forward."""
 
     training = True
+    layer_spec: ClassVar[LayerSpec]  # declared only: @register_layer sets it on built-in layers
 
     def __init__(self):
         self.training = True
@@ -144,7 +149,7 @@ class Module:
     # --- state ----------------------------------------------------------------------------
     def state_dict(self) -> dict[str, xp.ndarray]:
         """Parameters and buffers by dotted name, as copies of their arrays (PyTorch order)."""
-        state = {}
+        state: dict[str, xp.ndarray] = {}
         for module_name, module in self.named_modules():
             dot = f"{module_name}." if module_name else ""
             for name, value in module._own_items():
@@ -158,7 +163,7 @@ class Module:
 
     def _state_slots(self) -> dict:
         """name -> (module, attribute, is_parameter) for every entry of state_dict()."""
-        slots = {}
+        slots: dict[str, tuple[Module, str, bool]] = {}
         for module_name, module in self.named_modules():
             dot = f"{module_name}." if module_name else ""
             for name, value in module._own_items():

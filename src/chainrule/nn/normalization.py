@@ -54,6 +54,8 @@ class BatchNorm1d(Module):
     (γ and β when affine; bias=False drops β, as in PyTorch 2.13).
     """
 
+    running_mean: xp.ndarray | None  # a buffer (register_buffer), None without tracking
+
     def __init__(
         self,
         num_features,
@@ -85,7 +87,8 @@ class BatchNorm1d(Module):
             self.running_var[...] = 1
             self.num_batches_tracked[...] = 0
 
-    input_ranks, input_shapes = (2, 3), "(N, {C}) or (N, {C}, L)"
+    input_ranks: tuple[int, ...] = (2, 3)
+    input_shapes = "(N, {C}) or (N, {C}, L)"
 
     def forward(self, x):
         if x.ndim not in self.input_ranks or x.shape[1] != self.num_features:

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 from . import conv_functions as F
 from .module import Module
 from .registry import MAX_SIZE, Bool, Int, OneOf, Shape, Size, register_layer
@@ -50,7 +53,7 @@ def _listed(value):
 
 
 class _MaxPoolNd(Module):
-    function = None
+    function: Callable[..., Any] | None = None  # the subclass's max_pool1d or max_pool2d
 
     def __init__(
         self, kernel_size, stride=None, padding=0, dilation=1, return_indices=False, ceil_mode=False

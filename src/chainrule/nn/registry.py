@@ -28,6 +28,10 @@ import inspect
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from .module import Module
 
 __all__ = [
     "LAYERS",
@@ -180,7 +184,7 @@ class LayerSpec:
 
 
 # name -> class of every built-in layer a model file may name; filled by @register_layer.
-LAYERS: dict[str, type] = {}
+LAYERS: dict[str, type[Module]] = {}
 
 
 def register_layer(*, args: dict | None = None, state_size=None, children=(0, 0), build=None):

@@ -33,4 +33,5 @@ def l2_penalty(model: Module, lam: float, params=None):
     for param in chosen:
         squares = (param * param).sum()
         total = squares if total is None else total + squares
+    assert total is not None  # chosen is not empty
     return lam * total

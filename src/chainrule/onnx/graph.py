@@ -35,9 +35,9 @@ class Value:
 class GraphBuilder:
     def __init__(self, opset: int):
         self.opset = opset
-        self.nodes = []
-        self.initializers = []
-        self._used = Counter()
+        self.nodes: list = []  # onnx NodeProto
+        self.initializers: list = []  # onnx TensorProto
+        self._used: Counter[str] = Counter()
 
     def fresh(self, hint: str) -> str:
         """A tensor name not used before in this graph, built from `hint`."""

@@ -11,6 +11,7 @@ without an importer or a graph of another shape raises OnnxImportError naming th
 from __future__ import annotations
 
 import os
+from typing import cast
 
 import numpy as np
 
@@ -42,7 +43,7 @@ def load(path) -> nn.Module:
 def read_model(path):
     """The file's checked ModelProto; OnnxImportError when it is missing or damaged."""
     onnx = require_onnx()
-    from google.protobuf.message import DecodeError
+    from google.protobuf.message import DecodeError  # type: ignore[import-untyped]
 
     try:
         with open(path, "rb") as handle:
@@ -240,7 +241,7 @@ class OnnxGraph:
             d.dim_value if d.HasField("dim_value") else None
             for d in graph.input[0].type.tensor_type.shape.dim
         ][1:]
-        if any(d is None or d <= 0 for d in dims) or np.prod(dims) > 10_000_000:
+        if any(d is None or d <= 0 for d in dims) or np.prod(cast(list[int], dims)) > 10_000_000:
             return
         dtype = model_dtype(model)
         try:

@@ -72,6 +72,7 @@ class Server(ThreadingHTTPServer):
     @property
     def url(self) -> str:
         host, port = self.server_address[:2]
+        assert isinstance(host, str)  # an IP address: str, never bytes
         return f"http://{host}:{port}/"
 
 
@@ -91,6 +92,7 @@ def _static(name: str) -> tuple[bytes, str]:
 
 
 class Handler(BaseHTTPRequestHandler):
+    server: Server  # the server that handles the request (BaseServer to the base class)
     server_version = f"chainrule/{__version__}"
     protocol_version = "HTTP/1.1"
 

@@ -32,6 +32,9 @@ class _Stopped(Exception):
 
 
 class Session:
+    settings: Settings  # set by _start, with problem
+    problem: Problem
+
     def __init__(self, settings: Settings):
         self.id = secrets.token_urlsafe(12)
         self.last_seen = time.monotonic()
@@ -39,7 +42,8 @@ class Session:
         self._thread = None
         self.ended = False
         self._version = 0
-        self._csv_path = self._upload_dir = None
+        self._csv_path: str | None = None
+        self._upload_dir: str | None = None
         self._start(settings, Problem(settings))
 
     # --- what the page asks --------------------------------------------------------------
@@ -118,7 +122,8 @@ class Session:
         with ENGINE:  # build_model seeds the engine's generator
             self.model, self.loss_fn, self.optimizer, self.scheduler = self.problem.build_model()
         self._playing, self._steps_allowed, self._stopping = False, 0, False
-        self._curve, self._next_step_at, self._last_view_at = [], 0.0, 0.0
+        self._curve: list[tuple] = []  # (epoch, train loss, test loss) per epoch
+        self._next_step_at, self._last_view_at = 0.0, 0.0
         self.monitor = GradientMonitor(warn=False)
         self.error = None
         self._publish(step=0)

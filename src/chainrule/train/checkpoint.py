@@ -99,7 +99,8 @@ def checksum(header_text: str, arrays: dict) -> str:
         array = arrays[name]
         array = np.asarray(array, dtype=array.dtype.newbyteorder("<"), order="C")
         digest.update(json.dumps([name, array.dtype.str, array.shape]).encode("utf-8"))
-        digest.update(array.reshape(-1).view(np.uint8))
+        # An ndarray is a buffer; numpy's stubs say so (__buffer__) only for Python >= 3.12.
+        digest.update(array.reshape(-1).view(np.uint8))  # type: ignore[arg-type]
     return "sha256:" + digest.hexdigest()
 
 

@@ -146,7 +146,8 @@ def build_state(
     if validation_data is not None:
         if len(validation_data) != 2:
             raise DataError("validation_data must be a pair (X_val, y_val)")
-        validation_data = check_data(model, *validation_data, name="val_")
+        X_val, y_val = validation_data
+        validation_data = check_data(model, X_val, y_val, name="val_")
     elif fraction > 0:
         (X, y), validation_data = split_validation(X, y, fraction)
     loader = DataLoader(
