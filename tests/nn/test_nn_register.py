@@ -75,7 +75,6 @@ def test_a_registered_name_cannot_shadow_another():
             pass
 
 
-@nn.register
 class _Scaled(nn.Module):
     def __init__(self, factor=1.0):
         super().__init__()
@@ -88,8 +87,16 @@ class _Scaled(nn.Module):
         return {"factor": self.factor}
 
 
+@pytest.fixture
+def scaled_registered():
+    """_Scaled registered for one test only (the registry is global)."""
+    nn.register(_Scaled)
+    yield _Scaled
+    del nn.LAYERS["_Scaled"]
+
+
 @pytest.mark.parametrize("factor", [{"__class__": "os.system"}, [[[[["deep"]]]]], "x" * 20_000])
-def test_hostile_arguments_of_a_registered_class_are_refused(tmp_path, factor):
+def test_hostile_arguments_of_a_registered_class_are_refused(tmp_path, factor, scaled_registered):
     import json
 
     import safetensors.numpy

@@ -102,12 +102,12 @@ __all__ = [
     "StateDictError",
     "Tanh",
     "Unflatten",
-    "register",
     "from_spec",
     "functional",
     "init",
     "l2_penalty",
     "loss_for_task",
+    "register",
     "to_spec",
     "utils",
 ]
