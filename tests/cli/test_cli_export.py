@@ -89,3 +89,21 @@ def test_export_of_a_missing_model_is_one_line(tmp_path, run_main):
     assert err.startswith("chainrule export: error:") and "none" in err
     assert len(err.strip().splitlines()) == 1
     assert not (tmp_path / "m.onnx").exists()
+
+
+def test_a_table_run_with_encoded_columns_is_refused_not_exported_wrong(run_main, tmp_path):
+    import sys
+
+    sys.path.insert(0, str(__import__("pathlib").Path(__file__).parents[1]))
+    from penguin_table import penguins
+
+    table = tmp_path / "penguins.csv"
+    penguins(60).to_csv(table, index=False)
+    run = tmp_path / "run"
+    code, _, err = run_main("train", "--data", table, "--target", "species", "--epochs", "2",
+                            "--no-plots", "--out", run)
+    assert code == 0, err
+    code, _, err = run_main("export", "--model", run, "--out", tmp_path / "m.onnx")
+    assert code == 1 and "island" in err and "numeric columns only" in err
+    assert len(err.strip().splitlines()) == 1
+    assert not (tmp_path / "m.onnx").exists()

@@ -13,7 +13,7 @@ import json
 import numpy as np
 
 from ..train.inference import model_dtype
-from .errors import require_onnx
+from .errors import OnnxExportError, require_onnx
 from .export import DEFAULT_OPSET, OUTPUT, model_graph, to_model_proto, write_model
 from .graph import GraphBuilder, Value
 from .preprocessing import preprocess
@@ -38,6 +38,7 @@ def pipeline_metadata(preprocessor) -> dict:
 
 def export_pipeline(model, preprocessor, path, opset: int = DEFAULT_OPSET):
     """Write preprocessing + model (+ class decoding) as one ONNX file; returns its proto."""
+    _check_numeric_columns(preprocessor)
     graph = GraphBuilder(opset)
     example = np.stack([preprocessor.mean, preprocessor.mean + preprocessor.scale])
     raw = Value(graph.fresh(FEATURES), example)
@@ -54,6 +55,23 @@ def export_pipeline(model, preprocessor, path, opset: int = DEFAULT_OPSET):
     proto = to_model_proto(graph, [raw], outputs, pipeline_metadata(preprocessor))
     write_model(proto, path)
     return proto
+
+
+def _check_numeric_columns(preprocessor) -> None:
+    """The graph takes numeric columns and standardizes them; a table run that one-hot
+    encodes, imputes or splits dates is refused rather than exported without those steps."""
+    encoded = [
+        column.name
+        for column in getattr(preprocessor, "columns", [])
+        if column.kind != "numeric" or len(column.feature_names()) != 1
+    ]
+    if encoded:
+        raise OnnxExportError(
+            f"the run encodes the columns {encoded} (categories, dates or missing cells); "
+            "the exported pipeline takes numeric columns only so far: export the model alone "
+            "with cr.onnx.export(model, example, path) and encode the rows as chainrule "
+            "predict does"
+        )
 
 
 def _class_outputs(graph, preprocessor, y: Value):
