@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import threading
 import urllib.error
@@ -12,15 +13,30 @@ import pytest
 from chainrule.serve import Sessions, make_server
 
 
-@pytest.fixture
-def server():
-    server = make_server("127.0.0.1", 0, sessions=Sessions(max_sessions=3))
+@contextlib.contextmanager
+def running_server(max_sessions):
+    """A server on a free port of 127.0.0.1, serving from a thread while the block runs."""
+    server = make_server("127.0.0.1", 0, sessions=Sessions(max_sessions=max_sessions))
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
-    yield server
-    server.shutdown()
-    server.server_close()
-    thread.join()
+    try:
+        yield server
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join()
+
+
+@pytest.fixture
+def server():
+    with running_server(max_sessions=3) as server:
+        yield server
+
+
+@pytest.fixture
+def serve_with():
+    """running_server, for a test module that wants a server of its own size."""
+    return running_server
 
 
 class Client:

@@ -13,14 +13,12 @@ import json
 import os
 import re
 import shutil
-import threading
 
 import numpy as np
 import pytest
 from matplotlib import image
 
 from chainrule.explain import explain, to_dict
-from chainrule.serve import Sessions, make_server
 
 CHROMIUM = os.environ.get("CHROMIUM", shutil.which("chromium") or "/usr/bin/chromium")
 ORANGE, BLUE = (245, 147, 34), (8, 119, 189)
@@ -53,14 +51,9 @@ def browser():
 
 
 @pytest.fixture
-def server():
-    server = make_server("127.0.0.1", 0, sessions=Sessions(max_sessions=4))
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield server
-    server.shutdown()
-    server.server_close()
-    thread.join()
+def server(serve_with):
+    with serve_with(max_sessions=4) as server:
+        yield server
 
 
 class Tab:
