@@ -1,22 +1,23 @@
-"""Fuzz the readers of hostile files: model files (cr.load, load_state_dict, load_metadata) and
-training checkpoints (load_checkpoint, fit(resume_from=...)).
+"""Fuzz the readers of hostile files: model files (cr.load, load_state_dict, load_metadata),
+training checkpoints (load_checkpoint, fit(resume_from=...)) and tables (cr.data.load_csv).
 
 Targets: "model" and "checkpoint" get damaged bytes and tampered JSON; "forged-checkpoint"
 gets tampered JSON whose checksum is recomputed, as a forger would, and is resumed without
 training further (restoring must refuse it by name; what a forged optimizer state does to
-later steps is up to each optimizer's load_state_dict, not checked here).
+later steps is up to each optimizer's load_state_dict, not checked here). "table" gets CSV
+files with damaged bytes and hostile cells (huge or non-finite numbers, stray quotes, NUL,
+impossible dates, long texts, missing or extra delimiters) and loads them with a target.
 
     python tools/fuzz.py --seconds 600                 # every target, 10 minutes in all
     python tools/fuzz.py --target checkpoint --seconds 60 --seed 3
     python tools/fuzz.py --write-seeds                 # rebuild the seed files of the corpus
 
 The promise under test: every input loads, or raises the library's own error (ModelFileError,
-CheckpointError) that names the file exactly once, within SLOW_SECONDS. Anything else (another
-exception, a slow input) is a finding: it is saved under tests/fuzz/corpus/<target>/ as
-finding-<hash>.safetensors, and tests/fuzz/test_fuzz.py replays every corpus file in CI, so a
-finding becomes a regression case once it is fixed. The same mutators drive the short
-hypothesis runs of that test module. CSV tables are not fuzzed here: the table reader is
-being rewritten (chainrule/data/, pandas) and gets its own target there.
+CheckpointError, DataError) that names the file exactly once, within SLOW_SECONDS. Anything
+else (another exception, a slow input) is a finding: it is saved under
+tests/fuzz/corpus/<target>/ as finding-<hash>.<suffix>, and tests/fuzz/test_fuzz.py replays
+every corpus file in CI, so a finding becomes a regression case once it is fixed. The same
+mutators drive the short hypothesis runs of that test module.
 """
 
 from __future__ import annotations
@@ -94,8 +95,22 @@ def seed_checkpoints() -> dict[str, bytes]:
         return {"after-one-epoch": Path(path).read_bytes()}
 
 
+def seed_tables() -> dict[str, bytes]:
+    """A penguins-like table (text target, categories, missing cells, dates) and a numeric one."""
+    rows = ["species,island,bill_mm,mass_g,sex,observed"]
+    islands, kinds = ("Biscoe", "Dream", "Torgersen"), ("Adelie", "Gentoo", "Chinstrap")
+    for i in range(30):
+        mass = "NA" if i % 7 == 3 else str(3000 + 37 * i)
+        sex = "" if i % 11 == 5 else ("male" if i % 2 else "female")
+        rows.append(f"{kinds[i % 3]},{islands[i % 3]},{38 + i * 0.4:.1f},{mass},{sex},"
+                    f"2008-{1 + i % 12:02d}-{1 + i % 28:02d}")
+    numeric = ["a,b,species"] + [f"{i * 0.1:.2f},{(i * 7) % 5},{i % 2}" for i in range(30)]
+    return {"penguins": "\n".join(rows).encode() + b"\n",
+            "numeric": "\n".join(numeric).encode() + b"\n"}
+
+
 SEEDS = {"model": seed_models, "checkpoint": seed_checkpoints,
-         "forged-checkpoint": seed_checkpoints}
+         "forged-checkpoint": seed_checkpoints, "table": seed_tables}
 
 
 # --- the targets: does one input keep the promise? ---------------------------------------------
@@ -152,13 +167,31 @@ def check_forged_checkpoint(path: str) -> str | None:
     return _run([restore], CheckpointError, path)
 
 
+def load_table(path):
+    """cr.data.load_csv with a target; its warnings (unseen categories) are answers, not faults."""
+    import warnings
+
+    import chainrule as cr
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", cr.data.DataWarning)
+        cr.data.load_csv(path, target="species")
+
+
+def check_table(path: str) -> str | None:
+    from chainrule.data import DataError
+
+    return _run([load_table], DataError, path)
+
+
 CHECKS = {"model": check_model, "checkpoint": check_checkpoint,
-          "forged-checkpoint": check_forged_checkpoint}
+          "forged-checkpoint": check_forged_checkpoint, "table": check_table}
+SUFFIX = {"table": ".csv"}  # the others are safetensors files
 
 
 def check(target: str, data: bytes) -> str | None:
     with tempfile.TemporaryDirectory() as folder:
-        path = os.path.join(folder, "input.safetensors")
+        path = os.path.join(folder, "input" + SUFFIX.get(target, ".safetensors"))
         Path(path).write_bytes(data)
         return CHECKS[target](path)
 
@@ -240,7 +273,27 @@ def mutate_metadata(data: bytes, key: str, rnd: random.Random, reseal: bool) -> 
     return safetensors.numpy.save(arrays, metadata=metadata)
 
 
+# Cells a hostile table may hold.
+HOSTILE_CELLS = [
+    "1e400", "-1e400", "nan", "inf", "", '"', '""', "\x00", "x" * 5000, "2020-13-45",
+    "0000-00-00", "9" * 400, "1,2", "\t", "\r", "é", "NA", "None", "True", "-0", "0x1F",
+]
+
+
+def mutate_cells(data: bytes, rnd: random.Random) -> bytes:
+    """One to three cells of a CSV replaced by hostile values (the header too, sometimes)."""
+    lines = data.decode("utf-8", "replace").split("\n")
+    for _ in range(rnd.randint(1, 3)):
+        row = rnd.randrange(len(lines))
+        cells = lines[row].split(",")
+        cells[rnd.randrange(len(cells))] = rnd.choice(HOSTILE_CELLS)
+        lines[row] = ",".join(cells)
+    return "\n".join(lines).encode("utf-8", "surrogatepass")
+
+
 def mutate(target: str, data: bytes, rnd: random.Random) -> bytes:
+    if target == "table":
+        return mutate_bytes(data, rnd) if rnd.random() < 0.3 else mutate_cells(data, rnd)
     if target == "forged-checkpoint":
         return mutate_metadata(data, CHECKPOINT_KEY, rnd, reseal=True)
     if rnd.random() < 0.5:
@@ -252,18 +305,21 @@ def mutate(target: str, data: bytes, rnd: random.Random) -> bytes:
 # --- the corpus -----------------------------------------------------------------------------
 def corpus(target: str) -> dict[str, bytes]:
     folder = CORPUS / target
-    return {p.name: p.read_bytes() for p in sorted(folder.glob("*.safetensors"))}
+    suffix = SUFFIX.get(target, ".safetensors")
+    return {p.name: p.read_bytes() for p in sorted(folder.glob(f"*{suffix}"))}
 
 
 def write_seeds() -> None:
     for target, make in SEEDS.items():
         (CORPUS / target).mkdir(parents=True, exist_ok=True)
         for name, data in make().items():
-            (CORPUS / target / f"seed-{name}.safetensors").write_bytes(data)
+            suffix = SUFFIX.get(target, ".safetensors")
+            (CORPUS / target / f"seed-{name}{suffix}").write_bytes(data)
 
 
 def save_finding(target: str, data: bytes) -> Path:
-    path = CORPUS / target / f"finding-{hashlib.sha256(data).hexdigest()[:16]}.safetensors"
+    suffix = SUFFIX.get(target, ".safetensors")
+    path = CORPUS / target / f"finding-{hashlib.sha256(data).hexdigest()[:16]}{suffix}"
     path.write_bytes(data)
     return path
 

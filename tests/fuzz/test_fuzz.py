@@ -42,16 +42,18 @@ def test_corpus_file_keeps_the_promise(target, name):
 def test_seeds_load_and_regression_cases_are_refused(tmp_path, target, name):
     """check() accepts both outcomes; here each file must have the one it was kept for."""
     import chainrule as cr
+    from chainrule.data import DataError
     from chainrule.io import ModelFileError
     from chainrule.train import CheckpointError
 
     path = tmp_path / name
     path.write_bytes(fuzz.corpus(target)[name])
-    load = {"model": cr.load, "checkpoint": fuzz.resume, "forged-checkpoint": fuzz.restore}
+    load = {"model": cr.load, "checkpoint": fuzz.resume, "forged-checkpoint": fuzz.restore,
+            "table": fuzz.load_table}
     if name.startswith("seed-"):
         load[target](str(path))
     else:
-        with pytest.raises((ModelFileError, CheckpointError)):
+        with pytest.raises((ModelFileError, CheckpointError, DataError)):
             load[target](str(path))
 
 

@@ -84,9 +84,13 @@ def numbers_of(series, name: str, where: Where) -> np.ndarray:
     else:
         present = series.notna().to_numpy()
         texts = series.astype(object).where(series.notna(), None)
-        values = pd.to_numeric(
-            texts.map(lambda v: v.strip() if isinstance(v, str) else v), errors="coerce"
-        ).to_numpy(dtype=np.float64, na_value=np.nan)
+        texts = texts.map(lambda v: v.strip() if isinstance(v, str) else v)
+        try:
+            values = pd.to_numeric(texts, errors="coerce").to_numpy(
+                dtype=np.float64, na_value=np.nan
+            )
+        except OverflowError:  # an integer of hundreds of digits: float() makes it inf
+            values = np.array([_float_or_nan(v) for v in texts], dtype=np.float64)
         bad = np.flatnonzero(present & np.isnan(values))
         if len(bad):
             raise where.error(
@@ -102,6 +106,15 @@ def numbers_of(series, name: str, where: Where) -> np.ndarray:
         what = "infinite value" if np.isinf(value) else "value beyond float32's range"
         raise where.error(f"{what} '{value}'", first, name)
     return values
+
+
+def _float_or_nan(text) -> float:
+    try:
+        return float(text)
+    except OverflowError:
+        return float("inf")  # beyond float32's range: refused below, naming the cell
+    except (TypeError, ValueError):
+        return float("nan")
 
 
 def to_dates(texts, date_format: str):

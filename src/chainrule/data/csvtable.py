@@ -57,6 +57,8 @@ def require_pandas():
 
 
 def _check_header(path: str, row: int, header: list[str]) -> None:
+    if not header:
+        raise DataError("the header row has no column names", file=path, row=row)
     seen = set()
     for position, name in enumerate(header, start=1):
         if not name:
@@ -126,6 +128,12 @@ def _read_text(path: str, delimiter: str | None) -> Table:
     except pd.errors.ParserError as exc:
         check_cell_counts(path, delimiter, len(header), first)  # names the row, if it can
         raise DataError(f"malformed CSV ({str(exc).strip()})", file=path) from None
+    if frame.shape[1] != len(header) or not len(frame):  # e.g. a lone \r splitting the header
+        raise DataError(
+            f"malformed CSV: the header names {len(header)} columns, pandas read "
+            f"{frame.shape[1]} columns and {len(frame)} rows",
+            file=path,
+        )
     if len(header) > 1 and frame.iloc[:, -1].isna().any():
         # pandas pads a short row with NaN: a missing last cell may be one
         check_cell_counts(path, delimiter, len(header), first)
