@@ -178,10 +178,37 @@ def test_grad_of_a_non_scalar_needs_grad_outputs():
 
 
 def test_create_graph_through_an_op_without_graph_vjp_says_so():
-    x = cr.tensor(np.ones((2, 3)), requires_grad=True)
-    y = cr.nn.functional.gelu(x).sum()
-    with pytest.raises(cr.ChainruleError, match="gelu has no differentiable VJP"):
+    x = cr.tensor(np.ones((1, 2, 5)), requires_grad=True)
+    w = cr.tensor(np.ones((3, 2, 2)))
+    y = cr.nn.functional.conv1d(x, w).sum()
+    with pytest.raises(cr.ChainruleError, match="conv has no differentiable VJP"):
         cr.autograd.grad(y, x, create_graph=True)
+
+
+@pytest.mark.parametrize("approximate", ["none", "tanh"])
+def test_gelu_and_bce_second_derivatives_match_torch(approximate):
+    rng = np.random.default_rng(4)
+    x0, v = rng.standard_normal((3, 4)), rng.standard_normal((3, 4))
+    p0, y = rng.uniform(0.1, 0.9, (3, 4)), rng.uniform(0, 1, (3, 4))
+
+    def ours():
+        x, p = cr.tensor(x0, requires_grad=True), cr.tensor(p0, requires_grad=True)
+        f = (cr.nn.functional.gelu(x, approximate=approximate) ** 2).sum()
+        f = f + cr.nn.functional.binary_cross_entropy(p, y, reduction="sum")
+        gx, gp = cr.autograd.grad(f, [x, p], create_graph=True)
+        return cr.autograd.grad((gx * v).sum() + (gp * v).sum(), [x, p])
+
+    def theirs():
+        x = torch.tensor(x0, requires_grad=True)
+        p = torch.tensor(p0, requires_grad=True)
+        f = (torch.nn.functional.gelu(x, approximate=approximate) ** 2).sum()
+        f = f + torch.nn.functional.binary_cross_entropy(p, torch.tensor(y), reduction="sum")
+        gx, gp = torch.autograd.grad(f, [x, p], create_graph=True)
+        return torch.autograd.grad((gx * torch.tensor(v)).sum() + (gp * torch.tensor(v)).sum(),
+                                   [x, p])
+
+    for a, b in zip(ours(), theirs()):
+        np.testing.assert_allclose(a.data, b.numpy(), rtol=1e-9, atol=1e-12)
 
 
 def test_an_optimizer_steps_after_backward_create_graph_as_torch():

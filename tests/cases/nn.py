@@ -77,3 +77,10 @@ def label_cross_entropy(rng):
 
 
 CASES["label_cross_entropy"] = label_cross_entropy
+
+
+def normal_cdf(rng):
+    return [(lambda t: P.normal_cdf(t), [rng.standard_normal((3, 4)) * 2])]
+
+
+CASES["normal_cdf"] = normal_cdf

@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 
 from ..engine.backend import xp
-from ..engine.ops import exp, log_softmax, sigmoid, softplus
+from ..engine.ops import exp, log, log_softmax, maximum, sigmoid, softplus, tanh
 from ..engine.primitive import ShapeError, on, primitive, values
 from .erf import erf
 from .state_ops import _kept_labels
@@ -67,6 +67,28 @@ def _(g, out, x, approximate="none"):
     return (g * (cdf + x * pdf),)
 
 
+@gelu.graph_vjp
+def _(g, out, x, approximate="none"):
+    if approximate == "tanh":
+        t = on(tanh, _SQRT_2_OVER_PI * (x + 0.044715 * x * x * x))
+        inner = _SQRT_2_OVER_PI * (1 + 3 * 0.044715 * x * x)
+        return (g * (0.5 * (1 + t) + 0.5 * x * (1 - t * t) * inner),)
+    pdf = _INV_SQRT_2PI * on(exp, -0.5 * x * x)
+    return (g * (normal_cdf(x) + x * pdf),)
+
+
+@primitive
+def normal_cdf(x):
+    """Φ(x) = ½(1 + erf(x/√2)), the standard normal's distribution function (GELU's gate)."""
+    return 0.5 * (1 + erf(x * _INV_SQRT_2))
+
+
+@normal_cdf.vjp
+@normal_cdf.graph_vjp
+def _(g, out, x):
+    return (g * _INV_SQRT_2PI * on(exp, -0.5 * x * x),)
+
+
 # --- binary cross-entropy on probabilities -----------------------------------------------
 
 
@@ -93,6 +115,16 @@ def _(g, out, x, y, needs=(True, True)):
         # As PyTorch, the target's gradient uses the unclamped logs (infinite at x = 0 or 1).
         with xp.errstate(divide="ignore"):
             gy = g * (xp.log1p(-x) - xp.log(x))
+    return gx, gy
+
+
+@bce_probs.graph_vjp
+def _(g, out, x, y, needs=(True, True)):
+    gx = gy = None
+    if needs[0]:
+        gx = g * (x - y) / on(maximum, x * (1 - x), 1e-12)
+    if needs[1]:
+        gy = g * (on(log, 1 - x) - on(log, x))
     return gx, gy
 
 
