@@ -91,19 +91,66 @@ def test_export_of_a_missing_model_is_one_line(tmp_path, run_main):
     assert not (tmp_path / "m.onnx").exists()
 
 
-def test_a_table_run_with_encoded_columns_is_refused_not_exported_wrong(run_main, tmp_path):
+def _column_feed(table_path, session):
+    """ONNX Runtime's inputs for a table run: each column as chainrule reads it (NaN for a
+    missing number, "" for a missing text)."""
+    from chainrule.data import read_table
+
+    frame = read_table(str(table_path)).frame
+    kinds = json.loads(session.get_modelmeta().custom_metadata_map["chainrule.inputs"])
+    feed = {}
+    for spec in kinds:
+        cells = frame[spec["name"]]
+        if spec["kind"] == "numeric":
+            feed[spec["name"]] = cells.to_numpy(np.float64, na_value=np.nan).reshape(-1, 1)
+        else:
+            texts = ["" if v is None or v != v else str(v).strip() for v in cells]
+            feed[spec["name"]] = np.array(texts, dtype=object).reshape(-1, 1)
+    return feed
+
+
+def _penguins(tmp_path, rows=80):
+    import pathlib
     import sys
 
-    sys.path.insert(0, str(__import__("pathlib").Path(__file__).parents[1]))
+    sys.path.insert(0, str(pathlib.Path(__file__).parents[1]))
     from penguin_table import penguins
 
     table = tmp_path / "penguins.csv"
-    penguins(60).to_csv(table, index=False)
+    frame = penguins(rows)
+    frame.loc[[3, 7], "island"] = "Atlantis"  # unseen at predict time: pooled into <other>
+    frame.to_csv(table, index=False)
+    return table
+
+
+def test_a_table_run_exports_its_encoding_and_equals_predict(run_main, tmp_path):
+    table = _penguins(tmp_path)
+    run = tmp_path / "run"
+    code, _, err = run_main("train", "--data", table, "--target", "species", "--epochs", "3",
+                            "--ignore", "observed", "--max-categories", "2", "--no-plots",
+                            "--out", run)
+    assert code == 0, err
+    code, _, err = run_main("export", "--model", run, "--out", tmp_path / "m.onnx")
+    assert code == 0, err
+    session = onnxruntime.InferenceSession(str(tmp_path / "m.onnx"))
+    names = [o.name for o in session.get_outputs()]
+    outputs = dict(zip(names, session.run(None, _column_feed(table, session))))
+    _, labels = predict_column(run_main, run, table)
+    assert outputs["label"].astype(str).tolist() == labels
+    classes = json.loads(session.get_modelmeta().custom_metadata_map["chainrule.classes"])
+    code, stdout, _ = run_main("predict", "--model", run, "--data", table, "--proba")
+    rows = list(csv.DictReader(io.StringIO(stdout)))
+    proba = np.array([[float(row[f"proba_{c}"]) for c in classes] for row in rows])
+    np.testing.assert_allclose(outputs["probabilities"], proba, rtol=1e-5, atol=1e-6)
+
+
+def test_a_run_with_date_columns_is_refused_by_name(run_main, tmp_path):
+    table = _penguins(tmp_path, rows=40)
     run = tmp_path / "run"
     code, _, err = run_main("train", "--data", table, "--target", "species", "--epochs", "2",
                             "--no-plots", "--out", run)
     assert code == 0, err
     code, _, err = run_main("export", "--model", run, "--out", tmp_path / "m.onnx")
-    assert code == 1 and "island" in err and "numeric columns only" in err
+    assert code == 1 and "observed" in err and "date" in err
     assert len(err.strip().splitlines()) == 1
     assert not (tmp_path / "m.onnx").exists()

@@ -49,11 +49,17 @@ def run_command(args) -> int:
     from .trained import TrainedModel
 
     trained = TrainedModel.load(args.model)
-    export_pipeline(trained.model, trained.preprocessor, args.out, args.opset or DEFAULT_OPSET)
-    features = len(trained.preprocessor.feature_names)
+    proto = export_pipeline(
+        trained.model, trained.preprocessor, args.out, args.opset or DEFAULT_OPSET
+    )
+    inputs = proto.graph.input
+    what = (
+        f"{inputs[0].type.tensor_type.shape.dim[1].dim_value} raw feature columns"
+        if len(inputs) == 1
+        else f"{len(inputs)} table columns (one input each)"
+    )
     print(
-        f"wrote {args.out}: {features} raw feature columns in, "
-        f"{'class labels' if trained.classes else 'predictions'} out",
+        f"wrote {args.out}: {what} in, {'class labels' if trained.classes else 'predictions'} out",
         file=sys.stderr,
     )
     return 0

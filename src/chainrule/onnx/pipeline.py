@@ -1,9 +1,11 @@
 """A trained run as one ONNX graph: raw feature columns in; outputs, classes and labels out.
 
 Inputs: `features`, float64 (batch, n_features) in the order of the `chainrule.features`
-metadata. Outputs: `output` (the model's), and for classification `class_index` (int64, the
-argmax, as `chainrule predict` takes it), `label` (the class names as strings) and
-`probabilities` (float64 softmax of the outputs, `chainrule predict --proba`'s columns).
+metadata; or, for a table run that imputes or one-hot encodes, one input per column
+(columns.py; their names and kinds in the `chainrule.inputs` metadata). Outputs: `output`
+(the model's), and for classification `class_index` (int64, the argmax, as `chainrule
+predict` takes it), `label` (the class names as strings) and `probabilities` (float64 softmax
+of the outputs, `chainrule predict --proba`'s columns).
 """
 
 from __future__ import annotations
@@ -13,7 +15,8 @@ import json
 import numpy as np
 
 from ..train.inference import model_dtype
-from .errors import OnnxExportError, require_onnx
+from .columns import STRING_OPSET, check_exportable, column_inputs, needs_columns
+from .errors import require_onnx
 from .export import DEFAULT_OPSET, OUTPUT, model_graph, to_model_proto, write_model
 from .graph import GraphBuilder, Value
 from .preprocessing import preprocess
@@ -38,10 +41,18 @@ def pipeline_metadata(preprocessor) -> dict:
 
 def export_pipeline(model, preprocessor, path, opset: int = DEFAULT_OPSET):
     """Write preprocessing + model (+ class decoding) as one ONNX file; returns its proto."""
-    _check_numeric_columns(preprocessor)
-    graph = GraphBuilder(opset)
-    example = np.stack([preprocessor.mean, preprocessor.mean + preprocessor.scale])
-    raw = Value(graph.fresh(FEATURES), example)
+    metadata = pipeline_metadata(preprocessor)
+    if needs_columns(preprocessor):
+        check_exportable(preprocessor)
+        graph = GraphBuilder(max(opset, STRING_OPSET))
+        inputs, raw = column_inputs(graph, preprocessor)
+        kinds = [{"name": c.name, "kind": c.kind} for c in preprocessor.columns]
+        metadata["chainrule.inputs"] = json.dumps(kinds)
+    else:
+        graph = GraphBuilder(opset)
+        example = np.stack([preprocessor.mean, preprocessor.mean + preprocessor.scale])
+        raw = Value(graph.fresh(FEATURES), example)
+        inputs = [raw]
     x = preprocess(graph, preprocessor, raw)
     dtype = model_dtype(model)
     if x.example.dtype != dtype:  # predict() casts the features to the model's dtype
@@ -52,26 +63,9 @@ def export_pipeline(model, preprocessor, path, opset: int = DEFAULT_OPSET):
     outputs = [(OUTPUT, y)]
     if preprocessor.classes is not None:
         outputs += _class_outputs(graph, preprocessor, y)
-    proto = to_model_proto(graph, [raw], outputs, pipeline_metadata(preprocessor))
+    proto = to_model_proto(graph, inputs, outputs, metadata)
     write_model(proto, path)
     return proto
-
-
-def _check_numeric_columns(preprocessor) -> None:
-    """The graph takes numeric columns and standardizes them; a table run that one-hot
-    encodes, imputes or splits dates is refused rather than exported without those steps."""
-    encoded = [
-        column.name
-        for column in getattr(preprocessor, "columns", [])
-        if column.kind != "numeric" or len(column.feature_names()) != 1
-    ]
-    if encoded:
-        raise OnnxExportError(
-            f"the run encodes the columns {encoded} (categories, dates or missing cells); "
-            "the exported pipeline takes numeric columns only so far: export the model alone "
-            "with cr.onnx.export(model, example, path) and encode the rows as chainrule "
-            "predict does"
-        )
 
 
 def _class_outputs(graph, preprocessor, y: Value):
