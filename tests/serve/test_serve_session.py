@@ -202,3 +202,38 @@ def test_gradient_monitor_warnings_reach_the_page_not_the_console(recwarn):
         session.end()
     assert session.view["warnings"][0].startswith("vanishing gradient in '0.weight'")
     assert not [w for w in recwarn if "vanishing" in str(w.message)]
+
+
+def test_the_squared_error_loss_trains_and_its_backprop_panel_is_explains():
+    import chainrule as cr
+    from chainrule.explain import explain, to_dict
+    from chainrule.serve.backprop import _linear_params, backprop_step
+
+    session = Session(QUICK.with_changes(loss="squared_error"))
+    try:
+        first = session.view["train_loss"]
+        problem = session.problem
+        logits = cr.tensor(cr.predict(session.model, problem.X_train))
+        probs = cr.nn.functional.softmax(logits, dim=1).data
+        onehot = np.eye(len(problem.data.classes))[problem.data.y_train]
+        assert first == pytest.approx(float(((probs - onehot) ** 2).mean()), rel=1e-5)
+        session.play()
+        wait_until(lambda: session.view["epoch"] >= 10)
+        session.pause()
+        assert session.view["train_loss"] < first
+        time.sleep(0.2)  # the step in flight ends
+        answer = backprop_step(session, "train", 2)
+        params = _linear_params(session.view.state, 2)  # the weights the panel shows
+        expected = explain(sizes=problem.sizes, activation="tanh", output="softmax", loss="mse",
+                           X=problem.X_train[2:3], y=onehot[2:3], examples=[0],
+                           lr=QUICK.lr, params=params, seed=None)
+        assert answer["trace"]["all_checks_passed"]
+        assert answer["trace"] == to_dict(expected)
+    finally:
+        session.end()
+
+
+def test_cross_entropy_on_the_regression_curve_is_refused():
+    with pytest.raises(SettingsError, match="cross_entropy.*regression"):
+        Session(QUICK.with_changes(dataset="curve", loss="cross_entropy"))
+    assert Settings.from_query({"loss": "squared_error"}).to_query().count("loss=squared_error")

@@ -1,8 +1,9 @@
 """The "one backprop step" panel: `chainrule explain` on the session's model and one point.
 
 The model's Linear layers become explain's (W, b) pairs; the point is standardized as the
-network sees it; the loss is the one trained: cross-entropy over the classes (softmax output),
-or for the regression curve the mean squared error (identity output; PyTorch's MSELoss).
+network sees it; the loss is the one trained: cross-entropy over the classes or the squared
+error of their softmax probabilities (softmax output), or for the regression curve the mean
+squared error (identity output; PyTorch's MSELoss).
 Dropout is left out: the trace is of the network as it predicts.
 """
 
@@ -28,11 +29,15 @@ def backprop_step(session, part: str, index: int) -> dict:
         raise SettingsError(f"point {index} does not exist: the {part} part has {len(X)} points")
     y = {"train": problem.data.y_train, "test": problem.data.y_test}[part]
     params = _linear_params(view.state, len(session.settings.hidden) + 1)
+    output, loss = problem.explain_loss
+    if loss == "mse" and not problem.regression:  # the squared error against one-hot rows
+        y = np.eye(len(problem.data.classes))[y]
     with ENGINE:  # explain checks itself with autodiff
         result = explain(
             sizes=problem.sizes,
             activation=session.settings.activation,
-            loss="mse" if problem.regression else "ce",
+            output=output,
+            loss=loss,
             X=X[index : index + 1],
             y=y[index : index + 1],
             examples=[0],

@@ -31,6 +31,11 @@ class Problem:
         )
         self.data = data
         self.regression = data.task == "regression"
+        if self.regression and settings.loss == "cross_entropy":
+            raise SettingsError(
+                "loss 'cross_entropy' needs classes; this data set is a regression: "
+                "choose squared_error (or auto)"
+            )
         self.preprocessor = Preprocessor.fit(
             data.X_train,
             data.feature_names,
@@ -59,13 +64,29 @@ class Problem:
         import chainrule as cr
 
         from ..cli.setup import build_model, build_optimizer, build_scheduler
-        from ..cli.trained import loss_function
 
         config = self.settings.train_config()
         cr.manual_seed(self.settings.seed)
         model = build_model(self.sizes[0], self.sizes[-1], config)
         optimizer = build_optimizer(config, model.parameters())
-        return model, loss_function(self.data.task), optimizer, build_scheduler(config, optimizer)
+        return model, self.loss_function(), optimizer, build_scheduler(config, optimizer)
+
+    @property
+    def explain_loss(self) -> tuple[str, str]:
+        """(output, loss) as `chainrule explain` names the trained loss."""
+        if self.regression:
+            return "identity", "mse"
+        if self.settings.loss == "squared_error":
+            return "softmax", "mse"
+        return "softmax", "ce"
+
+    def loss_function(self):
+        """The loss the settings ask for (see settings.LOSSES)."""
+        from ..cli.trained import loss_function
+
+        if self.regression or self.settings.loss != "squared_error":
+            return loss_function(self.data.task)
+        return SquaredErrorOfProbabilities(len(self.data.classes))
 
     def points(self) -> dict:
         """The points as the page draws them (original coordinates, rounded)."""
@@ -169,3 +190,17 @@ def _grid_points(bounds, n: int) -> np.ndarray:
 
 def _rounded(X) -> list:
     return np.round(X.astype(np.float64), 4).tolist()
+
+
+class SquaredErrorOfProbabilities:
+    """mean((softmax(z) − onehot(y))²): the squared error of the texts, on class labels."""
+
+    def __init__(self, classes: int):
+        self.classes = classes
+
+    def __call__(self, logits, labels):
+        from ..nn import functional as F
+
+        probabilities = F.softmax(logits, dim=1)
+        targets = F.one_hot(labels, self.classes).astype(probabilities.dtype)
+        return F.mse_loss(probabilities, targets)

@@ -13,12 +13,16 @@ from urllib.parse import urlencode
 from ..cli.config import OPTIMIZERS, SCHEDULES
 from ..engine.tensor import ChainruleError
 
-__all__ = ["ACTIVATIONS", "DATASETS", "LIMITS", "Settings", "SettingsError"]
+__all__ = ["ACTIVATIONS", "DATASETS", "LIMITS", "LOSSES", "Settings", "SettingsError"]
 
 # curve: a 1-D regression; csv: the user's file (uploaded to the session), two feature columns
 DATASETS = ("xor", "gaussian", "circles", "moons", "spirals", "curve", "csv")
 # The hidden activations `chainrule explain` can trace, so the backprop panel always works.
 ACTIVATIONS = ("tanh", "relu", "sigmoid")
+# The losses the page offers, each one `chainrule explain` traces: cross-entropy on the softmax
+# of the outputs, or the squared error (on the softmax probabilities against one-hot targets
+# for classes, on the output itself for the regression curve); auto: the task's usual one.
+LOSSES = ("auto", "cross_entropy", "squared_error")
 # What one session may ask of the server.
 LIMITS = {"layers": 6, "neurons": 8, "points": 1000, "epochs": 10000, "speed": 200}
 
@@ -35,6 +39,7 @@ class Settings:
     test_ratio: float = 0.3
     hidden: tuple = (4, 4)
     activation: str = "tanh"
+    loss: str = "auto"
     optimizer: str = "sgd"
     lr: float = 0.1
     batch_size: int = 10  # 0: the whole training set (batch gradient descent)
@@ -128,6 +133,7 @@ def _check(s: Settings) -> None:
             f"and target=NAME, got columns={s.columns!r} target={s.target!r}"
         )
     _one_of("activation", s.activation, ACTIVATIONS)
+    _one_of("loss", s.loss, LOSSES)
     _one_of("optimizer", s.optimizer, OPTIMIZERS)
     _one_of("schedule", s.schedule, SCHEDULES)
     _within("noise", s.noise, 0.0, 1.0)

@@ -2,7 +2,8 @@
 "use strict";
 
 const FIELDS = ["dataset", "noise", "points", "test_ratio", "seed", "optimizer", "lr",
-                "batch_size", "l2", "dropout", "schedule", "epochs", "activation", "speed"];
+                "batch_size", "l2", "dropout", "schedule", "epochs", "activation", "loss",
+                "speed"];
 const MAX_LAYERS = 6, MAX_NEURONS = 8;
 const $ = (id) => document.getElementById(id);
 const page = { session: null, points: null, hidden: [4, 4], stream: null, view: null, selected: null,
