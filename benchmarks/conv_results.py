@@ -160,16 +160,21 @@ def run_digits(seeds):
         report(name, [train(digits_cnn, data, 3e-3, 60, seed, batch=32) for seed in seeds])
 
 
-def chainrule_step(make, x, y, threads):
-    """One eager training step; its timing windows run with `threads` BLAS threads."""
+def chainrule_step(make, x, y, threads, compiled=False):
+    """One training step (eager, or cr.compile_step's replay); its timing windows run with
+    `threads` BLAS threads."""
     from threadpoolctl import threadpool_limits
 
     cr.manual_seed(0)
     model = make(nn)
     opt = optim.Adam(model.parameters(), lr=1e-3)
     xt, limits = cr.tensor(x), []
+    replay = cr.compile_step(model, nn.functional.cross_entropy, opt) if compiled else None
 
     def step():
+        if replay is not None:
+            replay(x, y)
+            return
         opt.zero_grad()
         nn.functional.cross_entropy(model(xt), y).backward()
         opt.step()
@@ -205,14 +210,16 @@ def run_speed(rounds, seconds):
                                ("Conv2d 28x28, batch 100", image_cnn, (BATCH, 1, 28, 28))):
         x = rng.standard_normal(shape).astype(np.float32)
         y = rng.integers(0, 10, BATCH)
-        steps = {f"{lib} {t}": runner(make, x, y, t) for lib, runner in
-                 (("chainrule", chainrule_step), ("torch", torch_step)) for t in (1, 2)}
+        compiled = lambda *args: chainrule_step(*args, compiled=True)  # noqa: E731
+        runners = (("chainrule", chainrule_step), ("compiled", compiled), ("torch", torch_step))
+        steps = {f"{lib} {t}": runner(make, x, y, t) for lib, runner in runners for t in (1, 2)}
         rates = interleave(steps, rounds, seconds)
         best = {lib: [max(a, b) for a, b in zip(rates[f"{lib} 1"], rates[f"{lib} 2"])]
-                for lib in ("chainrule", "torch")}
+                for lib, _ in runners}
         medians = {name: statistics.median(r) for name, r in rates.items()}
         print(f"| {label} | " + " | ".join(f"{medians[n]:.0f}" for n in steps)
-              + f" | {ratio_median(best['chainrule'], best['torch']):.2f}x |")
+              + f" | {ratio_median(best['chainrule'], best['torch']):.2f}x"
+              + f" | {ratio_median(best['compiled'], best['torch']):.2f}x |")
 
 
 def main(argv=None):
@@ -226,9 +233,10 @@ def main(argv=None):
     args = parser.parse_args(argv)
     if args.what == "speed":
         print(f"BLAS: {blas_description()}; load average {os.getloadavg()}")
-        print("| step | chainrule 1 thread (steps/s) | chainrule 2 threads | torch 1 thread | "
-              "torch 2 threads | chainrule / torch, each at its better setting (median of "
-              "interleaved rounds) |\n|---|---|---|---|---|---|")
+        print("| step | chainrule eager 1 thread (steps/s) | eager 2 threads | compile_step "
+              "1 thread | compile_step 2 threads | torch 1 thread | torch 2 threads | eager / "
+              "torch | compiled / torch (each at its better setting, median of interleaved "
+              "rounds) |\n|---|---|---|---|---|---|---|---|---|")
         run_speed(args.rounds, args.seconds)
     elif args.what == "mnist1d":
         run_mnist1d(range(args.seeds), args.loops.split(","))
