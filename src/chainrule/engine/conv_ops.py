@@ -133,7 +133,9 @@ def conv(x, weight, bias=None, stride=(1,), padding=((0, 0),), dilation=(1,), gr
     cols, out = _columns(x, weight.shape[2:], stride, padding, dilation, groups)
     y = xp.matmul(cols, _grouped_weight(weight, groups).transpose(0, 2, 1))  # (G, N·P, O/G)
     y = y.reshape(groups, x.shape[0], math.prod(out), -1).transpose(1, 0, 3, 2)
-    y = y.reshape(x.shape[0], -1, *out)  # the one copy back to channels-first
+    # The one copy back to channels-first (with one group the reshape alone would give a
+    # strided view, and every elementwise op after it, forward and back, would run slowly).
+    y = xp.ascontiguousarray(y.reshape(x.shape[0], -1, *out))
     if bias is not None:
         y += bias.reshape(-1, *(1,) * dims)
     return y
