@@ -48,6 +48,24 @@ def image_cnn(lib):
         lib.Flatten(), lib.Linear(16 * 7 * 7, 10))
 
 
+def _chainrule_result(model, data, start):
+    """(seconds since start, test accuracy) of a trained chainrule model."""
+    seconds = time.perf_counter() - start
+    model.eval()
+    return seconds, cr.metrics.accuracy(data.y_test, cr.predict(model, data.X_test))
+
+
+def _torch_result(model, data, start):
+    """(seconds since start, test accuracy) of a trained torch model."""
+    import torch
+
+    seconds = time.perf_counter() - start
+    model.eval()
+    with torch.no_grad():
+        predicted = model(torch.from_numpy(data.X_test)).argmax(1).numpy()
+    return seconds, float(np.mean(predicted == data.y_test))
+
+
 def train_chainrule(make, data, lr, epochs, seed, batch=BATCH):
     """cr.fit with Adam; returns (seconds, test accuracy)."""
     cr.manual_seed(seed)
@@ -55,9 +73,7 @@ def train_chainrule(make, data, lr, epochs, seed, batch=BATCH):
     start = time.perf_counter()
     cr.fit(model, nn.CrossEntropyLoss(), optim.Adam(model.parameters(), lr=lr),
            data.X_train, data.y_train, epochs=epochs, batch_size=batch, seed=seed, verbose=0)
-    seconds = time.perf_counter() - start
-    model.eval()
-    return seconds, cr.metrics.accuracy(data.y_test, cr.predict(model, data.X_test))
+    return _chainrule_result(model, data, start)
 
 
 def train_torch(make, data, lr, epochs, seed, batch=BATCH):
@@ -76,11 +92,7 @@ def train_torch(make, data, lr, epochs, seed, batch=BATCH):
             opt.zero_grad()
             torch.nn.functional.cross_entropy(model(X[rows]), y[rows]).backward()
             opt.step()
-    seconds = time.perf_counter() - start
-    model.eval()
-    with torch.no_grad():
-        predicted = model(torch.from_numpy(data.X_test)).argmax(1).numpy()
-    return seconds, float(np.mean(predicted == data.y_test))
+    return _torch_result(model, data, start)
 
 
 def paper_loop_chainrule(make, data, lr, steps, seed, batch=BATCH):
@@ -96,9 +108,7 @@ def paper_loop_chainrule(make, data, lr, steps, seed, batch=BATCH):
         opt.zero_grad()
         nn.functional.cross_entropy(model(cr.tensor(X[rows])), y[rows]).backward()
         opt.step()
-    seconds = time.perf_counter() - start
-    model.eval()
-    return seconds, cr.metrics.accuracy(data.y_test, cr.predict(model, data.X_test))
+    return _chainrule_result(model, data, start)
 
 
 def paper_loop_torch(make, data, lr, steps, seed, batch=BATCH):
@@ -114,11 +124,7 @@ def paper_loop_torch(make, data, lr, steps, seed, batch=BATCH):
         opt.zero_grad()
         torch.nn.functional.cross_entropy(model(X[rows]), y[rows]).backward()
         opt.step()
-    seconds = time.perf_counter() - start
-    model.eval()
-    with torch.no_grad():
-        predicted = model(torch.from_numpy(data.X_test)).argmax(1).numpy()
-    return seconds, float(np.mean(predicted == data.y_test))
+    return _torch_result(model, data, start)
 
 
 def report(label, results):

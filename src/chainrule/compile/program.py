@@ -24,7 +24,6 @@ class Program:
             self.template[slot] = recorder.values[slot]
         kept = set(results.values()) | {s for s in grads if s is not None}
         self.code = _with_frees(recorder.program, kept | set(recorder.constants))
-        self.length = len(recorder.program)
 
     def run(self, inputs):
         """(results by name, gradient per parameter) for these input arrays."""

@@ -35,14 +35,14 @@ class Instruction(NamedTuple):
 class Recorder:
     """Slots, instructions and what made the step impossible to replay (`problems`)."""
 
-    def __init__(self, inputs):
+    def __init__(self, inputs, parameters):
         # slot -> the value seen while recording (kept alive, so ids stay unique)
         self.values: list = []
         self.constants: dict[int, object] = {}  # slot -> a copy, to compare recordings
         self.slot_of: dict[int, int] = {}
         self.program: list[Instruction] = []
         self.leaf_grads: dict[int, int] = {}  # id(parameter) -> slot of its gradient
-        self.parameters = set()
+        self.parameters = {id(p) for p in parameters}  # whose gradients the program returns
         self.problems: list[str] = []
         self.glue = _RecordingGlue(self)
         for array in inputs:
@@ -139,8 +139,7 @@ def recording(inputs, parameters):
     """Install a Recorder for the step run inside the block; inputs get the first slots."""
     if _engine._recorder is not None:
         raise RuntimeError("a step is already being recorded")
-    recorder = Recorder(inputs)
-    recorder.parameters = {id(p) for p in parameters}
+    recorder = Recorder(inputs, parameters)
     _engine._recorder = recorder
     try:
         yield recorder
