@@ -127,6 +127,13 @@ def astype(rng):
              lambda x: x.to(torch.float64) * 2)]
 
 
+def to_device(rng):
+    # the primitive itself (Tensor.to skips it when the device does not change); CPU to CPU
+    # here, CUDA in tests/test_cuda.py
+    return [(lambda x: cr.engine.ops.to_device(x, device="cpu") * 2, [normal(rng, (2, 3))],
+             lambda x: x.to("cpu") * 2)]
+
+
 def reduction(name, torch_name, values=normal):
     def cases(rng):
         x = values(rng, (2, 3, 4))
@@ -224,6 +231,7 @@ CASES = {
     "minimum": extremum_pair("minimum"),
     "where": where,
     "astype": astype,
+    "to_device": to_device,
     "sum": reduction("sum", "sum"),
     "mean": reduction("mean", "mean"),
     "max": reduction("max", "amax", values=distinct),

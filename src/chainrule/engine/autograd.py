@@ -12,6 +12,7 @@ import math
 import operator
 from heapq import heappop, heappush
 
+from . import backend
 from . import tensor as _t
 from .backend import xp
 from .tensor import RELEASED, ChainruleError, Tensor, as_array, enable_grad, unbroadcast
@@ -94,7 +95,7 @@ def _walk(grads, heap, retain_graph, create_graph, capture):
             if ctx is None or node._retain:
                 glue.store(node, grad, owned)
         elif key in capture:
-            capture[key] = grad if owned or create_graph else xp.array(grad)
+            capture[key] = grad if owned or create_graph else backend.module_of(grad).array(grad)
         if ctx is None:
             continue
         if ctx is RELEASED:
@@ -181,8 +182,8 @@ def _store_grad(node, grad, owned):
     if node.grad is not None:
         grad = node.grad + grad
         owned = True
-    if not (owned and type(grad) is xp.ndarray and grad.dtype == dtype and grad.flags.writeable):
-        grad = xp.array(grad, dtype=dtype)  # a fresh ndarray that aliases nothing
+    if not (owned and grad.dtype == dtype and backend.is_writable_array(grad)):
+        grad = backend.module_of(grad).array(grad, dtype=dtype)  # aliases nothing
     node.grad = grad
 
 

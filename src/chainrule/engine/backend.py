@@ -1,12 +1,125 @@
 """The one place that decides the array library of the engine, nn and optim.
 
-Those three packages take `xp` from here and never import numpy themselves (tests/test_backend.py
-checks it), so a library with NumPy's interface (CuPy for a GPU) can be tried by changing this
-line. What lies outside them works on host NumPy arrays: data loading, model files, plots, the
-CLI, the compiled loops of chainrule.native (which decline arrays that are not in host memory,
-leaving the work to the xp path); a GPU backend converts at those boundaries.
+Those packages take `xp` (NumPy) from here and never import numpy themselves
+(tests/test_backend.py checks it). On a CUDA device the arrays are CuPy's: NumPy's functions
+hand CuPy arrays to CuPy (its `__array_function__` and `__array_ufunc__`), so the array math
+of a primitive runs on the device unchanged. What NumPy cannot dispatch — making an array
+from a shape, converting foreign data — asks `module_of(array)` for the library that holds a
+given array. CuPy is imported on the first use of a CUDA device, never by `import chainrule`.
+
+What lies outside the engine works on host arrays: data loading, model files, plots, the CLI,
+the compiled loops of chainrule._native (which decline arrays not in host memory; on a device
+chainrule.cuda_kernels does that work); they convert at the boundary with `to_host`.
 """
+
+from __future__ import annotations
 
 import numpy as xp
 
-__all__ = ["xp"]
+__all__ = [
+    "DeviceError",
+    "array_like",
+    "device_of",
+    "is_device_array",
+    "module_of",
+    "normalize_device",
+    "to_device",
+    "to_host",
+    "xp",
+]
+
+_cupy = None  # the cupy module, once a CUDA device was asked for
+# True while a CUDA graph is captured (compile/graphs.py): ops skip checks that read data back.
+capturing = False
+
+
+class DeviceError(RuntimeError):
+    """A device was asked for that this machine or installation cannot give."""
+
+
+def normalize_device(device) -> str:
+    """'cpu' or 'cuda' from 'cpu', 'cuda', 'cuda:0', 'gpu' or None (the CPU)."""
+    name = "cpu" if device is None else str(device).lower()
+    if name in ("cpu",):
+        return "cpu"
+    if name in ("cuda", "gpu", "cuda:0"):
+        return "cuda"
+    raise DeviceError(
+        f"unknown device {device!r}: chainrule runs on 'cpu' or 'cuda' (one GPU, 'cuda:0')"
+    )
+
+
+def cuda():
+    """The cupy module, or DeviceError naming what is missing."""
+    global _cupy
+    if _cupy is not None:
+        return _cupy
+    try:
+        import cupy  # type: ignore[import-not-found]  # an optional extra
+    except ImportError:
+        raise DeviceError(
+            "device 'cuda' needs CuPy: pip install 'chainrule[cuda]' (the cupy-cuda12x wheel; "
+            "cupy-cuda13x for CUDA 13)"
+        ) from None
+    try:
+        count = cupy.cuda.runtime.getDeviceCount()
+    except Exception as err:  # CUDA driver missing or broken: CuPy raises its own types
+        raise DeviceError(f"device 'cuda': CuPy finds no usable CUDA driver ({err})") from None
+    if count < 1:
+        raise DeviceError("device 'cuda': CuPy is installed but this machine has no GPU")
+    _cupy = cupy
+    return cupy
+
+
+def cuda_available() -> bool:
+    """Whether `to('cuda')` would work here (CuPy installed and a GPU present)."""
+    try:
+        cuda()
+    except DeviceError:
+        return False
+    return True
+
+
+def is_device_array(array) -> bool:
+    """Whether `array` is a CuPy array (lives on the GPU)."""
+    return _cupy is not None and isinstance(array, _cupy.ndarray)
+
+
+def module_of(array):
+    """The array library holding `array`: cupy for a device array, else NumPy."""
+    return _cupy if _cupy is not None and isinstance(array, _cupy.ndarray) else xp
+
+
+def is_writable_array(array) -> bool:
+    """Whether `array` is an array (not a NumPy scalar) that may be written in place."""
+    if type(array) is xp.ndarray:
+        return array.flags.writeable
+    return is_device_array(array)  # CuPy arrays are always writable
+
+
+def array_like(data, like, dtype=None):
+    """`data` as an array on the device of the array `like`; with like=None a device array
+    stays where it is and anything else becomes a host array."""
+    if like is not None:
+        return module_of(like).asarray(data, dtype=dtype)
+    if is_device_array(data):
+        return data if dtype is None else data.astype(dtype, copy=False)
+    return xp.asarray(data, dtype=dtype)
+
+
+def device_of(array) -> str:
+    return "cuda" if is_device_array(array) else "cpu"
+
+
+def to_device(array, device: str):
+    """`array` (a host or device array, or array-like) on `device` ('cpu' or 'cuda')."""
+    if normalize_device(device) == "cuda":
+        return cuda().asarray(array)
+    return to_host(array)
+
+
+def to_host(array):
+    """A NumPy array of `array`'s values (itself when it already is one)."""
+    if is_device_array(array):
+        return array.get()
+    return array

@@ -11,7 +11,7 @@ import math
 from collections import namedtuple
 
 from . import ops
-from .backend import xp
+from .backend import array_like, module_of, xp
 from .names import torch_names
 from .primitive import ShapeError
 from .tensor import Tensor
@@ -142,8 +142,8 @@ def repeat(x, *repeats):
 
 def masked_fill(x, mask, value):
     """x with `value` wherever mask holds (the mask carries no gradient)."""
-    mask = mask.data if isinstance(mask, Tensor) else xp.asarray(mask)
-    return ops.where(mask, xp.asarray(value, dtype=x.dtype), x)
+    mask = mask.data if isinstance(mask, Tensor) else array_like(mask, x.data)
+    return ops.where(mask, array_like(value, x.data, dtype=x.dtype), x)
 
 
 def clamp(x, min=None, max=None):
@@ -202,13 +202,13 @@ def index_add(x, axis, index, source, alpha=1.0):
 
 
 def _indices(index):
-    return index.data if isinstance(index, Tensor) else xp.asarray(index)
+    return index.data if isinstance(index, Tensor) else array_like(index, None)
 
 
 def _like(src, x, index):
     """A scalar src fills every indexed place (torch.scatter's value form)."""
     if isinstance(src, (int, float)):
-        return xp.full(xp.shape(_indices(index)), src, dtype=x.dtype)
+        return module_of(x.data).full(xp.shape(_indices(index)), src, dtype=x.dtype)
     return src
 
 
@@ -231,5 +231,5 @@ def stack(tensors, axis=0):
 
 def where(condition, x, y):
     """Elements of x where condition holds, else of y; condition carries no gradient."""
-    condition = condition.data if isinstance(condition, Tensor) else xp.asarray(condition)
+    condition = condition.data if isinstance(condition, Tensor) else array_like(condition, None)
     return ops.where(condition, x, y)

@@ -7,7 +7,7 @@ backward and a recorded one (create_graph).
 
 from __future__ import annotations
 
-from .backend import xp
+from .backend import module_of, xp
 from .primitive import on, primitive, values
 
 
@@ -30,11 +30,11 @@ def _(g, out, x, index):
 @primitive
 def put_at(g, shape, index):
     """Zeros of `shape` with g added at `index`: the adjoint of getitem."""
-    grad = xp.zeros(shape, dtype=g.dtype)
+    grad = module_of(g).zeros(shape, dtype=g.dtype)
     if _is_basic(index):
         grad[index] = g
     else:
-        xp.add.at(grad, index, g)  # repeated integer indices accumulate
+        module_of(g).add.at(grad, index, g)  # repeated integer indices accumulate
     return grad
 
 
@@ -47,7 +47,7 @@ def _(g, out, small, shape, index):
 @primitive
 def setitem(x, value, index):
     """A copy of x with x[index] = value (the recorded form of `x[index] = value`)."""
-    out = xp.array(x, copy=True)
+    out = x.copy()
     out[index] = value
     return out
 
@@ -55,7 +55,7 @@ def setitem(x, value, index):
 @setitem.vjp
 @setitem.graph_vjp
 def _(g, out, x, value, index):
-    kept = xp.ones(xp.shape(values(x)), dtype=bool)
+    kept = module_of(g).ones(xp.shape(values(x)), dtype=bool)
     kept[index] = False
     return g * kept, on(getitem, g, index=index)
 
@@ -81,14 +81,14 @@ def gather(x, index, axis):
 @gather.graph_vjp
 def _(g, out, x, index, axis):
     index = values(index)
-    zeros = xp.zeros(xp.shape(values(x)), dtype=g.dtype)
+    zeros = module_of(g).zeros(xp.shape(values(x)), dtype=g.dtype)
     return on(scatter_add, zeros, index, g, axis=axis), None
 
 
 def _scatter_positions(index, axis):
     """Full integer coordinates of every element `index` names along `axis` (on the other
     axes, index may be shorter than the input, as torch allows)."""
-    grids = list(xp.indices(index.shape, sparse=True))
+    grids = list(module_of(index).indices(index.shape, sparse=True))
     grids[axis % index.ndim] = index
     return tuple(grids)
 
@@ -97,8 +97,10 @@ def _scatter_positions(index, axis):
 def scatter_add(x, index, src, axis):
     """out = x with src[i][j] added at out[index[i][j]][j] along axis 0 (torch.scatter_add)."""
     _check_index("scatter_add", x, index)
-    out = xp.array(x, copy=True)
-    xp.add.at(out, _scatter_positions(index, axis), src[tuple(slice(n) for n in index.shape)])
+    out = x.copy()
+    module_of(out).add.at(
+        out, _scatter_positions(index, axis), src[tuple(slice(n) for n in index.shape)]
+    )
     return out
 
 
@@ -120,7 +122,7 @@ def _gathered(g, index, src, axis):
 def scatter(x, index, src, axis):
     """out = x with out[index[i][j]][j] = src[i][j] along axis 0 (torch.scatter)."""
     _check_index("scatter", x, index)
-    out = xp.array(x, copy=True)
+    out = x.copy()
     out[_scatter_positions(index, axis)] = src[tuple(slice(n) for n in index.shape)]
     return out
 
@@ -128,7 +130,7 @@ def scatter(x, index, src, axis):
 @scatter.vjp
 @scatter.graph_vjp
 def _(g, out, x, index, src, axis):
-    kept = xp.ones(xp.shape(values(x)), dtype=bool)
+    kept = module_of(g).ones(xp.shape(values(x)), dtype=bool)
     kept[_scatter_positions(values(index), axis)] = False
     return g * kept, None, _gathered(g, index, src, axis)
 
@@ -136,8 +138,8 @@ def _(g, out, x, index, src, axis):
 @primitive
 def index_add(x, index, source, axis, alpha=1.0):
     """out = x with alpha·source's slices added at x's `index` along axis (torch.index_add)."""
-    out = xp.array(x, copy=True)
-    xp.add.at(out, (slice(None),) * (axis % out.ndim) + (index,), alpha * source)
+    out = x.copy()
+    module_of(out).add.at(out, (slice(None),) * (axis % out.ndim) + (index,), alpha * source)
     return out
 
 

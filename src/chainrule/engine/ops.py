@@ -9,6 +9,7 @@ own modules and are re-exported here, so `ops.<name>` reaches every engine primi
 
 from __future__ import annotations
 
+from . import backend
 from .backend import xp
 from .primitive import ShapeError, on, primitive, values
 from .tensor import unbroadcast
@@ -130,17 +131,17 @@ def _(g, out, x):
 
 
 def _check_matmul(x, y):
-    if x.ndim == 0 or y.ndim == 0:
-        raise ShapeError(f"matmul: shapes {x.shape} and {y.shape}: scalars cannot be multiplied")
-    inner_x = x.shape[-1]
-    inner_y = y.shape[0] if y.ndim == 1 else y.shape[-2]
-    if inner_x != inner_y:
-        raise ShapeError(f"matmul: shapes {x.shape} and {y.shape} are not aligned")
+    x_shape, y_shape = xp.shape(x), xp.shape(y)
+    if not x_shape or not y_shape:
+        raise ShapeError(f"matmul: shapes {x_shape} and {y_shape}: scalars cannot be multiplied")
+    inner_y = y_shape[0] if len(y_shape) == 1 else y_shape[-2]
+    if x_shape[-1] != inner_y:
+        raise ShapeError(f"matmul: shapes {x_shape} and {y_shape} are not aligned")
 
 
 @primitive
 def matmul(x, y):
-    _check_matmul(xp.asarray(x), xp.asarray(y))
+    _check_matmul(x, y)
     return x @ y
 
 
@@ -285,6 +286,18 @@ def astype(x, dtype):
 @astype.graph_vjp
 def _(g, out, x, dtype):
     return (g.astype(x.dtype),)
+
+
+@primitive
+def to_device(x, device):
+    """x copied to `device` ('cpu' or 'cuda'); the gradient goes back where x was."""
+    return backend.to_device(x, device)
+
+
+@to_device.vjp
+@to_device.graph_vjp
+def _(g, out, x, device):
+    return (on(to_device, g, device=backend.device_of(values(x))),)
 
 
 # The rest of the engine's primitives, so that `ops.<name>` reaches every one of them.

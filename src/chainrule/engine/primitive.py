@@ -30,7 +30,7 @@ import inspect
 import itertools
 import sys
 
-from . import anomaly
+from . import anomaly, backend
 from .backend import xp
 from .tensor import ChainruleError, Tensor
 
@@ -83,7 +83,7 @@ class Primitive:
         except (ValueError, IndexError) as err:
             kind = ShapeError if isinstance(err, ValueError) else OutOfRangeError
             raise kind(f"{self.name}: {describe(arrays)}: {str(err).strip()}") from None
-        converted = type(out) is not _ndarray
+        converted = type(out) is not _ndarray and not backend.is_device_array(out)
         if converted:
             out = xp.asarray(out)
         if _t._recorder is not None:

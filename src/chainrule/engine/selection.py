@@ -6,7 +6,7 @@ each VJP serves both the ordinary backward and a recorded one (create_graph).
 
 from __future__ import annotations
 
-from .backend import xp
+from .backend import module_of, xp
 from .primitive import on, primitive, values
 
 
@@ -19,7 +19,7 @@ def clip(x, min=None, max=None):
 @clip.graph_vjp
 def _(g, out, x, min=None, max=None):
     x = values(x)
-    inside = xp.ones(x.shape, dtype=bool)
+    inside = module_of(x).ones(x.shape, dtype=bool)
     if min is not None:
         inside &= x >= min
     if max is not None:
@@ -62,5 +62,5 @@ def where(condition, x, y):
 @where.vjp
 @where.graph_vjp
 def _(g, out, condition, x, y):
-    zero = xp.zeros((), dtype=g.dtype)
+    zero = module_of(g).zeros((), dtype=g.dtype)
     return None, on(where, condition, g, zero), on(where, condition, zero, g)

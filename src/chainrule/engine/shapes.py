@@ -68,7 +68,7 @@ def _(g, out, *xs, axis=0):
 
 @primitive
 def clone(x):
-    return xp.array(x, copy=True)
+    return x.copy()
 
 
 @clone.vjp

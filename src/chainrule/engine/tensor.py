@@ -67,9 +67,13 @@ class enable_grad(no_grad):  # noqa: N801 (torch.enable_grad)
 
 
 def as_array(data, dtype=None):
-    """Turn user data into an ndarray: float32 unless it already is a float or int array."""
+    """Turn user data into an ndarray: float32 unless it already is a float or int array.
+
+    A CuPy array stays on its device (see backend.py); anything else becomes a host array."""
     if isinstance(data, Tensor):
         data = data.data
+    if backend.is_device_array(data):
+        return _device_array(data, dtype)
     if dtype is not None:
         return xp.asarray(data, dtype=dtype)
     if isinstance(data, (xp.ndarray, xp.generic)):  # NumPy data keeps its dtype
@@ -85,6 +89,14 @@ def as_array(data, dtype=None):
     raise DtypeError(
         f"tensor: cannot make a tensor from a {type(data).__name__} of dtype {array.dtype}"
     )
+
+
+def _device_array(data, dtype):
+    if dtype is not None:
+        return data.astype(dtype, copy=False)
+    if data.dtype.kind not in "fiub":
+        raise DtypeError(f"tensor: unsupported dtype {data.dtype}")
+    return data
 
 
 class Tensor:
@@ -119,6 +131,32 @@ class Tensor:
     dtype = property(lambda self: self.data.dtype)
     size = property(lambda self: Size(self.data.size, self.data.shape))
     is_leaf = property(lambda self: self._ctx is None)
+    is_cuda = property(lambda self: backend.is_device_array(self.data))
+
+    @property
+    def device(self) -> str:
+        """'cpu', or 'cuda:0' for a tensor on the GPU (torch's spelling)."""
+        return "cuda:0" if backend.is_device_array(self.data) else "cpu"
+
+    def to(self, *args, **kwargs):
+        """A tensor on another device and/or of another dtype, as torch's `.to`:
+        `.to("cuda")`, `.to(cr.float64)`, `.to("cpu", dtype)`, `.to(other_tensor)`.
+        Itself when nothing changes; otherwise a new tensor that records its gradient."""
+        from . import ops
+
+        device, dtype = _to_arguments(args, kwargs)
+        out = self
+        if dtype is not None and xp.dtype(dtype) != self.data.dtype:
+            out = ops.astype(out, dtype=xp.dtype(dtype))
+        if device is not None and backend.normalize_device(device) != _device_name(out):
+            out = ops.to_device(out, device=backend.normalize_device(device))
+        return out
+
+    def cuda(self, device=None):
+        return self.to("cuda" if device is None else device)
+
+    def cpu(self):
+        return self.to("cpu")
 
     def numel(self) -> int:
         return self.data.size
@@ -149,11 +187,19 @@ class Tensor:
     def __array__(self, dtype=None, copy=None):
         """np.asarray(tensor) gives the data (no gradient), as for a torch tensor."""
         _note_read(self, "np.asarray()")
+        if backend.is_device_array(self.data):
+            raise backend.DeviceError(
+                "can't convert a cuda tensor to a NumPy array: use tensor.cpu() first"
+            )
         array = self.data if dtype is None else self.data.astype(dtype, copy=False)
         return array.copy() if copy else array
 
     def numpy(self):
         _note_read(self, ".numpy()")
+        if backend.is_device_array(self.data):
+            raise backend.DeviceError(
+                "can't convert a cuda tensor to numpy: use tensor.cpu() to copy it to the host"
+            )
         return self.data
 
     def tolist(self):
@@ -179,8 +225,9 @@ class Tensor:
 
     def __repr__(self):
         grad = ", requires_grad=True" if self.requires_grad else ""
-        body = xp.array2string(self.data, prefix="tensor(")
-        return f"tensor({body}, dtype={self.data.dtype}{grad})"
+        body = xp.array2string(backend.to_host(self.data), prefix="tensor(")
+        where = ", device='cuda:0'" if backend.is_device_array(self.data) else ""
+        return f"tensor({body}{where}, dtype={self.data.dtype}{grad})"
 
     __hash__ = object.__hash__
 
@@ -189,6 +236,31 @@ class Tensor:
         return bool(self.data)
 
     # backward(gradient=None, retain_graph=None, create_graph=False) is bound by autograd.py.
+
+
+def _device_name(tensor) -> str:
+    return backend.device_of(tensor.data)
+
+
+def _to_arguments(args, kwargs):
+    """(device, dtype) from torch's `.to` forms: (device), (dtype), (device, dtype), (tensor)."""
+    device, dtype = kwargs.get("device"), kwargs.get("dtype")
+    for arg in args:
+        if isinstance(arg, Tensor):
+            device, dtype = arg.device, arg.dtype
+        elif isinstance(arg, str) and not _names_dtype(arg):
+            device = arg
+        else:
+            dtype = arg
+    return device, dtype
+
+
+def _names_dtype(name: str) -> bool:
+    try:
+        xp.dtype(name)
+    except TypeError:
+        return False
+    return True
 
 
 def _note_read(tensor, how):
@@ -228,6 +300,10 @@ class Size(int):
         return self.shape if dim is None else self.shape[dim]
 
 
-def tensor(data, requires_grad=False, dtype=None) -> Tensor:
-    """Make a tensor: float32 from Python numbers, the array's own dtype from NumPy."""
-    return Tensor(data, requires_grad=requires_grad, dtype=dtype)
+def tensor(data, requires_grad=False, dtype=None, device=None) -> Tensor:
+    """Make a tensor: float32 from Python numbers, the array's own dtype from NumPy;
+    on `device` ('cpu' or 'cuda') when given, else where the data is."""
+    array = as_array(data, dtype)
+    if device is not None:
+        array = backend.to_device(array, device)
+    return Tensor(array, requires_grad=requires_grad)

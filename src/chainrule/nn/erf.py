@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import math
 
-from ..engine.backend import xp
+from ..engine.backend import array_like, xp
 
 _SERIES_END = 0.5
 _TAIL_START = 6.0
@@ -72,7 +72,7 @@ def _chebval(t, c):
 
 def erf(x):
     """erf of every element of x (a float ndarray); the result has x's dtype."""
-    x = xp.asarray(x)
+    x = array_like(x, None)
     work = x.astype(xp.float64)
     magnitude = xp.abs(work)
     out = xp.ones_like(work)

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from .. import distributed
 from ..engine import ops
-from ..engine.backend import xp
+from ..engine.backend import array_like, xp
 from ..engine.primitive import ShapeError
 from ..engine.tensor import ChainruleError, Tensor
 from .batch_norm_ops import batch_norm_train
@@ -101,7 +101,7 @@ def elu(x, alpha=1.0):
 
 
 def _array(x):
-    return x.data if isinstance(x, Tensor) else xp.asarray(x)
+    return x.data if isinstance(x, Tensor) else array_like(x, None)
 
 
 def one_hot(tensor, num_classes=-1):
@@ -192,7 +192,7 @@ def normalize_batch(
     running average cumulative (1/count) when momentum is None."""
     _axes, shape = _channel_shape(x, "batch_norm")
     if not training:
-        rm, rv = xp.asarray(running_mean), xp.asarray(running_var)
+        rm, rv = array_like(running_mean, None), array_like(running_var, None)
         out = (x - rm.reshape(shape)) / xp.sqrt(rv.reshape(shape) + eps)
         return _affine(out, weight, bias, shape)
     if distributed.batch_norm_is_synchronized():

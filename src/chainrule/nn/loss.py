@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from ..engine.backend import xp
 from . import loss_functions as L
 from .module import Module
 
@@ -23,7 +22,7 @@ class _Loss(Module):
 
 def _optional_buffer(module, name, array):
     """Class weights are buffers, as in PyTorch: saved in the state dict, never trained."""
-    module.register_buffer(name, None if array is None else xp.asarray(L._data(array)))
+    module.register_buffer(name, None if array is None else L._data(array))
 
 
 class MSELoss(_Loss):

@@ -7,7 +7,7 @@ with respect to the logits is the texts' (ŷ − y), divided by m under 'mean'.
 from __future__ import annotations
 
 from ..engine import ops
-from ..engine.backend import xp
+from ..engine.backend import array_like, module_of, xp
 from ..engine.primitive import ShapeError
 from ..engine.tensor import Tensor
 from .primitives import bce_probs, bce_with_logits, label_cross_entropy, softmax_cross_entropy
@@ -35,7 +35,7 @@ def _check(name, input, target, reduction):
 
 
 def _data(x):
-    return x.data if isinstance(x, Tensor) else xp.asarray(x)
+    return x.data if isinstance(x, Tensor) else array_like(x, None)
 
 
 def mse_loss(input, target, reduction="mean"):
@@ -132,7 +132,9 @@ def _labels_and_weights(name, scores, target, weight):
             f"{name}: target of shape {labels.shape} does not fit input with "
             f"batch shape {scores.shape[:-1]} and {classes} classes"
         )
-    weights = xp.ones(classes, scores.dtype) if weight is None else _data(weight)
+    weights = (
+        module_of(_data(scores)).ones(classes, scores.dtype) if weight is None else _data(weight)
+    )
     return labels, weights
 
 

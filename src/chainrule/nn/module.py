@@ -7,11 +7,12 @@ dotted names (`0.weight`, `layers.1.bias`), so state dicts move between the two 
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, ClassVar
 
-from ..engine.backend import xp
-from ..engine.tensor import ChainruleError, Tensor
+from ..engine.backend import array_like, device_of, normalize_device, to_device, xp
+from ..engine.tensor import ChainruleError, Tensor, _to_arguments
 
 if TYPE_CHECKING:
     from .registry import LayerSpec
@@ -133,7 +134,7 @@ class Module:
         names = vars(self).setdefault("_buffer_names", [])
         if name not in names:
             names.append(name)
-        setattr(self, name, None if array is None else xp.asarray(array))
+        setattr(self, name, None if array is None else array_like(array, None))
 
     def named_buffers(self, prefix="") -> Iterator[tuple[str, xp.ndarray]]:
         for module_name, module in self.named_modules(prefix):
@@ -158,7 +159,7 @@ class Module:
             for name in vars(module).get("_buffer_names", ()):
                 value = getattr(module, name)
                 if value is not None:
-                    state[dot + name] = xp.array(value, copy=True)
+                    state[dot + name] = value.copy()
         return state
 
     def _state_slots(self) -> dict:
@@ -198,7 +199,8 @@ class Module:
                 f"load_state_dict into {type(self).__name__}: " + "; ".join(problems)
             )
         for key in slots.keys() & state.keys():
-            _slot_array(slots[key])[...] = _as_numpy(state[key])
+            current = _slot_array(slots[key])
+            current[...] = array_like(_as_numpy(state[key]), current)
         return {"missing_keys": missing, "unexpected_keys": unexpected}
 
     # --- modes, gradients, dtypes ---------------------------------------------------------
@@ -222,21 +224,34 @@ class Module:
             param.requires_grad = bool(requires_grad)
         return self
 
-    def to(self, dtype):
-        """Cast floating parameters and buffers to `dtype` (integer buffers stay as they are)."""
-        dtype = xp.dtype(dtype)
-        if dtype.kind != "f":
-            raise TypeError(f"Module.to: expected a floating dtype, got {dtype}")
+    def to(self, *args, **kwargs):
+        """Move parameters and buffers to a device and/or cast the floating ones to a dtype
+        (integer buffers keep theirs), in place, as torch's Module.to: `.to("cuda")`,
+        `.to(cr.float64)`, `.to("cpu", cr.float32)`. Returns the module."""
+        device, dtype = _to_arguments(args, kwargs)
+        if dtype is not None:
+            dtype = xp.dtype(dtype)
+            if dtype.kind != "f":
+                raise TypeError(f"Module.to: expected a floating dtype, got {dtype}")
+        if device is not None:
+            device = normalize_device(device)
+        convert = functools.partial(_converted, device=device, dtype=dtype)
         for param in self.parameters():
-            param.data = param.data.astype(dtype)
+            param.data = convert(param.data)
             if param.grad is not None:
-                param.grad = param.grad.astype(dtype)
+                param.grad = convert(param.grad)
         for module in self.modules():
             for name in vars(module).get("_buffer_names", ()):
                 value = getattr(module, name)
-                if value is not None and value.dtype.kind == "f":
-                    setattr(module, name, value.astype(dtype))
+                if value is not None:
+                    setattr(module, name, convert(value))
         return self
+
+    def cuda(self, device=None):
+        return self.to("cuda" if device is None else device)
+
+    def cpu(self):
+        return self.to("cpu")
 
     def double(self):
         return self.to(xp.float64)
@@ -257,6 +272,14 @@ class Module:
         return _format(self, total=True)
 
 
+def _converted(array, device, dtype):
+    if dtype is not None and array.dtype.kind == "f" and array.dtype != dtype:
+        array = array.astype(dtype)
+    if device is not None and device_of(array) != device:
+        array = to_device(array, device)
+    return array
+
+
 def _check_name(what, name):
     if not isinstance(name, str) or not name or "." in name:
         raise KeyError(f"{what}: name must be a non-empty string without '.', got {name!r}")
@@ -269,7 +292,7 @@ def _slot_array(slot):
 
 
 def _as_numpy(value):
-    return value.data if isinstance(value, Tensor) else xp.asarray(value)
+    return value.data if isinstance(value, Tensor) else array_like(value, None)
 
 
 def _count(n: int) -> str:

@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import math
 
-from ..engine.backend import xp
+from ..engine.backend import module_of, xp
 from ..engine.ops import exp, log, log_softmax, maximum, sigmoid, softplus, tanh
 from ..engine.primitive import ShapeError, on, primitive, values
 from .erf import erf
-from .state_ops import _kept_labels
+from .state_ops import _kept_labels, unchecked_labels
 
 # --- linear: z = x Wᵀ + b -----------------------------------------------------------------
 
@@ -208,10 +208,11 @@ class _LabelRows:
         self.log_p = _log_softmax(z)
         self.weights = None if weights is None else weights.astype(z.dtype, copy=False)
         per_row = 1.0 if self.weights is None else self.weights[self.labels]
-        self.kept = None if kept.all() else kept.astype(z.dtype)
+        all_kept = unchecked_labels(classes, ignore_index) or kept.all()
+        self.kept = None if all_kept else kept.astype(z.dtype)
         if self.kept is not None:
             per_row = per_row * self.kept
-        self.count = per_row.sum() if isinstance(per_row, xp.ndarray) else float(len(kept))
+        self.count = float(len(kept)) if isinstance(per_row, float) else per_row.sum()
         self.at_label = (1 - label_smoothing) * per_row
         self.spread = label_smoothing / classes
         whole = classes if self.weights is None else self.weights.sum()
@@ -221,15 +222,15 @@ class _LabelRows:
     def dense(self, dtype):
         """The (n, C) target rows themselves: at_label at each label plus the smoothing."""
         n, classes = self.log_p.shape
-        rows = xp.zeros((n, classes), dtype)
+        rows = module_of(self.log_p).zeros((n, classes), dtype)
         if self.spread:
             rows += self.spread * self.smoothing_rows(dtype)
-        rows[xp.arange(n), self.labels] += self.at_label
+        rows[module_of(self.labels).arange(n), self.labels] += self.at_label
         return rows
 
     def smoothing_rows(self, dtype):
         """Each row's weights before the smoothing factor: kept·w (or kept), shape (n, C)."""
-        rows = xp.ones((), dtype) if self.weights is None else self.weights
+        rows = module_of(self.log_p).ones((), dtype) if self.weights is None else self.weights
         return rows if self.kept is None else self.kept[:, None] * rows
 
 
@@ -243,7 +244,7 @@ def label_cross_entropy(
     NOTE: fused (one forward, one VJP) where the composition of class_targets, label_weights
     and softmax_cross_entropy makes about ten calls: a small model's step is made of calls."""
     rows = _LabelRows(z, labels, weights, ignore_index, label_smoothing)
-    picked = rows.log_p[xp.arange(len(rows.labels)), rows.labels]
+    picked = rows.log_p[module_of(z).arange(len(rows.labels)), rows.labels]
     loss = -(picked * rows.at_label).sum()
     if label_smoothing:
         loss -= (label_smoothing / z.shape[-1]) * (rows.log_p * rows.smoothing_rows(z.dtype)).sum()
@@ -257,10 +258,10 @@ def _(g, out, z, labels, weights=None, ignore_index=-100, label_smoothing=0.0, r
     # softmax·Σrow − row: the texts' ŷ − y for a one-hot row.
     total = rows.total * scale
     grad = xp.exp(rows.log_p)
-    grad *= total[:, None] if isinstance(total, xp.ndarray) and total.ndim else total
+    grad *= total[:, None] if getattr(total, "ndim", 0) else total
     if label_smoothing:
         grad -= (label_smoothing / z.shape[-1]) * scale * rows.smoothing_rows(z.dtype)
-    grad[xp.arange(len(rows.labels)), rows.labels] -= rows.at_label * scale
+    grad[module_of(z).arange(len(rows.labels)), rows.labels] -= rows.at_label * scale
     return grad, None, None
 
 
@@ -269,7 +270,7 @@ def _(g, out, z, labels, weights=None, ignore_index=-100, label_smoothing=0.0, r
     rows = _LabelRows(values(z), values(labels), values(weights), ignore_index, label_smoothing)
     scale = g / rows.count if reduction == "mean" else g
     total = rows.total
-    if isinstance(total, xp.ndarray) and total.ndim:
+    if getattr(total, "ndim", 0):
         total = total[:, None]
     probs = on(exp, on(log_softmax, z, axis=-1))
     return (probs * total - rows.dense(values(z).dtype)) * scale, None, None

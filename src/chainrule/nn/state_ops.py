@@ -8,8 +8,8 @@ updated in place), where NumPy code beside the graph would be frozen into the re
 
 from __future__ import annotations
 
-from ..engine import random
-from ..engine.backend import xp
+from ..engine import backend, random
+from ..engine.backend import array_like, module_of, xp
 from ..engine.primitive import ShapeError, primitive, values
 from ..engine.tensor import ChainruleError
 
@@ -21,15 +21,24 @@ class LossError(ChainruleError, ValueError):
 def _kept_labels(name, labels, classes, ignore_index):
     """Flat labels (ignored ones set to 0) and the mask of those kept; bad labels raise."""
     labels = labels.reshape(-1)
+    if unchecked_labels(classes, ignore_index):
+        return labels, module_of(labels).ones(labels.shape, bool)
     if labels.size and not 0 <= ignore_index < classes:
         low, high = labels.min(), labels.max()
         if low >= 0 and high < classes:  # the common case: every label kept, in two reductions
-            return labels, xp.ones(labels.shape, bool)
+            return labels, module_of(labels).ones(labels.shape, bool)
     kept = labels != ignore_index
     bad = kept & ((labels < 0) | (labels >= classes))
     if bad.any():
         raise LossError(f"{name}: target {labels[bad][0]} is out of bounds for {classes} classes")
     return xp.where(kept, labels, 0), kept
+
+
+def unchecked_labels(classes, ignore_index) -> bool:
+    """Whether the labels' range is left unchecked: while a CUDA graph is captured (a check
+    would read the data back); its replay checks the range before each launch
+    (compile/graphs.py) and leaves batches with ignored or bad labels to the plain replay."""
+    return backend.capturing and not 0 <= ignore_index < classes
 
 
 def _no_gradient(g, out, *args, **options):
@@ -54,10 +63,10 @@ def class_targets(
     """(n, C) target rows: w[t]·(1 − s) at the label plus w·s/C everywhere (s the label
     smoothing), zero rows for ignored labels; cross-entropy is −Σ rows·log softmax."""
     safe, kept = _kept_labels(name, labels, classes, ignore_index)
-    rows = xp.zeros((len(safe), classes), weights.dtype)
+    rows = module_of(weights).zeros((len(safe), classes), weights.dtype)
     if label_smoothing:
         rows += (label_smoothing / classes) * weights * kept[:, None]
-    rows[xp.arange(len(safe)), safe] += (1 - label_smoothing) * weights[safe] * kept
+    rows[module_of(safe).arange(len(safe)), safe] += (1 - label_smoothing) * weights[safe] * kept
     return rows
 
 
@@ -69,14 +78,14 @@ class_targets.graph_vjp(_no_gradient)
 def pick_labels(scores, labels, ignore_index=-100, name="nll_loss"):
     """scores[i, label_i] of (n, C) scores (0 for an ignored label)."""
     safe, kept = _kept_labels(name, labels, scores.shape[-1], ignore_index)
-    return scores[xp.arange(len(safe)), safe] * kept
+    return scores[module_of(safe).arange(len(safe)), safe] * kept
 
 
 @pick_labels.vjp
 def _(g, out, scores, labels, ignore_index=-100, name="nll_loss"):
     safe, kept = _kept_labels(name, labels, scores.shape[-1], ignore_index)
     grad = xp.zeros_like(scores)
-    grad[xp.arange(len(safe)), safe] = g * kept
+    grad[module_of(safe).arange(len(safe)), safe] = g * kept
     return grad, None
 
 
@@ -85,7 +94,7 @@ def _(g, out, scores, labels, ignore_index=-100, name="nll_loss"):
     scores, labels = values(scores), values(labels)
     safe, kept = _kept_labels(name, labels, scores.shape[-1], ignore_index)
     picked = xp.zeros_like(scores)
-    picked[xp.arange(len(safe)), safe] = kept
+    picked[module_of(safe).arange(len(safe)), safe] = kept
     return g.reshape(-1, 1) * picked, None
 
 
@@ -97,7 +106,7 @@ def one_hot_rows(labels, num_classes=2):
             f"one_hot: labels must lie in [0, {num_classes}), got values in "
             f"[{labels.min()}, {labels.max()}]"
         )
-    return (labels[..., None] == xp.arange(num_classes)).astype(xp.int64)
+    return (labels[..., None] == module_of(labels).arange(num_classes)).astype(xp.int64)
 
 
 one_hot_rows.vjp(_no_gradient)
@@ -117,9 +126,9 @@ less.graph_vjp(_no_gradient)
 @primitive
 def dropout_mask(x, p=0.5):
     """Kept elements 1/(1 − p), dropped ones 0, drawn from chainrule's generator."""
-    keep = random.generator().random(x.shape) >= p
+    keep = random.generator().random(x.shape) >= p  # drawn on the host: one stream everywhere
     scale = 0.0 if p == 1.0 else 1.0 / (1.0 - p)
-    return keep * xp.asarray(scale, dtype=x.dtype)
+    return array_like(keep * xp.asarray(scale, dtype=x.dtype), x)
 
 
 dropout_mask.vjp(_no_gradient)

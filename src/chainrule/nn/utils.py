@@ -4,7 +4,7 @@ load optim)."""
 
 from __future__ import annotations
 
-from ..engine.backend import xp
+from ..engine.backend import array_like, xp
 from ..engine.tensor import Tensor
 
 
@@ -14,7 +14,7 @@ def clip_grad_norm_(parameters, max_norm, norm_type=2.0, error_if_nonfinite=Fals
     from ..optim.clip import clip_grad_norm
 
     total = clip_grad_norm(parameters, max_norm, norm_type, error_if_nonfinite)
-    return Tensor(xp.asarray(total, dtype=xp.float64))
+    return Tensor(array_like(total, None, dtype=xp.float64))
 
 
 def clip_grad_value_(parameters, clip_value) -> None:
