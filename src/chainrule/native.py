@@ -15,6 +15,8 @@ from __future__ import annotations
 
 import warnings
 
+from .engine import backend
+
 VERSION = 2  # _native.c's VERSION: the functions and arguments this module calls
 
 
@@ -38,6 +40,7 @@ except ImportError:  # installed without a C compiler
     _native = None
 _native = _checked(_native)
 _enabled = _native is not None
+_switched_on = True  # use_native(False) turns the CPU and the CUDA loops off
 
 
 def available() -> bool:
@@ -46,9 +49,11 @@ def available() -> bool:
 
 
 def use_native(flag: bool) -> bool:
-    """Use the compiled loops (when built) or the NumPy paths; returns the previous setting."""
-    global _enabled
-    previous, _enabled = _enabled, bool(flag) and _native is not None
+    """Use the compiled loops (when built; on a CUDA device, its kernels) or the NumPy paths;
+    returns the previous setting."""
+    global _enabled, _switched_on
+    previous, _switched_on = _switched_on, bool(flag)
+    _enabled = _switched_on and _native is not None
     return previous
 
 
@@ -75,9 +80,8 @@ def adam(
 ) -> bool:
     """θ := θ·decay_factor, then one Adam step (see chainrule.optim.Adam._update) in place."""
     return (
-        _enabled
-        and _plain(decay_factor, weight_decay, lerp_weight, beta2, eps, scale)
-        and _native.adam(
+        _plain(decay_factor, weight_decay, lerp_weight, beta2, eps, scale)
+        and _loops(param).adam(
             param,
             exp_avg,
             exp_avg_sq,
@@ -101,9 +105,8 @@ def sgd(
     """One SGD step (see chainrule.optim.SGD._update) in place; momentum_buffer is None
     without momentum."""
     return (
-        _enabled
-        and _plain(weight_decay, momentum, dampening, lr)
-        and _native.sgd(
+        _plain(weight_decay, momentum, dampening, lr)
+        and _loops(param).sgd(
             param,
             momentum_buffer,
             grad,
@@ -134,9 +137,8 @@ def rmsprop(
     """One RMSprop step (see chainrule.optim.RMSprop._update) in place; grad_avg is None
     unless centered, momentum_buffer None without momentum."""
     return (
-        _enabled
-        and _plain(weight_decay, alpha, momentum, eps, lr)
-        and _native.rmsprop(
+        _plain(weight_decay, alpha, momentum, eps, lr)
+        and _loops(param).rmsprop(
             param,
             square_avg,
             grad_avg,
@@ -157,10 +159,27 @@ def rmsprop(
 def adagrad(param, grad, state_sum, *, weight_decay, maximize, eps, lr) -> bool:
     """One Adagrad step with the decayed step size lr (see chainrule.optim.Adagrad._update)."""
     return (
-        _enabled
-        and _plain(weight_decay, eps, lr)
-        and _native.adagrad(param, state_sum, grad, weight_decay, maximize, eps, lr)
+        _plain(weight_decay, eps, lr)
+        and _loops(param).adagrad(param, state_sum, grad, weight_decay, maximize, eps, lr)
     )
+
+
+def _loops(param):
+    """The module whose loops fit `param`: CUDA kernels for a device array, else _native's
+    (or one whose functions decline, when the loops are off or not built)."""
+    if not _switched_on:
+        return _Declined
+    if backend.is_device_array(param):
+        from . import cuda_kernels
+
+        return cuda_kernels
+    return _native if _enabled else _Declined
+
+
+class _Declined:
+    """Stands for the loops when they are off: every update returns False."""
+
+    adam = sgd = rmsprop = adagrad = staticmethod(lambda *args: False)
 
 
 def bias_relu(z, bias) -> bool:

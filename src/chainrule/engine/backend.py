@@ -20,6 +20,7 @@ __all__ = [
     "DeviceError",
     "array_like",
     "device_of",
+    "is_array",
     "is_device_array",
     "module_of",
     "normalize_device",
@@ -88,6 +89,11 @@ def is_device_array(array) -> bool:
 def module_of(array):
     """The array library holding `array`: cupy for a device array, else NumPy."""
     return _cupy if _cupy is not None and isinstance(array, _cupy.ndarray) else xp
+
+
+def is_array(value) -> bool:
+    """Whether `value` is a NumPy or CuPy array (not a scalar, list or Tensor)."""
+    return isinstance(value, xp.ndarray) or is_device_array(value)
 
 
 def is_writable_array(array) -> bool:

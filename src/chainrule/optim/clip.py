@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import warnings
 
-from ..engine.backend import xp
+from ..engine.backend import module_of, xp
 from ..engine.tensor import ChainruleError, Tensor
 
 
@@ -36,7 +36,7 @@ def clip_grad_norm(params, max_norm, norm_type=2.0, error_if_nonfinite=False) ->
     if not grads:
         return 0.0
     norm_type = float(norm_type)
-    norms = xp.array([xp.linalg.norm(xp.ravel(g), norm_type) for g in grads])
+    norms = module_of(grads[0]).stack([xp.linalg.norm(xp.ravel(g), norm_type) for g in grads])
     total = float(xp.linalg.norm(norms, norm_type))
     if not xp.isfinite(total):
         message = (

@@ -14,7 +14,7 @@ from __future__ import annotations
 import itertools
 from dataclasses import dataclass
 
-from ..engine.backend import xp
+from ..engine.backend import is_array, xp
 from ..engine.tensor import ChainruleError
 
 
@@ -93,7 +93,7 @@ class FlatGroup:
         flat = {}
         for key in keys:
             values = [s[key] for s in states]
-            if isinstance(values[0], xp.ndarray):
+            if is_array(values[0]):
                 flat[key] = xp.concatenate([v.ravel() for v in values]).astype(
                     self.data.dtype, copy=False
                 )
@@ -108,7 +108,7 @@ class FlatGroup:
     def scatter_state(self, states) -> None:
         """Point each parameter's state at views of the flat state; copy its scalars."""
         for key, value in self.state.items():
-            if isinstance(value, xp.ndarray):
+            if is_array(value):
                 if self._state_views.get(key) is not value:
                     self._state_views[key] = value
                     for s, view in zip(states, self._views(value)):

@@ -19,7 +19,7 @@ otherwise, and documents the arithmetic.
 
 from __future__ import annotations
 
-from ..engine.backend import xp
+from ..engine.backend import device_of, is_array, module_of, xp
 from ..engine.tensor import ChainruleError, Tensor, enable_grad
 from .flat import FlatGroup, PreparedGroup, uses_flat_buffers
 
@@ -234,9 +234,10 @@ class Optimizer:
 
     def _work(self, like):
         """Two scratch arrays shaped like `like`, reused across parameters and steps."""
-        scratch = self._scratch.get(like.dtype)
+        key = (like.dtype, device_of(like))
+        scratch = self._scratch.get(key)
         if scratch is None or scratch.shape[1] < like.size:
-            scratch = self._scratch[like.dtype] = xp.empty((2, like.size), like.dtype)
+            scratch = self._scratch[key] = module_of(like).empty((2, like.size), like.dtype)
         n = like.size
         return scratch[0, :n].reshape(like.shape), scratch[1, :n].reshape(like.shape)
 
@@ -259,7 +260,7 @@ class Optimizer:
             for p in group["params"]:
                 if self.state.get(p):
                     state[index] = {
-                        k: v.copy() if isinstance(v, xp.ndarray) else v
+                        k: v.copy() if is_array(v) else v
                         for k, v in self.state[p].items()
                     }
                 ids.append(index)
@@ -296,8 +297,8 @@ class Optimizer:
 def _restore_param_state(saved: dict, param: Tensor, index) -> dict:
     state = {}
     for name, value in saved.items():
-        if isinstance(value, (xp.ndarray, list)):
-            value = xp.array(value, dtype=param.data.dtype)
+        if isinstance(value, list) or is_array(value):
+            value = module_of(param.data).array(value, dtype=param.data.dtype)
             if value.shape != param.data.shape:
                 raise OptimizerError(
                     f"state {name!r} of parameter {index} has shape {value.shape}, "
