@@ -139,7 +139,9 @@ def _launch(name, param, grad, states, options, **constants) -> bool:
     s1, s2, s3 = (param if s is None else s for s in states)
     n = param.size
     kernel = _kernel(name, param.dtype.name, (*options[:2], lerp_hi, *options[2:]))
-    kernel(((n + _BLOCK - 1) // _BLOCK,), (_BLOCK,), (param, s1, s2, s3, grad, *values, np.int64(n)))
+    kernel(
+        ((n + _BLOCK - 1) // _BLOCK,), (_BLOCK,), (param, s1, s2, s3, grad, *values, np.int64(n))
+    )
     return True
 
 

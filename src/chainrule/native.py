@@ -79,23 +79,22 @@ def adam(
     scale,
 ) -> bool:
     """θ := θ·decay_factor, then one Adam step (see chainrule.optim.Adam._update) in place."""
-    return (
-        _plain(decay_factor, weight_decay, lerp_weight, beta2, eps, scale)
-        and _loops(param).adam(
-            param,
-            exp_avg,
-            exp_avg_sq,
-            max_exp_avg_sq,
-            grad,
-            weight_decay,
-            maximize,
-            decay_factor,
-            lerp_weight,
-            beta2,
-            1.0 - beta2,
-            eps,
-            scale,
-        )
+    return _plain(decay_factor, weight_decay, lerp_weight, beta2, eps, scale) and _loops(
+        param
+    ).adam(
+        param,
+        exp_avg,
+        exp_avg_sq,
+        max_exp_avg_sq,
+        grad,
+        weight_decay,
+        maximize,
+        decay_factor,
+        lerp_weight,
+        beta2,
+        1.0 - beta2,
+        eps,
+        scale,
     )
 
 
@@ -104,19 +103,16 @@ def sgd(
 ) -> bool:
     """One SGD step (see chainrule.optim.SGD._update) in place; momentum_buffer is None
     without momentum."""
-    return (
-        _plain(weight_decay, momentum, dampening, lr)
-        and _loops(param).sgd(
-            param,
-            momentum_buffer,
-            grad,
-            weight_decay,
-            maximize,
-            momentum,
-            1.0 - dampening,
-            nesterov,
-            -lr,
-        )
+    return _plain(weight_decay, momentum, dampening, lr) and _loops(param).sgd(
+        param,
+        momentum_buffer,
+        grad,
+        weight_decay,
+        maximize,
+        momentum,
+        1.0 - dampening,
+        nesterov,
+        -lr,
     )
 
 
@@ -136,31 +132,27 @@ def rmsprop(
 ) -> bool:
     """One RMSprop step (see chainrule.optim.RMSprop._update) in place; grad_avg is None
     unless centered, momentum_buffer None without momentum."""
-    return (
-        _plain(weight_decay, alpha, momentum, eps, lr)
-        and _loops(param).rmsprop(
-            param,
-            square_avg,
-            grad_avg,
-            momentum_buffer,
-            grad,
-            weight_decay,
-            maximize,
-            alpha,
-            1.0 - alpha,
-            1.0 - alpha,
-            momentum,
-            eps,
-            lr,
-        )
+    return _plain(weight_decay, alpha, momentum, eps, lr) and _loops(param).rmsprop(
+        param,
+        square_avg,
+        grad_avg,
+        momentum_buffer,
+        grad,
+        weight_decay,
+        maximize,
+        alpha,
+        1.0 - alpha,
+        1.0 - alpha,
+        momentum,
+        eps,
+        lr,
     )
 
 
 def adagrad(param, grad, state_sum, *, weight_decay, maximize, eps, lr) -> bool:
     """One Adagrad step with the decayed step size lr (see chainrule.optim.Adagrad._update)."""
-    return (
-        _plain(weight_decay, eps, lr)
-        and _loops(param).adagrad(param, state_sum, grad, weight_decay, maximize, eps, lr)
+    return _plain(weight_decay, eps, lr) and _loops(param).adagrad(
+        param, state_sum, grad, weight_decay, maximize, eps, lr
     )
 
 

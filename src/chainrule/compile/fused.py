@@ -9,6 +9,7 @@ bias); every other model takes the traced road (traced.py).
 
 from __future__ import annotations
 
+from ..engine.backend import is_device_array
 from .kernels import LinearKernel, PrimitiveKernel, ReLUKernel, build_kernels, kernel_factories
 from .losses import loss_kernel
 
@@ -80,8 +81,8 @@ def fused_support(model, loss_fn, params, layers=None):
         return None
     if not any(isinstance(layer, _linear_class()) for layer in layers):
         return None
-    if any(not p.requires_grad for p in params):
-        return None
+    if any(not p.requires_grad or is_device_array(p.data) for p in params):
+        return None  # the kernels are NumPy's and the native loops
     if len({p.data.dtype for p in params}) != 1 or params[0].data.dtype.kind != "f":
         return None
     return FusedRoad(layers, make_loss)

@@ -7,9 +7,7 @@ after its last use, and the results (loss, output, each parameter's gradient) re
 
 from __future__ import annotations
 
-from ..engine.backend import xp
-
-_ndarray = xp.ndarray
+from ..engine.backend import is_array, module_of
 
 
 class Program:
@@ -22,6 +20,8 @@ class Program:
             # The array itself, not the copy kept for comparing: an array updated in place
             # (a buffer the step does not name as an input) is seen updated by every replay.
             self.template[slot] = recorder.values[slot]
+        # The primitives it calls, by name (compile/graphs.py asks whether one draws on the host).
+        self.calls = frozenset(str(ins.label[1]) for ins in recorder.program)
         kept = set(results.values()) | {s for s in grads if s is not None}
         self.code = _with_frees(recorder.program, kept | set(recorder.constants))
 
@@ -94,13 +94,13 @@ def _consumer(recorder, slot):
 
 
 def _same(a, b) -> bool:
-    if isinstance(a, _ndarray) or isinstance(b, _ndarray):
+    if is_array(a) or is_array(b):
         return (
-            isinstance(a, _ndarray)
-            and isinstance(b, _ndarray)
+            is_array(a)
+            and type(a) is type(b)
             and a.shape == b.shape
             and a.dtype == b.dtype
-            and bool(xp.array_equal(a, b, equal_nan=a.dtype.kind in "fc"))
+            and bool(module_of(a).array_equal(a, b, equal_nan=a.dtype.kind in "fc"))
         )
     if isinstance(a, dict) and isinstance(b, dict):
         return a.keys() == b.keys() and all(_same(a[k], b[k]) for k in a)

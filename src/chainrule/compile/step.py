@@ -15,9 +15,10 @@ from __future__ import annotations
 
 from ..data.batches import target_array, to_target
 from ..engine import anomaly, random
-from ..engine.backend import xp
+from ..engine.backend import array_like, device_of, is_device_array, to_device, xp
 from ..engine.tensor import ChainruleError, Tensor, is_grad_enabled
 from .fused import FusedRoad, fused_support
+from .graphs import GraphProgram, GraphUnavailable
 from .program import Program
 from .traced import TracedSteps
 
@@ -42,6 +43,8 @@ class CompiledStep:
         self.params = list(model.parameters())
         self.check = bool(check)
         self.dtype = next((p.data.dtype for p in self.params if p.data.dtype.kind == "f"), None)
+        self.device = device_of(self.params[0].data) if self.params else "cpu"
+        self.graphs: dict = {}  # on a GPU: id(Program) -> (Program, its GraphProgram or why not)
         self._road = (
             None if check or penalty is not None else fused_support(model, loss_fn, self.params)
         )
@@ -49,6 +52,7 @@ class CompiledStep:
         self._bound_data = self._bound_grads = None  # see _bind_destinations
         self._prepared_step = None  # the optimizer's prepared_step(), see optimizer_step
         self.replays = self.eager_steps = 0  # how each batch ran (tests read these)
+        self.graph_reason = None  # on a GPU: why the last replay ran op by op, not as a graph
         self._replays_stepped = 0  # self.replays at the last optimizer_step
 
     @property
@@ -90,10 +94,7 @@ class CompiledStep:
         return loss, output if isinstance(output, Tensor) else Tensor(output)
 
     def _forward_backward(self, X, y):
-        if type(X) is not _ndarray:
-            X = X.data if isinstance(X, Tensor) else xp.asarray(X)
-        if type(y) is not _ndarray:
-            y = y.data if isinstance(y, Tensor) else xp.asarray(y)
+        X, y = self._batch_array(X), self._batch_array(y)
         X = self._cast(X)
         if not is_grad_enabled() or anomaly.enabled:
             return self._eager(X, y)
@@ -116,6 +117,10 @@ class CompiledStep:
         return self.traced.record(X, y, target_array)
 
     def _replay(self, program: Program, X, y):
+        if self.device == "cuda" and not self.check:
+            graph = self._graph(program, X, y)
+            if graph is not None:
+                return self._graph_replay(graph, X, y)
         values, grads = program.run(self.traced.inputs(X, y))
         for p, destination, grad in zip(self.params, self._bound_grads, grads):
             if grad is None:
@@ -123,6 +128,34 @@ class CompiledStep:
             else:
                 xp.copyto(destination, grad)
                 p.grad = destination
+        self.replays += 1
+        return float(values["loss"]), values["output"]
+
+    def _graph(self, program, X, y):
+        """The CUDA graph of this program (captured now if new), or None: not capturable
+        (`graph_reason` says why), or not for this batch."""
+        inputs = self.traced.inputs(X, y)
+        entry = self.graphs.get(id(program))
+        if (
+            entry is None
+            or entry[0] is not program
+            or (isinstance(entry[1], GraphProgram) and not entry[1].fits(inputs))
+        ):
+            try:
+                graph = GraphProgram(program, inputs, self._bound_grads)
+            except GraphUnavailable as why:
+                graph = f"the step runs op by op on the GPU: {why}"
+            entry = self.graphs[id(program)] = (program, graph)
+        graph = entry[1]
+        if isinstance(graph, str):
+            self.graph_reason = graph
+            return None
+        return graph if graph.labels_in_range(y) else None
+
+    def _graph_replay(self, graph, X, y):
+        values, has_grad = graph.run(X, y)
+        for p, destination, got in zip(self.params, self._bound_grads, has_grad):
+            p.grad = destination if got else None
         self.replays += 1
         return float(values["loss"]), values["output"]
 
@@ -169,9 +202,14 @@ class CompiledStep:
             for p, grad in zip(self.params, self._bound_grads):
                 p.grad = grad
             return True
-        if self.dtype is not None and any(p.data.dtype != self.dtype for p in self.params):
+        moved = any(device_of(p.data) != self.device for p in self.params)
+        if moved or (
+            self.dtype is not None and any(p.data.dtype != self.dtype for p in self.params)
+        ):
             self.dtype = self.params[0].data.dtype
+            self.device = device_of(self.params[0].data)
             self.traced.programs.clear()
+            self.graphs.clear()
             if self._road is not None:
                 self._road = fused_support(self.model, self.loss_fn, self.params)
             return False
@@ -194,6 +232,14 @@ class CompiledStep:
         self._bound_grads = [destinations[id(p)] for p in self.params]
         self._bound_data = [p.data for p in self.params]
         return self._bind_destinations()
+
+    def _batch_array(self, a):
+        """A batch (Tensor, array or array-like) as an array on the parameters' device."""
+        if isinstance(a, Tensor):
+            a = a.data
+        if self.device == "cuda":
+            return to_device(a, "cuda") if not is_device_array(a) else a
+        return a if type(a) is _ndarray else array_like(a, None)
 
     def _cast(self, X):
         """X in the dtype the parameters have now (the model may have been cast)."""

@@ -18,7 +18,7 @@ from typing import NamedTuple
 from ..engine import autograd
 from ..engine import tensor as _engine
 from ..engine.anomaly import user_site
-from ..engine.backend import xp
+from ..engine.backend import is_device_array, xp
 from ..engine.tensor import unbroadcast
 
 _ndarray = xp.ndarray
@@ -52,18 +52,19 @@ class Recorder:
     def new_slot(self, value) -> int:
         slot = len(self.values)
         self.values.append(value)
-        if isinstance(value, _ARRAYS):
+        if isinstance(value, _ARRAYS) or is_device_array(value):
             self.slot_of[id(value)] = slot
         return slot
 
     def slot(self, value) -> int:
         """The slot holding this array, or a new constant slot for a value seen first here."""
-        if isinstance(value, _ARRAYS):
+        if isinstance(value, _ARRAYS) or is_device_array(value):
             slot = self.slot_of.get(id(value))
             if slot is not None:
                 return slot
         slot = self.new_slot(value)
-        self.constants[slot] = value.copy() if type(value) is _ndarray else value
+        owned = type(value) is _ndarray or is_device_array(value)
+        self.constants[slot] = value.copy() if owned else value
         return slot
 
     def emit(self, fn, args, out_values, label):
@@ -112,7 +113,7 @@ def _as_array(fn):
 
     def call(*arrays):
         out = fn(*arrays)
-        return out if type(out) is _ndarray else xp.asarray(out)
+        return out if type(out) is _ndarray or is_device_array(out) else xp.asarray(out)
 
     return call
 

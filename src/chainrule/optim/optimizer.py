@@ -260,8 +260,7 @@ class Optimizer:
             for p in group["params"]:
                 if self.state.get(p):
                     state[index] = {
-                        k: v.copy() if is_array(v) else v
-                        for k, v in self.state[p].items()
+                        k: v.copy() if is_array(v) else v for k, v in self.state[p].items()
                     }
                 ids.append(index)
                 index += 1
