@@ -19,7 +19,7 @@ otherwise, and documents the arithmetic.
 
 from __future__ import annotations
 
-from ..engine.backend import device_of, is_array, module_of, xp
+from ..engine.backend import device_of, is_array, module_of
 from ..engine.tensor import ChainruleError, Tensor, enable_grad
 from .flat import FlatGroup, PreparedGroup, uses_flat_buffers
 

@@ -16,6 +16,7 @@ import math
 
 import numpy as np
 
+from ..engine.backend import is_device_array, module_of, to_host
 from ..engine.tensor import ChainruleError
 from .callbacks.base import Callback
 
@@ -36,11 +37,13 @@ class DivergenceError(ChainruleError, FloatingPointError):
 
 def squared_norms(params):
     """Each gradient's squared L2 norm (0.0 where a parameter has no gradient)."""
-    norms = []
-    for _, p in params:
-        g = p.grad
-        norms.append(0.0 if g is None else float(np.dot(g.ravel(), g.ravel())))
-    return norms
+    grads = [p.grad for _, p in params]
+    dots = [None if g is None else np.dot(g.ravel(), g.ravel()) for g in grads]
+    on_device = [d for d in dots if is_device_array(d)]
+    if on_device:  # one copy to the host, not one per parameter
+        values = iter(to_host(module_of(on_device[0]).stack(on_device)).tolist())
+        return [0.0 if d is None else next(values) for d in dots]
+    return [0.0 if d is None else float(d) for d in dots]
 
 
 def first_nonfinite_gradient(params):
@@ -57,7 +60,7 @@ class DivergenceGuard(Callback):
         self._last_finite = None
 
     def on_train_begin(self, state):
-        self._last_finite = [np.array(p.data, copy=True) for _, p in state.params]
+        self._last_finite = [p.data.copy() for _, p in state.params]
         self._kept_flat = None  # the flat buffer the last kept weights came from, if any
 
     @staticmethod
@@ -139,7 +142,7 @@ class DivergenceGuard(Callback):
                 f"(from the output back) that is not finite ({count} of "
                 f"{len(state.params)} parameters have NaN or Inf gradients)"
             )
-        scale = float(np.max(np.abs(state.X_batch))) if np.size(state.X_batch) else 0.0
+        scale = float(np.max(np.abs(state.X_batch))) if state.X_batch.size else 0.0
         return (
             f"training diverged at {where}: {what}. The model was restored to its last "
             f"finite weights. Try: lower the learning rate (now {state.lr:g}; try "

@@ -9,9 +9,10 @@ TrainingState through a handful of hooks.
 
 from __future__ import annotations
 
+from ..engine.backend import to_device
 from .checkpoint import restore_checkpoint
 from .history import History
-from .inference import model_dtype, to_input, to_target
+from .inference import model_device, model_dtype, to_input, to_target
 from .setup import build_state, check_options
 
 __all__ = ["fit"]
@@ -39,6 +40,7 @@ def fit(
     resume_from=None,
     compile=True,
     distributed=None,
+    device=None,
 ) -> History:
     """Train `model` on (X, y) by gradient descent; return the History.
 
@@ -63,11 +65,15 @@ def fit(
     with N > 1 (True insists, False declines): batch_size is the global batch, each process
     computes its slice, and the N processes reproduce the one-process run; only rank 0
     prints and writes checkpoints (docs/distributed.md).
+    device: 'cuda' moves the model to the GPU first (model.to(device): do it before the
+    optimizer's first step) and each batch as it is drawn; the data stay on the host.
 
     A NaN or infinite loss or gradient raises cr.train.DivergenceError after putting back the
     last finite weights.
     """
     clip_grad_norm, l2 = check_options(clip_grad_norm, l2, verbose)
+    if device is not None:
+        model.to(device)
     state = build_state(
         model,
         loss_fn,
@@ -147,7 +153,10 @@ def _train_epoch(state, clip_grad_norm, l2, step=None):
     )
     params = [p for _, p in state.params]
     parallel = state.parallel
+    on_device = model_device(model) != "cpu"
     for X_batch, y_batch in state.loader:
+        if on_device:
+            X_batch, y_batch = to_device(X_batch, "cuda"), to_device(y_batch, "cuda")
         state.batch += 1
         state.X_batch, state.y_batch = X_batch, y_batch
         callbacks.on_batch_begin(state)

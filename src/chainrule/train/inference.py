@@ -10,11 +10,13 @@ import numpy as np
 
 from ..data.batches import target_array, to_input, to_target
 from ..data.validate import check_arrays, check_batch_size
+from ..engine.backend import device_of, to_device, to_host
 from ..engine.tensor import Tensor, no_grad
 
 __all__ = [
     "evaluate",
     "evaluate_arrays",
+    "model_device",
     "model_dtype",
     "n_input_features",
     "predict",
@@ -32,6 +34,11 @@ def model_dtype(model):
     return np.dtype(np.float32)
 
 
+def model_device(model) -> str:
+    """'cuda' when the model's parameters are on the GPU, else 'cpu'."""
+    return next((device_of(p.data) for p in model.parameters()), "cpu")
+
+
 def n_input_features(model):
     """in_features of the model's first layer that declares it, or None (also when a
     convolution comes first: its input is not a row of features)."""
@@ -46,13 +53,13 @@ def n_input_features(model):
 
 def _outputs(model, X, batch_size):
     """The model's outputs for X in eval mode under no_grad; the training mode is restored."""
-    dtype = model_dtype(model)
+    dtype, device = model_dtype(model), model_device(model)
     was_training = model.training
     model.eval()
     try:
         with no_grad():
             chunks = [
-                model(to_input(X[i : i + batch_size], dtype)).data
+                to_host(model(to_input(to_device(X[i : i + batch_size], device), dtype)).data)
                 for i in range(0, len(X), batch_size)
             ]
     finally:

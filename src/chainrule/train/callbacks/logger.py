@@ -16,6 +16,7 @@ import time
 import numpy as np
 
 from ...distributed import gather_rows
+from ...engine.backend import to_host
 from ..inference import evaluate_arrays
 from .base import Callback
 
@@ -49,8 +50,8 @@ class EpochLogger(Callback):
         self.grad_norm_sum += state.grad_norm
         self.grad_norm_max = max(self.grad_norm_max, state.grad_norm)
         if state.metrics:  # the global batch's rows, in order, from every process's slice
-            self.outputs.append(gather_rows(state.output.data))
-            self.targets.append(gather_rows(state.y_batch))
+            self.outputs.append(gather_rows(to_host(state.output.data)))
+            self.targets.append(gather_rows(to_host(state.y_batch)))
 
     def on_epoch_end(self, state):
         logs = {"loss": self.loss_sum / self.examples if self.examples else math.nan}
