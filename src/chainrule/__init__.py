@@ -11,6 +11,7 @@ from numpy import float32, float64, int32, int64
 
 from .engine import methods as _methods  # noqa: F401  # binds operators and methods onto Tensor
 from .engine.anomaly import AnomalyError, detect_anomaly
+from .engine.backend import DeviceError, cuda_available
 from .engine.creation import (
     arange,
     from_numpy,
@@ -97,6 +98,8 @@ def __dir__():
 
 
 __all__ = [
+    "DeviceError",
+    "cuda_available",
     "AnomalyError",
     "ChainruleError",
     "DtypeError",

@@ -18,6 +18,7 @@ import struct
 import numpy as np
 
 from .atomic import atomic_write_bytes
+from .engine.backend import to_host
 from .engine.tensor import ChainruleError, Tensor
 
 __all__ = [
@@ -316,7 +317,7 @@ def _as_arrays(path, state) -> dict[str, np.ndarray]:
     for name, value in state.items():
         if not isinstance(name, str) or name == "__metadata__":
             raise ModelFileError(path, f"tensor name {name!r} is not allowed")
-        array = np.asarray(value.data if isinstance(value, Tensor) else value)
+        array = np.asarray(to_host(value.data if isinstance(value, Tensor) else value))
         if array.dtype.str[1:] not in SAVABLE:
             raise ModelFileError(
                 path, f"tensor {name!r} has dtype {array.dtype}, which safetensors cannot store"

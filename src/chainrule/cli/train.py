@@ -130,6 +130,12 @@ def add_parser(commands):
         action="store_true",
         help="skip the PNG plots (report.html is written without them)",
     )
+    run.add_argument(
+        "--device",
+        default="cpu",
+        choices=("cpu", "cuda"),
+        help="train on the CPU (cpu) or one GPU through CuPy (cuda; pip install chainrule[cuda])",
+    )
     run.add_argument("-q", "--quiet", action="store_true", help="no progress output")
     parser.set_defaults(run=run_command)
     return parser
@@ -149,5 +155,6 @@ def run_command(args) -> int:
         resume=args.resume,
         verbose=0 if args.quiet else 1,
         plots=not args.no_plots,
+        device=args.device,
     )
     return 0

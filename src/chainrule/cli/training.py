@@ -133,7 +133,7 @@ def _saved_on_divergence(model, data, config: dict, out: str):
         ) from None
 
 
-def fit_model(config: dict, data, out: str, resume: bool, verbose: int):
+def fit_model(config: dict, data, out: str, resume: bool, verbose: int, device: str = "cpu"):
     """(model, History, StepRecorder) of the run; the trajectory is saved in `out`."""
     import chainrule as cr
 
@@ -163,14 +163,21 @@ def fit_model(config: dict, data, out: str, resume: bool, verbose: int):
             seed=config["seed"],
             verbose=verbose,
             resume_from=_checkpoint_to_resume(out) if resume else None,
+            device=device,
         )
+    model.to("cpu")  # the run folder's files and plots are made from host arrays
     if cr.distributed.rank() == 0:
         save_trajectory(out, recorder.snapshots, resumed=resume)
     return model, history, steps
 
 
 def train_and_report(
-    config: dict, out: str, resume: bool = False, verbose: int = 1, plots: bool = True
+    config: dict,
+    out: str,
+    resume: bool = False,
+    verbose: int = 1,
+    plots: bool = True,
+    device: str = "cpu",
 ) -> dict:
     """Train as configured and write the run folder `out`; returns the metrics.
 
@@ -196,7 +203,9 @@ def train_and_report(
     if lead:
         os.makedirs(out, exist_ok=True)
         cfg.save(out, config)  # before training, so that a killed run can be resumed
-    model, history, steps = fit_model(config, data, out, resume, verbose if lead else 0)
+    model, history, steps = fit_model(
+        config, data, out, resume, verbose if lead else 0, device=device
+    )
     if not lead:
         return {}
     cr.save(

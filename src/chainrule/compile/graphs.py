@@ -10,10 +10,11 @@ from a pool of the graph's own, kept as long as the graph: no other array is eve
 address those kernels write.
 
 Not captured, so replayed op by op: a program that draws random numbers on the host (dropout
-masks come from chainrule's generator, so a seed gives the same masks on every device), and
-one whose capture fails (an op that reads a value back, a boolean mask, say). A batch with an
-integer target outside [0, classes) is left to the op-by-op replay too: its label checks were
-skipped while capturing (nn/state_ops.unchecked_labels) and are made there.
+masks come from chainrule's generator, so a seed gives the same masks on every device), one
+with a callback's tap (GradientMonitor's activation statistics), and one whose capture fails
+(an op that reads a value back, a boolean mask, say). A batch with an integer target outside
+[0, classes) is left to the op-by-op replay too: its label checks were skipped while
+capturing (nn/state_ops.unchecked_labels) and are made there.
 """
 
 from __future__ import annotations
@@ -22,8 +23,12 @@ import contextlib
 
 from ..engine import backend
 
-# Primitives whose forward draws from the host generator: a graph would repeat one draw.
-HOST_DRAWS = frozenset({"dropout_mask"})
+# Calls a graph would not repeat faithfully: a draw from the host generator (the graph would
+# replay one mask) and a callback's tap (Python code, run at capture only).
+NOT_CAPTURED = {
+    "dropout_mask": "dropout draws its masks on the host",
+    "tap": "a callback observes an activation (compile.tap)",
+}
 
 
 class GraphUnavailable(Exception):
@@ -34,9 +39,8 @@ class GraphProgram:
     """`program` captured for batches like (X, y); gradients go to `destinations`."""
 
     def __init__(self, program, inputs, destinations):
-        drawn = program.calls & HOST_DRAWS
-        if drawn:
-            raise GraphUnavailable(f"{min(drawn)} draws random numbers on the host")
+        for call in sorted(program.calls & NOT_CAPTURED.keys()):
+            raise GraphUnavailable(NOT_CAPTURED[call])
         cupy = backend.cuda()
         self.program, self.destinations = program, destinations
         self.batch = [cupy.array(a) for a in inputs[:2]]  # X, y: each step copies there

@@ -16,12 +16,16 @@ from __future__ import annotations
 
 import numpy as xp
 
+from .errors import ChainruleError
+
 __all__ = [
     "DeviceError",
     "array_like",
     "device_of",
+    "host_copy",
     "is_array",
     "is_device_array",
+    "module_for",
     "module_of",
     "normalize_device",
     "to_device",
@@ -34,7 +38,7 @@ _cupy = None  # the cupy module, once a CUDA device was asked for
 capturing = False
 
 
-class DeviceError(RuntimeError):
+class DeviceError(ChainruleError, RuntimeError):
     """A device was asked for that this machine or installation cannot give."""
 
 
@@ -86,6 +90,11 @@ def is_device_array(array) -> bool:
     return _cupy is not None and isinstance(array, _cupy.ndarray)
 
 
+def module_for(device: str):
+    """The array library of a device name ('cpu' or 'cuda')."""
+    return cuda() if device == "cuda" else xp
+
+
 def module_of(array):
     """The array library holding `array`: cupy for a device array, else NumPy."""
     return _cupy if _cupy is not None and isinstance(array, _cupy.ndarray) else xp
@@ -122,6 +131,11 @@ def to_device(array, device: str):
     if normalize_device(device) == "cuda":
         return cuda().asarray(array)
     return to_host(array)
+
+
+def host_copy(array):
+    """A NumPy array of `array`'s values that shares no memory with it."""
+    return array.get() if is_device_array(array) else array.copy()
 
 
 def to_host(array):

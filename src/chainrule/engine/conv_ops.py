@@ -16,10 +16,15 @@ from __future__ import annotations
 import itertools
 import math
 
-from .backend import xp
+from .backend import is_device_array, module_of, xp
 from .primitive import ShapeError, primitive
 
-_as_strided = xp.lib.stride_tricks.as_strided
+
+def _as_strided(x, shape, strides, writeable):
+    """A strided view of x (NumPy's or CuPy's; CuPy's views are always writeable)."""
+    if is_device_array(x):
+        return module_of(x).lib.stride_tricks.as_strided(x, shape, strides)
+    return xp.lib.stride_tricks.as_strided(x, shape, strides, writeable=writeable)
 
 
 def pad(x, padding, fill):
@@ -27,7 +32,7 @@ def pad(x, padding, fill):
     if not any(before or after for before, after in padding):
         return x
     sizes = [n + before + after for n, (before, after) in zip(x.shape[2:], padding)]
-    out = xp.full((*x.shape[:2], *sizes), fill, dtype=x.dtype)
+    out = module_of(x).full((*x.shape[:2], *sizes), fill, dtype=x.dtype)
     out[_inner(x.shape, padding)] = x
     return out
 
@@ -75,7 +80,7 @@ def unpad(gx, shape, padding):
 def _channels_last_padded(x, padding):
     """x (N, C, *size) as a zero-padded (N, *padded, C) array (one copy)."""
     sizes = [n + b + a for n, (b, a) in zip(x.shape[2:], padding)]
-    out = xp.zeros((x.shape[0], *sizes, x.shape[1]), dtype=x.dtype)
+    out = module_of(x).zeros((x.shape[0], *sizes, x.shape[1]), dtype=x.dtype)
     inner = tuple(slice(b, b + n) for n, (b, _) in zip(x.shape[2:], padding))
     key = (slice(None), *inner)  # built outside [], where mypy reads a star as 3.11 syntax
     out[key] = xp.moveaxis(x, 1, -1)
@@ -108,7 +113,7 @@ def _single_channel_columns(x, kernel, stride, padding, dilation):
     those copy runs along the output's rows, where a window holds only a few floats."""
     padded = pad(x, padding, 0)
     out = out_sizes(padded.shape[2:], kernel, stride, dilation)
-    cols = xp.empty((math.prod(kernel), x.shape[0], *out), dtype=x.dtype)
+    cols = module_of(x).empty((math.prod(kernel), x.shape[0], *out), dtype=x.dtype)
     for k, index in enumerate(window_offsets(kernel, stride, dilation, out)):
         cols[k] = padded[index][:, 0]
     return cols.reshape(cols.shape[0], -1).T[None], out  # a transposed view: BLAS takes it
@@ -186,7 +191,7 @@ def _input_gradient(g_groups, weight, shape, stride, padding, dilation):
     w = w.transpose(0, 3, 2, 1).reshape(groups, -1, per_group)  # (G, K·C/G, O/G)
     g = g_groups.transpose(1, 2, 0, 3).reshape(groups, per_group, -1)  # (G, O/G, N·P)
     slabs = xp.matmul(w, g).reshape(groups, -1, channels, batch, *out)
-    gx = xp.zeros((batch, *shape[1:2], *padded), dtype=slabs.dtype)
+    gx = module_of(slabs).zeros((batch, *shape[1:2], *padded), dtype=slabs.dtype)
     target = gx.reshape(batch, groups, -1, *padded).transpose(1, 2, 0, *range(3, 3 + len(out)))
     for k, index in enumerate(window_offsets(kernel, stride, dilation, out)):
         key = (slice(None), *index)  # outside [], as in _channels_last_padded
@@ -209,7 +214,7 @@ def _scatter_channels_last(gcols, shape, out, kernel, stride, padding, dilation)
         gcols = xp.moveaxis(gcols, 0, -2)  # (N, *out, *kernel, G, C/G)
     gcols = gcols.reshape(shape[0], *out, *kernel, shape[1])
     padded = [n + b + a for n, (b, a) in zip(shape[2:], padding)]
-    gx = xp.zeros((shape[0], *padded, shape[1]), dtype=gcols.dtype)
+    gx = module_of(gcols).zeros((shape[0], *padded, shape[1]), dtype=gcols.dtype)
     for offset, index in zip(
         itertools.product(*map(range, kernel)), window_offsets(kernel, stride, dilation, out)
     ):

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import functools
 
-from .backend import xp
+from .backend import array_like, is_device_array, module_of, xp
 from .conv_ops import out_sizes, pad, unpad, window_offsets
 from .primitive import primitive
 
@@ -32,7 +32,7 @@ def max_pool(x, kernel_size=(1,), stride=(1,), padding=((0, 0),), dilation=(1,))
 @max_pool.vjp
 def _(g, out, x, kernel_size=(1,), stride=(1,), padding=((0, 0),), dilation=(1,)):
     padded = pad(x, padding, -xp.inf)
-    gx = xp.zeros(padded.shape, dtype=g.dtype)
+    gx = module_of(g).zeros(padded.shape, dtype=g.dtype)
     offsets = list(window_offsets(kernel_size, stride, dilation, out.shape[2:]))
     # As torch: a window's first maximum takes the gradient; in a window holding NaN (its
     # output), the last NaN does. NaN never equals out, so each pass sees only its windows.
@@ -80,7 +80,8 @@ def _avg_divisor(x, kernel, stride, padding, ceil_pad, count_include_pad, diviso
         counted = tuple((0, n - extra) for n, extra in zip(sizes, ceil_pad))
     else:
         counted = tuple((b, b + n) for n, (b, _) in zip(x.shape[2:], padding))
-    return _divisor(sizes, tuple(kernel), tuple(stride), counted, divisor_override)
+    divisor = _divisor(sizes, tuple(kernel), tuple(stride), counted, divisor_override)
+    return array_like(divisor, x) if is_device_array(x) else divisor
 
 
 @primitive
@@ -124,7 +125,7 @@ def _(
     )
     scaled = (g / divisor).astype(g.dtype, copy=False)
     padded = tuple(n + b + a for n, (b, a) in zip(x.shape[2:], padding))
-    gx = xp.zeros((*x.shape[:2], *padded), dtype=g.dtype)
+    gx = module_of(g).zeros((*x.shape[:2], *padded), dtype=g.dtype)
     ones = (1,) * len(kernel_size)
     for index in window_offsets(kernel_size, stride, ones, g.shape[2:]):
         gx[index] += scaled
@@ -145,6 +146,12 @@ def _bins(size, out, dtype):
     return matrix
 
 
+def _bins_for(x, size, out):
+    """_bins on x's device (copied there per call: a small matrix)."""
+    matrix = _bins(size, out, x.dtype)
+    return array_like(matrix, x) if is_device_array(x) else matrix
+
+
 def _apply_bins(x, matrices):
     """Contract each spatial axis of x with its (out, in) matrix."""
     for axis, matrix in enumerate(matrices, start=2):
@@ -154,11 +161,11 @@ def _apply_bins(x, matrices):
 
 @primitive
 def adaptive_avg_pool(x, output_size=(1,)):
-    matrices = [_bins(n, o, x.dtype) for n, o in zip(x.shape[2:], output_size)]
+    matrices = [_bins_for(x, n, o) for n, o in zip(x.shape[2:], output_size)]
     return xp.ascontiguousarray(_apply_bins(x, matrices))
 
 
 @adaptive_avg_pool.vjp
 def _(g, out, x, output_size=(1,)):
-    matrices = [_bins(n, o, x.dtype).T for n, o in zip(x.shape[2:], output_size)]
+    matrices = [_bins_for(x, n, o).T for n, o in zip(x.shape[2:], output_size)]
     return (xp.ascontiguousarray(_apply_bins(g, matrices)),)

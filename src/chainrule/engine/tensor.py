@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 
 from . import backend
+from .errors import ChainruleError
 
 xp = backend.xp
 
@@ -21,10 +22,6 @@ _recorder = None
 _stamped = False
 # Sentinel left in a node's context once backward has released its inputs.
 RELEASED = ("released",)
-
-
-class ChainruleError(Exception):
-    """Base class of every error chainrule raises on purpose."""
 
 
 class DtypeError(ChainruleError, TypeError):

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..engine import random as _random
+from ..engine.backend import host_copy
 from ..train.callbacks.base import Callback
 from .surfaces import LandscapeError
 
@@ -174,7 +175,7 @@ class TrajectoryRecorder(Callback):
         self.snapshots = []
 
     def _take(self, state):
-        self.snapshots.append([p.data.copy() for p in state.model.parameters()])
+        self.snapshots.append([host_copy(p.data) for p in state.model.parameters()])
 
     def on_train_begin(self, state):
         self._take(state)

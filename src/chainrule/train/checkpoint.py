@@ -27,6 +27,7 @@ import numpy as np
 
 from ..atomic import atomic_write_bytes
 from ..engine import random as cr_random
+from ..engine.backend import to_host
 from ..engine.tensor import ChainruleError
 
 __all__ = ["CheckpointError", "load_checkpoint", "restore_checkpoint", "save_checkpoint"]
@@ -43,7 +44,9 @@ class CheckpointError(ChainruleError, ValueError):
 
 
 def encode(value, key: str, arrays: dict):
-    """A JSON tree for value; arrays go into `arrays` under keys derived from `key`."""
+    """A JSON tree for value; arrays go into `arrays` under keys derived from `key` (as host
+    arrays: a checkpoint of a GPU run is the same file as that of a CPU run)."""
+    value = to_host(value)
     if isinstance(value, np.ndarray):
         arrays[key] = np.asarray(value, order="C")  # ascontiguousarray would make 0-d 1-d
         return {"__array__": key}

@@ -24,6 +24,7 @@ from collections import defaultdict
 import numpy as np
 
 from ...compile import tap
+from ...engine.backend import to_host
 from .base import Callback
 
 __all__ = ["GradientMonitor", "GradientWarning"]
@@ -118,7 +119,7 @@ class GradientMonitor(Callback):
     def _observe(self, name, kind, a):
         a = a.reshape(len(a), -1) if a.ndim > 1 else a.reshape(-1, 1)
         if kind == "relu":
-            active = (a > 0).any(axis=0)
+            active = to_host((a > 0).any(axis=0))
             seen = self._ever_active.get(name)
             self._ever_active[name] = active if seen is None else seen | active
             return
