@@ -38,9 +38,9 @@ def host(a):
     return backend.to_host(a)
 
 
-def assert_close(device_value, cpu_value, rtol=1e-9, atol=1e-12):
-    assert backend.is_device_array(device_value.data if isinstance(device_value, cr.Tensor)
-                                   else device_value)
+def assert_close(device_value, cpu_value, rtol=1e-9, atol=1e-12, on_gpu=True):
+    data = device_value.data if isinstance(device_value, cr.Tensor) else device_value
+    assert backend.is_device_array(data) == on_gpu
     np.testing.assert_allclose(host(device_value), host(cpu_value), rtol=rtol, atol=atol)
 
 
@@ -60,7 +60,7 @@ def test_every_registered_op_and_its_gradient_equal_the_cpu(name):
     for fn, inputs, *_ in CASE_TABLES[name](np.random.default_rng(0)):
         cpu_out, cpu_grads = _loss_and_grads(fn, inputs, "cpu")
         gpu_out, gpu_grads = _loss_and_grads(fn, inputs, "cuda")
-        assert_close(gpu_out, cpu_out)
+        assert_close(gpu_out, cpu_out, on_gpu=name != "to_device")  # its case moves to the CPU
         for gpu_grad, cpu_grad in zip(gpu_grads, cpu_grads):
             assert_close(gpu_grad, cpu_grad)
 
@@ -90,21 +90,23 @@ def _layer_run(build, X, device):
     cr.manual_seed(5)
     model = build().double().to(device)
     cr.manual_seed(6)
-    out = model(cr.tensor(X, device=device))
+    inputs = cr.tensor(X, requires_grad=True, device=device)
+    out = model(inputs)
     (out * out).sum().backward()
     model.eval()
     evaluated = model(cr.tensor(X, device=device))
-    return model, out, evaluated
+    return model, out, evaluated, inputs.grad
 
 
 @needs_cuda
 @pytest.mark.parametrize("build, shape", LAYER_PARAMS)
 def test_every_layer_forward_backward_and_eval_equal_the_cpu(build, shape):
     X = np.random.default_rng(2).normal(size=(4, *shape))
-    cpu, cpu_out, cpu_eval = _layer_run(build, X, "cpu")
-    gpu, gpu_out, gpu_eval = _layer_run(build, X, "cuda")
+    cpu, cpu_out, cpu_eval, cpu_grad = _layer_run(build, X, "cpu")
+    gpu, gpu_out, gpu_eval, gpu_grad = _layer_run(build, X, "cuda")
     assert_close(gpu_out, cpu_out)
     assert_close(gpu_eval, cpu_eval)
+    assert_close(gpu_grad, cpu_grad)
     for p, q in zip(gpu.parameters(), cpu.parameters()):
         assert_close(p.grad, q.grad)
     for b, c in zip(gpu.buffers(), cpu.buffers()):  # BatchNorm's running statistics

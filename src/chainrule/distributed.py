@@ -18,6 +18,7 @@ import os
 
 import numpy as np
 
+from .engine.backend import array_like, is_device_array, to_host
 from .engine.primitive import primitive
 from .engine.tensor import ChainruleError
 
@@ -228,10 +229,12 @@ def batch_norm_is_synchronized() -> bool:
 def sum_over_ranks(x, *, rows):
     """[x summed over processes..., the global rows]: x is this process's per-channel sums
     over its `rows` rows (static); the last entry is the sum of every process's rows."""
-    buffer = np.concatenate([np.ravel(x), [rows]]).astype(np.result_type(x, np.float32))
+    # MPI reduces host memory: a GPU's sums make a round trip (a few numbers per channel).
+    host = to_host(x)
+    buffer = np.concatenate([np.ravel(host), [rows]]).astype(np.result_type(host, np.float32))
     if world_size() > 1:
         communicator().Allreduce(_mpi().IN_PLACE, buffer, op=_mpi().SUM)
-    return buffer
+    return array_like(buffer, x) if is_device_array(x) else buffer
 
 
 @sum_over_ranks.vjp
@@ -239,8 +242,9 @@ def _(g, out, x, *, rows):
     # Each process's upstream gradient is that of its own rows' mean loss; fit weighs those by
     # share = rows / global rows, so the reduced gradient is weighted the same way, then
     # divided by this process's share (average_gradients multiplies it back).
-    share = rows / out[-1]
-    grad = np.ascontiguousarray(g[:-1] * share)
+    share = rows / to_host(out)[-1]
+    grad = np.ascontiguousarray(to_host(g[:-1]) * share)
     if world_size() > 1:
         communicator().Allreduce(_mpi().IN_PLACE, grad, op=_mpi().SUM)
-    return ((grad / share).reshape(np.shape(x)),)
+    grad = (grad / share).reshape(np.shape(x))
+    return (array_like(grad, x) if is_device_array(x) else grad,)

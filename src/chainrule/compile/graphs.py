@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import contextlib
 
+from .. import cuda_blas
 from ..engine import backend
 
 # Calls a graph would not repeat faithfully: a draw from the host generator (the graph would
@@ -46,6 +47,7 @@ class GraphProgram:
         self.batch = [cupy.array(a) for a in inputs[:2]]  # X, y: each step copies there
         self.fixed = list(inputs[2:])  # parameters and buffers, read in place
         self.integer_target = self.batch[1].dtype.kind in "iu"
+        cuda_blas.warm_up()  # its handle is made outside the capture
         self.stream = cupy.cuda.Stream()  # a blocking stream: ordered with the default one
         self.pool = cupy.cuda.MemoryPool()  # the graph's own memory (see the docstring)
         with cupy.cuda.using_allocator(self.pool.malloc), self.stream:
@@ -83,7 +85,11 @@ class GraphProgram:
     def labels_in_range(self, y) -> bool:
         if not self.integer_target or y.size == 0:
             return True
-        return int(y.min()) >= 0 and int(y.max()) < self.classes
+        if backend.is_device_array(y):  # one read-back for both ends
+            low, high = backend.to_host(backend.cuda().stack((y.min(), y.max()))).tolist()
+        else:
+            low, high = int(y.min()), int(y.max())
+        return low >= 0 and high < self.classes
 
     def run(self, X, y):
         """The step on (X, y): (results by name, whether each parameter got a gradient).

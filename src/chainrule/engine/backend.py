@@ -21,6 +21,7 @@ from .errors import ChainruleError
 __all__ = [
     "DeviceError",
     "array_like",
+    "contiguous",
     "device_of",
     "host_copy",
     "is_array",
@@ -28,6 +29,8 @@ __all__ = [
     "module_for",
     "module_of",
     "normalize_device",
+    "on_one_device",
+    "product",
     "to_device",
     "to_host",
     "xp",
@@ -98,6 +101,34 @@ def module_for(device: str):
 def module_of(array):
     """The array library holding `array`: cupy for a device array, else NumPy."""
     return _cupy if _cupy is not None and isinstance(array, _cupy.ndarray) else xp
+
+
+def product(a, b):
+    """a @ b. While a CUDA graph is captured, a product of device arrays goes to cuBLAS through
+    chainrule.cuda_blas (CuPy refuses cuBLAS calls during a capture)."""
+    if capturing and is_device_array(a) and is_device_array(b):
+        from .. import cuda_blas
+
+        out = cuda_blas.matmul(a, b)
+        if out is not None:
+            return out
+    return a @ b
+
+
+def contiguous(array):
+    """A C-contiguous array of `array`'s values (itself when it is one), on its device."""
+    return module_of(array).ascontiguousarray(array)
+
+
+def on_one_device(arrays):
+    """`arrays` with host arrays copied to the GPU when others are there already, or None when
+    they are not mixed (Primitive.__call__ retries an op that refused a mix)."""
+    if not any(is_device_array(a) for a in arrays):
+        return None
+    mixed = [isinstance(a, (xp.ndarray, xp.generic)) for a in arrays]
+    if not any(mixed):
+        return None
+    return [cuda().asarray(a) if host else a for a, host in zip(arrays, mixed)]
 
 
 def is_array(value) -> bool:

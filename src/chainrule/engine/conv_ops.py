@@ -16,7 +16,7 @@ from __future__ import annotations
 import itertools
 import math
 
-from .backend import is_device_array, module_of, xp
+from .backend import contiguous, is_device_array, module_of, product, xp
 from .primitive import ShapeError, primitive
 
 
@@ -136,11 +136,11 @@ def conv(x, weight, bias=None, stride=(1,), padding=((0, 0),), dilation=(1,), gr
             f"{weight.shape[1] * groups}, ...) with {dims} spatial axes)"
         )
     cols, out = _columns(x, weight.shape[2:], stride, padding, dilation, groups)
-    y = xp.matmul(cols, _grouped_weight(weight, groups).transpose(0, 2, 1))  # (G, N·P, O/G)
+    y = product(cols, _grouped_weight(weight, groups).transpose(0, 2, 1))  # (G, N·P, O/G)
     y = y.reshape(groups, x.shape[0], math.prod(out), -1).transpose(1, 0, 3, 2)
     # The one copy back to channels-first (with one group the reshape alone would give a
     # strided view, and every elementwise op after it, forward and back, would run slowly).
-    y = xp.ascontiguousarray(y.reshape(x.shape[0], -1, *out))
+    y = contiguous(y.reshape(x.shape[0], -1, *out))
     if bias is not None:
         y += bias.reshape(-1, *(1,) * dims)
     return y
@@ -165,13 +165,13 @@ def _(
     gx = gw = gb = None
     if needs[1]:
         cols, _ = _columns(x, kernel, stride, padding, dilation, groups)
-        gw = xp.matmul(g2.transpose(0, 2, 1), cols)  # (G, O/G, kernel · C/G)
+        gw = product(g2.transpose(0, 2, 1), cols)  # (G, O/G, kernel · C/G)
         gw = gw.reshape(weight.shape[0], *kernel, -1)
-        gw = xp.ascontiguousarray(xp.moveaxis(gw, -1, 1))
+        gw = contiguous(xp.moveaxis(gw, -1, 1))
     if needs[0] and _rows_are_longer(x.shape, g.shape, stride, groups):
         gx = _input_gradient(g_groups, weight, x.shape, stride, padding, dilation)
     elif needs[0]:
-        gcols = xp.matmul(g2, _grouped_weight(weight, groups))  # (G, N·P, kernel · C/G)
+        gcols = product(g2, _grouped_weight(weight, groups))  # (G, N·P, kernel · C/G)
         gx = _scatter_channels_last(gcols, x.shape, g.shape[2:], kernel, stride, padding, dilation)
     if bias is not None and needs[2]:
         gb = g.sum(axis=(0, *range(2, dims + 2)))
@@ -190,13 +190,13 @@ def _input_gradient(g_groups, weight, shape, stride, padding, dilation):
     w = weight.reshape(groups, per_group, channels, math.prod(kernel))
     w = w.transpose(0, 3, 2, 1).reshape(groups, -1, per_group)  # (G, K·C/G, O/G)
     g = g_groups.transpose(1, 2, 0, 3).reshape(groups, per_group, -1)  # (G, O/G, N·P)
-    slabs = xp.matmul(w, g).reshape(groups, -1, channels, batch, *out)
+    slabs = product(w, g).reshape(groups, -1, channels, batch, *out)
     gx = module_of(slabs).zeros((batch, *shape[1:2], *padded), dtype=slabs.dtype)
     target = gx.reshape(batch, groups, -1, *padded).transpose(1, 2, 0, *range(3, 3 + len(out)))
     for k, index in enumerate(window_offsets(kernel, stride, dilation, out)):
         key = (slice(None), *index)  # outside [], as in _channels_last_padded
         target[key] += slabs[:, k]
-    return xp.ascontiguousarray(unpad(gx, shape, padding))
+    return contiguous(unpad(gx, shape, padding))
 
 
 def _rows_are_longer(shape, out_shape, stride, groups):
@@ -222,4 +222,4 @@ def _scatter_channels_last(gcols, shape, out, kernel, stride, padding, dilation)
         gx[index[:1] + index[2:]] += gcols[key]
     inner = tuple(slice(b, b + n) for n, (b, _) in zip(shape[2:], padding))
     key = (slice(None), *inner)
-    return xp.ascontiguousarray(xp.moveaxis(gx[key], -1, 1))
+    return contiguous(xp.moveaxis(gx[key], -1, 1))

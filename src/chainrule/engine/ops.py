@@ -142,7 +142,7 @@ def _check_matmul(x, y):
 @primitive
 def matmul(x, y):
     _check_matmul(x, y)
-    return x @ y
+    return backend.product(x, y)
 
 
 @matmul.vjp
@@ -155,9 +155,9 @@ def _(g, out, x, y, needs):
     g2 = g2[..., None, :] if x.ndim == 1 else g2
     gx = gy = None
     if needs[0]:
-        gx = unbroadcast(g2 @ _swap_last(y2), x2.shape).reshape(x.shape)
+        gx = unbroadcast(backend.product(g2, _swap_last(y2)), x2.shape).reshape(x.shape)
     if needs[1]:
-        gy = unbroadcast(_swap_last(x2) @ g2, y2.shape).reshape(y.shape)
+        gy = unbroadcast(backend.product(_swap_last(x2), g2), y2.shape).reshape(y.shape)
     return gx, gy
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import functools
 
-from .backend import array_like, is_device_array, module_of, xp
+from .backend import array_like, contiguous, is_device_array, module_of, xp
 from .conv_ops import out_sizes, pad, unpad, window_offsets
 from .primitive import primitive
 
@@ -162,10 +162,10 @@ def _apply_bins(x, matrices):
 @primitive
 def adaptive_avg_pool(x, output_size=(1,)):
     matrices = [_bins_for(x, n, o) for n, o in zip(x.shape[2:], output_size)]
-    return xp.ascontiguousarray(_apply_bins(x, matrices))
+    return contiguous(_apply_bins(x, matrices))
 
 
 @adaptive_avg_pool.vjp
 def _(g, out, x, output_size=(1,)):
     matrices = [_bins_for(x, n, o).T for n, o in zip(x.shape[2:], output_size)]
-    return (xp.ascontiguousarray(_apply_bins(g, matrices)),)
+    return (contiguous(_apply_bins(g, matrices)),)

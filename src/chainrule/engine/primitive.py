@@ -80,6 +80,14 @@ class Primitive:
             out = self.forward(*arrays, **options)
         except ChainruleError:  # raised on purpose, with its own message
             raise
+        except TypeError:
+            # CuPy refuses host arrays: copy them to the GPU (labels, class weights, a mask
+            # given as NumPy arrays) and run again; the graph keeps the copies for backward.
+            moved = backend.on_one_device(arrays)
+            if moved is None:
+                raise
+            arrays = moved
+            out = self.forward(*arrays, **options)
         except (ValueError, IndexError) as err:
             kind = ShapeError if isinstance(err, ValueError) else OutOfRangeError
             raise kind(f"{self.name}: {describe(arrays)}: {str(err).strip()}") from None

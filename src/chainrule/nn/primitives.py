@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 
-from ..engine.backend import module_of, xp
+from ..engine.backend import module_of, product, xp
 from ..engine.ops import exp, log, log_softmax, maximum, sigmoid, softplus, tanh
 from ..engine.primitive import ShapeError, on, primitive, values
 from .erf import erf
@@ -26,7 +26,7 @@ def linear(x, weight, bias=None):
             f"linear: input of shape {x.shape} has {x.shape[-1] if x.ndim else 0} features, "
             f"the weight of shape {weight.shape} expects {weight.shape[1]}"
         )
-    out = x @ weight.T
+    out = product(x, weight.T)
     if bias is not None:
         out += bias
     return out
@@ -36,8 +36,8 @@ def linear(x, weight, bias=None):
 @linear.graph_vjp
 def _(g, out, x, weight, bias=None, needs=(True, True, True)):
     g2 = g.reshape(-1, g.shape[-1])
-    gx = g @ weight if needs[0] else None
-    gw = g2.T @ x.reshape(-1, x.shape[-1]) if needs[1] else None
+    gx = product(g, weight) if needs[0] else None
+    gw = product(g2.T, x.reshape(-1, x.shape[-1])) if needs[1] else None
     gb = g2.sum(axis=0) if bias is not None and needs[2] else None
     return gx, gw, gb
 
