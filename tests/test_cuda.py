@@ -173,6 +173,27 @@ def test_the_cuda_kernels_give_the_numpy_paths_numbers_bit_for_bit(name, kwargs)
         np.testing.assert_array_equal(p, q)
 
 
+@needs_cuda
+def test_a_model_moved_after_its_optimizers_first_steps_takes_its_state_along():
+    rng = np.random.default_rng(1)
+    X, y = rng.normal(size=(16, 4)), rng.normal(size=(16, 1))
+    runs = []
+    for move_at in (None, 3):
+        cr.manual_seed(0)
+        model = nn.Sequential(nn.Linear(4, 6), nn.Tanh(), nn.Linear(6, 1)).double()
+        opt = optim.Adam(model.parameters(), lr=0.05)
+        for i in range(6):
+            if i == move_at:
+                model.to("cuda")
+            device = "cuda" if move_at is not None and i >= move_at else "cpu"
+            opt.zero_grad()
+            F.mse_loss(model(cr.tensor(X, device=device)), cr.tensor(y, device=device)).backward()
+            opt.step()
+        runs.append(list(model.parameters()))
+    for p, q in zip(runs[1], runs[0]):
+        assert_close(p, q)
+
+
 # --- the compiled step --------------------------------------------------------------------------
 
 def _mlp(batch_norm=False, dropout=0.0):

@@ -14,7 +14,7 @@ from __future__ import annotations
 import itertools
 from dataclasses import dataclass
 
-from ..engine.backend import is_array, xp
+from ..engine.backend import array_like, device_of, is_array, xp
 from ..engine.tensor import ChainruleError
 
 
@@ -52,10 +52,14 @@ class FlatGroup:
 
     def sync_params(self) -> bool:
         """Pull in any `.data` replaced since the last step (e.g. by load_state_dict);
-        False when a replacement changed shape or dtype (the buffers must be rebuilt)."""
+        False when a replacement changed shape, dtype or device (the buffers must be rebuilt)."""
         for p, view in zip(self.params, self.data_views):
             if p.data is not view:
-                if p.data.shape != view.shape or p.data.dtype != view.dtype:
+                if (
+                    p.data.shape != view.shape
+                    or p.data.dtype != view.dtype
+                    or device_of(p.data) != device_of(view)
+                ):
                     return False
                 xp.copyto(view, p.data)
                 p.data = view
@@ -94,9 +98,9 @@ class FlatGroup:
         for key in keys:
             values = [s[key] for s in states]
             if is_array(values[0]):
-                flat[key] = xp.concatenate([v.ravel() for v in values]).astype(
-                    self.data.dtype, copy=False
-                )
+                # on the parameters' device: a model moved after its optimizer's first step
+                parts = [array_like(v, self.data).ravel() for v in values]
+                flat[key] = xp.concatenate(parts).astype(self.data.dtype, copy=False)
             elif all(v == values[0] for v in values):
                 flat[key] = values[0]
             else:
