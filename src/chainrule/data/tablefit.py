@@ -24,6 +24,7 @@ __all__ = ["TableOptions", "fit_column", "fit_table", "infer_kind"]
 
 ID_MIN_ROWS = 20
 IMPUTE = ("median", "none")
+SLICE_ROWS = 1 << 14  # rows standardized at a time
 
 
 @dataclass
@@ -121,41 +122,72 @@ def _fit_and_encode(
     fitted = train_values[:, None] if plain else features[train]
     mean, spread = fitted.mean(axis=0), fitted.std(axis=0)
     spread[spread == 0] = 1.0  # a constant feature is only centred
-    standardized = features - mean  # features may view pandas' read-only array
-    standardized /= spread
-    return column, standardized.astype(np.float32), mean, spread
+    return column, _standardized(features, mean, spread), mean, spread
 
 
-def fit_table(frame, where: Where, parts, names: list[str], options: TableOptions):
+def _standardized(features: np.ndarray, mean: np.ndarray, spread: np.ndarray) -> np.ndarray:
+    """float32 (features - mean) / spread, transposed (one row per feature), computed in
+    float64 a slice of rows at a time (small temporaries, kept in cache)."""
+    out = np.empty(features.shape[::-1], np.float32)
+    for start in range(0, len(features), SLICE_ROWS):
+        part = features[start : start + SLICE_ROWS] - mean  # features may be read-only
+        part /= spread
+        out[:, start : start + SLICE_ROWS] = part.T
+    return out
+
+
+class _Picked(Where):
+    """The Where of the rows that `mask` picks, numbered only when an error names one."""
+
+    def __init__(self, where: Where, mask: np.ndarray) -> None:
+        super().__init__(where.file, where.rows)
+        self.mask = mask
+
+    def error(self, message: str, index: int, column: str) -> DataError:
+        return super().error(message, int(np.flatnonzero(self.mask)[index]), column)
+
+
+def _kind_and_values(cells, name: str, where: Where, train_rows, options: TableOptions):
+    """(kind, date format, parsed values or None for an ID column) of a column's cells: a
+    pandas Series, or a float64 array of numbers already checked (columnstore.py)."""
+    if isinstance(cells, np.ndarray):
+        return "numeric", None, cells
+    kind, date_format = infer_kind(
+        cells if cells.dtype.kind in "iufbM" else cells.iloc[train_rows], options.int_categories
+    )
+    if kind == "id":
+        return kind, None, None
+    return kind, date_format, parse_cells(cells, kind, name, where, date_format)
+
+
+def fit_table(cells: dict, where: Where, parts, names: list[str], options: TableOptions):
     """(columns, X, mean, scale, notes): the encodings of columns `names` fitted on the rows
-    parts[0] (training) of `frame`; X, float32 standardized features of the rows in the order
-    of the parts; notes say which columns were dropped as ID-like."""
-    train = np.zeros(len(frame), dtype=bool)
+    parts[0] (training) of `cells` (name: Series, or float64 array of checked numbers);
+    X, float32 standardized features of the rows in the order of the parts; notes say which
+    columns were dropped as ID-like. Takes each column out of `cells` as it encodes it, so
+    that the raw table shrinks while the features grow."""
+    train = np.zeros(len(where.rows), dtype=bool)
     train[parts[0]] = True  # a mask: compacting in file order is quicker than gathering
-    train_where = Where(where.file, where.rows[train])
+    train_where = _Picked(where, train)
     fitted, notes = [], []
     for name in names:
-        series = frame[name]
-        kind, date_format = infer_kind(
-            series if series.dtype.kind in "iufbM" else series.iloc[parts[0]],
-            options.int_categories,
+        kind, date_format, values = _kind_and_values(
+            cells.pop(name), name, where, parts[0], options
         )
-        if kind == "id":
+        if values is None:
             notes.append(
                 f"column {name!r} dropped: every value is distinct text (an ID); "
                 "it cannot generalize to new rows"
             )
             continue
-        values = parse_cells(series, kind, name, where, date_format)
         fitted.append(_fit_and_encode(values, train, (name, kind, options), where, train_where))
         fitted[-1][0].format = date_format
     order = np.concatenate(parts)
-    X = np.empty((len(order), sum(block.shape[1] for _, block, _, _ in fitted)), np.float32)
-    start = 0
-    for _, block, _, _ in fitted:  # rows of the parts, training rows first (column by
-        X[:, start : start + block.shape[1]] = block[order]  # column: quicker than by rows)
-        start += block.shape[1]
     if not fitted:
-        return [], X, np.zeros(0), np.zeros(0), notes
-    columns, _, means, scales = zip(*fitted)
+        return [], np.empty((len(order), 0), np.float32), np.zeros(0), np.zeros(0), notes
+    columns, blocks, means, scales = zip(*fitted)
+    X = np.empty((len(order), sum(len(block) for block in blocks)), np.float32)
+    for start in range(0, len(order), SLICE_ROWS):  # rows of the parts, training rows first
+        rows = order[start : start + SLICE_ROWS]
+        X[start : start + SLICE_ROWS] = np.concatenate([block[:, rows] for block in blocks]).T
     return list(columns), X, np.concatenate(means), np.concatenate(scales), notes
