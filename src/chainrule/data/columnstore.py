@@ -32,9 +32,9 @@ class ColumnStore:
         self.rows = np.empty(self.capacity, np.int64)
         numeric = () if options.int_categories else names  # integer categories: whole columns
         self.numbers = {name: np.empty(self.capacity) for name in numeric}
-        self.pieces: dict[str, list] = {
-            name: [] for name in [*names, target] if name not in numeric
-        }
+        # the target's cells as pandas reads them, while every chunk has one numeric dtype
+        self.raw: dict[str, np.ndarray | None] = {target: None}
+        self.pieces: dict[str, list] = {name: [] for name in names if name not in numeric}
         self.dropped, self.first_dropped = 0, 0
 
     def add(self, frame, rows: np.ndarray) -> None:
@@ -49,7 +49,15 @@ class ColumnStore:
             if series.dtype.kind in "iuf":
                 self.numbers[name][self.size : end] = numbers_of(series, name, where)
             else:
-                self._keep_whole(name)
+                self._keep_whole(name, self.numbers)
+        for name, array in list(self.raw.items()):
+            series = frame[name]
+            if array is None and not self.size and series.dtype.kind in "iuf":
+                array = self.raw[name] = np.empty(self.capacity, series.dtype)
+            if array is not None and series.dtype == array.dtype:
+                array[self.size : end] = series.to_numpy()
+            else:
+                self._keep_whole(name, self.raw)
         for name, pieces in self.pieces.items():
             pieces.append(frame[name])
         self.rows[self.size : end] = rows
@@ -68,9 +76,11 @@ class ColumnStore:
                 column=self.target,
             )
         cells: dict = {name: array[: self.size] for name, array in self.numbers.items()}
+        for name, array in self.raw.items():
+            cells[name] = pd.Series(array[: self.size] if array is not None else [], copy=False)
         for name, pieces in self.pieces.items():
             cells[name] = pd.concat(pieces, ignore_index=True) if len(pieces) > 1 else pieces[0]
-        self.numbers, self.pieces = {}, {}
+        self.numbers, self.raw, self.pieces = {}, {}, {}
         notes = []
         if self.dropped:
             notes.append(
@@ -95,18 +105,20 @@ class ColumnStore:
         self.dropped += int(gaps.sum())
         return frame.loc[~gaps].reset_index(drop=True), rows[~gaps]
 
-    def _keep_whole(self, name: str) -> None:
-        """Column `name` from now on kept as Series (its numbers so far the first one)."""
+    def _keep_whole(self, name: str, store: dict) -> None:
+        """Column `name` from now on kept as Series (its cells so far the first one)."""
         import pandas as pd
 
-        numbers = self.numbers.pop(name)[: self.size].copy()
-        self.pieces[name] = [pd.Series(numbers, name=name)] if self.size else []
+        array = store.pop(name)
+        so_far = [] if array is None or not self.size else [pd.Series(array[: self.size].copy())]
+        self.pieces[name] = so_far
 
     def _grow(self, needed: int) -> None:
         self.capacity = max(needed, int(self.capacity * GROWTH))
         self.rows = self._moved(self.rows)
-        for name in self.numbers:  # one column at a time: little more memory
-            self.numbers[name] = self._moved(self.numbers[name])
+        for store in (self.numbers, self.raw):
+            for name, array in store.items():  # one column at a time: little more memory
+                store[name] = None if array is None else self._moved(array)  # type: ignore[assignment]
 
     def _moved(self, old: np.ndarray) -> np.ndarray:
         new = np.empty(self.capacity, old.dtype)

@@ -86,9 +86,15 @@ def _categories(texts: np.ndarray, max_categories: int) -> tuple[list[str], bool
 
 
 def fit_column(
-    values: np.ndarray, name: str, kind: str, options: TableOptions, where: Where
+    values: np.ndarray,
+    name: str,
+    kind: str,
+    options: TableOptions,
+    where: Where,
+    scratch: bool = False,
 ) -> Column:
-    """The encoding of column `name` fitted on its training cells, parsed (parse_cells)."""
+    """The encoding of column `name` fitted on its training cells, parsed (parse_cells);
+    with scratch, the cells may be reordered (no copy for the median)."""
     gaps = (
         np.equal(values, None)  # type: ignore[call-overload]  # numpy's stubs take no None
         if kind == "categorical"
@@ -102,7 +108,7 @@ def fit_column(
     elif options.impute == "none":
         column.fill = None
     elif kind == "numeric":
-        present = values[~gaps]  # a copy, so the median may reorder it
+        present = values if scratch and not column.missing else values[~gaps]  # reordered
         column.fill = float(np.median(present, overwrite_input=True)) if len(present) else 0.0
     else:
         days = values[~gaps].astype("datetime64[D]").astype(np.int64)
@@ -115,14 +121,24 @@ def _fit_and_encode(
 ):
     """(column, float32 standardized features in file order, mean, scale) of parsed values;
     column_args: (name, kind, options)."""
-    train_values = values[train]
-    column = fit_column(train_values, *column_args, train_where)
+    train_values = values[train]  # a copy, which the median may reorder
+    column = fit_column(train_values, *column_args, train_where, scratch=True)
     features = column.features(values, where)
     plain = column.kind == "numeric" and not column.missing  # its features are its values
     fitted = train_values[:, None] if plain else features[train]
-    mean, spread = fitted.mean(axis=0), fitted.std(axis=0)
+    mean = fitted.mean(axis=0)
+    spread = _deviation(fitted, mean)
     spread[spread == 0] = 1.0  # a constant feature is only centred
     return column, _standardized(features, mean, spread), mean, spread
+
+
+def _deviation(fitted: np.ndarray, mean: np.ndarray) -> np.ndarray:
+    """The standard deviation of each column of `fitted`, a slice of rows at a time."""
+    total = np.zeros(fitted.shape[1])
+    for start in range(0, len(fitted), SLICE_ROWS):
+        part = fitted[start : start + SLICE_ROWS] - mean
+        total += np.einsum("ij,ij->j", part, part)
+    return np.sqrt(total / max(len(fitted), 1))
 
 
 def _standardized(features: np.ndarray, mean: np.ndarray, spread: np.ndarray) -> np.ndarray:
