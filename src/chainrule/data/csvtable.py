@@ -95,8 +95,13 @@ def _first_line(path: str, line: int) -> str:
 def _strip_texts(frame) -> None:
     """Text cells without surrounding spaces; " NA " and the like become missing (NaN).
     (Cheaper than read_csv's skipinitialspace, and only text columns pay for it.)"""
+    pd = require_pandas()
     for name, dtype in frame.dtypes.items():
-        if dtype.kind in "OSU" or str(dtype).startswith("str"):
+        if isinstance(dtype, pd.StringDtype):  # text cells only: vectorized
+            stripped = frame[name].str.strip()
+            gaps = stripped.str.lower().isin(MISSING).to_numpy(dtype=bool)
+            frame[name] = stripped.astype(object).mask(gaps)
+        elif dtype.kind in "OSU":  # text among other objects: cell by cell
             texts = frame[name].astype(object).where(frame[name].notna(), None)
             stripped = texts.map(lambda v: v.strip() if isinstance(v, str) else v)
             gaps = stripped.map(lambda v: isinstance(v, str) and v.lower() in MISSING)

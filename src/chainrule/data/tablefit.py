@@ -121,24 +121,21 @@ def _fit_and_encode(
 ):
     """(column, float32 standardized features in file order, mean, scale) of parsed values;
     column_args: (name, kind, options)."""
-    train_values = values[train]  # a copy, which the median may reorder
-    column = fit_column(train_values, *column_args, train_where, scratch=True)
+    train_values = values[train]  # a copy, which the median may reorder once it is used
+    plain = column_args[1] == "numeric" and not np.isnan(train_values).any()
+    if plain:  # the features are the values
+        mean, spread = _statistics(train_values[:, None])
+    column = fit_column(train_values, *column_args, train_where, scratch=plain)
     features = column.features(values, where)
-    plain = column.kind == "numeric" and not column.missing  # its features are its values
-    fitted = train_values[:, None] if plain else features[train]
-    mean = fitted.mean(axis=0)
-    spread = _deviation(fitted, mean)
-    spread[spread == 0] = 1.0  # a constant feature is only centred
+    if not plain:
+        mean, spread = _statistics(features[train])
     return column, _standardized(features, mean, spread), mean, spread
 
 
-def _deviation(fitted: np.ndarray, mean: np.ndarray) -> np.ndarray:
-    """The standard deviation of each column of `fitted`, a slice of rows at a time."""
-    total = np.zeros(fitted.shape[1])
-    for start in range(0, len(fitted), SLICE_ROWS):
-        part = fitted[start : start + SLICE_ROWS] - mean
-        total += np.einsum("ij,ij->j", part, part)
-    return np.sqrt(total / max(len(fitted), 1))
+def _statistics(fitted: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    mean, spread = fitted.mean(axis=0), fitted.std(axis=0)
+    spread[spread == 0] = 1.0  # a constant feature is only centred
+    return mean, spread
 
 
 def _standardized(features: np.ndarray, mean: np.ndarray, spread: np.ndarray) -> np.ndarray:
