@@ -29,7 +29,7 @@ class ColumnStore:
     def __init__(self, path: str, names, target: str, capacity: int, options) -> None:
         self.path, self.target, self.impute = path, target, options.impute
         self.size, self.capacity = 0, max(int(capacity), 1)
-        self.rows = np.empty(self.capacity, np.int64)
+        self.rows = np.empty(self.capacity, np.int32)  # 2**31 rows are more than a CSV holds
         numeric = () if options.int_categories else names  # integer categories: whole columns
         self.numbers = {name: np.empty(self.capacity) for name in numeric}
         # the target's cells as pandas reads them, while every chunk has one numeric dtype

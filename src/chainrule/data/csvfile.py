@@ -233,7 +233,10 @@ def load_csv(
         task=task,
         preprocessor=preprocessor,
         notes=notes + dropped,
-        split_rows={name: row_numbers[part] for name, part in zip(("train", "val", "test"), parts)},
+        split_rows={  # int64, as the row numbers of read_table
+            name: row_numbers[part].astype(np.int64)
+            for name, part in zip(("train", "val", "test"), parts)
+        },
     )
 
 

@@ -34,7 +34,8 @@ def split_indices(n: int, fractions, seed=0, labels=None) -> list[np.ndarray]:
     for group in groups:  # permutation(n) is permutation(arange(n)), without the arange
         for part, piece in zip(parts, _cut(rng.permutation(group), fractions)):
             part.append(piece)
-    result = [np.concatenate(part) for part in parts]
+    # one group: its pieces are disjoint views of one permutation, shuffled where they lie
+    result = [part[0] if len(part) == 1 else np.concatenate(part) for part in parts]
     for indices in result:
         rng.shuffle(indices)  # what permutation does, on the array itself (no copy)
     if len(result[0]) == 0:
