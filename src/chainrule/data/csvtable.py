@@ -100,7 +100,7 @@ def _strip_texts(frame) -> None:
         if isinstance(dtype, pd.StringDtype):  # text cells only: vectorized
             stripped = frame[name].str.strip()
             gaps = stripped.str.lower().isin(MISSING).to_numpy(dtype=bool)
-            frame[name] = stripped.astype(object).mask(gaps)
+            frame[name] = stripped.mask(gaps)  # compact (Arrow) text, not Python objects
         elif dtype.kind in "OSU":  # text among other objects: cell by cell
             texts = frame[name].astype(object).where(frame[name].notna(), None)
             stripped = texts.map(lambda v: v.strip() if isinstance(v, str) else v)
