@@ -3,11 +3,13 @@ holds pandas' parse of all of it (pandas' peak is about 7 times the float32 arra
 
 A feature column whose chunks hold numbers goes into a float64 array as they arrive, each
 chunk checked on arrival (numbers_of: an infinity or a float32 overflow is named by file, row
-and column). A column with anything else in a chunk (text, booleans, dates), and the target,
-keep their chunks as pandas Series, joined at the end, so that tablefit infers their kind on
-the training rows as for a whole table; a numeric column that meets text in a later chunk
-turns into one of those (its numbers so far become its first Series). Rows without a target
-value are dropped as they come, and counted.
+and column). A column with anything else in a chunk (text, booleans, dates) keeps its chunks
+as pandas Series, joined at the end, so that tablefit infers its kind on the training rows as
+for a whole table; a numeric column that meets text in a later chunk turns into one of those
+(its numbers so far become its first Series). The target keeps pandas' dtype: in an array
+while every chunk has the same numeric dtype, else as Series. Rows without a target value are
+dropped as they come, and counted. The numbers stay float64 (twice the float32 features) so
+that the training rows' statistics, and so the features, are what a whole-table read gives.
 """
 
 from __future__ import annotations
