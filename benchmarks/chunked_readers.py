@@ -65,8 +65,9 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as folder:
         path = os.path.join(folder, "numeric.csv")
         write_csv(path, args.rows)
-        print(f"{args.rows} x 20 numeric CSV; float64 columns "
-              f"{args.rows * 20 * 8 / 2**20:.0f} MiB, float32 array {args.rows * 20 * 4 / 2**20:.0f} MiB")
+        mib = args.rows * 20 * 4 / 2**20
+        print(f"{args.rows} x 20 numeric CSV; float64 columns {2 * mib:.0f} MiB, "
+              f"float32 array {mib:.0f} MiB")
         runs: dict[str, list] = {name: [] for name in READERS}
         for _ in range(args.repeats):
             for name, size in READERS.items():
