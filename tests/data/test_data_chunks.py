@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 from penguin_table import penguins
 
-from chainrule.data import DataError, columnstore, csvfile, csvtable, load_csv
+from chainrule.data import DataError, columnstore, csvfile, csvtable, load_csv, tablefit
 
 FIELDS = ("X_train", "y_train", "X_val", "y_val", "X_test", "y_test")
 
@@ -175,3 +175,12 @@ def test_no_frame_larger_than_a_chunk_is_parsed(tmp_path, monkeypatch):
     data = load_csv(path, "c9", test_split=0.0)
     assert len(data.y_train) == 5000 and sum(sizes) == 5000
     assert max(sizes) == 300 and len(sizes) == 17
+
+
+@pytest.mark.parametrize("n", [1, 2, 3, 10, 1001, 4000])
+def test_median_is_numpys_bit_for_bit(n):
+    rng = np.random.default_rng(n)
+    for values in (np.round(rng.normal(50, 20, n), 3), rng.integers(-9, 9, n)):
+        expected = np.median(values)
+        got = tablefit._median(values.copy())
+        assert np.float64(got).tobytes() == np.float64(expected).tobytes()
