@@ -7,6 +7,7 @@ within each repeat, so drifting machine load hits both alike. Peak memory is the
 maximum resident set minus its resident set after imports, beside the float32 array's size.
 
     .venv/bin/python benchmarks/load_table.py [--rows 500000] [--repeats 5] [--mixed]
+        [--baseline OTHER_CHECKOUT/src]
 """
 
 from __future__ import annotations
@@ -67,19 +68,25 @@ def write_mixed_csv(path: str, rows: int) -> None:
     frame.to_csv(path, index=False, float_format="%.6f")
 
 
-def measure(reader: str, path: str, target: str) -> dict:
-    code = MEASURE.format(setup=READERS[reader])
+BASELINE = "chainrule baseline"  # load_csv of another source tree (--baseline)
+
+
+def measure(reader: str, path: str, target: str, baseline: str | None = None) -> dict:
+    code = MEASURE.format(setup=READERS["chainrule.load_csv" if reader == BASELINE else reader])
+    env = dict(os.environ, PYTHONPATH=baseline) if reader == BASELINE and baseline else None
     out = subprocess.run([sys.executable, "-c", code, path, target], capture_output=True,
-                         text=True, check=True)
+                         text=True, check=True, env=env)
     return json.loads(out.stdout)
 
 
-def compare(path: str, target: str, repeats: int) -> None:
+def compare(path: str, target: str, repeats: int, baseline: str | None = None) -> None:
     """The readers on one file, alternating within each repeat; medians."""
     results: dict[str, list] = {name: [] for name in READERS}
+    if baseline:
+        results[BASELINE] = []
     for _ in range(repeats):
-        for name in READERS:
-            results[name].append(measure(name, path, target))
+        for name in results:
+            results[name].append(measure(name, path, target, baseline))
     pandas_s = statistics.median(r["seconds"] for r in results["pandas.read_csv"])
     for name, runs in results.items():
         seconds = statistics.median(r["seconds"] for r in runs)
@@ -96,19 +103,21 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--mixed", action="store_true",
                         help="also a table with text, integer and date columns")
+    parser.add_argument("--baseline", metavar="SRC",
+                        help="also load_csv of this source folder (PYTHONPATH), alternating")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as folder:
         path = os.path.join(folder, "numeric.csv")
         write_csv(path, args.rows)
         print(f"{args.rows} x 20 numeric CSV, {os.path.getsize(path) / 2**20:.0f} MiB; "
               f"float32 array {args.rows * 20 * 4 / 2**20:.0f} MiB")
-        compare(path, "c19", args.repeats)
+        compare(path, "c19", args.repeats, args.baseline)
         if args.mixed:
             mixed = os.path.join(folder, "mixed.csv")
             write_mixed_csv(mixed, args.rows)
             print(f"{args.rows} rows, mixed kinds (14 float, 2 int, 2 text categories, a date, "
                   f"a text target), {os.path.getsize(mixed) / 2**20:.0f} MiB")
-            compare(mixed, "label", args.repeats)
+            compare(mixed, "label", args.repeats, args.baseline)
         wide = os.path.join(folder, "wide.csv")
         with open(wide, "w") as handle:
             handle.write(",".join(f"c{j}" for j in range(100_000)) + "\n")
