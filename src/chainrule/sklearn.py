@@ -176,7 +176,10 @@ class _BaseMLP(BaseEstimator):
         names = [str(name) for name in X.columns]
         if names != list(X.columns):
             raise ValueError("a DataFrame with non-numeric columns needs string column names")
-        columns, Z, mean, scale, _ = fit_table(X, where, [np.arange(len(X))], names, TableOptions())
+        cells = {name: X[name] for name in names}
+        columns, Z, mean, scale, _ = fit_table(
+            cells, where, [np.arange(len(X))], names, TableOptions()
+        )
         features = [f for column in columns for f in column.feature_names()]
         self.preprocessor_: Preprocessor = Preprocessor(
             features, mean, scale, columns=columns, impute="median"

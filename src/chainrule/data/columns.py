@@ -99,7 +99,7 @@ def numbers_of(series, name: str, where: Where) -> np.ndarray:
                 bad[0],
                 name,
             )
-    wild = np.abs(values) > FLOAT32_MAX  # infinities too; NaN compares false
+    wild = (values > FLOAT32_MAX) | (values < -FLOAT32_MAX)  # infinities too; NaN: false
     if wild.any():
         first = int(np.argmax(wild))
         value = values[first]

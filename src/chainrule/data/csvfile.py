@@ -18,7 +18,8 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .columns import DataWarning, Where, numbers_of
-from .csvtable import read_table
+from .columnstore import ColumnStore
+from .csvtable import open_chunks, read_table
 from .errors import DataError
 from .preprocessing import Preprocessor, _label_key
 from .split import split_indices
@@ -28,6 +29,7 @@ from .validate import check_fraction
 __all__ = ["CSVData", "load_csv", "read_csv_features"]
 
 MAX_INTEGER_CLASSES = 20
+CHUNK_CELLS = 1 << 18  # cells pandas parses at a time: its buffers stay small
 TASKS = ("classification", "regression")
 
 
@@ -74,7 +76,8 @@ def infer_task(series) -> str:
         return "classification"
     if not np.isfinite(numbers).all():
         return "regression"  # "inf" is a number gone wrong; parsing names the cell
-    if not np.all(np.mod(numbers, 1) == 0):
+    slices = range(0, len(numbers), 1 << 16)  # small temporaries; most targets stop early
+    if not all(np.all(np.mod(numbers[i : i + (1 << 16)], 1) == 0) for i in slices):
         return "regression"
     few = len(np.unique(numbers)) <= MAX_INTEGER_CLASSES
     return "classification" if few else "regression"
@@ -158,6 +161,19 @@ def _rows_with_target(table, target: str, impute: str):
     return table, [f"{int(gaps.sum())} rows without a target value dropped (first: row {first})"]
 
 
+def _read_cells(chunks, names: list[str], target: str, options: TableOptions):
+    """(cells by column, spreadsheet rows, notes) of the rows with a target value: chunk by
+    chunk, so that memory stays near the size of the numbers (columnstore.py)."""
+    store = ColumnStore(chunks.path, names, target, chunks.rows_hint, options)
+    rows_read = 0
+    for frame, rows in chunks.frames:
+        store.add(frame, rows)
+        rows_read += len(rows)
+    if not rows_read:
+        raise DataError("the file has a header but no data rows", file=chunks.path)
+    return store.finish()
+
+
 def load_csv(
     path,
     target: str,
@@ -185,22 +201,23 @@ def load_csv(
     check_fraction(val_split, "val_split")
     check_fraction(test_split, "test_split")
     options = TableOptions(ignore, impute, max_categories, int_categories)
-    table = read_table(path, delimiter)
-    table.column_index(target, "target column")
-    names = _feature_names(table, target, features, options)
-    table, notes = _rows_with_target(table, target, impute)
-    where = Where(table.path, table.row_numbers)
-    series = table.frame[target]
+    chunks = open_chunks(path, delimiter, CHUNK_CELLS)
+    chunks.column_index(target, "target column")
+    names = _feature_names(chunks, target, features, options)
+    cells, row_numbers, notes = _read_cells(chunks, names, target, options)
+    where = Where(chunks.path, row_numbers)
+    series = cells.pop(target)
     task = task or infer_task(series)
-    classes = class_names(series, table.path, target) if task == "classification" else None
+    classes = class_names(series, chunks.path, target) if task == "classification" else None
     labels = Preprocessor([], [], [], task, target, classes)  # labels only, no features yet
     y = encode_targets(series, labels, where, target)
+    del series
     parts = split_indices(
         len(y), [val_split, test_split], seed, labels=y if task == "classification" else None
     )
-    columns, X, mean, scale, dropped = fit_table(table.frame, where, parts, names, options)
+    columns, X, mean, scale, dropped = fit_table(cells, where, parts, names, options)
     if not columns:
-        raise DataError(f"no feature columns besides the target {target!r}", file=table.path)
+        raise DataError(f"no feature columns besides the target {target!r}", file=chunks.path)
     feature_names = [f for column in columns for f in column.feature_names()]
     preprocessor = Preprocessor(feature_names, mean, scale, task, target, classes, columns, impute)
     bounds = np.cumsum([len(part) for part in parts])[:-1]
@@ -216,8 +233,9 @@ def load_csv(
         task=task,
         preprocessor=preprocessor,
         notes=notes + dropped,
-        split_rows={
-            name: table.row_numbers[part] for name, part in zip(("train", "val", "test"), parts)
+        split_rows={  # int64, as the row numbers of read_table
+            name: row_numbers[part].astype(np.int64)
+            for name, part in zip(("train", "val", "test"), parts)
         },
     )
 

@@ -12,21 +12,24 @@ from __future__ import annotations
 import csv
 import os
 import warnings
+from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NoReturn
 
 import numpy as np
 
 from .errors import DataError
 from .linescan import check_cell_counts, has_line_after, header_line
 
-__all__ = ["MISSING", "Table", "read_table", "require_pandas"]
+__all__ = ["MISSING", "Chunks", "Table", "open_chunks", "read_table", "require_pandas"]
 
 # Cells that spreadsheets and data tools write for "no value" (compared case-insensitively).
 MISSING = {"", "na", "n/a", "nan", "null", "none", "?"}
 NA_VALUES = sorted(MISSING | {text.upper() for text in MISSING} | {"NaN", "N/A", "Null", "None"})
 PARQUET, JSON_LINES = (".parquet", ".pq"), (".jsonl", ".ndjson")
 DELIMITERS = ",;\t|"
+CHUNK_ROWS_MIN = 64  # a chunk's rows at least, however wide the table
+SAMPLE_BYTES = 1 << 20  # the file's first bytes, to tell about how many rows it has
 
 
 @dataclass
@@ -40,12 +43,14 @@ class Table:
         return [str(name) for name in self.frame.columns]
 
     def column_index(self, name: str, role: str = "column") -> int:
-        """The position of column `name`; DataError listing the columns when absent."""
-        if name not in self.header:
-            raise DataError(
-                f"unknown {role} {name!r}; the columns are {self.header}", file=self.path
-            )
-        return self.header.index(name)
+        return column_index(self.path, self.header, name, role)
+
+
+def column_index(path: str, header: list[str], name: str, role: str = "column") -> int:
+    """The position of column `name`; DataError listing the columns when absent."""
+    if name not in header:
+        raise DataError(f"unknown {role} {name!r}; the columns are {header}", file=path)
+    return header.index(name)
 
 
 def require_pandas():
@@ -90,16 +95,21 @@ def _first_line(path: str, line: int) -> str:
 def _strip_texts(frame) -> None:
     """Text cells without surrounding spaces; " NA " and the like become missing (NaN).
     (Cheaper than read_csv's skipinitialspace, and only text columns pay for it.)"""
-    for name in frame.columns:
-        if frame[name].dtype.kind in "OSU" or str(frame[name].dtype).startswith("str"):
+    pd = require_pandas()
+    for name, dtype in frame.dtypes.items():
+        if isinstance(dtype, pd.StringDtype):  # text cells only: vectorized
+            stripped = frame[name].str.strip()
+            gaps = stripped.str.lower().isin(MISSING).to_numpy(dtype=bool)
+            frame[name] = stripped.mask(gaps)  # compact (Arrow) text, not Python objects
+        elif dtype.kind in "OSU":  # text among other objects: cell by cell
             texts = frame[name].astype(object).where(frame[name].notna(), None)
             stripped = texts.map(lambda v: v.strip() if isinstance(v, str) else v)
             gaps = stripped.map(lambda v: isinstance(v, str) and v.lower() in MISSING)
             frame[name] = stripped.mask(gaps.astype(bool))
 
 
-def _read_text(path: str, delimiter: str | None) -> Table:
-    pd = require_pandas()
+def _open_text(path: str, delimiter: str | None) -> tuple[int, str, list[str]]:
+    """(the header's line number, the delimiter, the header) of a delimited text file."""
     first = header_line(path)
     if first is None:
         raise DataError(
@@ -111,40 +121,64 @@ def _read_text(path: str, delimiter: str | None) -> Table:
     _check_header(path, first, header)
     if not has_line_after(path, first):  # before pandas, which is slow on wide headers
         raise DataError("the file has a header but no data rows", file=path)
+    return first, delimiter, header
+
+
+def _parsed(path: str, delimiter: str, first: int, header: list[str], chunk_rows: int | None):
+    """pandas' frames of the data rows: one, or one per chunk_rows rows (read lazily)."""
+    pd = require_pandas()
+    options = dict(
+        sep=delimiter,
+        skiprows=first - 1,
+        header=0,
+        names=header,
+        skip_blank_lines=False,
+        na_values=NA_VALUES,
+        keep_default_na=False,
+        encoding="utf-8-sig",
+    )
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", pd.errors.DtypeWarning)  # mixed columns: checked
-            frame = pd.read_csv(
-                path,
-                sep=delimiter,
-                skiprows=first - 1,
-                header=0,
-                names=header,
-                skip_blank_lines=False,
-                na_values=NA_VALUES,
-                keep_default_na=False,
-                encoding="utf-8-sig",
-            )
+            if chunk_rows is None:
+                yield pd.read_csv(path, **options)
+                return
+            with pd.read_csv(path, chunksize=chunk_rows, **options) as reader:
+                yield from reader
     except pd.errors.ParserError as exc:
         check_cell_counts(path, delimiter, len(header), first)  # names the row, if it can
         raise DataError(f"malformed CSV ({str(exc).strip()})", file=path) from None
-    if frame.shape[1] != len(header) or not len(frame):  # e.g. a lone \r splitting the header
-        raise DataError(
-            f"malformed CSV: the header names {len(header)} columns, pandas read "
-            f"{frame.shape[1]} columns and {len(frame)} rows",
-            file=path,
-        )
-    if len(header) > 1 and frame.iloc[:, -1].isna().any():
-        # pandas pads a short row with NaN: a missing last cell may be one
-        check_cell_counts(path, delimiter, len(header), first)
-    _strip_texts(frame)
-    rows = np.arange(len(frame)) + first + 1
-    blank = frame.iloc[:, 0].isna().to_numpy(copy=True)  # a blank row is missing its first cell...
-    if blank.any():
-        blank[blank] = frame.loc[blank].isna().all(axis=1).to_numpy()  # ...and all others
-    if blank.any():
-        frame, rows = frame.loc[~blank].reset_index(drop=True), rows[~blank]
-    return Table(path, frame, rows)
+
+
+def _text_chunks(path: str, opened: tuple[int, str, list[str]], chunk_rows: int | None):
+    """(frame, row numbers) of each chunk of a delimited text file (opened: _open_text's
+    answer); blank rows dropped."""
+    first, delimiter, header = opened
+    offset, counted = first + 1, False  # the row of the chunk's first record
+    for frame in _parsed(path, delimiter, first, header, chunk_rows):
+        if frame.shape[1] != len(header):
+            _malformed(path, len(header), f"{frame.shape[1]} columns")
+        if not counted and len(header) > 1 and frame.iloc[:, -1].isna().any():
+            # pandas pads a short row with NaN: a missing last cell may be one
+            check_cell_counts(path, delimiter, len(header), first)
+            counted = True
+        _strip_texts(frame)
+        rows = np.arange(offset, offset + len(frame))
+        offset += len(frame)
+        blank = frame.iloc[:, 0].isna().to_numpy(copy=True)  # a blank row lacks its first cell
+        if blank.any():
+            blank[blank] = frame.loc[blank].isna().all(axis=1).to_numpy()  # ...and all others
+        if blank.any():
+            frame, rows = frame.loc[~blank].reset_index(drop=True), rows[~blank]
+        yield frame, rows
+    if offset == first + 1:  # e.g. a lone \r splitting the header
+        _malformed(path, len(header), "no rows")
+
+
+def _malformed(path: str, columns: int, read: str) -> NoReturn:
+    raise DataError(
+        f"malformed CSV: the header names {columns} columns, pandas read {read}", file=path
+    )
 
 
 def _read_records(path: str) -> Table:
@@ -167,19 +201,63 @@ def _read_records(path: str) -> Table:
     return Table(path, frame, np.arange(1, len(frame) + 1))
 
 
-def read_table(path, delimiter: str | None = None) -> Table:
-    """The table in `path`; DataError for an empty file, a header without rows, a record with
-    more or fewer cells than the header, or a file that is not of its kind."""
-    path = os.fspath(path)
+@dataclass
+class Chunks:
+    """A table file's header and its rows as (frame, row numbers) chunks, read lazily."""
+
+    path: str
+    header: list[str]
+    frames: Iterator[tuple[Any, np.ndarray]]
+    rows_hint: int  # about how many rows the file holds (at least 1)
+
+    def column_index(self, name: str, role: str = "column") -> int:
+        return column_index(self.path, self.header, name, role)
+
+
+def _translated(path: str, action):
+    """action() with the errors of reading a file as DataErrors naming it."""
     try:
-        if path.lower().endswith(PARQUET + JSON_LINES):
-            table = _read_records(path)
-        else:
-            table = _read_text(path, delimiter)
+        return action()
     except UnicodeDecodeError as exc:
         raise DataError(f"not UTF-8 text ({exc.reason} at byte {exc.start})", file=path) from None
     except (FileNotFoundError, IsADirectoryError, PermissionError) as exc:
         raise DataError(f"cannot read the file ({exc.strerror})", file=path) from None
-    if not len(table.frame):
-        raise DataError("the file has a header but no data rows", file=path)
-    return table
+
+
+def _rows_in(path: str) -> int:
+    """About how many lines the file holds, from the length of those in its first MiB."""
+    with open(path, "rb") as handle:
+        sample = handle.read(SAMPLE_BYTES)
+    lines = sample.count(b"\n") + 1
+    if len(sample) < SAMPLE_BYTES:
+        return lines
+    return int(os.path.getsize(path) * lines / len(sample) * 1.1) + 16
+
+
+def open_chunks(path, delimiter: str | None = None, chunk_cells: int | None = None) -> Chunks:
+    """The table in `path` in chunks of about chunk_cells cells (None: one chunk); the header
+    is checked now, the rows as they are read (DataError as read_table's)."""
+    path = os.fspath(path)
+    if path.lower().endswith(PARQUET + JSON_LINES):
+        table = _translated(path, lambda: _read_records(path))
+        chunk = (table.frame, table.row_numbers)
+        return Chunks(path, table.header, iter([chunk]), max(len(table.frame), 1))
+    first, delimiter, header = _translated(path, lambda: _open_text(path, delimiter))
+    rows = None if chunk_cells is None else max(CHUNK_ROWS_MIN, chunk_cells // len(header))
+    frames = _text_chunks(path, (first, delimiter, header), rows)
+
+    def read():
+        while (chunk := _translated(path, lambda: next(frames, None))) is not None:
+            yield chunk
+
+    return Chunks(path, header, read(), _translated(path, lambda: _rows_in(path)))
+
+
+def read_table(path, delimiter: str | None = None) -> Table:
+    """The table in `path`; DataError for an empty file, a header without rows, a record with
+    more or fewer cells than the header, or a file that is not of its kind."""
+    chunks = open_chunks(path, delimiter)
+    [(frame, rows)] = list(chunks.frames)  # to its end: the reader's last checks run
+    if not len(frame):
+        raise DataError("the file has a header but no data rows", file=chunks.path)
+    return Table(chunks.path, frame, rows)

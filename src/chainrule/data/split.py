@@ -29,16 +29,15 @@ def split_indices(n: int, fractions, seed=0, labels=None) -> list[np.ndarray]:
     if sum(fractions) >= 1:
         raise DataError(f"the split fractions {fractions} leave no rows for training")
     rng = np.random.default_rng(seed)
-    groups = (
-        [np.arange(n)]
-        if labels is None
-        else [np.flatnonzero(labels == c) for c in np.unique(labels)]
-    )
+    groups = [n] if labels is None else [np.flatnonzero(labels == c) for c in np.unique(labels)]
     parts: list[list[np.ndarray]] = [[] for _ in range(len(fractions) + 1)]
-    for group in groups:
+    for group in groups:  # permutation(n) is permutation(arange(n)), without the arange
         for part, piece in zip(parts, _cut(rng.permutation(group), fractions)):
             part.append(piece)
-    result = [rng.permutation(np.concatenate(part)) for part in parts]
+    # one group: its pieces are disjoint views of one permutation, shuffled where they lie
+    result = [part[0] if len(part) == 1 else np.concatenate(part) for part in parts]
+    for indices in result:
+        rng.shuffle(indices)  # what permutation does, on the array itself (no copy)
     if len(result[0]) == 0:
         raise DataError(
             f"{n} rows are too few to split with fractions {fractions}: "

@@ -24,6 +24,7 @@ __all__ = ["TableOptions", "fit_column", "fit_table", "infer_kind"]
 
 ID_MIN_ROWS = 20
 IMPUTE = ("median", "none")
+SLICE_ROWS = 1 << 14  # rows standardized at a time
 
 
 @dataclass
@@ -85,9 +86,15 @@ def _categories(texts: np.ndarray, max_categories: int) -> tuple[list[str], bool
 
 
 def fit_column(
-    values: np.ndarray, name: str, kind: str, options: TableOptions, where: Where
+    values: np.ndarray,
+    name: str,
+    kind: str,
+    options: TableOptions,
+    where: Where,
+    scratch: bool = False,
 ) -> Column:
-    """The encoding of column `name` fitted on its training cells, parsed (parse_cells)."""
+    """The encoding of column `name` fitted on its training cells, parsed (parse_cells);
+    with scratch, the cells may be reordered (no copy for the median)."""
     gaps = (
         np.equal(values, None)  # type: ignore[call-overload]  # numpy's stubs take no None
         if kind == "categorical"
@@ -101,12 +108,22 @@ def fit_column(
     elif options.impute == "none":
         column.fill = None
     elif kind == "numeric":
-        present = values[~gaps]  # a copy, so the median may reorder it
-        column.fill = float(np.median(present, overwrite_input=True)) if len(present) else 0.0
+        present = values if scratch and not column.missing else values[~gaps]  # reordered
+        column.fill = float(_median(present)) if len(present) else 0.0
     else:
         days = values[~gaps].astype("datetime64[D]").astype(np.int64)
-        column.fill = str(np.datetime64(int(np.median(days)) if len(days) else 0, "D"))
+        column.fill = str(np.datetime64(int(_median(days)) if len(days) else 0, "D"))
     return column
+
+
+def _median(values: np.ndarray):
+    """np.median(values), bit for bit, reordering `values`: one partition and a max, where
+    np.median partitions at two places (several times slower)."""
+    half = len(values) // 2
+    values.partition(half)
+    if len(values) % 2:
+        return values[half]
+    return np.mean([values[:half].max(), values[half]])
 
 
 def _fit_and_encode(
@@ -114,48 +131,86 @@ def _fit_and_encode(
 ):
     """(column, float32 standardized features in file order, mean, scale) of parsed values;
     column_args: (name, kind, options)."""
-    train_values = values[train]
-    column = fit_column(train_values, *column_args, train_where)
+    train_values = values[train]  # a copy, which the median may reorder once it is used
+    plain = column_args[1] == "numeric" and not np.isnan(train_values).any()
+    if plain:  # the features are the values
+        mean, spread = _statistics(train_values[:, None])
+    column = fit_column(train_values, *column_args, train_where, scratch=plain)
     features = column.features(values, where)
-    plain = column.kind == "numeric" and not column.missing  # its features are its values
-    fitted = train_values[:, None] if plain else features[train]
+    if not plain:
+        mean, spread = _statistics(features[train])
+    return column, _standardized(features, mean, spread), mean, spread
+
+
+def _statistics(fitted: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     mean, spread = fitted.mean(axis=0), fitted.std(axis=0)
     spread[spread == 0] = 1.0  # a constant feature is only centred
-    standardized = features - mean  # features may view pandas' read-only array
-    standardized /= spread
-    return column, standardized.astype(np.float32), mean, spread
+    return mean, spread
 
 
-def fit_table(frame, where: Where, parts, names: list[str], options: TableOptions):
+def _standardized(features: np.ndarray, mean: np.ndarray, spread: np.ndarray) -> np.ndarray:
+    """float32 (features - mean) / spread, transposed (one row per feature), computed in
+    float64 a slice of rows at a time (small temporaries, kept in cache)."""
+    out = np.empty(features.shape[::-1], np.float32)
+    for start in range(0, len(features), SLICE_ROWS):
+        part = features[start : start + SLICE_ROWS] - mean  # features may be read-only
+        part /= spread
+        out[:, start : start + SLICE_ROWS] = part.T
+    return out
+
+
+class _Picked(Where):
+    """The Where of the rows that `mask` picks, numbered only when an error names one."""
+
+    def __init__(self, where: Where, mask: np.ndarray) -> None:
+        super().__init__(where.file, where.rows)
+        self.mask = mask
+
+    def error(self, message: str, index: int, column: str) -> DataError:
+        return super().error(message, int(np.flatnonzero(self.mask)[index]), column)
+
+
+def _kind_and_values(cells, name: str, where: Where, train_rows, options: TableOptions):
+    """(kind, date format, parsed values or None for an ID column) of a column's cells: a
+    pandas Series, or a float64 array of numbers already checked (columnstore.py)."""
+    if isinstance(cells, np.ndarray):
+        return "numeric", None, cells
+    kind, date_format = infer_kind(
+        cells if cells.dtype.kind in "iufbM" else cells.iloc[train_rows], options.int_categories
+    )
+    if kind == "id":
+        return kind, None, None
+    return kind, date_format, parse_cells(cells, kind, name, where, date_format)
+
+
+def fit_table(cells: dict, where: Where, parts, names: list[str], options: TableOptions):
     """(columns, X, mean, scale, notes): the encodings of columns `names` fitted on the rows
-    parts[0] (training) of `frame`; X, float32 standardized features of the rows in the order
-    of the parts; notes say which columns were dropped as ID-like."""
-    train = np.zeros(len(frame), dtype=bool)
+    parts[0] (training) of `cells` (name: Series, or float64 array of checked numbers);
+    X, float32 standardized features of the rows in the order of the parts; notes say which
+    columns were dropped as ID-like. Takes each column out of `cells` as it encodes it, so
+    that the raw table shrinks while the features grow."""
+    train = np.zeros(len(where.rows), dtype=bool)
     train[parts[0]] = True  # a mask: compacting in file order is quicker than gathering
-    train_where = Where(where.file, where.rows[train])
+    train_where = _Picked(where, train)
     fitted, notes = [], []
     for name in names:
-        series = frame[name]
-        kind, date_format = infer_kind(
-            series if series.dtype.kind in "iufbM" else series.iloc[parts[0]],
-            options.int_categories,
+        kind, date_format, values = _kind_and_values(
+            cells.pop(name), name, where, parts[0], options
         )
-        if kind == "id":
+        if values is None:
             notes.append(
                 f"column {name!r} dropped: every value is distinct text (an ID); "
                 "it cannot generalize to new rows"
             )
             continue
-        values = parse_cells(series, kind, name, where, date_format)
         fitted.append(_fit_and_encode(values, train, (name, kind, options), where, train_where))
         fitted[-1][0].format = date_format
     order = np.concatenate(parts)
-    X = np.empty((len(order), sum(block.shape[1] for _, block, _, _ in fitted)), np.float32)
-    start = 0
-    for _, block, _, _ in fitted:  # rows of the parts, training rows first (column by
-        X[:, start : start + block.shape[1]] = block[order]  # column: quicker than by rows)
-        start += block.shape[1]
     if not fitted:
-        return [], X, np.zeros(0), np.zeros(0), notes
-    columns, _, means, scales = zip(*fitted)
+        return [], np.empty((len(order), 0), np.float32), np.zeros(0), np.zeros(0), notes
+    columns, blocks, means, scales = zip(*fitted)
+    X = np.empty((len(order), sum(len(block) for block in blocks)), np.float32)
+    for start in range(0, len(order), SLICE_ROWS):  # rows of the parts, training rows first
+        rows = order[start : start + SLICE_ROWS]
+        X[start : start + SLICE_ROWS] = np.concatenate([block[:, rows] for block in blocks]).T
     return list(columns), X, np.concatenate(means), np.concatenate(scales), notes

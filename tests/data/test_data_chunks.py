@@ -1,0 +1,186 @@
+"""load_csv reads delimited text in chunks (columnstore.py): the result does not depend on
+the chunk size, and a bad cell in a later chunk is named by its own row."""
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+from penguin_table import penguins
+
+from chainrule.data import DataError, columnstore, csvfile, csvtable, load_csv, tablefit
+
+FIELDS = ("X_train", "y_train", "X_val", "y_val", "X_test", "y_test")
+
+
+def load_in_chunks(monkeypatch, path, target, rows, **options):
+    """load_csv with chunks of `rows` rows (None: the whole file as one chunk)."""
+    with monkeypatch.context() as patch:
+        patch.setattr(csvtable, "CHUNK_ROWS_MIN", 1)
+        header = pd.read_csv(path, nrows=0).columns
+        patch.setattr(csvfile, "CHUNK_CELLS", None if rows is None else rows * len(header))
+        return load_csv(path, target, **options)
+
+
+def assert_same(a, b):
+    for name in FIELDS:
+        np.testing.assert_array_equal(getattr(a, name), getattr(b, name), err_msg=name)
+        assert getattr(a, name).dtype == getattr(b, name).dtype
+    assert json.dumps(a.preprocessor.to_dict()) == json.dumps(b.preprocessor.to_dict())
+    for part in ("train", "val", "test"):
+        np.testing.assert_array_equal(a.split_rows[part], b.split_rows[part])
+    assert a.notes == b.notes
+
+
+def spreadsheet(frame, path, blank_lines=()):
+    """frame written as CSV with NA cells, and empty lines after the given data rows."""
+    lines = frame.to_csv(index=False, na_rep="NA").splitlines()
+    for row in sorted(blank_lines, reverse=True):
+        lines.insert(row + 1, "")
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+@pytest.mark.parametrize("rows", [1, 7, 50])
+def test_every_chunk_size_gives_the_whole_table_result(tmp_path, monkeypatch, rows):
+    frame = penguins(300)  # every column kind, NA cells, an ID, a row without a target
+    path = spreadsheet(frame, tmp_path / "penguins.csv", blank_lines=(40, 41, 200))
+    whole = load_in_chunks(monkeypatch, path, "species", None, val_split=0.1, seed=5)
+    chunked = load_in_chunks(monkeypatch, path, "species", rows, val_split=0.1, seed=5)
+    assert_same(chunked, whole)
+    assert any("'tag' dropped" in note for note in chunked.notes)
+    assert {c.kind for c in chunked.preprocessor.columns} == {"numeric", "categorical", "date"}
+
+
+def test_numeric_regression_table_is_the_same_in_chunks(tmp_path, monkeypatch):
+    rng = np.random.default_rng(2)
+    frame = pd.DataFrame(rng.normal(100, 5, (400, 4)).round(4), columns=list("abcd"))
+    frame["n"] = rng.integers(-5, 5, 400)
+    frame.loc[[3, 250, 399], "b"] = np.nan
+    frame.loc[[17, 333], "d"] = np.nan  # the target: rows dropped and counted
+    path = spreadsheet(frame, tmp_path / "numbers.csv")
+    whole = load_in_chunks(monkeypatch, path, "d", None, test_split=0.25)
+    chunked = load_in_chunks(monkeypatch, path, "d", 13, test_split=0.25)
+    assert_same(chunked, whole)
+    assert chunked.task == "regression" and "b_missing" in chunked.feature_names
+    assert chunked.notes == ["2 rows without a target value dropped (first: row 19)"]
+    train = frame.iloc[chunked.split_rows["train"] - 2]  # spreadsheet rows: header is 1
+    np.testing.assert_allclose(chunked.preprocessor.columns[1].fill, train["b"].median())
+
+
+def test_a_column_of_words_after_numbers_is_fitted_as_a_whole(tmp_path, monkeypatch):
+    """Numbers in the first chunks, words (most cells) later: categorical, as one chunk says;
+    a column empty in the first chunks then text: categorical too."""
+    n = 120
+    frame = pd.DataFrame({
+        "code": [str(i % 3) for i in range(20)] + ["red", "blue"] * 50,
+        "late": [None] * 60 + ["x", "y"] * 30,
+        "v": np.arange(n) / 7,
+        "t": np.arange(n) % 2,
+    })
+    path = spreadsheet(frame, tmp_path / "late.csv")
+    whole = load_in_chunks(monkeypatch, path, "t", None, test_split=0.0)
+    chunked = load_in_chunks(monkeypatch, path, "t", 10, test_split=0.0)
+    assert_same(chunked, whole)
+    kinds = {c.name: c.kind for c in chunked.preprocessor.columns}
+    assert kinds == {"code": "categorical", "late": "categorical", "v": "numeric"}
+
+
+def test_big_integer_labels_stay_exact_across_chunks(tmp_path, monkeypatch):
+    big = 2**53
+    frame = pd.DataFrame({"x": np.arange(60.0), "id": [big, big + 1, big + 2] * 20})
+    path = spreadsheet(frame, tmp_path / "big.csv")
+    data = load_in_chunks(monkeypatch, path, "id", 7, test_split=0.0)
+    assert data.classes == [big, big + 1, big + 2]
+    assert np.bincount(data.y_train).tolist() == [20, 20, 20]
+
+
+def bad_table(tmp_path, cell, column="b", row=150, n=200):
+    """An n-row numeric CSV whose data row `row` (spreadsheet numbering) holds `cell` in
+    `column`, with two blank lines early on (they count as rows)."""
+    lines = ["a,b,d,t"] + [f"{i},{i * 0.5},2020-01-{1 + i % 28:02d},{i % 2}" for i in range(n)]
+    lines[5:5] = ["", ""]  # rows 6 and 7 blank
+    cells = lines[row - 1].split(",")
+    cells["abdt".index(column[0])] = cell
+    lines[row - 1] = ",".join(cells)
+    path = tmp_path / "bad.csv"
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+LATER_CHUNK_ERRORS = {  # (cell, column, message)
+    "stray_word": ("x7", "b", "row 150, column 'b': non-numeric value 'x7'"),
+    "infinite": ("-inf", "b", "row 150, column 'b': infinite value '-inf'"),
+    "float32_overflow": ("1e39", "a", "row 150, column 'a': value beyond float32's range"),
+    "bad_date": ("soon", "d", "row 150, column 'd': 'soon' is not a date in the format"),
+    "target_overflow": ("1e39", "t", "row 150, column 't': value beyond float32's range"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(LATER_CHUNK_ERRORS))
+@pytest.mark.parametrize("rows", [None, 9])
+def test_a_bad_cell_in_a_later_chunk_names_its_row(tmp_path, monkeypatch, case, rows):
+    cell, column, message = LATER_CHUNK_ERRORS[case]
+    path = bad_table(tmp_path, cell, column)
+    task = "regression" if column == "t" else None
+    with pytest.raises(DataError) as info:
+        load_in_chunks(monkeypatch, path, "t", rows, task=task, test_split=0.0)
+    assert str(info.value).startswith(str(path)) and message in str(info.value)
+
+
+@pytest.mark.parametrize("rows", [None, 9])
+def test_missing_target_and_short_row_in_a_later_chunk(tmp_path, monkeypatch, rows):
+    path = bad_table(tmp_path, "", "t")
+    with pytest.raises(DataError, match=r"row 150, column 't': missing target value"):
+        load_in_chunks(monkeypatch, path, "t", rows, impute="none", test_split=0.0)
+    data = load_in_chunks(monkeypatch, path, "t", rows, test_split=0.0)
+    assert data.notes == ["1 rows without a target value dropped (first: row 150)"]
+    short = tmp_path / "short.csv"
+    lines = bad_table(tmp_path, "0", "t").read_text().splitlines()
+    lines[170] = "1,2,2020-01-01"  # row 171: three cells
+    short.write_text("\n".join(lines) + "\n")
+    with pytest.raises(DataError, match=r"row 171: has 3 cells but the header has 4 columns"):
+        load_in_chunks(monkeypatch, short, "t", rows, test_split=0.0)
+
+
+def test_more_rows_than_the_first_mebibyte_suggests(tmp_path, monkeypatch):
+    """Long lines first, short ones after: the row estimate is low and the store grows."""
+    monkeypatch.setattr(csvtable, "SAMPLE_BYTES", 4096)
+    text = "a,b,t\n" + "".join(f"{'x' * 200},{i},{i % 2}\n" for i in range(40))
+    text += "".join(f"y,{i % 5},{i % 2}\n" for i in range(3000))
+    path = tmp_path / "uneven.csv"
+    path.write_text(text)
+    data = load_in_chunks(monkeypatch, path, "t", 64, test_split=0.0)
+    whole = load_in_chunks(monkeypatch, path, "t", None, test_split=0.0)
+    assert len(data.y_train) == 3040
+    assert_same(data, whole)
+
+
+def test_no_frame_larger_than_a_chunk_is_parsed(tmp_path, monkeypatch):
+    """load_csv hands pandas' frames to the store a chunk at a time (the benchmark measures
+    what that does to the peak memory: benchmarks/load_table.py)."""
+    rng = np.random.default_rng(0)
+    path = tmp_path / "numbers.csv"
+    np.savetxt(path, rng.normal(size=(5000, 10)), fmt="%.5f", delimiter=",",
+               header=",".join(f"c{j}" for j in range(10)), comments="")
+    sizes = []
+    add = columnstore.ColumnStore.add
+
+    def counted(store, frame, rows):
+        sizes.append(len(frame))
+        add(store, frame, rows)
+
+    monkeypatch.setattr(columnstore.ColumnStore, "add", counted)
+    monkeypatch.setattr(csvfile, "CHUNK_CELLS", 3000)  # 300 rows of 10 cells
+    data = load_csv(path, "c9", test_split=0.0)
+    assert len(data.y_train) == 5000 and sum(sizes) == 5000
+    assert max(sizes) == 300 and len(sizes) == 17
+
+
+@pytest.mark.parametrize("n", [1, 2, 3, 10, 1001, 4000])
+def test_median_is_numpys_bit_for_bit(n):
+    rng = np.random.default_rng(n)
+    for values in (np.round(rng.normal(50, 20, n), 3), rng.integers(-9, 9, n)):
+        expected = np.median(values)
+        got = tablefit._median(values.copy())
+        assert np.float64(got).tobytes() == np.float64(expected).tobytes()
