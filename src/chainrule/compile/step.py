@@ -141,6 +141,9 @@ class CompiledStep:
             or entry[0] is not program
             or (isinstance(entry[1], GraphProgram) and not entry[1].fits(inputs))
         ):
+            live = {id(p) for p in self.traced.programs.values()}
+            for key in [k for k in self.graphs if k not in live]:
+                del self.graphs[key]  # its program was dropped from the bounded cache
             try:
                 graph = GraphProgram(program, inputs, self._bound_grads)
             except GraphUnavailable as why:
