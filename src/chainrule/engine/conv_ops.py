@@ -154,7 +154,7 @@ def _(
     groups=1,
     needs=(True, True, True),
 ):
-    dims, batch, kernel = weight.ndim - 2, x.shape[0], weight.shape[2:]
+    batch, kernel = x.shape[0], weight.shape[2:]
     g_groups = g.reshape(batch, groups, -1, math.prod(g.shape[2:]))
     g2 = g_groups.transpose(1, 0, 3, 2).reshape(groups, -1, g_groups.shape[2])  # (G, N·P, O/G)
     gx = gw = gb = None
@@ -169,7 +169,9 @@ def _(
         gcols = xp.matmul(g2, _grouped_weight(weight, groups))  # (G, N·P, kernel · C/G)
         gx = _scatter_channels_last(gcols, x.shape, g.shape[2:], kernel, stride, padding, dilation)
     if bias is not None and needs[2]:
-        gb = g.sum(axis=(0, *range(2, dims + 2)))
+        # The batch axis first (whole rows at a time), then the few positions per channel:
+        # several times faster than one sum over (0, 2, ...), which runs along short rows.
+        gb = g.sum(axis=0).reshape(g.shape[1], -1).sum(axis=1)
     return gx, gw, gb
 
 
