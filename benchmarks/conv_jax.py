@@ -50,14 +50,16 @@ def _layers(model, jnp):
         if kind in ("Conv1d", "Conv2d", "Linear"):
             params.append([jnp.asarray(layer.weight.detach().numpy()),
                            jnp.asarray(layer.bias.detach().numpy())])
-        options = {
-            "Conv1d": lambda: (layer.stride, layer.padding),
-            "Conv2d": lambda: (layer.stride, layer.padding),
-            "MaxPool2d": lambda: (layer.kernel_size, layer.stride),
-            "Unflatten": lambda: tuple(layer.unflattened_size),
-        }.get(kind, lambda: None)()
-        layers.append((kind, options))
+        layers.append((kind, _options(kind, layer)))
     return layers, params
+
+
+def _options(kind, layer):
+    if kind in ("Conv1d", "Conv2d"):
+        return layer.stride, layer.padding
+    if kind == "MaxPool2d":
+        return layer.kernel_size, layer.stride
+    return tuple(layer.unflattened_size) if kind == "Unflatten" else None
 
 
 def _loss(layers, jax, jnp):
