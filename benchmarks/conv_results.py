@@ -214,7 +214,6 @@ def run_speed(rounds, seconds):
     """Each library with 1 and 2 threads, interleaved; per round the better setting of each.
     JAX (optional) runs at its own default threading."""
     import torch
-
     from conv_jax import jax_step
 
     rng = np.random.default_rng(0)
@@ -237,7 +236,8 @@ def run_speed(rounds, seconds):
         medians = {name: statistics.median(r) for name, r in rates.items()}
         jax_cells = ["-", "-", "-"]
         if "jax" in rates:
-            jax_cells = [f"{medians['jax']:.0f}", f"{ratio_median(rates['jax'], best['torch']):.2f}x",
+            jax_cells = [f"{medians['jax']:.0f}",
+                         f"{ratio_median(rates['jax'], best['torch']):.2f}x",
                          f"{ratio_median(best['compiled'], rates['jax']):.2f}x"]
         print(f"| {label} | " + " | ".join(f"{medians[f'{lib} {t}']:.0f}"
                                            for lib, _ in runners for t in (1, 2))
