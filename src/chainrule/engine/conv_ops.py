@@ -120,9 +120,11 @@ def _grouped_weight(weight, groups):
     return w.transpose(0, 1, *range(3, weight.ndim + 1), 2).reshape(groups, w.shape[1], -1)
 
 
-@primitive
 def conv(x, weight, bias=None, stride=(1,), padding=((0, 0),), dilation=(1,), groups=1):
-    """Cross-correlation of x (N, C, *size) with weight (O, C/groups, *kernel), as torch."""
+    """Cross-correlation of x (N, C, *size) with weight (O, C/groups, *kernel), as torch.
+
+    Two primitives: conv_windows (the columns) and conv_gemm (one GEMM), so the columns the
+    forward built are the ones the weight gradient reads, not built again in its VJP."""
     dims = weight.ndim - 2
     if x.ndim != dims + 2 or x.shape[1] != weight.shape[1] * groups:
         raise ShapeError(
@@ -130,64 +132,98 @@ def conv(x, weight, bias=None, stride=(1,), padding=((0, 0),), dilation=(1,), gr
             f"{weight.shape} with groups={groups} (expected (N, "
             f"{weight.shape[1] * groups}, ...) with {dims} spatial axes)"
         )
-    cols, out = _columns(x, weight.shape[2:], stride, padding, dilation, groups)
-    y = xp.matmul(cols, _grouped_weight(weight, groups).transpose(0, 2, 1))  # (G, N·P, O/G)
-    y = y.reshape(groups, x.shape[0], math.prod(out), -1).transpose(1, 0, 3, 2)
-    # The one copy back to channels-first (with one group the reshape alone would give a
-    # strided view, and every elementwise op after it, forward and back, would run slowly).
-    y = xp.ascontiguousarray(y.reshape(x.shape[0], -1, *out))
-    if bias is not None:
-        y += bias.reshape(-1, *(1,) * dims)
-    return y
+    kernel = tuple(weight.shape[2:])
+    padded = [n + b + a for n, (b, a) in zip(x.shape[2:], padding)]
+    out = tuple(out_sizes(padded, kernel, stride, dilation))
+    rows = _rows_are_longer(x.shape, out, stride, groups)
+    cols = conv_windows(
+        x,
+        kernel_size=kernel,
+        stride=stride,
+        padding=padding,
+        dilation=dilation,
+        groups=groups,
+        rows=rows,
+    )
+    return conv_gemm(cols, weight, bias, batch=x.shape[0], out=out, rows=rows)
 
 
-@conv.vjp
+@primitive
+def conv_windows(
+    x, kernel_size=(1,), stride=(1,), padding=((0, 0),), dilation=(1,), groups=1, rows=False
+):
+    """im2col: x's windows as (groups, batch·positions, kernel · channels/groups); `rows`
+    picks how the VJP adds the windows' gradients back (see _rows_are_longer)."""
+    return _columns(x, kernel_size, stride, padding, dilation, groups)[0]
+
+
+@conv_windows.vjp
 def _(
-    g,
-    out,
+    gcols,
+    cols,
     x,
-    weight,
-    bias=None,
+    kernel_size=(1,),
     stride=(1,),
     padding=((0, 0),),
     dilation=(1,),
     groups=1,
-    needs=(True, True, True),
+    rows=False,
 ):
-    batch, kernel = x.shape[0], weight.shape[2:]
-    g_groups = g.reshape(batch, groups, -1, math.prod(g.shape[2:]))
-    g2 = g_groups.transpose(1, 0, 3, 2).reshape(groups, -1, g_groups.shape[2])  # (G, N·P, O/G)
-    gx = gw = gb = None
+    padded = [n + b + a for n, (b, a) in zip(x.shape[2:], padding)]
+    out = out_sizes(padded, kernel_size, stride, dilation)
+    if rows:  # conv_gemm's VJP made gcols kernel-offset-major: (G, kernel · C/G, N·P) memory
+        slabs = gcols.transpose(0, 2, 1)
+        return (_input_gradient(slabs, x.shape, out, kernel_size, stride, padding, dilation),)
+    return (_scatter_channels_last(gcols, x.shape, out, kernel_size, stride, padding, dilation),)
+
+
+@primitive
+def conv_gemm(cols, weight, bias=None, batch=1, out=(1,), rows=False):
+    """The convolution's output (batch, O, *out) from conv_windows' columns: one GEMM per
+    group, then the bias."""
+    groups = cols.shape[0]
+    y = xp.matmul(cols, _grouped_weight(weight, groups).transpose(0, 2, 1))  # (G, N·P, O/G)
+    y = y.reshape(groups, batch, math.prod(out), -1).transpose(1, 0, 3, 2)
+    # The one copy back to channels-first (with one group the reshape alone would give a
+    # strided view, and every elementwise op after it, forward and back, would run slowly).
+    y = xp.ascontiguousarray(y.reshape(batch, -1, *out))
+    if bias is not None:
+        y += bias.reshape(-1, *(1,) * len(out))
+    return y
+
+
+@conv_gemm.vjp
+def _(g, y, cols, weight, bias=None, batch=1, out=(1,), rows=False, needs=(True, True, True)):
+    groups, per_group = cols.shape[0], weight.shape[0] // cols.shape[0]
+    # the output gradient as (G, O/G, N·P): one copy, read by both GEMMs
+    gt = (
+        g.reshape(batch, groups, per_group, -1).transpose(1, 2, 0, 3).reshape(groups, per_group, -1)
+    )
+    gcols = gw = gb = None
     if needs[1]:
-        cols, _ = _columns(x, kernel, stride, padding, dilation, groups)
-        gw = xp.matmul(g2.transpose(0, 2, 1), cols)  # (G, O/G, kernel · C/G)
-        gw = gw.reshape(weight.shape[0], *kernel, -1)
+        gw = xp.matmul(gt, cols)  # (G, O/G, kernel · C/G)
+        gw = gw.reshape(weight.shape[0], *weight.shape[2:], -1)
         gw = xp.ascontiguousarray(xp.moveaxis(gw, -1, 1))
-    if needs[0] and _rows_are_longer(x.shape, g.shape, stride, groups):
-        gx = _input_gradient(g_groups, weight, x.shape, stride, padding, dilation)
-    elif needs[0]:
-        gcols = xp.matmul(g2, _grouped_weight(weight, groups))  # (G, N·P, kernel · C/G)
-        gx = _scatter_channels_last(gcols, x.shape, g.shape[2:], kernel, stride, padding, dilation)
+    if needs[0]:
+        w = _grouped_weight(weight, groups)  # (G, O/G, kernel · C/G)
+        if rows:  # computed transposed: conv_windows' VJP adds it back offset by offset
+            gcols = xp.matmul(w.transpose(0, 2, 1), gt).transpose(0, 2, 1)
+        else:
+            gcols = xp.matmul(gt.transpose(0, 2, 1), w)
     if bias is not None and needs[2]:
         # The batch axis first (whole rows at a time), then the few positions per channel:
         # several times faster than one sum over (0, 2, ...), which runs along short rows.
         gb = g.sum(axis=0).reshape(g.shape[1], -1).sum(axis=1)
-    return gx, gw, gb
+    return gcols, gw, gb
 
 
-def _input_gradient(g_groups, weight, shape, stride, padding, dilation):
-    """The adjoint of _columns after the GEMM: g_groups (N, G, O/G, P) to the input gradient.
-
-    The GEMM gives the window gradients kernel-offset-major, (G, kernel, C/G, N, *out), so
-    each offset's slab adds into the padded input gradient along whole output rows."""
-    batch, groups, per_group = g_groups.shape[:3]
-    kernel, channels = weight.shape[2:], weight.shape[1]  # channels per group
+def _input_gradient(slabs, shape, out, kernel, stride, padding, dilation):
+    """The adjoint of _columns, rows first: slabs (G, kernel · C/G, N·P), laid out
+    kernel-offset-major, so each offset's slab adds into the padded input gradient along
+    whole output rows."""
+    groups, batch = slabs.shape[0], shape[0]
     padded = [n + b + a for n, (b, a) in zip(shape[2:], padding)]
-    out = out_sizes(padded, kernel, stride, dilation)
-    w = weight.reshape(groups, per_group, channels, math.prod(kernel))
-    w = w.transpose(0, 3, 2, 1).reshape(groups, -1, per_group)  # (G, K·C/G, O/G)
-    g = g_groups.transpose(1, 2, 0, 3).reshape(groups, per_group, -1)  # (G, O/G, N·P)
-    slabs = xp.matmul(w, g).reshape(groups, -1, channels, batch, *out)
+    slabs = slabs.reshape(groups, math.prod(kernel), -1, batch, *out)
     gx = xp.zeros((batch, *shape[1:2], *padded), dtype=slabs.dtype)
     target = gx.reshape(batch, groups, -1, *padded).transpose(1, 2, 0, *range(3, 3 + len(out)))
     for k, index in enumerate(window_offsets(kernel, stride, dilation, out)):
