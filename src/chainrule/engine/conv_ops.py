@@ -224,12 +224,53 @@ def _input_gradient(slabs, shape, out, kernel, stride, padding, dilation):
     groups, batch = slabs.shape[0], shape[0]
     padded = [n + b + a for n, (b, a) in zip(shape[2:], padding)]
     slabs = slabs.reshape(groups, math.prod(kernel), -1, batch, *out)
-    gx = xp.zeros((batch, *shape[1:2], *padded), dtype=slabs.dtype)
-    target = gx.reshape(batch, groups, -1, *padded).transpose(1, 2, 0, *range(3, 3 + len(out)))
-    for k, index in enumerate(window_offsets(kernel, stride, dilation, out)):
-        key = (slice(None), *index)  # outside [], as in _channels_last_padded
-        target[key] += slabs[:, k]
+    dims = len(out)
+
+    def target(gx):  # (G, C/G, N, *padded), a view of gx (N, C, *padded)
+        return gx.reshape(batch, groups, -1, *padded).transpose(1, 2, 0, *range(3, 3 + dims))
+
+    parts = (
+        (_phase(offset, stride, dilation), (slice(None), *index), slabs[:, k])
+        for k, (offset, index) in enumerate(_offsets(kernel, stride, dilation, out))
+    )
+    gx = _scatter((batch, *shape[1:2], *padded), slabs.dtype, target, parts)
     return xp.ascontiguousarray(unpad(gx, shape, padding))
+
+
+def _offsets(kernel, stride, dilation, out):
+    """(kernel offset, window_offsets' index) pairs."""
+    return zip(
+        itertools.product(*map(range, kernel)), window_offsets(kernel, stride, dilation, out)
+    )
+
+
+def _phase(offset, stride, dilation):
+    """Where a kernel offset's elements fall modulo the stride: offsets of different phases
+    meet disjoint elements."""
+    return tuple(o * d % s for o, d, s in zip(offset, dilation, stride))
+
+
+def _scatter(shape, dtype, view, parts):
+    """The sum of slabs, each placed at view(array)[index] of a zero array of `shape`.
+
+    numpy copies strided rows several times faster than it adds them, and slabs of
+    different phases never overlap: so each of (at most) two buffers takes one slab per
+    phase by a copy, further slabs are added, and the buffers are summed whole."""
+    buffers: list = []
+    for phase, index, slab in parts:
+        free = next((b for b in buffers if phase not in b[1]), None)
+        if free is None and len(buffers) < 2:
+            free = (xp.zeros(shape, dtype=dtype), set())
+            buffers.append(free)
+        if free is None:
+            view(buffers[0][0])[index] += slab
+        else:
+            free[1].add(phase)
+            view(free[0])[index] = slab
+    total = buffers[0][0]
+    for other, _ in buffers[1:]:
+        total += other
+    return total
 
 
 def _rows_are_longer(shape, out_shape, stride, groups):
@@ -247,12 +288,15 @@ def _scatter_channels_last(gcols, shape, out, kernel, stride, padding, dilation)
         gcols = xp.moveaxis(gcols, 0, -2)  # (N, *out, *kernel, G, C/G)
     gcols = gcols.reshape(shape[0], *out, *kernel, shape[1])
     padded = [n + b + a for n, (b, a) in zip(shape[2:], padding)]
-    gx = xp.zeros((shape[0], *padded, shape[1]), dtype=gcols.dtype)
-    for offset, index in zip(
-        itertools.product(*map(range, kernel)), window_offsets(kernel, stride, dilation, out)
-    ):
-        key = (slice(None), *(slice(None),) * dims, *offset)
-        gx[index[:1] + index[2:]] += gcols[key]
+    parts = (
+        (
+            _phase(offset, stride, dilation),
+            index[:1] + index[2:],
+            gcols[(slice(None), *(slice(None),) * dims, *offset)],
+        )
+        for offset, index in _offsets(kernel, stride, dilation, out)
+    )
+    gx = _scatter((shape[0], *padded, shape[1]), gcols.dtype, lambda a: a, parts)
     inner = tuple(slice(b, b + n) for n, (b, _) in zip(shape[2:], padding))
     key = (slice(None), *inner)
     return xp.ascontiguousarray(xp.moveaxis(gx[key], -1, 1))
