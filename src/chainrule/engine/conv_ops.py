@@ -230,27 +230,27 @@ def _input_gradient(slabs, shape, out, kernel, stride, padding, dilation):
         return gx.reshape(batch, groups, -1, *padded).transpose(1, 2, 0, *range(3, 3 + dims))
 
     parts = (
-        (_phase(offset, stride, dilation), (slice(None), *index), slabs[:, k])
-        for k, (offset, index) in enumerate(_offsets(kernel, stride, dilation, out))
+        (phase(offset, stride, dilation), (slice(None), *index), slabs[:, k])
+        for k, (offset, index) in enumerate(kernel_offsets(kernel, stride, dilation, out))
     )
-    gx = _scatter((batch, *shape[1:2], *padded), slabs.dtype, target, parts)
+    gx = scatter((batch, *shape[1:2], *padded), slabs.dtype, target, parts)
     return xp.ascontiguousarray(unpad(gx, shape, padding))
 
 
-def _offsets(kernel, stride, dilation, out):
+def kernel_offsets(kernel, stride, dilation, out):
     """(kernel offset, window_offsets' index) pairs."""
     return zip(
         itertools.product(*map(range, kernel)), window_offsets(kernel, stride, dilation, out)
     )
 
 
-def _phase(offset, stride, dilation):
+def phase(offset, stride, dilation):
     """Where a kernel offset's elements fall modulo the stride: offsets of different phases
     meet disjoint elements."""
     return tuple(o * d % s for o, d, s in zip(offset, dilation, stride))
 
 
-def _scatter(shape, dtype, view, parts):
+def scatter(shape, dtype, view, parts):
     """The sum of slabs, each placed at view(array)[index] of a zero array of `shape`.
 
     numpy copies strided rows several times faster than it adds them, and slabs of
@@ -290,13 +290,13 @@ def _scatter_channels_last(gcols, shape, out, kernel, stride, padding, dilation)
     padded = [n + b + a for n, (b, a) in zip(shape[2:], padding)]
     parts = (
         (
-            _phase(offset, stride, dilation),
+            phase(offset, stride, dilation),
             index[:1] + index[2:],
             gcols[(slice(None), *(slice(None),) * dims, *offset)],
         )
-        for offset, index in _offsets(kernel, stride, dilation, out)
+        for offset, index in kernel_offsets(kernel, stride, dilation, out)
     )
-    gx = _scatter((shape[0], *padded, shape[1]), gcols.dtype, lambda a: a, parts)
+    gx = scatter((shape[0], *padded, shape[1]), gcols.dtype, lambda a: a, parts)
     inner = tuple(slice(b, b + n) for n, (b, _) in zip(shape[2:], padding))
     key = (slice(None), *inner)
     return xp.ascontiguousarray(xp.moveaxis(gx[key], -1, 1))
