@@ -181,9 +181,13 @@ def _(
 def conv_gemm(cols, weight, bias=None, batch=1, out=(1,), rows=False):
     """The convolution's output (batch, O, *out) from conv_windows' columns: one GEMM per
     group, then the bias."""
-    groups = cols.shape[0]
-    y = xp.matmul(cols, _grouped_weight(weight, groups).transpose(0, 2, 1))  # (G, N·P, O/G)
-    y = y.reshape(groups, batch, math.prod(out), -1).transpose(1, 0, 3, 2)
+    groups, w = cols.shape[0], _grouped_weight(weight, groups=cols.shape[0])
+    if cols.strides[1] < cols.strides[2]:  # columns laid out kernel-major (a first layer)
+        y = xp.matmul(w, cols.transpose(0, 2, 1))  # (G, O/G, N·P): copied back in whole rows
+        y = y.reshape(groups, -1, batch, math.prod(out)).transpose(2, 0, 1, 3)
+    else:
+        y = xp.matmul(cols, w.transpose(0, 2, 1))  # (G, N·P, O/G)
+        y = y.reshape(groups, batch, math.prod(out), -1).transpose(1, 0, 3, 2)
     # The one copy back to channels-first (with one group the reshape alone would give a
     # strided view, and every elementwise op after it, forward and back, would run slowly).
     y = xp.ascontiguousarray(y.reshape(batch, -1, *out))
