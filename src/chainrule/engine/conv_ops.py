@@ -13,6 +13,7 @@ axis; `stride`, `dilation` and `kernel_size` one int per spatial axis.
 
 from __future__ import annotations
 
+import functools
 import itertools
 import math
 
@@ -72,13 +73,23 @@ def unpad(gx, shape, padding):
 # contiguous run, so each copy and scatter picks the layout with the longer runs.
 
 
+def _to_channels_last(ndim):
+    """The axes that move axis 1 last (moveaxis, without its argument checks: this runs
+    several times per layer and step)."""
+    return (0, *range(2, ndim), 1)
+
+
+def _to_channels_first(ndim):
+    return (0, ndim - 1, *range(1, ndim - 1))
+
+
 def _channels_last_padded(x, padding):
     """x (N, C, *size) as a zero-padded (N, *padded, C) array (one copy)."""
     sizes = [n + b + a for n, (b, a) in zip(x.shape[2:], padding)]
     out = xp.zeros((x.shape[0], *sizes, x.shape[1]), dtype=x.dtype)
     inner = tuple(slice(b, b + n) for n, (b, _) in zip(x.shape[2:], padding))
     key = (slice(None), *inner)  # built outside [], where mypy reads a star as 3.11 syntax
-    out[key] = xp.moveaxis(x, 1, -1)
+    out[key] = x.transpose(_to_channels_last(x.ndim))
     return out
 
 
@@ -207,7 +218,7 @@ def _(g, y, cols, weight, bias=None, batch=1, out=(1,), rows=False, needs=(True,
     if needs[1]:
         gw = xp.matmul(gt, cols)  # (G, O/G, kernel · C/G)
         gw = gw.reshape(weight.shape[0], *weight.shape[2:], -1)
-        gw = xp.ascontiguousarray(xp.moveaxis(gw, -1, 1))
+        gw = xp.ascontiguousarray(gw.transpose(_to_channels_first(gw.ndim)))
     if needs[0]:
         w = _grouped_weight(weight, groups)  # (G, O/G, kernel · C/G)
         if rows:  # computed transposed: conv_windows' VJP adds it back offset by offset
@@ -234,17 +245,25 @@ def _input_gradient(slabs, shape, out, kernel, stride, padding, dilation):
         return gx.reshape(batch, groups, -1, *padded).transpose(1, 2, 0, *range(3, 3 + dims))
 
     parts = (
-        (phase(offset, stride, dilation), (slice(None), *index), slabs[:, k])
-        for k, (offset, index) in enumerate(kernel_offsets(kernel, stride, dilation, out))
+        (where, (slice(None), *index), slabs[:, k])
+        for k, (_, index, where) in enumerate(kernel_offsets(kernel, stride, dilation, out))
     )
     gx = scatter((batch, *shape[1:2], *padded), slabs.dtype, target, parts)
     return xp.ascontiguousarray(unpad(gx, shape, padding))
 
 
 def kernel_offsets(kernel, stride, dilation, out):
-    """(kernel offset, window_offsets' index) pairs."""
-    return zip(
-        itertools.product(*map(range, kernel)), window_offsets(kernel, stride, dilation, out)
+    """(kernel offset, window_offsets' index, phase) per offset."""
+    return _kernel_offsets(*map(tuple, (kernel, stride, dilation, out)))
+
+
+@functools.lru_cache(maxsize=256)  # the same few geometries, every step
+def _kernel_offsets(kernel, stride, dilation, out):
+    return tuple(
+        (offset, index, phase(offset, stride, dilation))
+        for offset, index in zip(
+            itertools.product(*map(range, kernel)), window_offsets(kernel, stride, dilation, out)
+        )
     )
 
 
@@ -294,13 +313,13 @@ def _scatter_channels_last(gcols, shape, out, kernel, stride, padding, dilation)
     padded = [n + b + a for n, (b, a) in zip(shape[2:], padding)]
     parts = (
         (
-            phase(offset, stride, dilation),
+            where,
             index[:1] + index[2:],
             gcols[(slice(None), *(slice(None),) * dims, *offset)],
         )
-        for offset, index in kernel_offsets(kernel, stride, dilation, out)
+        for offset, index, where in kernel_offsets(kernel, stride, dilation, out)
     )
     gx = scatter((shape[0], *padded, shape[1]), gcols.dtype, lambda a: a, parts)
     inner = tuple(slice(b, b + n) for n, (b, _) in zip(shape[2:], padding))
     key = (slice(None), *inner)
-    return xp.ascontiguousarray(xp.moveaxis(gx[key], -1, 1))
+    return xp.ascontiguousarray(gx[key].transpose(_to_channels_first(gx.ndim)))

@@ -10,7 +10,7 @@ from __future__ import annotations
 import functools
 
 from .backend import xp
-from .conv_ops import kernel_offsets, out_sizes, pad, phase, scatter, unpad, window_offsets
+from .conv_ops import kernel_offsets, out_sizes, pad, scatter, unpad, window_offsets
 from .primitive import primitive
 
 # --- max pooling: the largest element of each window (the first, on ties) ------------------
@@ -35,36 +35,36 @@ def max_pool(x, kernel_size=(1,), stride=(1,), padding=((0, 0),), dilation=(1,))
 @max_pool.vjp
 def _(g, out, x, kernel_size=(1,), stride=(1,), padding=((0, 0),), dilation=(1,)):
     padded = pad(x, padding, -xp.inf)
-    offsets = list(kernel_offsets(kernel_size, stride, dilation, out.shape[2:]))
+    offsets = kernel_offsets(kernel_size, stride, dilation, out.shape[2:])
     nan = xp.isnan(out)
     if nan.any() or not xp.isfinite(g).all():
         gx = xp.zeros(padded.shape, dtype=g.dtype)
         # As torch: a window's first maximum takes the gradient; in a window holding NaN
         # (its output), the last NaN does. NaN never equals out, so each pass sees only
         # its windows.
-        indices = [index for _, index in offsets]
+        indices = [index for _, index, _ in offsets]
         _route(gx, g, padded, indices, ~nan, lambda part: part == out)
         _route(gx, g, padded, indices[::-1], nan, xp.isnan)
     else:
-        maxima = _first_maximum(g, out, padded, offsets, stride, dilation)
+        maxima = _first_maximum(g, out, padded, offsets)
         gx = scatter(padded.shape, g.dtype, lambda a: a, maxima)
     return (unpad(gx, x.shape, padding),)
 
 
-def _first_maximum(g, out, padded, offsets, stride, dilation):
+def _first_maximum(g, out, padded, offsets):
     """Each offset's share of a finite g, placed by conv_ops.scatter: a window's gradient
     goes to its first element equal to the maximum; the last offset takes the windows left
     (without NaN, some element of each window is its maximum). Masks multiply: numpy's
     where branches per element and runs several times slower on such random masks."""
     claimed = xp.zeros(out.shape, dtype=bool)
-    for number, (offset, index) in enumerate(offsets):
+    for number, (_, index, where) in enumerate(offsets):
         if number == len(offsets) - 1:
             hit = ~claimed
         else:
             hit = padded[index] == out
             hit &= ~claimed
             claimed |= hit
-        yield phase(offset, stride, dilation), index, g * hit
+        yield where, index, g * hit
 
 
 def _route(gx, g, padded, indices, unclaimed, matches):
