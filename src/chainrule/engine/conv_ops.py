@@ -279,7 +279,7 @@ def scatter(shape, dtype, view, parts):
     numpy copies strided rows several times faster than it adds them, and slabs of
     different phases never overlap: so each of (at most) two buffers takes one slab per
     phase by a copy, further slabs are added, and the buffers are summed whole."""
-    buffers: list = []
+    buffers = []
     for phase, index, slab in parts:
         free = next((b for b in buffers if phase not in b[1]), None)
         if free is None and len(buffers) < 2:
@@ -315,7 +315,7 @@ def _scatter_channels_last(gcols, shape, out, kernel, stride, padding, dilation)
         (
             where,
             index[:1] + index[2:],
-            gcols[(slice(None), *(slice(None),) * dims, *offset)],
+            gcols[(slice(None),) * (dims + 1) + offset],
         )
         for offset, index, where in kernel_offsets(kernel, stride, dilation, out)
     )

@@ -25,7 +25,8 @@ def max_pool(x, kernel_size=(1,), stride=(1,), padding=((0, 0),), dilation=(1,))
     for axis in reversed(range(len(out))):
         k, s, d, n = kernel_size[axis], stride[axis], dilation[axis], out[axis]
         lead = (slice(None),) * (axis + 2)
-        parts = [result[(*lead, slice(o * d, o * d + s * (n - 1) + 1, s))] for o in range(k)]
+        keys = [(*lead, slice(o * d, o * d + s * (n - 1) + 1, s)) for o in range(k)]
+        parts = [result[key] for key in keys]  # keys built outside []: mypy's 3.10 syntax
         result = parts[0].copy() if k == 1 else xp.maximum(parts[0], parts[1])
         for part in parts[2:]:
             xp.maximum(result, part, out=result)  # NaN propagates, as in torch
