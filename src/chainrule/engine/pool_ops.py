@@ -10,8 +10,8 @@ from __future__ import annotations
 import functools
 
 from .backend import xp
-from .conv_ops import kernel_offsets, out_sizes, pad, scatter, unpad, window_offsets
 from .primitive import primitive
+from .windows import kernel_offsets, out_sizes, pad, scatter, unpad, window_offsets
 
 # --- max pooling: the largest element of each window (the first, on ties) ------------------
 
@@ -53,7 +53,7 @@ def _(g, out, x, kernel_size=(1,), stride=(1,), padding=((0, 0),), dilation=(1,)
 
 
 def _first_maximum(g, out, padded, offsets):
-    """Each offset's share of a finite g, placed by conv_ops.scatter: a window's gradient
+    """Each offset's share of a finite g, placed by windows.scatter: a window's gradient
     goes to its first element equal to the maximum; the last offset takes the windows left
     (without NaN, some element of each window is its maximum). Masks multiply: numpy's
     where branches per element and runs several times slower on such random masks."""
