@@ -143,20 +143,21 @@ def _(
 @primitive
 def conv_gemm(cols, weight, bias=None, batch=1, out=(1,), rows=False):
     """The convolution's output (batch, O, *out) from conv_windows' columns: one GEMM per
-    group, then the bias."""
+    group, the bias added to the GEMM's own output (contiguous rows), then one copy."""
     groups, w = cols.shape[0], _grouped_weight(weight, groups=cols.shape[0])
     if cols.strides[1] < cols.strides[2]:  # columns laid out kernel-major (a first layer)
         y = xp.matmul(w, cols.transpose(0, 2, 1))  # (G, O/G, N·P): copied back in whole rows
+        if bias is not None:
+            y += bias.reshape(groups, -1, 1)
         y = y.reshape(groups, -1, batch, math.prod(out)).transpose(2, 0, 1, 3)
     else:
         y = xp.matmul(cols, w.transpose(0, 2, 1))  # (G, N·P, O/G)
+        if bias is not None:
+            y += bias.reshape(groups, 1, -1)
         y = y.reshape(groups, batch, math.prod(out), -1).transpose(1, 0, 3, 2)
     # The one copy back to channels-first (with one group the reshape alone would give a
     # strided view, and every elementwise op after it, forward and back, would run slowly).
-    y = xp.ascontiguousarray(y.reshape(batch, -1, *out))
-    if bias is not None:
-        y += bias.reshape(-1, *(1,) * len(out))
-    return y
+    return xp.ascontiguousarray(y.reshape(batch, -1, *out))
 
 
 @conv_gemm.vjp
