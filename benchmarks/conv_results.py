@@ -4,6 +4,7 @@ chainrule beside PyTorch with the same loop.
     python benchmarks/conv_results.py mnist1d   # ConvBase, 3 seeds, both libraries
     python benchmarks/conv_results.py digits    # a small Conv2d net on 8x8 digits
     python benchmarks/conv_results.py speed     # ConvBase and a 28x28 Conv2d step, interleaved
+                                                # (with a JAX row when jax is installed: [bench])
 """
 
 from __future__ import annotations
@@ -210,7 +211,11 @@ def torch_step(make, x, y, threads):
 
 
 def run_speed(rounds, seconds):
-    """Each library with 1 and 2 threads, interleaved; per round the better setting of each."""
+    """Each library with 1 and 2 threads, interleaved; per round the better setting of each.
+    JAX (optional) runs at its own default threading."""
+    import torch
+    from conv_jax import jax_step
+
     rng = np.random.default_rng(0)
     for label, make, shape in (("ConvBase, batch 100 x 40", conv_base, (BATCH, 40)),
                                ("Conv2d 28x28, batch 100", image_cnn, (BATCH, 1, 28, 28))):
@@ -219,13 +224,26 @@ def run_speed(rounds, seconds):
         compiled = lambda *args: chainrule_step(*args, compiled=True)  # noqa: E731
         runners = (("chainrule", chainrule_step), ("compiled", compiled), ("torch", torch_step))
         steps = {f"{lib} {t}": runner(make, x, y, t) for lib, runner in runners for t in (1, 2)}
+        torch.manual_seed(0)
+        jax = jax_step(make(torch.nn), x, y)
+        if isinstance(jax, str):
+            print(jax)
+        else:
+            steps["jax"] = jax
         rates = interleave(steps, rounds, seconds)
         best = {lib: [max(a, b) for a, b in zip(rates[f"{lib} 1"], rates[f"{lib} 2"])]
                 for lib, _ in runners}
         medians = {name: statistics.median(r) for name, r in rates.items()}
-        print(f"| {label} | " + " | ".join(f"{medians[n]:.0f}" for n in steps)
+        jax_cells = ["-", "-", "-"]
+        if "jax" in rates:
+            jax_cells = [f"{medians['jax']:.0f}",
+                         f"{ratio_median(rates['jax'], best['torch']):.2f}x",
+                         f"{ratio_median(best['compiled'], rates['jax']):.2f}x"]
+        print(f"| {label} | " + " | ".join(f"{medians[f'{lib} {t}']:.0f}"
+                                           for lib, _ in runners for t in (1, 2))
               + f" | {ratio_median(best['chainrule'], best['torch']):.2f}x"
-              + f" | {ratio_median(best['compiled'], best['torch']):.2f}x |")
+              + f" | {ratio_median(best['compiled'], best['torch']):.2f}x | "
+              + " | ".join(jax_cells) + " |")
 
 
 def main(argv=None):
@@ -242,7 +260,8 @@ def main(argv=None):
         print("| step | chainrule eager 1 thread (steps/s) | eager 2 threads | compile_step "
               "1 thread | compile_step 2 threads | torch 1 thread | torch 2 threads | eager / "
               "torch | compiled / torch (each at its better setting, median of interleaved "
-              "rounds) |\n|---|---|---|---|---|---|---|---|---|")
+              "rounds) | jax.jit (default threads) | jax / torch | compiled / jax |\n"
+              "|---|---|---|---|---|---|---|---|---|---|---|---|")
         run_speed(args.rounds, args.seconds)
     elif args.what == "mnist1d":
         run_mnist1d(range(args.seeds), args.loops.split(","))

@@ -17,7 +17,8 @@ import chainrule as cr
 # Primitives whose gradient cannot be differentiated yet (create_graph through them raises):
 # their VJPs are array code (the convolutions' GEMMs and scatter, an Allreduce across
 # processes), not recorded ops.
-WITHOUT_GRAPH_VJP = {"conv", "max_pool", "avg_pool", "adaptive_avg_pool", "sum_over_ranks"}
+WITHOUT_GRAPH_VJP = {"conv_windows", "conv_gemm", "max_pool", "avg_pool", "adaptive_avg_pool",
+                     "sum_over_ranks"}
 
 
 def _grads(fn, tensors, upstream, create_graph):

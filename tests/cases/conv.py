@@ -19,6 +19,7 @@ def _spread(rng, shape):
 
 
 def conv(rng):
+    """conv (conv_windows then conv_gemm) over random geometries: both primitives' VJPs."""
     found = []
     for dims in (1, 2):
         groups = int(rng.integers(1, 3))
@@ -36,6 +37,35 @@ def conv(rng):
         found.append((lambda x, w, o={**options, "groups": 1}: C.conv(x, w, **o),
                       [x[:, :1], rng.standard_normal((3, 1, *kernel))]))
     return found
+
+
+def conv_windows(rng):
+    """The columns alone, with each of the VJP's two ways of adding them back."""
+    found = []
+    for dims, rows in ((1, False), (1, True), (2, False), (2, True)):
+        groups = int(rng.integers(1, 3))
+        options = {"kernel_size": tuple(int(k) for k in rng.integers(1, 4, dims)),
+                   "stride": tuple(int(s) for s in rng.integers(1, 3, dims)),
+                   "dilation": tuple(int(d) for d in rng.integers(1, 3, dims)),
+                   "padding": tuple((int(a), int(b)) for a, b in rng.integers(0, 3, (dims, 2))),
+                   "groups": groups, "rows": rows}
+        x = rng.standard_normal((2, 2 * groups, *rng.integers(5, 8, dims)))
+        found.append((lambda x, o=options: C.conv_windows(x, **o), [x]))
+    return found
+
+
+def conv_gemm(rng):
+    """The GEMM on columns given directly, then conv as a whole."""
+    found = []
+    for groups, out in ((1, (3,)), (2, (2, 3))):
+        kernel = (2,) * len(out)
+        cols = rng.standard_normal((groups, 2 * int(np.prod(out)), 2 * 2 ** len(out)))
+        w = rng.standard_normal((3 * groups, 2, *kernel))
+        for rows in (False, True):
+            found.append((lambda c, w, b, o=out, r=rows: C.conv_gemm(c, w, b, batch=2, out=o,
+                                                                      rows=r),
+                          [cols, w, rng.standard_normal(3 * groups)]))
+    return found + conv(rng)
 
 
 def max_pool(rng):
@@ -82,7 +112,8 @@ def adaptive_avg_pool(rng):
 
 
 CASES = {
-    "conv": conv,
+    "conv_windows": conv_windows,
+    "conv_gemm": conv_gemm,
     "max_pool": max_pool,
     "avg_pool": avg_pool,
     "adaptive_avg_pool": adaptive_avg_pool,

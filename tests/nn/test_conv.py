@@ -170,3 +170,15 @@ def test_max_pool_sends_the_gradient_to_the_first_nan_as_torch():
     x = np.array([[[1.0, np.nan, 3.0, np.nan, 0.0, 2.0]]])
     compare(lambda t: F.max_pool1d(t, 3, 1, 1), lambda t: TF.max_pool1d(t, 3, 1, 1), [x],
             "NaN in windows", seed=3)
+
+
+def test_max_pool_routes_an_infinite_gradient_to_the_maximum_only_as_torch():
+    """An inf in the upstream gradient lands on its window's maximum; the window's other
+    elements get 0 (multiplying inf by a 0/1 mask would give them NaN)."""
+    x = np.array([[[[1.0, 4.0, 2.0, 0.5], [3.0, 0.0, 5.0, 6.0]]]])
+    ours, theirs = cr.tensor(x, requires_grad=True), torch.tensor(x, requires_grad=True)
+    upstream = np.array([[[[np.inf, -2.0]]]])
+    F.max_pool2d(ours, 2).backward(upstream)
+    TF.max_pool2d(theirs, 2).backward(torch.from_numpy(upstream))
+    np.testing.assert_array_equal(ours.grad, theirs.grad.numpy())
+    assert np.isinf(ours.grad).sum() == 1 and not np.isnan(ours.grad).any()

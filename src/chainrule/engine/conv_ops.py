@@ -1,23 +1,20 @@
-"""Convolution primitive over N-d windows (N = 1 or 2 in nn), its VJP beside it, and the
-window helpers pool_ops shares.
+"""Convolution over N-d windows (N = 1 or 2 in nn) as two primitives, VJPs beside them:
+conv_windows (the columns) and conv_gemm (one GEMM per group, and the bias).
 
 x has shape (batch, channels, *spatial). A convolution is one GEMM over the windows of the
 padded input (im2col, made by striding a channels-last copy); its input gradient is a GEMM
 followed by a scatter-add that adds each kernel offset's slice into a strided view of the
-padded input. Loops run over the few kernel offsets, never over positions, and never
-through np.add.at.
-
-Options are normalized by nn.functional: `padding` is one (before, after) pair per spatial
-axis; `stride`, `dilation` and `kernel_size` one int per spatial axis.
+padded input (windows.scatter). Loops run over the few kernel offsets, never over
+positions, and never through np.add.at. Options as in windows.py.
 """
 
 from __future__ import annotations
 
-import itertools
 import math
 
 from .backend import contiguous, is_device_array, module_of, product, xp
 from .primitive import ShapeError, primitive
+from .windows import kernel_offsets, out_sizes, pad, scatter, unpad, window_offsets
 
 
 def _as_strided(x, shape, strides, writeable):
@@ -27,54 +24,20 @@ def _as_strided(x, shape, strides, writeable):
     return xp.lib.stride_tricks.as_strided(x, shape, strides, writeable=writeable)
 
 
-def pad(x, padding, fill):
-    """x with padding[i] = (before, after) added around spatial axis i, filled with `fill`."""
-    if not any(before or after for before, after in padding):
-        return x
-    sizes = [n + before + after for n, (before, after) in zip(x.shape[2:], padding)]
-    out = module_of(x).full((*x.shape[:2], *sizes), fill, dtype=x.dtype)
-    out[_inner(x.shape, padding)] = x
-    return out
-
-
-def _inner(shape, padding):
-    """The index of the unpadded region inside the padded array."""
-    spatial = tuple(slice(b, b + n) for n, (b, _) in zip(shape[2:], padding))
-    return (slice(None), slice(None), *spatial)
-
-
-def out_sizes(sizes, kernel, stride, dilation):
-    out = [(n - d * (k - 1) - 1) // s + 1 for n, k, s, d in zip(sizes, kernel, stride, dilation)]
-    if min(out) < 1:
-        raise ShapeError(
-            f"padded input of spatial size {tuple(sizes)} is smaller than the "
-            f"dilated kernel {tuple(d * (k - 1) + 1 for k, d in zip(kernel, dilation))}"
-        )
-    return out
-
-
-def window_offsets(kernel, stride, dilation, out):
-    """Per kernel offset, the index of the padded input's elements that offset meets in
-    every window: a strided slice of shape (batch, channels, *out)."""
-    for offset in itertools.product(*map(range, kernel)):
-        yield (
-            slice(None),
-            slice(None),
-            *(
-                slice(o * d, o * d + s * (n - 1) + 1, s)
-                for o, d, s, n in zip(offset, dilation, stride, out)
-            ),
-        )
-
-
-def unpad(gx, shape, padding):
-    return gx[_inner(shape, padding)] if gx.shape != shape else gx
-
-
 # --- convolution: out[n, o] = Σ_c Σ_k w[o, c, k] · x[n, g(o)·C/G + c, s·p + d·k] + b[o] -----
 # im2col runs channels-last: a window of a (N, *size, C) array is (*kernel, C) with C
 # contiguous, so it copies whole channel rows, not single floats. numpy's loops cost per
 # contiguous run, so each copy and scatter picks the layout with the longer runs.
+
+
+def _to_channels_last(ndim):
+    """The axes that move axis 1 last (moveaxis, without its argument checks: this runs
+    several times per layer and step)."""
+    return (0, *range(2, ndim), 1)
+
+
+def _to_channels_first(ndim):
+    return (0, ndim - 1, *range(1, ndim - 1))
 
 
 def _channels_last_padded(x, padding):
@@ -83,7 +46,7 @@ def _channels_last_padded(x, padding):
     out = module_of(x).zeros((x.shape[0], *sizes, x.shape[1]), dtype=x.dtype)
     inner = tuple(slice(b, b + n) for n, (b, _) in zip(x.shape[2:], padding))
     key = (slice(None), *inner)  # built outside [], where mypy reads a star as 3.11 syntax
-    out[key] = xp.moveaxis(x, 1, -1)
+    out[key] = x.transpose(_to_channels_last(x.ndim))
     return out
 
 
@@ -125,9 +88,11 @@ def _grouped_weight(weight, groups):
     return w.transpose(0, 1, *range(3, weight.ndim + 1), 2).reshape(groups, w.shape[1], -1)
 
 
-@primitive
 def conv(x, weight, bias=None, stride=(1,), padding=((0, 0),), dilation=(1,), groups=1):
-    """Cross-correlation of x (N, C, *size) with weight (O, C/groups, *kernel), as torch."""
+    """Cross-correlation of x (N, C, *size) with weight (O, C/groups, *kernel), as torch.
+
+    Two primitives: conv_windows (the columns) and conv_gemm (one GEMM), so the columns the
+    forward built are the ones the weight gradient reads, not built again in its VJP."""
     dims = weight.ndim - 2
     if x.ndim != dims + 2 or x.shape[1] != weight.shape[1] * groups:
         raise ShapeError(
@@ -135,67 +100,113 @@ def conv(x, weight, bias=None, stride=(1,), padding=((0, 0),), dilation=(1,), gr
             f"{weight.shape} with groups={groups} (expected (N, "
             f"{weight.shape[1] * groups}, ...) with {dims} spatial axes)"
         )
-    cols, out = _columns(x, weight.shape[2:], stride, padding, dilation, groups)
-    y = product(cols, _grouped_weight(weight, groups).transpose(0, 2, 1))  # (G, N·P, O/G)
-    y = y.reshape(groups, x.shape[0], math.prod(out), -1).transpose(1, 0, 3, 2)
-    # The one copy back to channels-first (with one group the reshape alone would give a
-    # strided view, and every elementwise op after it, forward and back, would run slowly).
-    y = contiguous(y.reshape(x.shape[0], -1, *out))
-    if bias is not None:
-        y += bias.reshape(-1, *(1,) * dims)
-    return y
+    kernel = tuple(weight.shape[2:])
+    padded = [n + b + a for n, (b, a) in zip(x.shape[2:], padding)]
+    out = tuple(out_sizes(padded, kernel, stride, dilation))
+    rows = _rows_are_longer(x.shape, out, stride, groups)
+    cols = conv_windows(
+        x,
+        kernel_size=kernel,
+        stride=stride,
+        padding=padding,
+        dilation=dilation,
+        groups=groups,
+        rows=rows,
+    )
+    return conv_gemm(cols, weight, bias, batch=x.shape[0], out=out, rows=rows)
 
 
-@conv.vjp
+@primitive
+def conv_windows(
+    x, kernel_size=(1,), stride=(1,), padding=((0, 0),), dilation=(1,), groups=1, rows=False
+):
+    """im2col: x's windows as (groups, batch·positions, kernel · channels/groups); `rows`
+    picks how the VJP adds the windows' gradients back (see _rows_are_longer)."""
+    return _columns(x, kernel_size, stride, padding, dilation, groups)[0]
+
+
+@conv_windows.vjp
 def _(
-    g,
-    out,
+    gcols,
+    cols,
     x,
-    weight,
-    bias=None,
+    kernel_size=(1,),
     stride=(1,),
     padding=((0, 0),),
     dilation=(1,),
     groups=1,
-    needs=(True, True, True),
+    rows=False,
 ):
-    dims, batch, kernel = weight.ndim - 2, x.shape[0], weight.shape[2:]
-    g_groups = g.reshape(batch, groups, -1, math.prod(g.shape[2:]))
-    g2 = g_groups.transpose(1, 0, 3, 2).reshape(groups, -1, g_groups.shape[2])  # (G, N·P, O/G)
-    gx = gw = gb = None
+    padded = [n + b + a for n, (b, a) in zip(x.shape[2:], padding)]
+    out = out_sizes(padded, kernel_size, stride, dilation)
+    if rows:  # conv_gemm's VJP made gcols kernel-offset-major: (G, kernel · C/G, N·P) memory
+        slabs = gcols.transpose(0, 2, 1)
+        return (_input_gradient(slabs, x.shape, out, kernel_size, stride, padding, dilation),)
+    return (_scatter_channels_last(gcols, x.shape, out, kernel_size, stride, padding, dilation),)
+
+
+@primitive
+def conv_gemm(cols, weight, bias=None, batch=1, out=(1,), rows=False):
+    """The convolution's output (batch, O, *out) from conv_windows' columns: one GEMM per
+    group, the bias added to the GEMM's own output (contiguous rows), then one copy."""
+    groups, w = cols.shape[0], _grouped_weight(weight, groups=cols.shape[0])
+    if cols.strides[1] < cols.strides[2]:  # columns laid out kernel-major (a first layer)
+        y = product(w, cols.transpose(0, 2, 1))  # (G, O/G, N·P): copied back in whole rows
+        if bias is not None:
+            y += bias.reshape(groups, -1, 1)
+        y = y.reshape(groups, -1, batch, math.prod(out)).transpose(2, 0, 1, 3)
+    else:
+        y = product(cols, w.transpose(0, 2, 1))  # (G, N·P, O/G)
+        if bias is not None:
+            y += bias.reshape(groups, 1, -1)
+        y = y.reshape(groups, batch, math.prod(out), -1).transpose(1, 0, 3, 2)
+    # The one copy back to channels-first (with one group the reshape alone would give a
+    # strided view, and every elementwise op after it, forward and back, would run slowly).
+    return contiguous(y.reshape(batch, -1, *out))
+
+
+@conv_gemm.vjp
+def _(g, y, cols, weight, bias=None, batch=1, out=(1,), rows=False, needs=(True, True, True)):
+    groups, per_group = cols.shape[0], weight.shape[0] // cols.shape[0]
+    # the output gradient as (G, O/G, N·P): one copy, read by both GEMMs
+    gt = (
+        g.reshape(batch, groups, per_group, -1).transpose(1, 2, 0, 3).reshape(groups, per_group, -1)
+    )
+    gcols = gw = gb = None
     if needs[1]:
-        cols, _ = _columns(x, kernel, stride, padding, dilation, groups)
-        gw = product(g2.transpose(0, 2, 1), cols)  # (G, O/G, kernel · C/G)
-        gw = gw.reshape(weight.shape[0], *kernel, -1)
-        gw = contiguous(xp.moveaxis(gw, -1, 1))
-    if needs[0] and _rows_are_longer(x.shape, g.shape, stride, groups):
-        gx = _input_gradient(g_groups, weight, x.shape, stride, padding, dilation)
-    elif needs[0]:
-        gcols = product(g2, _grouped_weight(weight, groups))  # (G, N·P, kernel · C/G)
-        gx = _scatter_channels_last(gcols, x.shape, g.shape[2:], kernel, stride, padding, dilation)
+        gw = product(gt, cols)  # (G, O/G, kernel · C/G)
+        gw = gw.reshape(weight.shape[0], *weight.shape[2:], -1)
+        gw = contiguous(gw.transpose(_to_channels_first(gw.ndim)))
+    if needs[0]:
+        w = _grouped_weight(weight, groups)  # (G, O/G, kernel · C/G)
+        if rows:  # computed transposed: conv_windows' VJP adds it back offset by offset
+            gcols = product(w.transpose(0, 2, 1), gt).transpose(0, 2, 1)
+        else:
+            gcols = product(gt.transpose(0, 2, 1), w)
     if bias is not None and needs[2]:
-        gb = g.sum(axis=(0, *range(2, dims + 2)))
-    return gx, gw, gb
+        # The batch axis first (whole rows at a time), then the few positions per channel:
+        # several times faster than one sum over (0, 2, ...), which runs along short rows.
+        gb = g.sum(axis=0).reshape(g.shape[1], -1).sum(axis=1)
+    return gcols, gw, gb
 
 
-def _input_gradient(g_groups, weight, shape, stride, padding, dilation):
-    """The adjoint of _columns after the GEMM: g_groups (N, G, O/G, P) to the input gradient.
-
-    The GEMM gives the window gradients kernel-offset-major, (G, kernel, C/G, N, *out), so
-    each offset's slab adds into the padded input gradient along whole output rows."""
-    batch, groups, per_group = g_groups.shape[:3]
-    kernel, channels = weight.shape[2:], weight.shape[1]  # channels per group
+def _input_gradient(slabs, shape, out, kernel, stride, padding, dilation):
+    """The adjoint of _columns, rows first: slabs (G, kernel · C/G, N·P), laid out
+    kernel-offset-major, so each offset's slab adds into the padded input gradient along
+    whole output rows."""
+    groups, batch = slabs.shape[0], shape[0]
     padded = [n + b + a for n, (b, a) in zip(shape[2:], padding)]
-    out = out_sizes(padded, kernel, stride, dilation)
-    w = weight.reshape(groups, per_group, channels, math.prod(kernel))
-    w = w.transpose(0, 3, 2, 1).reshape(groups, -1, per_group)  # (G, K·C/G, O/G)
-    g = g_groups.transpose(1, 2, 0, 3).reshape(groups, per_group, -1)  # (G, O/G, N·P)
-    slabs = product(w, g).reshape(groups, -1, channels, batch, *out)
-    gx = module_of(slabs).zeros((batch, *shape[1:2], *padded), dtype=slabs.dtype)
-    target = gx.reshape(batch, groups, -1, *padded).transpose(1, 2, 0, *range(3, 3 + len(out)))
-    for k, index in enumerate(window_offsets(kernel, stride, dilation, out)):
-        key = (slice(None), *index)  # outside [], as in _channels_last_padded
-        target[key] += slabs[:, k]
+    slabs = slabs.reshape(groups, math.prod(kernel), -1, batch, *out)
+    dims = len(out)
+
+    def target(gx):  # (G, C/G, N, *padded), a view of gx (N, C, *padded)
+        return gx.reshape(batch, groups, -1, *padded).transpose(1, 2, 0, *range(3, 3 + dims))
+
+    parts = (
+        (where, (slice(None), *index), slabs[:, k])
+        for k, (_, index, where) in enumerate(kernel_offsets(kernel, stride, dilation, out))
+    )
+    gx = scatter((batch, *shape[1:2], *padded), slabs.dtype, target, parts)
     return contiguous(unpad(gx, shape, padding))
 
 
@@ -214,12 +225,15 @@ def _scatter_channels_last(gcols, shape, out, kernel, stride, padding, dilation)
         gcols = xp.moveaxis(gcols, 0, -2)  # (N, *out, *kernel, G, C/G)
     gcols = gcols.reshape(shape[0], *out, *kernel, shape[1])
     padded = [n + b + a for n, (b, a) in zip(shape[2:], padding)]
-    gx = module_of(gcols).zeros((shape[0], *padded, shape[1]), dtype=gcols.dtype)
-    for offset, index in zip(
-        itertools.product(*map(range, kernel)), window_offsets(kernel, stride, dilation, out)
-    ):
-        key = (slice(None), *(slice(None),) * dims, *offset)
-        gx[index[:1] + index[2:]] += gcols[key]
+    parts = (
+        (
+            where,
+            index[:1] + index[2:],
+            gcols[(slice(None),) * (dims + 1) + offset],
+        )
+        for offset, index, where in kernel_offsets(kernel, stride, dilation, out)
+    )
+    gx = scatter((shape[0], *padded, shape[1]), gcols.dtype, lambda a: a, parts)
     inner = tuple(slice(b, b + n) for n, (b, _) in zip(shape[2:], padding))
     key = (slice(None), *inner)
-    return contiguous(xp.moveaxis(gx[key], -1, 1))
+    return contiguous(gx[key].transpose(_to_channels_first(gx.ndim)))

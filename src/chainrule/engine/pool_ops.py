@@ -10,42 +10,67 @@ from __future__ import annotations
 import functools
 
 from .backend import array_like, contiguous, is_device_array, module_of, xp
-from .conv_ops import out_sizes, pad, unpad, window_offsets
 from .primitive import primitive
+from .windows import kernel_offsets, out_sizes, pad, scatter, unpad, window_offsets
 
 # --- max pooling: the largest element of each window (the first, on ties) ------------------
 
 
 @primitive
 def max_pool(x, kernel_size=(1,), stride=(1,), padding=((0, 0),), dilation=(1,)):
-    padded = pad(x, padding, -xp.inf)
-    out = out_sizes(padded.shape[2:], kernel_size, stride, dilation)
-    result = None
-    for index in window_offsets(kernel_size, stride, dilation, out):
-        if result is None:
-            result = padded[index].copy()
-        else:
-            xp.maximum(result, padded[index], out=result)  # NaN propagates, as in torch
+    """The window maxima, one spatial axis at a time from the last (a box's maximum is the
+    maximum of its rows' maxima): fewer passes over strided data than offset by offset."""
+    result = pad(x, padding, -xp.inf)
+    out = out_sizes(result.shape[2:], kernel_size, stride, dilation)
+    for axis in reversed(range(len(out))):
+        k, s, d, n = kernel_size[axis], stride[axis], dilation[axis], out[axis]
+        lead = (slice(None),) * (axis + 2)
+        keys = [(*lead, slice(o * d, o * d + s * (n - 1) + 1, s)) for o in range(k)]
+        parts = [result[key] for key in keys]  # keys built outside []: mypy's 3.10 syntax
+        result = parts[0].copy() if k == 1 else xp.maximum(parts[0], parts[1])
+        for part in parts[2:]:
+            xp.maximum(result, part, out=result)  # NaN propagates, as in torch
     return result
 
 
 @max_pool.vjp
 def _(g, out, x, kernel_size=(1,), stride=(1,), padding=((0, 0),), dilation=(1,)):
     padded = pad(x, padding, -xp.inf)
-    gx = module_of(g).zeros(padded.shape, dtype=g.dtype)
-    offsets = list(window_offsets(kernel_size, stride, dilation, out.shape[2:]))
-    # As torch: a window's first maximum takes the gradient; in a window holding NaN (its
-    # output), the last NaN does. NaN never equals out, so each pass sees only its windows.
+    offsets = kernel_offsets(kernel_size, stride, dilation, out.shape[2:])
     nan = xp.isnan(out)
-    _route(gx, g, padded, offsets, ~nan, lambda part: part == out)
-    if nan.any():
-        _route(gx, g, padded, offsets[::-1], nan, xp.isnan)
+    if nan.any() or not xp.isfinite(g).all():
+        gx = module_of(g).zeros(padded.shape, dtype=g.dtype)
+        # As torch: a window's first maximum takes the gradient; in a window holding NaN
+        # (its output), the last NaN does. NaN never equals out, so each pass sees only
+        # its windows.
+        indices = [index for _, index, _ in offsets]
+        _route(gx, g, padded, indices, ~nan, lambda part: part == out)
+        _route(gx, g, padded, indices[::-1], nan, xp.isnan)
+    else:
+        maxima = _first_maximum(g, out, padded, offsets)
+        gx = scatter(padded.shape, g.dtype, lambda a: a, maxima)
     return (unpad(gx, x.shape, padding),)
 
 
-def _route(gx, g, padded, offsets, unclaimed, matches):
+def _first_maximum(g, out, padded, offsets):
+    """Each offset's share of a finite g, placed by windows.scatter: a window's gradient
+    goes to its first element equal to the maximum; the last offset takes the windows left
+    (without NaN, some element of each window is its maximum). Masks multiply: numpy's
+    where branches per element and runs several times slower on such random masks."""
+    claimed = module_of(out).zeros(out.shape, dtype=bool)
+    for number, (_, index, where) in enumerate(offsets):
+        if number == len(offsets) - 1:
+            hit = ~claimed
+        else:
+            hit = padded[index] == out
+            hit &= ~claimed
+            claimed |= hit
+        yield where, index, g * hit
+
+
+def _route(gx, g, padded, indices, unclaimed, matches):
     """Add g into gx at the first offset of each unclaimed window whose element matches."""
-    for index in offsets:
+    for index in indices:
         hit = matches(padded[index])
         hit &= unclaimed
         unclaimed ^= hit
