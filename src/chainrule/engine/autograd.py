@@ -182,7 +182,9 @@ def _store_grad(node, grad, owned):
     if node.grad is not None:
         grad = node.grad + grad
         owned = True
-    if not (owned and grad.dtype == dtype and backend.is_writable_array(grad)):
+    host = type(grad) is xp.ndarray
+    writable = grad.flags.writeable if host else backend.is_device_array(grad)
+    if not (owned and grad.dtype == dtype and writable):
         grad = backend.module_of(grad).array(grad, dtype=dtype)  # aliases nothing
     node.grad = grad
 

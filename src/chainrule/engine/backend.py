@@ -136,13 +136,6 @@ def is_array(value) -> bool:
     return isinstance(value, xp.ndarray) or is_device_array(value)
 
 
-def is_writable_array(array) -> bool:
-    """Whether `array` is an array (not a NumPy scalar) that may be written in place."""
-    if type(array) is xp.ndarray:
-        return array.flags.writeable
-    return is_device_array(array)  # CuPy arrays are always writable
-
-
 def array_like(data, like, dtype=None):
     """`data` as an array on the device of the array `like`; with like=None a device array
     stays where it is and anything else becomes a host array."""

@@ -300,7 +300,6 @@ class Size(int):
 def tensor(data, requires_grad=False, dtype=None, device=None) -> Tensor:
     """Make a tensor: float32 from Python numbers, the array's own dtype from NumPy;
     on `device` ('cpu' or 'cuda') when given, else where the data is."""
-    array = as_array(data, dtype)
-    if device is not None:
-        array = backend.to_device(array, device)
-    return Tensor(array, requires_grad=requires_grad)
+    if device is None:
+        return Tensor(data, requires_grad=requires_grad, dtype=dtype)
+    return Tensor(backend.to_device(as_array(data, dtype), device), requires_grad=requires_grad)
