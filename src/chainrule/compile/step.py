@@ -153,7 +153,8 @@ class CompiledStep:
         if isinstance(graph, str):
             self.graph_reason = graph
             return None
-        return graph if graph.labels_in_range(y) else None
+        # A graph made just now already ran this batch (its checked warm-up replay).
+        return graph if graph.first is not None or graph.labels_in_range(y) else None
 
     def _graph_replay(self, graph, X, y):
         values, has_grad = graph.run(X, y)
