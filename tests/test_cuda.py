@@ -257,6 +257,35 @@ def test_a_label_out_of_range_is_named_by_the_graph_road_too():
         step(X, cr.tensor(np.full(32, 7), device="cuda"))
 
 
+@needs_cuda
+def test_a_batch_with_ignored_labels_takes_the_checked_replay_with_the_eager_numbers():
+    results = []
+    for compiled in (True, False):
+        cr.manual_seed(0)
+        model = _mlp().to("cuda")
+        opt = optim.SGD(model.parameters(), lr=0.1)
+        step = cr.compile_step(model, F.cross_entropy, opt) if compiled else None
+        losses = []
+        for seed in range(5):
+            rng = np.random.default_rng(seed)
+            X = cr.tensor(rng.normal(size=(32, 8)), device="cuda")
+            labels = rng.integers(0, 3, 32)
+            labels[:4] = -100 if seed == 4 else labels[:4]  # ignored rows, once a graph exists
+            y = cr.tensor(labels, device="cuda")
+            if step is not None:
+                losses.append(step(X, y))
+            else:
+                opt.zero_grad()
+                loss = F.cross_entropy(model(X), y)
+                loss.backward()
+                opt.step()
+                losses.append(float(loss.data))
+        results.append((losses, [host(p) for p in model.parameters()]))
+    np.testing.assert_allclose(results[0][0], results[1][0], rtol=1e-12)
+    for p, q in zip(results[0][1], results[1][1]):
+        np.testing.assert_allclose(p, q, rtol=1e-12)
+
+
 # --- fit, files, the CLI ------------------------------------------------------------------------
 
 @needs_cuda
