@@ -177,14 +177,18 @@ def batch_norm_forward(out, mean, var, x, weight, bias, eps) -> bool:
     """Batch norm in training of x (rows × width, width ≥ 2) into out, per column: μ into
     mean, the biased σ² into var, out := (x − μ)/√(σ² + eps)·weight + bias (weight and bias
     may be None); see nn/batch_norm_ops.py."""
-    return _enabled and type(eps) is float and _native.batch_norm_forward(
-        out, mean, var, x, weight, bias, eps
+    return (
+        _enabled
+        and type(eps) is float
+        and _native.batch_norm_forward(out, mean, var, x, weight, bias, eps)
     )
 
 
 def batch_norm_backward(gx, gw, gb, g, x, weight, eps) -> bool:
     """Batch norm's gradients for the upstream g into gx, gw, gb (each None when not
     wanted), the statistics computed again from x."""
-    return _enabled and type(eps) is float and _native.batch_norm_backward(
-        gx, gw, gb, g, x, weight, eps
+    return (
+        _enabled
+        and type(eps) is float
+        and _native.batch_norm_backward(gx, gw, gb, g, x, weight, eps)
     )

@@ -16,6 +16,7 @@ from .kernels import (
     ReLUKernel,
     build_kernels,
     kernel_factories,
+    observer_of,
 )
 from .losses import EagerLoss, loss_kernel
 
@@ -71,7 +72,7 @@ def flatten_layers(model):
     from ..nn import Identity, Sequential
 
     supported = kernel_factories()
-    if "forward" in vars(model):
+    if "forward" in vars(model) and observer_of(model) is None:
         return None, f"{type(model).__name__} has a replaced forward"
     if type(model) is Sequential:
         layers = []

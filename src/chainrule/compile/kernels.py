@@ -209,6 +209,26 @@ class FlattenKernel:
         return g.reshape(self.in_shape)
 
 
+class ObservedKernel:
+    """A parameterless layer's kernel whose output a callback observes (observed_forward)."""
+
+    def __init__(self, kernel, observer):
+        self.kernel, self.observer, self.out_shape = kernel, observer, kernel.out_shape
+
+    def forward(self, x):
+        out = self.kernel.forward(x)
+        self.observer(out)
+        return out
+
+    def backward(self, g):
+        return self.kernel.backward(g)
+
+
+def observer_of(module):
+    """The function a compile.observed_forward hands the module's output to, or None."""
+    return getattr(vars(module).get("forward"), "observer", None)
+
+
 def _activation(op, options_of):
     """A factory for PrimitiveKernel: `options_of(module)` gives the primitive's options."""
 
@@ -263,6 +283,11 @@ def build_kernels(layers, in_shape, dtype):
             kernel = ReLUKernel(layer, shape, dtype, linear=kernels[-1] if after_linear else None)
         else:
             kernel = make(layer, shape, dtype)
+        observer = observer_of(layer)
+        if observer is not None:
+            if getattr(kernel, "trains", False):
+                return None  # only activations are observed (a parameter's kernel is not)
+            kernel = ObservedKernel(kernel, observer)
         kernels.append(kernel)
         seen_params = seen_params or getattr(kernel, "trains", False)
         shape = kernel.out_shape

@@ -34,13 +34,9 @@ class DivergenceError(ChainruleError, FloatingPointError):
         self.epoch, self.step, self.parameter = epoch, step, parameter
 
 
-def squared_norms(params):
+def squared_norms(state):
     """Each gradient's squared L2 norm (0.0 where a parameter has no gradient)."""
-    norms = []
-    for _, p in params:
-        g = p.grad
-        norms.append(0.0 if g is None else float(np.dot(g.ravel(), g.ravel())))
-    return norms
+    return [0.0 if square is None else float(square) for square in state.gradient_squares()]
 
 
 def first_nonfinite_gradient(params):
@@ -69,7 +65,7 @@ class DivergenceGuard(Callback):
     def _total_squared_norm(self, state):
         # Per parameter, then summed exactly: the same number whether the gradients are views
         # of an optimizer's flat buffer (a compiled step) or arrays of their own (eager).
-        return math.fsum(squared_norms(state.params))
+        return math.fsum(squared_norms(state))
 
     def on_after_backward(self, state):
         total = self._total_squared_norm(state)
