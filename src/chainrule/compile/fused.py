@@ -132,7 +132,9 @@ class FusedRoad:
 
     def plan(self, X, y, dtype):
         """The Plan for this batch (made on first sight), or None when it is declined."""
-        key = (X.shape, X.dtype, y.shape, y.dtype, *[m.training for m in self.moded])
+        key = (X.shape, X.dtype, y.shape, y.dtype)
+        if self.moded:
+            key += tuple([m.training for m in self.moded])
         plan = self.plans.get(key)
         if plan is None:
             kernels = build_kernels(self.layers, X.shape, dtype)
