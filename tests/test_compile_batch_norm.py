@@ -26,11 +26,11 @@ def bn_mlp(first=False, activation=nn.ReLU, **options):
     return nn.Sequential(*layers)
 
 
-def run(make, steps, compiled, eval_from=None):
+def run(make, steps, compiled, eval_from=None, loss_fn=F.cross_entropy):
     cr.manual_seed(5)
     model = make()
     opt = optim.Adam(model.parameters(), lr=1e-2, fused=True)
-    step = compile_step(model, F.cross_entropy, opt) if compiled else None
+    step = compile_step(model, loss_fn, opt) if compiled else None
     losses = []
     for i, (X, y) in enumerate(steps):
         if i == eval_from:
@@ -39,7 +39,7 @@ def run(make, steps, compiled, eval_from=None):
             losses.append(step(X, y))
         else:
             opt.zero_grad()
-            loss = F.cross_entropy(model(cr.tensor(X)), cr.tensor(y))
+            loss = loss_fn(model(cr.tensor(X)), cr.tensor(y))
             loss.backward()
             opt.step()
             losses.append(float(loss.data))
@@ -75,6 +75,17 @@ def test_a_batch_norm_mlp_takes_the_fused_kernels_and_replays_the_eager_run(name
     assert step.road == "fused" and step.compiled
     assert step.replays == 12 and step.eager_steps == 0
     assert_same(run(make, steps, compiled=False), compiled)
+
+
+@pytest.mark.parametrize("loss_fn", [nn.CrossEntropyLoss(reduction="sum"), nn.MSELoss()],
+                         ids=["cross_entropy_sum", "mse"])
+def test_other_losses_keep_the_eager_bits(loss_fn):
+    steps = batches(8)
+    if isinstance(loss_fn, nn.MSELoss):
+        steps = [(X, np.eye(3)[y]) for X, y in steps]
+    compiled = run(bn_mlp, steps, compiled=True, loss_fn=loss_fn)
+    assert compiled[2].road == "fused" and compiled[2].replays == 8
+    assert_same(run(bn_mlp, steps, compiled=False, loss_fn=loss_fn), compiled)
 
 
 def test_eval_mode_on_running_statistics_takes_the_traced_road():

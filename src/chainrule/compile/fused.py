@@ -18,7 +18,7 @@ from .kernels import (
     kernel_factories,
     observer_of,
 )
-from .losses import EagerLoss, loss_kernel
+from .losses import CrossEntropyKernel, EagerLoss, ExactCrossEntropyKernel, loss_kernel
 
 __all__ = ["FusedRoad", "Plan", "flatten_layers", "fused_support"]
 
@@ -33,7 +33,11 @@ class Plan:
     def __init__(self, kernels, loss, loss_fn):
         self.exact = any(isinstance(k, BatchNormKernel) for k in kernels)
         if self.exact:
-            loss = EagerLoss(loss_fn, loss)
+            loss = (
+                ExactCrossEntropyKernel(loss, loss.reduction)
+                if isinstance(loss, CrossEntropyKernel)
+                else EagerLoss(loss_fn, loss)
+            )
             for kernel in kernels:
                 if isinstance(kernel, LinearKernel):
                     kernel.exact = True

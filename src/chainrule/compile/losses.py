@@ -14,7 +14,7 @@ import math
 
 from ..engine.backend import xp
 from ..engine.ops import stable_sigmoid
-from ..nn.primitives import bce_with_logits
+from ..nn.primitives import _LabelRows, bce_with_logits, label_grad, label_loss
 
 
 class CrossEntropyKernel:
@@ -36,6 +36,7 @@ class CrossEntropyKernel:
         self.picked = xp.empty(n, xp.intp)
         self.valid = xp.zeros(self.classes, xp.int8)  # indexed by the labels to check them
         self.scale = 1.0 / n if reduction == "mean" else 1.0
+        self.reduction = reduction
 
     def target(self, y):
         kind = y.dtype.kind
@@ -90,6 +91,23 @@ class ElementwiseKernel:
         values, grad = self.rule(z, y)
         grad *= self.scale
         return float(values.sum()) * self.scale, grad
+
+
+class ExactCrossEntropyKernel:
+    """Cross-entropy with default options by label_cross_entropy's own arithmetic (its value
+    and its VJP for the seed 1 from one log-softmax): the eager step's bits, for exact plans;
+    the one-pass kernel checks the targets."""
+
+    def __init__(self, kernel, reduction):
+        self.kernel, self.reduction = kernel, reduction
+
+    def target(self, y):
+        return self.kernel.target(y)
+
+    def __call__(self, z, y):
+        rows = _LabelRows(z, y, None, -100, 0.0)
+        loss = xp.asarray(label_loss(rows, z, 0.0, self.reduction))
+        return float(loss), label_grad(rows, xp.ones_like(loss), z, 0.0, self.reduction)
 
 
 class EagerLoss:
