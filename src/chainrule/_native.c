@@ -374,6 +374,10 @@ static PyMethodDef methods[] = {
     {"adagrad", adagrad, METH_VARARGS, "One Adagrad step in place; False if not applicable."},
     {"bias_relu", bias_relu, METH_VARARGS, "z := max(z + bias, 0) in place; False if not applicable."},
     {"relu_grad", relu_grad, METH_VARARGS, "grad := grad * (z > 0) in place; False if not applicable."},
+    {"cross_entropy_shift", cross_entropy_shift, METH_VARARGS,
+     "Cross-entropy's row shift and label pick; False if not applicable."},
+    {"cross_entropy_normalize", cross_entropy_normalize, METH_VARARGS,
+     "Cross-entropy's gradient normalization; False if not applicable."},
     {"batch_norm_forward", batch_norm_forward, METH_VARARGS,
      "Batch norm in training over a matrix's columns; False if not applicable."},
     {"batch_norm_backward", batch_norm_backward, METH_VARARGS,
@@ -386,7 +390,7 @@ static struct PyModuleDef module = {PyModuleDef_HEAD_INIT, "_native", NULL, -1, 
 /* native.py refuses a module whose VERSION is not its own: an editable install keeps the
  * .so built from an older _native.c until it is reinstalled. Bump both with any change to the
  * functions or their arguments. */
-#define VERSION 3
+#define VERSION 4
 
 PyMODINIT_FUNC PyInit__native(void) {
     PyObject *m = PyModule_Create(&module);

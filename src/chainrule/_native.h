@@ -14,6 +14,10 @@
 #define WIDE_VECTORS __attribute__((target_clones("avx512f", "avx2", "default")))
 #else
 #define WIDE_VECTORS
+/* _native_cross_entropy.c */
+PyObject *cross_entropy_shift(PyObject *self, PyObject *args);
+PyObject *cross_entropy_normalize(PyObject *self, PyObject *args);
+
 #endif
 /* Buffers of C-contiguous arrays (the first `writable` of them writable) of one float type
  * ('f' or 'd'), not overlapping; 0, holding nothing, when one is not such an array. */
@@ -25,5 +29,9 @@ int same_shape(Py_buffer *x, Py_buffer *y);
 /* _native_batch_norm.c */
 PyObject *batch_norm_forward(PyObject *self, PyObject *args);
 PyObject *batch_norm_backward(PyObject *self, PyObject *args);
+
+/* _native_cross_entropy.c */
+PyObject *cross_entropy_shift(PyObject *self, PyObject *args);
+PyObject *cross_entropy_normalize(PyObject *self, PyObject *args);
 
 #endif

@@ -1,6 +1,7 @@
 """Compiled one-pass loops (the optional extension `_native.c`) for the hot elementwise work
-of a training step: the optimizers' updates (Adam/AdamW, SGD, RMSprop, Adagrad) and ReLU
-after a Linear layer.
+of a training step: the optimizers' updates (Adam/AdamW, SGD, RMSprop, Adagrad), ReLU
+after a Linear layer, batch norm in training, and the elementwise passes of the fused
+cross-entropy.
 
 NumPy makes one pass over memory per operation (Adam: about twelve); these loops make one,
 performing the NumPy path's operations in its order and precision, so the numbers are
@@ -15,7 +16,7 @@ from __future__ import annotations
 
 import warnings
 
-VERSION = 3  # _native.c's VERSION: the functions and arguments this module calls
+VERSION = 4  # _native.c's VERSION: the functions and arguments this module calls
 
 
 def _checked(module):
@@ -191,4 +192,22 @@ def batch_norm_backward(gx, gw, gb, g, x, weight, eps) -> bool:
         _enabled
         and type(eps) is float
         and _native.batch_norm_backward(gx, gw, gb, g, x, weight, eps)
+    )
+
+
+def cross_entropy_shift(shifted, row_max, picked_logits, z, picked) -> bool:
+    """For (rows, C) logits z: row_max := each row's maximum, shifted := z − row_max (per
+    row), picked_logits := shifted.flat[picked] (picked: one flat index per row, in its row)."""
+    return _enabled and _native.cross_entropy_shift(shifted, row_max, picked_logits, z, picked)
+
+
+def cross_entropy_normalize(grad, scaled_sum, row_sum, picked, inverse_scale, scale) -> bool:
+    """scaled_sum := row_sum · inverse_scale, grad := grad / scaled_sum (per row), then
+    grad.flat[picked] −= scale."""
+    return (
+        _enabled
+        and _plain(inverse_scale, scale)
+        and _native.cross_entropy_normalize(
+            grad, scaled_sum, row_sum, picked, float(inverse_scale), float(scale)
+        )
     )

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import math
 
+from .. import native
 from ..engine.backend import xp
 from ..engine.ops import stable_sigmoid
 from ..nn.primitives import _LabelRows, bce_with_logits, label_grad, label_loss
@@ -34,6 +35,7 @@ class CrossEntropyKernel:
         self.ones_n, self.ones_c = xp.ones(n, dtype), xp.ones(self.classes, dtype)
         self.offsets = xp.arange(n) * self.classes  # flat index of each row's first class
         self.picked = xp.empty(n, xp.intp)
+        self.picks = xp.empty(n, dtype)  # the shifted logit at each row's label
         self.valid = xp.zeros(self.classes, xp.int8)  # indexed by the labels to check them
         self.scale = 1.0 / n if reduction == "mean" else 1.0
         self.reduction = reduction
@@ -57,16 +59,21 @@ class CrossEntropyKernel:
         return z.max(axis=1, out=self.row_max)
 
     def __call__(self, z, y):
-        shifted, grad, row_sum = self.shifted, self.grad, self.row_sum
+        shifted, grad, row_sum, label_logits = self.shifted, self.grad, self.row_sum, self.picks
         picked = xp.add(self.offsets, y, out=self.picked)  # flat indices of the labels
-        xp.subtract(z, self._row_max(z)[:, None], out=shifted)
+        if not native.cross_entropy_shift(shifted, self.row_max, label_logits, z, picked):
+            xp.subtract(z, self._row_max(z)[:, None], out=shifted)
+            self.shifted_flat.take(picked, out=label_logits)
         xp.exp(shifted, out=grad)
         xp.dot(grad, self.ones_c, out=row_sum)
-        label_logits = self.shifted_flat.take(picked)
         # (softmax − onehot)·scale, the scale folded into the division.
-        scaled_sum = xp.multiply(row_sum, 1.0 / self.scale, out=self.row_max)
-        xp.divide(grad, scaled_sum[:, None], out=grad)
-        self.grad_flat[picked] -= self.scale
+        inverse = 1.0 / self.scale
+        if not native.cross_entropy_normalize(
+            grad, self.row_max, row_sum, picked, inverse, self.scale
+        ):
+            scaled_sum = xp.multiply(row_sum, inverse, out=self.row_max)
+            xp.divide(grad, scaled_sum[:, None], out=grad)
+            self.grad_flat[picked] -= self.scale
         per_row = xp.subtract(xp.log(row_sum, out=row_sum), label_logits, out=label_logits)
         return float(xp.dot(per_row, self.ones_n)) * self.scale, grad
 
