@@ -13,7 +13,7 @@ from test_native import (  # noqa: F401 (a fixture)
 )
 
 from chainrule import native
-from chainrule.nn.batch_norm_ops import batch_norm_train
+from chainrule.nn.batch_norm_ops import batch_norm_train, train_forward
 
 SHAPES = [(2, 2), (3, 5), (8, 17), (128, 256), (1000, 3)]
 
@@ -47,6 +47,23 @@ def test_batch_norm_loops_are_bit_identical_to_the_numpy_path(numpy_then_native,
     assert len(plain) == len(compiled)
     for a, b in zip(plain, compiled):
         assert_same_bits(a, b)
+
+
+@needs_extension
+@pytest.mark.parametrize("dtype", FLOATS)
+@pytest.mark.parametrize("special", [False, True], ids=["finite", "inf-nan-zeros"])
+def test_batch_norm_then_relu_in_one_pass_is_bit_identical(numpy_then_native, dtype, special):
+    rng = np.random.default_rng(4)
+    x = awkward_values(rng, (16, 9), dtype, special=special)
+    weight, bias = rng.standard_normal(9).astype(dtype), rng.standard_normal(9).astype(dtype)
+
+    def run():
+        with np.errstate(all="ignore"):
+            return [train_forward(x, weight, bias, None, None, None, 0.1, 1e-5, relu=True)]
+
+    plain, compiled = numpy_then_native(run)
+    assert_same_bits(plain[0], compiled[0])
+    assert (compiled[0] >= 0).sum() + np.isnan(compiled[0]).sum() == compiled[0].size
 
 
 def arrays(shape=(6, 4), dtype=np.float64):

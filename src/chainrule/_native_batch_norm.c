@@ -8,6 +8,9 @@
  * NumPy reduces axis 0 of a C-contiguous array of two or more columns (with one column it
  * sums pairwise: declined); a mean divides in double, as NumPy's mean divides by an intp
  * count, then rounds to T. `work` holds 4 × width values. */
+/* NumPy's maximum (ReLU's): NaN wins, else the larger, and b when they are equal. */
+#define BN_MAX(a, b) (((a) > (b) || (a) != (a)) ? (a) : (b))
+
 #define DEFINE_BATCH_NORM(T, SQRT)                                                           \
     static inline void column_mean_##T(const T *restrict x, Py_ssize_t rows, Py_ssize_t width,      \
                                 T *restrict sum) {                                           \
@@ -28,10 +31,10 @@
             }                                                                                \
         for (Py_ssize_t j = 0; j < width; j++) var[j] = (T)((double)var[j] / (double)rows);  \
     }                                                                                        \
-    /* out := (x − μ)/√(σ² + eps)·γ + β */                                                   \
+    /* out := (x − μ)/√(σ² + eps)·γ + β, then max(out, 0) with relu */                      \
     WIDE_VECTORS static void bn_forward_##T(const T *restrict x, const T *restrict w, const T *restrict b, \
                                T *restrict out, T *restrict mean, T *restrict var,           \
-                               Py_ssize_t rows, Py_ssize_t width, double eps,                \
+                               Py_ssize_t rows, Py_ssize_t width, double eps, int relu,      \
                                T *restrict work) {                                           \
         moments_##T(x, rows, width, mean, var);                                              \
         T *restrict denom = work;                                                            \
@@ -41,7 +44,7 @@
                 T o = (x[j] - mean[j]) / denom[j];                                           \
                 if (w) o = o * w[j];                                                         \
                 if (b) o = o + b[j];                                                         \
-                out[j] = o;                                                                  \
+                out[j] = relu ? BN_MAX(o, (T)0) : o;                                         \
             }                                                                                \
     }                                                                                        \
     /* the VJP: γ-gradient Σ g·x̂, β-gradient Σ g, and with ĝ = g·γ                           \
@@ -117,12 +120,14 @@ static int batch_norm_fits(Py_buffer **at, int count, int reference, int matrice
 
 static void *data(Py_buffer *view) { return view == NULL ? NULL : view->buf; }
 
-/* batch_norm_forward(out, mean, var, x, weight or None, bias or None, eps) -> bool: out of
- * x's shape (rows × width); mean and var receive the batch's μ and biased σ². */
+/* batch_norm_forward(out, mean, var, x, weight or None, bias or None, eps, relu) -> bool: out
+ * of x's shape (rows × width); mean and var receive the batch's μ and biased σ². */
 PyObject *batch_norm_forward(PyObject *self, PyObject *args) {
     PyObject *o[6];
     double eps;
-    if (!PyArg_ParseTuple(args, "OOOOOOd", &o[0], &o[1], &o[2], &o[3], &o[4], &o[5], &eps))
+    int relu;
+    if (!PyArg_ParseTuple(args, "OOOOOOdp", &o[0], &o[1], &o[2], &o[3], &o[4], &o[5], &eps,
+                          &relu))
         return NULL;
     if (o[0] == Py_None || o[1] == Py_None || o[2] == Py_None || o[3] == Py_None)
         Py_RETURN_FALSE;
@@ -136,10 +141,10 @@ PyObject *batch_norm_forward(PyObject *self, PyObject *args) {
         Py_BEGIN_ALLOW_THREADS
         if (at[3]->format[0] == 'f')
             bn_forward_float(data(at[3]), data(at[4]), data(at[5]), data(at[0]), data(at[1]),
-                             data(at[2]), rows, width, eps, work);
+                             data(at[2]), rows, width, eps, relu, work);
         else
             bn_forward_double(data(at[3]), data(at[4]), data(at[5]), data(at[0]), data(at[1]),
-                              data(at[2]), rows, width, eps, work);
+                              data(at[2]), rows, width, eps, relu, work);
         Py_END_ALLOW_THREADS
     }
     PyMem_RawFree(work);

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import warnings
 
-VERSION = 4  # _native.c's VERSION: the functions and arguments this module calls
+VERSION = 5  # _native.c's VERSION: the functions and arguments this module calls
 
 
 def _checked(module):
@@ -174,14 +174,14 @@ def relu_grad(grad, z) -> bool:
     return _enabled and _native.relu_grad(grad, z)
 
 
-def batch_norm_forward(out, mean, var, x, weight, bias, eps) -> bool:
+def batch_norm_forward(out, mean, var, x, weight, bias, eps, relu=False) -> bool:
     """Batch norm in training of x (rows × width, width ≥ 2) into out, per column: μ into
     mean, the biased σ² into var, out := (x − μ)/√(σ² + eps)·weight + bias (weight and bias
-    may be None); see nn/batch_norm_ops.py."""
+    may be None), then max(out, 0) with relu; see nn/batch_norm_ops.py."""
     return (
         _enabled
         and type(eps) is float
-        and _native.batch_norm_forward(out, mean, var, x, weight, bias, eps)
+        and _native.batch_norm_forward(out, mean, var, x, weight, bias, eps, bool(relu))
     )
 
 

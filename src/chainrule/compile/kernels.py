@@ -16,7 +16,7 @@ from __future__ import annotations
 from .. import native
 from ..engine import ops, random
 from ..engine.backend import xp
-from ..nn.batch_norm_ops import batch_norm_train
+from ..nn.batch_norm_ops import batch_norm_train, train_forward
 from ..nn.primitives import gelu
 
 
@@ -78,6 +78,7 @@ class BatchNormKernel:
         self.trains = module.weight is not None or module.bias is not None
         self.grad_weight = self.grad_bias = None
         self.arguments = self.out = None
+        self.relu_after = False  # a ReLU kernel after it: ReLU applied in the same pass
 
     @staticmethod
     def supports(module, in_shape):
@@ -108,7 +109,7 @@ class BatchNormKernel:
             m.running_var if update else None,
             m.num_batches_tracked if tracking else None,
         )
-        self.out = batch_norm_train.forward(*self.arguments, momentum=m.momentum, eps=m.eps)
+        self.out = train_forward(*self.arguments, m.momentum, m.eps, relu=self.relu_after)
         return self.out
 
     def backward(self, g):
@@ -126,18 +127,25 @@ class BatchNormKernel:
 
 class ReLUKernel:
     """max(x, 0): in place on a Linear's output, adding that Linear's bias in the same pass
-    (one compiled loop when chainrule.native is built); the backward masks by the output."""
+    (one compiled loop when chainrule.native is built), or taken by a BatchNorm kernel in its
+    last pass; the backward masks by the output."""
 
-    def __init__(self, module, in_shape, dtype, *, linear=None):
-        self.linear = linear
+    def __init__(self, module, in_shape, dtype, *, linear=None, norm=None):
+        self.linear, self.norm = linear, norm
         if linear is not None:
             linear.bias_added_by_next = True
-        self.out = None if linear is not None else xp.empty(in_shape, dtype)
+        if norm is not None:
+            norm.relu_after = True
+        fused = linear is not None or norm is not None
+        self.out = None if fused else xp.empty(in_shape, dtype)
         self.mask = xp.empty(in_shape, bool)
         self.out_shape = in_shape
         self.y = None
 
     def forward(self, x):
+        if self.norm is not None:
+            self.y = x  # the batch norm kernel took max(·, 0) already
+            return x
         if self.linear is None:
             self.y = xp.maximum(x, 0, out=self.out)
             return self.y
@@ -279,8 +287,14 @@ def build_kernels(layers, in_shape, dtype):
                 return None
             kernel = BatchNormKernel(layer, shape, dtype, input_grad=seen_params)
         elif make is ReLUKernel:
-            after_linear = bool(kernels) and isinstance(kernels[-1], LinearKernel)
-            kernel = ReLUKernel(layer, shape, dtype, linear=kernels[-1] if after_linear else None)
+            previous = kernels[-1] if kernels else None
+            kernel = ReLUKernel(
+                layer,
+                shape,
+                dtype,
+                linear=previous if isinstance(previous, LinearKernel) else None,
+                norm=previous if isinstance(previous, BatchNormKernel) else None,
+            )
         else:
             kernel = make(layer, shape, dtype)
         observer = observer_of(layer)

@@ -43,7 +43,13 @@ def batch_norm_train(
 ):
     """γ·(x − μ)/√(σ² + eps) + β with each channel's batch mean μ and biased variance σ²;
     the running statistics (and the batch counter) are updated in place, as BatchNorm does."""
-    compiled = _native_forward(x, weight, bias, eps)
+    return train_forward(x, weight, bias, running_mean, running_var, counter, momentum, eps)
+
+
+def train_forward(x, weight, bias, running_mean, running_var, counter, momentum, eps, relu=False):
+    """batch_norm_train's forward; relu=True then applies ReLU's max(·, 0) (in the same pass
+    when compiled), for the fused road's BatchNorm1d followed by ReLU."""
+    compiled = _native_forward(x, weight, bias, eps, relu)
     if compiled is None:
         _axes, shape, mean, centered, var = _statistics(x, eps)
     else:
@@ -64,7 +70,7 @@ def batch_norm_train(
         out = out * weight.reshape(shape)
     if bias is not None:
         out = out + bias.reshape(shape)
-    return out
+    return xp.maximum(out, 0, out=out) if relu else out
 
 
 @batch_norm_train.vjp
@@ -107,13 +113,13 @@ def _takes(*arrays):
     return native.available() and all(type(a) is _ndarray and a.ndim == 2 for a in arrays)
 
 
-def _native_forward(x, weight, bias, eps):
+def _native_forward(x, weight, bias, eps, relu):
     """(out, μ, σ²) by the compiled loop, or None."""
     if not _takes(x):
         return None
     out = xp.empty_like(x)
     mean, var = xp.empty((2, 1, x.shape[1]), x.dtype)
-    if not native.batch_norm_forward(out, mean, var, x, weight, bias, eps):
+    if not native.batch_norm_forward(out, mean, var, x, weight, bias, eps, relu):
         return None
     return out, mean, var
 
