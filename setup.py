@@ -8,7 +8,12 @@ from setuptools import Extension, setup
 # floating-point traps (values are unchanged), which lets sqrt and selects vectorize.
 setup(ext_modules=[Extension(
     "chainrule._native",
-    ["src/chainrule/_native.c"],
+    [
+        "src/chainrule/_native.c",
+        "src/chainrule/_native_batch_norm.c",
+        "src/chainrule/_native_cross_entropy.c",
+    ],
+    depends=["src/chainrule/_native.h"],
     optional=True,
     extra_compile_args=["-O3", "-ffp-contract=off", "-fno-math-errno", "-fno-trapping-math"],
 )])

@@ -239,30 +239,38 @@ def _record(fn, leaves):
     return Program(recorder, len(leaves), {"loss": recorder.slot_of[id(out.data)]}, grads)
 
 
-def test_gradient_monitor_observes_the_replayed_steps(monkeypatch):
-    from chainrule.compile.step import CompiledStep
+def test_gradient_monitor_observes_the_fused_steps_without_changing_them(monkeypatch):
+    """The monitor's wrapped activations (compile.observed_forward) keep a Sequential on the
+    fused road: the same numbers as without the monitor, its record that of the eager run."""
+    from chainrule.compile.fused import Plan
 
-    replays = []
-    replay = CompiledStep._replay
-    monkeypatch.setattr(CompiledStep, "_replay",
-                        lambda self, *args: replays.append(1) or replay(self, *args))
+    runs = []
+    plan_run = Plan.run
+    monkeypatch.setattr(Plan, "run", lambda self, *args: runs.append(1) or plan_run(self, *args))
     X, y = data(64)
-    records = []
-    for compile in (False, True):
+    results = []
+    for compile, monitored in ((False, True), (True, False), (True, True)):
         cr.manual_seed(1)
         model = nn.Sequential(nn.Linear(6, 8), nn.ReLU(), nn.Linear(8, 8), nn.Tanh(),
                               nn.Linear(8, 3)).double()
-        monitor = cr.callbacks.GradientMonitor()
+        monitor = [cr.callbacks.GradientMonitor()] if monitored else []
         history = cr.fit(model, nn.CrossEntropyLoss(), optim.SGD(model.parameters(), lr=0.1),
-                         X, y, epochs=3, batch_size=8, seed=0, verbose=0, callbacks=[monitor],
+                         X, y, epochs=3, batch_size=8, seed=0, verbose=0, callbacks=monitor,
                          compile=compile)
-        records.append((history.history["loss"], history.grad_monitor))
-    (eager_loss, eager_record), (loss, record) = records
-    assert len(replays) == 3 * 8 - 2  # every batch after the two recordings was replayed
-    assert loss == eager_loss
+        results.append((history.history["loss"], history.grad_monitor,
+                        [p.data.copy() for p in model.parameters()]))
+    (eager_loss, eager_record, _), (bare_loss, _, bare), (loss, record, weights) = results
+    assert len(runs) == 2 * 3 * 8  # every batch of both compiled runs on the fused kernels
+    assert loss == bare_loss
+    for p, q in zip(weights, bare):
+        np.testing.assert_array_equal(p, q)
+    np.testing.assert_allclose(loss, eager_loss, rtol=1e-10)
     assert record["dead_relu"] == eager_record["dead_relu"]
     assert record["saturated"] == eager_record["saturated"] and record["saturated"]["3"]
-    assert record["grad_norm"] == eager_record["grad_norm"]
+    for key in ("grad_norm", "update_ratio"):
+        assert record[key].keys() == eager_record[key].keys()
+        for name, series in record[key].items():
+            np.testing.assert_allclose(series, eager_record[key][name], rtol=1e-10)
 
 
 def test_a_buffer_is_read_by_every_replay():

@@ -321,9 +321,6 @@ class Doubler(nn.Module):
 
 
 TRACED_MODELS = {
-    "batch_norm": lambda: nn.Sequential(nn.Linear(4, 6, dtype=np.float64),
-                                        nn.BatchNorm1d(6).double(),
-                                        nn.Linear(6, 3, dtype=np.float64)),
     "custom_module": lambda: nn.Sequential(nn.Linear(4, 3, dtype=np.float64), Doubler()),
     "residual": lambda: nn.Sequential(nn.Linear(4, 3, dtype=np.float64),
                                       nn.Residual(nn.Tanh())),

@@ -1,6 +1,6 @@
 /* One-pass loops for the elementwise work of a training step, over contiguous float32 or
  * float64 buffers: the optimizers' updates (Adam/AdamW, SGD, RMSprop, Adagrad) and ReLU after
- * a Linear layer.
+ * a Linear layer (batch norm's loops: _native_batch_norm.c; what both share: _native.h).
  *
  * NumPy makes one pass over memory per operation (Adam: about twelve); each loop here makes
  * one. It performs, element by element, exactly the IEEE operations of the NumPy path in the
@@ -9,10 +9,7 @@
  * (tests/test_native.py). Built as an optional extension: without a C compiler the NumPy
  * paths run. chainrule/native.py is the Python side.
  */
-#define PY_SSIZE_T_CLEAN
-#include <Python.h>
-#include <math.h>
-#include <string.h>
+#include "_native.h"
 
 /* Everything an update needs besides the buffers, as the Python side computed it. */
 typedef struct {
@@ -159,7 +156,7 @@ enum { PARAM, STATE_1, STATE_2, STATE_3, GRAD, N_SLOTS };
         (void)o3;                                                                            \
         BODY(T, SQRT)                                                                        \
     }                                                                                        \
-    static void NAME(void **a, Py_ssize_t n, const Constants *c, int options) {              \
+    WIDE_VECTORS static void NAME(void **a, Py_ssize_t n, const Constants *c, int options) { \
         DISPATCH(NAME##_loop, options)                                                       \
     }
 
@@ -175,8 +172,8 @@ DEFINE_BOTH(adagrad, ADAGRAD_LOOP)
 /* ReLU after a Linear layer, in place on its output z (rows × width), bias optional:
  * forward z := max(z + b, 0) (NumPy's add then maximum), backward g := g · (z > 0). */
 #define DEFINE_RELU(T)                                                                       \
-    static void bias_relu_##T(T *restrict z, const T *restrict b, Py_ssize_t rows,           \
-                              Py_ssize_t width) {                                            \
+    WIDE_VECTORS static void bias_relu_##T(T *restrict z, const T *restrict b,               \
+                                           Py_ssize_t rows, Py_ssize_t width) {             \
         for (Py_ssize_t r = 0; r < rows; r++, z += width) {                                  \
             if (b)                                                                           \
                 for (Py_ssize_t j = 0; j < width; j++) z[j] = NAN_MAX(z[j] + b[j], (T)0);     \
@@ -184,16 +181,16 @@ DEFINE_BOTH(adagrad, ADAGRAD_LOOP)
                 for (Py_ssize_t j = 0; j < width; j++) z[j] = NAN_MAX(z[j], (T)0);            \
         }                                                                                    \
     }                                                                                        \
-    static void relu_grad_##T(T *restrict g, const T *restrict z, Py_ssize_t n) {            \
+    WIDE_VECTORS static void relu_grad_##T(T *restrict g, const T *restrict z, Py_ssize_t n) { \
         for (Py_ssize_t i = 0; i < n; i++) g[i] = g[i] * (T)(z[i] > 0);                        \
     }
 
 DEFINE_RELU(float)
 DEFINE_RELU(double)
-
 /* ---- buffers ---------------------------------------------------------------------------- */
 
-static void release(Py_buffer *views, int count) {
+
+void release(Py_buffer *views, int count) {
     for (int i = 0; i < count; i++) PyBuffer_Release(&views[i]);
 }
 
@@ -212,7 +209,7 @@ static int fits(Py_buffer *views, int i) {
 
 /* Buffers of C-contiguous arrays (the first `writable` of them writable); 0, holding
  * nothing, when one is not such an array or does not fit. */
-static int acquire(PyObject **objects, int count, int writable, Py_buffer *views) {
+int acquire(PyObject **objects, int count, int writable, Py_buffer *views) {
     for (int i = 0; i < count; i++) {
         int flags = PyBUF_C_CONTIGUOUS | PyBUF_FORMAT | (i < writable ? PyBUF_WRITABLE : 0);
         if (PyObject_GetBuffer(objects[i], &views[i], flags) != 0) {
@@ -228,15 +225,14 @@ static int acquire(PyObject **objects, int count, int writable, Py_buffer *views
     return 1;
 }
 
-static Py_ssize_t length(Py_buffer *view) { return view->len / view->itemsize; }
+Py_ssize_t length(Py_buffer *view) { return view->len / view->itemsize; }
 
-static int same_shape(Py_buffer *x, Py_buffer *y) {
+int same_shape(Py_buffer *x, Py_buffer *y) {
     if (x->ndim != y->ndim) return 0;
     for (int d = 0; d < x->ndim; d++)
         if (x->shape[d] != y->shape[d]) return 0;
     return 1;
 }
-
 typedef void (*Update)(void **, Py_ssize_t, const Constants *, int);
 
 /* Runs an update over the parameter and state buffers (None where the optimizer keeps no
@@ -371,7 +367,6 @@ static PyObject *relu_grad(PyObject *self, PyObject *args) {
     release(views, 2);
     return PyBool_FromLong(ok);
 }
-
 static PyMethodDef methods[] = {
     {"adam", adam, METH_VARARGS, "One Adam/AdamW step in place; False if not applicable."},
     {"sgd", sgd, METH_VARARGS, "One SGD step in place; False if not applicable."},
@@ -379,6 +374,14 @@ static PyMethodDef methods[] = {
     {"adagrad", adagrad, METH_VARARGS, "One Adagrad step in place; False if not applicable."},
     {"bias_relu", bias_relu, METH_VARARGS, "z := max(z + bias, 0) in place; False if not applicable."},
     {"relu_grad", relu_grad, METH_VARARGS, "grad := grad * (z > 0) in place; False if not applicable."},
+    {"cross_entropy_shift", cross_entropy_shift, METH_VARARGS,
+     "Cross-entropy's row shift and label pick; False if not applicable."},
+    {"cross_entropy_normalize", cross_entropy_normalize, METH_VARARGS,
+     "Cross-entropy's gradient normalization; False if not applicable."},
+    {"batch_norm_forward", batch_norm_forward, METH_VARARGS,
+     "Batch norm in training over a matrix's columns; False if not applicable."},
+    {"batch_norm_backward", batch_norm_backward, METH_VARARGS,
+     "Batch norm's gradients; False if not applicable."},
     {NULL, NULL, 0, NULL},
 };
 
@@ -387,7 +390,7 @@ static struct PyModuleDef module = {PyModuleDef_HEAD_INIT, "_native", NULL, -1, 
 /* native.py refuses a module whose VERSION is not its own: an editable install keeps the
  * .so built from an older _native.c until it is reinstalled. Bump both with any change to the
  * functions or their arguments. */
-#define VERSION 2
+#define VERSION 5
 
 PyMODINIT_FUNC PyInit__native(void) {
     PyObject *m = PyModule_Create(&module);

@@ -1,6 +1,7 @@
 """Compiled one-pass loops (the optional extension `_native.c`) for the hot elementwise work
-of a training step: the optimizers' updates (Adam/AdamW, SGD, RMSprop, Adagrad) and ReLU
-after a Linear layer.
+of a training step: the optimizers' updates (Adam/AdamW, SGD, RMSprop, Adagrad), ReLU
+after a Linear layer, batch norm in training, and the elementwise passes of the fused
+cross-entropy.
 
 NumPy makes one pass over memory per operation (Adam: about twelve); these loops make one,
 performing the NumPy path's operations in its order and precision, so the numbers are
@@ -17,7 +18,7 @@ import warnings
 
 from .engine import backend
 
-VERSION = 2  # _native.c's VERSION: the functions and arguments this module calls
+VERSION = 5  # _native.c's VERSION: the functions and arguments this module calls
 
 
 def _checked(module):
@@ -182,3 +183,42 @@ def bias_relu(z, bias) -> bool:
 def relu_grad(grad, z) -> bool:
     """grad := grad · (z > 0) in place: ReLU's backward from its output z."""
     return _enabled and _native.relu_grad(grad, z)
+
+
+def batch_norm_forward(out, mean, var, x, weight, bias, eps, relu=False) -> bool:
+    """Batch norm in training of x (rows × width, width ≥ 2) into out, per column: μ into
+    mean, the biased σ² into var, out := (x − μ)/√(σ² + eps)·weight + bias (weight and bias
+    may be None), then max(out, 0) with relu; see nn/batch_norm_ops.py."""
+    return (
+        _enabled
+        and type(eps) is float
+        and _native.batch_norm_forward(out, mean, var, x, weight, bias, eps, bool(relu))
+    )
+
+
+def batch_norm_backward(gx, gw, gb, g, x, weight, eps) -> bool:
+    """Batch norm's gradients for the upstream g into gx, gw, gb (each None when not
+    wanted), the statistics computed again from x."""
+    return (
+        _enabled
+        and type(eps) is float
+        and _native.batch_norm_backward(gx, gw, gb, g, x, weight, eps)
+    )
+
+
+def cross_entropy_shift(shifted, row_max, picked_logits, z, picked) -> bool:
+    """For (rows, C) logits z: row_max := each row's maximum, shifted := z − row_max (per
+    row), picked_logits := shifted.flat[picked] (picked: one flat index per row, in its row)."""
+    return _enabled and _native.cross_entropy_shift(shifted, row_max, picked_logits, z, picked)
+
+
+def cross_entropy_normalize(grad, scaled_sum, row_sum, picked, inverse_scale, scale) -> bool:
+    """scaled_sum := row_sum · inverse_scale, grad := grad / scaled_sum (per row), then
+    grad.flat[picked] −= scale."""
+    return (
+        _enabled
+        and _plain(inverse_scale, scale)
+        and _native.cross_entropy_normalize(
+            grad, scaled_sum, row_sum, picked, float(inverse_scale), float(scale)
+        )
+    )

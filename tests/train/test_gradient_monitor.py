@@ -86,3 +86,19 @@ def test_warn_false_records_the_warning_without_raising_it(recwarn):
            epochs=1, batch_size=8, callbacks=[monitor], verbose=0)
     assert monitor.record["warnings"] and "vanishing gradient" in monitor.record["warnings"][0]
     assert not recwarn.list
+
+
+def test_samples_per_epoch_sets_the_interval_from_the_epoch_length(rng):
+    X = rng.normal(size=(64, 4))
+    y = rng.integers(0, 3, size=64)
+    records = []
+    for monitor in (GradientMonitor(every_n_steps=4), GradientMonitor(samples_per_epoch=2)):
+        cr.manual_seed(0)
+        model = nn.Sequential(nn.Linear(4, 8), nn.ReLU(), nn.Linear(8, 3)).double()
+        history = cr.fit(model, nn.CrossEntropyLoss(), optim.SGD(model.parameters(), lr=0.1), X,
+                         y, epochs=2, batch_size=8, seed=0, verbose=0, callbacks=[monitor])
+        records.append(history.grad_monitor)
+    assert monitor.every_n_steps == 4  # 8 batches per epoch, 2 samples of each
+    assert records[0] == records[1] and records[1]["epoch"] == [0, 1]
+    with pytest.raises(ValueError, match="samples_per_epoch must be at least 1"):
+        GradientMonitor(samples_per_epoch=0)

@@ -74,11 +74,16 @@ def load_training_data(config: dict):
     return _dataset_splits(config)
 
 
+MONITOR_SAMPLES_PER_EPOCH = 4
+
+
 def _callbacks(config: dict, out: str, recorders):
     from .. import callbacks
 
     chosen = [
-        callbacks.GradientMonitor(),
+        # Gradient health from a few evenly spaced steps of each epoch: watching every step
+        # would cost more than the step itself on a small model.
+        callbacks.GradientMonitor(samples_per_epoch=MONITOR_SAMPLES_PER_EPOCH),
         *recorders,
         callbacks.ModelCheckpoint(os.path.join(out, CHECKPOINT_FILE)),
     ]

@@ -12,6 +12,6 @@ trace -> plan -> replay; chainrule.compile.step says which road a model takes.
 """
 
 from .step import CompileCheckError, CompiledStep, compile_step
-from .trace import tap
+from .trace import observed_forward, tap
 
-__all__ = ["CompileCheckError", "CompiledStep", "compile_step", "tap"]
+__all__ = ["CompileCheckError", "CompiledStep", "compile_step", "observed_forward", "tap"]

@@ -2,31 +2,53 @@
 run by hand-written layer kernels (kernels.py) and a one-pass loss kernel (losses.py) on
 preallocated buffers, gradients written straight into the optimizer's flat buffer.
 
-NOTE: this is the traced road's fusion for the most common model, kept because it is
-measurably faster (one BLAS call per gradient into its final buffer, ReLU fused with the
-bias); every other model takes the traced road (traced.py).
+NOTE: this is the traced road's fusion for the most common models (Linear, BatchNorm1d and
+activations), kept because it is measurably faster (one BLAS call per gradient into its
+final buffer, ReLU fused with the bias); every other model takes the traced road (traced.py).
 """
 
 from __future__ import annotations
 
 from ..engine.backend import is_device_array
-from .kernels import LinearKernel, PrimitiveKernel, ReLUKernel, build_kernels, kernel_factories
-from .losses import loss_kernel
+from .kernels import (
+    BatchNormKernel,
+    LinearKernel,
+    PrimitiveKernel,
+    ReLUKernel,
+    build_kernels,
+    kernel_factories,
+    observer_of,
+)
+from .losses import CrossEntropyKernel, EagerLoss, ExactCrossEntropyKernel, loss_kernel
 
 __all__ = ["FusedRoad", "Plan", "flatten_layers", "fused_support"]
 
 
 class Plan:
-    """The tape of one batch shape: kernels run forward, the loss, then backward."""
+    """The tape of one batch shape: kernels run forward, the loss, then backward.
 
-    def __init__(self, kernels, loss):
+    A plan with a BatchNorm1d is `exact`: the eager step's numbers bit for bit (Linear's
+    bias gradient summed, and the loss computed, as eagerly), as the traced road gives them;
+    a plain MLP keeps the faster one-pass sums (the same up to rounding)."""
+
+    def __init__(self, kernels, loss, loss_fn):
+        self.exact = any(isinstance(k, BatchNormKernel) for k in kernels)
+        if self.exact:
+            loss = (
+                ExactCrossEntropyKernel(loss, loss.reduction)
+                if isinstance(loss, CrossEntropyKernel)
+                else EagerLoss(loss_fn, loss)
+            )
+            for kernel in kernels:
+                if isinstance(kernel, LinearKernel):
+                    kernel.exact = True
         self.kernels = kernels
-        first = next(i for i, k in enumerate(kernels) if isinstance(k, LinearKernel))
+        first = next(i for i, k in enumerate(kernels) if getattr(k, "trains", False))
         self.backward_kernels = kernels[first:][::-1]
         self.loss = loss
         last = kernels[-1]
         # The output is handed out (fit keeps it for metrics): copy it if it is a buffer.
-        fresh = isinstance(last, (LinearKernel, PrimitiveKernel)) or (
+        fresh = isinstance(last, (LinearKernel, PrimitiveKernel, BatchNormKernel)) or (
             isinstance(last, ReLUKernel)
             and last.out is None
             and isinstance(kernels[-2], LinearKernel)
@@ -35,9 +57,9 @@ class Plan:
         self.copy_output = not fresh
 
     def bind_grads(self, destinations):
-        """Write each Linear kernel's gradients into destinations[id(parameter)]."""
+        """Write each kernel's parameter gradients into destinations[id(parameter)]."""
         for kernel in self.kernels:
-            if isinstance(kernel, LinearKernel):
+            if getattr(kernel, "trains", False):
                 kernel.bind_grads(destinations)
 
     def run(self, X, y):
@@ -55,7 +77,7 @@ def flatten_layers(model):
     from ..nn import Identity, Sequential
 
     supported = kernel_factories()
-    if "forward" in vars(model):
+    if "forward" in vars(model) and observer_of(model) is None:
         return None, f"{type(model).__name__} has a replaced forward"
     if type(model) is Sequential:
         layers = []
@@ -85,7 +107,16 @@ def fused_support(model, loss_fn, params, layers=None):
         return None  # the kernels are NumPy's and the native loops
     if len({p.data.dtype for p in params}) != 1 or params[0].data.dtype.kind != "f":
         return None
-    return FusedRoad(layers, make_loss)
+    return FusedRoad(layers, make_loss, loss_fn)
+
+
+def _batch_norm_class():
+    from ..nn import BatchNorm1d
+
+    return BatchNorm1d
+
+
+_MODED = {_batch_norm_class()}
 
 
 def _linear_class():
@@ -95,18 +126,25 @@ def _linear_class():
 
 
 class FusedRoad:
-    """Layers and a loss factory, with a Plan per kind of batch (False: declined)."""
+    """Layers and a loss (its kernel factory), with a Plan per kind of batch (False:
+    declined)."""
 
-    def __init__(self, layers, make_loss):
-        self.layers, self.make_loss = layers, make_loss
+    def __init__(self, layers, make_loss, loss_fn):
+        self.layers, self.make_loss, self.loss_fn = layers, make_loss, loss_fn
         self.plans = {}
+        # Layers whose kernels depend on the train/eval mode (the plan is made per mode).
+        self.moded = [layer for layer in layers if type(layer) in _MODED]
 
     def plan(self, X, y, dtype):
         """The Plan for this batch (made on first sight), or None when it is declined."""
         key = (X.shape, X.dtype, y.shape, y.dtype)
+        if self.moded:
+            key += tuple([m.training for m in self.moded])
         plan = self.plans.get(key)
         if plan is None:
             kernels = build_kernels(self.layers, X.shape, dtype)
             loss = self.make_loss(kernels[-1].out_shape, dtype) if kernels else None
-            plan = self.plans[key] = Plan(kernels, loss) if loss is not None else False
+            plan = self.plans[key] = (
+                Plan(kernels, loss, self.loss_fn) if loss is not None else False
+            )
         return plan or None

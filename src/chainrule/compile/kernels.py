@@ -7,8 +7,8 @@ less call overhead than matmul), ReLU and dropout work in place. Elementwise
 activations without a special kernel call their primitive's own forward and VJP, so the
 arithmetic is the eager path's.
 
-Every kernel has `forward(x) -> y` and `backward(g) -> gradient of x`; a Linear kernel
-writes its parameters' gradients into the arrays `bind_grads` gave it.
+Every kernel has `forward(x) -> y` and `backward(g) -> gradient of x`; a kernel with
+parameters (`trains`) writes their gradients into the arrays `bind_grads` gave it.
 """
 
 from __future__ import annotations
@@ -16,12 +16,15 @@ from __future__ import annotations
 from .. import native
 from ..engine import ops, random
 from ..engine.backend import xp
+from ..nn.batch_norm_ops import batch_norm_train, train_forward
 from ..nn.primitives import gelu
 
 
 class LinearKernel:
     """z = x Wᵀ + b for x of shape (n, in); the last one allocates its output (the model's
     output is handed to callers, who may keep it)."""
+
+    trains = True
 
     def __init__(self, module, in_shape, dtype, *, input_grad, fresh_output):
         n = in_shape[0]
@@ -33,6 +36,7 @@ class LinearKernel:
         self.weight = self.weight_t = self.bias = None  # set by bind_grads
         self.grad_weight = self.grad_bias = self.x = None
         self.bias_added_by_next = False  # a ReLU kernel after it adds the bias in its pass
+        self.exact = False  # the bias gradient summed as the eager VJP sums (Plan.exact)
 
     def bind_grads(self, destinations):
         """Take the arrays to write the gradients into, and the parameters' arrays as they
@@ -53,27 +57,95 @@ class LinearKernel:
 
     def backward(self, g):
         xp.dot(g.T, self.x, out=self.grad_weight)
-        if self.grad_bias is not None:
+        if self.grad_bias is not None and self.exact:
+            g.sum(axis=0, out=self.grad_bias)  # as the eager VJP sums
+        elif self.grad_bias is not None:
             xp.dot(self.ones, g, out=self.grad_bias)  # the column sums, by BLAS
         if self.gx is None:
             return None
         return xp.dot(g, self.weight, out=self.gx)
 
 
+class BatchNormKernel:
+    """BatchNorm1d in training (or without running statistics) on (n, C) inputs, n > 1: its
+    primitive's forward and VJP, with the arguments BatchNorm1d.forward gives them, read at
+    every replay (the running statistics are updated in place as eagerly). `supports` says
+    whether a batch of that shape in the layer's present mode can take it (FusedRoad keys its
+    plans by the mode)."""
+
+    def __init__(self, module, in_shape, dtype, *, input_grad, **_):
+        self.module, self.out_shape, self.input_grad = module, in_shape, input_grad
+        self.trains = module.weight is not None or module.bias is not None
+        self.grad_weight = self.grad_bias = None
+        self.arguments = self.out = None
+        self.relu_after = False  # a ReLU kernel after it: ReLU applied in the same pass
+
+    @staticmethod
+    def supports(module, in_shape):
+        from .. import distributed
+
+        return (
+            len(in_shape) == 2
+            and in_shape[0] > 1
+            and in_shape[1] == module.num_features
+            and (module.training or module.running_mean is None)
+            and not distributed.batch_norm_is_synchronized()
+        )
+
+    def bind_grads(self, destinations):
+        module = self.module
+        self.grad_weight = None if module.weight is None else destinations[id(module.weight)]
+        self.grad_bias = None if module.bias is None else destinations[id(module.bias)]
+
+    def forward(self, x):
+        m = self.module
+        tracking = m.training and m.track_running_stats
+        update = not m.training or m.track_running_stats
+        self.arguments = (
+            x,
+            None if m.weight is None else m.weight.data,
+            None if m.bias is None else m.bias.data,
+            m.running_mean if update else None,
+            m.running_var if update else None,
+            m.num_batches_tracked if tracking else None,
+        )
+        self.out = train_forward(*self.arguments, m.momentum, m.eps, relu=self.relu_after)
+        return self.out
+
+    def backward(self, g):
+        m = self.module
+        needs = (self.input_grad, True, True, False, False, False)
+        gx, gw, gb, *_ = batch_norm_train._vjp(
+            g, self.out, *self.arguments, momentum=m.momentum, eps=m.eps, needs=needs
+        )
+        if gw is not None:
+            xp.copyto(self.grad_weight, gw)
+        if gb is not None:
+            xp.copyto(self.grad_bias, gb)
+        return gx
+
+
 class ReLUKernel:
     """max(x, 0): in place on a Linear's output, adding that Linear's bias in the same pass
-    (one compiled loop when chainrule.native is built); the backward masks by the output."""
+    (one compiled loop when chainrule.native is built), or taken by a BatchNorm kernel in its
+    last pass; the backward masks by the output."""
 
-    def __init__(self, module, in_shape, dtype, *, linear=None):
-        self.linear = linear
+    def __init__(self, module, in_shape, dtype, *, linear=None, norm=None):
+        self.linear, self.norm = linear, norm
         if linear is not None:
             linear.bias_added_by_next = True
-        self.out = None if linear is not None else xp.empty(in_shape, dtype)
+        if norm is not None:
+            norm.relu_after = True
+        fused = linear is not None or norm is not None
+        self.out = None if fused else xp.empty(in_shape, dtype)
         self.mask = xp.empty(in_shape, bool)
         self.out_shape = in_shape
         self.y = None
 
     def forward(self, x):
+        if self.norm is not None:
+            self.y = x  # the batch norm kernel took max(·, 0) already
+            return x
         if self.linear is None:
             self.y = xp.maximum(x, 0, out=self.out)
             return self.y
@@ -145,6 +217,26 @@ class FlattenKernel:
         return g.reshape(self.in_shape)
 
 
+class ObservedKernel:
+    """A parameterless layer's kernel whose output a callback observes (observed_forward)."""
+
+    def __init__(self, kernel, observer):
+        self.kernel, self.observer, self.out_shape = kernel, observer, kernel.out_shape
+
+    def forward(self, x):
+        out = self.kernel.forward(x)
+        self.observer(out)
+        return out
+
+    def backward(self, g):
+        return self.kernel.backward(g)
+
+
+def observer_of(module):
+    """The function a compile.observed_forward hands the module's output to, or None."""
+    return getattr(vars(module).get("forward"), "observer", None)
+
+
 def _activation(op, options_of):
     """A factory for PrimitiveKernel: `options_of(module)` gives the primitive's options."""
 
@@ -160,6 +252,7 @@ def kernel_factories():
 
     return {
         nn.Linear: LinearKernel,
+        nn.BatchNorm1d: BatchNormKernel,
         nn.ReLU: ReLUKernel,
         nn.Dropout: DropoutKernel,
         nn.Flatten: FlattenKernel,
@@ -172,12 +265,13 @@ def kernel_factories():
 
 def build_kernels(layers, in_shape, dtype):
     """The kernels for these layers (Identity left out) on inputs of `in_shape`, or None when
-    a Linear would get an input that is not (n, in_features)."""
+    a Linear would get an input that is not (n, in_features), or a BatchNorm1d one it cannot
+    take (BatchNormKernel.supports)."""
     factories = kernel_factories()
     last_linear = max(
         (i for i, m in enumerate(layers) if factories.get(type(m)) is LinearKernel), default=-1
     )
-    kernels, shape, seen_linear = [], tuple(in_shape), False
+    kernels, shape, seen_params = [], tuple(in_shape), False
     for i, layer in enumerate(layers):
         make = factories.get(type(layer))
         if make is None:  # Identity
@@ -186,14 +280,29 @@ def build_kernels(layers, in_shape, dtype):
             if len(shape) != 2 or shape[1] != layer.in_features:
                 return None
             kernel = LinearKernel(
-                layer, shape, dtype, input_grad=seen_linear, fresh_output=i == last_linear
+                layer, shape, dtype, input_grad=seen_params, fresh_output=i == last_linear
             )
-            seen_linear = True
+        elif make is BatchNormKernel:
+            if not BatchNormKernel.supports(layer, shape):
+                return None
+            kernel = BatchNormKernel(layer, shape, dtype, input_grad=seen_params)
         elif make is ReLUKernel:
-            after_linear = bool(kernels) and isinstance(kernels[-1], LinearKernel)
-            kernel = ReLUKernel(layer, shape, dtype, linear=kernels[-1] if after_linear else None)
+            previous = kernels[-1] if kernels else None
+            kernel = ReLUKernel(
+                layer,
+                shape,
+                dtype,
+                linear=previous if isinstance(previous, LinearKernel) else None,
+                norm=previous if isinstance(previous, BatchNormKernel) else None,
+            )
         else:
             kernel = make(layer, shape, dtype)
+        observer = observer_of(layer)
+        if observer is not None:
+            if getattr(kernel, "trains", False):
+                return None  # only activations are observed (a parameter's kernel is not)
+            kernel = ObservedKernel(kernel, observer)
         kernels.append(kernel)
+        seen_params = seen_params or getattr(kernel, "trains", False)
         shape = kernel.out_shape
     return kernels

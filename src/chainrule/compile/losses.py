@@ -12,9 +12,10 @@ from __future__ import annotations
 
 import math
 
+from .. import native
 from ..engine.backend import xp
 from ..engine.ops import stable_sigmoid
-from ..nn.primitives import bce_with_logits
+from ..nn.primitives import _LabelRows, bce_with_logits, label_grad, label_loss
 
 
 class CrossEntropyKernel:
@@ -34,8 +35,10 @@ class CrossEntropyKernel:
         self.ones_n, self.ones_c = xp.ones(n, dtype), xp.ones(self.classes, dtype)
         self.offsets = xp.arange(n) * self.classes  # flat index of each row's first class
         self.picked = xp.empty(n, xp.intp)
+        self.picks = xp.empty(n, dtype)  # the shifted logit at each row's label
         self.valid = xp.zeros(self.classes, xp.int8)  # indexed by the labels to check them
         self.scale = 1.0 / n if reduction == "mean" else 1.0
+        self.reduction = reduction
 
     def target(self, y):
         kind = y.dtype.kind
@@ -56,16 +59,21 @@ class CrossEntropyKernel:
         return z.max(axis=1, out=self.row_max)
 
     def __call__(self, z, y):
-        shifted, grad, row_sum = self.shifted, self.grad, self.row_sum
+        shifted, grad, row_sum, label_logits = self.shifted, self.grad, self.row_sum, self.picks
         picked = xp.add(self.offsets, y, out=self.picked)  # flat indices of the labels
-        xp.subtract(z, self._row_max(z)[:, None], out=shifted)
+        if not native.cross_entropy_shift(shifted, self.row_max, label_logits, z, picked):
+            xp.subtract(z, self._row_max(z)[:, None], out=shifted)
+            self.shifted_flat.take(picked, out=label_logits)
         xp.exp(shifted, out=grad)
         xp.dot(grad, self.ones_c, out=row_sum)
-        label_logits = self.shifted_flat.take(picked)
         # (softmax − onehot)·scale, the scale folded into the division.
-        scaled_sum = xp.multiply(row_sum, 1.0 / self.scale, out=self.row_max)
-        xp.divide(grad, scaled_sum[:, None], out=grad)
-        self.grad_flat[picked] -= self.scale
+        inverse = 1.0 / self.scale
+        if not native.cross_entropy_normalize(
+            grad, self.row_max, row_sum, picked, inverse, self.scale
+        ):
+            scaled_sum = xp.multiply(row_sum, inverse, out=self.row_max)
+            xp.divide(grad, scaled_sum[:, None], out=grad)
+            self.grad_flat[picked] -= self.scale
         per_row = xp.subtract(xp.log(row_sum, out=row_sum), label_logits, out=label_logits)
         return float(xp.dot(per_row, self.ones_n)) * self.scale, grad
 
@@ -90,6 +98,43 @@ class ElementwiseKernel:
         values, grad = self.rule(z, y)
         grad *= self.scale
         return float(values.sum()) * self.scale, grad
+
+
+class ExactCrossEntropyKernel:
+    """Cross-entropy with default options by label_cross_entropy's own arithmetic (its value
+    and its VJP for the seed 1 from one log-softmax): the eager step's bits, for exact plans;
+    the one-pass kernel checks the targets."""
+
+    def __init__(self, kernel, reduction):
+        self.kernel, self.reduction = kernel, reduction
+
+    def target(self, y):
+        return self.kernel.target(y)
+
+    def __call__(self, z, y):
+        rows = _LabelRows(z, y, None, -100, 0.0)
+        loss = xp.asarray(label_loss(rows, z, 0.0, self.reduction))
+        return float(loss), label_grad(rows, xp.ones_like(loss), z, 0.0, self.reduction)
+
+
+class EagerLoss:
+    """The loss on the model's output as the eager step computes it (a graph of the loss
+    alone, its backward), for plans that must give the eager step's bits (Plan.exact); the
+    one-pass kernel still checks the targets."""
+
+    def __init__(self, loss_fn, kernel):
+        self.loss_fn, self.kernel = loss_fn, kernel
+
+    def target(self, y):
+        return self.kernel.target(y)
+
+    def __call__(self, z, y):
+        from ..engine.tensor import Tensor
+
+        output = Tensor(z, requires_grad=True)
+        loss = self.loss_fn(output, Tensor(y))
+        loss.backward()
+        return float(loss.data), output.grad
 
 
 def _mse(z, y):

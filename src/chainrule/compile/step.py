@@ -64,7 +64,7 @@ class CompiledStep:
     @property
     def reason(self) -> str | None:
         """Why some batch ran (and will run) the eager step, in one line; None if none did."""
-        return None if self._road is not None else self.traced.reason
+        return self.traced.reason
 
     @property
     def compiled(self) -> bool:
@@ -99,10 +99,12 @@ class CompiledStep:
         if not is_grad_enabled() or anomaly.enabled:
             return self._eager(X, y)
         if self._road is not None:
-            return self._fused(self._road, X, y)
+            done = self._fused(self._road, X, y)
+            if done is not None:
+                return done  # else the kernels decline this kind of batch: the traced road
         program = self.traced.lookup(X, y)
         if isinstance(program, FusedRoad):
-            return self._fused(program, X, y)
+            return self._fused(program, X, y) or self._eager(X, y)
         if program is None or not self._bind_destinations():
             return self._record_or_eager(X, y)
         if self.check:
@@ -183,11 +185,14 @@ class CompiledStep:
 
     # --- the fused road -------------------------------------------------------------------
     def _fused(self, road, X, y):
+        """(loss, output) by the road's kernels, or None when they decline this batch."""
         known = len(road.plans)
         plan = road.plan(X, y, self.dtype)
         if len(road.plans) != known:
             self._bound_data = None  # new kernels: bind their gradient arrays
-        target = plan.loss.target(y) if plan else None
+        if plan is None:
+            return None
+        target = plan.loss.target(y)
         if target is None or not self._bind_destinations():
             return self._eager(X, y)
         self.replays += 1

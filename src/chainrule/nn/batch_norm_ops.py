@@ -4,15 +4,20 @@ NOTE: fused rather than composed from mean, subtract, multiply, sqrt, divide and
 ops (about ten calls forward and ten back per layer): on a medium MLP those calls cost as
 much as the layer's matrix product. The forward makes the same calls in the same order as
 the composition did, so its values are unchanged; the VJP is the closed form
-dx = (γ/σ)·(g − mean(g) − x̂·mean(g·x̂)) over each channel.
+dx = (γ/σ)·(g − mean(g) − x̂·mean(g·x̂)) over each channel. For a C-contiguous (N, C)
+input both run as compiled loops when chainrule.native is built (the same operations in the
+same order: bit-identical), else as the NumPy calls below.
 """
 
 from __future__ import annotations
 
+from .. import native
 from ..engine.backend import xp
 from ..engine.ops import sqrt
 from ..engine.primitive import on, primitive
 from .state_ops import count_batch, running_update
+
+_ndarray = xp.ndarray
 
 
 def _statistics(x, eps):
@@ -38,7 +43,17 @@ def batch_norm_train(
 ):
     """γ·(x − μ)/√(σ² + eps) + β with each channel's batch mean μ and biased variance σ²;
     the running statistics (and the batch counter) are updated in place, as BatchNorm does."""
-    _axes, shape, mean, centered, var = _statistics(x, eps)
+    return train_forward(x, weight, bias, running_mean, running_var, counter, momentum, eps)
+
+
+def train_forward(x, weight, bias, running_mean, running_var, counter, momentum, eps, relu=False):
+    """batch_norm_train's forward; relu=True then applies ReLU's max(·, 0) (in the same pass
+    when compiled), for the fused road's BatchNorm1d followed by ReLU."""
+    compiled = _native_forward(x, weight, bias, eps, relu)
+    if compiled is None:
+        _axes, shape, mean, centered, var = _statistics(x, eps)
+    else:
+        out, mean, var = compiled
     count = x.size // x.shape[1]
     if counter is not None:
         count_batch.forward(counter)
@@ -48,12 +63,14 @@ def batch_norm_train(
         running_update.forward(
             running_var, var, counter, momentum=momentum, correction=count / (count - 1)
         )
+    if compiled is not None:
+        return out
     out = centered / xp.sqrt(var + eps)
     if weight is not None:
         out = out * weight.reshape(shape)
     if bias is not None:
         out = out + bias.reshape(shape)
-    return out
+    return xp.maximum(out, 0, out=out) if relu else out
 
 
 @batch_norm_train.vjp
@@ -71,6 +88,9 @@ def _(
     eps=1e-5,
     needs=(True,) * 6,
 ):
+    compiled = _native_vjp(g, x, weight, bias, eps, needs)
+    if compiled is not None:
+        return compiled
     axes, shape, _, centered, var = _statistics(x, eps)
     inverse = 1.0 / on(sqrt, var + eps)
     normalized = centered * inverse
@@ -84,4 +104,34 @@ def _(
             - g_hat.mean(axis=axes, keepdims=True)
             - normalized * (g_hat * normalized).mean(axis=axes, keepdims=True)
         )
+    return gx, gw, gb, None, None, None
+
+
+def _takes(*arrays):
+    """Whether the compiled loops may be tried: arrays (not a graph VJP's Tensors) of shape
+    (N, C) and the extension built (they still decline what else they cannot take)."""
+    return native.available() and all(type(a) is _ndarray and a.ndim == 2 for a in arrays)
+
+
+def _native_forward(x, weight, bias, eps, relu):
+    """(out, μ, σ²) by the compiled loop, or None."""
+    if not _takes(x):
+        return None
+    out = xp.empty_like(x)
+    mean, var = xp.empty((2, 1, x.shape[1]), x.dtype)
+    if not native.batch_norm_forward(out, mean, var, x, weight, bias, eps, relu):
+        return None
+    return out, mean, var
+
+
+def _native_vjp(g, x, weight, bias, eps, needs):
+    """The VJP's gradients by the compiled loop, or None."""
+    if not _takes(g, x):
+        return None
+    width = x.shape[1]
+    gx = xp.empty_like(x) if needs[0] else None
+    gw = xp.empty(width, x.dtype) if weight is not None and needs[1] else None
+    gb = xp.empty(width, x.dtype) if bias is not None and needs[2] else None
+    if not native.batch_norm_backward(gx, gw, gb, g, x, weight, eps):
+        return None
     return gx, gw, gb, None, None, None

@@ -244,6 +244,11 @@ def label_cross_entropy(
     NOTE: fused (one forward, one VJP) where the composition of class_targets, label_weights
     and softmax_cross_entropy makes about ten calls: a small model's step is made of calls."""
     rows = _LabelRows(z, labels, weights, ignore_index, label_smoothing)
+    return label_loss(rows, z, label_smoothing, reduction)
+
+
+def label_loss(rows, z, label_smoothing, reduction):
+    """label_cross_entropy's value from its _LabelRows."""
     picked = rows.log_p[module_of(z).arange(len(rows.labels)), rows.labels]
     loss = -(picked * rows.at_label).sum()
     if label_smoothing:
@@ -254,6 +259,11 @@ def label_cross_entropy(
 @label_cross_entropy.vjp
 def _(g, out, z, labels, weights=None, ignore_index=-100, label_smoothing=0.0, reduction="mean"):
     rows = _LabelRows(z, labels, weights, ignore_index, label_smoothing)
+    return label_grad(rows, g, z, label_smoothing, reduction), None, None
+
+
+def label_grad(rows, g, z, label_smoothing, reduction):
+    """label_cross_entropy's gradient with respect to z for the upstream g."""
     scale = g / rows.count if reduction == "mean" else g
     # softmax·Σrow − row: the texts' ŷ − y for a one-hot row.
     total = rows.total * scale
@@ -262,7 +272,7 @@ def _(g, out, z, labels, weights=None, ignore_index=-100, label_smoothing=0.0, r
     if label_smoothing:
         grad -= (label_smoothing / z.shape[-1]) * scale * rows.smoothing_rows(z.dtype)
     grad[module_of(z).arange(len(rows.labels)), rows.labels] -= rows.at_label * scale
-    return grad, None, None
+    return grad
 
 
 @label_cross_entropy.graph_vjp

@@ -35,15 +35,14 @@ class DivergenceError(ChainruleError, FloatingPointError):
         self.epoch, self.step, self.parameter = epoch, step, parameter
 
 
-def squared_norms(params):
+def squared_norms(state):
     """Each gradient's squared L2 norm (0.0 where a parameter has no gradient)."""
-    grads = [p.grad for _, p in params]
-    dots = [None if g is None else np.dot(g.ravel(), g.ravel()) for g in grads]
-    on_device = [d for d in dots if is_device_array(d)]
+    squares = state.gradient_squares()
+    on_device = [s for s in squares if is_device_array(s)]
     if on_device:  # one copy to the host, not one per parameter
         values = iter(to_host(module_of(on_device[0]).stack(on_device)).tolist())
-        return [0.0 if d is None else next(values) for d in dots]
-    return [0.0 if d is None else float(d) for d in dots]
+        return [0.0 if s is None else next(values) for s in squares]
+    return [0.0 if s is None else float(s) for s in squares]
 
 
 def first_nonfinite_gradient(params):
@@ -72,7 +71,7 @@ class DivergenceGuard(Callback):
     def _total_squared_norm(self, state):
         # Per parameter, then summed exactly: the same number whether the gradients are views
         # of an optimizer's flat buffer (a compiled step) or arrays of their own (eager).
-        return math.fsum(squared_norms(state.params))
+        return math.fsum(squared_norms(state))
 
     def on_after_backward(self, state):
         total = self._total_squared_norm(state)

@@ -172,6 +172,7 @@ def _train_epoch(state, clip_grad_norm, l2, step=None):
             loss.backward()
             state.output, state.loss = output, float(loss.data)
         parallel.synchronize(state)
+        state.gradients_changed()
         callbacks.on_after_backward(state)
         if clip_grad_norm is not None:
             optim.clip_grad_norm(params, clip_grad_norm)

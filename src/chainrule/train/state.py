@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import numpy as np
+
 from .distributed import OneProcess
 from .history import History
 from .inference import model_dtype
@@ -16,7 +18,9 @@ class TrainingState:
     epoch (0-based, the one running), batch (index of the batch within the epoch), step
     (optimizer steps taken so far), X_batch, y_batch, output (the model's output Tensor for
     the batch), loss (the batch loss as a float), grad_norm (the batch's total gradient
-    norm, set after backward), logs (the finished epoch's logs, at on_epoch_end), history,
+    norm, set after backward), gradient_squares() (each gradient dotted with itself, computed
+    once per batch for every callback that asks), logs (the finished epoch's logs, at
+    on_epoch_end), history,
     metrics ((name, function) pairs), validation_data, verbose, resumed, resumed_from, parallel
     (the data-parallel seam: .rank and .processes; X_batch, y_batch and output are this
     process's slice of the global batch, loss and gradients those of the global batch).
@@ -55,11 +59,27 @@ class TrainingState:
         self.X_batch = self.y_batch = self.output = None
         self.loss = float("nan")
         self.grad_norm = float("nan")
+        self._gradient_squares = None  # gradient_squares() of this batch, once asked
         self.logs: dict = {}
         self.stop_training = False
         self.epoch_finished = False  # set before on_epoch_end: a resume starts the next epoch
         self.resumed = False
         self.resumed_from = None  # the checkpoint file, once restored (never deleted)
+
+    def gradient_squares(self) -> list:
+        """Per trained parameter, np.dot of its raveled gradient with itself (a NumPy scalar
+        of the gradient's dtype; None without a gradient): the divergence guard, the gradient
+        monitor and the step recorder all start from it, so it is computed once per batch."""
+        if self._gradient_squares is None:
+            self._gradient_squares = [
+                None if p.grad is None else np.dot(p.grad.ravel(), p.grad.ravel())
+                for _, p in self.params
+            ]
+        return self._gradient_squares
+
+    def gradients_changed(self) -> None:
+        """Forget gradient_squares() (fit calls it after each backward)."""
+        self._gradient_squares = None
 
     @property
     def lr(self) -> float:

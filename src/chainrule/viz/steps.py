@@ -27,25 +27,47 @@ class StepRecorder(Callback):
     def __init__(self):
         self.step: list[int] = []
         self.lr: list[float] = []
-        self.grad_norm: dict[str, list[float]] = {}
-        self._norms: dict[str, float] = {}
+        self._grad_norm: dict[str, list[float]] = {}
+        # Per step not yet in _grad_norm: (step index, names, each gradient's squared norm);
+        # their square roots are taken together when grad_norm is read (the same numbers as
+        # one np.sqrt per step, for a fraction of the calls).
+        self._pending: list = []
+        self._squares = None
         self._lr = float("nan")
+
+    @property
+    def grad_norm(self) -> dict[str, list[float]]:
+        self._settle()
+        return self._grad_norm
+
+    @grad_norm.setter
+    def grad_norm(self, value: dict[str, list[float]]) -> None:
+        self._grad_norm, self._pending = value, []
 
     def on_after_backward(self, state):
         # Read here, just before optimizer.step(): the rate this step uses.
         self._lr = state.lr
-        self._norms = {
-            name: float(np.sqrt(np.dot(p.grad.ravel(), p.grad.ravel())))
-            for name, p in state.params
-            if p.grad is not None
-        }
+        self._squares = (state.params, state.gradient_squares())
 
     def on_batch_end(self, state):
         self.step.append(state.step)
         self.lr.append(self._lr)
-        seen = len(self.step) - 1
-        for name, norm in self._norms.items():
-            self.grad_norm.setdefault(name, [float("nan")] * seen).append(norm)
+        self._pending.append((len(self.step) - 1, *self._squares))
+
+    def _settle(self):
+        by_name: dict[str, tuple[list, list]] = {}
+        for index, params, squares in self._pending:
+            for (name, _), square in zip(params, squares):
+                if square is not None:
+                    indices, values = by_name.setdefault(name, ([], []))
+                    indices.append(index)
+                    values.append(square)
+        self._pending = []
+        for name, (indices, values) in by_name.items():
+            series = self._grad_norm.get(name)
+            if series is None:  # a parameter seen first now: NaN for the steps before
+                series = self._grad_norm[name] = [float("nan")] * indices[0]
+            series += _square_roots(values)
 
     def state_dict(self) -> dict:
         return {
@@ -62,3 +84,11 @@ class StepRecorder(Callback):
         self.grad_norm = {
             name: [float(v) for v in values] for name, values in state["grad_norm"].items()
         }
+
+
+def _square_roots(squares) -> list[float]:
+    """[float(np.sqrt(s)) for s in squares], in one call when they share a dtype."""
+    array = np.array(squares)
+    if any(type(s) is not type(squares[0]) for s in squares) or array.dtype.kind != "f":
+        return [float(np.sqrt(s)) for s in squares]
+    return np.sqrt(array).tolist()

@@ -12,8 +12,8 @@ It warns (GradientWarning), once per parameter, when gradients vanish (norm belo
 `vanish_below`, or more than `max_ratio` times smaller than at the output layer) or explode
 (norm above `explode_above`, or more than `max_ratio` times larger than at the output layer).
 Activations are observed by wrapping the forward of ReLU, Sigmoid and Tanh modules during
-training (through chainrule.compile.tap, so a compiled step's replays are observed too); the
-wrappers are removed when fit returns.
+training (chainrule.compile.observed_forward, so a compiled step's replays are observed too,
+on either road); the wrappers are removed when fit returns.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from collections import defaultdict
 
 import numpy as np
 
-from ...compile import tap
+from ...compile import observed_forward
 from ...engine.backend import to_host
 from .base import Callback
 
@@ -38,6 +38,12 @@ class GradientWarning(UserWarning):
 
 def _activation_kind(module):
     return {"ReLU": "relu", "Sigmoid": "sigmoid", "Tanh": "tanh"}.get(type(module).__name__)
+
+
+def _norm(a):
+    """np.linalg.norm(a) of a contiguous real array: sqrt(a·a) over its elements."""
+    flat = a.ravel()
+    return np.sqrt(flat.dot(flat))
 
 
 class _EpochSums:
@@ -62,14 +68,30 @@ class _EpochSums:
 
 
 class GradientMonitor(Callback):
-    """Record per-layer gradient statistics every `every_n_steps` steps (see module doc)."""
+    """Record per-layer gradient statistics every `every_n_steps` steps (see module doc), or
+    on about `samples_per_epoch` evenly spaced steps of each epoch when that is given (the
+    step interval is then set from the epoch's length when training begins)."""
 
     order = -50
 
     def __init__(
-        self, every_n_steps=1, vanish_below=1e-7, explode_above=1e4, max_ratio=1e3, warn=True
+        self,
+        every_n_steps=1,
+        vanish_below=1e-7,
+        explode_above=1e4,
+        max_ratio=1e3,
+        warn=True,
+        samples_per_epoch=None,
     ):
         self.every_n_steps = int(every_n_steps)
+        self.samples_per_epoch = None if samples_per_epoch is None else int(samples_per_epoch)
+        if self.every_n_steps < 1 or (
+            self.samples_per_epoch is not None and self.samples_per_epoch < 1
+        ):
+            raise ValueError(
+                "GradientMonitor: every_n_steps and samples_per_epoch must be at least 1, got "
+                f"{every_n_steps!r} and {samples_per_epoch!r}"
+            )
         self.warn = warn  # False: warnings only recorded (e.g. shown on a page instead)
         self.vanish_below, self.explode_above = vanish_below, explode_above
         self.max_ratio = max_ratio
@@ -83,6 +105,7 @@ class GradientMonitor(Callback):
         }
         self._warned = set()
         self._wrapped = []
+        self._kept = {}  # name -> (weights before the step, their change): reused arrays
         self._reset_epoch()
 
     def _reset_epoch(self):
@@ -95,6 +118,8 @@ class GradientMonitor(Callback):
 
     # --- activations, through wrapped forwards -------------------------------------------
     def on_train_begin(self, state):
+        if self.samples_per_epoch is not None:
+            self.every_n_steps = max(1, state.batches_per_epoch // self.samples_per_epoch)
         for name, module in state.model.named_modules():
             kind = _activation_kind(module)
             if kind is not None and "forward" not in vars(module):
@@ -102,19 +127,11 @@ class GradientMonitor(Callback):
                 self._wrapped.append(module)
 
     def _wrap(self, module, name, kind, state):
-        forward = module.forward
-
         def observe(activation):
-            if self._sampling(state):
+            if module.training and self._sampling(state):
                 self._observe(name, kind, activation)
 
-        def observed_forward(*args, **kwargs):
-            out = forward(*args, **kwargs)
-            if module.training:
-                tap(observe, out.data)
-            return out
-
-        return observed_forward
+        return observed_forward(module.forward, observe)
 
     def _observe(self, name, kind, a):
         a = a.reshape(len(a), -1) if a.ndim > 1 else a.reshape(-1, 1)
@@ -137,20 +154,29 @@ class GradientMonitor(Callback):
         if not self._sampling(state):
             return
         norms = {}
-        for name, p in state.params:
-            if p.grad is not None:
-                norms[name] = float(np.sqrt(np.dot(p.grad.ravel(), p.grad.ravel())))
+        for (name, _), square in zip(state.params, state.gradient_squares()):
+            if square is not None:
+                norms[name] = float(np.sqrt(square))
                 self._grad.add(name, norms[name])
         self._check(norms)
-        self._before = [(name, p, p.data.copy()) for name, p in state.params]
+        self._before = [(name, p, self._copy(name, p.data)) for name, p in state.params]
+
+    def _copy(self, name, weights):
+        """The weights before the step, in an array kept from step to step."""
+        kept = self._kept.get(name)
+        if kept is None or kept[0].shape != weights.shape or kept[0].dtype != weights.dtype:
+            kept = self._kept[name] = (np.empty_like(weights), np.empty_like(weights))
+        np.copyto(kept[0], weights)
+        return kept
 
     def on_batch_end(self, state):
         if self._before is None:
             return
-        for name, p, before in self._before:
-            norm = np.linalg.norm(before)
+        for name, p, (before, change) in self._before:
+            norm = _norm(before)  # np.linalg.norm's arithmetic, without its checks
             if norm > 0:
-                self._ratio.add(name, float(np.linalg.norm(p.data - before) / norm))
+                np.subtract(p.data, before, out=change)
+                self._ratio.add(name, float(_norm(change) / norm))
         self._before = None
 
     def _warn(self, name, kind, message):

@@ -1,0 +1,182 @@
+/* Batch normalization in training (nn/batch_norm_ops.py) as compiled loops: the forward and
+ * the VJP over an (N, C) batch, each the NumPy path's operations in its order and precision,
+ * so the numbers are bit-identical (tests/test_native_batch_norm.py). */
+#include "_native.h"
+
+/* Batch normalization in training over x of rows × width (width ≥ 2), per column: the
+ * arithmetic of nn/batch_norm_ops.py in its order. A column sum runs down the rows from 0, as
+ * NumPy reduces axis 0 of a C-contiguous array of two or more columns (with one column it
+ * sums pairwise: declined); a mean divides in double, as NumPy's mean divides by an intp
+ * count, then rounds to T. `work` holds 4 × width values. */
+/* NumPy's maximum (ReLU's): NaN wins, else the larger, and b when they are equal. */
+#define BN_MAX(a, b) (((a) > (b) || (a) != (a)) ? (a) : (b))
+
+#define DEFINE_BATCH_NORM(T, SQRT)                                                           \
+    static inline void column_mean_##T(const T *restrict x, Py_ssize_t rows, Py_ssize_t width,      \
+                                T *restrict sum) {                                           \
+        for (Py_ssize_t j = 0; j < width; j++) sum[j] = 0;                                   \
+        for (Py_ssize_t r = 0; r < rows; r++, x += width)                                    \
+            for (Py_ssize_t j = 0; j < width; j++) sum[j] += x[j];                           \
+        for (Py_ssize_t j = 0; j < width; j++) sum[j] = (T)((double)sum[j] / (double)rows);  \
+    }                                                                                        \
+    /* mean μ, then the biased variance: the mean of (x − μ)² */                             \
+    static inline void moments_##T(const T *restrict x, Py_ssize_t rows, Py_ssize_t width,          \
+                            T *restrict mean, T *restrict var) {                             \
+        column_mean_##T(x, rows, width, mean);                                               \
+        for (Py_ssize_t j = 0; j < width; j++) var[j] = 0;                                   \
+        for (Py_ssize_t r = 0; r < rows; r++)                                                \
+            for (Py_ssize_t j = 0; j < width; j++) {                                         \
+                const T d = x[r * width + j] - mean[j];                                      \
+                var[j] += d * d;                                                             \
+            }                                                                                \
+        for (Py_ssize_t j = 0; j < width; j++) var[j] = (T)((double)var[j] / (double)rows);  \
+    }                                                                                        \
+    /* out := (x − μ)/√(σ² + eps)·γ + β, then max(out, 0) with relu */                      \
+    WIDE_VECTORS static void bn_forward_##T(const T *restrict x, const T *restrict w, const T *restrict b, \
+                               T *restrict out, T *restrict mean, T *restrict var,           \
+                               Py_ssize_t rows, Py_ssize_t width, double eps, int relu,      \
+                               T *restrict work) {                                           \
+        moments_##T(x, rows, width, mean, var);                                              \
+        T *restrict denom = work;                                                            \
+        for (Py_ssize_t j = 0; j < width; j++) denom[j] = SQRT(var[j] + (T)eps);             \
+        for (Py_ssize_t r = 0; r < rows; r++, x += width, out += width)                      \
+            for (Py_ssize_t j = 0; j < width; j++) {                                         \
+                T o = (x[j] - mean[j]) / denom[j];                                           \
+                if (w) o = o * w[j];                                                         \
+                if (b) o = o + b[j];                                                         \
+                out[j] = relu ? BN_MAX(o, (T)0) : o;                                         \
+            }                                                                                \
+    }                                                                                        \
+    /* the VJP: γ-gradient Σ g·x̂, β-gradient Σ g, and with ĝ = g·γ                           \
+     * x-gradient (1/σ)·((ĝ − mean ĝ) − x̂·mean(ĝ·x̂)), x̂ = (x − μ)·(1/σ) */                   \
+    WIDE_VECTORS static void bn_backward_##T(const T *restrict g, const T *restrict x,                    \
+                                const T *restrict w, T *restrict gx, T *restrict gw,         \
+                                T *restrict gb, Py_ssize_t rows, Py_ssize_t width,           \
+                                double eps, T *restrict work) {                              \
+        T *restrict mean = work, *restrict inv = work + width;                               \
+        T *restrict m1 = work + 2 * width, *restrict m2 = work + 3 * width;                  \
+        moments_##T(x, rows, width, mean, inv);                                              \
+        for (Py_ssize_t j = 0; j < width; j++) {                                             \
+            inv[j] = (T)1 / SQRT(inv[j] + (T)eps);                                           \
+            m1[j] = m2[j] = 0;                                                               \
+            if (gw) gw[j] = 0;                                                               \
+            if (gb) gb[j] = 0;                                                               \
+        }                                                                                    \
+        for (Py_ssize_t r = 0; r < rows; r++)                                                \
+            for (Py_ssize_t j = 0; j < width; j++) {                                         \
+                const Py_ssize_t i = r * width + j;                                          \
+                const T n = (x[i] - mean[j]) * inv[j], gh = w ? g[i] * w[j] : g[i];          \
+                if (gw) gw[j] += g[i] * n;                                                   \
+                if (gb) gb[j] += g[i];                                                       \
+                if (gx) {                                                                    \
+                    m1[j] += gh;                                                             \
+                    m2[j] += gh * n;                                                         \
+                }                                                                            \
+            }                                                                                \
+        if (!gx) return;                                                                     \
+        for (Py_ssize_t j = 0; j < width; j++) {                                             \
+            m1[j] = (T)((double)m1[j] / (double)rows);                                       \
+            m2[j] = (T)((double)m2[j] / (double)rows);                                       \
+        }                                                                                    \
+        for (Py_ssize_t r = 0; r < rows; r++)                                                \
+            for (Py_ssize_t j = 0; j < width; j++) {                                         \
+                const Py_ssize_t i = r * width + j;                                          \
+                const T n = (x[i] - mean[j]) * inv[j], gh = w ? g[i] * w[j] : g[i];          \
+                gx[i] = inv[j] * ((gh - m1[j]) - n * m2[j]);                                 \
+            }                                                                                \
+    }
+
+DEFINE_BATCH_NORM(float, sqrtf)
+DEFINE_BATCH_NORM(double, sqrt)
+/* Buffers of the non-None objects (those before `writable` writable), at[i] pointing at
+ * object i's (NULL for None); 0, holding nothing, when one does not fit. */
+static int acquire_some(PyObject **objects, int count, int writable, Py_buffer *views,
+                        Py_buffer **at, int *held) {
+    PyObject *given[8];
+    int n = 0, n_writable = 0;
+    for (int i = 0; i < count; i++)
+        if (objects[i] != Py_None) {
+            n_writable += i < writable;
+            given[n++] = objects[i];
+        }
+    if (!acquire(given, n, n_writable, views)) return 0;
+    for (int i = 0, k = 0; i < count; i++) at[i] = objects[i] == Py_None ? NULL : &views[k++];
+    *held = n;
+    return 1;
+}
+
+/* Whether the buffers at[] fit batch norm over the matrix at[reference] (rows × width, two
+ * columns or more): matrices (the `matrices` bits) of its shape, vectors of `width` values. */
+static int batch_norm_fits(Py_buffer **at, int count, int reference, int matrices) {
+    Py_buffer *x = at[reference];
+    if (x->ndim != 2 || x->shape[1] < 2 || x->shape[0] < 1) return 0;
+    for (int i = 0; i < count; i++) {
+        if (at[i] == NULL) continue;
+        if ((matrices >> i) & 1 ? !same_shape(at[i], x) : length(at[i]) != x->shape[1])
+            return 0;
+    }
+    return 1;
+}
+
+static void *data(Py_buffer *view) { return view == NULL ? NULL : view->buf; }
+
+/* batch_norm_forward(out, mean, var, x, weight or None, bias or None, eps, relu) -> bool: out
+ * of x's shape (rows × width); mean and var receive the batch's μ and biased σ². */
+PyObject *batch_norm_forward(PyObject *self, PyObject *args) {
+    PyObject *o[6];
+    double eps;
+    int relu;
+    if (!PyArg_ParseTuple(args, "OOOOOOdp", &o[0], &o[1], &o[2], &o[3], &o[4], &o[5], &eps,
+                          &relu))
+        return NULL;
+    if (o[0] == Py_None || o[1] == Py_None || o[2] == Py_None || o[3] == Py_None)
+        Py_RETURN_FALSE;
+    Py_buffer views[6], *at[6];
+    int held;
+    if (!acquire_some(o, 6, 3, views, at, &held)) Py_RETURN_FALSE;
+    int ok = batch_norm_fits(at, 6, 3, 1 | 8);
+    Py_ssize_t rows = at[3]->shape[0], width = at[3]->shape[1];
+    void *work = ok ? PyMem_RawMalloc(4 * width * at[3]->itemsize) : NULL;
+    if (ok && work != NULL) {
+        Py_BEGIN_ALLOW_THREADS
+        if (at[3]->format[0] == 'f')
+            bn_forward_float(data(at[3]), data(at[4]), data(at[5]), data(at[0]), data(at[1]),
+                             data(at[2]), rows, width, eps, relu, work);
+        else
+            bn_forward_double(data(at[3]), data(at[4]), data(at[5]), data(at[0]), data(at[1]),
+                              data(at[2]), rows, width, eps, relu, work);
+        Py_END_ALLOW_THREADS
+    }
+    PyMem_RawFree(work);
+    release(views, held);
+    return PyBool_FromLong(ok && work != NULL);
+}
+
+/* batch_norm_backward(gx, gw, gb, g, x, weight, eps) -> bool: the gradients of batch norm's
+ * input, γ and β (each None when not wanted) from the upstream g; weight may be None. */
+PyObject *batch_norm_backward(PyObject *self, PyObject *args) {
+    PyObject *o[6];
+    double eps;
+    if (!PyArg_ParseTuple(args, "OOOOOOd", &o[0], &o[1], &o[2], &o[3], &o[4], &o[5], &eps))
+        return NULL;
+    if (o[3] == Py_None || o[4] == Py_None) Py_RETURN_FALSE;
+    Py_buffer views[6], *at[6];
+    int held;
+    if (!acquire_some(o, 6, 3, views, at, &held)) Py_RETURN_FALSE;
+    int ok = batch_norm_fits(at, 6, 4, 1 | 8 | 16);
+    Py_ssize_t rows = at[4]->shape[0], width = at[4]->shape[1];
+    void *work = ok ? PyMem_RawMalloc(4 * width * at[4]->itemsize) : NULL;
+    if (ok && work != NULL) {
+        Py_BEGIN_ALLOW_THREADS
+        if (at[4]->format[0] == 'f')
+            bn_backward_float(data(at[3]), data(at[4]), data(at[5]), data(at[0]), data(at[1]),
+                              data(at[2]), rows, width, eps, work);
+        else
+            bn_backward_double(data(at[3]), data(at[4]), data(at[5]), data(at[0]), data(at[1]),
+                               data(at[2]), rows, width, eps, work);
+        Py_END_ALLOW_THREADS
+    }
+    PyMem_RawFree(work);
+    release(views, held);
+    return PyBool_FromLong(ok && work != NULL);
+}
