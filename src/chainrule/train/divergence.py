@@ -16,7 +16,6 @@ import math
 
 import numpy as np
 
-from ..engine.backend import is_device_array, module_of, to_host
 from ..engine.tensor import ChainruleError
 from .callbacks.base import Callback
 
@@ -37,12 +36,7 @@ class DivergenceError(ChainruleError, FloatingPointError):
 
 def squared_norms(state):
     """Each gradient's squared L2 norm (0.0 where a parameter has no gradient)."""
-    squares = state.gradient_squares()
-    on_device = [s for s in squares if is_device_array(s)]
-    if on_device:  # one copy to the host, not one per parameter
-        values = iter(to_host(module_of(on_device[0]).stack(on_device)).tolist())
-        return [0.0 if s is None else next(values) for s in squares]
-    return [0.0 if s is None else float(s) for s in squares]
+    return [0.0 if square is None else float(square) for square in state.gradient_squares()]
 
 
 def first_nonfinite_gradient(params):

@@ -4,11 +4,23 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..engine.backend import is_device_array, module_of, to_host
 from .distributed import OneProcess
 from .history import History
 from .inference import model_dtype
 
 __all__ = ["TrainingState"]
+
+
+def _on_host(squares: list) -> list:
+    """The squares as NumPy scalars: those of a GPU run read back in one copy, not one each."""
+    on_device = [s for s in squares if is_device_array(s)]
+    if not on_device:
+        return squares
+    if len({s.dtype for s in on_device}) > 1:  # a stack would cast them to one dtype
+        return [None if s is None else to_host(s)[()] for s in squares]
+    values = iter(to_host(module_of(on_device[0]).stack(on_device)))
+    return [None if s is None else next(values) for s in squares]
 
 
 class TrainingState:
@@ -71,10 +83,12 @@ class TrainingState:
         of the gradient's dtype; None without a gradient): the divergence guard, the gradient
         monitor and the step recorder all start from it, so it is computed once per batch."""
         if self._gradient_squares is None:
-            self._gradient_squares = [
-                None if p.grad is None else np.dot(p.grad.ravel(), p.grad.ravel())
-                for _, p in self.params
-            ]
+            self._gradient_squares = _on_host(
+                [
+                    None if p.grad is None else np.dot(p.grad.ravel(), p.grad.ravel())
+                    for _, p in self.params
+                ]
+            )
         return self._gradient_squares
 
     def gradients_changed(self) -> None:
