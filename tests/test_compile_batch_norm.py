@@ -5,6 +5,7 @@ statistics)."""
 
 import numpy as np
 import pytest
+from training_steps import train_step
 
 import chainrule as cr
 from chainrule import nn, optim
@@ -35,14 +36,7 @@ def run(make, steps, compiled, eval_from=None, loss_fn=F.cross_entropy):
     for i, (X, y) in enumerate(steps):
         if i == eval_from:
             model.eval()
-        if compiled:
-            losses.append(step(X, y))
-        else:
-            opt.zero_grad()
-            loss = loss_fn(model(cr.tensor(X)), cr.tensor(y))
-            loss.backward()
-            opt.step()
-            losses.append(float(loss.data))
+        losses.append(train_step(step, model, opt, loss_fn, X, y))
     state = [np.array(v, copy=True) for v in model.state_dict().values()]
     return losses, state, step
 

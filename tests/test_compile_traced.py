@@ -16,6 +16,7 @@ from chainrule.compile.fused import FusedRoad
 from chainrule.compile.program import Program
 from chainrule.compile.trace import recording
 from chainrule.nn import functional as F
+from training_steps import train_step
 
 
 def data(n, features=6, classes=3, seed=0):
@@ -66,14 +67,7 @@ def train(make_model, loss_fn, batches, compiled, optimizer=optim.Adam, check=Fa
     step = compile_step(model, loss_fn, opt, check=check) if compiled else None
     losses = []
     for X, y in batches:
-        if compiled:
-            losses.append(step(X, y))
-        else:
-            opt.zero_grad()
-            loss = loss_fn(model(cr.tensor(X)), cr.tensor(y))
-            loss.backward()
-            opt.step()
-            losses.append(float(loss.data))
+        losses.append(train_step(step, model, opt, loss_fn, X, y))
     return losses, model, step
 
 

@@ -27,6 +27,7 @@ from layer_examples import LAYER_EXAMPLES  # noqa: E402
 from test_nn_losses import LOSS_MODULES  # noqa: E402
 from test_ops import CASE_TABLES  # noqa: E402
 from test_optimizers_vs_torch import CASES as OPTIMIZER_CASES  # noqa: E402
+from training_steps import train_step  # noqa: E402
 
 needs_cuda = pytest.mark.skipif(
     not cr.cuda_available(), reason="no CUDA device here (needs CuPy and an NVIDIA GPU)"
@@ -214,14 +215,7 @@ def _train(compiled, device, batch_norm=False, dropout=0.0, batches=((32, 0), (3
         rng = np.random.default_rng(seed)
         X = cr.tensor(rng.normal(size=(n, 8)), device=device)
         y = cr.tensor(rng.integers(0, 3, n), device=device)
-        if step is not None:
-            losses.append(step(X, y))
-        else:
-            opt.zero_grad()
-            loss = F.cross_entropy(model(X), y)
-            loss.backward()
-            opt.step()
-            losses.append(float(loss.data))
+        losses.append(train_step(step, model, opt, F.cross_entropy, X, y))
     return step, model, losses
 
 
@@ -272,14 +266,7 @@ def test_a_batch_with_ignored_labels_takes_the_checked_replay_with_the_eager_num
             labels = rng.integers(0, 3, 32)
             labels[:4] = -100 if seed == 4 else labels[:4]  # ignored rows, once a graph exists
             y = cr.tensor(labels, device="cuda")
-            if step is not None:
-                losses.append(step(X, y))
-            else:
-                opt.zero_grad()
-                loss = F.cross_entropy(model(X), y)
-                loss.backward()
-                opt.step()
-                losses.append(float(loss.data))
+            losses.append(train_step(step, model, opt, F.cross_entropy, X, y))
         results.append((losses, [host(p) for p in model.parameters()]))
     np.testing.assert_allclose(results[0][0], results[1][0], rtol=1e-12)
     for p, q in zip(results[0][1], results[1][1]):
