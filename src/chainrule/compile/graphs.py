@@ -37,11 +37,15 @@ class GraphUnavailable(Exception):
 
 
 class GraphProgram:
-    """`program` captured for batches like (X, y); gradients go to `destinations`."""
+    """`program` captured for batches like (X, y); gradients go to `destinations`.
+
+    Making one runs the step on the batch it is given (the replay before the capture), so a
+    failed capture still has that batch's results: `graph` is None and `reason` says why."""
 
     def __init__(self, program, inputs, destinations):
-        for call in sorted(program.calls & NOT_CAPTURED.keys()):
-            raise GraphUnavailable(NOT_CAPTURED[call])
+        blocked = sorted(program.calls & NOT_CAPTURED.keys())
+        if blocked:
+            raise GraphUnavailable(NOT_CAPTURED[blocked[0]])
         cupy = backend.cuda()
         self.program, self.destinations = program, destinations
         self.batch = [cupy.array(a) for a in inputs[:2]]  # X, y: each step copies there
@@ -53,7 +57,7 @@ class GraphProgram:
         with cupy.cuda.using_allocator(self.pool.malloc), self.stream:
             self.values, self.has_grad = self._replay()  # compiles kernels, fills the pool
             self.first = dict(self.values)
-            self.graph = self._capture()
+            self.graph, self.reason = self._capture()
         self.stream.synchronize()
         self.classes = self.values["output"].shape[-1] if self.values["output"].ndim else 1
 
@@ -65,16 +69,17 @@ class GraphProgram:
         return values, [grad is not None for grad in grads]
 
     def _capture(self):
+        """(the CUDA graph, None), or (None, why the capture failed)."""
         self.stream.begin_capture()
         backend.capturing = True
         try:
             self.values, _ = self._replay()
         except Exception as err:
-            backend.capturing = False
             _end_quietly(self.stream)
-            raise GraphUnavailable(f"its capture failed ({type(err).__name__}: {err})") from None
-        backend.capturing = False
-        return self.stream.end_capture()
+            return None, f"its capture failed ({type(err).__name__}: {err})"
+        finally:
+            backend.capturing = False
+        return self.stream.end_capture(), None
 
     def fits(self, inputs) -> bool:
         """Whether the parameters and buffers are still the arrays the graph reads."""

@@ -148,15 +148,18 @@ class CompiledStep:
                 del self.graphs[key]  # its program was dropped from the bounded cache
             try:
                 graph = GraphProgram(program, inputs, self._bound_grads)
-            except GraphUnavailable as why:
-                graph = f"the step runs op by op on the GPU: {why}"
+            except GraphUnavailable as unavailable:
+                graph = str(unavailable)
             entry = self.graphs[id(program)] = (program, graph)
         graph = entry[1]
+        reason = graph if isinstance(graph, str) else graph.reason
+        if reason is not None:
+            self.graph_reason = f"the step runs op by op on the GPU: {reason}"
         if isinstance(graph, str):
-            self.graph_reason = graph
             return None
-        # A graph made just now already ran this batch (its checked warm-up replay).
-        return graph if graph.first is not None or graph.labels_in_range(y) else None
+        if graph.first is not None:  # made just now: it ran this batch (its checked replay)
+            return graph
+        return graph if graph.graph is not None and graph.labels_in_range(y) else None
 
     def _graph_replay(self, graph, X, y):
         values, has_grad = graph.run(X, y)
