@@ -26,7 +26,6 @@ __all__ = [
     "host_copy",
     "is_array",
     "is_device_array",
-    "module_for",
     "module_of",
     "normalize_device",
     "on_one_device",
@@ -91,11 +90,6 @@ def cuda_available() -> bool:
 def is_device_array(array) -> bool:
     """Whether `array` is a CuPy array (lives on the GPU)."""
     return _cupy is not None and isinstance(array, _cupy.ndarray)
-
-
-def module_for(device: str):
-    """The array library of a device name ('cpu' or 'cuda')."""
-    return cuda() if device == "cuda" else xp
 
 
 def module_of(array):

@@ -145,7 +145,7 @@ class Tensor:
         out = self
         if dtype is not None and xp.dtype(dtype) != self.data.dtype:
             out = ops.astype(out, dtype=xp.dtype(dtype))
-        if device is not None and backend.normalize_device(device) != _device_name(out):
+        if device is not None and backend.normalize_device(device) != backend.device_of(out.data):
             out = ops.to_device(out, device=backend.normalize_device(device))
         return out
 
@@ -233,10 +233,6 @@ class Tensor:
         return bool(self.data)
 
     # backward(gradient=None, retain_graph=None, create_graph=False) is bound by autograd.py.
-
-
-def _device_name(tensor) -> str:
-    return backend.device_of(tensor.data)
 
 
 def _to_arguments(args, kwargs):
