@@ -186,3 +186,29 @@ def test_an_error_about_another_file_is_left_as_it_is(tmp_path):
         handle.write((tmp_path / "missing-input").read_bytes())
     assert caught.value.filename == str(tmp_path / "missing-input")
     assert _folder_names(tmp_path) == []
+
+
+def test_background_writer_runs_jobs_in_order_and_waits(tmp_path):
+    writer = atomic.BackgroundWriter()
+    done = []
+
+    def slow_first():
+        time.sleep(0.05)
+        done.append("first")
+
+    writer.submit(slow_first)
+    writer.submit(lambda: done.append("second"))
+    assert done[0] == "first"  # submit waited for the first job to finish
+    writer.wait()
+    assert done == ["first", "second"]
+
+
+def test_background_writer_raises_a_failed_job_error_once(tmp_path):
+    writer = atomic.BackgroundWriter()
+    writer.submit(lambda: atomic_write_bytes(tmp_path / "no" / "such" / "out.bin", b"x"))
+    with pytest.raises(FileNotFoundError, match="out.bin"):
+        writer.wait()
+    writer.wait()  # reported once
+    writer.submit(lambda: atomic_write_bytes(tmp_path / "ok.bin", b"x"))
+    writer.wait()
+    assert (tmp_path / "ok.bin").read_bytes() == b"x"

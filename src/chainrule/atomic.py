@@ -12,9 +12,11 @@ from __future__ import annotations
 import contextlib
 import os
 import tempfile
+import threading
+from collections.abc import Callable
 from typing import IO, Any
 
-__all__ = ["atomic_write", "atomic_write_bytes", "atomic_write_text"]
+__all__ = ["BackgroundWriter", "atomic_write", "atomic_write_bytes", "atomic_write_text"]
 
 _MODES = ("wb", "w")
 
@@ -95,3 +97,36 @@ def atomic_write_text(path, text: str, encoding: str = "utf-8") -> None:
     """Write `text` to `path` atomically (newlines are written as given)."""
     with atomic_write(path, "w", encoding=encoding) as handle:
         handle.write(text)
+
+
+class BackgroundWriter:
+    """Runs file writes on a thread of its own, one at a time and in order, so the caller goes
+    on while the bytes are written and fsynced (training need not wait for the disk).
+
+    `submit(job)` first waits for the previous job; `wait()` returns once the last one is done.
+    Both raise the exception a finished job ended with, once. A process that exits waits for
+    a running job (the thread is not a daemon), so an atomic write is never cut short by it.
+    """
+
+    def __init__(self):
+        self._thread: threading.Thread | None = None
+        self._error: BaseException | None = None
+
+    def submit(self, job: Callable[[], None]) -> None:
+        self.wait()
+        self._thread = threading.Thread(target=self._run, args=(job,), name="chainrule-writer")
+        self._thread.start()
+
+    def _run(self, job: Callable[[], None]) -> None:
+        try:
+            job()
+        except BaseException as error:  # handed to the caller by wait()
+            self._error = error
+
+    def wait(self) -> None:
+        if self._thread is not None:
+            self._thread.join()
+            self._thread = None
+        error, self._error = self._error, None
+        if error is not None:
+            raise error

@@ -91,6 +91,92 @@ def test_model_checkpoint_save_best_only(rng, tmp_path):
         np.testing.assert_array_equal(value, weights.weights[3][key])
 
 
+class HeldWriter:
+    """A writer that keeps the jobs it is given until told to run them."""
+
+    def __init__(self):
+        self.jobs = []
+
+    def submit(self, job):
+        self.jobs.append(job)
+
+    def wait(self):
+        while self.jobs:
+            self.jobs.pop(0)()
+
+
+def test_model_checkpoint_every_n_seconds_saves_the_last_epoch(rng, tmp_path):
+    model, X, y = _setup(rng)
+    pattern = str(tmp_path / "ckpt-{epoch}.safetensors")
+    saver = cr.callbacks.ModelCheckpoint(pattern, keep_last=10, every_n_seconds=3600)
+    cr.fit(model, nn.CrossEntropyLoss(), optim.SGD(model.parameters(), lr=0.1), X, y,
+           epochs=5, batch_size=10, callbacks=[saver], verbose=0)
+    assert os.listdir(tmp_path) == ["ckpt-5.safetensors"]
+    assert load_checkpoint(tmp_path / "ckpt-5.safetensors")["loop"]["epoch"] == 4
+
+
+def test_model_checkpoint_every_n_seconds_counts_from_the_last_save(rng, tmp_path, monkeypatch):
+    clock = iter(range(0, 1000, 10))  # each read of the clock is 10 s after the one before
+    monkeypatch.setattr("chainrule.train.callbacks.model_checkpoint.monotonic",
+                        lambda: next(clock))
+    model, X, y = _setup(rng)
+    pattern = str(tmp_path / "ckpt-{epoch}.safetensors")
+    saver = cr.callbacks.ModelCheckpoint(pattern, keep_last=10, every_n_seconds=25)
+    cr.fit(model, nn.CrossEntropyLoss(), optim.SGD(model.parameters(), lr=0.1), X, y,
+           epochs=7, batch_size=10, callbacks=[saver], verbose=0)
+    # Started at t=0; epoch ends read 10, 20, 30 (save, t=40), 50, 60, 70 (save, t=80), ...
+    assert sorted(os.listdir(tmp_path)) == [f"ckpt-{e}.safetensors" for e in (3, 6, 7)]
+
+
+def test_model_checkpoint_every_n_seconds_saves_the_epoch_early_stopping_ends(rng, tmp_path):
+    model, X, y = _setup(rng)
+    path = tmp_path / "ckpt.safetensors"
+    stopper = cr.callbacks.EarlyStopping(monitor="val_loss", patience=1)
+    saver = cr.callbacks.ModelCheckpoint(path, every_n_seconds=3600)
+    cr.fit(model, nn.CrossEntropyLoss(), optim.SGD(model.parameters(), lr=0.1), X, y,
+           epochs=10, validation_split=0.25,
+           callbacks=[ScriptedLogs([1.0, 0.5, 0.9, 0.8, 0.7]), stopper, saver], verbose=0)
+    assert load_checkpoint(path)["loop"]["epoch"] == 2  # stopped after the third epoch
+
+
+def test_model_checkpoint_hands_the_writes_to_the_writer_given(rng, tmp_path):
+    model, X, y = _setup(rng)
+    pattern = str(tmp_path / "ckpt-{epoch}.safetensors")
+    writer = HeldWriter()
+    saver = cr.callbacks.ModelCheckpoint(pattern, keep_last=1, writer=writer)
+    cr.fit(model, nn.CrossEntropyLoss(), optim.SGD(model.parameters(), lr=0.1), X, y,
+           epochs=3, batch_size=10, callbacks=[saver], verbose=0)
+    assert os.listdir(tmp_path) == [] and len(writer.jobs) == 3  # fit did not wait for them
+    weights_after_fit = {k: v.copy() for k, v in model.state_dict().items()}
+    writer.wait()
+    assert os.listdir(tmp_path) == ["ckpt-3.safetensors"]  # older ones removed after it
+    for key, value in load_checkpoint(tmp_path / "ckpt-3.safetensors")["model"].items():
+        np.testing.assert_array_equal(value, weights_after_fit[key])
+
+
+def test_model_checkpoint_copies_the_state_when_the_epoch_ends(rng, tmp_path):
+    """The bytes are made at the hook: training on before the write does not change them."""
+    model, X, y = _setup(rng)
+    writer = HeldWriter()
+    weights = WeightsPerEpoch()
+    saver = cr.callbacks.ModelCheckpoint(str(tmp_path / "ckpt-{epoch}.safetensors"),
+                                         keep_last=5, writer=writer)
+    cr.fit(model, nn.CrossEntropyLoss(), optim.SGD(model.parameters(), lr=0.1), X, y,
+           epochs=3, batch_size=10, callbacks=[weights, saver], verbose=0)
+    writer.wait()
+    for key, value in load_checkpoint(tmp_path / "ckpt-1.safetensors")["model"].items():
+        np.testing.assert_array_equal(value, weights.weights[0][key])
+
+
+def test_model_checkpoint_write_error_names_the_file(rng, tmp_path):
+    model, X, y = _setup(rng)
+    path = tmp_path / "missing-folder" / "ckpt.safetensors"
+    saver = cr.callbacks.ModelCheckpoint(path)
+    with pytest.raises(OSError, match="ckpt.safetensors"):
+        cr.fit(model, nn.CrossEntropyLoss(), optim.SGD(model.parameters(), lr=0.1), X, y,
+               epochs=2, batch_size=10, callbacks=[saver], verbose=0)
+
+
 def test_csv_logger_mirrors_the_history(rng, tmp_path):
     model, X, y = _setup(rng)
     path = tmp_path / "log.csv"

@@ -75,9 +75,12 @@ def load_training_data(config: dict):
 
 
 MONITOR_SAMPLES_PER_EPOCH = 4
+# A checkpoint at most this often (and after the last epoch): a run of short epochs would
+# otherwise spend more time writing checkpoints than training; a crash loses at most this.
+CHECKPOINT_EVERY_SECONDS = 30.0
 
 
-def _callbacks(config: dict, out: str, recorders):
+def _callbacks(config: dict, out: str, recorders, writer):
     from .. import callbacks
 
     chosen = [
@@ -85,7 +88,11 @@ def _callbacks(config: dict, out: str, recorders):
         # would cost more than the step itself on a small model.
         callbacks.GradientMonitor(samples_per_epoch=MONITOR_SAMPLES_PER_EPOCH),
         *recorders,
-        callbacks.ModelCheckpoint(os.path.join(out, CHECKPOINT_FILE)),
+        callbacks.ModelCheckpoint(
+            os.path.join(out, CHECKPOINT_FILE),
+            every_n_seconds=CHECKPOINT_EVERY_SECONDS,
+            writer=writer,
+        ),
     ]
     if config["early_stopping"] is not None:
         chosen.append(
@@ -138,8 +145,9 @@ def _saved_on_divergence(model, data, config: dict, out: str):
         ) from None
 
 
-def fit_model(config: dict, data, out: str, resume: bool, verbose: int, device: str = "cpu"):
-    """(model, History, StepRecorder) of the run; the trajectory is saved in `out`."""
+def fit_model(config: dict, data, out: str, resume: bool, verbose: int, device: str, writer):
+    """(model, History, StepRecorder) of the run; the trajectory is saved in `out`, the
+    checkpoint written on `writer` (a BackgroundWriter the caller waits for)."""
     import chainrule as cr
 
     from ..landscape import TrajectoryRecorder
@@ -160,7 +168,7 @@ def fit_model(config: dict, data, out: str, resume: bool, verbose: int, device: 
             epochs=config["epochs"],
             batch_size=config["batch_size"] or None,
             validation_data=(data.X_val, data.y_val) if has_validation else None,
-            callbacks=_callbacks(config, out, (recorder, steps)),
+            callbacks=_callbacks(config, out, (recorder, steps), writer),
             metrics=metric_names(data.task),
             scheduler=build_scheduler(config, optimizer),
             clip_grad_norm=config["clip"],
@@ -192,6 +200,7 @@ def train_and_report(
 
     import chainrule as cr
 
+    from ..atomic import BackgroundWriter
     from .outputs import print_results, write_outputs
     from .trained import model_metadata
 
@@ -208,14 +217,20 @@ def train_and_report(
     if lead:
         os.makedirs(out, exist_ok=True)
         cfg.save(out, config)  # before training, so that a killed run can be resumed
-    model, history, steps = fit_model(
-        config, data, out, resume, verbose if lead else 0, device=device
-    )
-    if not lead:
-        return {}
-    cr.save(
-        model, os.path.join(out, MODEL_FILE), metadata=model_metadata(data.preprocessor, config)
-    )
-    metrics, written = write_outputs(out, config, model, (history, steps), data, plots)
+    writer = BackgroundWriter()  # the last checkpoint is fsynced while the outputs are made
+    try:
+        model, history, steps = fit_model(
+            config, data, out, resume, verbose if lead else 0, device, writer
+        )
+        if not lead:
+            return {}
+        cr.save(
+            model,
+            os.path.join(out, MODEL_FILE),
+            metadata=model_metadata(data.preprocessor, config),
+        )
+        metrics, written = write_outputs(out, config, model, (history, steps), data, plots)
+    finally:
+        writer.wait()
     print_results(metrics, history, out, written)
     return metrics

@@ -30,7 +30,14 @@ from ..engine import random as cr_random
 from ..engine.backend import to_host
 from ..engine.tensor import ChainruleError
 
-__all__ = ["CheckpointError", "load_checkpoint", "restore_checkpoint", "save_checkpoint"]
+__all__ = [
+    "CheckpointError",
+    "checkpoint_bytes",
+    "load_checkpoint",
+    "restore_checkpoint",
+    "save_checkpoint",
+    "write_checkpoint",
+]
 
 FORMAT = "chainrule-checkpoint"
 VERSION = 2  # 2: with a checksum
@@ -107,15 +114,25 @@ def checksum(header_text: str, arrays: dict) -> str:
     return "sha256:" + digest.hexdigest()
 
 
-def save_checkpoint(state, path) -> None:
-    """Write the training state to `path` atomically (the old file survives any crash)."""
+def checkpoint_bytes(state) -> bytes:
+    """The training state as the bytes of a checkpoint file (a copy: training may go on)."""
     from safetensors.numpy import save
 
     arrays: dict = {}
     tree = encode(checkpoint_content(state), "", arrays)
     text = json.dumps({"format": FORMAT, "version": VERSION, "state": tree}, allow_nan=True)
     metadata = {METADATA_KEY: text, CHECKSUM_KEY: checksum(text, arrays)}
-    atomic_write_bytes(path, save(arrays, metadata=metadata))
+    return save(arrays, metadata=metadata)
+
+
+def write_checkpoint(path, data: bytes) -> None:
+    """Write checkpoint bytes to `path` atomically (the old file survives any crash)."""
+    atomic_write_bytes(path, data)
+
+
+def save_checkpoint(state, path) -> None:
+    """Write the training state to `path` atomically (the old file survives any crash)."""
+    write_checkpoint(path, checkpoint_bytes(state))
 
 
 def load_checkpoint(path) -> dict:

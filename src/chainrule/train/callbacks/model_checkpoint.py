@@ -6,8 +6,10 @@ import contextlib
 import os
 import re
 import string
+from time import monotonic
 
-from ..checkpoint import save_checkpoint
+from ...atomic import BackgroundWriter
+from .. import checkpoint
 from .base import Callback
 from .monitor import CallbackError, Monitor
 
@@ -22,8 +24,14 @@ class ModelCheckpoint(Callback):
     one is complete); it deletes only files its own path names, never the file the run
     resumed from. Saves every `every_n_epochs` epochs, and also every `every_n_steps`
     optimizer steps when given. save_best_only saves at an epoch end only when `monitor`
-    improves. Each file is written atomically: a crash never damages the last complete one.
-    Runs after every other callback, so the checkpoint holds their state after the hook.
+    improves. every_n_seconds skips a periodic save until that many seconds have passed since
+    the last one, except at the epoch that ends training: a run of short epochs then pays for
+    a few checkpoints, not one per epoch, and a crash loses at most that much work.
+    Each file is written atomically: a crash never damages the last complete one. The state
+    is copied at the hook; the file is written and fsynced on `writer`'s thread while
+    training goes on (default: a writer of the callback's own, waited for when fit returns;
+    a writer given is its owner's to wait for). Runs after every other callback, so the
+    checkpoint holds their state after the hook.
     """
 
     order = 100
@@ -38,24 +46,36 @@ class ModelCheckpoint(Callback):
         every_n_steps=None,
         monitor="val_loss",
         mode="auto",
+        every_n_seconds=None,
+        writer=None,
     ):
         for name, value in (("every_n_epochs", every_n_epochs), ("keep_last", keep_last)):
             if not isinstance(value, int) or value < 1:
                 raise CallbackError(f"{name} must be an integer >= 1, got {value!r}")
         if every_n_steps is not None and (not isinstance(every_n_steps, int) or every_n_steps < 1):
             raise CallbackError(f"every_n_steps must be an integer >= 1, got {every_n_steps!r}")
+        if every_n_seconds is not None and not every_n_seconds >= 0:
+            raise CallbackError(f"every_n_seconds must be a number >= 0, got {every_n_seconds!r}")
         self.path = os.fspath(path)
         self.every_n_epochs, self.every_n_steps = every_n_epochs, every_n_steps
+        self.every_n_seconds = every_n_seconds
         self.save_best_only, self.keep_last = save_best_only, keep_last
         self.monitor = Monitor(monitor, mode) if save_best_only else None
         self.saved: list[str] = []
+        self._owns_writer = writer is None
+        self.writer = BackgroundWriter() if writer is None else writer
+        self._last_save = 0.0  # monotonic() of the last save (or of the start)
         try:
             self._own_files = _pattern(self.path)
         except ValueError as error:  # e.g. an unclosed "{"
             raise CallbackError(f"path {self.path!r} is not a valid pattern: {error}") from None
 
+    def on_train_begin(self, state):
+        self._last_save = monotonic()  # every_n_seconds counts from the start
+
     def on_batch_end(self, state):
-        if self.every_n_steps is not None and state.step % self.every_n_steps == 0:
+        every = self.every_n_steps
+        if every is not None and state.step % every == 0 and self._due():
             self._save(state)
 
     def on_epoch_end(self, state):
@@ -63,19 +83,31 @@ class ModelCheckpoint(Callback):
             return
         if self.monitor is not None and not self.monitor.update(state.logs, state.epoch):
             return
-        self._save(state)
+        if self._due() or state.stop_training or state.epoch + 1 == state.epochs:
+            self._save(state)
+
+    def _due(self) -> bool:
+        """Whether every_n_seconds allows a periodic save now."""
+        if self.every_n_seconds is None:
+            return True
+        return monotonic() - self._last_save >= self.every_n_seconds
 
     def _save(self, state):
+        self._last_save = monotonic()
         path = self.path.format(epoch=state.epoch + 1, step=state.step)
         if path in self.saved:
             self.saved.remove(path)
         self.saved.append(path)  # before saving, so the file lists itself
-        save_checkpoint(state, path)
-        while len(self.saved) > self.keep_last:
-            old = self.saved.pop(0)
-            if state.resumed_from is None or not _same_file(old, state.resumed_from):
-                with contextlib.suppress(FileNotFoundError):
-                    os.remove(old)
+        data = checkpoint.checkpoint_bytes(state)
+        stale = self.saved[: -self.keep_last]
+        del self.saved[: -self.keep_last]
+        if state.resumed_from is not None:
+            stale = [old for old in stale if not _same_file(old, state.resumed_from)]
+        self.writer.submit(lambda: _write_then_remove(path, data, stale))
+
+    def close(self) -> None:
+        if self._owns_writer:
+            self.writer.wait()
 
     def state_dict(self) -> dict:
         state = {"saved": list(self.saved)}
@@ -98,6 +130,14 @@ def _pattern(template: str) -> re.Pattern:
         if field is not None:
             parts.append(r"[^/\\]+")
     return re.compile("".join(parts))
+
+
+def _write_then_remove(path: str, data: bytes, stale: list[str]) -> None:
+    """Write the new checkpoint; only once it is complete delete the ones it replaces."""
+    checkpoint.write_checkpoint(path, data)
+    for old in stale:
+        with contextlib.suppress(FileNotFoundError):
+            os.remove(old)
 
 
 def _same_file(a: str, b: str) -> bool:
