@@ -1,63 +1,77 @@
-"""`chainrule train`'s callbacks against a bare cr.fit (issue 13): the digits run of the README's
-main job (64-128-10 ReLU, Adam 1e-3, batch 32, 20 epochs), trained by cr.fit with no callbacks
-and with exactly the callbacks the CLI builds (cli.training._callbacks: GradientMonitor with the
-CLI's samples per epoch, StepRecorder, TrajectoryRecorder, ModelCheckpoint at most every
-CHECKPOINT_EVERY_SECONDS on the CLI's background writer; the recorders' norms read inside the
-timing), interleaved; seconds of training, medians. "+ last write" adds the wait for the
-checkpoint's fsync, which the CLI overlaps with writing its outputs.
+"""`chainrule train`'s training time against a bare cr.fit (issue 13), on the README's main job
+(the default configuration: digits, 64-128-10 ReLU, Adam, batch 32, 20 epochs, validation and
+metrics). Both sides run the CLI's own cli.training.fit_model (the same data, model, fit
+arguments); the bare side with the CLI's callbacks replaced by none. The CLI side therefore has
+exactly `chainrule train`'s callbacks (GradientMonitor with the CLI's samples per epoch,
+StepRecorder, TrajectoryRecorder, ModelCheckpoint at most every CHECKPOINT_EVERY_SECONDS and
+after the last epoch, written on the CLI's background writer). Timed: the cr.fit call inside
+fit_model, interleaved rounds, medians; "+ last write" adds the wait for the checkpoint's
+fsync, which the CLI overlaps with writing its outputs.
 
     env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE .venv/bin/python benchmarks/cli_overhead.py
 """
 
 from __future__ import annotations
 
+import argparse
 import statistics
 import tempfile
 import time
 
 import chainrule as cr
+from chainrule.atomic import BackgroundWriter
+from chainrule.cli import config as cfg
+from chainrule.cli import training
 
 
-def train(with_cli_callbacks: bool, folder: str) -> tuple[float, float]:
+def _timed_fit(seconds: list):
+    fit = cr.fit
+
+    def timed(*args, **kwargs):
+        start = time.perf_counter()
+        history = fit(*args, **kwargs)
+        seconds.append(time.perf_counter() - start)
+        return history
+
+    return timed
+
+
+def train(config, data, with_cli_callbacks: bool, folder: str) -> tuple[float, float]:
     """(seconds of cr.fit, seconds until the last checkpoint is on disk too)."""
-    from chainrule.atomic import BackgroundWriter
-    from chainrule.cli.training import _callbacks
-    from chainrule.landscape import TrajectoryRecorder
-    from chainrule.viz.steps import StepRecorder
-
-    data = cr.data.load_dataset("digits", seed=0)
-    cr.manual_seed(0)
-    model = cr.nn.Sequential(cr.nn.Linear(64, 128), cr.nn.ReLU(), cr.nn.Linear(128, 10))
-    opt = cr.optim.Adam(model.parameters(), lr=1e-3)
+    seconds: list[float] = []
+    fit, callbacks = cr.fit, training._callbacks
+    cr.fit = _timed_fit(seconds)
+    if not with_cli_callbacks:
+        training._callbacks = lambda *args: []
     writer = BackgroundWriter()
-    recorders = (TrajectoryRecorder(), StepRecorder())
-    callbacks = (
-        _callbacks({"early_stopping": None}, folder, recorders, writer)
-        if with_cli_callbacks
-        else []
-    )
-    start = time.perf_counter()
-    history = cr.fit(model, cr.nn.CrossEntropyLoss(), opt, data.X_train, data.y_train,
-                     epochs=20, batch_size=32, seed=0, verbose=0, callbacks=callbacks)
-    for callback in callbacks:  # what the CLI reads for its plots, inside the timing
-        getattr(callback, "grad_norm", None)
-    history.grad_monitor  # noqa: B018
-    trained = time.perf_counter() - start
-    writer.wait()
-    return trained, time.perf_counter() - start
+    try:
+        training.fit_model(config, data, folder, False, 0, "cpu", writer)
+        start = time.perf_counter()
+        writer.wait()
+        waited = time.perf_counter() - start
+    finally:
+        cr.fit, training._callbacks = fit, callbacks
+    return seconds[0], seconds[0] + waited
 
 
-def main(rounds: int = 7) -> None:
-    times = {False: [], True: []}
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rounds", type=int, default=9)
+    args = parser.parse_args()
+    config = cfg.resolve({})
+    data = training.load_training_data(config)
+    times: dict[bool, list] = {False: [], True: []}
     with tempfile.TemporaryDirectory() as folder:
-        for _ in range(rounds):
+        for _ in range(args.rounds):
             for flag in times:
-                times[flag].append(train(flag, folder))
+                times[flag].append(train(config, data, flag, folder))
     bare = statistics.median(t for t, _ in times[False])
     cli = statistics.median(t for t, _ in times[True])
     written = statistics.median(w for _, w in times[True])
-    print(f"cr.fit, no callbacks: {bare:.3f} s; with the CLI's callbacks: {cli:.3f} s "
-          f"({cli / bare:.2f}x); + last write {written:.3f} s ({written / bare:.2f}x)")
+    print(
+        f"cr.fit, no callbacks: {bare:.3f} s; with the CLI's callbacks: {cli:.3f} s "
+        f"({cli / bare:.2f}x); + last write {written:.3f} s ({written / bare:.2f}x)"
+    )
 
 
 if __name__ == "__main__":

@@ -216,3 +216,15 @@ def test_progress_bar_on_a_terminal_shows_batches_loss_and_lr(rng):
     text = stream.getvalue()
     assert "epoch 1/2" in text and "epoch 2/2" in text and "4/4" in text
     assert "batch/s" in text and "accuracy" in text and "lr 0.1" in text
+
+
+def test_a_hook_an_instance_declines_is_not_called(tmp_path):
+    from chainrule.train.callbacks.base import CallbackList
+
+    per_epoch = cr.callbacks.LearningRateScheduler(lambda epoch: 0.1, per="epoch")
+    per_step = cr.callbacks.LearningRateScheduler(lambda step: 0.1, per="step")
+    epochs_only = cr.callbacks.ModelCheckpoint(tmp_path / "a.safetensors")
+    with_steps = cr.callbacks.ModelCheckpoint(tmp_path / "b.safetensors", every_n_steps=5)
+    hooks = CallbackList([per_epoch, per_step, epochs_only, with_steps])._on_batch_end
+    assert [hook.__self__ for hook in hooks] == [per_step, with_steps]
+    assert len(CallbackList([per_epoch, epochs_only])._on_epoch_end) == 2

@@ -32,8 +32,6 @@ class StepRecorder(Callback):
         # their square roots are taken together when grad_norm is read (the same numbers as
         # one np.sqrt per step, for a fraction of the calls).
         self._pending: list = []
-        self._squares = None
-        self._lr = float("nan")
 
     @property
     def grad_norm(self) -> dict[str, list[float]]:
@@ -45,14 +43,11 @@ class StepRecorder(Callback):
         self._grad_norm, self._pending = value, []
 
     def on_after_backward(self, state):
-        # Read here, just before optimizer.step(): the rate this step uses.
-        self._lr = state.lr
-        self._squares = (state.params, state.gradient_squares())
-
-    def on_batch_end(self, state):
-        self.step.append(state.step)
-        self.lr.append(self._lr)
-        self._pending.append((len(self.step) - 1, *self._squares))
+        # Here, just before optimizer.step(): the rate this step uses. The step is recorded
+        # now (nothing between here and the step's end can fail without ending training).
+        self.step.append(state.step + 1)
+        self.lr.append(state.lr)
+        self._pending.append((len(self.step) - 1, state.params, state.gradient_squares()))
 
     def _settle(self):
         by_name: dict[str, tuple[list, list]] = {}

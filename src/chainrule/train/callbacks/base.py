@@ -36,6 +36,9 @@ class Callback:
     A callback with state that must survive a resume returns it from state_dict() (JSON
     values and ndarrays) and takes it back in load_state_dict().
 
+    uses_hook(name) lets an instance decline a hook its class overrides (a per-step hook it
+    does not need as configured), so that the hook is not called at every step for nothing.
+
     `needs_graph`: True for a callback that observes the forward pass itself (wraps module
     forwards, keeps intermediate tensors): fit then runs the eager step. Callbacks that read
     the loss, the output, the parameters and their .grad work with the compiled step.
@@ -58,6 +61,9 @@ class Callback:
     def on_epoch_end(self, state): ...
 
     def on_train_end(self, state): ...
+
+    def uses_hook(self, name: str) -> bool:
+        return True
 
     def close(self) -> None:
         """Release what the callback holds (a progress bar, wrapped forwards); fit() calls it
@@ -83,6 +89,7 @@ class CallbackList:
                 getattr(callback, hook)
                 for callback in active
                 if getattr(type(callback), hook, None) is not getattr(Callback, hook)
+                and callback.uses_hook(hook)
             ]
             setattr(self, "_" + hook, bound)
 

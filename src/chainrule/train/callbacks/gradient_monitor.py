@@ -30,6 +30,12 @@ from .base import Callback
 __all__ = ["GradientMonitor", "GradientWarning"]
 
 SATURATION_MARGIN = 0.01
+_ADVICE = {
+    "vanish": "vanishing gradient in {where}; consider "
+    "ReLU-family activations, He/Xavier initialization, normalization",
+    "explode": "exploding gradient in {where}; consider a lower "
+    "learning rate, clip_grad_norm, standardized inputs",
+}
 
 
 class GradientWarning(UserWarning):
@@ -113,9 +119,6 @@ class GradientMonitor(Callback):
         self._ever_active = {}
         self._before = None
 
-    def _sampling(self, state):
-        return state.step % self.every_n_steps == 0
-
     # --- activations, through wrapped forwards -------------------------------------------
     def on_train_begin(self, state):
         if self.samples_per_epoch is not None:
@@ -127,8 +130,8 @@ class GradientMonitor(Callback):
                 self._wrapped.append(module)
 
     def _wrap(self, module, name, kind, state):
-        def observe(activation):
-            if module.training and self._sampling(state):
+        def observe(activation):  # called at every training step: kept short
+            if state.step % self.every_n_steps == 0 and module.training:
                 self._observe(name, kind, activation)
 
         return observed_forward(module.forward, observe)
@@ -151,13 +154,13 @@ class GradientMonitor(Callback):
 
     # --- gradients and updates -------------------------------------------------------------
     def on_after_backward(self, state):
-        if not self._sampling(state):
+        if state.step % self.every_n_steps:
             return
         norms = {}
         for (name, _), square in zip(state.params, state.gradient_squares()):
             if square is not None:
-                norms[name] = float(np.sqrt(square))
-                self._grad.add(name, norms[name])
+                norms[name] = norm = float(np.sqrt(square))
+                self._grad.add(name, norm)
         self._check(norms)
         self._before = [(name, p, self._copy(name, p.data)) for name, p in state.params]
 
@@ -197,21 +200,14 @@ class GradientMonitor(Callback):
         for name in weights:
             norm = norms[name]
             relative = output_norm / norm if norm > 0 else np.inf
-            where = f"{name!r}: gradient norm {norm:.3g} (output layer: {output_norm:.3g})"
             if norm < self.vanish_below or relative > self.max_ratio:
-                self._warn(
-                    name,
-                    "vanish",
-                    f"vanishing gradient in {where}; consider "
-                    "ReLU-family activations, He/Xavier initialization, normalization",
-                )
+                kind = "vanish"
             elif norm > self.explode_above or relative < 1.0 / self.max_ratio:
-                self._warn(
-                    name,
-                    "explode",
-                    f"exploding gradient in {where}; consider a lower "
-                    "learning rate, clip_grad_norm, standardized inputs",
-                )
+                kind = "explode"
+            else:
+                continue
+            where = f"{name!r}: gradient norm {norm:.3g} (output layer: {output_norm:.3g})"
+            self._warn(name, kind, _ADVICE[kind].format(where=where))
 
     # --- per-epoch record ------------------------------------------------------------------
     def on_epoch_end(self, state):

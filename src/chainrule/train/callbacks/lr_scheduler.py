@@ -43,6 +43,9 @@ class LearningRateScheduler(Callback):
         else:
             self.scheduler.step()
 
+    def uses_hook(self, name: str) -> bool:
+        return name != "on_batch_end" or self.per == "step"
+
     def on_batch_end(self, state):
         if self.per == "step":
             self._advance(state, state.loss)

@@ -70,6 +70,9 @@ class ModelCheckpoint(Callback):
         except ValueError as error:  # e.g. an unclosed "{"
             raise CallbackError(f"path {self.path!r} is not a valid pattern: {error}") from None
 
+    def uses_hook(self, name: str) -> bool:
+        return name != "on_batch_end" or self.every_n_steps is not None
+
     def on_train_begin(self, state):
         self._last_save = monotonic()  # every_n_seconds counts from the start
 
