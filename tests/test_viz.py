@@ -233,3 +233,35 @@ def test_step_recorder_keeps_each_steps_rate_and_gradient_norms(tmp_path, rng):
     assert ax.get_yscale() == "log" and ax.get_xlabel() == "step"
     assert [line.get_label() for line in ax.get_lines()] == ["0.weight", "2.weight"]
     np.testing.assert_array_equal(ax.get_lines()[1].get_ydata(), steps.grad_norm["2.weight"])
+
+
+def test_step_recorder_norms_are_each_squares_root_whatever_the_mix():
+    """The batched square roots equal np.sqrt of each step's squares, for float32 and float64
+    parameters, a parameter without a gradient at some steps, one that appears later, and a
+    change of parameter list."""
+
+    class State:
+        def __init__(self, step, params, squares):
+            self.step, self.params, self._squares, self.lr = step, params, squares, 0.1
+
+        def gradient_squares(self):
+            return self._squares
+
+    rng = np.random.default_rng(0)
+    first = [("a", None), ("b", None)]
+    second = [("a", None), ("b", None), ("c", None)]
+    rows = [(first, [np.float32(rng.random()), np.float32(rng.random())]) for _ in range(3)]
+    rows += [(first, [np.float32(rng.random()), None])]
+    rows += [(first, [np.float32(rng.random()), np.float64(rng.random())])]
+    rows += [(second, [np.float64(rng.random()) for _ in range(3)]) for _ in range(2)]
+    steps = viz.StepRecorder()
+    expected: dict = {}
+    for i, (params, squares) in enumerate(rows):
+        steps.on_after_backward(State(i, params, squares))
+        for (name, _), square in zip(params, squares):
+            if square is not None:
+                expected.setdefault(name, [float("nan")] * i).append(float(np.sqrt(square)))
+    assert steps.grad_norm.keys() == expected.keys()
+    for name, norms in expected.items():
+        np.testing.assert_array_equal(steps.grad_norm[name], norms)
+    assert steps.step == list(range(1, len(rows) + 1))

@@ -44,6 +44,7 @@ VERSION = 2  # 2: with a checksum
 METADATA_KEY = "chainrule.checkpoint"
 CHECKSUM_KEY = "chainrule.checksum"
 MISFIT = "the checkpoint does not fit this run"
+_JSON_TYPES = (bool, int, float, str)
 
 
 class CheckpointError(ChainruleError, ValueError):
@@ -53,6 +54,8 @@ class CheckpointError(ChainruleError, ValueError):
 def encode(value, key: str, arrays: dict):
     """A JSON tree for value; arrays go into `arrays` under keys derived from `key` (as host
     arrays: a checkpoint of a GPU run is the same file as that of a CPU run)."""
+    if value is None or type(value) in _JSON_TYPES:  # most of a tree: the quick way out
+        return value
     value = to_host(value)
     if isinstance(value, np.ndarray):
         arrays[key] = np.asarray(value, order="C")  # ascontiguousarray would make 0-d 1-d

@@ -50,19 +50,24 @@ class StepRecorder(Callback):
         self._pending.append((len(self.step) - 1, state.params, state.gradient_squares()))
 
     def _settle(self):
-        by_name: dict[str, tuple[list, list]] = {}
-        for index, params, squares in self._pending:
-            for (name, _), square in zip(params, squares):
-                if square is not None:
-                    indices, values = by_name.setdefault(name, ([], []))
-                    indices.append(index)
-                    values.append(square)
-        self._pending = []
-        for name, (indices, values) in by_name.items():
-            series = self._grad_norm.get(name)
-            if series is None:  # a parameter seen first now: NaN for the steps before
-                series = self._grad_norm[name] = [float("nan")] * indices[0]
-            series += _square_roots(values)
+        pending, self._pending = self._pending, []
+        for run in _runs_of_one_kind(pending):
+            first_index, params = run[0][0], run[0][1]
+            roots = _square_roots([squares for _, _, squares in run])
+            if roots is not None:  # one array op for the whole run
+                for (name, _), column in zip(params, roots.T.tolist()):
+                    self._extend(name, first_index, column)
+                continue
+            for index, params, squares in run:
+                for (name, _), square in zip(params, squares):
+                    if square is not None:
+                        self._extend(name, index, [float(np.sqrt(square))])
+
+    def _extend(self, name, index, norms):
+        series = self._grad_norm.get(name)
+        if series is None:  # a parameter seen first now: NaN for the steps before
+            series = self._grad_norm[name] = [float("nan")] * index
+        series += norms
 
     def state_dict(self) -> dict:
         return {
@@ -81,9 +86,25 @@ class StepRecorder(Callback):
         }
 
 
-def _square_roots(squares) -> list[float]:
-    """[float(np.sqrt(s)) for s in squares], in one call when they share a dtype."""
-    array = np.array(squares)
-    if any(type(s) is not type(squares[0]) for s in squares) or array.dtype.kind != "f":
-        return [float(np.sqrt(s)) for s in squares]
-    return np.sqrt(array).tolist()
+def _runs_of_one_kind(pending):
+    """The pending steps in runs of consecutive steps over the same parameter list."""
+    runs: list[list] = []
+    for entry in pending:
+        if runs and runs[-1][-1][1] is entry[1]:
+            runs[-1].append(entry)
+        else:
+            runs.append([entry])
+    return runs
+
+
+def _square_roots(rows):
+    """np.sqrt of a (steps, parameters) array of squared norms, when every square is there
+    and of one dtype (so each root is the one np.sqrt gives that scalar); else None."""
+    first = rows[0]
+    kinds = {type(square) for square in first}
+    if len(kinds) != 1 or not issubclass(kinds.pop(), np.floating):
+        return None
+    array = np.array(rows)
+    if array.dtype != first[0].dtype or array.shape != (len(rows), len(first)):
+        return None  # a None, a ragged row or another dtype in a later step
+    return np.sqrt(array)
