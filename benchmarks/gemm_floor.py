@@ -14,6 +14,7 @@ needs faster products, not less overhead.
 from __future__ import annotations
 
 import argparse
+import itertools
 import statistics
 import sys
 from pathlib import Path
@@ -22,19 +23,19 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from common import CONFIGS, interleave, layer_sizes  # noqa: E402
-from compile_speed import _torch  # noqa: E402
+from common import CONFIGS, interleave, layer_sizes
+from compile_speed import _torch
 
 
 def _products(config, threads):
     """One step's matrix products, float32, into arrays allocated once."""
     from threadpoolctl import threadpool_limits
 
-    n_in, _, _, batch = CONFIGS[config]
+    batch = CONFIGS[config][3]
     rng = np.random.default_rng(0)
     sizes = layer_sizes(config)
     layers = []
-    for i, (a, b) in enumerate(zip(sizes[:-1], sizes[1:])):
+    for i, (a, b) in enumerate(itertools.pairwise(sizes)):
         x = rng.standard_normal((batch, a), dtype=np.float32)
         w = rng.standard_normal((b, a), dtype=np.float32)
         g = rng.standard_normal((batch, b), dtype=np.float32)
