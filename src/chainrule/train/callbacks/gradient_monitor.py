@@ -18,6 +18,7 @@ on either road); the wrappers are removed when fit returns.
 
 from __future__ import annotations
 
+import math
 import warnings
 from collections import defaultdict
 
@@ -46,10 +47,10 @@ def _activation_kind(module):
     return {"ReLU": "relu", "Sigmoid": "sigmoid", "Tanh": "tanh"}.get(type(module).__name__)
 
 
-def _norm(a):
-    """np.linalg.norm(a) of a contiguous real array: sqrt(a·a) over its elements."""
+def _square(a) -> float:
+    """a·a over the elements of a contiguous real array (np.linalg.norm's sum, as a float)."""
     flat = a.ravel()
-    return np.sqrt(flat.dot(flat))
+    return float(flat.dot(flat))
 
 
 class _EpochSums:
@@ -176,10 +177,10 @@ class GradientMonitor(Callback):
         if self._before is None:
             return
         for name, p, (before, change) in self._before:
-            norm = _norm(before)  # np.linalg.norm's arithmetic, without its checks
-            if norm > 0:
+            square = _square(before)
+            if square > 0:  # ‖Δw‖/‖w‖ in Python floats: numpy scalar arithmetic costs more
                 np.subtract(p.data, before, out=change)
-                self._ratio.add(name, float(_norm(change) / norm))
+                self._ratio.add(name, math.sqrt(_square(change) / square))
         self._before = None
 
     def _warn(self, name, kind, message):
