@@ -32,10 +32,11 @@ from ..engine.tensor import ChainruleError
 
 __all__ = [
     "CheckpointError",
-    "checkpoint_bytes",
+    "file_bytes",
     "load_checkpoint",
     "restore_checkpoint",
     "save_checkpoint",
+    "snapshot",
     "write_checkpoint",
 ]
 
@@ -58,7 +59,8 @@ def encode(value, key: str, arrays: dict):
         return value
     value = to_host(value)
     if isinstance(value, np.ndarray):
-        arrays[key] = np.asarray(value, order="C")  # ascontiguousarray would make 0-d 1-d
+        # A copy: the file may be written while training changes the weights.
+        arrays[key] = np.array(value, order="C")  # ascontiguousarray would make 0-d 1-d
         return {"__array__": key}
     if isinstance(value, np.generic):
         arrays[key] = np.asarray(value)
@@ -117,12 +119,16 @@ def checksum(header_text: str, arrays: dict) -> str:
     return "sha256:" + digest.hexdigest()
 
 
-def checkpoint_bytes(state) -> bytes:
-    """The training state as the bytes of a checkpoint file (a copy: training may go on)."""
+def snapshot(state) -> tuple:
+    """The training state as (JSON tree, arrays), copied: training may go on meanwhile."""
+    arrays: dict = {}
+    return encode(checkpoint_content(state), "", arrays), arrays
+
+
+def file_bytes(tree, arrays: dict) -> bytes:
+    """The bytes of a checkpoint file holding a snapshot."""
     from safetensors.numpy import save
 
-    arrays: dict = {}
-    tree = encode(checkpoint_content(state), "", arrays)
     text = json.dumps({"format": FORMAT, "version": VERSION, "state": tree}, allow_nan=True)
     metadata = {METADATA_KEY: text, CHECKSUM_KEY: checksum(text, arrays)}
     return save(arrays, metadata=metadata)
@@ -135,7 +141,7 @@ def write_checkpoint(path, data: bytes) -> None:
 
 def save_checkpoint(state, path) -> None:
     """Write the training state to `path` atomically (the old file survives any crash)."""
-    write_checkpoint(path, checkpoint_bytes(state))
+    write_checkpoint(path, file_bytes(*snapshot(state)))
 
 
 def load_checkpoint(path) -> dict:

@@ -28,7 +28,7 @@ class ModelCheckpoint(Callback):
     the last one, except at the epoch that ends training: a run of short epochs then pays for
     a few checkpoints, not one per epoch, and a crash loses at most that much work.
     Each file is written atomically: a crash never damages the last complete one. The state
-    is copied at the hook; the file is written and fsynced on `writer`'s thread while
+    is copied at the hook; the file is encoded, written and fsynced on `writer`'s thread while
     training goes on (default: a writer of the callback's own, waited for when fit returns;
     a writer given is its owner's to wait for). Runs after every other callback, so the
     checkpoint holds their state after the hook.
@@ -101,12 +101,12 @@ class ModelCheckpoint(Callback):
         if path in self.saved:
             self.saved.remove(path)
         self.saved.append(path)  # before saving, so the file lists itself
-        data = checkpoint.checkpoint_bytes(state)
+        snapshot = checkpoint.snapshot(state)
         stale = self.saved[: -self.keep_last]
         del self.saved[: -self.keep_last]
         if state.resumed_from is not None:
             stale = [old for old in stale if not _same_file(old, state.resumed_from)]
-        self.writer.submit(lambda: _write_then_remove(path, data, stale))
+        self.writer.submit(lambda: _write_then_remove(path, snapshot, stale))
 
     def close(self) -> None:
         if self._owns_writer:
@@ -135,9 +135,9 @@ def _pattern(template: str) -> re.Pattern:
     return re.compile("".join(parts))
 
 
-def _write_then_remove(path: str, data: bytes, stale: list[str]) -> None:
+def _write_then_remove(path: str, snapshot: tuple, stale: list[str]) -> None:
     """Write the new checkpoint; only once it is complete delete the ones it replaces."""
-    checkpoint.write_checkpoint(path, data)
+    checkpoint.write_checkpoint(path, checkpoint.file_bytes(*snapshot))
     for old in stale:
         with contextlib.suppress(FileNotFoundError):
             os.remove(old)
