@@ -21,10 +21,11 @@ from collections import deque
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 
-__all__ = ["data_offset", "piece_frames", "worker_count"]
+__all__ = ["data_offset", "give_back_freed_memory", "piece_frames", "worker_count"]
 
 WORKERS_MAX = 4  # pandas' parser gains little from more
 SAMPLE_BYTES = 1 << 20  # the first data bytes, to size the pieces
+AHEAD = 1
 
 
 def worker_count() -> int:
@@ -94,7 +95,7 @@ def piece_frames(
             cuts = _cuts(path, start, rows)
             for cut in cuts:
                 pending.append((cut, pool.submit(read, cut)))
-                if len(pending) < workers:
+                if len(pending) < workers + AHEAD:
                     continue
                 quoted = yield from _done(pending, serial_from)
                 if quoted:
@@ -104,10 +105,10 @@ def piece_frames(
                     return
     finally:
         os.close(descriptor)
-        _give_back_freed_memory()
+        give_back_freed_memory()
 
 
-def _give_back_freed_memory() -> None:
+def give_back_freed_memory() -> None:
     """glibc keeps what worker threads free in their own arenas, where the reader's thread
     cannot reuse it (about 10 MiB for the benchmark's table, which the fitting after the
     reading would add to its peak); malloc_trim hands it back to the system."""
