@@ -13,9 +13,11 @@ from chainrule.data import DataError, columnstore, csvfile, csvtable, load_csv, 
 
 @pytest.fixture(autouse=True, params=[1, 2], ids=["serial", "threads"])
 def workers(request, monkeypatch):
-    """Every test twice: pandas reading the chunks one after the other, and pieces of the
-    file parsed on two threads (csvsplit.py), whatever this machine's CPUs."""
+    """Every test twice: pandas reading the chunks one after the other and the columns fitted
+    one by one, and pieces of the file parsed and columns fitted on two threads
+    (csvsplit.py, tablefit.py), whatever this machine's CPUs."""
     monkeypatch.setattr(csvtable, "worker_count", lambda: request.param)
+    monkeypatch.setattr(tablefit, "worker_count", lambda: request.param)  # columns fitted
     return request.param
 
 
@@ -220,3 +222,15 @@ def test_a_quoted_cell_with_a_line_end_is_read_as_in_one_chunk(tmp_path, monkeyp
     assert_same(chunked, whole)
     assert len(chunked.y_train) == before + 91
     assert "x1, and" + "\nmore" * 40 in chunked.preprocessor.columns[1].categories
+
+
+def test_of_two_bad_columns_the_first_is_named(tmp_path, monkeypatch):
+    """Columns are fitted two at a time on threads: the error is still the first column's,
+    though the later column's bad cell comes earlier in the file."""
+    path = bad_table(tmp_path, "x7", "b", row=20)
+    lines = path.read_text().splitlines()
+    cells = lines[149].split(",")
+    lines[149] = ",".join(["y8", *cells[1:]])  # row 150, column 'a'
+    path.write_text("\n".join(lines) + "\n")
+    with pytest.raises(DataError, match=r"row 150, column 'a': non-numeric value 'y8'"):
+        load_in_chunks(monkeypatch, path, "t", 9, test_split=0.0)
