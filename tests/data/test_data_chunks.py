@@ -13,11 +13,9 @@ from chainrule.data import DataError, columnstore, csvfile, csvtable, load_csv, 
 
 @pytest.fixture(autouse=True, params=[1, 2], ids=["serial", "threads"])
 def workers(request, monkeypatch):
-    """Every test twice: pandas reading the chunks one after the other and the columns fitted
-    one by one, and pieces of the file parsed and columns fitted on two threads
-    (csvsplit.py, tablefit.py), whatever this machine's CPUs."""
+    """Every test twice: pandas reading the chunks one after the other, and pieces of the
+    file parsed on two threads (csvsplit.py), whatever this machine's CPUs."""
     monkeypatch.setattr(csvtable, "worker_count", lambda: request.param)
-    monkeypatch.setattr(tablefit, "worker_count", lambda: request.param)  # columns fitted
     return request.param
 
 
@@ -225,8 +223,8 @@ def test_a_quoted_cell_with_a_line_end_is_read_as_in_one_chunk(tmp_path, monkeyp
 
 
 def test_of_two_bad_columns_the_first_is_named(tmp_path, monkeypatch):
-    """Columns are fitted two at a time on threads: the error is still the first column's,
-    though the later column's bad cell comes earlier in the file."""
+    """The error is the first column's, though the later column's bad cell comes earlier in
+    the file (and in an earlier piece)."""
     path = bad_table(tmp_path, "x7", "b", row=20)
     lines = path.read_text().splitlines()
     cells = lines[149].split(",")

@@ -13,13 +13,11 @@ A column is
 
 from __future__ import annotations
 
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
 
 from .columns import Column, Where, _missing, guess_date_format, parse_cells
-from .csvsplit import give_back_freed_memory, worker_count
 from .errors import DataError
 
 __all__ = ["TableOptions", "fit_column", "fit_table", "infer_kind"]
@@ -129,7 +127,12 @@ def _median(values: np.ndarray):
 
 
 def _fit_and_encode(
-    values, train, order, column_args: tuple[str, str, TableOptions], where: Where, train_where
+    values,
+    train,
+    order,
+    column_args: tuple[str, str, TableOptions],
+    where: Where,
+    train_where: Where,
 ):
     """(column, float32 standardized features of the rows `order`, one row per feature, mean,
     scale) of parsed values; column_args: (name, kind, options)."""
@@ -138,7 +141,6 @@ def _fit_and_encode(
     if plain:  # the features are the values
         mean, spread = _statistics(train_values[:, None])
     column = fit_column(train_values, *column_args, train_where, scratch=plain)
-    del train_values  # before the features are made: columns are fitted two or more at once
     features = column.features(values, where)
     if not plain:
         mean, spread = _statistics(features[train])
@@ -188,23 +190,6 @@ def _kind_and_values(cells, name: str, where: Where, train_rows, options: TableO
     return kind, date_format, parse_cells(cells, kind, name, where, date_format)
 
 
-def _in_order(function, names: list[str]):
-    """function(name) for each name, on worker_count() threads (a column each, so the
-    columns in flight at once are few), the answers in the order of `names`; the first
-    error in that order is raised, and columns not started yet are left."""
-    try:
-        with ThreadPoolExecutor(worker_count()) as pool:
-            futures = [pool.submit(function, name) for name in names]
-            try:
-                return [future.result() for future in futures]
-            except BaseException:
-                for future in futures:
-                    future.cancel()
-                raise
-    finally:
-        give_back_freed_memory()  # what the threads freed, before X is allocated
-
-
 def fit_table(cells: dict, where: Where, parts, names: list[str], options: TableOptions):
     """(columns, X, mean, scale, notes): the encodings of columns `names` fitted on the rows
     parts[0] (training) of `cells` (name: Series, or float64 array of checked numbers);
@@ -215,27 +200,20 @@ def fit_table(cells: dict, where: Where, parts, names: list[str], options: Table
     train[parts[0]] = True  # a mask: compacting in file order is quicker than gathering
     train_where = _Picked(where, train)
     order = np.concatenate(parts, dtype=np.int32)  # X's rows: training rows first
-
-    def fit(name: str):  # one column; NumPy lets go of the GIL in its loops
+    fitted, notes = [], []
+    for name in names:
         kind, date_format, values = _kind_and_values(
             cells.pop(name), name, where, parts[0], options
         )
         if values is None:
-            return None
-        column_args = (name, kind, options)
-        result = _fit_and_encode(values, train, order, column_args, where, train_where)
-        result[0].format = date_format
-        return result
-
-    fitted, notes = [], []
-    for name, result in zip(names, _in_order(fit, names)):
-        if result is None:
             notes.append(
                 f"column {name!r} dropped: every value is distinct text (an ID); "
                 "it cannot generalize to new rows"
             )
-        else:
-            fitted.append(result)
+            continue
+        column_args = (name, kind, options)
+        fitted.append(_fit_and_encode(values, train, order, column_args, where, train_where))
+        fitted[-1][0].format = date_format
     if not fitted:
         return [], np.empty((len(order), 0), np.float32), np.zeros(0), np.zeros(0), notes
     columns, blocks, means, scales = zip(*fitted)
