@@ -8,6 +8,10 @@ maximum resident set minus its resident set after imports, beside the float32 ar
 
     .venv/bin/python benchmarks/load_table.py [--rows 500000] [--repeats 5] [--mixed]
         [--baseline OTHER_CHECKOUT/src]
+
+pandas 3.1 parses a whole file on min(CPUs, 6) threads ("pandas, 1 thread" is its read on
+one); load_csv parses its chunks on one. `taskset -c 0 .venv/bin/python
+benchmarks/load_table.py` compares them on one CPU.
 """
 
 from __future__ import annotations
@@ -27,6 +31,9 @@ READERS = {
                           "run = lambda p, t: cr.data.load_csv(p, target=t, test_split=0.0)",
     "pandas.read_csv": "import pandas as pd\nrun = lambda p, t: pd.read_csv(p)",
     "pyarrow.csv": "import pyarrow.csv as pc\nrun = lambda p, t: pc.read_csv(p)",
+    # pandas 3.1 reads a whole file on min(CPUs, 6) threads; this is its one-thread read
+    "pandas, 1 thread": "import pandas as pd\npd.set_option('mode.max_threads', 1)\n"
+                        "run = lambda p, t: pd.read_csv(p)",
 }
 MEASURE = """
 import json, resource, sys, time
