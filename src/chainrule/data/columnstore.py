@@ -50,6 +50,7 @@ class ColumnStore:
         self.raw: dict[str, np.ndarray | None] = {target: None}
         self.pieces: dict[str, list] = {name: [] for name in names if name not in numeric}
         self.dropped, self.first_dropped = 0, 0
+        self.positions: dict[str, int] | None = None  # of the numeric columns in a chunk
 
     def add(self, frame, rows: np.ndarray) -> None:
         """Store the chunk `frame` whose spreadsheet rows are `rows`."""
@@ -59,9 +60,10 @@ class ColumnStore:
             self._grow(end)
         block = _checked_block(frame) if self.numbers else None
         if block is not None:  # every column float64 and in range: what numbers_of checks
-            positions = frame.columns.get_indexer(list(self.numbers))
-            for name, position in zip(list(self.numbers), positions):
-                self.numbers[name][self.size : end] = block[:, position]
+            if self.positions is None:  # every chunk has the header's columns
+                self.positions = dict(zip(self.numbers, frame.columns.get_indexer(self.numbers)))
+            for name, numbers in self.numbers.items():
+                numbers[self.size : end] = block[:, self.positions[name]]
         else:
             self._add_numbers(frame, Where(self.path, rows), end)
         for name, array in list(self.raw.items()):
