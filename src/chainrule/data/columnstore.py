@@ -16,24 +16,12 @@ from __future__ import annotations
 
 import numpy as np
 
-from .columns import FLOAT32_MAX, Where, numbers_of
+from .columns import Where, numbers_of
 from .errors import DataError
 
 __all__ = ["ColumnStore"]
 
 GROWTH = 1.5  # capacity grows by this factor when the file holds more rows than estimated
-
-
-def _checked_block(frame) -> np.ndarray | None:
-    """The chunk as one float64 array when every column is float64 with no value beyond
-    float32's range (an infinity neither), else None: then each column is taken and checked
-    on its own (numbers_of), which names the cell. One array is quicker than column by column."""
-    if any(dtype != np.float64 for dtype in frame.dtypes.tolist()):
-        return None
-    block = frame.to_numpy()
-    if ((block > FLOAT32_MAX) | (block < -FLOAT32_MAX)).any():
-        return None
-    return block
 
 
 class ColumnStore:
@@ -50,7 +38,6 @@ class ColumnStore:
         self.raw: dict[str, np.ndarray | None] = {target: None}
         self.pieces: dict[str, list] = {name: [] for name in names if name not in numeric}
         self.dropped, self.first_dropped = 0, 0
-        self.positions: dict[str, int] | None = None  # of the numeric columns in a chunk
 
     def add(self, frame, rows: np.ndarray) -> None:
         """Store the chunk `frame` whose spreadsheet rows are `rows`."""
@@ -58,14 +45,13 @@ class ColumnStore:
         end = self.size + len(rows)
         if end > self.capacity:
             self._grow(end)
-        block = _checked_block(frame) if self.numbers else None
-        if block is not None:  # every column float64 and in range: what numbers_of checks
-            if self.positions is None:  # every chunk has the header's columns
-                self.positions = dict(zip(self.numbers, frame.columns.get_indexer(self.numbers)))
-            for name, numbers in self.numbers.items():
-                numbers[self.size : end] = block[:, self.positions[name]]
-        else:
-            self._add_numbers(frame, Where(self.path, rows), end)
+        where = Where(self.path, rows)
+        for name in list(self.numbers):
+            series = frame[name]
+            if series.dtype.kind in "iuf":
+                self.numbers[name][self.size : end] = numbers_of(series, name, where)
+            else:
+                self._keep_whole(name, self.numbers)
         for name, array in list(self.raw.items()):
             series = frame[name]
             if array is None and not self.size and series.dtype.kind in "iuf":
@@ -78,15 +64,6 @@ class ColumnStore:
             pieces.append(frame[name])
         self.rows[self.size : end] = rows
         self.size = end
-
-    def _add_numbers(self, frame, where: Where, end: int) -> None:
-        """The numeric feature columns of a chunk, each checked on its own (numbers_of)."""
-        for name in list(self.numbers):
-            series = frame[name]
-            if series.dtype.kind in "iuf":
-                self.numbers[name][self.size : end] = numbers_of(series, name, where)
-            else:
-                self._keep_whole(name, self.numbers)
 
     def finish(self) -> tuple[dict, np.ndarray, list[str]]:
         """(cells by name: float64 arrays or pandas Series of every stored row, the rows'

@@ -127,15 +127,10 @@ def _median(values: np.ndarray):
 
 
 def _fit_and_encode(
-    values,
-    train,
-    order,
-    column_args: tuple[str, str, TableOptions],
-    where: Where,
-    train_where: Where,
+    values, train, column_args: tuple[str, str, TableOptions], where: Where, train_where: Where
 ):
-    """(column, float32 standardized features of the rows `order`, one row per feature, mean,
-    scale) of parsed values; column_args: (name, kind, options)."""
+    """(column, float32 standardized features in file order, mean, scale) of parsed values;
+    column_args: (name, kind, options)."""
     train_values = values[train]  # a copy, which the median may reorder once it is used
     plain = column_args[1] == "numeric" and not np.isnan(train_values).any()
     if plain:  # the features are the values
@@ -144,7 +139,7 @@ def _fit_and_encode(
     features = column.features(values, where)
     if not plain:
         mean, spread = _statistics(features[train])
-    return column, _standardized(features, order, mean, spread), mean, spread
+    return column, _standardized(features, mean, spread), mean, spread
 
 
 def _statistics(fitted: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -153,14 +148,12 @@ def _statistics(fitted: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return mean, spread
 
 
-def _standardized(features: np.ndarray, order, mean: np.ndarray, spread: np.ndarray):
-    """float32 (features[order] - mean) / spread, transposed (one row per feature), computed
-    in float64 a slice of rows at a time (small temporaries, kept in cache). Gathering the
-    rows here, where each column is read anyway, spares a random-order pass over X."""
-    out = np.empty((features.shape[1], len(order)), np.float32)
-    for start in range(0, len(order), SLICE_ROWS):
-        part = features[order[start : start + SLICE_ROWS]]  # a copy
-        part -= mean
+def _standardized(features: np.ndarray, mean: np.ndarray, spread: np.ndarray) -> np.ndarray:
+    """float32 (features - mean) / spread, transposed (one row per feature), computed in
+    float64 a slice of rows at a time (small temporaries, kept in cache)."""
+    out = np.empty(features.shape[::-1], np.float32)
+    for start in range(0, len(features), SLICE_ROWS):
+        part = features[start : start + SLICE_ROWS] - mean  # features may be read-only
         part /= spread
         out[:, start : start + SLICE_ROWS] = part.T
     return out
@@ -199,7 +192,6 @@ def fit_table(cells: dict, where: Where, parts, names: list[str], options: Table
     train = np.zeros(len(where.rows), dtype=bool)
     train[parts[0]] = True  # a mask: compacting in file order is quicker than gathering
     train_where = _Picked(where, train)
-    order = np.concatenate(parts, dtype=np.int32)  # X's rows: training rows first
     fitted, notes = [], []
     for name in names:
         kind, date_format, values = _kind_and_values(
@@ -211,15 +203,14 @@ def fit_table(cells: dict, where: Where, parts, names: list[str], options: Table
                 "it cannot generalize to new rows"
             )
             continue
-        column_args = (name, kind, options)
-        fitted.append(_fit_and_encode(values, train, order, column_args, where, train_where))
+        fitted.append(_fit_and_encode(values, train, (name, kind, options), where, train_where))
         fitted[-1][0].format = date_format
+    order = np.concatenate(parts)
     if not fitted:
         return [], np.empty((len(order), 0), np.float32), np.zeros(0), np.zeros(0), notes
     columns, blocks, means, scales = zip(*fitted)
     X = np.empty((len(order), sum(len(block) for block in blocks)), np.float32)
-    for start in range(0, len(order), SLICE_ROWS):  # blocks in X's row order: a transpose
-        X[start : start + SLICE_ROWS] = np.concatenate(
-            [block[:, start : start + SLICE_ROWS] for block in blocks]
-        ).T
+    for start in range(0, len(order), SLICE_ROWS):  # rows of the parts, training rows first
+        rows = order[start : start + SLICE_ROWS]
+        X[start : start + SLICE_ROWS] = np.concatenate([block[:, rows] for block in blocks]).T
     return list(columns), X, np.concatenate(means), np.concatenate(scales), notes
