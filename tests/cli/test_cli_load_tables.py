@@ -8,7 +8,6 @@ import sys
 import numpy as np
 import pandas as pd
 import pytest
-from penguin_table import penguins
 
 import chainrule as cr
 from chainrule.cli.trained import TrainedModel, loss_function
@@ -17,22 +16,15 @@ from chainrule.io import ModelFileError
 from chainrule.train.metrics import get_metric
 
 
-@pytest.fixture(scope="module")
-def penguin_run(tmp_path_factory):
-    from chainrule.cli import main
-
-    folder = tmp_path_factory.mktemp("penguins")
-    path = folder / "penguins.csv"
-    penguins(200).to_csv(path, index=False, na_rep="NA")
-    out = folder / "run"
-    code = main(["train", "--data", str(path), "--target", "species", "--epochs", "30",
-                 "--hidden", "16", "--out", str(out), "-q", "--no-plots"])
-    assert code == 0
+@pytest.fixture()
+def model_run(penguin_run):
+    """(the penguins CSV, its `chainrule train` model file): conftest's penguin_run."""
+    path, out = penguin_run
     return path, out / "model.safetensors"
 
 
-def test_load_attaches_the_runs_preprocessing(penguin_run, tmp_path):
-    _, model_file = penguin_run
+def test_load_attaches_the_runs_preprocessing(model_run, tmp_path):
+    _, model_file = model_run
     model = cr.load(model_file)
     assert isinstance(model, cr.nn.Module) and isinstance(model.preprocessor, Preprocessor)
     stored = Preprocessor.from_model_file(model_file).to_dict()
@@ -43,8 +35,8 @@ def test_load_attaches_the_runs_preprocessing(penguin_run, tmp_path):
     assert cr.load_metadata(copy) == {"preprocessor": stored}
 
 
-def test_predict_on_a_dataframe_equals_chainrule_predict(penguin_run, run_main):
-    path, model_file = penguin_run
+def test_predict_on_a_dataframe_equals_chainrule_predict(model_run, run_main):
+    path, model_file = model_run
     model = cr.load(model_file).eval()
     frame = pd.read_csv(path)  # every row, NA cells included, the target column ignored
     outputs = cr.predict(model, frame)
@@ -59,8 +51,8 @@ def test_predict_on_a_dataframe_equals_chainrule_predict(penguin_run, run_main):
     np.testing.assert_array_equal(labels, stdout.strip().splitlines()[1:])
 
 
-def test_evaluate_on_a_dataframe_equals_the_file_score(penguin_run):
-    path, model_file = penguin_run
+def test_evaluate_on_a_dataframe_equals_the_file_score(model_run):
+    path, model_file = model_run
     model = cr.load(model_file)
     trained = TrainedModel.load(model_file)
     with pytest.warns(DataWarning, match="1 rows without a target value dropped"):
@@ -76,8 +68,8 @@ def test_evaluate_on_a_dataframe_equals_the_file_score(penguin_run):
         assert cr.evaluate(model, loss, path, metrics=accuracy)[0] == expected["loss"]
 
 
-def test_a_dataframe_without_a_training_column_names_it(penguin_run):
-    path, model_file = penguin_run
+def test_a_dataframe_without_a_training_column_names_it(model_run):
+    path, model_file = model_run
     model = cr.load(model_file)
     frame = pd.read_csv(path)
     with pytest.raises(DataError, match=r"missing columns \['island'\]"):
@@ -111,16 +103,16 @@ def test_a_model_without_preprocessing_takes_a_dataframe_of_numbers(tmp_path):
         cr.evaluate(model, cr.nn.MSELoss(), np.zeros((2, 3)))
 
 
-def test_a_damaged_stored_preprocessing_is_a_model_file_error(penguin_run, tmp_path):
-    _, model_file = penguin_run
+def test_a_damaged_stored_preprocessing_is_a_model_file_error(model_run, tmp_path):
+    _, model_file = model_run
     metadata = cr.load_metadata(model_file)
     metadata["preprocessor"]["columns"] = "island"
     model = cr.load(model_file)
     model.preprocessor = None
     damaged = tmp_path / "damaged.safetensors"
     cr.save(model, damaged, metadata=metadata)
-    with pytest.raises(ModelFileError, match="damaged.safetensors: its stored preprocessing is "
-                                             "damaged"):
+    with pytest.raises(ModelFileError, match=r"damaged\.safetensors: its stored preprocessing "
+                                             r"is damaged"):
         cr.load(damaged)
 
 
