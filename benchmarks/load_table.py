@@ -7,7 +7,11 @@ within each repeat, so drifting machine load hits both alike. Peak memory is the
 maximum resident set minus its resident set after imports, beside the float32 array's size.
 
     .venv/bin/python benchmarks/load_table.py [--rows 500000] [--repeats 5] [--mixed]
-        [--baseline OTHER_CHECKOUT/src]
+        [--baseline OTHER_CHECKOUT/src] [--breakdown]
+
+pandas 3.1 parses a whole file on min(CPUs, 6) threads ("pandas, 1 thread" is its read on
+one); load_csv parses its chunks on one. `taskset -c 0 .venv/bin/python
+benchmarks/load_table.py` compares them on one CPU.
 """
 
 from __future__ import annotations
@@ -27,6 +31,9 @@ READERS = {
                           "run = lambda p, t: cr.data.load_csv(p, target=t, test_split=0.0)",
     "pandas.read_csv": "import pandas as pd\nrun = lambda p, t: pd.read_csv(p)",
     "pyarrow.csv": "import pyarrow.csv as pc\nrun = lambda p, t: pc.read_csv(p)",
+    # pandas 3.1 reads a whole file on min(CPUs, 6) threads; this is its one-thread read
+    "pandas, 1 thread": "import pandas as pd\npd.set_option('mode.max_threads', 1)\n"
+                        "run = lambda p, t: pd.read_csv(p)",
 }
 MEASURE = """
 import json, resource, sys, time
@@ -97,6 +104,40 @@ def compare(path: str, target: str, repeats: int, baseline: str | None = None) -
               f"peak +{peak:5.0f} MiB{what}")
 
 
+BREAKDOWN = """
+import statistics, sys, time
+import pandas as pd
+import chainrule as cr
+from chainrule.data import csvfile, csvtable
+path, target, repeats = sys.argv[1], sys.argv[2], int(sys.argv[3])
+times = {}
+def timed(name, function):
+    def run(*args, **kwargs):
+        start = time.perf_counter()
+        try:
+            return function(*args, **kwargs)
+        finally:
+            times.setdefault(name, []).append(time.perf_counter() - start)
+    return run
+def chunks():
+    for _ in csvtable.open_chunks(path, None, csvfile.CHUNK_CELLS).frames:
+        pass
+def one_thread():
+    with pd.option_context("mode.max_threads", 1):
+        pd.read_csv(path)
+csvfile._read_cells = timed("  load_csv: chunks parsed and stored", csvfile._read_cells)
+csvfile.split_indices = timed("  load_csv: split", csvfile.split_indices)
+csvfile.fit_table = timed("  load_csv: fit and standardize", csvfile.fit_table)
+for _ in range(repeats):
+    timed("pandas.read_csv", pd.read_csv)(path)
+    timed("pandas.read_csv, 1 thread", one_thread)()
+    timed("pandas chunks of load_csv's size", chunks)()
+    timed("load_csv", cr.data.load_csv)(path, target=target, test_split=0.0)
+for name, seconds in times.items():
+    print(f"{name:40s} {statistics.median(seconds):6.3f} s")
+"""
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=500_000)
@@ -105,12 +146,19 @@ def main() -> None:
                         help="also a table with text, integer and date columns")
     parser.add_argument("--baseline", metavar="SRC",
                         help="also load_csv of this source folder (PYTHONPATH), alternating")
+    parser.add_argument("--breakdown", action="store_true",
+                        help="only where load_csv's time goes, beside pandas' reads")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as folder:
         path = os.path.join(folder, "numeric.csv")
         write_csv(path, args.rows)
         print(f"{args.rows} x 20 numeric CSV, {os.path.getsize(path) / 2**20:.0f} MiB; "
               f"float32 array {args.rows * 20 * 4 / 2**20:.0f} MiB")
+        if args.breakdown:
+            print(f"in one process, medians of {args.repeats}:")
+            subprocess.run([sys.executable, "-c", BREAKDOWN, path, "c19", str(args.repeats)],
+                           check=True)
+            return
         compare(path, "c19", args.repeats, args.baseline)
         if args.mixed:
             mixed = os.path.join(folder, "mixed.csv")

@@ -72,6 +72,7 @@ _LAZY = {
     "explain": "chainrule.explain",
     "fit": "chainrule.train",
     "predict": "chainrule.train",
+    "evaluate": "chainrule.train",
     "History": "chainrule.train",
     "io": "chainrule.io",
     "onnx": "chainrule.onnx",

@@ -230,7 +230,11 @@ def load_state_dict(path) -> dict[str, np.ndarray]:
 def load_metadata(path) -> dict:
     """The extra metadata dict given to `save` / `save_state_dict` ({} when there is none)."""
     raw, size = _read_prefix(path, whole=False)
-    stored = _parse_header(path, raw, size).get(METADATA_KEY)
+    return _extra_metadata(path, _parse_header(path, raw, size))
+
+
+def _extra_metadata(path, header: dict[str, str]) -> dict:
+    stored = header.get(METADATA_KEY)
     metadata = {} if stored is None else _parse_json(path, stored, "stored metadata")
     if not isinstance(metadata, dict):
         raise ModelFileError(
@@ -243,6 +247,9 @@ def load(path):
     """Rebuild a model saved by `cr.save` from its recorded architecture and weights.
 
     Like any freshly built model it is in training mode; call `.eval()` before predicting.
+    model.preprocessor is the preprocessing stored with it by `chainrule train` (a
+    cr.data.Preprocessor; None when the file has none): cr.predict and cr.evaluate apply it
+    to a DataFrame or a table file, and cr.save stores it again.
     """
     tensors, metadata = read_safetensors(path)
     spec_text = metadata.get(ARCHITECTURE_KEY)
@@ -274,7 +281,25 @@ def load(path):
         model.load_state_dict(tensors, strict=True)
     except ChainruleError as error:
         raise ModelFileError(path, f"the weights do not fit the architecture: {error}") from None
+    model.preprocessor = _preprocessor(path, metadata)
     return model
+
+
+def _preprocessor(path, header: dict[str, str]):
+    """The Preprocessor in the file's metadata (written by `chainrule train`), or None."""
+    stored = _extra_metadata(path, header).get("preprocessor")
+    if stored is None:
+        return None
+    from .data.preprocessing import Preprocessor
+
+    try:
+        return Preprocessor.from_dict(stored)
+    except (ChainruleError, TypeError, ValueError, KeyError, IndexError, AttributeError) as error:
+        raise ModelFileError(
+            path,
+            f"its stored preprocessing is damaged, so the model cannot make predictions "
+            f"from tables: {error!s:.300}",
+        ) from None
 
 
 def _check_size(path, needed: int, tensors: dict) -> None:
@@ -370,4 +395,7 @@ def save(model, path, metadata=None) -> None:
             "decorate the class with @cr.nn.register (and give it spec_args()) so cr.load "
             "can rebuild it",
         ) from None
+    preprocessor = getattr(model, "preprocessor", None)  # cr.load's, kept
+    if preprocessor is not None and (metadata is None or isinstance(metadata, dict)):
+        metadata = {"preprocessor": preprocessor.to_dict(), **(metadata or {})}
     _write(path, model.state_dict(), header, metadata)

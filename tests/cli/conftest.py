@@ -117,3 +117,19 @@ def check_png(data: bytes):
     assert len(colours) >= 20  # axes, text, curves or cells: more than a blank canvas
     ink = np.mean(pixels[..., :3] < 0.9)  # share of pixels that are not near-white
     assert 0.01 < ink < 0.95
+
+
+@pytest.fixture(scope="session")
+def penguin_run(tmp_path_factory):
+    """(the CSV, the run folder) of `chainrule train` on a 200-row penguins table with every
+    column kind and NA cells (tests/penguin_table.py)."""
+    from penguin_table import penguins
+
+    folder = tmp_path_factory.mktemp("penguins")
+    path = folder / "penguins.csv"
+    penguins(200).to_csv(path, index=False, na_rep="NA")
+    out = folder / "run"
+    code = main(["train", "--data", str(path), "--target", "species", "--epochs", "40",
+                 "--hidden", "16", "--out", str(out), "-q", "--no-plots"])
+    assert code == 0
+    return path, out

@@ -11,20 +11,6 @@ from penguin_table import ISLANDS, penguins
 from chainrule.cli import describe
 
 
-@pytest.fixture(scope="module")
-def penguin_run(tmp_path_factory):
-    from chainrule.cli import main
-
-    folder = tmp_path_factory.mktemp("penguins")
-    path = folder / "penguins.csv"
-    penguins(200).to_csv(path, index=False, na_rep="NA")
-    out = folder / "run"
-    code = main(["train", "--data", str(path), "--target", "species", "--epochs", "40",
-                 "--hidden", "16", "--out", str(out), "-q", "--no-plots"])
-    assert code == 0
-    return path, out
-
-
 def test_train_writes_the_column_table(penguin_run):
     _, out = penguin_run
     with open(out / "columns.csv", newline="") as handle:

@@ -184,3 +184,31 @@ def test_median_is_numpys_bit_for_bit(n):
         expected = np.median(values)
         got = tablefit._median(values.copy())
         assert np.float64(got).tobytes() == np.float64(expected).tobytes()
+
+
+@pytest.mark.parametrize("before", [0, 100])
+def test_a_quoted_cell_with_a_line_end_is_read_as_in_one_chunk(tmp_path, monkeypatch, before):
+    """A quoted cell holding the delimiter and 40 line ends after `before` plain rows, across
+    chunk ends."""
+    plain = [f"{i},x{i % 3},{i % 2}" for i in range(before)]
+    quoted = '5,"x1, and' + "\nmore" * 40 + '",1'
+    lines = ["a,b,t", *plain, quoted, *[f"{i},x{i % 3},{i % 2}" for i in range(90)]]
+    path = tmp_path / "quoted.csv"
+    path.write_text("\n".join(lines) + "\n")
+    chunked = load_in_chunks(monkeypatch, path, "t", 7, test_split=0.0)
+    whole = load_in_chunks(monkeypatch, path, "t", None, test_split=0.0)
+    assert_same(chunked, whole)
+    assert len(chunked.y_train) == before + 91
+    assert "x1, and" + "\nmore" * 40 in chunked.preprocessor.columns[1].categories
+
+
+def test_of_two_bad_columns_the_first_is_named(tmp_path, monkeypatch):
+    """The error is the first column's, though the later column's bad cell comes earlier in
+    the file (and in an earlier chunk)."""
+    path = bad_table(tmp_path, "x7", "b", row=20)
+    lines = path.read_text().splitlines()
+    cells = lines[149].split(",")
+    lines[149] = ",".join(["y8", *cells[1:]])  # row 150, column 'a'
+    path.write_text("\n".join(lines) + "\n")
+    with pytest.raises(DataError, match=r"row 150, column 'a': non-numeric value 'y8'"):
+        load_in_chunks(monkeypatch, path, "t", 9, test_split=0.0)

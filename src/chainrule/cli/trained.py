@@ -52,25 +52,20 @@ class TrainedModel:
     @classmethod
     def load(cls, path) -> TrainedModel:
         """The model file, or the run folder holding model.safetensors."""
-        from ..data import Preprocessor
         from ..io import load, load_metadata
 
         path = os.fspath(path)
         if os.path.isdir(path):
             path = os.path.join(path, MODEL_FILE)
-        model = load(path)
-        metadata = load_metadata(path) or {}
-        if "preprocessor" not in metadata:
+        model = load(path)  # with model.preprocessor, the run's preprocessing
+        if model.preprocessor is None:
             raise OptionError(
                 f"{path}: no preprocessing in its metadata; "
                 "--model needs a file written by `chainrule train`"
             )
         try:
             trained = cls(
-                model,
-                Preprocessor.from_dict(metadata["preprocessor"]),
-                metadata.get("train_config", {}),
-                path,
+                model, model.preprocessor, load_metadata(path).get("train_config", {}), path
             )
             trained.check_usable()
         except (

@@ -1,5 +1,7 @@
 """predict() and evaluate(): the model in eval mode under no_grad, batch by batch.
 
+Both take arrays (the model's inputs, as they are) or a raw table, a pandas DataFrame or a
+table file, which goes through the preprocessing cr.load attached (data/modeltable.py).
 The conversions of a batch they share with fit() live in chainrule.data.batches (re-exported
 here).
 """
@@ -9,6 +11,8 @@ from __future__ import annotations
 import numpy as np
 
 from ..data.batches import target_array, to_input, to_target
+from ..data.errors import DataError
+from ..data.modeltable import is_table, table_arrays
 from ..data.validate import check_arrays, check_batch_size
 from ..engine.backend import device_of, to_device, to_host
 from ..engine.tensor import Tensor, no_grad
@@ -68,19 +72,31 @@ def _outputs(model, X, batch_size):
 
 
 def predict(model, X, batch_size=None) -> np.ndarray:
-    """The model's outputs for X (an ndarray), computed in eval mode under no_grad.
+    """The model's outputs for X, computed in eval mode under no_grad.
 
-    batch_size=None runs all of X at once; a number bounds the memory used.
+    X: an ndarray of the model's inputs; or a raw table (a pandas DataFrame, or the path of
+    a CSV/TSV/Parquet/JSON-lines file) with the training columns, for a model that cr.load
+    read from a `chainrule train` file: its preprocessing (model.preprocessor) is applied
+    first, as `chainrule predict` does. batch_size=None runs all of X at once; a number
+    bounds the memory used.
     """
+    if is_table(X):
+        X, _ = table_arrays(model, X)
     X, _ = check_arrays(X, n_features=n_input_features(model))
     return _outputs(model, X, check_batch_size(batch_size, len(X)))
 
 
-def evaluate(model, loss_fn, X, y, metrics=(), batch_size=None) -> tuple[float, dict]:
+def evaluate(model, loss_fn, X, y=None, metrics=(), batch_size=None) -> tuple[float, dict]:
     """(loss, {metric name: value}) of the model on (X, y), in eval mode under no_grad.
 
-    `metrics` is a sequence of (name, function) pairs (see metrics.get_metric).
+    `metrics` is a sequence of (name, function) pairs (see metrics.get_metric). X a raw table
+    as for predict: y then holds the original labels (or values), or names their column;
+    None means the training target's column of X.
     """
+    if is_table(X):
+        X, y = table_arrays(model, X, y, with_target=True)
+    if y is None:
+        raise DataError("evaluate needs y, the targets of X's rows")
     X, y = check_arrays(X, y, n_features=n_input_features(model))
     return evaluate_arrays(model, loss_fn, X, y, metrics, check_batch_size(batch_size, len(X)))
 
