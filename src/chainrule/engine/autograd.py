@@ -85,6 +85,7 @@ def backpropagate(roots, seeds, retain_graph=False, create_graph=False, capture=
 def _walk(grads, heap, retain_graph, create_graph, capture):
     glue = _EAGER if _t._recorder is None else _t._recorder.glue
     versions = _t._stamped  # check versions only once something was changed in place
+    homes = glue is _EAGER and capture is None  # gradients may go into their .grad's home
     if capture is not None and _t._recorder is not None:
         _t._recorder.problems.append("the step calls autograd.grad")
     while heap:
@@ -103,19 +104,20 @@ def _walk(grads, heap, retain_graph, create_graph, capture):
                 "backward: the graph was already freed by an earlier backward(); "
                 "call backward(retain_graph=True) the first time to backpropagate twice"
             )
-        _propagate(node, ctx, grad, grads, heap, create_graph, glue, versions)
+        _propagate(node, ctx, grad, grads, heap, create_graph, glue, versions, homes)
         if not retain_graph:
             node._ctx = RELEASED
 
 
-def _propagate(node, ctx, grad, grads, heap, create_graph, glue, versions):
+def _propagate(node, ctx, grad, grads, heap, create_graph, glue, versions, homes):
     op, parents, arrays, options, sequence = ctx
     if versions:
         _check_versions(op, node, parents, sequence)
     if create_graph:
         _propagate_graph(node, op, parents, arrays, options, grad, grads, heap)
         return
-    input_grads = op.backward(grad, node, parents, arrays, options)
+    into = _homes(parents, grads) if homes and op._vjp_into else None
+    input_grads = op.backward(grad, node, parents, arrays, options, into)
     handed = []  # ids of fresh arrays given to an input: a second input gets no ownership
     for parent, g in zip(parents, input_grads):
         if g is None or not isinstance(parent, Tensor) or not parent.requires_grad:
@@ -125,6 +127,8 @@ def _propagate(node, ctx, grad, grads, heap, create_graph, glue, versions):
         owned = g is not grad and g.base is None and id(g) not in handed
         if owned:
             handed.append(id(g))
+        elif into is not None and any(g is home for home in into):
+            owned = True  # written into its parameter's home: becomes its .grad as it is
         key = id(parent)  # _accumulate, inlined: this is the hot loop of every backward
         previous = grads.get(key)
         if previous is None:
@@ -132,6 +136,34 @@ def _propagate(node, ctx, grad, grads, heap, create_graph, glue, versions):
             heappush(heap, (-_creation_order(parent), key, parent))
         else:
             grads[key] = (glue.add(previous[0], g), True)
+
+
+def _homes(parents, grads):
+    """Per input, the array its VJP may write its gradient into, or None; None for all when
+    none has one. An input's home is a parameter's slot of its optimizer's flat gradient buffer
+    (`_grad_home`, set by optim/flat.py), offered while the parameter is a leaf whose .grad is
+    None and whose gradient no other op gave yet in this backward: written there, it becomes
+    the .grad the fused optimizer reads without gathering (a copy per parameter)."""
+    into = None
+    for i, p in enumerate(parents):
+        home = getattr(p, "_grad_home", None)  # None for constants and most tensors
+        if (
+            home is None
+            or p._ctx is not None
+            or p.grad is not None
+            or id(p) in grads
+            or not p.requires_grad
+            or home.shape != p.data.shape
+            or home.dtype != p.data.dtype
+            or type(home) is not type(p.data)
+        ):
+            continue
+        if into is None:
+            into = [None] * len(parents)
+        elif any(p is q for q in parents[:i]):
+            continue  # one input twice: one home
+        into[i] = home
+    return into
 
 
 def _propagate_graph(node, op, parents, arrays, options, grad, grads, heap):

@@ -102,6 +102,7 @@ class Tensor:
     __slots__ = (
         "__weakref__",
         "_ctx",
+        "_grad_home",  # set by an optimizer's flat buffers only: see autograd._homes
         "_retain",
         "_site",
         "_version",

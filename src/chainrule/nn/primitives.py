@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import math
 
-from ..engine.backend import module_of, product, xp
-from ..engine.ops import exp, log, log_softmax, maximum, sigmoid, softplus, tanh
+from .. import native
+from ..engine.backend import dot_matches_matmul, module_of, product, xp
+from ..engine.ops import exp, log, log_softmax, maximum, relu_into, sigmoid, softplus, tanh
 from ..engine.primitive import ShapeError, on, primitive, values
 from .erf import erf
 from .state_ops import _kept_labels, unchecked_labels
@@ -26,20 +27,70 @@ def linear(x, weight, bias=None):
             f"linear: input of shape {x.shape} has {x.shape[-1] if x.ndim else 0} features, "
             f"the weight of shape {weight.shape} expects {weight.shape[1]}"
         )
-    out = product(x, weight.T)
+    return linear_into(x, weight.T, bias)
+
+
+def linear_into(x, weight_t, bias=None, out=None):
+    """z = x Wᵀ + b on arrays (Wᵀ given as the weight's transposed view, b None for none),
+    written into `out` when given: linear's forward, and the fused road's Linear kernel."""
+    out = product(x, weight_t, out=out)
     if bias is not None:
         out += bias
     return out
 
 
+def bias_relu_into(z, bias):
+    """z := max(z + b, 0) in place (b None for none): a Linear's bias and the ReLU after it in
+    one compiled pass when chainrule.native is built (the same bits as the two steps)."""
+    if not native.bias_relu(z, bias):
+        if bias is not None:
+            z += bias
+        relu_into(z, out=z)
+    return z
+
+
 @linear.vjp
+def _(g, out, x, weight, bias=None, needs=(True, True, True), into=None):
+    if into is not None and not _writable_into(g, x, weight, bias):
+        into = None
+    return linear_grads(g, x, weight, bias, needs, into or _NOWHERE)
+
+
 @linear.graph_vjp
 def _(g, out, x, weight, bias=None, needs=(True, True, True)):
+    return linear_grads(g, x, weight, bias, needs)
+
+
+_NOWHERE = (None, None, None)
+
+
+def linear_grads(g, x, weight, bias, needs, into=_NOWHERE, ones=None):
+    """linear's VJP (gx, gw, gb) for the upstream g (arrays, or Tensors with into and ones
+    None), each gradient written into its array of `into` when one is given. With `ones`
+    (a vector of n ones) the bias gradient's column sums are a BLAS product, as the fused road
+    takes them (faster on small arrays; another rounding than the eager VJP's sum)."""
     g2 = g.reshape(-1, g.shape[-1])
-    gx = product(g, weight) if needs[0] else None
-    gw = product(g2.T, x.reshape(-1, x.shape[-1])) if needs[1] else None
-    gb = g2.sum(axis=0) if bias is not None and needs[2] else None
+    gx = product(g, weight, out=into[0]) if needs[0] else None
+    gw = product(g2.T, x.reshape(-1, x.shape[-1]), out=into[1]) if needs[1] else None
+    gb = None
+    if bias is not None and needs[2]:
+        if ones is not None:
+            gb = product(ones, g2, out=into[2])
+        elif into[2] is not None:
+            gb = g2.sum(axis=0, out=into[2])
+        else:
+            gb = g2.sum(axis=0)
     return gx, gw, gb
+
+
+def _writable_into(g, x, weight, bias):
+    """Whether linear's gradients written into given arrays keep the allocating VJP's bits:
+    one dtype and array type, and matrices that `dot` multiplies as matmul does."""
+    if not (g.dtype == x.dtype == weight.dtype and type(g) is type(x) is type(weight)):
+        return False
+    if bias is not None and bias.dtype != g.dtype:
+        return False
+    return dot_matches_matmul(g.reshape(-1, g.shape[-1]), x.reshape(-1, x.shape[-1]), weight)
 
 
 # --- GELU ---------------------------------------------------------------------------------
