@@ -3,7 +3,7 @@
 A kernel is made for one input shape and keeps its output and gradient buffers across
 steps, so a replay allocates (almost) nothing. The arithmetic is the primitives' own: each
 kernel calls its layer primitive's buffer-writing form (`linear_into`/`linear_grads`,
-`relu_into`/`relu_grad_into`, `draw_dropout_mask`, batch norm's forward and VJP) with its
+`relu_into`/`relu_grad_in_place`, `draw_dropout_mask`, batch norm's forward and VJP) with its
 buffers as `out=`, and an elementwise activation without a special kernel calls its
 primitive's forward and VJP. What a kernel adds is where results go: in place, fused with the
 layer before (a Linear's bias and the ReLU after it in one pass), into the optimizer's flat
@@ -17,9 +17,15 @@ from __future__ import annotations
 
 from ..engine import ops
 from ..engine.backend import module_of, xp
-from ..engine.ops import relu_grad_into, relu_into
+from ..engine.ops import relu_into
 from ..nn.batch_norm_ops import batch_norm_train, train_forward
-from ..nn.primitives import bias_relu_into, gelu, linear_grads, linear_into
+from ..nn.primitives import (
+    bias_relu_into,
+    gelu,
+    linear_grads,
+    linear_into,
+    relu_grad_in_place,
+)
 from ..nn.state_ops import draw_dropout_mask
 
 
@@ -153,7 +159,7 @@ class ReLUKernel:
         return x
 
     def backward(self, g):
-        return relu_grad_into(g, self.y, out=g, mask=self.mask)
+        return relu_grad_in_place(g, self.y, self.mask)
 
 
 class DropoutKernel:

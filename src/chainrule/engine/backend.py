@@ -103,20 +103,23 @@ def product(a, b, out=None):
     for C- or F-contiguous operands the same BLAS call, so the same bits: see
     `dot_matches_matmul`). While a CUDA graph is captured, a product of device arrays goes to
     cuBLAS through chainrule.cuda_blas (CuPy refuses cuBLAS calls during a capture)."""
-    if capturing and is_device_array(a) and is_device_array(b):
+    if not capturing:
+        if out is None:
+            return a @ b
+        if b.ndim == 2 and 0 < a.ndim <= 2:
+            return xp.dot(a, b, out=out)
+        return xp.matmul(a, b, out=out)
+    result = None
+    if is_device_array(a) and is_device_array(b):
         from .. import cuda_blas
 
         result = cuda_blas.matmul(a, b)
-        if result is not None:
-            if out is None:
-                return result
-            out[...] = result
-            return out
+    if result is None:
+        return a @ b if out is None else xp.matmul(a, b, out=out)
     if out is None:
-        return a @ b
-    if a.ndim in (1, 2) and b.ndim == 2:
-        return xp.dot(a, b, out=out)
-    return xp.matmul(a, b, out=out)
+        return result
+    out[...] = result
+    return out
 
 
 def dot_matches_matmul(*matrices) -> bool:

@@ -9,7 +9,6 @@ own modules and are re-exported here, so `ops.<name>` reaches every engine primi
 
 from __future__ import annotations
 
-from .. import native
 from . import backend
 from .backend import xp
 from .primitive import ShapeError, on, primitive, values
@@ -249,10 +248,7 @@ def _(g, out, x):
 
 def relu_grad_into(g, x, out=None, mask=None):
     """ReLU's VJP g·[x > 0] (x its input or its output: the same signs), written into `out`
-    (and the mask into `mask`) when given; out=g works in place, in one compiled loop when
-    chainrule.native is built (the same bits)."""
-    if out is g and native.relu_grad(g, x):
-        return g
+    (and the mask into `mask`) when given; out=g works in place."""
     return xp.multiply(g, xp.greater(x, 0, out=mask), out=out)
 
 

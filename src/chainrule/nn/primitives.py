@@ -12,12 +12,24 @@ import math
 
 from .. import native
 from ..engine.backend import dot_matches_matmul, module_of, product, xp
-from ..engine.ops import exp, log, log_softmax, maximum, relu_into, sigmoid, softplus, tanh
+from ..engine.ops import (
+    exp,
+    log,
+    log_softmax,
+    maximum,
+    relu_grad_into,
+    relu_into,
+    sigmoid,
+    softplus,
+    tanh,
+)
 from ..engine.primitive import ShapeError, on, primitive, values
 from .erf import erf
 from .state_ops import _kept_labels, unchecked_labels
 
 # --- linear: z = x Wᵀ + b -----------------------------------------------------------------
+
+_dot = xp.dot  # 2-D products into given arrays (kernels and parameter slots)
 
 
 @primitive
@@ -32,8 +44,9 @@ def linear(x, weight, bias=None):
 
 def linear_into(x, weight_t, bias=None, out=None):
     """z = x Wᵀ + b on arrays (Wᵀ given as the weight's transposed view, b None for none),
-    written into `out` when given: linear's forward, and the fused road's Linear kernel."""
-    out = product(x, weight_t, out=out)
+    written into `out` when given (x then 2-D: np.dot with out=, matmul's bits for contiguous
+    operands): linear's forward, and the fused road's Linear kernel."""
+    out = product(x, weight_t) if out is None else _dot(x, weight_t, out=out)
     if bias is not None:
         out += bias
     return out
@@ -47,6 +60,14 @@ def bias_relu_into(z, bias):
             z += bias
         relu_into(z, out=z)
     return z
+
+
+def relu_grad_in_place(g, y, mask):
+    """g := g·[y > 0] (ReLU's VJP from its output y), in one compiled pass when
+    chainrule.native is built (the same bits), else relu_grad_into with `mask` as scratch."""
+    if not native.relu_grad(g, y):
+        relu_grad_into(g, y, out=g, mask=mask)
+    return g
 
 
 @linear.vjp
@@ -66,31 +87,36 @@ _NOWHERE = (None, None, None)
 
 def linear_grads(g, x, weight, bias, needs, into=_NOWHERE, ones=None):
     """linear's VJP (gx, gw, gb) for the upstream g (arrays, or Tensors with into and ones
-    None), each gradient written into its array of `into` when one is given. With `ones`
-    (a vector of n ones) the bias gradient's column sums are a BLAS product, as the fused road
-    takes them (faster on small arrays; another rounding than the eager VJP's sum)."""
-    g2 = g.reshape(-1, g.shape[-1])
-    gx = product(g, weight, out=into[0]) if needs[0] else None
-    gw = product(g2.T, x.reshape(-1, x.shape[-1]), out=into[1]) if needs[1] else None
-    gb = None
+    None), each gradient written into its array of `into` when one is given (then g and x
+    are 2-D: np.dot with out=, matmul's bits for the layouts _writable_into admits). With
+    `ones` (a vector of n ones) the bias gradient's column sums are a BLAS product, as the
+    fused road takes them (faster on small arrays; another rounding than the VJP's sum)."""
+    gx_into, gw_into, gb_into = into
+    g2 = g if g.ndim == 2 else g.reshape(-1, g.shape[-1])
+    gx = gw = gb = None
+    if needs[0]:
+        gx = product(g, weight) if gx_into is None else _dot(g, weight, out=gx_into)
+    if needs[1]:
+        x2 = x if x.ndim == 2 else x.reshape(-1, x.shape[-1])
+        gw = product(g2.T, x2) if gw_into is None else _dot(g2.T, x2, out=gw_into)
     if bias is not None and needs[2]:
         if ones is not None:
-            gb = product(ones, g2, out=into[2])
-        elif into[2] is not None:
-            gb = g2.sum(axis=0, out=into[2])
+            gb = _dot(ones, g2, out=gb_into)
         else:
-            gb = g2.sum(axis=0)
+            gb = g2.sum(axis=0) if gb_into is None else g2.sum(axis=0, out=gb_into)
     return gx, gw, gb
 
 
 def _writable_into(g, x, weight, bias):
     """Whether linear's gradients written into given arrays keep the allocating VJP's bits:
     one dtype and array type, and matrices that `dot` multiplies as matmul does."""
+    if g.ndim != 2 or x.ndim != 2:
+        return False
     if not (g.dtype == x.dtype == weight.dtype and type(g) is type(x) is type(weight)):
         return False
     if bias is not None and bias.dtype != g.dtype:
         return False
-    return dot_matches_matmul(g.reshape(-1, g.shape[-1]), x.reshape(-1, x.shape[-1]), weight)
+    return dot_matches_matmul(g, x, weight)
 
 
 # --- GELU ---------------------------------------------------------------------------------
