@@ -16,7 +16,7 @@ parameters (`trains`) writes their gradients into the arrays `bind_grads` gave i
 from __future__ import annotations
 
 from ..engine import ops
-from ..engine.backend import module_of, xp
+from ..engine.backend import xp
 from ..engine.ops import relu_into
 from ..nn.batch_norm_ops import batch_norm_train, train_forward
 from ..nn.primitives import (
@@ -64,7 +64,7 @@ class LinearKernel:
         self.x = x
         out = self.out
         if out is None:  # a fresh output, made here so the product writes into it (np.dot)
-            out = module_of(x).empty(self.out_shape, x.dtype)
+            out = xp.empty(self.out_shape, x.dtype)
         return linear_into(x, self.weight_t, None if self.bias_added_by_next else self.bias, out)
 
     def backward(self, g):

@@ -127,8 +127,6 @@ def _propagate(node, ctx, grad, grads, heap, create_graph, glue, versions, homes
         owned = g is not grad and g.base is None and id(g) not in handed
         if owned:
             handed.append(id(g))
-        elif into is not None and any(g is home for home in into):
-            owned = True  # written into its parameter's home: becomes its .grad as it is
         key = id(parent)  # _accumulate, inlined: this is the hot loop of every backward
         previous = grads.get(key)
         if previous is None:
@@ -140,29 +138,24 @@ def _propagate(node, ctx, grad, grads, heap, create_graph, glue, versions, homes
 
 def _homes(parents, grads):
     """Per input, the array its VJP may write its gradient into, or None; None for all when
-    none has one. An input's home is a parameter's slot of its optimizer's flat gradient buffer
-    (`_grad_home`, set by optim/flat.py), offered while the parameter is a leaf whose .grad is
-    None and whose gradient no other op gave yet in this backward: written there, it becomes
-    the .grad the fused optimizer reads without gathering (a copy per parameter)."""
+    none has one. A parameter's home is its slot of its optimizer's flat gradient buffer:
+    `_grad_home` = (its .data view, its .grad view) set by optim/flat.py, offered while its
+    .data is still that view (so shape, dtype and device fit), it is a leaf whose .grad is
+    None and no other op gave it a gradient yet in this backward. Written there, the gradient
+    becomes the .grad that the fused optimizer reads without gathering (a copy)."""
     into = None
     for i, p in enumerate(parents):
-        home = getattr(p, "_grad_home", None)  # None for constants and most tensors
-        if (
-            home is None
-            or p._ctx is not None
-            or p.grad is not None
-            or id(p) in grads
-            or not p.requires_grad
-            or home.shape != p.data.shape
-            or home.dtype != p.data.dtype
-            or type(home) is not type(p.data)
-        ):
+        if not isinstance(p, Tensor) or p._ctx is not None or not p.requires_grad:
+            continue
+        home = getattr(p, "_grad_home", None)
+        if home is None or p.data is not home[0] or p.grad is not None or id(p) in grads:
             continue
         if into is None:
-            into = [None] * len(parents)
-        elif any(p is q for q in parents[:i]):
-            continue  # one input twice: one home
-        into[i] = home
+            into, given = [None] * len(parents), set()
+        elif id(p) in given:
+            continue  # one tensor given twice: one home
+        given.add(id(p))
+        into[i] = home[1]
     return into
 
 
@@ -214,6 +207,9 @@ def _store_grad(node, grad, owned):
     if node.grad is not None:
         grad = node.grad + grad
         owned = True
+    elif not owned:  # written into its home (see _homes): it becomes the .grad as it is
+        home = getattr(node, "_grad_home", None)
+        owned = home is not None and grad is home[1]
     host = type(grad) is xp.ndarray
     writable = grad.flags.writeable if host else backend.is_device_array(grad)
     if not (owned and grad.dtype == dtype and writable):

@@ -249,6 +249,8 @@ def _(g, out, x):
 def relu_grad_into(g, x, out=None, mask=None):
     """ReLU's VJP g·[x > 0] (x its input or its output: the same signs), written into `out`
     (and the mask into `mask`) when given; out=g works in place."""
+    if out is None and mask is None:
+        return g * (x > 0)  # the operators: less call overhead than the ufuncs with out=
     return xp.multiply(g, xp.greater(x, 0, out=mask), out=out)
 
 

@@ -42,8 +42,8 @@ class FlatGroup:
             p.data = view
         self.grad = xp.empty_like(self.data)
         self.grad_views = self._views(self.grad)
-        for p, view in zip(params, self.grad_views):
-            p._grad_home = view  # backward() writes a fresh gradient here (autograd._homes)
+        for p, data, grad in zip(params, self.data_views, self.grad_views):
+            p._grad_home = (data, grad)  # backward() may write a gradient there: autograd._homes
         self.state = None  # flat state, once bound to the parameters' states
         self._state_views = {}
 
