@@ -247,3 +247,23 @@ def test_autograd_grad_never_returns_a_view_of_the_flat_buffer():
     for p, g in zip(model.parameters(), grads):
         assert p.grad is None
         assert not np.shares_memory(g.data, flat.grad)
+
+
+def test_a_parameter_given_twice_to_one_op_accumulates():
+    def make():
+        cr.manual_seed(0)
+        return nn.Linear(4, 4).double()
+
+    def run(layer, opt):
+        for _ in range(3):
+            opt.zero_grad()
+            (F.linear(layer.weight, layer.weight, layer.bias) ** 2).sum().backward()
+            grads = [p.grad.copy() for p in layer.parameters()]
+            opt.step()
+        return grads
+
+    twice, reference = make(), make()
+    got = run(twice, optim.Adam(twice.parameters(), fused=True))
+    expected = run(reference, optim.Adam(reference.parameters(), fused=False))
+    for a, b in zip(got, expected):
+        _same(a, b)
