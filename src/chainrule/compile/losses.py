@@ -37,6 +37,7 @@ class CrossEntropyKernel:
         self.picks = xp.empty(n, dtype)  # the shifted logit at each row's label
         self.valid = xp.zeros(self.classes, xp.int8)  # indexed by the labels to check them
         self.scale = 1.0 / n if reduction == "mean" else 1.0
+        self.inverse = 1.0 / self.scale
         self.reduction = reduction
 
     def target(self, y):
@@ -66,7 +67,7 @@ class CrossEntropyKernel:
         xp.exp(shifted, out=grad)
         xp.dot(grad, self.ones_c, out=row_sum)
         # (softmax − onehot)·scale, the scale folded into the division.
-        inverse = 1.0 / self.scale
+        inverse = self.inverse
         if not native.cross_entropy_normalize(
             grad, self.row_max, row_sum, picked, inverse, self.scale
         ):

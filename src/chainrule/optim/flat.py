@@ -115,12 +115,14 @@ class FlatGroup:
 
     def scatter_state(self, states) -> None:
         """Point each parameter's state at views of the flat state; copy its scalars."""
+        held = self._state_views
         for key, value in self.state.items():
+            if value is not None and held.get(key) is value:
+                continue  # an array whose views the states hold already (every step)
             if is_array(value):
-                if self._state_views.get(key) is not value:
-                    self._state_views[key] = value
-                    for s, view in zip(states, self._views(value)):
-                        s[key] = view
+                held[key] = value
+                for s, view in zip(states, self._views(value)):
+                    s[key] = view
             else:
                 for s in states:
                     s[key] = value
