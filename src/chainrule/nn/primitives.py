@@ -109,11 +109,15 @@ def linear_grads(g, x, weight, bias, needs, into=_NOWHERE, ones=None):
 
 def _writable_into(g, x, weight, bias):
     """Whether linear's gradients written into given arrays keep the allocating VJP's bits:
-    one dtype and array type, and matrices that `dot` multiplies as matmul does."""
+    host arrays of one dtype (on a GPU cuBLAS may choose another kernel for dot than for
+    matmul), and matrices that `dot` multiplies as matmul does."""
     dtype = g.dtype
     if x.dtype != dtype or weight.dtype != dtype or (bias is not None and bias.dtype != dtype):
         return False
-    return type(g) is type(x) is type(weight) and dot_matches_matmul(g, x, weight)
+    return type(g) is type(x) is type(weight) is _host and dot_matches_matmul(g, x, weight)
+
+
+_host = xp.ndarray
 
 
 # --- GELU ---------------------------------------------------------------------------------
