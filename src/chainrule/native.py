@@ -58,10 +58,13 @@ def use_native(flag: bool) -> bool:
     return previous
 
 
+_PYTHON_NUMBERS = frozenset((float, int, bool))
+
+
 def _plain(*constants) -> bool:
     """Whether every constant is a Python number. A NumPy scalar is not weak under NEP 50:
     the NumPy path would compute with it in its own precision, so the loops decline it."""
-    return all(type(c) in (float, int, bool) for c in constants)
+    return _PYTHON_NUMBERS.issuperset(map(type, constants))  # no generator: once per step
 
 
 def adam(

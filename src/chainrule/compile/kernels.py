@@ -1,11 +1,13 @@
 """The layer kernels a compiled step replays: each layer's forward and backward on arrays.
 
 A kernel is made for one input shape and keeps its output and gradient buffers across
-steps, so a replay allocates (almost) nothing: matrix products write into `out=` buffers
-(np.dot: BLAS on transposed views, never copies, and
-less call overhead than matmul), ReLU and dropout work in place. Elementwise
-activations without a special kernel call their primitive's own forward and VJP, so the
-arithmetic is the eager path's.
+steps, so a replay allocates (almost) nothing. The arithmetic is the primitives' own: each
+kernel calls its layer primitive's buffer-writing form (`linear_into`/`linear_grads`,
+`relu_into`/`relu_grad_in_place`, `draw_dropout_mask`, batch norm's forward and VJP) with its
+buffers as `out=`, and an elementwise activation without a special kernel calls its
+primitive's forward and VJP. What a kernel adds is where results go: in place, fused with the
+layer before (a Linear's bias and the ReLU after it in one pass), into the optimizer's flat
+gradient buffer.
 
 Every kernel has `forward(x) -> y` and `backward(g) -> gradient of x`; a kernel with
 parameters (`trains`) writes their gradients into the arrays `bind_grads` gave it.
@@ -13,11 +15,18 @@ parameters (`trains`) writes their gradients into the arrays `bind_grads` gave i
 
 from __future__ import annotations
 
-from .. import native
-from ..engine import ops, random
+from ..engine import ops
 from ..engine.backend import xp
+from ..engine.ops import relu_into
 from ..nn.batch_norm_ops import batch_norm_train, train_forward
-from ..nn.primitives import gelu
+from ..nn.primitives import (
+    bias_relu_into,
+    gelu,
+    linear_grads,
+    linear_into,
+    relu_grad_in_place,
+)
+from ..nn.state_ops import draw_dropout_mask
 
 
 class LinearKernel:
@@ -35,6 +44,7 @@ class LinearKernel:
         self.ones = xp.ones(n, dtype)
         self.weight = self.weight_t = self.bias = None  # set by bind_grads
         self.grad_weight = self.grad_bias = self.x = None
+        self.needs = self.into = None  # set by bind_grads
         self.bias_added_by_next = False  # a ReLU kernel after it adds the bias in its pass
         self.exact = False  # the bias gradient summed as the eager VJP sums (Plan.exact)
 
@@ -47,23 +57,19 @@ class LinearKernel:
         self.bias = None if module.bias is None else module.bias.data
         self.grad_weight = destinations[id(module.weight)]
         self.grad_bias = None if module.bias is None else destinations[id(module.bias)]
+        self.needs = (self.gx is not None, True, self.grad_bias is not None)
+        self.into = (self.gx, self.grad_weight, self.grad_bias)
 
     def forward(self, x):
         self.x = x
-        out = xp.dot(x, self.weight_t, out=self.out)
-        if self.bias is not None and not self.bias_added_by_next:
-            xp.add(out, self.bias, out=out)
-        return out
+        out = self.out
+        if out is None:  # a fresh output, made here so the product writes into it (np.dot)
+            out = xp.empty(self.out_shape, x.dtype)
+        return linear_into(x, self.weight_t, None if self.bias_added_by_next else self.bias, out)
 
     def backward(self, g):
-        xp.dot(g.T, self.x, out=self.grad_weight)
-        if self.grad_bias is not None and self.exact:
-            g.sum(axis=0, out=self.grad_bias)  # as the eager VJP sums
-        elif self.grad_bias is not None:
-            xp.dot(self.ones, g, out=self.grad_bias)  # the column sums, by BLAS
-        if self.gx is None:
-            return None
-        return xp.dot(g, self.weight, out=self.gx)
+        ones = None if self.exact else self.ones  # exact: the bias gradient as eagerly summed
+        return linear_grads(g, self.x, self.weight, self.bias, self.needs, self.into, ones)[0]
 
 
 class BatchNormKernel:
@@ -147,21 +153,13 @@ class ReLUKernel:
             self.y = x  # the batch norm kernel took max(·, 0) already
             return x
         if self.linear is None:
-            self.y = xp.maximum(x, 0, out=self.out)
+            self.y = relu_into(x, out=self.out)
             return self.y
-        bias = self.linear.bias
-        if not native.bias_relu(x, bias):
-            if bias is not None:
-                xp.add(x, bias, out=x)
-            xp.maximum(x, 0, out=x)
-        self.y = x
+        self.y = bias_relu_into(x, self.linear.bias)
         return x
 
     def backward(self, g):
-        if not native.relu_grad(g, self.y):
-            xp.greater(self.y, 0, out=self.mask)
-            xp.multiply(g, self.mask, out=g)
-        return g
+        return relu_grad_in_place(g, self.y, self.mask)
 
 
 class DropoutKernel:
@@ -180,9 +178,7 @@ class DropoutKernel:
         self.active = self.module.training and p != 0.0
         if not self.active:
             return x
-        keep = random.generator().random(x.shape) >= p
-        scale = xp.asarray(0.0 if p == 1.0 else 1.0 / (1.0 - p), dtype=x.dtype)
-        xp.multiply(keep, scale, out=self.scaled_mask)
+        draw_dropout_mask(x, p, out=self.scaled_mask)
         return xp.multiply(x, self.scaled_mask, out=self.out)
 
     def backward(self, g):

@@ -14,7 +14,6 @@ import math
 
 from .. import native
 from ..engine.backend import xp
-from ..engine.ops import stable_sigmoid
 from ..nn.primitives import _LabelRows, bce_with_logits, label_grad, label_loss
 
 
@@ -38,6 +37,7 @@ class CrossEntropyKernel:
         self.picks = xp.empty(n, dtype)  # the shifted logit at each row's label
         self.valid = xp.zeros(self.classes, xp.int8)  # indexed by the labels to check them
         self.scale = 1.0 / n if reduction == "mean" else 1.0
+        self.inverse = 1.0 / self.scale
         self.reduction = reduction
 
     def target(self, y):
@@ -67,7 +67,7 @@ class CrossEntropyKernel:
         xp.exp(shifted, out=grad)
         xp.dot(grad, self.ones_c, out=row_sum)
         # (softmax − onehot)·scale, the scale folded into the division.
-        inverse = 1.0 / self.scale
+        inverse = self.inverse
         if not native.cross_entropy_normalize(
             grad, self.row_max, row_sum, picked, inverse, self.scale
         ):
@@ -157,8 +157,9 @@ def _huber(delta):
     return rule
 
 
-def _bce_with_logits(z, y):
-    return bce_with_logits.forward(z, y), stable_sigmoid(z) - y
+def _bce_with_logits(z, y):  # the primitive's forward, and its VJP for the seed 1 (exact)
+    grad = bce_with_logits._vjp(1.0, None, z, y, needs=(True, False, False))[0]
+    return bce_with_logits.forward(z, y), grad
 
 
 def _as_module(loss_fn):

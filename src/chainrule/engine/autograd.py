@@ -85,6 +85,7 @@ def backpropagate(roots, seeds, retain_graph=False, create_graph=False, capture=
 def _walk(grads, heap, retain_graph, create_graph, capture):
     glue = _EAGER if _t._recorder is None else _t._recorder.glue
     versions = _t._stamped  # check versions only once something was changed in place
+    homes = glue is _EAGER and capture is None  # gradients may go into their .grad's home
     if capture is not None and _t._recorder is not None:
         _t._recorder.problems.append("the step calls autograd.grad")
     while heap:
@@ -103,19 +104,20 @@ def _walk(grads, heap, retain_graph, create_graph, capture):
                 "backward: the graph was already freed by an earlier backward(); "
                 "call backward(retain_graph=True) the first time to backpropagate twice"
             )
-        _propagate(node, ctx, grad, grads, heap, create_graph, glue, versions)
+        _propagate(node, ctx, grad, grads, heap, create_graph, glue, versions, homes)
         if not retain_graph:
             node._ctx = RELEASED
 
 
-def _propagate(node, ctx, grad, grads, heap, create_graph, glue, versions):
+def _propagate(node, ctx, grad, grads, heap, create_graph, glue, versions, homes):
     op, parents, arrays, options, sequence = ctx
     if versions:
         _check_versions(op, node, parents, sequence)
     if create_graph:
         _propagate_graph(node, op, parents, arrays, options, grad, grads, heap)
         return
-    input_grads = op.backward(grad, node, parents, arrays, options)
+    into = _homes(parents, grads) if homes and op._vjp_into else None
+    input_grads = op.backward(grad, node, parents, arrays, options, into)
     handed = []  # ids of fresh arrays given to an input: a second input gets no ownership
     for parent, g in zip(parents, input_grads):
         if g is None or not isinstance(parent, Tensor) or not parent.requires_grad:
@@ -132,6 +134,29 @@ def _propagate(node, ctx, grad, grads, heap, create_graph, glue, versions):
             heappush(heap, (-_creation_order(parent), key, parent))
         else:
             grads[key] = (glue.add(previous[0], g), True)
+
+
+def _homes(parents, grads):
+    """Per input, the array its VJP may write its gradient into, or None; None for all when
+    none has one. A parameter's home is its slot of its optimizer's flat gradient buffer:
+    `_grad_home` = (its .data view, its .grad view) set by optim/flat.py, offered while its
+    .data is still that view (so shape, dtype and device fit), it is a leaf whose .grad is
+    None and no other op gave it a gradient yet in this backward. Written there, the gradient
+    becomes the .grad that the fused optimizer reads without gathering (a copy)."""
+    into = None
+    for i, p in enumerate(parents):
+        if not isinstance(p, Tensor) or p._ctx is not None or not p.requires_grad:
+            continue
+        home = getattr(p, "_grad_home", None)
+        if home is None or p.data is not home[0] or p.grad is not None or id(p) in grads:
+            continue
+        if into is None:
+            into, given = [None] * len(parents), set()
+        elif id(p) in given:
+            continue  # one tensor given twice: one home
+        given.add(id(p))
+        into[i] = home[1]
+    return into
 
 
 def _propagate_graph(node, op, parents, arrays, options, grad, grads, heap):
@@ -182,6 +207,9 @@ def _store_grad(node, grad, owned):
     if node.grad is not None:
         grad = node.grad + grad
         owned = True
+    elif not owned:  # written into its home (see _homes): it becomes the .grad as it is
+        home = getattr(node, "_grad_home", None)
+        owned = home is not None and grad is home[1]
     host = type(grad) is xp.ndarray
     writable = grad.flags.writeable if host else backend.is_device_array(grad)
     if not (owned and grad.dtype == dtype and writable):

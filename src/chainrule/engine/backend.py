@@ -23,6 +23,7 @@ __all__ = [
     "array_like",
     "contiguous",
     "device_of",
+    "dot_matches_matmul",
     "host_copy",
     "is_array",
     "is_device_array",
@@ -97,16 +98,38 @@ def module_of(array):
     return _cupy if _cupy is not None and isinstance(array, _cupy.ndarray) else xp
 
 
-def product(a, b):
-    """a @ b. While a CUDA graph is captured, a product of device arrays goes to cuBLAS through
-    chainrule.cuda_blas (CuPy refuses cuBLAS calls during a capture)."""
-    if capturing and is_device_array(a) and is_device_array(b):
+def product(a, b, out=None):
+    """a @ b, or written into `out`: two matrices by `dot` (less call overhead than matmul;
+    for C- or F-contiguous operands the same BLAS call, so the same bits: see
+    `dot_matches_matmul`). While a CUDA graph is captured, a product of device arrays goes to
+    cuBLAS through chainrule.cuda_blas (CuPy refuses cuBLAS calls during a capture)."""
+    if not capturing:
+        if out is None:
+            return a @ b
+        if b.ndim == 2 and 0 < a.ndim <= 2:
+            return xp.dot(a, b, out=out)
+        return xp.matmul(a, b, out=out)
+    result = None
+    if is_device_array(a) and is_device_array(b):
         from .. import cuda_blas
 
-        out = cuda_blas.matmul(a, b)
-        if out is not None:
-            return out
-    return a @ b
+        result = cuda_blas.matmul(a, b)
+    if result is None:
+        return a @ b if out is None else xp.matmul(a, b, out=out)
+    if out is None:
+        return result
+    out[...] = result
+    return out
+
+
+def dot_matches_matmul(*matrices) -> bool:
+    """Whether `dot` of these 2-D arrays gives matmul's bits: each C- or F-contiguous (matmul
+    takes BLAS only for such layouts; dot copies others to take it)."""
+    for m in matrices:
+        flags = m.flags
+        if m.ndim != 2 or not (flags.c_contiguous or flags.f_contiguous):
+            return False
+    return True
 
 
 def contiguous(array):

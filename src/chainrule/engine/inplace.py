@@ -141,7 +141,7 @@ def zero_(x):
     return setitem(x, Ellipsis, 0)
 
 
-METHODS = {
+METHODS: dict[str, object] = {
     "add_": add_,
     "sub_": sub_,
     "mul_": mul_,

@@ -9,6 +9,7 @@ own modules and are re-exported here, so `ops.<name>` reaches every engine primi
 
 from __future__ import annotations
 
+from .. import native
 from . import backend
 from .backend import xp
 from .primitive import ShapeError, on, primitive, values
@@ -233,10 +234,31 @@ def _(g, out, x):
 
 @primitive
 def relu(x):
-    return xp.maximum(x, 0)
+    return relu_into(x)
+
+
+def relu_into(x, out=None):
+    """ReLU's forward, max(x, 0), written into `out` when given (out=x: in place)."""
+    return xp.maximum(x, 0, out=out)
 
 
 @relu.vjp
+def _(g, out, x):
+    return (relu_grad_into(g, x),)
+
+
+def relu_grad_into(g, x, out=None, mask=None):
+    """ReLU's VJP g·[x > 0] (x its input or its output: the same signs), written into `out`
+    (and the mask into `mask`) when given; out=g works in place."""
+    if out is None and mask is None:
+        if type(g) is xp.ndarray and type(x) is xp.ndarray:
+            grad = g.copy()  # then one compiled pass (the same bits) where NumPy makes two
+            if native.relu_grad(grad, x):
+                return grad
+        return g * (x > 0)
+    return xp.multiply(g, xp.greater(x, 0, out=mask), out=out)
+
+
 @relu.graph_vjp
 def _(g, out, x):
     return (g * (x > 0),)

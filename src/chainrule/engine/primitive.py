@@ -11,7 +11,10 @@
 Positional arguments are the differentiable inputs (tensors, arrays or numbers); keyword
 arguments are static options (axis, shape). A VJP that declares a `needs` argument receives a
 tuple of booleans saying which inputs need a gradient, so it can skip costly ones (the input
-of a first layer, say). Broadcast gradients are summed back to each input's shape by the engine.
+of a first layer, say). A VJP that declares an `into` argument may be given, per input, an
+array to write that input's gradient into (or None): backward() offers a parameter's slot of
+its optimizer's flat gradient buffer (see autograd._homes). Broadcast gradients are summed
+back to each input's shape by the engine.
 
 For higher-order gradients (`create_graph=True`) a primitive also needs its VJP written with
 differentiable ops on Tensors, attached with `@op.graph_vjp`; a VJP written only with operators,
@@ -51,18 +54,28 @@ class OutOfRangeError(ShapeError, IndexError):
 
 
 class Primitive:
-    __slots__ = ("_graph_needs", "_graph_vjp", "_vjp", "_vjp_needs", "forward", "name")
+    __slots__ = (
+        "_graph_needs",
+        "_graph_vjp",
+        "_vjp",
+        "_vjp_into",
+        "_vjp_needs",
+        "forward",
+        "name",
+    )
 
     def __init__(self, forward, name=None):
         self.name = name or forward.__name__
         self.forward = forward
         self._vjp = self._graph_vjp = None
         self._vjp_needs = self._graph_needs = False  # whether each takes `needs`
+        self._vjp_into = False  # whether the VJP takes `into`
         REGISTRY[self.name] = self
 
     def vjp(self, fn):
         """The VJP on arrays: fast, used by every ordinary backward()."""
         self._vjp, self._vjp_needs = fn, _takes_needs(fn)
+        self._vjp_into = "into" in inspect.signature(fn).parameters
         return fn
 
     def graph_vjp(self, fn):
@@ -117,11 +130,16 @@ class Primitive:
         result._ctx = None
         return result
 
-    def backward(self, grad, node, parents, arrays, options):
+    def backward(self, grad, node, parents, arrays, options, into=None):
         needs = None
         if self._vjp_needs:
             needs = tuple([isinstance(p, Tensor) and p.requires_grad for p in parents])
-            grads = self._vjp(grad, node.data, *arrays, needs=needs, **options)
+            if into is None:
+                grads = self._vjp(grad, node.data, *arrays, needs=needs, **options)
+            else:
+                grads = self._vjp(grad, node.data, *arrays, needs=needs, into=into, **options)
+        elif into is not None:
+            grads = self._vjp(grad, node.data, *arrays, into=into, **options)
         else:
             grads = self._vjp(grad, node.data, *arrays, **options)
         if _t._recorder is not None:

@@ -102,6 +102,7 @@ class Tensor:
     __slots__ = (
         "__weakref__",
         "_ctx",
+        "_grad_home",  # set by an optimizer's flat buffers only: see autograd._homes
         "_retain",
         "_site",
         "_version",
@@ -115,7 +116,7 @@ class Tensor:
         self.data = as_array(data, dtype)
         if requires_grad and self.data.dtype.kind != "f":
             raise DtypeError(f"only floating tensors can require grad, got {self.data.dtype}")
-        self.grad = None
+        self.grad = self._grad_home = None
         self.requires_grad = bool(requires_grad)
         self._ctx = None
         self._retain = False

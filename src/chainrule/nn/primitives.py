@@ -10,13 +10,26 @@ from __future__ import annotations
 
 import math
 
-from ..engine.backend import module_of, product, xp
-from ..engine.ops import exp, log, log_softmax, maximum, sigmoid, softplus, tanh
+from .. import native
+from ..engine.backend import dot_matches_matmul, module_of, product, xp
+from ..engine.ops import (
+    exp,
+    log,
+    log_softmax,
+    maximum,
+    relu_grad_into,
+    relu_into,
+    sigmoid,
+    softplus,
+    tanh,
+)
 from ..engine.primitive import ShapeError, on, primitive, values
 from .erf import erf
 from .state_ops import _kept_labels, unchecked_labels
 
 # --- linear: z = x Wᵀ + b -----------------------------------------------------------------
+
+_dot = xp.dot  # 2-D products into given arrays (kernels and parameter slots)
 
 
 @primitive
@@ -26,20 +39,85 @@ def linear(x, weight, bias=None):
             f"linear: input of shape {x.shape} has {x.shape[-1] if x.ndim else 0} features, "
             f"the weight of shape {weight.shape} expects {weight.shape[1]}"
         )
-    out = product(x, weight.T)
+    return linear_into(x, weight.T, bias)
+
+
+def linear_into(x, weight_t, bias=None, out=None):
+    """z = x Wᵀ + b on arrays (Wᵀ given as the weight's transposed view, b None for none),
+    written into `out` when given (x then 2-D: np.dot with out=, matmul's bits for contiguous
+    operands): linear's forward, and the fused road's Linear kernel."""
+    out = product(x, weight_t) if out is None else _dot(x, weight_t, out=out)
     if bias is not None:
         out += bias
     return out
 
 
+def bias_relu_into(z, bias):
+    """z := max(z + b, 0) in place (b None for none): a Linear's bias and the ReLU after it in
+    one compiled pass when chainrule.native is built (the same bits as the two steps)."""
+    if not native.bias_relu(z, bias):
+        if bias is not None:
+            z += bias
+        relu_into(z, out=z)
+    return z
+
+
+def relu_grad_in_place(g, y, mask):
+    """g := g·[y > 0] (ReLU's VJP from its output y), in one compiled pass when
+    chainrule.native is built (the same bits), else relu_grad_into with `mask` as scratch."""
+    if not native.relu_grad(g, y):
+        relu_grad_into(g, y, out=g, mask=mask)
+    return g
+
+
 @linear.vjp
+def _(g, out, x, weight, bias=None, needs=(True, True, True), into=None):
+    if into is not None and not _writable_into(g, x, weight, bias):
+        into = None
+    return linear_grads(g, x, weight, bias, needs, into or _NOWHERE)
+
+
 @linear.graph_vjp
 def _(g, out, x, weight, bias=None, needs=(True, True, True)):
-    g2 = g.reshape(-1, g.shape[-1])
-    gx = product(g, weight) if needs[0] else None
-    gw = product(g2.T, x.reshape(-1, x.shape[-1])) if needs[1] else None
-    gb = g2.sum(axis=0) if bias is not None and needs[2] else None
+    return linear_grads(g, x, weight, bias, needs)
+
+
+_NOWHERE = (None, None, None)
+
+
+def linear_grads(g, x, weight, bias, needs, into=_NOWHERE, ones=None):
+    """linear's VJP (gx, gw, gb) for the upstream g (arrays, or Tensors with into and ones
+    None), each gradient written into its array of `into` when one is given (then g and x
+    are 2-D: np.dot with out=, matmul's bits for the layouts _writable_into admits). With
+    `ones` (a vector of n ones) the bias gradient's column sums are a BLAS product, as the
+    fused road takes them (faster on small arrays; another rounding than the VJP's sum)."""
+    gx_into, gw_into, gb_into = into
+    g2 = g if g.ndim == 2 else g.reshape(-1, g.shape[-1])
+    gx = gw = gb = None
+    if needs[0]:
+        gx = product(g, weight) if gx_into is None else _dot(g, weight, out=gx_into)
+    if needs[1]:
+        x2 = x if x.ndim == 2 else x.reshape(-1, x.shape[-1])
+        gw = product(g2.T, x2) if gw_into is None else _dot(g2.T, x2, out=gw_into)
+    if bias is not None and needs[2]:
+        if ones is not None:
+            gb = _dot(ones, g2, out=gb_into)
+        else:
+            gb = g2.sum(axis=0) if gb_into is None else g2.sum(axis=0, out=gb_into)
     return gx, gw, gb
+
+
+def _writable_into(g, x, weight, bias):
+    """Whether linear's gradients written into given arrays keep the allocating VJP's bits:
+    host arrays of one dtype (on a GPU cuBLAS may choose another kernel for dot than for
+    matmul), and matrices that `dot` multiplies as matmul does."""
+    dtype = g.dtype
+    if x.dtype != dtype or weight.dtype != dtype or (bias is not None and bias.dtype != dtype):
+        return False
+    return type(g) is type(x) is type(weight) is _host and dot_matches_matmul(g, x, weight)
+
+
+_host = xp.ndarray
 
 
 # --- GELU ---------------------------------------------------------------------------------
@@ -244,7 +322,28 @@ def label_cross_entropy(
     NOTE: fused (one forward, one VJP) where the composition of class_targets, label_weights
     and softmax_cross_entropy makes about ten calls: a small model's step is made of calls."""
     rows = _LabelRows(z, labels, weights, ignore_index, label_smoothing)
+    _latest_rows[0] = (z, labels, weights, ignore_index, label_smoothing, rows)
     return label_loss(rows, z, label_smoothing, reduction)
+
+
+# The latest forward's _LabelRows, for the VJP that follows it: built from the same arrays and
+# options they are the same numbers, and a small model's step spends a tenth of its time
+# building them (the log-softmax and the label checks).
+_latest_rows: list = [None]
+
+
+def _rows_for_vjp(z, labels, weights, ignore_index, label_smoothing):
+    latest, _latest_rows[0] = _latest_rows[0], None
+    if (
+        latest is not None
+        and latest[0] is z
+        and latest[1] is labels
+        and latest[2] is weights
+        and latest[3] == ignore_index
+        and latest[4] == label_smoothing
+    ):
+        return latest[5]
+    return _LabelRows(z, labels, weights, ignore_index, label_smoothing)
 
 
 def label_loss(rows, z, label_smoothing, reduction):
@@ -258,7 +357,7 @@ def label_loss(rows, z, label_smoothing, reduction):
 
 @label_cross_entropy.vjp
 def _(g, out, z, labels, weights=None, ignore_index=-100, label_smoothing=0.0, reduction="mean"):
-    rows = _LabelRows(z, labels, weights, ignore_index, label_smoothing)
+    rows = _rows_for_vjp(z, labels, weights, ignore_index, label_smoothing)
     return label_grad(rows, g, z, label_smoothing, reduction), None, None
 
 

@@ -126,9 +126,17 @@ less.graph_vjp(_no_gradient)
 @primitive
 def dropout_mask(x, p=0.5):
     """Kept elements 1/(1 − p), dropped ones 0, drawn from chainrule's generator."""
+    return draw_dropout_mask(x, p)
+
+
+def draw_dropout_mask(x, p, out=None):
+    """dropout_mask's draw on arrays, written into `out` when given (the fused road's
+    Dropout kernel): the generator's next draws either way."""
     keep = random.generator().random(x.shape) >= p  # drawn on the host: one stream everywhere
-    scale = 0.0 if p == 1.0 else 1.0 / (1.0 - p)
-    return array_like(keep * xp.asarray(scale, dtype=x.dtype), x)
+    scale = xp.asarray(0.0 if p == 1.0 else 1.0 / (1.0 - p), dtype=x.dtype)
+    if out is None:
+        return array_like(keep * scale, x)
+    return xp.multiply(array_like(keep, out), array_like(scale, out), out=out)
 
 
 dropout_mask.vjp(_no_gradient)

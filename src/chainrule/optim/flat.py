@@ -5,8 +5,10 @@ rule runs once over the whole group: a handful of vectorized operations however 
 parameters the group has. Each parameter's state entries are views of flat state buffers
 too, so `state_dict()` and the plain path see the same numbers.
 
-Gradients are gathered into a flat gradient buffer by one `concatenate(..., out=)` per step
-(skipped when every `.grad` already is its view of that buffer).
+Each parameter's slot of the flat gradient buffer is its gradient's home: a backward() after
+zero_grad() writes a Linear's gradients there directly (autograd._homes), and a compiled step
+writes every gradient there, so `.grad` is that view and nothing is gathered. Otherwise the
+gradients are gathered by one `concatenate(..., out=)` per step.
 """
 
 from __future__ import annotations
@@ -40,6 +42,8 @@ class FlatGroup:
             p.data = view
         self.grad = xp.empty_like(self.data)
         self.grad_views = self._views(self.grad)
+        for p, data, grad in zip(params, self.data_views, self.grad_views):
+            p._grad_home = (data, grad)  # backward() may write a gradient there: autograd._homes
         self.state = None  # flat state, once bound to the parameters' states
         self._state_views = {}
 
@@ -111,12 +115,14 @@ class FlatGroup:
 
     def scatter_state(self, states) -> None:
         """Point each parameter's state at views of the flat state; copy its scalars."""
+        held = self._state_views
         for key, value in self.state.items():
+            if value is not None and held.get(key) is value:
+                continue  # an array whose views the states hold already (every step)
             if is_array(value):
-                if self._state_views.get(key) is not value:
-                    self._state_views[key] = value
-                    for s, view in zip(states, self._views(value)):
-                        s[key] = view
+                held[key] = value
+                for s, view in zip(states, self._views(value)):
+                    s[key] = view
             else:
                 for s in states:
                     s[key] = value
