@@ -16,7 +16,7 @@ from __future__ import annotations
 from .. import native
 from ..engine import ops, random
 from ..engine.backend import xp
-from ..nn.batch_norm_ops import batch_norm_train, train_forward
+from ..nn.batch_norm_ops import train_backward, train_forward
 from ..nn.primitives import gelu
 
 
@@ -74,10 +74,14 @@ class BatchNormKernel:
     plans by the mode)."""
 
     def __init__(self, module, in_shape, dtype, *, input_grad, **_):
-        self.module, self.out_shape, self.input_grad = module, in_shape, input_grad
+        self.module, self.out_shape = module, in_shape
         self.trains = module.weight is not None or module.bias is not None
         self.grad_weight = self.grad_bias = None
-        self.arguments = self.out = None
+        self.arguments = self.y = None
+        # Buffers of the compiled loops, reused by every replay (the NumPy path allocates).
+        self.out = xp.empty(in_shape, dtype)
+        self.statistics = xp.empty((2, 1, in_shape[1]), dtype)  # the batch's μ and σ²
+        self.gx = xp.empty(in_shape, dtype) if input_grad else None
         self.relu_after = False  # a ReLU kernel after it: ReLU applied in the same pass
 
     @staticmethod
@@ -109,20 +113,15 @@ class BatchNormKernel:
             m.running_var if update else None,
             m.num_batches_tracked if tracking else None,
         )
-        self.out = train_forward(*self.arguments, m.momentum, m.eps, relu=self.relu_after)
-        return self.out
+        self.y = train_forward(
+            *self.arguments, m.momentum, m.eps, self.relu_after, (self.out, self.statistics)
+        )
+        return self.y
 
     def backward(self, g):
         m = self.module
-        needs = (self.input_grad, True, True, False, False, False)
-        gx, gw, gb, *_ = batch_norm_train._vjp(
-            g, self.out, *self.arguments, momentum=m.momentum, eps=m.eps, needs=needs
-        )
-        if gw is not None:
-            xp.copyto(self.grad_weight, gw)
-        if gb is not None:
-            xp.copyto(self.grad_bias, gb)
-        return gx
+        into = (self.gx, self.grad_weight, self.grad_bias)
+        return train_backward(g, self.y, self.arguments, m.momentum, m.eps, into)
 
 
 class ReLUKernel:

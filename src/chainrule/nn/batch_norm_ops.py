@@ -46,10 +46,13 @@ def batch_norm_train(
     return train_forward(x, weight, bias, running_mean, running_var, counter, momentum, eps)
 
 
-def train_forward(x, weight, bias, running_mean, running_var, counter, momentum, eps, relu=False):
+def train_forward(
+    x, weight, bias, running_mean, running_var, counter, momentum, eps, relu=False, into=None
+):
     """batch_norm_train's forward; relu=True then applies ReLU's max(·, 0) (in the same pass
-    when compiled), for the fused road's BatchNorm1d followed by ReLU."""
-    compiled = _native_forward(x, weight, bias, eps, relu)
+    when compiled), for the fused road's BatchNorm1d followed by ReLU. `into`, the fused
+    road's buffers for the compiled loop: (out like x, (2, 1, C) for μ and σ²)."""
+    compiled = _native_forward(x, weight, bias, eps, relu, into)
     if compiled is None:
         _axes, shape, mean, centered, var = _statistics(x, eps)
     else:
@@ -113,12 +116,14 @@ def _takes(*arrays):
     return native.available() and all(type(a) is _ndarray and a.ndim == 2 for a in arrays)
 
 
-def _native_forward(x, weight, bias, eps, relu):
+def _native_forward(x, weight, bias, eps, relu, into=None):
     """(out, μ, σ²) by the compiled loop, or None."""
     if not _takes(x):
         return None
-    out = xp.empty_like(x)
-    mean, var = xp.empty((2, 1, x.shape[1]), x.dtype)
+    out, statistics = (
+        (xp.empty_like(x), xp.empty((2, 1, x.shape[1]), x.dtype)) if into is None else into
+    )
+    mean, var = statistics
     if not native.batch_norm_forward(out, mean, var, x, weight, bias, eps, relu):
         return None
     return out, mean, var
@@ -135,3 +140,19 @@ def _native_vjp(g, x, weight, bias, eps, needs):
     if not native.batch_norm_backward(gx, gw, gb, g, x, weight, eps):
         return None
     return gx, gw, gb, None, None, None
+
+
+def train_backward(g, out, arguments, momentum, eps, into):
+    """batch_norm_train's VJP for the fused road's kernel: the gradients of x, weight and
+    bias (`arguments` are the primitive's six) written into `into` = (gx, gw, gb), each an
+    array or None when not wanted; returns gx. The compiled loop writes them in place."""
+    x, weight = arguments[:2]
+    gx, gw, gb = into
+    if _takes(g, x) and native.batch_norm_backward(gx, gw, gb, g, x, weight, eps):
+        return gx
+    needs = (gx is not None, gw is not None, gb is not None, False, False, False)
+    grads = batch_norm_train._vjp(g, out, *arguments, momentum=momentum, eps=eps, needs=needs)
+    for destination, grad in zip(into, grads):
+        if destination is not None:
+            xp.copyto(destination, grad)
+    return gx
