@@ -36,6 +36,7 @@ class LinearKernel:
         self.weight = self.weight_t = self.bias = None  # set by bind_grads
         self.grad_weight = self.grad_bias = self.x = None
         self.bias_added_by_next = False  # a ReLU kernel after it adds the bias in its pass
+        self.bias_summed_by_next = False  # a BatchNorm kernel after it: adds it, sums its grad
         self.exact = False  # the bias gradient summed as the eager VJP sums (Plan.exact)
 
     def bind_grads(self, destinations):
@@ -57,9 +58,11 @@ class LinearKernel:
 
     def backward(self, g):
         xp.dot(g.T, self.x, out=self.grad_weight)
-        if self.grad_bias is not None and self.exact:
+        if self.grad_bias is None or self.bias_summed_by_next:
+            pass
+        elif self.exact:
             g.sum(axis=0, out=self.grad_bias)  # as the eager VJP sums
-        elif self.grad_bias is not None:
+        else:
             xp.dot(self.ones, g, out=self.grad_bias)  # the column sums, by BLAS
         if self.gx is None:
             return None
@@ -73,8 +76,13 @@ class BatchNormKernel:
     whether a batch of that shape in the layer's present mode can take it (FusedRoad keys its
     plans by the mode)."""
 
-    def __init__(self, module, in_shape, dtype, *, input_grad, **_):
+    def __init__(self, module, in_shape, dtype, *, input_grad, linear=None):
         self.module, self.out_shape = module, in_shape
+        # The Linear before it: its bias added in the first pass, its bias gradient summed in
+        # the last (the same operations in the same order as LinearKernel's).
+        self.linear = linear
+        if linear is not None:
+            linear.bias_added_by_next = linear.bias_summed_by_next = True
         self.trains = module.weight is not None or module.bias is not None
         self.grad_weight = self.grad_bias = None
         self.arguments = self.y = None
@@ -113,15 +121,19 @@ class BatchNormKernel:
             m.running_var if update else None,
             m.num_batches_tracked if tracking else None,
         )
-        self.y = train_forward(
-            *self.arguments, m.momentum, m.eps, self.relu_after, (self.out, self.statistics)
-        )
+        into, add = (self.out, self.statistics), self.linear and self.linear.bias
+        self.y = train_forward(*self.arguments, m.momentum, m.eps, self.relu_after, into, add)
         return self.y
 
     def backward(self, g):
         m = self.module
         into = (self.gx, self.grad_weight, self.grad_bias)
-        return train_backward(g, self.y, self.arguments, m.momentum, m.eps, into)
+        gx_sum = self.linear and self.linear.grad_bias
+        # The compiled forward (its output in self.out) left this x's μ and σ² there.
+        statistics = self.statistics if self.y is self.out else None
+        return train_backward(
+            g, self.y, self.arguments, m.momentum, m.eps, into, gx_sum, statistics
+        )
 
 
 class ReLUKernel:
@@ -284,7 +296,14 @@ def build_kernels(layers, in_shape, dtype):
         elif make is BatchNormKernel:
             if not BatchNormKernel.supports(layer, shape):
                 return None
-            kernel = BatchNormKernel(layer, shape, dtype, input_grad=seen_params)
+            previous = kernels[-1] if kernels else None
+            kernel = BatchNormKernel(
+                layer,
+                shape,
+                dtype,
+                input_grad=seen_params,
+                linear=previous if isinstance(previous, LinearKernel) else None,
+            )
         elif make is ReLUKernel:
             previous = kernels[-1] if kernels else None
             kernel = ReLUKernel(
