@@ -160,3 +160,34 @@ def test_the_extras_decline_what_does_not_fit_and_write_nothing(case):
                                           *given) is False
     for a, b in zip((x, out, gx, mean, var, gx_sum), before):
         np.testing.assert_array_equal(a, b)
+
+
+@needs_extension
+@pytest.mark.parametrize("dtype", FLOATS)
+@pytest.mark.parametrize("momentum", [0.1, 0.7, None])
+@pytest.mark.parametrize("correction", [1.0, 128 / 127, 3 / 2])
+@pytest.mark.parametrize("special", [False, True], ids=["finite", "inf-nan-zeros"])
+def test_the_running_update_loop_is_bit_identical_to_the_numpy_path(dtype, momentum,
+                                                                     correction, special):
+    from chainrule.nn.state_ops import running_update
+
+    rng = np.random.default_rng(5)
+    running = awkward_values(rng, (37,), dtype, special=special)
+    batch = awkward_values(rng, (1, 37), dtype, special=special)
+    counter = np.array(3, np.int64)
+    expected = running.copy()
+    with np.errstate(all="ignore"):
+        running_update.forward(expected, batch, counter, momentum=momentum,
+                               correction=correction)
+        factor = 1.0 / 3.0 if momentum is None else momentum
+        assert native.running_update(running, batch, factor, correction) is True
+    assert_same_bits(running, expected)
+
+
+@needs_extension
+def test_the_running_update_loop_declines_what_numpy_computes_otherwise():
+    running, batch = np.zeros(4), np.ones(4)
+    assert native.running_update(running, batch, np.float64(0.1), 1.0) is False  # not weak
+    assert native.running_update(running, batch[:3], 0.1, 1.0) is False
+    assert native.running_update(running, batch.astype(np.float32), 0.1, 1.0) is False
+    np.testing.assert_array_equal(running, 0.0)

@@ -212,3 +212,38 @@ PyObject *batch_norm_backward(PyObject *self, PyObject *args) {
     release(views, held);
     return PyBool_FromLong(ok && work != NULL);
 }
+
+/* running ← running·(1 − f) + (f·batch)·correction, each product and the sum rounded to the
+ * array type as state_ops.running_update's in-place NumPy calls with Python-float scalars
+ * round them (the scalars first rounded to the array type). */
+#define DEFINE_RUNNING_UPDATE(T)                                                             \
+    static void running_update_##T(T *restrict running, const T *restrict batch,            \
+                                   Py_ssize_t n, double factor, double correction) {         \
+        const T keep = (T)(1.0 - factor), take = (T)factor, scale = (T)correction;           \
+        for (Py_ssize_t i = 0; i < n; i++) {                                                 \
+            const T added = (take * batch[i]) * scale;                                       \
+            running[i] = running[i] * keep + added;                                          \
+        }                                                                                    \
+    }
+
+DEFINE_RUNNING_UPDATE(float)
+DEFINE_RUNNING_UPDATE(double)
+
+/* running_update(running, batch, factor, correction) -> bool: both vectors of one length. */
+PyObject *running_update(PyObject *self, PyObject *args) {
+    PyObject *o[2];
+    double factor, correction;
+    if (!PyArg_ParseTuple(args, "OOdd", &o[0], &o[1], &factor, &correction)) return NULL;
+    Py_buffer views[2];
+    if (!acquire(o, 2, 1, views)) Py_RETURN_FALSE;
+    Py_ssize_t n = length(&views[0]);
+    int ok = length(&views[1]) == n;
+    if (ok) {
+        if (views[0].format[0] == 'f')
+            running_update_float(views[0].buf, views[1].buf, n, factor, correction);
+        else
+            running_update_double(views[0].buf, views[1].buf, n, factor, correction);
+    }
+    release(views, 2);
+    return PyBool_FromLong(ok);
+}

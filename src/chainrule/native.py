@@ -18,7 +18,7 @@ import warnings
 
 from .engine import backend
 
-VERSION = 7  # _native.c's VERSION: the functions and arguments this module calls
+VERSION = 8  # _native.c's VERSION: the functions and arguments this module calls
 
 
 def _checked(module):
@@ -205,6 +205,17 @@ def batch_norm_backward(gx, gw, gb, g, x, weight, eps, gx_sum=None, mean=None, v
         _enabled
         and type(eps) is float
         and _native.batch_norm_backward(gx, gw, gb, g, x, weight, eps, gx_sum, mean, var)
+    )
+
+
+def running_update(running, batch, factor, correction) -> bool:
+    """running := running·(1 − factor) + (factor·batch)·correction in place, as
+    nn/state_ops.running_update computes it (the same bits), for vectors of one length."""
+    return (
+        _enabled
+        and type(factor) is float
+        and type(correction) is float
+        and _native.running_update(running, batch, factor, correction)
     )
 
 

@@ -75,11 +75,9 @@ def train_forward(
     if counter is not None:
         count_batch.forward(counter)
     if running_mean is not None:
-        running_update.forward(running_mean, mean, counter, momentum=momentum)
+        _update_running(running_mean, mean, counter, momentum, 1.0)
     if running_var is not None:
-        running_update.forward(
-            running_var, var, counter, momentum=momentum, correction=count / (count - 1)
-        )
+        _update_running(running_var, var, counter, momentum, count / (count - 1))
     if compiled is not None:
         return out
     out = centered / xp.sqrt(var + eps)
@@ -122,6 +120,14 @@ def _(
             - normalized * (g_hat * normalized).mean(axis=axes, keepdims=True)
         )
     return gx, gw, gb, None, None, None
+
+
+def _update_running(running, batch, counter, momentum, correction):
+    """state_ops.running_update, by the compiled loop where it takes the arrays."""
+    factor = 1.0 / float(counter) if momentum is None else momentum
+    arrays = type(running) is _ndarray and type(batch) is _ndarray
+    if not (arrays and native.running_update(running, batch, factor, correction)):
+        running_update.forward(running, batch, counter, momentum=momentum, correction=correction)
 
 
 def _takes(*arrays):
