@@ -16,9 +16,10 @@ from __future__ import annotations
 from operator import attrgetter, is_
 
 from ..data.batches import target_array, to_target
-from ..engine import anomaly, random
+from ..engine import anomaly
 from ..engine.backend import array_like, device_of, is_device_array, to_device, xp
-from ..engine.tensor import ChainruleError, Tensor, is_grad_enabled
+from ..engine.tensor import Tensor, is_grad_enabled
+from .check import checked_replay
 from .fused import FusedRoad, fused_support
 from .graphs import GraphProgram, GraphUnavailable
 from .program import Program
@@ -27,10 +28,6 @@ from .watch import ModelWatch
 
 _ndarray = xp.ndarray
 _data = attrgetter("data")
-
-
-class CompileCheckError(ChainruleError, AssertionError):
-    """compile_step(..., check=True): the replay and the eager step disagree."""
 
 
 class CompiledStep:
@@ -129,7 +126,7 @@ class CompiledStep:
         if program is None or not self._bind_destinations():
             return self._record_or_eager(X, y)
         if self.check:
-            return self._checked_replay(program, X, y)
+            return checked_replay(self, program, X, y)
         return self._replay(program, X, y)
 
     # --- the traced road ------------------------------------------------------------------
@@ -188,24 +185,6 @@ class CompiledStep:
             p.grad = destination if got else None
         self.replays += 1
         return float(values["loss"]), values["output"]
-
-    def _checked_replay(self, program, X, y):
-        """The replay, then the eager step on the same batch and state: equal or raise."""
-        rng, buffers = random.get_state(), [b.copy() for b in self.model.buffers()]
-        loss, output = self._replay(program, X, y)
-        replayed = [None if p.grad is None else p.grad.copy() for p in self.params]
-        after = [b.copy() for b in self.model.buffers()]
-        random.set_state(rng)
-        for buffer, saved in zip(self.model.buffers(), buffers):
-            buffer[...] = saved
-        eager_loss, eager_output = self._eager(X, y, counted=True)
-        _compare("the loss", xp.asarray(loss), xp.asarray(eager_loss))
-        _compare("the output", output, eager_output.data)
-        for (name, p), grad in zip(self.model.named_parameters(), replayed):
-            _compare(f"the gradient of {name}", grad, p.grad)
-        for (name, buffer), value in zip(self.model.named_buffers(), after):
-            _compare(f"the buffer {name}", value, buffer)
-        return loss, output
 
     # --- the fused road -------------------------------------------------------------------
     def _fused(self, road, X, y, key):
@@ -298,15 +277,6 @@ class CompiledStep:
             loss = loss + self.penalty(self.model)
         loss.backward()
         return float(loss.data), output
-
-
-def _compare(what, replayed, eager):
-    if replayed is None and eager is None:
-        return
-    if replayed is None or eager is None or not xp.array_equal(replayed, eager, equal_nan=True):
-        raise CompileCheckError(
-            f"compile_step(check=True): {what} differs between the replay and the eager step"
-        )
 
 
 def _no_views(group):
