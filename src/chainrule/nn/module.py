@@ -57,13 +57,13 @@ class Module:
 
     def __setattr__(self, name, value):
         global _attribute_changes
-        _attribute_changes += 1
         object.__setattr__(self, name, value)
+        _attribute_changes += 1  # after the change: whoever sees the count sees the change
 
     def __delattr__(self, name):
         global _attribute_changes
-        _attribute_changes += 1
         object.__delattr__(self, name)
+        _attribute_changes += 1
 
     def forward(self, *args, **kwargs):
         raise NotImplementedError(f"{type(self).__name__} does not define forward()")
