@@ -42,9 +42,10 @@ class ModelWatch:
     def unchanged(self) -> bool:
         """No Parameter or sub-module of a module was replaced, and no attribute added or
         deleted, since the walk; `mode_key` is brought up to date."""
-        if attribute_changes() == self._seen:
+        changes = attribute_changes()
+        if changes == self._seen:
             return True
-        self._seen = attribute_changes()
+        self._seen = changes
         modes = tuple(map(_training, self.modules))
         self.mode_key = self._mode_keys.setdefault(modes, len(self._mode_keys))
         return list(map(len, self._attributes)) == self._sizes and all(
