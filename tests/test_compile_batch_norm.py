@@ -13,18 +13,18 @@ from chainrule.compile import compile_step
 from chainrule.nn import functional as F
 
 
-def batches(n_steps, sizes=(8, 8, 5), features=6, seed=0):
+def batches(n_steps, sizes=(8, 8, 5), features=6, seed=0, dtype=np.float64):
     rng = np.random.default_rng(seed)
-    return [(rng.standard_normal((sizes[i % len(sizes)], features)),
+    return [(rng.standard_normal((sizes[i % len(sizes)], features)).astype(dtype),
              rng.integers(0, 3, sizes[i % len(sizes)])) for i in range(n_steps)]
 
 
-def bn_mlp(first=False, activation=nn.ReLU, **options):
-    layers = [nn.BatchNorm1d(6, **options).double()] if first else []
-    layers += [nn.Linear(6, 8, dtype=np.float64), nn.BatchNorm1d(8, **options).double(),
-               activation(), nn.Linear(8, 8, dtype=np.float64),
-               nn.BatchNorm1d(8, **options).double(), nn.ReLU(), nn.Linear(8, 3, dtype=np.float64)]
-    return nn.Sequential(*layers)
+def bn_mlp(first=False, activation=nn.ReLU, linear_bias=True, dtype=np.float64, **options):
+    layers = [nn.BatchNorm1d(6, **options)] if first else []
+    layers += [nn.Linear(6, 8, bias=linear_bias), nn.BatchNorm1d(8, **options), activation(),
+               nn.Linear(8, 8, bias=linear_bias), nn.BatchNorm1d(8, **options), nn.ReLU(),
+               nn.Linear(8, 3)]
+    return nn.Sequential(*layers).to(dtype=dtype)
 
 
 def run(make, steps, compiled, eval_from=None, loss_fn=F.cross_entropy):
@@ -57,13 +57,16 @@ OPTIONS = {
     "untracked": {"track_running_stats": False},
     "tanh": {"activation": nn.Tanh},
     "dropout": {"activation": lambda: nn.Dropout(0.2)},
+    "linear_without_bias": {"linear_bias": False},
+    "float32": {"dtype": np.float32},
+    "float32_no_affine": {"dtype": np.float32, "affine": False},
 }
 
 
 @pytest.mark.parametrize("name", sorted(OPTIONS))
 def test_a_batch_norm_mlp_takes_the_fused_kernels_and_replays_the_eager_run(name):
     make = lambda: bn_mlp(**OPTIONS[name])  # noqa: E731
-    steps = batches(12)
+    steps = batches(12, dtype=OPTIONS[name].get("dtype", np.float64))
     compiled = run(make, steps, compiled=True)
     step = compiled[2]
     assert step.road == "fused" and step.compiled

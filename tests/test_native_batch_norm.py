@@ -106,3 +106,88 @@ def test_batch_norm_loops_are_used_for_a_matrix():
     gx, gw, gb = np.empty_like(x), np.empty(4), np.empty(4)
     assert native.batch_norm_backward(gx, gw, gb, g, x, weight, 1e-5) is True
     assert native.batch_norm_backward(None, None, gb, g, x, None, 1e-5) is True
+
+
+@needs_extension
+@pytest.mark.parametrize("dtype", FLOATS)
+@pytest.mark.parametrize("shape", SHAPES)
+@pytest.mark.parametrize("special", [False, True], ids=["finite", "inf-nan-zeros"])
+def test_the_fused_roads_extras_are_the_separate_numpy_calls(dtype, shape, special):
+    """What the fused road's kernel asks of the loops beyond the primitive: the Linear's bias
+    added to x first, gx's column sums (that Linear's bias gradient) and the forward's μ and
+    σ² handed to the backward give the bits of the separate NumPy calls."""
+    rng = np.random.default_rng(sum(shape) + 1)
+    z = awkward_values(rng, shape, dtype, special=special)
+    add = awkward_values(rng, shape[1:], dtype, special=special)
+    g = awkward_values(rng, shape, dtype, special=special)
+    weight = rng.standard_normal(shape[1]).astype(dtype)
+    bias = rng.standard_normal(shape[1]).astype(dtype)
+    with np.errstate(all="ignore"):
+        x = z + add
+        expected_out = train_forward(x, weight, bias, None, None, None, 0.1, 1e-5)
+        expected = batch_norm_train._vjp(g, expected_out, x, weight, bias)[:3]
+        expected_sum = expected[0].sum(axis=0)
+    fused_x, out, statistics = z.copy(), np.empty_like(z), np.empty((2, shape[1]), dtype)
+    assert native.batch_norm_forward(out, *statistics, fused_x, weight, bias, 1e-5, False, add)
+    assert_same_bits(fused_x, x)
+    assert_same_bits(out, expected_out)
+    for given in (None, statistics):
+        gx, gw, gb, gx_sum = np.empty_like(z), *np.empty((3, shape[1]), dtype)
+        mean, var = (None, None) if given is None else given
+        assert native.batch_norm_backward(gx, gw, gb, g, x, weight, 1e-5, gx_sum, mean, var)
+        for got, want in zip((gx, gw, gb, gx_sum), (*expected, expected_sum)):
+            assert_same_bits(got, want)
+
+
+@needs_extension
+@pytest.mark.parametrize("case", ["sum without gx", "mean without var", "short add",
+                                  "short mean"])
+def test_the_extras_decline_what_does_not_fit_and_write_nothing(case):
+    x, g, weight, bias = arrays()
+    out, gx = np.full_like(x, 7), np.full_like(x, 7)
+    mean, var, gx_sum, add = np.full((4, 4), 7.0)
+    if case == "short add":
+        add = add[:-1]
+    if case == "short mean":
+        mean = mean[:-1]
+    before = [a.copy() for a in (x, out, gx, mean, var, gx_sum)]
+    if case in ("short add",):
+        assert native.batch_norm_forward(out, mean, var, x, weight, bias, 1e-5, False, add) is False
+    else:
+        given = (None, var) if case == "mean without var" else (mean, var)
+        gx_arg = None if case == "sum without gx" else gx
+        assert native.batch_norm_backward(gx_arg, None, None, g, x, weight, 1e-5, gx_sum,
+                                          *given) is False
+    for a, b in zip((x, out, gx, mean, var, gx_sum), before):
+        np.testing.assert_array_equal(a, b)
+
+
+@needs_extension
+@pytest.mark.parametrize("dtype", FLOATS)
+@pytest.mark.parametrize("momentum", [0.1, 0.7, None])
+@pytest.mark.parametrize("correction", [1.0, 128 / 127, 3 / 2])
+@pytest.mark.parametrize("special", [False, True], ids=["finite", "inf-nan-zeros"])
+def test_the_running_update_loop_is_bit_identical_to_the_numpy_path(dtype, momentum,
+                                                                     correction, special):
+    from chainrule.nn.state_ops import running_update
+
+    rng = np.random.default_rng(5)
+    running = awkward_values(rng, (37,), dtype, special=special)
+    batch = awkward_values(rng, (1, 37), dtype, special=special)
+    counter = np.array(3, np.int64)
+    expected = running.copy()
+    with np.errstate(all="ignore"):
+        running_update.forward(expected, batch, counter, momentum=momentum,
+                               correction=correction)
+        factor = 1.0 / 3.0 if momentum is None else momentum
+        assert native.running_update(running, batch, factor, correction) is True
+    assert_same_bits(running, expected)
+
+
+@needs_extension
+def test_the_running_update_loop_declines_what_numpy_computes_otherwise():
+    running, batch = np.zeros(4), np.ones(4)
+    assert native.running_update(running, batch, np.float64(0.1), 1.0) is False  # not weak
+    assert native.running_update(running, batch[:3], 0.1, 1.0) is False
+    assert native.running_update(running, batch.astype(np.float32), 0.1, 1.0) is False
+    np.testing.assert_array_equal(running, 0.0)

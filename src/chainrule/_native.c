@@ -382,6 +382,8 @@ static PyMethodDef methods[] = {
      "Batch norm in training over a matrix's columns; False if not applicable."},
     {"batch_norm_backward", batch_norm_backward, METH_VARARGS,
      "Batch norm's gradients; False if not applicable."},
+    {"running_update", running_update, METH_VARARGS,
+     "Batch norm's running statistic update in place; False if not applicable."},
     {NULL, NULL, 0, NULL},
 };
 
@@ -390,7 +392,7 @@ static struct PyModuleDef module = {PyModuleDef_HEAD_INIT, "_native", NULL, -1, 
 /* native.py refuses a module whose VERSION is not its own: an editable install keeps the
  * .so built from an older _native.c until it is reinstalled. Bump both with any change to the
  * functions or their arguments. */
-#define VERSION 5
+#define VERSION 8
 
 PyMODINIT_FUNC PyInit__native(void) {
     PyObject *m = PyModule_Create(&module);

@@ -29,6 +29,7 @@ int same_shape(Py_buffer *x, Py_buffer *y);
 /* _native_batch_norm.c */
 PyObject *batch_norm_forward(PyObject *self, PyObject *args);
 PyObject *batch_norm_backward(PyObject *self, PyObject *args);
+PyObject *running_update(PyObject *self, PyObject *args);
 
 /* _native_cross_entropy.c */
 PyObject *cross_entropy_shift(PyObject *self, PyObject *args);

@@ -18,7 +18,7 @@ import warnings
 
 from .engine import backend
 
-VERSION = 5  # _native.c's VERSION: the functions and arguments this module calls
+VERSION = 8  # _native.c's VERSION: the functions and arguments this module calls
 
 
 def _checked(module):
@@ -188,24 +188,37 @@ def relu_grad(grad, z) -> bool:
     return _enabled and _native.relu_grad(grad, z)
 
 
-def batch_norm_forward(out, mean, var, x, weight, bias, eps, relu=False) -> bool:
+def batch_norm_forward(out, mean, var, x, weight, bias, eps, relu=False, add=None) -> bool:
     """Batch norm in training of x (rows × width, width ≥ 2) into out, per column: μ into
     mean, the biased σ² into var, out := (x − μ)/√(σ² + eps)·weight + bias (weight and bias
-    may be None), then max(out, 0) with relu; see nn/batch_norm_ops.py."""
+    may be None), then max(out, 0) with relu; see nn/batch_norm_ops.py. With a vector `add`,
+    x := x + add (in place) first, in the pass that sums x."""
     return (
         _enabled
         and type(eps) is float
-        and _native.batch_norm_forward(out, mean, var, x, weight, bias, eps, bool(relu))
+        and _native.batch_norm_forward(out, mean, var, x, weight, bias, eps, bool(relu), add)
     )
 
 
-def batch_norm_backward(gx, gw, gb, g, x, weight, eps) -> bool:
+def batch_norm_backward(gx, gw, gb, g, x, weight, eps, gx_sum=None, mean=None, var=None):
     """Batch norm's gradients for the upstream g into gx, gw, gb (each None when not
-    wanted), the statistics computed again from x."""
+    wanted); gx_sum (with gx) := gx.sum(axis=0) as NumPy sums it. The statistics are
+    computed again from x, or given: batch_norm_forward's mean and var of this x."""
     return (
         _enabled
         and type(eps) is float
-        and _native.batch_norm_backward(gx, gw, gb, g, x, weight, eps)
+        and _native.batch_norm_backward(gx, gw, gb, g, x, weight, eps, gx_sum, mean, var)
+    )
+
+
+def running_update(running, batch, factor, correction) -> bool:
+    """running := running·(1 − factor) + (factor·batch)·correction in place, as
+    nn/state_ops.running_update computes it (the same bits), for vectors of one length."""
+    return (
+        _enabled
+        and type(factor) is float
+        and type(correction) is float
+        and _native.running_update(running, batch, factor, correction)
     )
 
 

@@ -11,7 +11,8 @@ is the NumPy/BLAS calls of the step. `cr.fit` uses it by default. docs/compile.m
 trace -> plan -> replay; chainrule.compile.step says which road a model takes.
 """
 
-from .step import CompileCheckError, CompiledStep, compile_step
+from .check import CompileCheckError
+from .step import CompiledStep, compile_step
 from .trace import observed_forward, tap
 
 __all__ = ["CompileCheckError", "CompiledStep", "compile_step", "observed_forward", "tap"]

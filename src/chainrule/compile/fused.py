@@ -48,7 +48,7 @@ class Plan:
         self.loss = loss
         last = kernels[-1]
         # The output is handed out (fit keeps it for metrics): copy it if it is a buffer.
-        fresh = isinstance(last, (LinearKernel, PrimitiveKernel, BatchNormKernel)) or (
+        fresh = isinstance(last, (LinearKernel, PrimitiveKernel)) or (
             isinstance(last, ReLUKernel)
             and last.out is None
             and isinstance(kernels[-2], LinearKernel)

@@ -18,7 +18,7 @@ from __future__ import annotations
 from ..engine import ops
 from ..engine.backend import xp
 from ..engine.ops import relu_into
-from ..nn.batch_norm_ops import batch_norm_train, train_forward
+from ..nn.batch_norm_ops import train_backward, train_forward
 from ..nn.primitives import (
     bias_relu_into,
     gelu,
@@ -46,6 +46,7 @@ class LinearKernel:
         self.grad_weight = self.grad_bias = self.x = None
         self.needs = self.into = None  # set by bind_grads
         self.bias_added_by_next = False  # a ReLU kernel after it adds the bias in its pass
+        self.bias_summed_by_next = False  # a BatchNorm kernel after it: adds it, sums its grad
         self.exact = False  # the bias gradient summed as the eager VJP sums (Plan.exact)
 
     def bind_grads(self, destinations):
@@ -57,7 +58,9 @@ class LinearKernel:
         self.bias = None if module.bias is None else module.bias.data
         self.grad_weight = destinations[id(module.weight)]
         self.grad_bias = None if module.bias is None else destinations[id(module.bias)]
-        self.needs = (self.gx is not None, True, self.grad_bias is not None)
+        # A BatchNorm kernel after it sums the bias gradient in its last pass.
+        summed = self.grad_bias is not None and not self.bias_summed_by_next
+        self.needs = (self.gx is not None, True, summed)
         self.into = (self.gx, self.grad_weight, self.grad_bias)
 
     def forward(self, x):
@@ -79,11 +82,20 @@ class BatchNormKernel:
     whether a batch of that shape in the layer's present mode can take it (FusedRoad keys its
     plans by the mode)."""
 
-    def __init__(self, module, in_shape, dtype, *, input_grad, **_):
-        self.module, self.out_shape, self.input_grad = module, in_shape, input_grad
+    def __init__(self, module, in_shape, dtype, *, input_grad, linear=None):
+        self.module, self.out_shape = module, in_shape
+        # The Linear before it: its bias added in the first pass, its bias gradient summed in
+        # the last (the same operations in the same order as LinearKernel's).
+        self.linear = linear
+        if linear is not None:
+            linear.bias_added_by_next = linear.bias_summed_by_next = True
         self.trains = module.weight is not None or module.bias is not None
         self.grad_weight = self.grad_bias = None
-        self.arguments = self.out = None
+        self.arguments = self.y = None
+        # Buffers of the compiled loops, reused by every replay (the NumPy path allocates).
+        self.out = xp.empty(in_shape, dtype)
+        self.statistics = xp.empty((2, 1, in_shape[1]), dtype)  # the batch's μ and σ²
+        self.gx = xp.empty(in_shape, dtype) if input_grad else None
         self.relu_after = False  # a ReLU kernel after it: ReLU applied in the same pass
 
     @staticmethod
@@ -115,20 +127,19 @@ class BatchNormKernel:
             m.running_var if update else None,
             m.num_batches_tracked if tracking else None,
         )
-        self.out = train_forward(*self.arguments, m.momentum, m.eps, relu=self.relu_after)
-        return self.out
+        into, add = (self.out, self.statistics), self.linear and self.linear.bias
+        self.y = train_forward(*self.arguments, m.momentum, m.eps, self.relu_after, into, add)
+        return self.y
 
     def backward(self, g):
         m = self.module
-        needs = (self.input_grad, True, True, False, False, False)
-        gx, gw, gb, *_ = batch_norm_train._vjp(
-            g, self.out, *self.arguments, momentum=m.momentum, eps=m.eps, needs=needs
+        into = (self.gx, self.grad_weight, self.grad_bias)
+        gx_sum = self.linear and self.linear.grad_bias
+        # The compiled forward (its output in self.out) left this x's μ and σ² there.
+        statistics = self.statistics if self.y is self.out else None
+        return train_backward(
+            g, self.y, self.arguments, m.momentum, m.eps, into, gx_sum, statistics
         )
-        if gw is not None:
-            xp.copyto(self.grad_weight, gw)
-        if gb is not None:
-            xp.copyto(self.grad_bias, gb)
-        return gx
 
 
 class ReLUKernel:
@@ -281,7 +292,14 @@ def build_kernels(layers, in_shape, dtype):
         elif make is BatchNormKernel:
             if not BatchNormKernel.supports(layer, shape):
                 return None
-            kernel = BatchNormKernel(layer, shape, dtype, input_grad=seen_params)
+            previous = kernels[-1] if kernels else None
+            kernel = BatchNormKernel(
+                layer,
+                shape,
+                dtype,
+                input_grad=seen_params,
+                linear=previous if isinstance(previous, LinearKernel) else None,
+            )
         elif make is ReLUKernel:
             previous = kernels[-1] if kernels else None
             kernel = ReLUKernel(

@@ -14,7 +14,7 @@ import math
 
 from .. import native
 from ..engine.backend import xp
-from ..nn.primitives import _LabelRows, bce_with_logits, label_grad, label_loss
+from ..nn.primitives import bce_with_logits
 
 
 class CrossEntropyKernel:
@@ -101,20 +101,46 @@ class ElementwiseKernel:
 
 
 class ExactCrossEntropyKernel:
-    """Cross-entropy with default options by label_cross_entropy's own arithmetic (its value
-    and its VJP for the seed 1 from one log-softmax): the eager step's bits, for exact plans;
-    the one-pass kernel checks the targets."""
+    """Cross-entropy with default options by label_cross_entropy's own arithmetic, for exact
+    plans: the eager step's bits. For labels in range with no weights, smoothing or ignored
+    labels (the one-pass kernel checks the targets), label_loss and label_grad for the seed 1
+    reduce to the NumPy calls below, made on buffers kept across steps: one log-softmax
+    (ops.log_softmax: max, shift, exp, row sums, log), −Σ log p at the labels divided by the
+    count, and exp(log p)·s − s at the labels for the scale s = 1/count (tested bit for bit
+    against label_loss and label_grad)."""
 
     def __init__(self, kernel, reduction):
         self.kernel, self.reduction = kernel, reduction
+        n, classes = kernel.shifted.shape
+        dtype = kernel.shifted.dtype
+        self.log_p, self.grad = xp.empty((n, classes), dtype), xp.empty((n, classes), dtype)
+        self.log_p_flat, self.grad_flat = self.log_p.reshape(-1), self.grad.reshape(-1)
+        self.row = xp.empty((n, 1), dtype)  # the log of the row sums
+        self.row_flat, self.row_max = self.row.reshape(-1), xp.empty(n, dtype)
+        self.picked_log_p = xp.empty(n, dtype)
+        self.at_label = xp.empty(n, xp.intp)  # the flat index of each row's label
+        self.count = float(n) if reduction == "mean" else 1.0
+        seed = xp.ones((), dtype)  # the backward's seed gradient, as label_grad scales it
+        self.scale = seed / self.count if reduction == "mean" else seed
 
     def target(self, y):
         return self.kernel.target(y)
 
     def __call__(self, z, y):
-        rows = _LabelRows(z, y, None, -100, 0.0)
-        loss = xp.asarray(label_loss(rows, z, 0.0, self.reduction))
-        return float(loss), label_grad(rows, xp.ones_like(loss), z, 0.0, self.reduction)
+        log_p, grad, row, picked = self.log_p, self.grad, self.row, self.picked_log_p
+        at_label = xp.add(self.kernel.offsets, y, out=self.at_label)
+        # log_p := z − the row's maximum (the picked at the labels), then − log Σ exp.
+        if not native.cross_entropy_shift(log_p, self.row_max, picked, z, at_label):
+            xp.subtract(z, z.max(axis=-1, keepdims=True, out=row), out=log_p)
+            self.log_p_flat.take(at_label, out=picked)
+        xp.exp(log_p, out=grad).sum(axis=-1, keepdims=True, out=row)
+        xp.subtract(log_p, xp.log(row, out=row), out=log_p)
+        xp.subtract(picked, self.row_flat, out=picked)
+        loss = -picked.sum() / self.count
+        xp.exp(log_p, out=grad)
+        grad *= self.scale
+        self.grad_flat[at_label] -= self.scale
+        return float(loss), grad
 
 
 class EagerLoss:

@@ -13,20 +13,21 @@ Anomaly detection, no_grad and what the traced road cannot replay run the eager 
 
 from __future__ import annotations
 
+from operator import attrgetter, is_
+
 from ..data.batches import target_array, to_target
-from ..engine import anomaly, random
+from ..engine import anomaly
 from ..engine.backend import array_like, device_of, is_device_array, to_device, xp
-from ..engine.tensor import ChainruleError, Tensor, is_grad_enabled
+from ..engine.tensor import Tensor, is_grad_enabled
+from .check import checked_replay
 from .fused import FusedRoad, fused_support
 from .graphs import GraphProgram, GraphUnavailable
 from .program import Program
-from .traced import TracedSteps
+from .traced import MAX_PROGRAMS, TracedSteps
+from .watch import ModelWatch
 
 _ndarray = xp.ndarray
-
-
-class CompileCheckError(ChainruleError, AssertionError):
-    """compile_step(..., check=True): the replay and the eager step disagree."""
+_data = attrgetter("data")
 
 
 class CompiledStep:
@@ -35,25 +36,35 @@ class CompiledStep:
     batches run the eager step). X is cast to the model's dtype and y converted as fit()
     converts targets. `penalty(model)`, when given, is added to the loss (fit's l2).
 
-    The recording assumes the model's modules stay the ones it was made for; parameters may
-    be replaced or reloaded (they are read at every replay)."""
+    Parameters' values are read at every replay; a replaced Parameter or sub-module (or an
+    attribute added to a module) makes the step walk the model again and record anew."""
 
     def __init__(self, model, loss_fn, optimizer, *, check=False, penalty=None):
         self.model, self.loss_fn, self.optimizer = model, loss_fn, optimizer
-        self.params = list(model.parameters())
-        self.check = bool(check)
-        self.dtype = next((p.data.dtype for p in self.params if p.data.dtype.kind == "f"), None)
-        self.device = device_of(self.params[0].data) if self.params else "cpu"
-        self.graphs: dict = {}  # on a GPU: id(Program) -> (Program, its GraphProgram or why not)
-        self._road = (
-            None if check or penalty is not None else fused_support(model, loss_fn, self.params)
-        )
-        self.traced = TracedSteps(model, loss_fn, self.params, penalty, fuse=not check)
-        self._bound_data = self._bound_grads = None  # see _bind_destinations
+        self.check, self.penalty = bool(check), penalty
         self._prepared_step = None  # the optimizer's prepared_step(), see optimizer_step
         self.replays = self.eager_steps = 0  # how each batch ran (tests read these)
         self.graph_reason = None  # on a GPU: why the last replay ran op by op, not as a graph
         self._replays_stepped = 0  # self.replays at the last optimizer_step
+        self._start()
+
+    def _start(self):
+        """Walk the model: its parameters and the road it takes, with no recording yet (again
+        when a parameter or sub-module was replaced: the recordings assumed the old ones)."""
+        model = self.model
+        self.watch = ModelWatch(model)
+        self.params = list(model.parameters())
+        self.dtype = next((p.data.dtype for p in self.params if p.data.dtype.kind == "f"), None)
+        self.device = device_of(self.params[0].data) if self.params else "cpu"
+        self.graphs: dict = {}  # on a GPU: id(Program) -> (Program, its GraphProgram or why not)
+        self._road = (
+            None
+            if self.check or self.penalty is not None
+            else fused_support(model, self.loss_fn, self.params)
+        )
+        self.traced = TracedSteps(model, self.loss_fn, self.params, self.penalty, not self.check)
+        self._plans: dict = {}  # kind of batch (shapes, dtypes, modes) -> its bound fused Plan
+        self._bound_data = self._bound_grads = None  # see _bind_destinations
 
     @property
     def road(self) -> str:
@@ -98,17 +109,24 @@ class CompiledStep:
         X = self._cast(X)
         if not is_grad_enabled() or anomaly.enabled:
             return self._eager(X, y)
+        if not self.watch.unchanged():
+            self._start()
+        # The same key and lookup for a Sequential and a custom Module on the fused kernels.
+        key = (X.shape, X.dtype, y.shape, y.dtype, self.watch.mode_key)
+        plan = self._plans.get(key)
+        if plan is not None:
+            return self._run_plan(plan, X, y)
         if self._road is not None:
-            done = self._fused(self._road, X, y)
+            done = self._fused(self._road, X, y, key)
             if done is not None:
                 return done  # else the kernels decline this kind of batch: the traced road
         program = self.traced.lookup(X, y)
         if isinstance(program, FusedRoad):
-            return self._fused(program, X, y) or self._eager(X, y)
+            return self._fused(program, X, y, key) or self._eager(X, y)
         if program is None or not self._bind_destinations():
             return self._record_or_eager(X, y)
         if self.check:
-            return self._checked_replay(program, X, y)
+            return checked_replay(self, program, X, y)
         return self._replay(program, X, y)
 
     # --- the traced road ------------------------------------------------------------------
@@ -168,26 +186,8 @@ class CompiledStep:
         self.replays += 1
         return float(values["loss"]), values["output"]
 
-    def _checked_replay(self, program, X, y):
-        """The replay, then the eager step on the same batch and state: equal or raise."""
-        rng, buffers = random.get_state(), [b.copy() for b in self.model.buffers()]
-        loss, output = self._replay(program, X, y)
-        replayed = [None if p.grad is None else p.grad.copy() for p in self.params]
-        after = [b.copy() for b in self.model.buffers()]
-        random.set_state(rng)
-        for buffer, saved in zip(self.model.buffers(), buffers):
-            buffer[...] = saved
-        eager_loss, eager_output = self._eager(X, y, counted=True)
-        _compare("the loss", xp.asarray(loss), xp.asarray(eager_loss))
-        _compare("the output", output, eager_output.data)
-        for (name, p), grad in zip(self.model.named_parameters(), replayed):
-            _compare(f"the gradient of {name}", grad, p.grad)
-        for (name, buffer), value in zip(self.model.named_buffers(), after):
-            _compare(f"the buffer {name}", value, buffer)
-        return loss, output
-
     # --- the fused road -------------------------------------------------------------------
-    def _fused(self, road, X, y):
+    def _fused(self, road, X, y, key):
         """(loss, output) by the road's kernels, or None when they decline this batch."""
         known = len(road.plans)
         plan = road.plan(X, y, self.dtype)
@@ -195,6 +195,12 @@ class CompiledStep:
             self._bound_data = None  # new kernels: bind their gradient arrays
         if plan is None:
             return None
+        if len(self._plans) >= MAX_PROGRAMS:
+            self._plans.clear()
+        self._plans[key] = plan
+        return self._run_plan(plan, X, y)
+
+    def _run_plan(self, plan, X, y):
         target = plan.loss.target(y)
         if target is None or not self._bind_destinations():
             return self._eager(X, y)
@@ -209,7 +215,7 @@ class CompiledStep:
         the parameters were cast (Module.to, a .data of another dtype): the recordings are
         dropped, to be made again for the new dtype, and this batch runs eagerly."""
         if self._bound_data is not None and all(
-            p.data is d for p, d in zip(self.params, self._bound_data)
+            map(is_, map(_data, self.params), self._bound_data)
         ):
             for p, grad in zip(self.params, self._bound_grads):
                 p.grad = grad
@@ -222,6 +228,7 @@ class CompiledStep:
             self.device = device_of(self.params[0].data)
             self.traced.programs.clear()
             self.graphs.clear()
+            self._plans.clear()
             if self._road is not None:
                 self._road = fused_support(self.model, self.loss_fn, self.params)
             return False
@@ -266,19 +273,10 @@ class CompiledStep:
             p.grad = None
         output = self.model(Tensor(X))
         loss = self.loss_fn(output, to_target(y, output))
-        if self.traced.penalty is not None:
-            loss = loss + self.traced.penalty(self.model)
+        if self.penalty is not None:
+            loss = loss + self.penalty(self.model)
         loss.backward()
         return float(loss.data), output
-
-
-def _compare(what, replayed, eager):
-    if replayed is None and eager is None:
-        return
-    if replayed is None or eager is None or not xp.array_equal(replayed, eager, equal_nan=True):
-        raise CompileCheckError(
-            f"compile_step(check=True): {what} differs between the replay and the eager step"
-        )
 
 
 def _no_views(group):

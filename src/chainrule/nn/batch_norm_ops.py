@@ -46,11 +46,28 @@ def batch_norm_train(
     return train_forward(x, weight, bias, running_mean, running_var, counter, momentum, eps)
 
 
-def train_forward(x, weight, bias, running_mean, running_var, counter, momentum, eps, relu=False):
-    """batch_norm_train's forward; relu=True then applies ReLU's max(·, 0) (in the same pass
-    when compiled), for the fused road's BatchNorm1d followed by ReLU."""
-    compiled = _native_forward(x, weight, bias, eps, relu)
+def train_forward(
+    x,
+    weight,
+    bias,
+    running_mean,
+    running_var,
+    counter,
+    momentum,
+    eps,
+    relu=False,
+    into=None,
+    add=None,
+):
+    """batch_norm_train's forward, with what the fused road's kernel adds: relu=True applies
+    ReLU's max(·, 0) (in the same pass when compiled), for a BatchNorm1d followed by ReLU;
+    `add`, the bias of the Linear before it, is added to x in place first (by the compiled
+    loop in the pass that sums x); `into` holds the compiled loop's buffers: (out like x,
+    (2, 1, C) for μ and σ²)."""
+    compiled = _native_forward(x, weight, bias, eps, relu, into, add)
     if compiled is None:
+        if add is not None:
+            xp.add(x, add, out=x)
         _axes, shape, mean, centered, var = _statistics(x, eps)
     else:
         out, mean, var = compiled
@@ -58,11 +75,9 @@ def train_forward(x, weight, bias, running_mean, running_var, counter, momentum,
     if counter is not None:
         count_batch.forward(counter)
     if running_mean is not None:
-        running_update.forward(running_mean, mean, counter, momentum=momentum)
+        _update_running(running_mean, mean, counter, momentum, 1.0)
     if running_var is not None:
-        running_update.forward(
-            running_var, var, counter, momentum=momentum, correction=count / (count - 1)
-        )
+        _update_running(running_var, var, counter, momentum, count / (count - 1))
     if compiled is not None:
         return out
     out = centered / xp.sqrt(var + eps)
@@ -107,19 +122,29 @@ def _(
     return gx, gw, gb, None, None, None
 
 
+def _update_running(running, batch, counter, momentum, correction):
+    """state_ops.running_update, by the compiled loop where it takes the arrays."""
+    factor = 1.0 / float(counter) if momentum is None else momentum
+    arrays = type(running) is _ndarray and type(batch) is _ndarray
+    if not (arrays and native.running_update(running, batch, factor, correction)):
+        running_update.forward(running, batch, counter, momentum=momentum, correction=correction)
+
+
 def _takes(*arrays):
     """Whether the compiled loops may be tried: arrays (not a graph VJP's Tensors) of shape
     (N, C) and the extension built (they still decline what else they cannot take)."""
     return native.available() and all(type(a) is _ndarray and a.ndim == 2 for a in arrays)
 
 
-def _native_forward(x, weight, bias, eps, relu):
+def _native_forward(x, weight, bias, eps, relu, into=None, add=None):
     """(out, μ, σ²) by the compiled loop, or None."""
     if not _takes(x):
         return None
-    out = xp.empty_like(x)
-    mean, var = xp.empty((2, 1, x.shape[1]), x.dtype)
-    if not native.batch_norm_forward(out, mean, var, x, weight, bias, eps, relu):
+    out, statistics = (
+        (xp.empty_like(x), xp.empty((2, 1, x.shape[1]), x.dtype)) if into is None else into
+    )
+    mean, var = statistics
+    if not native.batch_norm_forward(out, mean, var, x, weight, bias, eps, relu, add):
         return None
     return out, mean, var
 
@@ -135,3 +160,26 @@ def _native_vjp(g, x, weight, bias, eps, needs):
     if not native.batch_norm_backward(gx, gw, gb, g, x, weight, eps):
         return None
     return gx, gw, gb, None, None, None
+
+
+def train_backward(g, out, arguments, momentum, eps, into, gx_sum=None, statistics=None):
+    """batch_norm_train's VJP for the fused road's kernel: the gradients of x, weight and
+    bias (`arguments` are the primitive's six) written into `into` = (gx, gw, gb), each an
+    array or None when not wanted, and gx.sum(axis=0) into gx_sum when given (the bias
+    gradient of the Linear before, as its VJP sums it); returns gx. The compiled loop writes
+    them all in place, with `statistics`, the compiled forward's (μ, σ²) of this x, if given."""
+    x, weight = arguments[:2]
+    gx, gw, gb = into
+    mean, var = (None, None) if statistics is None else statistics
+    if _takes(g, x) and native.batch_norm_backward(
+        gx, gw, gb, g, x, weight, eps, gx_sum, mean, var
+    ):
+        return gx
+    needs = (gx is not None, gw is not None, gb is not None, False, False, False)
+    grads = batch_norm_train._vjp(g, out, *arguments, momentum=momentum, eps=eps, needs=needs)
+    for destination, grad in zip(into, grads):
+        if destination is not None:
+            xp.copyto(destination, grad)
+    if gx_sum is not None:
+        gx.sum(axis=0, out=gx_sum)
+    return gx

@@ -37,6 +37,15 @@ class StateDictError(ChainruleError, KeyError):
         return str(self.args[0]) if self.args else ""
 
 
+_attribute_changes = 0  # see attribute_changes()
+
+
+def attribute_changes() -> int:
+    """How many times an attribute of any Module was set or deleted so far: a compiled step
+    walks its model again only when this moved (compile/watch.py)."""
+    return _attribute_changes
+
+
 class Module:
     """Base class of every layer: subclasses set attributes in __init__ and define forward."""
 
@@ -45,6 +54,16 @@ class Module:
 
     def __init__(self):
         self.training = True
+
+    def __setattr__(self, name, value):
+        global _attribute_changes
+        object.__setattr__(self, name, value)
+        _attribute_changes += 1  # after the change: whoever sees the count sees the change
+
+    def __delattr__(self, name):
+        global _attribute_changes
+        object.__delattr__(self, name)
+        _attribute_changes += 1
 
     def forward(self, *args, **kwargs):
         raise NotImplementedError(f"{type(self).__name__} does not define forward()")
