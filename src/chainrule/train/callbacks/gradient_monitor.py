@@ -160,7 +160,7 @@ class GradientMonitor(Callback):
         norms = {}
         for (name, _), square in zip(state.params, state.gradient_squares()):
             if square is not None:
-                norms[name] = norm = float(np.sqrt(square))
+                norms[name] = norm = math.sqrt(float(square))
                 self._grad.add(name, norm)
         self._check(norms)
         self._before = [(name, p, self._copy(name, p.data)) for name, p in state.params]
