@@ -135,3 +135,26 @@ def test_model_of_a_builtin_dataset_needs_no_data_file(run_main, tmp_path, iris_
     code, _, err = run_main("evaluate", "--model", csv_run)
     assert code == 1
     assert "flowers.csv" in err and "give --data FILE.csv" in err
+
+
+def test_the_files_listed_include_a_checkpoint_written_slowly(iris_csv, run_main, tmp_path,
+                                                              monkeypatch):
+    """The last checkpoint is written on a background thread: the run waits for it before it
+    lists the files of the run folder."""
+    import time
+
+    from chainrule.train import checkpoint
+
+    write = checkpoint.write_checkpoint
+
+    def slow_write(path, data):
+        time.sleep(0.3)
+        write(path, data)
+
+    monkeypatch.setattr(checkpoint, "write_checkpoint", slow_write)
+    out = tmp_path / "slow"
+    code, stdout, err = run_main("train", "--data", iris_csv, "--target", "species",
+                                 "--epochs", "2", "--out", out, *QUIET)
+    assert code == 0, err
+    assert "checkpoint.safetensors" in stdout.splitlines()[-1]
+    assert load_checkpoint(out / "checkpoint.safetensors")["loop"]["epoch"] == 1

@@ -92,7 +92,8 @@ def test_model_checkpoint_save_best_only(rng, tmp_path):
 
 
 class HeldWriter:
-    """A writer that keeps the jobs it is given until told to run them."""
+    """A writer that keeps the jobs it is given until run_all() (its wait() has nothing
+    finished to report)."""
 
     def __init__(self):
         self.jobs = []
@@ -101,6 +102,9 @@ class HeldWriter:
         self.jobs.append(job)
 
     def wait(self):
+        pass
+
+    def run_all(self):
         while self.jobs:
             self.jobs.pop(0)()
 
@@ -148,7 +152,7 @@ def test_model_checkpoint_hands_the_writes_to_the_writer_given(rng, tmp_path):
            epochs=3, batch_size=10, callbacks=[saver], verbose=0)
     assert os.listdir(tmp_path) == [] and len(writer.jobs) == 3  # fit did not wait for them
     weights_after_fit = {k: v.copy() for k, v in model.state_dict().items()}
-    writer.wait()
+    writer.run_all()
     assert os.listdir(tmp_path) == ["ckpt-3.safetensors"]  # older ones removed after it
     for key, value in load_checkpoint(tmp_path / "ckpt-3.safetensors")["model"].items():
         np.testing.assert_array_equal(value, weights_after_fit[key])
@@ -163,7 +167,7 @@ def test_model_checkpoint_copies_the_state_when_the_epoch_ends(rng, tmp_path):
                                          keep_last=5, writer=writer)
     cr.fit(model, nn.CrossEntropyLoss(), optim.SGD(model.parameters(), lr=0.1), X, y,
            epochs=3, batch_size=10, callbacks=[weights, saver], verbose=0)
-    writer.wait()
+    writer.run_all()
     for key, value in load_checkpoint(tmp_path / "ckpt-1.safetensors")["model"].items():
         np.testing.assert_array_equal(value, weights.weights[0][key])
 
@@ -228,3 +232,40 @@ def test_a_hook_an_instance_declines_is_not_called(tmp_path):
     hooks = CallbackList([per_epoch, per_step, epochs_only, with_steps])._on_batch_end
     assert [hook.__self__ for hook in hooks] == [per_step, with_steps]
     assert len(CallbackList([per_epoch, epochs_only])._on_epoch_end) == 2
+
+
+def test_model_checkpoint_saves_every_improvement_whatever_every_n_seconds(rng, tmp_path):
+    model, X, y = _setup(rng)
+    path = tmp_path / "best.safetensors"
+    saver = cr.callbacks.ModelCheckpoint(path, save_best_only=True, every_n_seconds=3600)
+    cr.fit(model, nn.CrossEntropyLoss(), optim.SGD(model.parameters(), lr=0.1), X, y,
+           epochs=5, validation_split=0.25,
+           callbacks=[ScriptedLogs([5.0, 4.0, 3.0, 2.0, 6.0]), saver], verbose=0)
+    assert load_checkpoint(path)["loop"]["epoch"] == 3
+
+
+def test_a_failed_checkpoint_write_stops_training_at_the_next_save(rng, tmp_path):
+    model, X, y = _setup(rng)
+    (tmp_path / "e2.ckpt").mkdir()  # the second write cannot replace a folder
+    saver = cr.callbacks.ModelCheckpoint(str(tmp_path / "e{epoch}.ckpt"), keep_last=1)
+    with pytest.raises(IsADirectoryError, match="e2.ckpt"):
+        cr.fit(model, nn.CrossEntropyLoss(), optim.SGD(model.parameters(), lr=0.1), X, y,
+               epochs=5, batch_size=10, callbacks=[saver], verbose=0)
+    assert sorted(os.listdir(tmp_path)) == ["e1.ckpt", "e2.ckpt"]  # the last good one kept
+    assert saver.saved == [str(tmp_path / "e2.ckpt")]  # no save begun after the failure
+    assert load_checkpoint(tmp_path / "e1.ckpt")["loop"]["epoch"] == 0
+
+
+def test_a_checkpoint_error_while_training_fails_does_not_hide_the_training_error(
+        rng, tmp_path):
+    class Boom(cr.callbacks.Callback):
+        def on_epoch_end(self, state):
+            if state.epoch == 1:
+                raise RuntimeError("training failed")
+
+    model, X, y = _setup(rng)
+    saver = cr.callbacks.ModelCheckpoint(tmp_path / "gone" / "last.ckpt")
+    with pytest.warns(RuntimeWarning, match="ModelCheckpoint failed while training stopped"):
+        with pytest.raises(RuntimeError, match="training failed"):
+            cr.fit(model, nn.CrossEntropyLoss(), optim.SGD(model.parameters(), lr=0.1), X, y,
+                   epochs=5, batch_size=10, callbacks=[Boom(), saver], verbose=0)

@@ -217,7 +217,7 @@ def train_and_report(
     if lead:
         os.makedirs(out, exist_ok=True)
         cfg.save(out, config)  # before training, so that a killed run can be resumed
-    writer = BackgroundWriter()  # the last checkpoint is fsynced while the outputs are made
+    writer = BackgroundWriter()  # the last checkpoint's fsync overlaps the model file's write
     try:
         model, history, steps = fit_model(
             config, data, out, resume, verbose if lead else 0, device, writer
@@ -229,8 +229,8 @@ def train_and_report(
             os.path.join(out, MODEL_FILE),
             metadata=model_metadata(data.preprocessor, config),
         )
-        metrics, written = write_outputs(out, config, model, (history, steps), data, plots)
     finally:
-        writer.wait()
+        writer.wait()  # before write_outputs lists the files the run folder holds
+    metrics, written = write_outputs(out, config, model, (history, steps), data, plots)
     print_results(metrics, history, out, written)
     return metrics

@@ -9,6 +9,8 @@ TrainingState through a handful of hooks.
 
 from __future__ import annotations
 
+import warnings
+
 from ..engine.backend import to_device
 from .checkpoint import restore_checkpoint
 from .history import History
@@ -97,10 +99,28 @@ def fit(
     try:
         with state.parallel.running():
             _run(state, clip_grad_norm, l2, compile)
-    finally:
-        for callback in state.callbacks:
-            callback.close()
+    except BaseException as error:
+        _close(state.callbacks, error)
+        raise
+    _close(state.callbacks, None)
     return state.history
+
+
+def _close(callbacks, error):
+    """Close every callback; when training already failed, an error in closing (e.g. a
+    checkpoint write) is a warning, so that it does not hide the training's error."""
+    for callback in callbacks:
+        try:
+            callback.close()
+        except Exception as close_error:
+            if error is None:
+                raise
+            warnings.warn(
+                f"{type(callback).__name__} failed while training stopped on "
+                f"{type(error).__name__}: {close_error!r}",
+                RuntimeWarning,
+                stacklevel=3,
+            )
 
 
 def _first_epoch(state) -> int:

@@ -24,9 +24,10 @@ class ModelCheckpoint(Callback):
     one is complete); it deletes only files its own path names, never the file the run
     resumed from. Saves every `every_n_epochs` epochs, and also every `every_n_steps`
     optimizer steps when given. save_best_only saves at an epoch end only when `monitor`
-    improves. every_n_seconds skips a periodic save until that many seconds have passed since
-    the last one, except at the epoch that ends training: a run of short epochs then pays for
-    a few checkpoints, not one per epoch, and a crash loses at most that much work.
+    improves. every_n_seconds skips a periodic save (not an improvement of save_best_only)
+    until that many seconds have passed since the last one, except at the epoch that ends
+    training: a run of short epochs then pays for a few checkpoints, not one per epoch, and
+    a crash loses at most that much work.
     Each file is written atomically: a crash never damages the last complete one. The state
     is copied at the hook; the file is encoded, written and fsynced on `writer`'s thread while
     training goes on (default: a writer of the callback's own, waited for when fit returns;
@@ -84,9 +85,10 @@ class ModelCheckpoint(Callback):
     def on_epoch_end(self, state):
         if (state.epoch + 1) % self.every_n_epochs:
             return
-        if self.monitor is not None and not self.monitor.update(state.logs, state.epoch):
-            return
-        if self._due() or state.stop_training or state.epoch + 1 == state.epochs:
+        if self.monitor is not None:  # an improvement is saved at once, whatever the time
+            if self.monitor.update(state.logs, state.epoch):
+                self._save(state)
+        elif self._due() or state.stop_training or state.epoch + 1 == state.epochs:
             self._save(state)
 
     def _due(self) -> bool:
@@ -96,6 +98,7 @@ class ModelCheckpoint(Callback):
         return monotonic() - self._last_save >= self.every_n_seconds
 
     def _save(self, state):
+        self.writer.wait()  # a failed write is reported before this one changes `saved`
         self._last_save = monotonic()
         path = self.path.format(epoch=state.epoch + 1, step=state.step)
         if path in self.saved:
