@@ -66,6 +66,11 @@ def test_evaluate_on_a_dataframe_equals_the_file_score(model_run):
     assert cr.evaluate(model, loss, features, frame["species"], accuracy)[0] == expected["loss"]
     with pytest.warns(DataWarning):
         assert cr.evaluate(model, loss, path, metrics=accuracy)[0] == expected["loss"]
+    whole = pd.read_csv(path)  # with the row that has no species, as the file has it
+    for y in (None, whole["species"]):
+        with pytest.warns(DataWarning, match="1 rows without a target value dropped"):
+            value, metrics = cr.evaluate(model, loss, whole, y, metrics=accuracy)
+        assert {"loss": value, **metrics} == expected
 
 
 def test_a_dataframe_without_a_training_column_names_it(model_run):

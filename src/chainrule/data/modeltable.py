@@ -14,10 +14,11 @@ from __future__ import annotations
 
 import os
 import sys
+import warnings
 
 import numpy as np
 
-from .columns import Where
+from .columns import DataWarning, Where
 from .errors import DataError
 
 __all__ = ["is_table", "table_arrays"]
@@ -44,10 +45,12 @@ def table_arrays(model, table, y=None, with_target: bool = False):
         return _file_arrays(preprocessor, table, y, with_target)
     if preprocessor is None:
         return _numbers(table), y
-    X = preprocessor.transform_table(table)
     if not with_target:
-        return X, None
-    return X, _targets(preprocessor, table, y)
+        return preprocessor.transform_table(table), None
+    labels = _labels(preprocessor, table, y)
+    table, labels = _rows_with_labels(preprocessor, table, labels)
+    where = Where(None, table.index.to_numpy())
+    return preprocessor.transform_table(table), _encoded(preprocessor, labels, where, y)
 
 
 def _file_arrays(preprocessor, path, y, with_target: bool):
@@ -76,24 +79,46 @@ def _numbers(frame) -> np.ndarray:
     return frame.to_numpy(dtype=np.float64, na_value=np.nan)
 
 
-def _targets(preprocessor, frame, y) -> np.ndarray:
+def _labels(preprocessor, frame, y):
     """The targets `y` (labels, a column name, or None: the training target's column) of the
-    rows of `frame`, encoded as in training."""
+    rows of `frame`, as a Series in the rows' order."""
     import pandas as pd  # type: ignore[import-untyped]
 
-    from .csvfile import encode_targets
-
-    name = preprocessor.target if y is None else y if isinstance(y, str) else "y"
     if y is None or isinstance(y, str):
+        name = preprocessor.target if y is None else y
         if name not in frame.columns:
             raise DataError(
                 f"no target column {name!r} among the columns {list(frame.columns)}; "
                 "give the targets as y"
             )
-        labels = frame[name]
-    else:
-        labels = y if isinstance(y, pd.Series) else pd.Series(np.asarray(y))
-        if len(labels) != len(frame):
-            raise DataError(f"X has {len(frame)} rows but y has {len(labels)} labels")
-    labels = labels.reset_index(drop=True)
-    return encode_targets(labels, preprocessor, Where(None, frame.index.to_numpy()), name)
+        return frame[name].reset_index(drop=True)
+    labels = y if isinstance(y, pd.Series) else pd.Series(np.asarray(y))
+    if len(labels) != len(frame):
+        raise DataError(f"X has {len(frame)} rows but y has {len(labels)} labels")
+    return labels.reset_index(drop=True)
+
+
+def _rows_with_labels(preprocessor, frame, labels):
+    """The rows that have a target, as a table file's are kept (a DataWarning counts the
+    others; refused when the model was trained with impute="none")."""
+    gaps = labels.isna().to_numpy()
+    if not gaps.any():
+        return frame, labels
+    first = int(np.argmax(gaps))
+    if preprocessor.impute == "none" or gaps.all():
+        why = "every row" if gaps.all() else 'impute="none"'
+        raise DataError(f"missing target value at row index {frame.index[first]!r} ({why})")
+    warnings.warn(
+        f"{int(gaps.sum())} rows without a target value dropped "
+        f"(first: row index {frame.index[first]!r})",
+        DataWarning,
+        stacklevel=4,
+    )
+    return frame.iloc[~gaps], labels[~gaps].reset_index(drop=True)
+
+
+def _encoded(preprocessor, labels, where, y):
+    from .csvfile import encode_targets
+
+    name = preprocessor.target if y is None else y if isinstance(y, str) else "y"
+    return encode_targets(labels, preprocessor, where, name)
