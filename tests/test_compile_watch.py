@@ -130,3 +130,46 @@ def test_the_model_is_walked_again_only_after_an_attribute_changed(monkeypatch):
     assert attribute_changes() == before + 1
     step(X, y)
     assert walks == [True] and step.replays >= 5
+
+
+@pytest.mark.parametrize("make", [
+    lambda: nn.Sequential(nn.Linear(6, 16), nn.BatchNorm1d(16), nn.ReLU(), nn.Linear(16, 3)),
+    MLP,
+])
+def test_a_layer_frozen_after_compiling_is_left_alone_and_unfrozen_trains_again(make):
+    """requires_grad set to False on compiled parameters: the step records again, without
+    gradients for them (as in PyTorch), the same numbers as the eager loop; set back, it
+    records again and trains them."""
+    rng = np.random.default_rng(0)
+    X, y = rng.standard_normal((12, 6)), rng.integers(0, 3, 12)
+    runs = []
+    for compiled in (True, False):
+        cr.manual_seed(0)
+        model = make().double()
+        opt = optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
+        step = compile_step(model, F.cross_entropy, opt)
+        first = next(model.parameters())
+
+        def train(steps):
+            for _ in range(steps):
+                if compiled:
+                    step(X, y)
+                else:
+                    opt.zero_grad()
+                    F.cross_entropy(model(cr.tensor(X)), cr.tensor(y)).backward()
+                    opt.step()
+
+        train(2)
+        first.requires_grad = False
+        frozen = first.data.copy()
+        train(3)
+        np.testing.assert_array_equal(first.data, frozen)
+        assert first.grad is None
+        first.requires_grad = True
+        train(2)
+        assert not np.array_equal(first.data, frozen)
+        if compiled:
+            assert step.compiled and step.replays > 0
+        runs.append([p.data.copy() for p in model.parameters()])
+    for a, b in zip(*runs):
+        np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-14)

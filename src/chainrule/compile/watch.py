@@ -4,8 +4,9 @@ A recording (a fused plan or a traced program) is made for one model structure, 
 or sub-module each module attribute holds, and for each module's train/eval mode. Walking the
 module tree at every step would cost a good part of a tiny model's replay, so the walk is made
 once and repeated only after some Module attribute was set or deleted (a counter kept by
-Module.__setattr__: `training` too, so train()/eval() are seen): then a replaced parameter
-or sub-module makes the step start over, and a switched mode selects another recording. A
+Module.__setattr__: `training` too, so train()/eval() are seen; and by a Parameter's
+requires_grad): then a replaced or frozen parameter or a replaced sub-module makes the step
+start over, and a switched mode selects another recording. A
 Sequential and a custom Module with the same layers do the same work here.
 """
 
@@ -34,6 +35,8 @@ class ModelWatch:
         self._dicts = [attributes for attributes, _, _ in slots]
         self._names = [name for _, name, _ in slots]
         self._values = [value for _, _, value in slots]
+        self._params = [value for value in self._values if isinstance(value, Parameter)]
+        self._frozen = [not p.requires_grad for p in self._params]
         self._mode_keys: dict = {}
         self._seen = -1
         self.mode_key = 0  # a small number per distinct tuple of modes
@@ -48,6 +51,9 @@ class ModelWatch:
         self._seen = changes
         modes = tuple(map(_training, self.modules))
         self.mode_key = self._mode_keys.setdefault(modes, len(self._mode_keys))
-        return list(map(len, self._attributes)) == self._sizes and all(
-            map(is_, map(dict.get, self._dicts, self._names), self._values)
+        return (
+            list(map(len, self._attributes)) == self._sizes
+            and all(map(is_, map(dict.get, self._dicts, self._names), self._values))
+            and [not p.requires_grad for p in self._params] == self._frozen
         )
+

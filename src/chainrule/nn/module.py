@@ -18,13 +18,28 @@ if TYPE_CHECKING:
     from .registry import LayerSpec
 
 
+_requires_grad_slot = Tensor.__dict__["requires_grad"]  # the slot, under Parameter's property
+
+
 class Parameter(Tensor):
-    """A tensor that a Module trains: requires_grad is on unless asked otherwise."""
+    """A tensor that a Module trains: requires_grad is on unless asked otherwise. Setting
+    requires_grad counts as a change of the model (attribute_changes): freezing a layer
+    after a step was compiled makes the step look at the model again."""
 
     __slots__ = ()
 
     def __init__(self, data, requires_grad=True, dtype=None):
         super().__init__(data, requires_grad=requires_grad, dtype=dtype)
+
+    @property
+    def requires_grad(self) -> bool:
+        return _requires_grad_slot.__get__(self)
+
+    @requires_grad.setter
+    def requires_grad(self, value: bool) -> None:
+        global _attribute_changes
+        _requires_grad_slot.__set__(self, value)
+        _attribute_changes += 1
 
     def __repr__(self):
         return "Parameter containing:\n" + super().__repr__()
