@@ -56,4 +56,3 @@ class ModelWatch:
             and all(map(is_, map(dict.get, self._dicts, self._names), self._values))
             and [not p.requires_grad for p in self._params] == self._frozen
         )
-
