@@ -306,3 +306,18 @@ def test_loss_modules_with_every_reduction_match_torch(name, reduction):
     out_t.backward(torch.from_numpy(upstream))
     np.testing.assert_allclose(out.data, out_t.detach().numpy(), rtol=1e-7, atol=1e-10)
     np.testing.assert_allclose(xc.grad, xt.grad.numpy(), rtol=1e-7, atol=1e-10)
+
+
+def test_cross_entropy_under_no_grad_keeps_no_reference_to_its_logits():
+    """The forward keeps what its VJP will reuse only when a backward can follow."""
+    import gc
+    import weakref
+
+    rng = np.random.default_rng(0)
+    logits, labels = rng.standard_normal((50, 7)), rng.integers(0, 7, 50)
+    alive = weakref.ref(logits)
+    with cr.no_grad():
+        F.cross_entropy(cr.tensor(logits), cr.tensor(labels))
+    del logits
+    gc.collect()
+    assert alive() is None

@@ -24,6 +24,7 @@ from ..engine.ops import (
     tanh,
 )
 from ..engine.primitive import ShapeError, on, primitive, values
+from ..engine.tensor import is_grad_enabled
 from .erf import erf
 from .state_ops import _kept_labels, unchecked_labels
 
@@ -322,7 +323,8 @@ def label_cross_entropy(
     NOTE: fused (one forward, one VJP) where the composition of class_targets, label_weights
     and softmax_cross_entropy makes about ten calls: a small model's step is made of calls."""
     rows = _LabelRows(z, labels, weights, ignore_index, label_smoothing)
-    _latest_rows[0] = (z, labels, weights, ignore_index, label_smoothing, rows)
+    if is_grad_enabled():  # else no VJP follows: kept, they would hold z's memory for nothing
+        _latest_rows[0] = (z, labels, weights, ignore_index, label_smoothing, rows)
     return label_loss(rows, z, label_smoothing, reduction)
 
 
