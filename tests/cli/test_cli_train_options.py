@@ -158,3 +158,14 @@ def test_the_files_listed_include_a_checkpoint_written_slowly(iris_csv, run_main
     assert code == 0, err
     assert "checkpoint.safetensors" in stdout.splitlines()[-1]
     assert load_checkpoint(out / "checkpoint.safetensors")["loop"]["epoch"] == 1
+
+
+def test_a_run_resumes_with_or_without_its_progress_output(iris_csv, run_main, tmp_path):
+    out = tmp_path / "shown"
+    common = ["--data", iris_csv, "--target", "species", "--out", out, "--no-plots"]
+    code, _, err = run_main("train", *common, "--epochs", "2")  # with its progress bar
+    assert code == 0, err
+    code, _, err = run_main("train", "--resume", "--epochs", "3", "--out", out, "-q",
+                            "--no-plots")
+    assert code == 0, err
+    assert load_checkpoint(out / "checkpoint.safetensors")["loop"]["epoch"] == 2

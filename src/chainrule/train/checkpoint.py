@@ -103,7 +103,9 @@ def checkpoint_content(state) -> dict:
         "loader": state.loader.state_dict(),
         "loop": state.state_dict(),
         "history": state.history.state_dict(),
-        "callbacks": dict(zip(state.callbacks.keys(), (c.state_dict() for c in state.callbacks))),
+        "callbacks": dict(
+            zip(state.callbacks.keys(), (c.state_dict() for c in state.callbacks.checkpointed))
+        ),
     }
 
 
@@ -269,5 +271,7 @@ def _restore(state, content: dict, path: str) -> None:
     state.loader.load_state_dict(content["loader"])
     state.load_state_dict(content["loop"])
     state.history.load_state_dict(content["history"])
-    for callback, callback_state in zip(state.callbacks, content["callbacks"].values()):
+    for callback, callback_state in zip(
+        state.callbacks.checkpointed, content["callbacks"].values()
+    ):
         callback.load_state_dict(callback_state)

@@ -47,6 +47,7 @@ class Callback:
     order = 0
     needs_graph = False
     rank_zero_only = False
+    in_checkpoint = True  # False: a display, left out of checkpoints (a resume may differ)
 
     def on_train_begin(self, state): ...
 
@@ -83,6 +84,7 @@ class CallbackList:
 
     def __init__(self, callbacks, *, rank=0):
         self.callbacks = sorted(callbacks, key=lambda callback: callback.order)
+        self.checkpointed = [c for c in self.callbacks if c.in_checkpoint]
         active = [c for c in self.callbacks if rank == 0 or not getattr(c, "rank_zero_only", False)]
         for hook in HOOKS:
             bound = [
@@ -100,8 +102,8 @@ class CallbackList:
         return len(self.callbacks)
 
     def keys(self) -> list[str]:
-        """A stable name per callback, for checkpoints: '<position>.<class name>'."""
-        return [f"{i}.{type(c).__name__}" for i, c in enumerate(self.callbacks)]
+        """A stable name per checkpointed callback: '<position>.<class name>'."""
+        return [f"{i}.{type(c).__name__}" for i, c in enumerate(self.checkpointed)]
 
     def on_train_begin(self, state):
         for hook in self._on_train_begin:

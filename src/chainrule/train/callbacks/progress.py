@@ -25,6 +25,7 @@ class ProgressBar(Callback):
 
     order = 50
     rank_zero_only = True  # prints: rank 0 alone, when MPI processes train
+    in_checkpoint = False  # `chainrule train` then `--resume -q` (or the reverse) may resume
 
     def __init__(self, compact=None, file=None):
         self.compact = compact
