@@ -200,3 +200,47 @@ def test_manual_seed_reproduces_a_whole_training_step_bit_for_bit():
     for a, b in zip(first, second):
         assert a.dtype == b.dtype and a.tobytes() == b.tobytes()
     assert any(a.tobytes() != c.tobytes() for a, c in zip(first, other))
+
+
+def test_sequential_edits_by_index_as_in_torch():
+    """seq[i] = m, del seq[i], del seq[a:b] and insert: the same layers, names and outputs as
+    the same edits of a torch Sequential (torch numbers the rest again after a deletion)."""
+
+    def build(lib):
+        torch.manual_seed(0)
+        seq = lib.Sequential(lib.Linear(3, 5), lib.ReLU(), lib.Linear(5, 5), lib.Tanh(),
+                             lib.Linear(5, 2))
+        seq[1] = lib.Sigmoid()
+        del seq[3]
+        seq.insert(1, lib.Linear(5, 5))
+        seq[-1] = lib.Linear(5, 4)
+        del seq[0:1]
+        seq.insert(0, lib.Linear(3, 5))
+        return seq
+
+    theirs = build(torch.nn)
+    ours = build(nn)
+    assert [type(m).__name__ for m in ours] == [type(m).__name__ for m in theirs]
+    assert list(ours.state_dict()) == list(theirs.state_dict())
+    ours.load_state_dict({k: v.detach().numpy() for k, v in theirs.state_dict().items()})
+    x = np.random.default_rng(0).standard_normal((6, 3)).astype(np.float32)
+    np.testing.assert_allclose(ours(cr.tensor(x)).data, theirs(torch.from_numpy(x)).detach(),
+                               rtol=1e-6, atol=1e-6)
+    with pytest.raises(IndexError, match="index 9 out of range for 5 modules"):
+        del ours[9]
+    with pytest.raises(TypeError, match="is not a Module"):
+        ours[0] = "relu"
+
+
+def test_a_layer_replaced_by_index_after_compiling_is_used():
+    rng = np.random.default_rng(0)
+    X, y = rng.standard_normal((8, 3)), rng.integers(0, 2, 8)
+    cr.manual_seed(0)
+    seq = nn.Sequential(nn.Linear(3, 4), nn.ReLU(), nn.Linear(4, 2)).double()
+    step = cr.compile_step(seq, F.cross_entropy, cr.optim.SGD(seq.parameters(), lr=0.1))
+    step(X, y)
+    relu_loss = float(F.cross_entropy(seq(cr.tensor(X)), cr.tensor(y)).data)
+    seq[1] = nn.Tanh()
+    expected = float(F.cross_entropy(seq(cr.tensor(X)), cr.tensor(y)).data)
+    assert expected != pytest.approx(relu_loss)
+    assert step(X, y) == pytest.approx(expected, rel=1e-12)

@@ -21,11 +21,17 @@ class ModuleList(Module):
             self.append(module)
 
     def append(self, module: Module):
-        if not isinstance(module, Module):
-            raise TypeError(f"{type(self).__name__}: {type(module).__name__} is not a Module")
+        self._check(module)
         setattr(self, str(self._length), module)
         self._length += 1
         return self
+
+    def insert(self, index: int, module: Module):
+        """Put `module` before position `index` (list.insert's rule); later ones move up."""
+        self._check(module)
+        modules = list(self)
+        modules.insert(index, module)
+        self._replace_all(modules)
 
     def extend(self, modules):
         for module in modules:
@@ -41,11 +47,35 @@ class ModuleList(Module):
     def __getitem__(self, index):
         if isinstance(index, slice):
             return self._of(list(self)[index])
+        return getattr(self, str(self._position(index)))
+
+    def __setitem__(self, index: int, module: Module):
+        self._check(module)
+        setattr(self, str(self._position(index)), module)
+
+    def __delitem__(self, index):
+        """Remove one module (an index) or several (a slice); the rest are numbered again
+        from 0, as PyTorch does."""
+        modules = list(self)
+        del modules[index if isinstance(index, slice) else self._position(index)]
+        self._replace_all(modules)
+
+    def _position(self, index: int) -> int:
         if not -self._length <= index < self._length:
             raise IndexError(
                 f"{type(self).__name__}: index {index} out of range for {self._length} modules"
             )
-        return getattr(self, str(index % self._length))
+        return index % self._length
+
+    def _check(self, module):
+        if not isinstance(module, Module):
+            raise TypeError(f"{type(self).__name__}: {type(module).__name__} is not a Module")
+
+    def _replace_all(self, modules):
+        for i in range(self._length):
+            delattr(self, str(i))
+        self._length = 0
+        self.extend(modules)
 
     @staticmethod
     def _of(modules):
