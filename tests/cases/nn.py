@@ -19,6 +19,10 @@ def linear(rng):
         found.append((lambda x, w, b: P.linear(x, w, b), [x, w, b]))
     found.append((lambda x, w: P.linear(x, w), [rng.standard_normal((5, 2)),
                                                 rng.standard_normal((3, 2))]))
+    for bias_shape in ((1, 3), (5, 3)):  # other bias shapes that broadcast, as torch allows
+        found.append((lambda x, w, b: P.linear(x, w, b),
+                      [rng.standard_normal((5, 4)), rng.standard_normal((3, 4)),
+                       rng.standard_normal(bias_shape)]))
     return found
 
 

@@ -162,3 +162,17 @@ def test_cross_entropy_names_float_labels_by_their_dtype():
         TF.cross_entropy(torch.tensor(normal((4, 3))), torch.tensor([0.0, 1.0, 2.0, 1.0]))
     with pytest.raises(nn.LossError, match="dtype float64 looks like class labels.*integers"):
         F.cross_entropy(logits, np.array([0.0, 1.0, 2.0, 1.0]))
+
+
+@pytest.mark.parametrize("bias_shape", [(3,), (1, 3), (2, 3)])
+def test_functional_linear_takes_any_bias_that_broadcasts_as_torch(bias_shape):
+    rng = np.random.default_rng(0)
+    arrays = [rng.standard_normal(s) for s in ((2, 4), (3, 4), bias_shape)]
+    ours = [cr.tensor(a, requires_grad=True) for a in arrays]
+    theirs = [torch.tensor(a, requires_grad=True) for a in arrays]
+    y, ty = F.linear(*ours), torch.nn.functional.linear(*theirs)
+    (y * y).sum().backward()
+    (ty * ty).sum().backward()
+    np.testing.assert_allclose(y.data, ty.detach().numpy(), rtol=1e-12)
+    for a, t in zip(ours, theirs):
+        np.testing.assert_allclose(a.grad, t.grad.numpy(), rtol=1e-12)

@@ -24,7 +24,7 @@ from ..engine.ops import (
     tanh,
 )
 from ..engine.primitive import ShapeError, on, primitive, values
-from ..engine.tensor import is_grad_enabled
+from ..engine.tensor import is_grad_enabled, unbroadcast
 from .erf import erf
 from .state_ops import _kept_labels, unchecked_labels
 
@@ -101,7 +101,12 @@ def linear_grads(g, x, weight, bias, needs, into=_NOWHERE, ones=None):
         x2 = x if x.ndim == 2 else x.reshape(-1, x.shape[-1])
         gw = product(g2.T, x2) if gw_into is None else _dot(g2.T, x2, out=gw_into)
     if bias is not None and needs[2]:
-        if ones is not None:
+        if bias.ndim != 1:  # another shape that broadcasts to the output, as torch allows
+            gb = unbroadcast(g, bias.shape)
+            if gb_into is not None:
+                gb_into[...] = gb
+                gb = gb_into
+        elif ones is not None:
             gb = _dot(ones, g2, out=gb_into)
         else:
             gb = g2.sum(axis=0) if gb_into is None else g2.sum(axis=0, out=gb_into)
