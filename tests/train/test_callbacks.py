@@ -269,3 +269,9 @@ def test_a_checkpoint_error_while_training_fails_does_not_hide_the_training_erro
         with pytest.raises(RuntimeError, match="training failed"):
             cr.fit(model, nn.CrossEntropyLoss(), optim.SGD(model.parameters(), lr=0.1), X, y,
                    epochs=5, batch_size=10, callbacks=[Boom(), saver], verbose=0)
+
+
+@pytest.mark.parametrize("value", [-1, "30", float("nan"), True])
+def test_model_checkpoint_every_n_seconds_must_be_a_number(value, tmp_path):
+    with pytest.raises(cr.callbacks.CallbackError, match="every_n_seconds must be a number"):
+        cr.callbacks.ModelCheckpoint(tmp_path / "c.safetensors", every_n_seconds=value)

@@ -55,7 +55,11 @@ class ModelCheckpoint(Callback):
                 raise CallbackError(f"{name} must be an integer >= 1, got {value!r}")
         if every_n_steps is not None and (not isinstance(every_n_steps, int) or every_n_steps < 1):
             raise CallbackError(f"every_n_steps must be an integer >= 1, got {every_n_steps!r}")
-        if every_n_seconds is not None and not every_n_seconds >= 0:
+        if every_n_seconds is not None and not (
+            isinstance(every_n_seconds, (int, float))
+            and not isinstance(every_n_seconds, bool)
+            and every_n_seconds >= 0
+        ):
             raise CallbackError(f"every_n_seconds must be a number >= 0, got {every_n_seconds!r}")
         self.path = os.fspath(path)
         self.every_n_epochs, self.every_n_steps = every_n_epochs, every_n_steps
