@@ -265,7 +265,7 @@ def test_a_checkpoint_error_while_training_fails_does_not_hide_the_training_erro
 
     model, X, y = _setup(rng)
     saver = cr.callbacks.ModelCheckpoint(tmp_path / "gone" / "last.ckpt")
-    with pytest.warns(RuntimeWarning, match="ModelCheckpoint failed while training stopped"):
+    with pytest.warns(RuntimeWarning, match="ModelCheckpoint failed to close after RuntimeError"):
         with pytest.raises(RuntimeError, match="training failed"):
             cr.fit(model, nn.CrossEntropyLoss(), optim.SGD(model.parameters(), lr=0.1), X, y,
                    epochs=5, batch_size=10, callbacks=[Boom(), saver], verbose=0)
@@ -275,3 +275,23 @@ def test_a_checkpoint_error_while_training_fails_does_not_hide_the_training_erro
 def test_model_checkpoint_every_n_seconds_must_be_a_number(value, tmp_path):
     with pytest.raises(cr.callbacks.CallbackError, match="every_n_seconds must be a number"):
         cr.callbacks.ModelCheckpoint(tmp_path / "c.safetensors", every_n_seconds=value)
+
+
+def test_every_callback_is_closed_when_one_fails_to_close(rng):
+    closed = []
+
+    class FailsToClose(cr.callbacks.Callback):
+        def close(self):
+            raise OSError("disk gone")
+
+    class Records(cr.callbacks.Callback):
+        order = 10
+
+        def close(self):
+            closed.append(True)
+
+    model, X, y = _setup(rng)
+    with pytest.raises(OSError, match="disk gone"):
+        cr.fit(model, nn.CrossEntropyLoss(), optim.SGD(model.parameters(), lr=0.1), X, y,
+               epochs=1, callbacks=[FailsToClose(), Records()], verbose=0)
+    assert closed == [True]

@@ -107,20 +107,26 @@ def fit(
 
 
 def _close(callbacks, error):
-    """Close every callback; when training already failed, an error in closing (e.g. a
-    checkpoint write) is a warning, so that it does not hide the training's error."""
+    """Close every callback, each even when one before it failed; the first failure is
+    raised after all are closed, unless training already failed: then every failure in
+    closing (e.g. a checkpoint write) is a warning, so that it does not hide the training's
+    error."""
+    first = None
     for callback in callbacks:
         try:
             callback.close()
         except Exception as close_error:
-            if error is None:
-                raise
+            if error is None and first is None:
+                first = close_error
+                continue
             warnings.warn(
-                f"{type(callback).__name__} failed while training stopped on "
-                f"{type(error).__name__}: {close_error!r}",
+                f"{type(callback).__name__} failed to close after "
+                f"{type(error or first).__name__}: {close_error!r}",
                 RuntimeWarning,
                 stacklevel=3,
             )
+    if first is not None:
+        raise first
 
 
 def _first_epoch(state) -> int:
