@@ -48,7 +48,7 @@ def train(config, data, with_cli_callbacks: bool, folder: str) -> tuple[float, f
     try:
         training.fit_model(config, data, folder, False, 0, "cpu", writer)
         start = time.perf_counter()
-        writer.wait()
+        writer.close()
         waited = time.perf_counter() - start
     finally:
         cr.fit, training._callbacks = fit, callbacks

@@ -212,3 +212,25 @@ def test_background_writer_raises_a_failed_job_error_once(tmp_path):
     writer.submit(lambda: atomic_write_bytes(tmp_path / "ok.bin", b"x"))
     writer.wait()
     assert (tmp_path / "ok.bin").read_bytes() == b"x"
+
+
+def test_background_writer_close_waits_then_ends_its_thread(tmp_path):
+    import threading
+
+    before = {t.ident for t in threading.enumerate()}
+    writer = atomic.BackgroundWriter()
+    started = [t for t in threading.enumerate() if t.ident not in before]
+    assert [t.name.startswith("chainrule-writer") for t in started] == [True]  # at once
+    done = []
+    writer.submit(lambda: (time.sleep(0.05), done.append("written")))
+    writer.close()
+    assert done == ["written"]
+    started[0].join(timeout=5)
+    assert not started[0].is_alive()
+
+
+def test_background_writer_close_raises_a_failed_job_error(tmp_path):
+    writer = atomic.BackgroundWriter()
+    writer.submit(lambda: atomic_write_bytes(tmp_path / "no" / "such" / "out.bin", b"x"))
+    with pytest.raises(FileNotFoundError, match="out.bin"):
+        writer.close()

@@ -12,8 +12,8 @@ from __future__ import annotations
 import contextlib
 import os
 import tempfile
-import threading
 from collections.abc import Callable
+from concurrent.futures import Future
 from typing import IO, Any
 
 __all__ = ["BackgroundWriter", "atomic_write", "atomic_write_bytes", "atomic_write_text"]
@@ -104,29 +104,30 @@ class BackgroundWriter:
     on while the bytes are written and fsynced (training need not wait for the disk).
 
     `submit(job)` first waits for the previous job; `wait()` returns once the last one is done.
-    Both raise the exception a finished job ended with, once. A process that exits waits for
-    a running job (the thread is not a daemon), so an atomic write is never cut short by it.
+    Both raise the exception a finished job ended with, once. The thread starts with the
+    writer, not at the first job: a thread starting runs ahead of its starter and holds the
+    interpreter while it encodes, and that pause would land in training. A process that
+    exits waits for a running job, so an atomic write is never cut short by it. `close()`
+    waits and ends the thread (a writer no longer referenced ends it too).
     """
 
     def __init__(self):
-        self._thread: threading.Thread | None = None
-        self._error: BaseException | None = None
+        from concurrent.futures import ThreadPoolExecutor
+
+        self._pool = ThreadPoolExecutor(1, thread_name_prefix="chainrule-writer")
+        self._job: Future | None = self._pool.submit(lambda: None)
 
     def submit(self, job: Callable[[], None]) -> None:
         self.wait()
-        self._thread = threading.Thread(target=self._run, args=(job,), name="chainrule-writer")
-        self._thread.start()
-
-    def _run(self, job: Callable[[], None]) -> None:
-        try:
-            job()
-        except BaseException as error:  # handed to the caller by wait()
-            self._error = error
+        self._job = self._pool.submit(job)
 
     def wait(self) -> None:
-        if self._thread is not None:
-            self._thread.join()
-            self._thread = None
-        error, self._error = self._error, None
-        if error is not None:
-            raise error
+        job, self._job = self._job, None
+        if job is not None:
+            job.result()  # the job's exception, raised here once
+
+    def close(self) -> None:
+        try:
+            self.wait()
+        finally:
+            self._pool.shutdown()

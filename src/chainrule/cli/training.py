@@ -230,7 +230,7 @@ def train_and_report(
             metadata=model_metadata(data.preprocessor, config),
         )
     finally:
-        writer.wait()  # before write_outputs lists the files the run folder holds
+        writer.close()  # before write_outputs lists the files the run folder holds
     metrics, written = write_outputs(out, config, model, (history, steps), data, plots)
     print_results(metrics, history, out, written)
     return metrics

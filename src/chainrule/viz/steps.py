@@ -25,13 +25,33 @@ class StepRecorder(Callback):
     """
 
     def __init__(self):
-        self.step: list[int] = []
-        self.lr: list[float] = []
+        self._step: list[int] = []
+        self._lr: list[float] = []
         self._grad_norm: dict[str, list[float]] = {}
-        # Per step not yet in _grad_norm: (step index, names, each gradient's squared norm);
-        # their square roots are taken together when grad_norm is read (the same numbers as
-        # one np.sqrt per step, for a fraction of the calls).
+        # Per step not yet in the lists: (step, learning rate, parameters, each gradient's
+        # squared norm), one append a step; settled when a list is read, the square roots of
+        # a run of steps together (the same numbers as one np.sqrt per step).
         self._pending: list = []
+
+    @property
+    def step(self) -> list[int]:
+        self._settle()
+        return self._step
+
+    @step.setter
+    def step(self, value: list[int]) -> None:
+        self._settle()
+        self._step = value
+
+    @property
+    def lr(self) -> list[float]:
+        self._settle()
+        return self._lr
+
+    @lr.setter
+    def lr(self, value: list[float]) -> None:
+        self._settle()
+        self._lr = value
 
     @property
     def grad_norm(self) -> dict[str, list[float]]:
@@ -40,25 +60,29 @@ class StepRecorder(Callback):
 
     @grad_norm.setter
     def grad_norm(self, value: dict[str, list[float]]) -> None:
-        self._grad_norm, self._pending = value, []
+        self._settle()
+        self._grad_norm = value
 
     def on_after_backward(self, state):
         # Here, just before optimizer.step(): the rate this step uses. The step is recorded
         # now (nothing between here and the step's end can fail without ending training).
-        self.step.append(state.step + 1)
-        self.lr.append(state.lr)
-        self._pending.append((len(self.step) - 1, state.params, state.gradient_squares()))
+        self._pending.append((state.step + 1, state.lr, state.params, state.gradient_squares()))
 
     def _settle(self):
         pending, self._pending = self._pending, []
-        for run in _runs_of_one_kind(pending):
-            first_index, params = run[0][0], run[0][1]
-            roots = _square_roots([squares for _, _, squares in run])
+        if not pending:
+            return
+        first_index = len(self._step)
+        self._step += [entry[0] for entry in pending]
+        self._lr += [entry[1] for entry in pending]
+        for run in _runs_of_one_kind(pending, first_index):
+            first, params = run[0][0], run[0][1][2]
+            roots = _square_roots([entry[3] for _, entry in run])
             if roots is not None:  # one array op for the whole run
                 for (name, _), column in zip(params, roots.T.tolist()):
-                    self._extend(name, first_index, column)
+                    self._extend(name, first, column)
                 continue
-            for index, params, squares in run:
+            for index, (_, _, params, squares) in run:
                 for (name, _), square in zip(params, squares):
                     if square is not None:
                         self._extend(name, index, [float(np.sqrt(square))])
@@ -86,14 +110,15 @@ class StepRecorder(Callback):
         }
 
 
-def _runs_of_one_kind(pending):
-    """The pending steps in runs of consecutive steps over the same parameter list."""
+def _runs_of_one_kind(pending, first_index):
+    """The pending steps, each with its index in the lists, in runs of consecutive steps
+    over the same parameter list."""
     runs: list[list] = []
-    for entry in pending:
-        if runs and runs[-1][-1][1] is entry[1]:
-            runs[-1].append(entry)
+    for index, entry in enumerate(pending, start=first_index):
+        if runs and runs[-1][-1][1][2] is entry[2]:
+            runs[-1].append((index, entry))
         else:
-            runs.append([entry])
+            runs.append([(index, entry)])
     return runs
 
 

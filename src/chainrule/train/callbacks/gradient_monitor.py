@@ -25,7 +25,7 @@ from collections import defaultdict
 import numpy as np
 
 from ...compile import observed_forward
-from ...engine.backend import to_host
+from ...engine.backend import is_device_array, to_host
 from .base import Callback
 
 __all__ = ["GradientMonitor", "GradientWarning"]
@@ -74,6 +74,63 @@ class _EpochSums:
         self.counts.update(state["counts"])
 
 
+class _FlatWeights:
+    """The weights before a step as one copy of the optimizer's flat buffer (when it holds
+    every trained parameter, on the host): one copy and one subtraction for all parameters
+    instead of one each."""
+
+    def __init__(self, flat, before, change, names):
+        self.flat, self.before, self.change, self.names = flat, before, change, names
+
+    @classmethod
+    def of(cls, state, kept: dict):
+        """The copy, in arrays kept in `kept` from sample to sample; None without a flat
+        buffer (the weights are then copied one parameter at a time)."""
+        ask = getattr(state.optimizer, "flat_buffers", None)
+        buffers = None if ask is None else ask([p for _, p in state.params])
+        flat = None if buffers is None else buffers.current_data()
+        if buffers is None or flat is None or is_device_array(flat):
+            return None
+        before, change = _copy(kept, None, flat)
+        split = [(before[s], change[s]) for s in buffers.slices]
+        return cls(flat, before, change, list(zip([n for n, _ in state.params], split)))
+
+    def ratios(self):
+        """(name, ‖Δw‖/‖w‖) per parameter whose weights are not all zero, after the step."""
+        np.subtract(self.flat, self.before, out=self.change)
+        ratios = []
+        for name, (weights, change) in self.names:
+            square = float(weights.dot(weights))
+            if square > 0:
+                ratios.append((name, math.sqrt(float(change.dot(change)) / square)))
+        return ratios
+
+
+class _EachWeights:
+    """The weights before a step, copied parameter by parameter (no flat buffer)."""
+
+    def __init__(self, state, kept: dict):
+        self.copies = [(name, p, _copy(kept, name, p.data)) for name, p in state.params]
+
+    def ratios(self):
+        ratios = []
+        for name, p, (weights, change) in self.copies:
+            square = _square(weights)
+            if square > 0:  # ‖Δw‖/‖w‖ in Python floats: numpy scalar arithmetic costs more
+                np.subtract(p.data, weights, out=change)
+                ratios.append((name, math.sqrt(_square(change) / square)))
+        return ratios
+
+
+def _copy(kept: dict, name, weights):
+    """(a copy of weights, an array for their change), kept in `kept` from step to step."""
+    arrays = kept.get(name)
+    if arrays is None or arrays[0].shape != weights.shape or arrays[0].dtype != weights.dtype:
+        arrays = kept[name] = (np.empty_like(weights), np.empty_like(weights))
+    np.copyto(arrays[0], weights)
+    return arrays
+
+
 class GradientMonitor(Callback):
     """Record per-layer gradient statistics every `every_n_steps` steps (see module doc), or
     on about `samples_per_epoch` evenly spaced steps of each epoch when that is given (the
@@ -112,7 +169,8 @@ class GradientMonitor(Callback):
         }
         self._warned = set()
         self._wrapped = []
-        self._kept = {}  # name -> (weights before the step, their change): reused arrays
+        # name (None: the flat buffer) -> the weights before the step, their change: reused
+        self._kept: dict = {}
         self._reset_epoch()
 
     def _reset_epoch(self):
@@ -163,24 +221,13 @@ class GradientMonitor(Callback):
                 norms[name] = norm = math.sqrt(float(square))
                 self._grad.add(name, norm)
         self._check(norms)
-        self._before = [(name, p, self._copy(name, p.data)) for name, p in state.params]
-
-    def _copy(self, name, weights):
-        """The weights before the step, in an array kept from step to step."""
-        kept = self._kept.get(name)
-        if kept is None or kept[0].shape != weights.shape or kept[0].dtype != weights.dtype:
-            kept = self._kept[name] = (np.empty_like(weights), np.empty_like(weights))
-        np.copyto(kept[0], weights)
-        return kept
+        self._before = _FlatWeights.of(state, self._kept) or _EachWeights(state, self._kept)
 
     def on_batch_end(self, state):
-        if self._before is None:
+        if self._before is None:  # every step but the sampled ones: kept short
             return
-        for name, p, (before, change) in self._before:
-            square = _square(before)
-            if square > 0:  # ‖Δw‖/‖w‖ in Python floats: numpy scalar arithmetic costs more
-                np.subtract(p.data, before, out=change)
-                self._ratio.add(name, math.sqrt(_square(change) / square))
+        for name, ratio in self._before.ratios():
+            self._ratio.add(name, ratio)
         self._before = None
 
     def _warn(self, name, kind, message):

@@ -68,7 +68,7 @@ class ModelCheckpoint(Callback):
         self.monitor = Monitor(monitor, mode) if save_best_only else None
         self.saved: list[str] = []
         self._owns_writer = writer is None
-        self.writer = BackgroundWriter() if writer is None else writer
+        self.writer = writer  # its own: made when training begins, closed when fit returns
         self._last_save = 0.0  # monotonic() of the last save (or of the start)
         try:
             self._own_files = _pattern(self.path)
@@ -79,6 +79,8 @@ class ModelCheckpoint(Callback):
         return name != "on_batch_end" or self.every_n_steps is not None
 
     def on_train_begin(self, state):
+        if self._owns_writer:
+            self.writer = BackgroundWriter()
         self._last_save = monotonic()  # every_n_seconds counts from the start
 
     def on_batch_end(self, state):
@@ -116,8 +118,9 @@ class ModelCheckpoint(Callback):
         self.writer.submit(lambda: _write_then_remove(path, snapshot, stale))
 
     def close(self) -> None:
-        if self._owns_writer:
-            self.writer.wait()
+        if self._owns_writer and self.writer is not None:
+            self.writer, writer = None, self.writer
+            writer.close()
 
     def state_dict(self) -> dict:
         state = {"saved": list(self.saved)}
