@@ -19,10 +19,11 @@ from ..nn.cross_entropy import (
     SoftmaxPass,
     gradient_scales,
     label_grad_into,
-    label_loss_from,
-    softmax_pass_into,
+    label_loss_into,
 )
 from ..nn.primitives import bce_with_logits
+
+_UNSIGNED = {size: xp.dtype(f"u{size}") for size in (1, 2, 4, 8)}
 
 
 class CrossEntropyKernel:
@@ -37,24 +38,24 @@ class CrossEntropyKernel:
         n, classes = out_shape
         self.buffers = SoftmaxPass(out_shape, dtype)
         self.valid = xp.zeros(classes, xp.int8)  # indexed by the labels to check them
+        self.labels_shape = (n,)
         self.count = float(n) if reduction == "mean" else 1.0
         seed = xp.ones((), dtype)  # the gradient backward() starts from
         _, self.factor, self.label_step = gradient_scales(seed, xp.dtype(dtype), self.count)
-        self.reduction = reduction
 
     def target(self, y):
-        kind = y.dtype.kind
-        if kind not in "iu" or y.shape != self.buffers.offsets.shape or not len(y):
+        dtype = y.dtype
+        kind = dtype.kind
+        if kind not in "iu" or y.shape != self.labels_shape or not len(y):
             return None
         try:  # viewed as unsigned, a negative label is too large as well
-            self.valid.take(y.view(f"u{y.dtype.itemsize}") if kind == "i" else y)
+            self.valid.take(y.view(_UNSIGNED[dtype.itemsize]) if kind == "i" else y)
         except IndexError:
             return None
         return y
 
     def __call__(self, z, y):
-        softmax_pass_into(self.buffers, z, y)
-        loss = label_loss_from(self.buffers, self.count)
+        loss = label_loss_into(self.buffers, z, y, self.count)
         return float(loss), label_grad_into(self.buffers, self.factor, self.label_step)
 
 

@@ -4,10 +4,9 @@ The buffer forms below are what the eager primitive `label_cross_entropy` (buffe
 call) and the compiled step's kernel (compile/losses.py, buffers kept across steps) both call,
 so the two give the same bits:
 
-- `softmax_pass_into`: each row shifted by its maximum, exp, the row sums Σ exp and their logs,
-  and the shifted logit at each label;
-- `label_loss_from`: Σ at_label·(log Σ exp − shifted logit at the label) (−log p at the label),
-  plus the label smoothing's share, divided by the count;
+- `label_loss_into`: each row shifted by its maximum, exp, the row sums Σ exp and their logs,
+  the shifted logit at each label; the value Σ at_label·(log Σ exp − shifted logit at the
+  label) (−log p at the label), plus the label smoothing's share, divided by the count;
 - `label_grad_into`: (softmax·total − at_label at the label)·scale over exp, in one pass:
   exp · (total·scale / row sum), then at_label·scale taken off at each label.
 
@@ -64,19 +63,6 @@ def _constants(shape, dtype, module):
     return found
 
 
-def softmax_pass_into(buffers, z, labels):
-    """Fill `buffers` (a SoftmaxPass of z's shape and dtype) from logits z and labels in
-    range: row_max, shifted, picks (shifted at the labels), exp, row_sum and log_sum."""
-    b = buffers
-    picked = xp.add(b.offsets, labels, out=b.picked, casting="unsafe")
-    if not native.cross_entropy_shift(b.shifted, b.row_max, b.picks, z, picked):
-        xp.subtract(z, _row_max(z, b.row_max)[:, None], out=b.shifted)
-        b.shifted.reshape(-1).take(picked, out=b.picks)
-    xp.exp(b.shifted, out=b.exp)
-    xp.dot(b.exp, b.ones_c, out=b.row_sum)
-    xp.log(b.row_sum, out=b.log_sum)
-
-
 def _row_max(z, out):
     classes = z.shape[1]
     if classes <= 4:  # a few columns: elementwise maxima beat a reduction
@@ -87,17 +73,26 @@ def _row_max(z, out):
     return z.max(axis=1, out=out)
 
 
-def label_loss_from(buffers, count, at_label=1.0, spread=0.0, smoothing_rows=None):
-    """The loss after softmax_pass_into: Σ at_label·(log_sum − picks) plus, with label
-    smoothing, spread·Σ smoothing_rows·(log_sum − shifted), divided by count (picks is
-    overwritten)."""
+def label_loss_into(buffers, z, labels, count, at_label=None, smoothing=None):
+    """Cross-entropy's value for logits z and labels in range, its intermediates written into
+    `buffers` (a SoftmaxPass of z's shape and dtype, which label_grad_into reads next): each
+    row's maximum, z shifted by it, exp, the row sums and their logs, the shifted logit at
+    each label; then Σ at_label·(log Σ exp − that logit) (at_label None: 1), plus
+    Σ smoothing·(log Σ exp − shifted) for label smoothing (its (n, C) weights), / count."""
     b = buffers
+    picked = xp.add(b.offsets, labels, out=b.picked, casting="unsafe")
+    if not native.cross_entropy_shift(b.shifted, b.row_max, b.picks, z, picked):
+        xp.subtract(z, _row_max(z, b.row_max)[:, None], out=b.shifted)
+        b.shifted.reshape(-1).take(picked, out=b.picks)
+    xp.exp(b.shifted, out=b.exp)
+    xp.dot(b.exp, b.ones_c, out=b.row_sum)
+    xp.log(b.row_sum, out=b.log_sum)
     per_row = xp.subtract(b.log_sum, b.picks, out=b.picks)  # −log p at each label
-    if getattr(at_label, "ndim", 0) or at_label != 1.0:
+    if at_label is not None:
         per_row *= at_label
     loss = xp.dot(per_row, b.ones_n)
-    if spread:
-        loss = loss + spread * (smoothing_rows * (b.log_sum[:, None] - b.shifted)).sum()
+    if smoothing is not None:
+        loss = loss + (smoothing * (b.log_sum[:, None] - b.shifted)).sum()
     return loss / count
 
 
@@ -118,7 +113,7 @@ def gradient_scales(g, dtype, count, total=1.0, at_label=1.0):
 
 
 def label_grad_into(buffers, factor, label_step):
-    """The gradient with respect to z, written over buffers.exp (after softmax_pass_into):
+    """The gradient with respect to z, written over buffers.exp (after label_loss_into):
     exp · (factor / row_sum) per row, less label_step at each label (gradient_scales gives
     both, numbers or per-row arrays)."""
     b, grad = buffers, buffers.exp
@@ -134,11 +129,11 @@ def label_grad_into(buffers, factor, label_step):
 
 class _LabelRows:
     """What the value and the VJP share: the flat labels and each row's target weight at its
-    label (`at_label`) and in all (`total`), in z's dtype, and (with `softmax`) the
-    SoftmaxPass of z. Both weights are plain numbers (1.0) in the common case: every label
+    label (`at_label`) and in all (`total`), in z's dtype, and the SoftmaxPass of z the
+    value was computed in. Both weights are plain numbers (1.0) in the common case: every label
     kept, no class weights."""
 
-    def __init__(self, z, labels, weights, ignore_index, label_smoothing, softmax=True):
+    def __init__(self, z, labels, weights, ignore_index, label_smoothing):
         classes = z.shape[-1]
         self.module = module_of(z)
         self.labels, kept = _kept_labels("cross_entropy", labels, classes, ignore_index)
@@ -151,15 +146,13 @@ class _LabelRows:
         self.count = float(len(kept)) if isinstance(per_row, float) else per_row.sum()
         self.at_label = (1 - label_smoothing) * per_row
         self.spread = label_smoothing / classes
+        self.plain = isinstance(self.at_label, float) and self.at_label == 1.0
         self.total = self.at_label  # without smoothing: the same array
         if label_smoothing:
             whole = classes if self.weights is None else self.weights.sum()
             spread = self.spread * whole
             self.total = self.at_label + (spread if self.kept is None else spread * self.kept)
-        self.buffers = None
-        if softmax:
-            self.buffers = SoftmaxPass(z.shape, z.dtype, self.module)
-            softmax_pass_into(self.buffers, z, self.labels)
+        self.buffers = None  # the SoftmaxPass, once label_loss made it
 
     def dense(self, shape, dtype):
         """The (n, C) target rows themselves: at_label at each label plus the smoothing."""
@@ -197,7 +190,7 @@ def label_cross_entropy(
 _latest_rows: list = [None]
 
 
-def _rows_for_vjp(z, labels, weights, ignore_index, label_smoothing):
+def _rows_for_vjp(z, labels, weights, ignore_index, label_smoothing, reduction):
     latest, _latest_rows[0] = _latest_rows[0], None
     if (
         latest is not None
@@ -208,7 +201,9 @@ def _rows_for_vjp(z, labels, weights, ignore_index, label_smoothing):
         and latest[4] == label_smoothing
     ):
         return latest[5]
-    return _LabelRows(z, labels, weights, ignore_index, label_smoothing)
+    rows = _LabelRows(z, labels, weights, ignore_index, label_smoothing)
+    label_loss(rows, z, reduction)  # the pass the gradient reads
+    return rows
 
 
 def _count(rows, reduction):
@@ -216,15 +211,17 @@ def _count(rows, reduction):
 
 
 def label_loss(rows, z, reduction):
-    """label_cross_entropy's value from its _LabelRows."""
-    smoothing_rows = rows.smoothing_rows(z.dtype) if rows.spread else None
+    """label_cross_entropy's value from its _LabelRows (which keep the pass's buffers)."""
+    rows.buffers = SoftmaxPass(z.shape, z.dtype, rows.module)
+    at_label = None if rows.plain else rows.at_label
+    smoothing = rows.spread * rows.smoothing_rows(z.dtype) if rows.spread else None
     count = _count(rows, reduction)
-    return label_loss_from(rows.buffers, count, rows.at_label, rows.spread, smoothing_rows)
+    return label_loss_into(rows.buffers, z, rows.labels, count, at_label, smoothing)
 
 
 @label_cross_entropy.vjp
 def _(g, out, z, labels, weights=None, ignore_index=-100, label_smoothing=0.0, reduction="mean"):
-    rows = _rows_for_vjp(z, labels, weights, ignore_index, label_smoothing)
+    rows = _rows_for_vjp(z, labels, weights, ignore_index, label_smoothing, reduction)
     return label_grad(rows, g, z, reduction), None, None
 
 
@@ -242,9 +239,7 @@ def label_grad(rows, g, z, reduction):
 @label_cross_entropy.graph_vjp
 def _(g, out, z, labels, weights=None, ignore_index=-100, label_smoothing=0.0, reduction="mean"):
     array = values(z)
-    rows = _LabelRows(
-        array, values(labels), values(weights), ignore_index, label_smoothing, softmax=False
-    )
+    rows = _LabelRows(array, values(labels), values(weights), ignore_index, label_smoothing)
     scale = g / rows.count if reduction == "mean" else g
     total = rows.total
     if getattr(total, "ndim", 0):
