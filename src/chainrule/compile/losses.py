@@ -84,7 +84,7 @@ class ElementwiseKernel:
 class EagerLoss:
     """The loss on the model's output as the eager step computes it (a graph of the loss
     alone, its backward), for plans that must give the eager step's bits (Plan.exact); the
-    one-pass kernel still checks the targets."""
+    elementwise kernel still checks the targets."""
 
     def __init__(self, loss_fn, kernel):
         self.loss_fn, self.kernel = loss_fn, kernel
