@@ -96,3 +96,28 @@ def test_the_gradient_pass_takes_per_row_weights_as_arrays():
     want = (softmax - np.eye(3)[y]) * (at_label / 3.5)[:, None]
     np.testing.assert_allclose(grad, want, rtol=1e-14, atol=1e-16)
     assert (grad[1] == 0).all()
+
+
+@pytest.mark.parametrize("dtype", FLOATS)
+def test_a_plain_mlps_fused_step_reports_the_eager_loss_and_logit_gradient(dtype):
+    """On the fused road (no BatchNorm: bias gradients summed another way) the first step's loss
+    and the last layer's weight gradient, which only the loss gradient feeds, are eager's bits."""
+    from training_steps import train_step
+
+    from chainrule import nn, optim
+
+    rng = np.random.default_rng(7)
+    X, y = rng.standard_normal((16, 5)).astype(dtype), rng.integers(0, 3, 16)
+    results = []
+    for compiled in (True, False):
+        cr.manual_seed(3)
+        model = nn.Sequential(nn.Linear(5, 8), nn.ReLU(), nn.Linear(8, 3)).to(dtype)
+        opt = optim.SGD(model.parameters(), lr=0.1)
+        step = cr.compile_step(model, F.cross_entropy, opt) if compiled else None
+        loss = train_step(step, model, opt, F.cross_entropy, X, y)
+        if compiled:
+            assert step.road == "fused", step.reason
+        results.append((loss, model[2].weight.grad.copy()))
+    (loss, grad), (eager_loss, eager_grad) = results
+    assert loss == eager_loss
+    assert_same_bits(grad, eager_grad)
