@@ -77,8 +77,8 @@ def label_loss_into(buffers, z, labels, count, at_label=None, smoothing=None):
     """Cross-entropy's value for logits z and labels in range, its intermediates written into
     `buffers` (a SoftmaxPass of z's shape and dtype, which label_grad_into reads next): each
     row's maximum, z shifted by it, exp, the row sums and their logs, the shifted logit at
-    each label; then Σ at_label·(log Σ exp − that logit) (at_label None: 1), plus
-    Σ smoothing·(log Σ exp − shifted) for label smoothing (its (n, C) weights), / count."""
+    each label; then Σ at_label·(log Σ exp − that logit) (at_label None: 1), plus for label
+    smoothing (v, Σv, kept): Σ kept·v·(log Σ exp − shifted) (kept None: all), / count."""
     b = buffers
     picked = xp.add(b.offsets, labels, out=b.picked, casting="unsafe")
     if not native.cross_entropy_shift(b.shifted, b.row_max, b.picks, z, picked):
@@ -90,10 +90,13 @@ def label_loss_into(buffers, z, labels, count, at_label=None, smoothing=None):
     per_row = xp.subtract(b.log_sum, b.picks, out=b.picks)  # −log p at each label
     if at_label is not None:
         per_row *= at_label
-    loss = xp.dot(per_row, b.ones_n)
-    if smoothing is not None:
-        loss = loss + (smoothing * (b.log_sum[:, None] - b.shifted)).sum()
-    return loss / count
+    if smoothing is not None:  # Σ_c v_c·(−log p_c) = log Σ exp · Σv − shifted·v, per kept row
+        v, v_sum, kept = smoothing
+        spread = xp.subtract(b.log_sum * v_sum, xp.dot(b.shifted, v), out=b.row_max)
+        if kept is not None:
+            spread *= kept
+        per_row += spread
+    return xp.dot(per_row, b.ones_n) / count
 
 
 def gradient_scales(g, dtype, count, total=1.0, at_label=1.0):
@@ -150,7 +153,7 @@ class _LabelRows:
         self.total = self.at_label  # without smoothing: the same array
         if label_smoothing:
             whole = classes if self.weights is None else self.weights.sum()
-            spread = self.spread * whole
+            self.spread_sum = spread = self.spread * whole
             self.total = self.at_label + (spread if self.kept is None else spread * self.kept)
         self.buffers = None  # the SoftmaxPass, once label_loss made it
 
@@ -212,9 +215,12 @@ def _count(rows, reduction):
 
 def label_loss(rows, z, reduction):
     """label_cross_entropy's value from its _LabelRows (which keep the pass's buffers)."""
-    rows.buffers = SoftmaxPass(z.shape, z.dtype, rows.module)
+    rows.buffers = b = SoftmaxPass(z.shape, z.dtype, rows.module)
     at_label = None if rows.plain else rows.at_label
-    smoothing = rows.spread * rows.smoothing_rows(z.dtype) if rows.spread else None
+    smoothing = None
+    if rows.spread:  # each class's smoothing weight, their sum, the kept rows
+        v = rows.spread * (b.ones_c if rows.weights is None else rows.weights)
+        smoothing = (v, rows.spread_sum, rows.kept)
     count = _count(rows, reduction)
     return label_loss_into(rows.buffers, z, rows.labels, count, at_label, smoothing)
 
