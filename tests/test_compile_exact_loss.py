@@ -99,15 +99,18 @@ def test_the_gradient_pass_takes_per_row_weights_as_arrays():
 
 
 @pytest.mark.parametrize("dtype", FLOATS)
-def test_a_plain_mlps_fused_step_reports_the_eager_loss_and_logit_gradient(dtype):
+@pytest.mark.parametrize("label_dtype", [np.int64, np.int32, np.uint8, np.uint64])
+def test_a_plain_mlps_fused_step_reports_the_eager_loss_and_logit_gradient(dtype, label_dtype):
     """On the fused road (no BatchNorm: bias gradients summed another way) the first step's loss
-    and the last layer's weight gradient, which only the loss gradient feeds, are eager's bits."""
+    and the last layer's weight gradient, which only the loss gradient feeds, are eager's bits,
+    for labels of any integer dtype."""
     from training_steps import train_step
 
     from chainrule import nn, optim
 
     rng = np.random.default_rng(7)
-    X, y = rng.standard_normal((16, 5)).astype(dtype), rng.integers(0, 3, 16)
+    X = rng.standard_normal((16, 5)).astype(dtype)
+    y = rng.integers(0, 3, 16).astype(label_dtype)
     results = []
     for compiled in (True, False):
         cr.manual_seed(3)

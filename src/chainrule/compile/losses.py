@@ -52,7 +52,7 @@ class CrossEntropyKernel:
             self.valid.take(y.view(_UNSIGNED[dtype.itemsize]) if kind == "i" else y)
         except IndexError:
             return None
-        return y
+        return y if kind == "i" or dtype.itemsize < 8 else y.astype(xp.intp)
 
     def __call__(self, z, y):
         loss = label_loss_into(self.buffers, z, y, self.count)

@@ -74,13 +74,14 @@ def _row_max(z, out):
 
 
 def label_loss_into(buffers, z, labels, count, at_label=None, smoothing=None):
-    """Cross-entropy's value for logits z and labels in range, its intermediates written into
+    """Cross-entropy's value for logits z and labels in range (signed, or unsigned of fewer
+    than 64 bits: added to intp offsets), its intermediates written into
     `buffers` (a SoftmaxPass of z's shape and dtype, which label_grad_into reads next): each
     row's maximum, z shifted by it, exp, the row sums and their logs, the shifted logit at
     each label; then Σ at_label·(log Σ exp − that logit) (at_label None: 1), plus for label
     smoothing (v, Σv, kept): Σ kept·v·(log Σ exp − shifted) (kept None: all), / count."""
     b = buffers
-    picked = xp.add(b.offsets, labels, out=b.picked, casting="unsafe")
+    picked = xp.add(b.offsets, labels, out=b.picked)
     if not native.cross_entropy_shift(b.shifted, b.row_max, b.picks, z, picked):
         xp.subtract(z, _row_max(z, b.row_max)[:, None], out=b.shifted)
         b.shifted.reshape(-1).take(picked, out=b.picks)
@@ -130,6 +131,9 @@ def label_grad_into(buffers, factor, label_step):
 # --- the primitive ------------------------------------------------------------------------
 
 
+_UINT64 = xp.dtype(xp.uint64)
+
+
 class _LabelRows:
     """What the value and the VJP share: the flat labels and each row's target weight at its
     label (`at_label`) and in all (`total`), in z's dtype, and the SoftmaxPass of z the
@@ -140,6 +144,8 @@ class _LabelRows:
         classes = z.shape[-1]
         self.module = module_of(z)
         self.labels, kept = _kept_labels("cross_entropy", labels, classes, ignore_index)
+        if self.labels.dtype == _UINT64:  # in range: exact as intp, which the offsets are
+            self.labels = self.labels.astype(self.module.intp)
         self.weights = None if weights is None else weights.astype(z.dtype, copy=False)
         per_row = 1.0 if self.weights is None else self.weights[self.labels]
         all_kept = unchecked_labels(classes, ignore_index) or kept.all()
