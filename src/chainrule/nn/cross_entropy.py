@@ -75,10 +75,10 @@ def _row_max(z, out):
 
 def label_loss_into(buffers, z, labels, count, at_label=None, smoothing=None):
     """Cross-entropy's value for logits z and labels in range (signed, or unsigned of fewer
-    than 64 bits: added to intp offsets), its intermediates written into
-    `buffers` (a SoftmaxPass of z's shape and dtype, which label_grad_into reads next): each
-    row's maximum, z shifted by it, exp, the row sums and their logs, the shifted logit at
-    each label; then Σ at_label·(log Σ exp − that logit) (at_label None: 1), plus for label
+    than 64 bits: they are added to intp offsets), its intermediates written into `buffers`
+    (a SoftmaxPass of z's shape and dtype, which label_grad_into reads next): each row's
+    maximum, z shifted by it, exp, the row sums and their logs, the shifted logit at each
+    label; then Σ at_label·(log Σ exp − that logit) (at_label None: 1), plus for label
     smoothing (v, Σv, kept): Σ kept·v·(log Σ exp − shifted) (kept None: all), / count."""
     b = buffers
     picked = xp.add(b.offsets, labels, out=b.picked)
@@ -105,7 +105,7 @@ def gradient_scales(g, dtype, count, total=1.0, at_label=1.0):
     gradient (softmax·total − at_label at the label)·scale, scale = g / count, is
     exp · (factor / row_sum) less label_step at each label (label_grad_into), with factor =
     total·scale and label_step = at_label·scale. Python numbers where they are one number on
-    the host, as the compiled passes take them (each is rounded to `dtype` where used)."""
+    the host, as the compiled passes take them (values of `dtype`, so exactly)."""
     host = type(g) is xp.ndarray or isinstance(g, (xp.generic, float, int))
     g = dtype.type(g) if host else g.astype(dtype, copy=False)
     scale = g / count
