@@ -1,6 +1,7 @@
-"""The fused cross-entropy's compiled passes (chainrule.native.cross_entropy_shift and
-_normalize) against the NumPy path of compile/losses.py's CrossEntropyKernel: the same bits for
-the loss and the gradient, and nothing written when they decline."""
+"""Cross-entropy's compiled passes (chainrule.native.cross_entropy_shift and _normalize)
+against the NumPy path of nn/cross_entropy.py's buffer forms, as compile/losses.py's
+CrossEntropyKernel runs them: the same bits for the loss and the gradient, and nothing written
+when they decline."""
 
 import numpy as np
 import pytest

@@ -392,7 +392,7 @@ static struct PyModuleDef module = {PyModuleDef_HEAD_INIT, "_native", NULL, -1, 
 /* native.py refuses a module whose VERSION is not its own: an editable install keeps the
  * .so built from an older _native.c until it is reinstalled. Bump both with any change to the
  * functions or their arguments. */
-#define VERSION 8
+#define VERSION 9
 
 PyMODINIT_FUNC PyInit__native(void) {
     PyObject *m = PyModule_Create(&module);

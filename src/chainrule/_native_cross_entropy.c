@@ -1,5 +1,5 @@
-/* The elementwise passes of the fused road's softmax cross-entropy (compile/losses.py's
- * CrossEntropyKernel) around NumPy's exp, log and BLAS row sums, which stay NumPy's: each
+/* The elementwise passes of label cross-entropy's arithmetic (nn/cross_entropy.py, the
+ * eager primitive's and the compiled step's) around NumPy's exp, log and BLAS row sums: each
  * pass is the NumPy path's operations in its order and precision (bit-identical,
  * tests/test_native_cross_entropy.py), in one call where NumPy makes three. */
 #include "_native.h"
@@ -21,16 +21,18 @@
         }                                                                                    \
         for (Py_ssize_t r = 0; r < rows; r++) picked_logits[r] = shifted[picked[r]];         \
     }                                                                                        \
-    /* grad := grad / (row_sum · inverse_scale), then grad at the labels −= scale */          \
+    /* factors := factor / row_sum, grad := grad · factors (per row), then at the labels     \
+     * grad −= label_step */                                                                 \
     static void ce_normalize_##T(T *restrict grad, const T *restrict row_sum,                \
-                                 T *restrict scaled_sum, const Py_ssize_t *restrict picked,  \
-                                 Py_ssize_t rows, Py_ssize_t classes, double inverse_scale,  \
-                                 double scale) {                                             \
-        for (Py_ssize_t r = 0; r < rows; r++) scaled_sum[r] = row_sum[r] * (T)inverse_scale; \
+                                 T *restrict factors, const Py_ssize_t *restrict picked,     \
+                                 Py_ssize_t rows, Py_ssize_t classes, double factor,         \
+                                 double label_step) {                                        \
+        for (Py_ssize_t r = 0; r < rows; r++) factors[r] = (T)factor / row_sum[r];           \
         for (Py_ssize_t r = 0; r < rows; r++)                                                \
             for (Py_ssize_t c = 0; c < classes; c++)                                         \
-                grad[r * classes + c] = grad[r * classes + c] / scaled_sum[r];               \
-        for (Py_ssize_t r = 0; r < rows; r++) grad[picked[r]] = grad[picked[r]] - (T)scale;  \
+                grad[r * classes + c] = grad[r * classes + c] * factors[r];                  \
+        for (Py_ssize_t r = 0; r < rows; r++)                                                \
+            grad[picked[r]] = grad[picked[r]] - (T)label_step;                               \
     }
 
 DEFINE_CROSS_ENTROPY(float)
@@ -91,12 +93,12 @@ PyObject *cross_entropy_shift(PyObject *self, PyObject *args) {
     return PyBool_FromLong(ok);
 }
 
-/* cross_entropy_normalize(grad, scaled_sum, row_sum, picked, inverse_scale, scale) -> bool */
+/* cross_entropy_normalize(grad, factors, row_sum, picked, factor, label_step) -> bool */
 PyObject *cross_entropy_normalize(PyObject *self, PyObject *args) {
     PyObject *o[3], *picked_object;
-    double inverse_scale, scale;
-    if (!PyArg_ParseTuple(args, "OOOOdd", &o[0], &o[1], &o[2], &picked_object, &inverse_scale,
-                          &scale))
+    double factor, label_step;
+    if (!PyArg_ParseTuple(args, "OOOOdd", &o[0], &o[1], &o[2], &picked_object, &factor,
+                          &label_step))
         return NULL;
     Py_buffer views[3], picked;
     Py_ssize_t rows, classes;
@@ -107,10 +109,10 @@ PyObject *cross_entropy_normalize(PyObject *self, PyObject *args) {
         Py_BEGIN_ALLOW_THREADS
         if (views[0].format[0] == 'f')
             ce_normalize_float(views[0].buf, views[2].buf, views[1].buf, picked.buf, rows,
-                               classes, inverse_scale, scale);
+                               classes, factor, label_step);
         else
             ce_normalize_double(views[0].buf, views[2].buf, views[1].buf, picked.buf, rows,
-                                classes, inverse_scale, scale);
+                                classes, factor, label_step);
         Py_END_ALLOW_THREADS
         PyBuffer_Release(&picked);
     }

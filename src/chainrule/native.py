@@ -18,7 +18,7 @@ import warnings
 
 from .engine import backend
 
-VERSION = 8  # _native.c's VERSION: the functions and arguments this module calls
+VERSION = 9  # _native.c's VERSION: the functions and arguments this module calls
 
 
 def _checked(module):
@@ -228,13 +228,13 @@ def cross_entropy_shift(shifted, row_max, picked_logits, z, picked) -> bool:
     return _enabled and _native.cross_entropy_shift(shifted, row_max, picked_logits, z, picked)
 
 
-def cross_entropy_normalize(grad, scaled_sum, row_sum, picked, inverse_scale, scale) -> bool:
-    """scaled_sum := row_sum · inverse_scale, grad := grad / scaled_sum (per row), then
-    grad.flat[picked] −= scale."""
+def cross_entropy_normalize(grad, factors, row_sum, picked, factor, label_step) -> bool:
+    """factors := factor / row_sum, grad := grad · factors (per row), then
+    grad.flat[picked] −= label_step."""
     return (
         _enabled
-        and _plain(inverse_scale, scale)
+        and _plain(factor, label_step)
         and _native.cross_entropy_normalize(
-            grad, scaled_sum, row_sum, picked, float(inverse_scale), float(scale)
+            grad, factors, row_sum, picked, float(factor), float(label_step)
         )
     )

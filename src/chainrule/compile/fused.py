@@ -19,7 +19,7 @@ from .kernels import (
     kernel_factories,
     observer_of,
 )
-from .losses import CrossEntropyKernel, EagerLoss, ExactCrossEntropyKernel, loss_kernel
+from .losses import CrossEntropyKernel, EagerLoss, loss_kernel
 
 __all__ = ["FusedRoad", "Plan", "flatten_layers", "fused_support"]
 
@@ -29,16 +29,14 @@ class Plan:
 
     A plan with a BatchNorm1d is `exact`: the eager step's numbers bit for bit (Linear's
     bias gradient summed, and the loss computed, as eagerly), as the traced road gives them;
-    a plain MLP keeps the faster one-pass sums (the same up to rounding)."""
+    a plain MLP keeps the faster bias sums (BLAS products with ones: the same up to
+    rounding). The cross-entropy kernel gives the eager loss's bits in both."""
 
     def __init__(self, kernels, loss, loss_fn):
         self.exact = any(isinstance(k, BatchNormKernel) for k in kernels)
         if self.exact:
-            loss = (
-                ExactCrossEntropyKernel(loss, loss.reduction)
-                if isinstance(loss, CrossEntropyKernel)
-                else EagerLoss(loss_fn, loss)
-            )
+            if not isinstance(loss, CrossEntropyKernel):  # that one gives eager's bits
+                loss = EagerLoss(loss_fn, loss)
             for kernel in kernels:
                 if isinstance(kernel, LinearKernel):
                     kernel.exact = True

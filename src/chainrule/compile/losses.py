@@ -1,5 +1,7 @@
 """The loss kernels of a compiled step: the loss value and its gradient with respect to the
-model's output in one pass (the fused softmax cross-entropy: (softmax(z) − onehot(y)) / n).
+model's output in one call. Cross-entropy runs label_cross_entropy's own buffer forms
+(nn/cross_entropy.py) on kept buffers, so it gives the eager step's bits; the elementwise
+losses apply their rule and reduce.
 
 `loss_kernel(loss_fn)` gives a factory `make(out_shape, dtype)` for the losses the tape
 supports with their default options (reduction 'mean' or 'sum'), or None. A kernel's
@@ -12,70 +14,49 @@ from __future__ import annotations
 
 import math
 
-from .. import native
 from ..engine.backend import xp
+from ..nn.cross_entropy import (
+    SoftmaxPass,
+    gradient_scales,
+    label_grad_into,
+    label_loss_into,
+)
 from ..nn.primitives import bce_with_logits
+
+_UNSIGNED = {size: xp.dtype(f"u{size}") for size in (1, 2, 4, 8)}
 
 
 class CrossEntropyKernel:
-    """Softmax cross-entropy of (n, C) logits against integer labels in [0, C).
+    """Softmax cross-entropy of (n, C) logits against integer labels in [0, C), by
+    label_cross_entropy's own arithmetic (nn/cross_entropy.py) on buffers kept across steps:
+    the eager step's value and gradient for the seed 1, bit for bit.
 
-    NOTE: row sums are products with a vector of ones (BLAS gemv), and the label check a
-    `take` that raises on a bad label: NumPy's reductions cost several microseconds each on
-    arrays this small, a third of a tiny model's step."""
+    NOTE: the label check is a `take` that raises on a bad label: NumPy's reductions cost
+    several microseconds each on arrays this small, a third of a tiny model's step."""
 
     def __init__(self, out_shape, dtype, reduction):
-        n, self.classes = out_shape
-        self.shifted = xp.empty(out_shape, dtype)
-        self.grad = xp.empty(out_shape, dtype)
-        self.shifted_flat, self.grad_flat = self.shifted.reshape(-1), self.grad.reshape(-1)
-        self.row_max = xp.empty(n, dtype)
-        self.row_sum = xp.empty(n, dtype)
-        self.ones_n, self.ones_c = xp.ones(n, dtype), xp.ones(self.classes, dtype)
-        self.offsets = xp.arange(n) * self.classes  # flat index of each row's first class
-        self.picked = xp.empty(n, xp.intp)
-        self.picks = xp.empty(n, dtype)  # the shifted logit at each row's label
-        self.valid = xp.zeros(self.classes, xp.int8)  # indexed by the labels to check them
-        self.scale = 1.0 / n if reduction == "mean" else 1.0
-        self.inverse = 1.0 / self.scale
-        self.reduction = reduction
+        n, classes = out_shape
+        self.buffers = SoftmaxPass(out_shape, dtype)
+        self.valid = xp.zeros(classes, xp.int8)  # indexed by the labels to check them
+        self.labels_shape = (n,)
+        self.count = float(n) if reduction == "mean" else 1.0
+        seed = xp.ones((), dtype)  # the gradient backward() starts from
+        _, self.factor, self.label_step = gradient_scales(seed, xp.dtype(dtype), self.count)
 
     def target(self, y):
-        kind = y.dtype.kind
-        if kind not in "iu" or y.shape != self.offsets.shape or not len(y):
+        dtype = y.dtype
+        kind = dtype.kind
+        if kind not in "iu" or y.shape != self.labels_shape or not len(y):
             return None
         try:  # viewed as unsigned, a negative label is too large as well
-            self.valid.take(y.view(f"u{y.dtype.itemsize}") if kind == "i" else y)
+            self.valid.take(y.view(_UNSIGNED[dtype.itemsize]) if kind == "i" else y)
         except IndexError:
             return None
-        return y
-
-    def _row_max(self, z):
-        if self.classes <= 4:  # a few columns: elementwise maxima beat a reduction
-            out = xp.maximum(z[:, 0], z[:, -1], out=self.row_max)
-            for c in range(1, self.classes - 1):
-                xp.maximum(out, z[:, c], out=out)
-            return out
-        return z.max(axis=1, out=self.row_max)
+        return y if kind == "i" or dtype.itemsize < 8 else y.astype(xp.intp)
 
     def __call__(self, z, y):
-        shifted, grad, row_sum, label_logits = self.shifted, self.grad, self.row_sum, self.picks
-        picked = xp.add(self.offsets, y, out=self.picked)  # flat indices of the labels
-        if not native.cross_entropy_shift(shifted, self.row_max, label_logits, z, picked):
-            xp.subtract(z, self._row_max(z)[:, None], out=shifted)
-            self.shifted_flat.take(picked, out=label_logits)
-        xp.exp(shifted, out=grad)
-        xp.dot(grad, self.ones_c, out=row_sum)
-        # (softmax − onehot)·scale, the scale folded into the division.
-        inverse = self.inverse
-        if not native.cross_entropy_normalize(
-            grad, self.row_max, row_sum, picked, inverse, self.scale
-        ):
-            scaled_sum = xp.multiply(row_sum, inverse, out=self.row_max)
-            xp.divide(grad, scaled_sum[:, None], out=grad)
-            self.grad_flat[picked] -= self.scale
-        per_row = xp.subtract(xp.log(row_sum, out=row_sum), label_logits, out=label_logits)
-        return float(xp.dot(per_row, self.ones_n)) * self.scale, grad
+        loss = label_loss_into(self.buffers, z, y, self.count)
+        return float(loss), label_grad_into(self.buffers, self.factor, self.label_step)
 
 
 class ElementwiseKernel:
@@ -100,53 +81,10 @@ class ElementwiseKernel:
         return float(values.sum()) * self.scale, grad
 
 
-class ExactCrossEntropyKernel:
-    """Cross-entropy with default options by label_cross_entropy's own arithmetic, for exact
-    plans: the eager step's bits. For labels in range with no weights, smoothing or ignored
-    labels (the one-pass kernel checks the targets), label_loss and label_grad for the seed 1
-    reduce to the NumPy calls below, made on buffers kept across steps: one log-softmax
-    (ops.log_softmax: max, shift, exp, row sums, log), −Σ log p at the labels divided by the
-    count, and exp(log p)·s − s at the labels for the scale s = 1/count (tested bit for bit
-    against label_loss and label_grad)."""
-
-    def __init__(self, kernel, reduction):
-        self.kernel, self.reduction = kernel, reduction
-        n, classes = kernel.shifted.shape
-        dtype = kernel.shifted.dtype
-        self.log_p, self.grad = xp.empty((n, classes), dtype), xp.empty((n, classes), dtype)
-        self.log_p_flat, self.grad_flat = self.log_p.reshape(-1), self.grad.reshape(-1)
-        self.row = xp.empty((n, 1), dtype)  # the log of the row sums
-        self.row_flat, self.row_max = self.row.reshape(-1), xp.empty(n, dtype)
-        self.picked_log_p = xp.empty(n, dtype)
-        self.at_label = xp.empty(n, xp.intp)  # the flat index of each row's label
-        self.count = float(n) if reduction == "mean" else 1.0
-        seed = xp.ones((), dtype)  # the backward's seed gradient, as label_grad scales it
-        self.scale = seed / self.count if reduction == "mean" else seed
-
-    def target(self, y):
-        return self.kernel.target(y)
-
-    def __call__(self, z, y):
-        log_p, grad, row, picked = self.log_p, self.grad, self.row, self.picked_log_p
-        at_label = xp.add(self.kernel.offsets, y, out=self.at_label)
-        # log_p := z − the row's maximum (the picked at the labels), then − log Σ exp.
-        if not native.cross_entropy_shift(log_p, self.row_max, picked, z, at_label):
-            xp.subtract(z, z.max(axis=-1, keepdims=True, out=row), out=log_p)
-            self.log_p_flat.take(at_label, out=picked)
-        xp.exp(log_p, out=grad).sum(axis=-1, keepdims=True, out=row)
-        xp.subtract(log_p, xp.log(row, out=row), out=log_p)
-        xp.subtract(picked, self.row_flat, out=picked)
-        loss = -picked.sum() / self.count
-        xp.exp(log_p, out=grad)
-        grad *= self.scale
-        self.grad_flat[at_label] -= self.scale
-        return float(loss), grad
-
-
 class EagerLoss:
     """The loss on the model's output as the eager step computes it (a graph of the loss
     alone, its backward), for plans that must give the eager step's bits (Plan.exact); the
-    one-pass kernel still checks the targets."""
+    elementwise kernel still checks the targets."""
 
     def __init__(self, loss_fn, kernel):
         self.loss_fn, self.kernel = loss_fn, kernel

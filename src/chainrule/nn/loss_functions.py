@@ -10,7 +10,8 @@ from ..engine import ops
 from ..engine.backend import array_like, module_of, xp
 from ..engine.primitive import ShapeError
 from ..engine.tensor import Tensor
-from .primitives import bce_probs, bce_with_logits, label_cross_entropy, softmax_cross_entropy
+from .cross_entropy import label_cross_entropy
+from .primitives import bce_probs, bce_with_logits, softmax_cross_entropy
 from .state_ops import LossError, class_targets, label_weights, less, pick_labels
 
 _REDUCTIONS = ("mean", "sum", "none")

@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 
 from .. import native
-from ..engine.backend import dot_matches_matmul, module_of, product, xp
+from ..engine.backend import dot_matches_matmul, product, xp
 from ..engine.ops import (
     exp,
     log,
@@ -23,10 +23,9 @@ from ..engine.ops import (
     softplus,
     tanh,
 )
-from ..engine.primitive import ShapeError, on, primitive, values
-from ..engine.tensor import is_grad_enabled, unbroadcast
+from ..engine.primitive import ShapeError, on, primitive
+from ..engine.tensor import unbroadcast
 from .erf import erf
-from .state_ops import _kept_labels, unchecked_labels
 
 # --- linear: z = x Wᵀ + b -----------------------------------------------------------------
 
@@ -276,117 +275,3 @@ def _(g, out, z, q, needs=(True, True)):
     if needs[1]:
         gq = -g * log_p
     return gz, gq
-
-
-# --- cross-entropy against integer labels, reduced ----------------------------------------
-
-
-class _LabelRows:
-    """What the fused cross-entropy's value and VJP share: log softmax(z), the flat labels,
-    and each row's target weight at its label (`at_label`) and in all (`total`), in z's dtype.
-    Both are plain numbers (1.0) in the common case: every label kept, no class weights."""
-
-    def __init__(self, z, labels, weights, ignore_index, label_smoothing):
-        classes = z.shape[-1]
-        self.labels, kept = _kept_labels("cross_entropy", labels, classes, ignore_index)
-        self.log_p = _log_softmax(z)
-        self.weights = None if weights is None else weights.astype(z.dtype, copy=False)
-        per_row = 1.0 if self.weights is None else self.weights[self.labels]
-        all_kept = unchecked_labels(classes, ignore_index) or kept.all()
-        self.kept = None if all_kept else kept.astype(z.dtype)
-        if self.kept is not None:
-            per_row = per_row * self.kept
-        self.count = float(len(kept)) if isinstance(per_row, float) else per_row.sum()
-        self.at_label = (1 - label_smoothing) * per_row
-        self.spread = label_smoothing / classes
-        whole = classes if self.weights is None else self.weights.sum()
-        spread = self.spread * whole
-        self.total = self.at_label + (spread if self.kept is None else spread * self.kept)
-
-    def dense(self, dtype):
-        """The (n, C) target rows themselves: at_label at each label plus the smoothing."""
-        n, classes = self.log_p.shape
-        rows = module_of(self.log_p).zeros((n, classes), dtype)
-        if self.spread:
-            rows += self.spread * self.smoothing_rows(dtype)
-        rows[module_of(self.labels).arange(n), self.labels] += self.at_label
-        return rows
-
-    def smoothing_rows(self, dtype):
-        """Each row's weights before the smoothing factor: kept·w (or kept), shape (n, C)."""
-        rows = module_of(self.log_p).ones((), dtype) if self.weights is None else self.weights
-        return rows if self.kept is None else self.kept[:, None] * rows
-
-
-@primitive
-def label_cross_entropy(
-    z, labels, weights=None, ignore_index=-100, label_smoothing=0.0, reduction="mean"
-):
-    """Cross-entropy of (n, C) logits against n integer labels with torch's options, reduced
-    by 'sum' or 'mean' (over the summed weights of the kept rows).
-
-    NOTE: fused (one forward, one VJP) where the composition of class_targets, label_weights
-    and softmax_cross_entropy makes about ten calls: a small model's step is made of calls."""
-    rows = _LabelRows(z, labels, weights, ignore_index, label_smoothing)
-    if is_grad_enabled():  # else no VJP follows: kept, they would hold z's memory for nothing
-        _latest_rows[0] = (z, labels, weights, ignore_index, label_smoothing, rows)
-    return label_loss(rows, z, label_smoothing, reduction)
-
-
-# The latest forward's _LabelRows, for the VJP that follows it: built from the same arrays and
-# options they are the same numbers, and a small model's step spends a tenth of its time
-# building them (the log-softmax and the label checks).
-_latest_rows: list = [None]
-
-
-def _rows_for_vjp(z, labels, weights, ignore_index, label_smoothing):
-    latest, _latest_rows[0] = _latest_rows[0], None
-    if (
-        latest is not None
-        and latest[0] is z
-        and latest[1] is labels
-        and latest[2] is weights
-        and latest[3] == ignore_index
-        and latest[4] == label_smoothing
-    ):
-        return latest[5]
-    return _LabelRows(z, labels, weights, ignore_index, label_smoothing)
-
-
-def label_loss(rows, z, label_smoothing, reduction):
-    """label_cross_entropy's value from its _LabelRows."""
-    picked = rows.log_p[module_of(z).arange(len(rows.labels)), rows.labels]
-    loss = -(picked * rows.at_label).sum()
-    if label_smoothing:
-        loss -= (label_smoothing / z.shape[-1]) * (rows.log_p * rows.smoothing_rows(z.dtype)).sum()
-    return loss / (rows.count if reduction == "mean" else 1.0)
-
-
-@label_cross_entropy.vjp
-def _(g, out, z, labels, weights=None, ignore_index=-100, label_smoothing=0.0, reduction="mean"):
-    rows = _rows_for_vjp(z, labels, weights, ignore_index, label_smoothing)
-    return label_grad(rows, g, z, label_smoothing, reduction), None, None
-
-
-def label_grad(rows, g, z, label_smoothing, reduction):
-    """label_cross_entropy's gradient with respect to z for the upstream g."""
-    scale = g / rows.count if reduction == "mean" else g
-    # softmax·Σrow − row: the texts' ŷ − y for a one-hot row.
-    total = rows.total * scale
-    grad = xp.exp(rows.log_p)
-    grad *= total[:, None] if getattr(total, "ndim", 0) else total
-    if label_smoothing:
-        grad -= (label_smoothing / z.shape[-1]) * scale * rows.smoothing_rows(z.dtype)
-    grad[module_of(z).arange(len(rows.labels)), rows.labels] -= rows.at_label * scale
-    return grad
-
-
-@label_cross_entropy.graph_vjp
-def _(g, out, z, labels, weights=None, ignore_index=-100, label_smoothing=0.0, reduction="mean"):
-    rows = _LabelRows(values(z), values(labels), values(weights), ignore_index, label_smoothing)
-    scale = g / rows.count if reduction == "mean" else g
-    total = rows.total
-    if getattr(total, "ndim", 0):
-        total = total[:, None]
-    probs = on(exp, on(log_softmax, z, axis=-1))
-    return (probs * total - rows.dense(values(z).dtype)) * scale, None, None
