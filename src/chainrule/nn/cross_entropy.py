@@ -10,7 +10,7 @@ so the two give the same bits:
 - `label_grad_into`: (softmax·total − at_label at the label)·scale over exp, in one pass:
   exp · (total·scale / row sum), then at_label·scale taken off at each label.
 
-NOTE: row sums are products with a vector of ones (BLAS gemv), and the shift, the picks and the
+NOTE: row sums are products with a vector of ones (BLAS gemv; reductions on a GPU), and the shift, the picks and the
 normalization are compiled passes (chainrule.native, bit-identical to the NumPy path, CPU only):
 NumPy's reductions cost several microseconds each on arrays this small, a third of a tiny
 model's step.
@@ -19,7 +19,7 @@ model's step.
 from __future__ import annotations
 
 from .. import native
-from ..engine.backend import module_of, xp
+from ..engine.backend import is_device_array, module_of, xp
 from ..engine.ops import exp, log_softmax
 from ..engine.primitive import on, primitive, values
 from ..engine.tensor import is_grad_enabled
@@ -73,6 +73,14 @@ def _row_max(z, out):
     return z.max(axis=1, out=out)
 
 
+def _dot(a, v, out=None):
+    """a·v for a matrix or vector a and a vector v: BLAS on the host; on a GPU a product and a
+    reduction (CuPy's dot calls cuBLAS, which a CUDA graph's capture refuses)."""
+    if is_device_array(a):
+        return (a * v).sum(axis=-1, out=out)
+    return xp.dot(a, v, out=out)
+
+
 def label_loss_into(buffers, z, labels, count, at_label=None, smoothing=None):
     """Cross-entropy's value for logits z and labels in range (signed, or unsigned of fewer
     than 64 bits: they are added to intp offsets), its intermediates written into `buffers`
@@ -86,18 +94,18 @@ def label_loss_into(buffers, z, labels, count, at_label=None, smoothing=None):
         xp.subtract(z, _row_max(z, b.row_max)[:, None], out=b.shifted)
         b.shifted.reshape(-1).take(picked, out=b.picks)
     xp.exp(b.shifted, out=b.exp)
-    xp.dot(b.exp, b.ones_c, out=b.row_sum)
+    _dot(b.exp, b.ones_c, out=b.row_sum)
     xp.log(b.row_sum, out=b.log_sum)
     per_row = xp.subtract(b.log_sum, b.picks, out=b.picks)  # −log p at each label
     if at_label is not None:
         per_row *= at_label
     if smoothing is not None:  # Σ_c v_c·(−log p_c) = log Σ exp · Σv − shifted·v, per kept row
         v, v_sum, kept = smoothing
-        spread = xp.subtract(b.log_sum * v_sum, xp.dot(b.shifted, v), out=b.row_max)
+        spread = xp.subtract(b.log_sum * v_sum, _dot(b.shifted, v), out=b.row_max)
         if kept is not None:
             spread *= kept
         per_row += spread
-    return xp.dot(per_row, b.ones_n) / count
+    return _dot(per_row, b.ones_n) / count
 
 
 def gradient_scales(g, dtype, count, total=1.0, at_label=1.0):
