@@ -124,3 +124,31 @@ def test_a_plain_mlps_fused_step_reports_the_eager_loss_and_logit_gradient(dtype
     (loss, grad), (eager_loss, eager_grad) = results
     assert loss == eager_loss
     assert_same_bits(grad, eager_grad)
+
+
+@pytest.mark.parametrize(
+    "labels",
+    [
+        np.array([0, 1, -1, 2] * 4, np.int64),
+        np.array([0, 1, -3, 2] * 4, np.int64),
+        np.array([0, 1, 3, 2] * 4, np.int32),
+        np.array([0, 1, 2**64 - 1, 2] * 4, np.uint64),
+        np.array([0, 1, 2**63, 2] * 4, np.uint64),
+    ],
+    ids=["int64 -1", "int64 -C", "int32 C", "uint64 max", "uint64 2**63"],
+)
+def test_a_label_out_of_range_raises_the_eager_error_through_compile_step(labels):
+    """The kernel declines the batch (a negative label must not index the row before), so the
+    eager step runs and raises what F.cross_entropy raises."""
+    from chainrule import nn, optim
+
+    X = np.random.default_rng(0).standard_normal((16, 5)).astype(np.float32)
+    model = nn.Sequential(nn.Linear(5, 8), nn.ReLU(), nn.Linear(8, 3))
+    step = cr.compile_step(model, F.cross_entropy, optim.SGD(model.parameters(), lr=0.1))
+    weights = [p.data.copy() for p in model.parameters()]
+    with pytest.raises(cr.nn.LossError, match="out of bounds"):
+        step(X, labels)
+    for p, before in zip(model.parameters(), weights):
+        np.testing.assert_array_equal(p.data, before)
+    kernel = CrossEntropyKernel((16, 3), np.dtype(np.float32), "mean")
+    assert kernel.target(labels) is None

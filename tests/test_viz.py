@@ -254,13 +254,17 @@ def test_step_recorder_norms_are_each_squares_root_whatever_the_mix():
     rows += [(first, [np.float32(rng.random()), None])]
     rows += [(first, [np.float32(rng.random()), np.float64(rng.random())])]
     rows += [(second, [np.float64(rng.random()) for _ in range(3)]) for _ in range(2)]
+    rows += [(second, [np.float64(rng.random()), None, np.float64(rng.random())])]
     steps = viz.StepRecorder()
     expected: dict = {}
     for i, (params, squares) in enumerate(rows):
         steps.on_after_backward(State(i, params, squares))
         for (name, _), square in zip(params, squares):
-            if square is not None:
-                expected.setdefault(name, [float("nan")] * i).append(float(np.sqrt(square)))
+            if square is not None:  # NaN at the steps without this gradient
+                series = expected.setdefault(name, [])
+                series += [float("nan")] * (i - len(series)) + [float(np.sqrt(square))]
+    for series in expected.values():
+        series += [float("nan")] * (len(rows) - len(series))
     assert steps.grad_norm.keys() == expected.keys()
     for name, norms in expected.items():
         np.testing.assert_array_equal(steps.grad_norm[name], norms)

@@ -13,7 +13,7 @@ import contextlib
 import os
 import tempfile
 from collections.abc import Callable
-from concurrent.futures import Future
+from concurrent.futures import Future, ThreadPoolExecutor
 from typing import IO, Any
 
 __all__ = ["BackgroundWriter", "atomic_write", "atomic_write_bytes", "atomic_write_text"]
@@ -112,8 +112,6 @@ class BackgroundWriter:
     """
 
     def __init__(self):
-        from concurrent.futures import ThreadPoolExecutor
-
         self._pool = ThreadPoolExecutor(1, thread_name_prefix="chainrule-writer")
         self._job: Future | None = self._pool.submit(lambda: None)
 

@@ -295,3 +295,27 @@ def test_every_callback_is_closed_when_one_fails_to_close(rng):
         cr.fit(model, nn.CrossEntropyLoss(), optim.SGD(model.parameters(), lr=0.1), X, y,
                epochs=1, callbacks=[FailsToClose(), Records()], verbose=0)
     assert closed == [True]
+
+
+def test_model_checkpoint_saves_from_hooks_of_a_loop_of_ones_own(rng, tmp_path):
+    """Its own writer is made when first needed (a loop that skips on_train_begin), one per
+    callback until close(), and again after close() for a second fit."""
+
+    class Grab(cr.callbacks.Callback):
+        def on_epoch_end(self, state):
+            self.state = state
+
+    model, X, y = _setup(rng)
+    grab = Grab()
+    cr.fit(model, nn.CrossEntropyLoss(), optim.SGD(model.parameters(), lr=0.1), X, y,
+           epochs=1, batch_size=10, callbacks=[grab], verbose=0)
+    saver = cr.callbacks.ModelCheckpoint(str(tmp_path / "ckpt-{epoch}.safetensors"), keep_last=5)
+    saver.on_epoch_end(grab.state)
+    writer = saver.writer
+    saver.on_train_begin(grab.state)
+    assert saver.writer is writer  # not a second one
+    saver.close()
+    assert os.listdir(tmp_path) == ["ckpt-1.safetensors"]
+    cr.fit(model, nn.CrossEntropyLoss(), optim.SGD(model.parameters(), lr=0.1), X, y,
+           epochs=2, batch_size=10, callbacks=[saver], verbose=0)
+    assert sorted(os.listdir(tmp_path)) == ["ckpt-1.safetensors", "ckpt-2.safetensors"]

@@ -102,3 +102,29 @@ def test_samples_per_epoch_sets_the_interval_from_the_epoch_length(rng):
     assert records[0] == records[1] and records[1]["epoch"] == [0, 1]
     with pytest.raises(ValueError, match="samples_per_epoch must be at least 1"):
         GradientMonitor(samples_per_epoch=0)
+
+
+def test_update_ratio_when_the_optimizer_rebuilds_its_buffers_during_a_step(rng):
+    """A fused optimizer that drops its flat buffers in the middle of a step (here:
+    load_state_dict in a callback) records the same ratios as a plain one."""
+
+    class Reload(cr.callbacks.Callback):
+        def on_after_backward(self, state):
+            if state.step in (0, 6):
+                state.optimizer.load_state_dict(state.optimizer.state_dict())
+
+    X = rng.normal(size=(64, 5)).astype(np.float32)
+    y = rng.integers(0, 3, size=64)
+    records = []
+    for fused in (False, True):
+        cr.manual_seed(1)
+        model = nn.Sequential(nn.Linear(5, 8), nn.ReLU(), nn.Linear(8, 3))
+        opt = optim.Adam(model.parameters(), lr=0.05, fused=fused)
+        monitor = GradientMonitor(warn=False)
+        cr.fit(model, nn.CrossEntropyLoss(), opt, X, y, epochs=2, batch_size=16, verbose=0,
+               callbacks=[monitor, Reload()], compile=False)
+        records.append(monitor.record["update_ratio"])
+    plain, fused = records
+    for name in plain:
+        np.testing.assert_allclose(fused[name], plain[name], rtol=1e-5)
+        assert min(plain[name]) > 0

@@ -10,10 +10,10 @@ so the two give the same bits:
 - `label_grad_into`: (softmax·total − at_label at the label)·scale over exp, in one pass:
   exp · (total·scale / row sum), then at_label·scale taken off at each label.
 
-NOTE: row sums are products with a vector of ones (BLAS gemv; reductions on a GPU), and the shift, the picks and the
-normalization are compiled passes (chainrule.native, bit-identical to the NumPy path, CPU only):
-NumPy's reductions cost several microseconds each on arrays this small, a third of a tiny
-model's step.
+NOTE: row sums are products with a vector of ones (BLAS gemv; reductions on a GPU), and the
+shift, the picks and the normalization are compiled passes (chainrule.native, bit-identical to
+the NumPy path, CPU only): NumPy's reductions cost several microseconds each on arrays this
+small, a third of a tiny model's step.
 """
 
 from __future__ import annotations

@@ -5,9 +5,8 @@ gradient norm (state.grad_norm): one dot product per parameter, summed exactly, 
 does not depend on where the gradients live (a compiled step's flat buffer or arrays of their
 own). Before each step it keeps a copy of the weights (they produced a finite loss and finite
 gradients), so that when training diverges the model goes back to its last finite weights
-before DivergenceError is raised. When the weights are views of one flat buffer, as a fused
-optimizer makes them, one copy over that buffer does instead: the optimizer says which
-buffers those are (Optimizer.flat_buffers).
+before DivergenceError is raised (weights_copy.WeightsCopy: one copy over the optimizer's
+flat buffer when the weights are its views).
 """
 
 from __future__ import annotations
@@ -18,6 +17,7 @@ import numpy as np
 
 from ..engine.tensor import ChainruleError
 from .callbacks.base import Callback
+from .weights_copy import WeightsCopy
 
 __all__ = ["DivergenceError", "DivergenceGuard"]
 
@@ -50,17 +50,10 @@ class DivergenceGuard(Callback):
     order = -200
 
     def __init__(self):
-        self._last_finite = None
+        self._last_finite = WeightsCopy()
 
     def on_train_begin(self, state):
-        self._last_finite = [p.data.copy() for _, p in state.params]
-        self._kept_flat = None  # the flat buffer the last kept weights came from, if any
-
-    @staticmethod
-    def _flat_buffers(state):
-        """The optimizer's flat buffers of exactly the trained parameters, if it has them."""
-        ask = getattr(state.optimizer, "flat_buffers", None)
-        return None if ask is None else ask([p for _, p in state.params])
+        self._last_finite.take(state)
 
     def _total_squared_norm(self, state):
         # Per parameter, then summed exactly: the same number whether the gradients are views
@@ -71,7 +64,7 @@ class DivergenceGuard(Callback):
         total = self._total_squared_norm(state)
         if math.isfinite(state.loss) and math.isfinite(total):
             state.grad_norm = math.sqrt(total)
-            self._keep_weights(state)
+            self._last_finite.take(state)
             return
         parameter, count = first_nonfinite_gradient(state.params)
         if math.isfinite(state.loss) and parameter is None:
@@ -83,7 +76,7 @@ class DivergenceGuard(Callback):
                     if p.grad is not None
                 )
             )
-            self._keep_weights(state)
+            self._last_finite.take(state)
             return
         self._restore_last_finite(state)
         raise DivergenceError(
@@ -93,33 +86,10 @@ class DivergenceGuard(Callback):
             parameter=parameter,
         )
 
-    def _keep_weights(self, state):
-        buffers = self._flat_buffers(state)
-        flat = None if buffers is None else buffers.current_data()
-        if flat is not None:
-            copy = None if self._kept_flat is None else self._kept_flat[1]
-            if copy is None or copy.shape != flat.shape or copy.dtype != flat.dtype:
-                copy = np.empty_like(flat)
-            self._kept_flat = (flat, copy, tuple(buffers.data_views))
-            np.copyto(copy, flat)
-            return
-        self._kept_flat = None
-        for buffer, (_, p) in zip(self._last_finite, state.params):
-            np.copyto(buffer, p.data)
-
     def _restore_last_finite(self, state):
         weights_finite = all(np.isfinite(p.data).all() for _, p in state.params)
-        if weights_finite:
-            return  # the weights that produced this loss are themselves the last finite ones
-        if self._kept_flat is not None:
-            buffer, copy, views = self._kept_flat
-            np.copyto(buffer, copy)
-            for view, (_, p) in zip(views, state.params):
-                if p.data is not view and p.data.shape == view.shape:
-                    np.copyto(p.data, view)  # the optimizer rebuilt its buffers since
-            return
-        for buffer, (_, p) in zip(self._last_finite, state.params):
-            np.copyto(p.data, buffer)
+        if not weights_finite:  # else the weights that produced this loss are the last finite
+            self._last_finite.restore([p for _, p in state.params])
 
     @staticmethod
     def _message(state, parameter, count):

@@ -28,9 +28,9 @@ class StepRecorder(Callback):
         self._step: list[int] = []
         self._lr: list[float] = []
         self._grad_norm: dict[str, list[float]] = {}
-        # Per step not yet in the lists: (step, learning rate, parameters, each gradient's
-        # squared norm), one append a step; settled when a list is read, the square roots of
-        # a run of steps together (the same numbers as one np.sqrt per step).
+        # Per step not yet in the lists: (step number, learning rate, state.params, each
+        # gradient's squared norm), one append a step; settled when a list is read, the square
+        # roots of a run of steps together (the same numbers as one np.sqrt per step).
         self._pending: list = []
 
     @property
@@ -73,11 +73,11 @@ class StepRecorder(Callback):
         if not pending:
             return
         first_index = len(self._step)
-        self._step += [entry[0] for entry in pending]
-        self._lr += [entry[1] for entry in pending]
+        self._step += [number for number, _, _, _ in pending]
+        self._lr += [rate for _, rate, _, _ in pending]
         for run in _runs_of_one_kind(pending, first_index):
-            first, params = run[0][0], run[0][1][2]
-            roots = _square_roots([entry[3] for _, entry in run])
+            first, (_, _, params, _) = run[0]
+            roots = _square_roots([squares for _, (_, _, _, squares) in run])
             if roots is not None:  # one array op for the whole run
                 for (name, _), column in zip(params, roots.T.tolist()):
                     self._extend(name, first, column)
@@ -86,11 +86,13 @@ class StepRecorder(Callback):
                 for (name, _), square in zip(params, squares):
                     if square is not None:
                         self._extend(name, index, [float(np.sqrt(square))])
+        for series in self._grad_norm.values():  # NaN at the last steps without a gradient
+            series += [float("nan")] * (len(self._step) - len(series))
 
     def _extend(self, name, index, norms):
-        series = self._grad_norm.get(name)
-        if series is None:  # a parameter seen first now: NaN for the steps before
-            series = self._grad_norm[name] = [float("nan")] * index
+        series = self._grad_norm.setdefault(name, [])
+        # NaN for the steps before without its gradient (seen first now, or frozen a while)
+        series += [float("nan")] * (index - len(series))
         series += norms
 
     def state_dict(self) -> dict:
@@ -114,11 +116,14 @@ def _runs_of_one_kind(pending, first_index):
     """The pending steps, each with its index in the lists, in runs of consecutive steps
     over the same parameter list."""
     runs: list[list] = []
+    runs_params = None
     for index, entry in enumerate(pending, start=first_index):
-        if runs and runs[-1][-1][1][2] is entry[2]:
+        params = entry[2]
+        if params is runs_params:
             runs[-1].append((index, entry))
         else:
             runs.append([(index, entry)])
+            runs_params = params
     return runs
 
 

@@ -25,7 +25,8 @@ from collections import defaultdict
 import numpy as np
 
 from ...compile import observed_forward
-from ...engine.backend import is_device_array, to_host
+from ...engine.backend import to_host
+from ..weights_copy import WeightsCopy
 from .base import Callback
 
 __all__ = ["GradientMonitor", "GradientWarning"]
@@ -47,12 +48,6 @@ def _activation_kind(module):
     return {"ReLU": "relu", "Sigmoid": "sigmoid", "Tanh": "tanh"}.get(type(module).__name__)
 
 
-def _square(a) -> float:
-    """a·a over the elements of a contiguous real array (np.linalg.norm's sum, as a float)."""
-    flat = a.ravel()
-    return float(flat.dot(flat))
-
-
 class _EpochSums:
     """Running sums over one epoch, keyed by name."""
 
@@ -72,63 +67,6 @@ class _EpochSums:
     def load_state_dict(self, state):
         self.sums.update(state["sums"])
         self.counts.update(state["counts"])
-
-
-class _FlatWeights:
-    """The weights before a step as one copy of the optimizer's flat buffer (when it holds
-    every trained parameter, on the host): one copy and one subtraction for all parameters
-    instead of one each."""
-
-    def __init__(self, flat, before, change, names):
-        self.flat, self.before, self.change, self.names = flat, before, change, names
-
-    @classmethod
-    def of(cls, state, kept: dict):
-        """The copy, in arrays kept in `kept` from sample to sample; None without a flat
-        buffer (the weights are then copied one parameter at a time)."""
-        ask = getattr(state.optimizer, "flat_buffers", None)
-        buffers = None if ask is None else ask([p for _, p in state.params])
-        flat = None if buffers is None else buffers.current_data()
-        if buffers is None or flat is None or is_device_array(flat):
-            return None
-        before, change = _copy(kept, None, flat)
-        split = [(before[s], change[s]) for s in buffers.slices]
-        return cls(flat, before, change, list(zip([n for n, _ in state.params], split)))
-
-    def ratios(self):
-        """(name, ‖Δw‖/‖w‖) per parameter whose weights are not all zero, after the step."""
-        np.subtract(self.flat, self.before, out=self.change)
-        ratios = []
-        for name, (weights, change) in self.names:
-            square = float(weights.dot(weights))
-            if square > 0:
-                ratios.append((name, math.sqrt(float(change.dot(change)) / square)))
-        return ratios
-
-
-class _EachWeights:
-    """The weights before a step, copied parameter by parameter (no flat buffer)."""
-
-    def __init__(self, state, kept: dict):
-        self.copies = [(name, p, _copy(kept, name, p.data)) for name, p in state.params]
-
-    def ratios(self):
-        ratios = []
-        for name, p, (weights, change) in self.copies:
-            square = _square(weights)
-            if square > 0:  # ‖Δw‖/‖w‖ in Python floats: numpy scalar arithmetic costs more
-                np.subtract(p.data, weights, out=change)
-                ratios.append((name, math.sqrt(_square(change) / square)))
-        return ratios
-
-
-def _copy(kept: dict, name, weights):
-    """(a copy of weights, an array for their change), kept in `kept` from step to step."""
-    arrays = kept.get(name)
-    if arrays is None or arrays[0].shape != weights.shape or arrays[0].dtype != weights.dtype:
-        arrays = kept[name] = (np.empty_like(weights), np.empty_like(weights))
-    np.copyto(arrays[0], weights)
-    return arrays
 
 
 class GradientMonitor(Callback):
@@ -169,14 +107,13 @@ class GradientMonitor(Callback):
         }
         self._warned = set()
         self._wrapped = []
-        # name (None: the flat buffer) -> the weights before the step, their change: reused
-        self._kept: dict = {}
+        self._before = WeightsCopy()  # the weights before a sampled step
         self._reset_epoch()
 
     def _reset_epoch(self):
         self._grad, self._ratio, self._saturated = _EpochSums(), _EpochSums(), _EpochSums()
         self._ever_active = {}
-        self._before = None
+        self._sampled = False  # whether the step under way is sampled (on_batch_end reads)
 
     # --- activations, through wrapped forwards -------------------------------------------
     def on_train_begin(self, state):
@@ -221,14 +158,15 @@ class GradientMonitor(Callback):
                 norms[name] = norm = math.sqrt(float(square))
                 self._grad.add(name, norm)
         self._check(norms)
-        self._before = _FlatWeights.of(state, self._kept) or _EachWeights(state, self._kept)
+        self._before.take(state)
+        self._sampled = True
 
     def on_batch_end(self, state):
-        if self._before is None:  # every step but the sampled ones: kept short
+        if not self._sampled:  # every step but the sampled ones: kept short
             return
-        for name, ratio in self._before.ratios():
+        for name, ratio in self._before.update_ratios(state):
             self._ratio.add(name, ratio)
-        self._before = None
+        self._sampled = False
 
     def _warn(self, name, kind, message):
         if (name, kind) in self._warned:

@@ -68,7 +68,7 @@ class ModelCheckpoint(Callback):
         self.monitor = Monitor(monitor, mode) if save_best_only else None
         self.saved: list[str] = []
         self._owns_writer = writer is None
-        self.writer = writer  # its own: made when training begins, closed when fit returns
+        self.writer = writer  # None: its own, made when training begins, closed by close()
         self._last_save = 0.0  # monotonic() of the last save (or of the start)
         try:
             self._own_files = _pattern(self.path)
@@ -79,8 +79,7 @@ class ModelCheckpoint(Callback):
         return name != "on_batch_end" or self.every_n_steps is not None
 
     def on_train_begin(self, state):
-        if self._owns_writer:
-            self.writer = BackgroundWriter()
+        self._writer()  # its thread started now, not by the first save (in training)
         self._last_save = monotonic()  # every_n_seconds counts from the start
 
     def on_batch_end(self, state):
@@ -103,8 +102,15 @@ class ModelCheckpoint(Callback):
             return True
         return monotonic() - self._last_save >= self.every_n_seconds
 
+    def _writer(self) -> BackgroundWriter:
+        """The writer given, or the callback's own (made when first needed)."""
+        if self.writer is None:
+            self.writer = BackgroundWriter()
+        return self.writer
+
     def _save(self, state):
-        self.writer.wait()  # a failed write is reported before this one changes `saved`
+        writer = self._writer()
+        writer.wait()  # a failed write is reported before this one changes `saved`
         self._last_save = monotonic()
         path = self.path.format(epoch=state.epoch + 1, step=state.step)
         if path in self.saved:
@@ -115,7 +121,7 @@ class ModelCheckpoint(Callback):
         del self.saved[: -self.keep_last]
         if state.resumed_from is not None:
             stale = [old for old in stale if not _same_file(old, state.resumed_from)]
-        self.writer.submit(lambda: _write_then_remove(path, snapshot, stale))
+        writer.submit(lambda: _write_then_remove(path, snapshot, stale))
 
     def close(self) -> None:
         if self._owns_writer and self.writer is not None:
