@@ -19,6 +19,7 @@ import numpy as np
 
 from .columns import Column, Where, _missing, guess_date_format, parse_cells
 from .errors import DataError
+from .inorder import give_back_freed_memory, in_order, worker_count
 
 __all__ = ["TableOptions", "fit_column", "fit_table", "infer_kind"]
 
@@ -136,6 +137,7 @@ def _fit_and_encode(
     if plain:  # the features are the values
         mean, spread = _statistics(train_values[:, None])
     column = fit_column(train_values, *column_args, train_where, scratch=plain)
+    del train_values  # before the features are made: columns are fitted a few at once
     features = column.features(values, where)
     if not plain:
         mean, spread = _statistics(features[train])
@@ -183,34 +185,68 @@ def _kind_and_values(cells, name: str, where: Where, train_rows, options: TableO
     return kind, date_format, parse_cells(cells, kind, name, where, date_format)
 
 
+def _in_order(function, items: list) -> list:
+    """[function(item) for item in items] on worker_count() threads, a few items at a time
+    (inorder.py: answers and the first error in the order of `items`)."""
+    workers = worker_count()
+    try:
+        return list(in_order(function, items, workers, workers))
+    finally:
+        if workers > 1:
+            give_back_freed_memory()  # what the threads freed, before X is allocated
+
+
+def _gathered(blocks, order: np.ndarray) -> np.ndarray:
+    """X: the rows `order` of the blocks (one row per feature, a column per table row) side
+    by side, float32, a slice of rows at a time (each slice's features gathered one feature
+    at a time, then transposed while small; slices on threads)."""
+    X = np.empty((len(order), sum(len(block) for block in blocks)), np.float32)
+    features = [feature for block in blocks for feature in block]
+
+    def fill(start: int) -> None:
+        rows = order[start : start + SLICE_ROWS]
+        part = np.empty((len(features), len(rows)), np.float32)
+        for feature, out in zip(features, part):
+            np.take(feature, rows, out=out)
+        X[start : start + SLICE_ROWS] = part.T
+
+    _in_order(fill, list(range(0, len(order), SLICE_ROWS)))
+    return X
+
+
 def fit_table(cells: dict, where: Where, parts, names: list[str], options: TableOptions):
     """(columns, X, mean, scale, notes): the encodings of columns `names` fitted on the rows
     parts[0] (training) of `cells` (name: Series, or float64 array of checked numbers);
     X, float32 standardized features of the rows in the order of the parts; notes say which
     columns were dropped as ID-like. Takes each column out of `cells` as it encodes it, so
-    that the raw table shrinks while the features grow."""
+    that the raw table shrinks while the features grow (columns are fitted a few at once,
+    on threads: errors and answers as one at a time would give)."""
     train = np.zeros(len(where.rows), dtype=bool)
     train[parts[0]] = True  # a mask: compacting in file order is quicker than gathering
     train_where = _Picked(where, train)
-    fitted, notes = [], []
-    for name in names:
+
+    def fit(name: str):
         kind, date_format, values = _kind_and_values(
             cells.pop(name), name, where, parts[0], options
         )
         if values is None:
+            return None
+        result = _fit_and_encode(values, train, (name, kind, options), where, train_where)
+        result[0].format = date_format
+        return result
+
+    fitted, notes = [], []
+    for name, result in zip(names, _in_order(fit, names)):
+        if result is None:
             notes.append(
                 f"column {name!r} dropped: every value is distinct text (an ID); "
                 "it cannot generalize to new rows"
             )
-            continue
-        fitted.append(_fit_and_encode(values, train, (name, kind, options), where, train_where))
-        fitted[-1][0].format = date_format
+        else:
+            fitted.append(result)
     order = np.concatenate(parts)
     if not fitted:
         return [], np.empty((len(order), 0), np.float32), np.zeros(0), np.zeros(0), notes
     columns, blocks, means, scales = zip(*fitted)
-    X = np.empty((len(order), sum(len(block) for block in blocks)), np.float32)
-    for start in range(0, len(order), SLICE_ROWS):  # rows of the parts, training rows first
-        rows = order[start : start + SLICE_ROWS]
-        X[start : start + SLICE_ROWS] = np.concatenate([block[:, rows] for block in blocks]).T
+    X = _gathered(blocks, order)
     return list(columns), X, np.concatenate(means), np.concatenate(scales), notes
