@@ -128,19 +128,28 @@ def _median(values: np.ndarray):
 
 
 def _fit_and_encode(
-    values, train, column_args: tuple[str, str, TableOptions], where: Where, train_where: Where
+    values,
+    train,
+    column_args: tuple[str, str, TableOptions],
+    where: Where,
+    train_where: Where,
+    owned: bool = False,
 ):
     """(column, float32 standardized features in file order, mean, scale) of parsed values;
-    column_args: (name, kind, options)."""
-    train_values = values[train]  # a copy, which the median may reorder once it is used
-    plain = column_args[1] == "numeric" and not np.isnan(train_values).any()
-    if plain:  # the features are the values
-        mean, spread = _statistics(train_values[:, None])
-    column = fit_column(train_values, *column_args, train_where, scratch=plain)
+    column_args: (name, kind, options); owned: `values` may be reordered once used."""
+    if column_args[1] == "numeric" and not np.isnan(values).any():  # the features: values
+        fitted = values if train.all() else values[train]  # the latter a copy
+        mean, spread = _statistics(fitted[:, None])
+        block = _standardized(values[:, None], mean, spread)
+        if fitted is values and not owned:
+            fitted = values.copy()  # the median reorders its cells
+        column = fit_column(fitted, *column_args, train_where, scratch=True)
+        return column, block, mean, spread
+    train_values = values[train]
+    column = fit_column(train_values, *column_args, train_where)
     del train_values  # before the features are made: columns are fitted a few at once
     features = column.features(values, where)
-    if not plain:
-        mean, spread = _statistics(features[train])
+    mean, spread = _statistics(features[train])
     return column, _standardized(features, mean, spread), mean, spread
 
 
@@ -226,12 +235,13 @@ def fit_table(cells: dict, where: Where, parts, names: list[str], options: Table
     train_where = _Picked(where, train)
 
     def fit(name: str):
-        kind, date_format, values = _kind_and_values(
-            cells.pop(name), name, where, parts[0], options
-        )
+        given = cells.pop(name)
+        kind, date_format, values = _kind_and_values(given, name, where, parts[0], options)
         if values is None:
             return None
-        result = _fit_and_encode(values, train, (name, kind, options), where, train_where)
+        owned = isinstance(given, np.ndarray)  # the store's numbers, given up to the fit
+        column_args = (name, kind, options)
+        result = _fit_and_encode(values, train, column_args, where, train_where, owned)
         result[0].format = date_format
         return result
 
