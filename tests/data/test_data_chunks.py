@@ -13,9 +13,11 @@ from chainrule.data import DataError, columnstore, csvfile, csvtable, load_csv, 
 
 @pytest.fixture(autouse=True, params=[1, 2], ids=["serial", "threads"])
 def workers(request, monkeypatch):
-    """Every test twice: pandas reading the chunks one after the other, and pieces of the
-    file parsed on two threads (csvsplit.py), whatever this machine's CPUs."""
+    """Every test twice: pandas reading the chunks one after the other and the columns
+    fitted one by one, and both on two threads (csvsplit.py, inorder.py), whatever this
+    machine's CPUs."""
     monkeypatch.setattr(csvtable, "worker_count", lambda: request.param)
+    monkeypatch.setattr(tablefit, "worker_count", lambda: request.param)
     return request.param
 
 
@@ -232,3 +234,41 @@ def test_of_two_bad_columns_the_first_is_named(tmp_path, monkeypatch):
     path.write_text("\n".join(lines) + "\n")
     with pytest.raises(DataError, match=r"row 150, column 'a': non-numeric value 'y8'"):
         load_in_chunks(monkeypatch, path, "t", 9, test_split=0.0)
+
+
+NUMERIC_LATE_ERRORS = {  # (cell, column, message) at row 400 of an all-numeric file
+    "stray_word": ("x7", "b", "row 400, column 'b': non-numeric value 'x7'"),
+    "infinite": ("inf", "b", "row 400, column 'b': infinite value 'inf'"),
+    "float32_overflow": ("-1e39", "a", "row 400, column 'a': value beyond float32's range"),
+    "target_overflow": ("1e39", "t", "row 400, column 't': value beyond float32's range"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(NUMERIC_LATE_ERRORS))
+def test_a_clean_numeric_file_with_one_bad_cell_late_names_it(tmp_path, monkeypatch, case):
+    """Every chunk before row 400 is float64 and in range (checked and stored as one array);
+    the bad cell's chunk falls back to the column by column check, which names the cell,
+    its row counted across the blank lines."""
+    cell, column, message = NUMERIC_LATE_ERRORS[case]
+    lines = ["a,b,c,t"] + [f"{i * 0.25},{i * 0.5},{-i},{i * 0.125}" for i in range(500)]
+    lines[10:10] = ["", ""]  # rows 11 and 12 blank
+    cells = lines[399].split(",")
+    cells["abct".index(column)] = cell
+    lines[399] = ",".join(cells)
+    path = tmp_path / "numbers.csv"
+    path.write_text("\n".join(lines) + "\n")
+    with pytest.raises(DataError) as info:
+        load_in_chunks(monkeypatch, path, "t", 13, task="regression", test_split=0.0)
+    assert str(info.value).startswith(str(path)) and message in str(info.value)
+
+
+def test_threads_give_what_one_thread_gives(tmp_path, monkeypatch):
+    """Pieces parsed and columns fitted on two threads: the same arrays, preprocessing,
+    split and notes as one thread (every column kind, NA cells, blank lines)."""
+    path = spreadsheet(penguins(400), tmp_path / "penguins.csv", blank_lines=(30, 31, 250))
+    answers = []
+    for workers in (1, 2):
+        monkeypatch.setattr(csvtable, "worker_count", lambda workers=workers: workers)
+        monkeypatch.setattr(tablefit, "worker_count", lambda workers=workers: workers)
+        answers.append(load_in_chunks(monkeypatch, path, "species", 11, val_split=0.2, seed=2))
+    assert_same(*answers)
