@@ -246,9 +246,9 @@ NUMERIC_LATE_ERRORS = {  # (cell, column, message) at row 400 of an all-numeric 
 
 @pytest.mark.parametrize("case", sorted(NUMERIC_LATE_ERRORS))
 def test_a_clean_numeric_file_with_one_bad_cell_late_names_it(tmp_path, monkeypatch, case):
-    """Every chunk before row 400 is float64 and in range (checked and stored as one array);
-    the bad cell's chunk falls back to the column by column check, which names the cell,
-    its row counted across the blank lines."""
+    """Every chunk before row 400 is float64 and passes the quick range check (fmax/fmin);
+    the bad cell's chunk is checked cell by cell, which names the cell, its row counted
+    across the blank lines."""
     cell, column, message = NUMERIC_LATE_ERRORS[case]
     lines = ["a,b,c,t"] + [f"{i * 0.25},{i * 0.5},{-i},{i * 0.125}" for i in range(500)]
     lines[10:10] = ["", ""]  # rows 11 and 12 blank

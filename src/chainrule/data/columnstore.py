@@ -16,28 +16,12 @@ from __future__ import annotations
 
 import numpy as np
 
-from .columns import FLOAT32_MAX, Where, numbers_of
+from .columns import Where, numbers_of
 from .errors import DataError
 
 __all__ = ["ColumnStore"]
 
 GROWTH = 1.5  # capacity grows by this factor when the file holds more rows than estimated
-
-
-def _checked_block(frame) -> np.ndarray | None:
-    """The chunk as one float64 array (a column's cells contiguous) when every column is
-    float64 with no value beyond float32's range (nor an infinity), else None; then each
-    column is checked on its own (numbers_of names the cell). One array is several times
-    quicker than pandas' column by column, and chunks of a clean numeric file are like this."""
-    if any(dtype != np.float64 for dtype in frame.dtypes.tolist()):
-        return None
-    block = frame.to_numpy()
-    if len(block) and (
-        np.fmax.reduce(block, axis=None) > FLOAT32_MAX
-        or np.fmin.reduce(block, axis=None) < -FLOAT32_MAX
-    ):  # fmax/fmin pass over NaN (a missing cell), which max/min would return
-        return None
-    return block
 
 
 class ColumnStore:
@@ -61,13 +45,13 @@ class ColumnStore:
         end = self.size + len(rows)
         if end > self.capacity:
             self._grow(end)
-        block = _checked_block(frame) if self.numbers else None
-        if block is not None:  # what numbers_of checks, for all columns at once
-            positions = frame.columns.get_indexer(list(self.numbers))
-            for name, position in zip(list(self.numbers), positions):
-                self.numbers[name][self.size : end] = block[:, position]
-        else:
-            self._add_numbers(frame, Where(self.path, rows), end)
+        where = Where(self.path, rows)
+        for name in list(self.numbers):
+            series = frame[name]
+            if series.dtype.kind in "iuf":
+                self.numbers[name][self.size : end] = numbers_of(series, name, where)
+            else:
+                self._keep_whole(name, self.numbers)
         for name, array in list(self.raw.items()):
             series = frame[name]
             if array is None and not self.size and series.dtype.kind in "iuf":
@@ -80,15 +64,6 @@ class ColumnStore:
             pieces.append(frame[name])
         self.rows[self.size : end] = rows
         self.size = end
-
-    def _add_numbers(self, frame, where: Where, end: int) -> None:
-        """The numeric feature columns of a chunk, each checked on its own (numbers_of)."""
-        for name in list(self.numbers):
-            series = frame[name]
-            if series.dtype.kind in "iuf":
-                self.numbers[name][self.size : end] = numbers_of(series, name, where)
-            else:
-                self._keep_whole(name, self.numbers)
 
     def finish(self) -> tuple[dict, np.ndarray, list[str]]:
         """(cells by name: float64 arrays or pandas Series of every stored row, the rows'
