@@ -13,7 +13,7 @@ from __future__ import annotations
 import contextlib
 import os
 from collections import deque
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Generator, Iterable
 from concurrent.futures import Future, ThreadPoolExecutor
 
 __all__ = ["give_back_freed_memory", "in_order", "worker_count"]
@@ -30,7 +30,7 @@ def worker_count() -> int:
     return max(1, min(cpus, WORKERS_MAX))
 
 
-def in_order(function: Callable, items: Iterable, workers: int, window: int) -> Iterator:
+def in_order(function: Callable, items: Iterable, workers: int, window: int) -> Generator:
     """function(item) for each item, yielded in the order of `items`, computed on `workers`
     threads (the caller's among them) with at most `window` items begun and not yet
     yielded. An item's exception is raised in its turn, as one thread would have raised it;
