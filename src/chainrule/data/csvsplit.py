@@ -23,7 +23,7 @@ from .inorder import give_back_freed_memory, in_order
 __all__ = ["data_offset", "piece_frames"]
 
 SAMPLE_BYTES = 1 << 20  # the first data bytes, to size the pieces
-AHEAD = 1
+AHEAD = 0  # pieces begun beyond one per thread
 
 
 def data_offset(path: str, header_line: int) -> int | None:
@@ -78,7 +78,7 @@ def piece_frames(
         data = os.pread(descriptor, cut[1] - cut[0], cut[0])
         return cut, None if b'"' in data else parse(io.BytesIO(data))
 
-    pieces = in_order(read, _cuts(path, start, rows), workers, workers + AHEAD)
+    pieces = in_order(read, _cuts(path, start, rows), workers, workers + AHEAD, spare=True)
     try:
         for cut, frame in pieces:
             if frame is None:  # a quote: a cut may fall inside a quoted cell from here on

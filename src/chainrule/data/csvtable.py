@@ -148,7 +148,7 @@ def _parsed(path: str, delimiter: str, first: int, header: list[str], chunk_rows
             yield from piece_frames(
                 path,
                 start,
-                max(chunk_rows // workers, 1),  # the pieces in flight: about a chunk
+                chunk_rows,  # a piece per thread in flight, each the size of a chunk
                 workers,
                 lambda data: pd.read_csv(data, low_memory=False, **rest),
                 lambda offset: _serial_from(path, offset, chunk_rows, rest),

@@ -12,6 +12,9 @@ from __future__ import annotations
 
 import contextlib
 import os
+import sys
+import threading
+import time
 from collections import deque
 from collections.abc import Callable, Generator, Iterable
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -30,52 +33,82 @@ def worker_count() -> int:
     return max(1, min(cpus, WORKERS_MAX))
 
 
-def in_order(function: Callable, items: Iterable, workers: int, window: int) -> Generator:
+def in_order(
+    function: Callable, items: Iterable, workers: int, window: int, spare: bool = False
+) -> Generator:
     """function(item) for each item, yielded in the order of `items`, computed on `workers`
     threads (the caller's among them) with at most `window` items begun and not yet
     yielded. An item's exception is raised in its turn, as one thread would have raised it;
-    items not begun when the caller stops are dropped."""
+    items not begun when the caller stops are dropped. spare: the other threads run at the
+    lowest priority, on cores nothing else wants, and an item such a thread is slow to
+    finish is done again by the caller (function must then be free of side effects)."""
     if workers <= 1:
         yield from map(function, items)
         return
     pending: deque = deque()
-    with ThreadPoolExecutor(workers - 1) as pool:
+    patience = [0.0] if spare else None  # how long the caller took for its last item
+    start = _lowest_priority if spare else None
+    with ThreadPoolExecutor(workers - 1, initializer=start) as pool:
         try:
             for item in items:
-                pending.append((item, pool.submit(function, item)))
+                began: list = [None]  # when a thread began the item
+                pending.append((item, pool.submit(_noting, began, function, item), began))
                 if len(pending) >= window:
-                    yield _oldest(pending, function)
+                    yield _oldest(pending, function, patience)
             while pending:
-                yield _oldest(pending, function)
+                yield _oldest(pending, function, patience)
         finally:
-            for _, future in pending:
+            for _, future, _ in pending:
                 future.cancel()
 
 
-def _oldest(pending: deque, function: Callable):
+def _noting(began: list, function: Callable, item):
+    began[0] = time.perf_counter()
+    return function(item)
+
+
+def _oldest(pending: deque, function: Callable, patience: list | None):
     """The answer of the oldest pending item; while a thread works on it, later items that
-    no thread has begun are done here."""
-    item, future = pending[0]
+    no thread has begun are done here. With patience (spare threads), an item that its
+    thread has not finished within twice the caller's time for an item is done again here."""
+    item, future, began = pending[0]
     for index in range(1, len(pending)):
         if future.done():
             break
-        later_item, later = pending[index]
+        later_item, later, _ = pending[index]
         if later.cancel():  # not begun: done here, now
-            pending[index] = (later_item, _run(function, later_item))
+            pending[index] = (later_item, _run(function, later_item, patience), None)
     pending.popleft()
     if future.cancel():
-        future = _run(function, item)
+        future = _run(function, item, patience)
+    elif patience is not None and not future.done():
+        waited = time.perf_counter() - (began[0] or time.perf_counter())
+        try:
+            return future.result(timeout=max(2 * patience[0] - waited, 0))
+        except TimeoutError:  # its thread gets no core: the machine is busy
+            return _run(function, item, patience).result()
     return future.result()
 
 
-def _run(function: Callable, item) -> Future:
-    """function(item) as a finished Future (its exception kept for its turn)."""
+def _run(function: Callable, item, patience: list | None = None) -> Future:
+    """function(item) as a finished Future (its exception kept for its turn); the time it
+    took goes to patience."""
     future: Future = Future()
+    began = time.perf_counter()
     try:
         future.set_result(function(item))
     except Exception as exc:
         future.set_exception(exc)
+    if patience is not None:
+        patience[0] = time.perf_counter() - began
     return future
+
+
+def _lowest_priority() -> None:
+    """This thread runs only when a core is free (Linux: each thread has its own nice)."""
+    if sys.platform.startswith("linux"):
+        with contextlib.suppress(OSError):
+            os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 19)
 
 
 def give_back_freed_memory() -> None:
