@@ -61,3 +61,30 @@ def test_the_caller_works_while_a_thread_is_stuck():
     assert next(answers) == 0
     assert ran_here == [1, 2]
     assert list(answers) == [1, 2]
+
+
+def test_an_item_a_spare_thread_is_slow_to_finish_is_done_again_by_the_caller():
+    """spare: the pool thread, stuck on item 0, is not waited for; the caller does item 0
+    again itself, and its answer is the one yielded."""
+    started, release = threading.Event(), threading.Event()
+    caller = threading.get_ident()
+    done_by_caller = []
+
+    def work(item):
+        if threading.get_ident() != caller:
+            started.set()
+            release.wait(5)  # stuck until the caller has done every item
+            return "from the stuck thread"
+        done_by_caller.append(item)
+        if len(done_by_caller) == 3:
+            release.set()
+        return item
+
+    def items():
+        yield 0
+        started.wait(5)
+        yield from (1, 2)
+
+    began = time.perf_counter()
+    assert list(in_order(work, items(), 2, 2, spare=True)) == [0, 1, 2]
+    assert sorted(done_by_caller) == [0, 1, 2] and time.perf_counter() - began < 4

@@ -18,6 +18,7 @@ import time
 from collections import deque
 from collections.abc import Callable, Generator, Iterable
 from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import TimeoutError as Late  # the builtin from Python 3.11 on
 
 __all__ = ["give_back_freed_memory", "in_order", "worker_count"]
 
@@ -85,7 +86,7 @@ def _oldest(pending: deque, function: Callable, patience: list | None):
         waited = time.perf_counter() - (began[0] or time.perf_counter())
         try:
             return future.result(timeout=max(2 * patience[0] - waited, 0))
-        except TimeoutError:  # its thread gets no core: the machine is busy
+        except Late:  # its thread gets no core: the machine is busy
             return _run(function, item, patience).result()
     return future.result()
 
