@@ -24,6 +24,7 @@ __all__ = ["data_offset", "piece_frames"]
 
 SAMPLE_BYTES = 1 << 20  # the first data bytes, to size the pieces
 AHEAD = 0  # pieces begun beyond one per thread
+PIECE_BUFFER = 1 << 18  # bytes of a piece read at a time
 
 
 def data_offset(path: str, header_line: int) -> int | None:
@@ -61,22 +62,51 @@ def _line_end(handle, offset: int) -> int:
     return handle.tell()
 
 
+class _Piece(io.RawIOBase):
+    """Bytes start:end of an open file (os.pread: no shared file position), read a buffer at
+    a time, so that a piece is never held whole; it ends early at a quote character
+    (quoted: then its frame is not used)."""
+
+    def __init__(self, descriptor: int, start: int, end: int) -> None:
+        super().__init__()
+        self.descriptor, self.position, self.end, self.quoted = descriptor, start, end, False
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer) -> int:
+        size = min(len(buffer), self.end - self.position)
+        data = (
+            os.pread(self.descriptor, size, self.position) if size > 0 and not self.quoted else b""
+        )
+        if b'"' in data:
+            self.quoted, data = True, b""
+        buffer[: len(data)] = data
+        self.position += len(data)
+        return len(data)
+
+
 def piece_frames(
     path: str,
     start: int,
     rows: int,
     workers: int,
-    parse: Callable[[io.BytesIO], object],
+    parse: Callable[[io.BufferedReader], object],
     serial_from: Callable[[int], Iterator],
 ) -> Iterator:
-    """parse(bytes of a piece) of each piece of about `rows` lines from byte `start` on, in
-    file order, on `workers` threads (inorder.py); from the first piece with a quote
+    """parse(a reader of its bytes) of each piece of about `rows` lines from byte `start` on,
+    in file order, on `workers` threads (inorder.py); from the first piece with a quote
     character on, serial_from(its offset)."""
     descriptor = os.open(path, os.O_RDONLY)
 
     def read(cut: tuple[int, int]):
-        data = os.pread(descriptor, cut[1] - cut[0], cut[0])
-        return cut, None if b'"' in data else parse(io.BytesIO(data))
+        piece = _Piece(descriptor, *cut)
+        try:
+            frame = parse(io.BufferedReader(piece, PIECE_BUFFER))
+        except Exception:
+            if not piece.quoted:
+                raise
+        return cut, None if piece.quoted else frame
 
     pieces = in_order(read, _cuts(path, start, rows), workers, workers + AHEAD, spare=True)
     try:

@@ -194,10 +194,9 @@ def _kind_and_values(cells, name: str, where: Where, train_rows, options: TableO
     return kind, date_format, parse_cells(cells, kind, name, where, date_format)
 
 
-def _in_order(function, items: list) -> list:
-    """[function(item) for item in items] on worker_count() threads, a few items at a time
+def _in_order(function, items: list, workers: int) -> list:
+    """[function(item) for item in items] on `workers` threads, a few items at a time
     (inorder.py: answers and the first error in the order of `items`)."""
-    workers = worker_count()
     try:
         return list(in_order(function, items, workers, workers))
     finally:
@@ -219,7 +218,7 @@ def _gathered(blocks, order: np.ndarray) -> np.ndarray:
             np.take(feature, rows, out=out)
         X[start : start + SLICE_ROWS] = part.T
 
-    _in_order(fill, list(range(0, len(order), SLICE_ROWS)))
+    _in_order(fill, list(range(0, len(order), SLICE_ROWS)), worker_count())
     return X
 
 
@@ -228,8 +227,9 @@ def fit_table(cells: dict, where: Where, parts, names: list[str], options: Table
     parts[0] (training) of `cells` (name: Series, or float64 array of checked numbers);
     X, float32 standardized features of the rows in the order of the parts; notes say which
     columns were dropped as ID-like. Takes each column out of `cells` as it encodes it, so
-    that the raw table shrinks while the features grow (columns are fitted a few at once,
-    on threads: errors and answers as one at a time would give)."""
+    that the raw table shrinks while the features grow (a table of numbers only is fitted
+    a few columns at once, on threads: errors and answers as one at a time would give).
+    The float64 arrays are given up to it: their cells may be reordered."""
     train = np.zeros(len(where.rows), dtype=bool)
     train[parts[0]] = True  # a mask: compacting in file order is quicker than gathering
     train_where = _Picked(where, train)
@@ -246,7 +246,9 @@ def fit_table(cells: dict, where: Where, parts, names: list[str], options: Table
         return result
 
     fitted, notes = [], []
-    for name, result in zip(names, _in_order(fit, names)):
+    # numbers (the store's arrays) on threads; pandas' text handling holds the GIL
+    numbers = all(isinstance(cells[name], np.ndarray) for name in names)
+    for name, result in zip(names, _in_order(fit, names, worker_count() if numbers else 1)):
         if result is None:
             notes.append(
                 f"column {name!r} dropped: every value is distinct text (an ID); "
