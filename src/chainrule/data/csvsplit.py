@@ -100,12 +100,14 @@ def piece_frames(
     descriptor = os.open(path, os.O_RDONLY)
 
     def read(cut: tuple[int, int]):
-        piece = _Piece(descriptor, *cut)
+        piece = _Piece(os.dup(descriptor), *cut)  # its own: a dropped piece may outlive ours
         try:
             frame = parse(io.BufferedReader(piece, PIECE_BUFFER))
         except Exception:
             if not piece.quoted:
                 raise
+        finally:
+            os.close(piece.descriptor)
         return cut, None if piece.quoted else frame
 
     pieces = in_order(read, _cuts(path, start, rows), workers, workers + AHEAD, spare=True)

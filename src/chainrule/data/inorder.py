@@ -42,25 +42,25 @@ def in_order(
     yielded. An item's exception is raised in its turn, as one thread would have raised it;
     items not begun when the caller stops are dropped. spare: the other threads run at the
     lowest priority, on cores nothing else wants, and an item such a thread is slow to
-    finish is done again by the caller (function must then be free of side effects)."""
+    finish is done again by the caller (function must then be free of side effects, and
+    may still be running for a dropped item when the caller has its answers)."""
     if workers <= 1:
         yield from map(function, items)
         return
     pending: deque = deque()
     patience = [0.0] if spare else None  # how long the caller took for its last item
-    start = _lowest_priority if spare else None
-    with ThreadPoolExecutor(workers - 1, initializer=start) as pool:
-        try:
-            for item in items:
-                began: list = [None]  # when a thread began the item
-                pending.append((item, pool.submit(_noting, began, function, item), began))
-                if len(pending) >= window:
-                    yield _oldest(pending, function, patience)
-            while pending:
+    pool = ThreadPoolExecutor(workers - 1, initializer=_lowest_priority if spare else None)
+    try:
+        for item in items:
+            began: list = [None]  # when a thread began the item
+            pending.append((item, pool.submit(_noting, began, function, item), began))
+            if len(pending) >= window:
                 yield _oldest(pending, function, patience)
-        finally:
-            for _, future, _ in pending:
-                future.cancel()
+        while pending:
+            yield _oldest(pending, function, patience)
+    finally:
+        # a spare thread's item was done again here, or is not needed: not waited for
+        pool.shutdown(wait=not spare, cancel_futures=True)
 
 
 def _noting(began: list, function: Callable, item):
