@@ -1,16 +1,17 @@
 """A delimited text file's data rows parsed by pandas on several threads, in file order.
 
-The bytes after the header are cut at line ends into pieces of about as many cells as a
-chunk; each worker reads its piece (os.pread) and parses it with pandas.read_csv, whose C
-parser lets go of the GIL while it tokenizes and converts (pandas' own read_csv of a whole
-file reads in parallel the same way). The frames come back in file order, at most one piece
-per worker ahead of the reader (the caller sizes the pieces so that these together hold
-about one chunk). A cut can fall
-inside a quoted cell only after a quote character: from the first piece that holds one on,
-the rest of the file is read by one serial chunked reader, starting at that piece's first
-line. pandas parses each piece as it parses a chunk of the serial reader (the same options),
-so the cells are the same; only where the chunks end differs, which the ColumnStore ignores.
-"""
+The bytes after the header are cut at line ends into pieces of about as many rows as a
+chunk; each piece is read a buffer at a time (os.pread) and parsed by pandas.read_csv, whose
+C parser lets go of the GIL while it tokenizes and converts (pandas' own read_csv of a whole
+file reads in parallel the same way). The reading thread parses pieces itself, helped by
+threads of the lowest priority (inorder.py, spare): on a busy machine the helpers get no
+core and the reader does nearly all of it, as one thread would; on an idle one the pieces
+spread over the cores. The frames come back in file order, a piece per thread in flight.
+A cut can fall inside a quoted cell only after a quote character: from the first piece
+that holds one on, the rest of the file is read by one serial chunked reader, starting at
+that piece's first line. pandas parses each piece as it parses a chunk of the serial reader
+(the same options), so the cells are the same; only where the chunks end differs, which
+the ColumnStore ignores."""
 
 from __future__ import annotations
 
