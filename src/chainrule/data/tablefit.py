@@ -204,21 +204,16 @@ def _in_order(function, items: list, workers: int) -> list:
             give_back_freed_memory()  # what the threads freed, before X is allocated
 
 
-def _gathered(blocks, order: np.ndarray) -> np.ndarray:
-    """X: the rows `order` of the blocks (one row per feature, a column per table row) side
-    by side, float32, a slice of rows at a time (each slice's features gathered one feature
-    at a time, then transposed while small; slices on threads)."""
-    X = np.empty((len(order), sum(len(block) for block in blocks)), np.float32)
-    features = [feature for block in blocks for feature in block]
+def _side_by_side(blocks, rows: int) -> np.ndarray:
+    """X: the blocks (one row per feature, a column per table row) side by side, float32,
+    transposed a slice of rows at a time (slices on threads)."""
+    X = np.empty((rows, sum(len(block) for block in blocks)), np.float32)
 
     def fill(start: int) -> None:
-        rows = order[start : start + SLICE_ROWS]
-        part = np.empty((len(features), len(rows)), np.float32)
-        for feature, out in zip(features, part):
-            np.take(feature, rows, out=out)
-        X[start : start + SLICE_ROWS] = part.T
+        part = [block[:, start : start + SLICE_ROWS] for block in blocks]
+        X[start : start + SLICE_ROWS] = np.concatenate(part).T
 
-    _in_order(fill, list(range(0, len(order), SLICE_ROWS)), worker_count())
+    _in_order(fill, list(range(0, rows, SLICE_ROWS)), worker_count())
     return X
 
 
@@ -233,6 +228,7 @@ def fit_table(cells: dict, where: Where, parts, names: list[str], options: Table
     train = np.zeros(len(where.rows), dtype=bool)
     train[parts[0]] = True  # a mask: compacting in file order is quicker than gathering
     train_where = _Picked(where, train)
+    order = np.concatenate(parts)  # X's rows: training rows first
 
     def fit(name: str):
         given = cells.pop(name)
@@ -241,9 +237,12 @@ def fit_table(cells: dict, where: Where, parts, names: list[str], options: Table
             return None
         owned = isinstance(given, np.ndarray)  # the store's numbers, given up to the fit
         column_args = (name, kind, options)
-        result = _fit_and_encode(values, train, column_args, where, train_where, owned)
-        result[0].format = date_format
-        return result
+        column, block, mean, spread = _fit_and_encode(
+            values, train, column_args, where, train_where, owned
+        )
+        column.format = date_format
+        # in the parts' order while the block is in cache: far quicker than gathering later
+        return column, block.take(order, axis=1), mean, spread
 
     fitted, notes = [], []
     # numbers (the store's arrays) on threads; pandas' text handling holds the GIL
@@ -256,9 +255,8 @@ def fit_table(cells: dict, where: Where, parts, names: list[str], options: Table
             )
         else:
             fitted.append(result)
-    order = np.concatenate(parts)
     if not fitted:
         return [], np.empty((len(order), 0), np.float32), np.zeros(0), np.zeros(0), notes
     columns, blocks, means, scales = zip(*fitted)
-    X = _gathered(blocks, order)
+    X = _side_by_side(blocks, len(order))
     return list(columns), X, np.concatenate(means), np.concatenate(scales), notes
