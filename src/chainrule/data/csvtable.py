@@ -140,7 +140,8 @@ def _parsed(path: str, delimiter: str, first: int, header: list[str], chunk_rows
                 yield pd.read_csv(path, **whole)
                 return
             workers = worker_count()
-            start = data_offset(path, first) if workers > 1 else None
+            threads = workers > 1 and hasattr(os, "pread")  # not on Windows
+            start = data_offset(path, first) if threads else None
             if start is None:
                 with pd.read_csv(path, chunksize=chunk_rows, **whole) as reader:
                     yield from reader
