@@ -149,7 +149,7 @@ def _parsed(path: str, delimiter: str, first: int, header: list[str], chunk_rows
             yield from piece_frames(
                 path,
                 start,
-                chunk_rows,  # a piece per thread in flight, each the size of a chunk
+                max(2 * chunk_rows // workers, 1),  # a piece per thread: two chunks in all
                 workers,
                 lambda data: pd.read_csv(data, low_memory=False, **rest),
                 lambda offset: _serial_from(path, offset, chunk_rows, rest),

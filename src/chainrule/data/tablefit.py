@@ -26,6 +26,7 @@ __all__ = ["TableOptions", "fit_column", "fit_table", "infer_kind"]
 ID_MIN_ROWS = 20
 IMPUTE = ("median", "none")
 SLICE_ROWS = 1 << 14  # rows standardized at a time
+FIT_WORKERS = 2  # threads fitting columns (or gathering X) at most: each adds to the peak
 
 
 @dataclass
@@ -213,7 +214,7 @@ def _side_by_side(blocks, rows: int) -> np.ndarray:
         part = [block[:, start : start + SLICE_ROWS] for block in blocks]
         X[start : start + SLICE_ROWS] = np.concatenate(part).T
 
-    _in_order(fill, list(range(0, rows, SLICE_ROWS)), worker_count())
+    _in_order(fill, list(range(0, rows, SLICE_ROWS)), min(worker_count(), FIT_WORKERS))
     return X
 
 
@@ -245,9 +246,11 @@ def fit_table(cells: dict, where: Where, parts, names: list[str], options: Table
         return column, block.take(order, axis=1), mean, spread
 
     fitted, notes = [], []
-    # numbers (the store's arrays) on threads; pandas' text handling holds the GIL
+    # numbers (the store's arrays) two at a time (each column in flight costs memory);
+    # text columns one at a time: pandas' text handling holds the GIL
     numbers = all(isinstance(cells[name], np.ndarray) for name in names)
-    for name, result in zip(names, _in_order(fit, names, worker_count() if numbers else 1)):
+    workers = min(worker_count(), FIT_WORKERS) if numbers else 1
+    for name, result in zip(names, _in_order(fit, names, workers)):
         if result is None:
             notes.append(
                 f"column {name!r} dropped: every value is distinct text (an ID); "
