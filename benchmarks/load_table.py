@@ -10,7 +10,8 @@ maximum resident set minus its resident set after imports, beside the float32 ar
         [--baseline OTHER_CHECKOUT/src] [--breakdown]
 
 pandas 3.1 parses a whole file on min(CPUs, 6) threads ("pandas, 1 thread" is its read on
-one); load_csv parses its chunks on one. `taskset -c 0 .venv/bin/python
+one); load_csv parses pieces of the file on its own thread and a lowest-priority helper
+(data/csvsplit.py, data/inorder.py). `taskset -c 0 .venv/bin/python
 benchmarks/load_table.py` compares them on one CPU.
 """
 

@@ -8,7 +8,26 @@ import pandas as pd
 import pytest
 from penguin_table import penguins
 
-from chainrule.data import DataError, columnstore, csvfile, csvtable, load_csv, tablefit
+from chainrule.data import (
+    DataError,
+    columnstore,
+    csvfile,
+    csvsplit,
+    csvtable,
+    load_csv,
+    tablefit,
+)
+
+
+@pytest.fixture(autouse=True, params=[1, 2], ids=["serial", "threads"])
+def workers(request, monkeypatch):
+    """Every test twice: pandas reading the chunks one after the other and the columns
+    fitted one by one, and both on two threads (csvsplit.py, inorder.py), whatever this
+    machine's CPUs."""
+    monkeypatch.setattr(csvtable, "worker_count", lambda: request.param)
+    monkeypatch.setattr(tablefit, "worker_count", lambda: request.param)
+    return request.param
+
 
 FIELDS = ("X_train", "y_train", "X_val", "y_val", "X_test", "y_test")
 
@@ -72,12 +91,14 @@ def test_a_column_of_words_after_numbers_is_fitted_as_a_whole(tmp_path, monkeypa
     """Numbers in the first chunks, words (most cells) later: categorical, as one chunk says;
     a column empty in the first chunks then text: categorical too."""
     n = 120
-    frame = pd.DataFrame({
-        "code": [str(i % 3) for i in range(20)] + ["red", "blue"] * 50,
-        "late": [None] * 60 + ["x", "y"] * 30,
-        "v": np.arange(n) / 7,
-        "t": np.arange(n) % 2,
-    })
+    frame = pd.DataFrame(
+        {
+            "code": [str(i % 3) for i in range(20)] + ["red", "blue"] * 50,
+            "late": [None] * 60 + ["x", "y"] * 30,
+            "v": np.arange(n) / 7,
+            "t": np.arange(n) % 2,
+        }
+    )
     path = spreadsheet(frame, tmp_path / "late.csv")
     whole = load_in_chunks(monkeypatch, path, "t", None, test_split=0.0)
     chunked = load_in_chunks(monkeypatch, path, "t", 10, test_split=0.0)
@@ -156,13 +177,19 @@ def test_more_rows_than_the_first_mebibyte_suggests(tmp_path, monkeypatch):
     assert_same(data, whole)
 
 
-def test_no_frame_larger_than_a_chunk_is_parsed(tmp_path, monkeypatch):
+def test_no_frame_larger_than_a_chunk_is_parsed(tmp_path, monkeypatch, workers):
     """load_csv hands pandas' frames to the store a chunk at a time (the benchmark measures
     what that does to the peak memory: benchmarks/load_table.py)."""
     rng = np.random.default_rng(0)
     path = tmp_path / "numbers.csv"
-    np.savetxt(path, rng.normal(size=(5000, 10)), fmt="%.5f", delimiter=",",
-               header=",".join(f"c{j}" for j in range(10)), comments="")
+    np.savetxt(
+        path,
+        rng.normal(size=(5000, 10)),
+        fmt="%.5f",
+        delimiter=",",
+        header=",".join(f"c{j}" for j in range(10)),
+        comments="",
+    )
     sizes = []
     add = columnstore.ColumnStore.add
 
@@ -174,7 +201,10 @@ def test_no_frame_larger_than_a_chunk_is_parsed(tmp_path, monkeypatch):
     monkeypatch.setattr(csvfile, "CHUNK_CELLS", 3000)  # 300 rows of 10 cells
     data = load_csv(path, "c9", test_split=0.0)
     assert len(data.y_train) == 5000 and sum(sizes) == 5000
-    assert max(sizes) == 300 and len(sizes) == 17
+    if workers == 1:
+        assert max(sizes) == 300 and len(sizes) == 17
+    else:  # pieces of 300 lines' worth of bytes each (from the mean line), one per thread
+        assert max(sizes) <= 310 and 16 <= len(sizes) <= 18
 
 
 @pytest.mark.parametrize("n", [1, 2, 3, 10, 1001, 4000])
@@ -186,10 +216,15 @@ def test_median_is_numpys_bit_for_bit(n):
         assert np.float64(got).tobytes() == np.float64(expected).tobytes()
 
 
+@pytest.mark.parametrize("buffer", [1 << 18, 16])
 @pytest.mark.parametrize("before", [0, 100])
-def test_a_quoted_cell_with_a_line_end_is_read_as_in_one_chunk(tmp_path, monkeypatch, before):
-    """A quoted cell holding the delimiter and 40 line ends after `before` plain rows, across
-    chunk ends."""
+def test_a_quoted_cell_with_a_line_end_is_read_as_in_one_chunk(
+    tmp_path, monkeypatch, before, buffer
+):
+    """A quoted cell holding the delimiter and 40 line ends after `before` plain rows: from
+    the piece with the first quote on, one serial reader goes on (cuts fall in the cell);
+    with a small read buffer, the quote turns up after pandas has parsed part of a piece."""
+    monkeypatch.setattr(csvsplit, "PIECE_BUFFER", buffer)
     plain = [f"{i},x{i % 3},{i % 2}" for i in range(before)]
     quoted = '5,"x1, and' + "\nmore" * 40 + '",1'
     lines = ["a,b,t", *plain, quoted, *[f"{i},x{i % 3},{i % 2}" for i in range(90)]]
@@ -204,7 +239,7 @@ def test_a_quoted_cell_with_a_line_end_is_read_as_in_one_chunk(tmp_path, monkeyp
 
 def test_of_two_bad_columns_the_first_is_named(tmp_path, monkeypatch):
     """The error is the first column's, though the later column's bad cell comes earlier in
-    the file (and in an earlier chunk)."""
+    the file (and in an earlier piece)."""
     path = bad_table(tmp_path, "x7", "b", row=20)
     lines = path.read_text().splitlines()
     cells = lines[149].split(",")
@@ -212,3 +247,41 @@ def test_of_two_bad_columns_the_first_is_named(tmp_path, monkeypatch):
     path.write_text("\n".join(lines) + "\n")
     with pytest.raises(DataError, match=r"row 150, column 'a': non-numeric value 'y8'"):
         load_in_chunks(monkeypatch, path, "t", 9, test_split=0.0)
+
+
+NUMERIC_LATE_ERRORS = {  # (cell, column, message) at row 400 of an all-numeric file
+    "stray_word": ("x7", "b", "row 400, column 'b': non-numeric value 'x7'"),
+    "infinite": ("inf", "b", "row 400, column 'b': infinite value 'inf'"),
+    "float32_overflow": ("-1e39", "a", "row 400, column 'a': value beyond float32's range"),
+    "target_overflow": ("1e39", "t", "row 400, column 't': value beyond float32's range"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(NUMERIC_LATE_ERRORS))
+def test_a_clean_numeric_file_with_one_bad_cell_late_names_it(tmp_path, monkeypatch, case):
+    """Every chunk before row 400 is float64 and passes the quick range check (fmax/fmin);
+    the bad cell's chunk is checked cell by cell, which names the cell, its row counted
+    across the blank lines."""
+    cell, column, message = NUMERIC_LATE_ERRORS[case]
+    lines = ["a,b,c,t"] + [f"{i * 0.25},{i * 0.5},{-i},{i * 0.125}" for i in range(500)]
+    lines[10:10] = ["", ""]  # rows 11 and 12 blank
+    cells = lines[399].split(",")
+    cells["abct".index(column)] = cell
+    lines[399] = ",".join(cells)
+    path = tmp_path / "numbers.csv"
+    path.write_text("\n".join(lines) + "\n")
+    with pytest.raises(DataError) as info:
+        load_in_chunks(monkeypatch, path, "t", 13, task="regression", test_split=0.0)
+    assert str(info.value).startswith(str(path)) and message in str(info.value)
+
+
+def test_threads_give_what_one_thread_gives(tmp_path, monkeypatch):
+    """Pieces parsed and columns fitted on two threads: the same arrays, preprocessing,
+    split and notes as one thread (every column kind, NA cells, blank lines)."""
+    path = spreadsheet(penguins(400), tmp_path / "penguins.csv", blank_lines=(30, 31, 250))
+    answers = []
+    for workers in (1, 2):
+        monkeypatch.setattr(csvtable, "worker_count", lambda workers=workers: workers)
+        monkeypatch.setattr(tablefit, "worker_count", lambda workers=workers: workers)
+        answers.append(load_in_chunks(monkeypatch, path, "species", 11, val_split=0.2, seed=2))
+    assert_same(*answers)

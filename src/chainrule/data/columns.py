@@ -99,6 +99,8 @@ def numbers_of(series, name: str, where: Where) -> np.ndarray:
                 bad[0],
                 name,
             )
+    if _in_float32_range(values):
+        return values
     wild = (values > FLOAT32_MAX) | (values < -FLOAT32_MAX)  # infinities too; NaN: false
     if wild.any():
         first = int(np.argmax(wild))
@@ -106,6 +108,14 @@ def numbers_of(series, name: str, where: Where) -> np.ndarray:
         what = "infinite value" if np.isinf(value) else "value beyond float32's range"
         raise where.error(f"{what} '{value}'", first, name)
     return values
+
+
+def _in_float32_range(values: np.ndarray) -> bool:
+    """Whether no value lies beyond float32's range (infinities neither): two passes
+    without temporaries (fmax/fmin pass over NaN, a missing cell; all missing: False)."""
+    return not len(values) or bool(
+        np.fmax.reduce(values) <= FLOAT32_MAX and np.fmin.reduce(values) >= -FLOAT32_MAX
+    )
 
 
 def _float_or_nan(text) -> float:

@@ -18,7 +18,9 @@ from typing import Any, NoReturn
 
 import numpy as np
 
+from .csvsplit import data_offset, piece_frames
 from .errors import DataError
+from .inorder import worker_count
 from .linescan import check_cell_counts, has_line_after, header_line
 
 __all__ = ["MISSING", "Chunks", "Table", "open_chunks", "read_table", "require_pandas"]
@@ -125,29 +127,45 @@ def _open_text(path: str, delimiter: str | None) -> tuple[int, str, list[str]]:
 
 
 def _parsed(path: str, delimiter: str, first: int, header: list[str], chunk_rows: int | None):
-    """pandas' frames of the data rows: one, or one per chunk_rows rows (read lazily)."""
+    """pandas' frames of the data rows: one, or one per about chunk_rows rows (read lazily;
+    on several threads where the machine has them, csvsplit.py)."""
     pd = require_pandas()
-    options = dict(
-        sep=delimiter,
-        skiprows=first - 1,
-        header=0,
-        names=header,
-        skip_blank_lines=False,
-        na_values=NA_VALUES,
-        keep_default_na=False,
-        encoding="utf-8-sig",
-    )
+    cells = dict(sep=delimiter, skip_blank_lines=False, na_values=NA_VALUES, keep_default_na=False)
+    whole = dict(cells, skiprows=first - 1, header=0, names=header, encoding="utf-8-sig")
+    rest = dict(cells, header=None, names=header, encoding="utf-8")  # from a line's start
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", pd.errors.DtypeWarning)  # mixed columns: checked
             if chunk_rows is None:
-                yield pd.read_csv(path, **options)
+                yield pd.read_csv(path, **whole)
                 return
-            with pd.read_csv(path, chunksize=chunk_rows, **options) as reader:
-                yield from reader
+            workers = worker_count()
+            threads = workers > 1 and hasattr(os, "pread")  # not on Windows
+            start = data_offset(path, first) if threads else None
+            if start is None:
+                with pd.read_csv(path, chunksize=chunk_rows, **whole) as reader:
+                    yield from reader
+                return
+            yield from piece_frames(
+                path,
+                start,
+                max(2 * chunk_rows // workers, 1),  # a piece per thread: two chunks in all
+                workers,
+                lambda data: pd.read_csv(data, low_memory=False, **rest),
+                lambda offset: _serial_from(path, offset, chunk_rows, rest),
+            )
     except pd.errors.ParserError as exc:
         check_cell_counts(path, delimiter, len(header), first)  # names the row, if it can
         raise DataError(f"malformed CSV ({str(exc).strip()})", file=path) from None
+
+
+def _serial_from(path: str, offset: int, chunk_rows: int, options: dict):
+    """pandas' frames of chunk_rows rows of the file from byte `offset` (a line's start) on."""
+    pd = require_pandas()
+    with open(path, "rb") as handle:
+        handle.seek(offset)
+        with pd.read_csv(handle, chunksize=chunk_rows, **options) as reader:
+            yield from reader
 
 
 def _text_chunks(path: str, opened: tuple[int, str, list[str]], chunk_rows: int | None):

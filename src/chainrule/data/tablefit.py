@@ -19,12 +19,14 @@ import numpy as np
 
 from .columns import Column, Where, _missing, guess_date_format, parse_cells
 from .errors import DataError
+from .inorder import give_back_freed_memory, in_order, worker_count
 
 __all__ = ["TableOptions", "fit_column", "fit_table", "infer_kind"]
 
 ID_MIN_ROWS = 20
 IMPUTE = ("median", "none")
 SLICE_ROWS = 1 << 14  # rows standardized at a time
+FIT_WORKERS = 2  # threads fitting columns (or gathering X) at most: each adds to the peak
 
 
 @dataclass
@@ -127,18 +129,28 @@ def _median(values: np.ndarray):
 
 
 def _fit_and_encode(
-    values, train, column_args: tuple[str, str, TableOptions], where: Where, train_where: Where
+    values,
+    train,
+    column_args: tuple[str, str, TableOptions],
+    where: Where,
+    train_where: Where,
+    owned: bool = False,
 ):
     """(column, float32 standardized features in file order, mean, scale) of parsed values;
-    column_args: (name, kind, options)."""
-    train_values = values[train]  # a copy, which the median may reorder once it is used
-    plain = column_args[1] == "numeric" and not np.isnan(train_values).any()
-    if plain:  # the features are the values
-        mean, spread = _statistics(train_values[:, None])
-    column = fit_column(train_values, *column_args, train_where, scratch=plain)
+    column_args: (name, kind, options); owned: `values` may be reordered once used."""
+    if column_args[1] == "numeric" and not np.isnan(values).any():  # the features: values
+        fitted = values if train.all() else values[train]  # the latter a copy
+        mean, spread = _statistics(fitted[:, None])
+        block = _standardized(values[:, None], mean, spread)
+        if fitted is values and not owned:
+            fitted = values.copy()  # the median reorders its cells
+        column = fit_column(fitted, *column_args, train_where, scratch=True)
+        return column, block, mean, spread
+    train_values = values[train]
+    column = fit_column(train_values, *column_args, train_where)
+    del train_values  # before the features are made: columns are fitted a few at once
     features = column.features(values, where)
-    if not plain:
-        mean, spread = _statistics(features[train])
+    mean, spread = _statistics(features[train])
     return column, _standardized(features, mean, spread), mean, spread
 
 
@@ -183,34 +195,71 @@ def _kind_and_values(cells, name: str, where: Where, train_rows, options: TableO
     return kind, date_format, parse_cells(cells, kind, name, where, date_format)
 
 
+def _in_order(function, items: list, workers: int) -> list:
+    """[function(item) for item in items] on `workers` threads, a few items at a time
+    (inorder.py: answers and the first error in the order of `items`)."""
+    try:
+        return list(in_order(function, items, workers, workers))
+    finally:
+        if workers > 1:
+            give_back_freed_memory()  # what the threads freed, before X is allocated
+
+
+def _side_by_side(blocks, rows: int) -> np.ndarray:
+    """X: the blocks (one row per feature, a column per table row) side by side, float32,
+    transposed a slice of rows at a time (slices on threads)."""
+    X = np.empty((rows, sum(len(block) for block in blocks)), np.float32)
+
+    def fill(start: int) -> None:
+        part = [block[:, start : start + SLICE_ROWS] for block in blocks]
+        X[start : start + SLICE_ROWS] = np.concatenate(part).T
+
+    _in_order(fill, list(range(0, rows, SLICE_ROWS)), min(worker_count(), FIT_WORKERS))
+    return X
+
+
 def fit_table(cells: dict, where: Where, parts, names: list[str], options: TableOptions):
     """(columns, X, mean, scale, notes): the encodings of columns `names` fitted on the rows
     parts[0] (training) of `cells` (name: Series, or float64 array of checked numbers);
     X, float32 standardized features of the rows in the order of the parts; notes say which
     columns were dropped as ID-like. Takes each column out of `cells` as it encodes it, so
-    that the raw table shrinks while the features grow."""
+    that the raw table shrinks while the features grow (a table of numbers only is fitted
+    a few columns at once, on threads: errors and answers as one at a time would give).
+    The float64 arrays are given up to it: their cells may be reordered."""
     train = np.zeros(len(where.rows), dtype=bool)
     train[parts[0]] = True  # a mask: compacting in file order is quicker than gathering
     train_where = _Picked(where, train)
-    fitted, notes = [], []
-    for name in names:
-        kind, date_format, values = _kind_and_values(
-            cells.pop(name), name, where, parts[0], options
-        )
+    order = np.concatenate(parts)  # X's rows: training rows first
+
+    def fit(name: str):
+        given = cells.pop(name)
+        kind, date_format, values = _kind_and_values(given, name, where, parts[0], options)
         if values is None:
+            return None
+        owned = isinstance(given, np.ndarray)  # the store's numbers, given up to the fit
+        column_args = (name, kind, options)
+        column, block, mean, spread = _fit_and_encode(
+            values, train, column_args, where, train_where, owned
+        )
+        column.format = date_format
+        # in the parts' order while the block is in cache: far quicker than gathering later
+        return column, block.take(order, axis=1), mean, spread
+
+    fitted, notes = [], []
+    # numbers (the store's arrays) two at a time (each column in flight costs memory);
+    # text columns one at a time: pandas' text handling holds the GIL
+    numbers = all(isinstance(cells[name], np.ndarray) for name in names)
+    workers = min(worker_count(), FIT_WORKERS) if numbers else 1
+    for name, result in zip(names, _in_order(fit, names, workers)):
+        if result is None:
             notes.append(
                 f"column {name!r} dropped: every value is distinct text (an ID); "
                 "it cannot generalize to new rows"
             )
-            continue
-        fitted.append(_fit_and_encode(values, train, (name, kind, options), where, train_where))
-        fitted[-1][0].format = date_format
-    order = np.concatenate(parts)
+        else:
+            fitted.append(result)
     if not fitted:
         return [], np.empty((len(order), 0), np.float32), np.zeros(0), np.zeros(0), notes
     columns, blocks, means, scales = zip(*fitted)
-    X = np.empty((len(order), sum(len(block) for block in blocks)), np.float32)
-    for start in range(0, len(order), SLICE_ROWS):  # rows of the parts, training rows first
-        rows = order[start : start + SLICE_ROWS]
-        X[start : start + SLICE_ROWS] = np.concatenate([block[:, rows] for block in blocks]).T
+    X = _side_by_side(blocks, len(order))
     return list(columns), X, np.concatenate(means), np.concatenate(scales), notes
