@@ -104,6 +104,18 @@ def test_samples_per_epoch_sets_the_interval_from_the_epoch_length(rng):
         GradientMonitor(samples_per_epoch=0)
 
 
+@pytest.mark.parametrize("batches, samples, expected", [(41, 4, 11), (7, 4, 2), (3, 4, 1)])
+def test_samples_per_epoch_samples_no_more_steps_than_asked(rng, batches, samples, expected):
+    X = rng.normal(size=(batches, 4))
+    y = rng.integers(0, 3, size=batches)
+    monitor = GradientMonitor(samples_per_epoch=samples)
+    model = nn.Sequential(nn.Linear(4, 3)).double()
+    cr.fit(model, nn.CrossEntropyLoss(), optim.SGD(model.parameters(), lr=0.1), X, y,
+           epochs=1, batch_size=1, verbose=0, callbacks=[monitor])
+    assert monitor.every_n_steps == expected
+    assert len(range(0, batches, expected)) <= samples
+
+
 def test_update_ratio_when_the_optimizer_rebuilds_its_buffers_during_a_step(rng):
     """A fused optimizer that drops its flat buffers in the middle of a step (here:
     load_state_dict in a callback) records the same ratios as a plain one."""

@@ -71,7 +71,7 @@ class _EpochSums:
 
 class GradientMonitor(Callback):
     """Record per-layer gradient statistics every `every_n_steps` steps (see module doc), or
-    on about `samples_per_epoch` evenly spaced steps of each epoch when that is given (the
+    on at most `samples_per_epoch` evenly spaced steps of each epoch when that is given (the
     step interval is then set from the epoch's length when training begins)."""
 
     order = -50
@@ -118,7 +118,8 @@ class GradientMonitor(Callback):
     # --- activations, through wrapped forwards -------------------------------------------
     def on_train_begin(self, state):
         if self.samples_per_epoch is not None:
-            self.every_n_steps = max(1, state.batches_per_epoch // self.samples_per_epoch)
+            # at most samples_per_epoch of an epoch's steps (41 steps, 4 samples: every 11th)
+            self.every_n_steps = max(1, -(-state.batches_per_epoch // self.samples_per_epoch))
         for name, module in state.model.named_modules():
             kind = _activation_kind(module)
             if kind is not None and "forward" not in vars(module):
