@@ -336,3 +336,39 @@ def test_cross_entropy_backward_twice_gives_the_same_gradient(options):
     logits.grad = None
     loss.backward()
     assert np.array_equal(logits.grad, first) and np.abs(first).sum() > 0
+
+
+@pytest.mark.parametrize(
+    "options", [{}, {"label_smoothing": 0.1}, {"weight": np.array([1.0, 2.0, 3.0])}]
+)
+def test_cross_entropy_with_every_row_ignored_is_nan_with_zero_gradient_as_torch(options):
+    z = np.array([[0.1, 0.2, 0.3], [1.0, 2.0, 3.0]])
+    y = np.array([-100, -100])
+    theirs = torch.tensor(z, requires_grad=True)
+    torch_options = {k: torch.tensor(v) if k == "weight" else v for k, v in options.items()}
+    TF.cross_entropy(theirs, torch.tensor(y), **torch_options).backward()
+    ours = cr.tensor(z, requires_grad=True)
+    loss = F.cross_entropy(ours, cr.tensor(y), **options)  # no warning (errors in this suite)
+    loss.backward()
+    assert np.isnan(loss.data) and loss.data.dtype == z.dtype
+    np.testing.assert_array_equal(ours.grad, theirs.grad.numpy())
+
+
+@pytest.mark.parametrize(
+    "options", [{}, {"label_smoothing": 0.1}, {"weight": np.array([1.0, 2.0, 3.0])}]
+)
+def test_cross_entropy_skips_the_logits_of_an_ignored_row_even_nan(options):
+    z = np.array([[0.1, 0.2, 0.3], [np.nan, np.inf, 2.0], [1.0, 2.0, 3.0]])
+    y = np.array([0, -100, 2])
+    torch_options = {k: torch.tensor(v) if k == "weight" else v for k, v in options.items()}
+    expected = TF.cross_entropy(torch.tensor(z), torch.tensor(y), **torch_options).item()
+    ours = cr.tensor(z, requires_grad=True)
+    loss = F.cross_entropy(ours, cr.tensor(y), **options)
+    loss.backward()
+    assert float(loss.data) == pytest.approx(expected, rel=1e-12)
+    kept = [0, 2]  # the kept rows' gradient is torch's; the ignored row has none
+    theirs = torch.tensor(z[kept], requires_grad=True)
+    TF.cross_entropy(theirs, torch.tensor(y[kept]), **torch_options).backward()
+    assert np.isfinite(ours.grad).all()
+    np.testing.assert_allclose(ours.grad[kept], theirs.grad.numpy(), rtol=1e-12, atol=1e-15)
+    np.testing.assert_array_equal(ours.grad[1], 0.0)

@@ -158,6 +158,7 @@ class _LabelRows:
         per_row = 1.0 if self.weights is None else self.weights[self.labels]
         all_kept = unchecked_labels(classes, ignore_index) or kept.all()
         self.kept = None if all_kept else kept.astype(z.dtype)
+        self.kept_rows = None if all_kept else kept  # (bool), to skip the others as torch
         if self.kept is not None:
             per_row = per_row * self.kept
         self.count = float(len(kept)) if isinstance(per_row, float) else per_row.sum()
@@ -236,6 +237,11 @@ def label_loss(rows, z, reduction):
         v = rows.spread * (b.ones_c if rows.weights is None else rows.weights)
         smoothing = (v, rows.spread_sum, rows.kept)
     count = _count(rows, reduction)
+    if rows.kept_rows is not None:  # an ignored row's logits play no part, even NaN ones
+        z = rows.module.where(rows.kept_rows[:, None], z, 0)
+    if count == 0:  # every row ignored, 'mean': torch's NaN, without a division by zero
+        label_loss_into(rows.buffers, z, rows.labels, 1.0, at_label, smoothing)
+        return rows.module.asarray(float("nan"), z.dtype)
     return label_loss_into(rows.buffers, z, rows.labels, count, at_label, smoothing)
 
 
@@ -249,6 +255,8 @@ def label_grad(rows, g, z, reduction):
     """label_cross_entropy's gradient with respect to z for the upstream g (written over
     rows.buffers.exp)."""
     count = _count(rows, reduction)
+    if count == 0:  # every row ignored, 'mean': no row has a gradient (torch's zeros)
+        return rows.module.zeros_like(z)
     scale, factor, label_step = gradient_scales(g, z.dtype, count, rows.total, rows.at_label)
     grad = label_grad_into(rows.buffers, factor, label_step)
     if rows.spread:
