@@ -16,6 +16,20 @@ from ..train.callbacks.base import Callback
 __all__ = ["StepRecorder"]
 
 
+def _settled(name: str):
+    """The getter and setter of a StepRecorder list kept in attribute `name`."""
+
+    def get(recorder):
+        recorder._settle()
+        return getattr(recorder, name)
+
+    def set_(recorder, value):
+        recorder._settle()
+        setattr(recorder, name, value)
+
+    return get, set_
+
+
 class StepRecorder(Callback):
     """A fit() callback keeping, per optimizer step, the learning rate the step used and the
     gradient norm of each parameter (before clipping, so exploding gradients show).
@@ -33,35 +47,10 @@ class StepRecorder(Callback):
         # roots of a run of steps together (the same numbers as one np.sqrt per step).
         self._pending: list = []
 
-    @property
-    def step(self) -> list[int]:
-        self._settle()
-        return self._step
-
-    @step.setter
-    def step(self, value: list[int]) -> None:
-        self._settle()
-        self._step = value
-
-    @property
-    def lr(self) -> list[float]:
-        self._settle()
-        return self._lr
-
-    @lr.setter
-    def lr(self, value: list[float]) -> None:
-        self._settle()
-        self._lr = value
-
-    @property
-    def grad_norm(self) -> dict[str, list[float]]:
-        self._settle()
-        return self._grad_norm
-
-    @grad_norm.setter
-    def grad_norm(self, value: dict[str, list[float]]) -> None:
-        self._settle()
-        self._grad_norm = value
+    # The lists, with the pending steps settled into them first.
+    step = property(*_settled("_step"))
+    lr = property(*_settled("_lr"))
+    grad_norm = property(*_settled("_grad_norm"))
 
     def on_after_backward(self, state):
         # Here, just before optimizer.step(): the rate this step uses. The step is recorded
