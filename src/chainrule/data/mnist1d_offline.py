@@ -11,7 +11,6 @@ import io
 import os
 import random
 import zipfile
-from importlib import metadata
 
 import numpy as np
 
@@ -83,6 +82,8 @@ def mnist1d(seed: int | None = None, num_samples: int | None = None, cache: bool
     (4,000) for training, the last 1,000 for testing. `seed` and `num_samples` replace the
     package's seed and size. cache=False regenerates without reading or writing the cache.
     """
+    from importlib import metadata  # email.* and more: only when mnist1d is used
+
     version = metadata.version("mnist1d")
     size = "default" if num_samples is None else num_samples
     name = f"mnist1d-{version}-n{size}-seed{'default' if seed is None else seed}.npz"
