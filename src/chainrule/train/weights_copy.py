@@ -17,11 +17,14 @@ __all__ = ["WeightsCopy"]
 
 
 class WeightsCopy:
+    """The weights of state.params at the last take(): restore() puts them back,
+    update_ratios() measures the change since."""
+
     def __init__(self):
         self._source = None  # the flat buffer copied, or None when copied per parameter
         self._buffers = None  # the optimizer's FlatGroup holding it
-        self._copy = None  # its copy (one array), or a list of per-parameter copies
-        self._views: list = []  # each parameter's weights within the copy
+        self._copy = None  # its copy (one array; None when copied per parameter)
+        self._views: list = []  # each parameter's copied weights (views of _copy, or arrays)
         self._change = None  # scratch for the update: like the copy
         self._change_views: list = []
 
