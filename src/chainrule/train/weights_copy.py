@@ -25,7 +25,8 @@ class WeightsCopy:
         self._buffers = None  # the optimizer's FlatGroup holding it
         self._copy = None  # its copy (one array; None when copied per parameter)
         self._views: list = []  # each parameter's copied weights (views of _copy, or arrays)
-        self._change = None  # scratch for the update: like the copy
+        self._slices: list = []  # each parameter's slice of the flat copy
+        self._change = None  # update_ratios' scratch, like the copy (made at its first call)
         self._change_views: list = []
 
     def take(self, state) -> None:
@@ -36,9 +37,9 @@ class WeightsCopy:
         flat = None if buffers is None else buffers.current_data()
         if buffers is not None and flat is not None:
             if not _fits(self._copy, flat) or self._buffers is not buffers:
-                self._copy, self._change = np.empty_like(flat), np.empty_like(flat)
-                self._views = _split(self._copy, buffers.slices, params)
-                self._change_views = _split(self._change, buffers.slices, params)
+                self._copy, self._slices = np.empty_like(flat), buffers.slices
+                self._views = _split(self._copy, self._slices, params)
+                self._change, self._change_views = None, []
             self._source, self._buffers = flat, buffers
             np.copyto(self._copy, flat)
             return
@@ -48,8 +49,8 @@ class WeightsCopy:
             or not all(map(_fits, self._views, (p.data for p in params)))
         ):
             self._views = [np.empty_like(p.data) for p in params]
-            self._change_views = [np.empty_like(p.data) for p in params]
-        self._source = self._buffers = self._copy = self._change = None
+            self._change, self._change_views = None, []
+        self._source = self._buffers = self._copy = None
         for kept, p in zip(self._views, params):
             np.copyto(kept, p.data)
 
@@ -73,6 +74,7 @@ class WeightsCopy:
         """(name, ‖Δw‖/‖w‖) per parameter whose copied weights are not all zero, Δw being the
         change since the copy (taken before the step, read after it)."""
         params = [p for _, p in state.params]
+        self._make_change_arrays(params)
         if self._unchanged_source(params):  # one subtraction for all the parameters
             np.subtract(self._source, self._copy, out=self._change)
         else:
@@ -84,6 +86,16 @@ class WeightsCopy:
             if square > 0:  # in Python floats: numpy scalar arithmetic costs more
                 ratios.append((name, math.sqrt(_square(change) / square)))
         return ratios
+
+    def _make_change_arrays(self, params) -> None:
+        """The change's scratch, shaped as the copy (the guard, which never asks, spares it)."""
+        if self._change_views:
+            return
+        if self._copy is not None:
+            self._change = np.empty_like(self._copy)
+            self._change_views = _split(self._change, self._slices, params)
+        else:
+            self._change_views = [np.empty_like(kept) for kept in self._views]
 
 
 def _split(flat, slices, params) -> list:
