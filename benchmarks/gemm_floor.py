@@ -6,7 +6,9 @@ products with NumPy (the OpenBLAS it ships, writing into preallocated arrays, be
 threads per round) beside PyTorch's whole eager step (its MKL products plus everything else,
 best of 1 and 2 threads), interleaved. torch's step ÷ the products' time is the most any step
 built on NumPy's products can reach against torch eager: when it is below a target, the target
-needs faster products, not less overhead.
+needs faster products, not less overhead. The last column adds what an Adam step cannot do
+without: one pass of its compiled update over all the parameters (reading the weights, their
+gradients and both moments, writing three of them back; bound by memory, not arithmetic).
 
     env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE .venv/bin/python benchmarks/gemm_floor.py
 """
@@ -27,8 +29,10 @@ from common import CONFIGS, interleave, layer_sizes
 from compile_speed import _torch
 
 
-def _products(config, threads):
-    """One step's matrix products, float32, into arrays allocated once."""
+def _products(config, threads, with_adam=False):
+    """One step's matrix products, float32, into arrays allocated once; with_adam: and one
+    pass of Adam's update over every parameter (the optimizer's least memory traffic: its
+    compiled loop over one flat buffer)."""
     from threadpoolctl import threadpool_limits
 
     batch = CONFIGS[config][3]
@@ -42,6 +46,8 @@ def _products(config, threads):
         out, grad_w = np.empty((batch, b), np.float32), np.empty((b, a), np.float32)
         grad_x = None if i == 0 else np.empty((batch, a), np.float32)
         layers.append((x, w, g, out, grad_w, grad_x))
+    flat = [rng.standard_normal(_parameter_count(sizes), dtype=np.float32) for _ in range(4)]
+    flat[3] **= 2  # the second moment is never negative
     limit = threadpool_limits(threads, user_api="blas")
     limit.unregister()  # re-applied before each timing (interleave's prepare)
 
@@ -51,9 +57,27 @@ def _products(config, threads):
             np.dot(g.T, x, out=grad_w)
             if grad_x is not None:
                 np.dot(g, w, out=grad_x)
+        if with_adam:
+            _adam_pass(*flat)
 
     step.prepare = lambda: threadpool_limits(threads, user_api="blas")
     return step
+
+
+def _parameter_count(sizes):
+    return sum(a * b + b for a, b in itertools.pairwise(sizes))
+
+
+def _adam_pass(param, grad, exp_avg, exp_avg_sq):
+    from chainrule import native
+
+    assert native.adam(param, grad, exp_avg, exp_avg_sq, None, decay_factor=1.0,
+                       weight_decay=0.0, maximize=False, lerp_weight=0.1, beta2=0.999,
+                       eps=1e-8, scale=1e-9), "chainrule's compiled loops are not built"
+
+
+def _best(rates, name):
+    return [max(a, b) for a, b in zip(rates[f"{name} 1"], rates[f"{name} 2"])]
 
 
 def main():
@@ -63,8 +87,9 @@ def main():
     parser.add_argument("--seconds", type=float, default=0.5)
     args = parser.parse_args()
     print("| config | torch eager step/s (best of 1, 2 threads) | NumPy products alone, "
-          "step/s (best of 1, 2 threads) | ceiling vs torch eager |")
-    print("|---|---|---|---|")
+          "step/s (best of 1, 2 threads) | ceiling vs torch eager | products + one Adam "
+          "pass, step/s | ceiling vs torch eager |")
+    print("|---|---|---|---|---|---|")
     for config in args.configs:
         rates = interleave(
             {
@@ -72,15 +97,19 @@ def main():
                 "torch 2": _torch(config, "mlp", 2),
                 "numpy 1": _products(config, 1),
                 "numpy 2": _products(config, 2),
+                "adam 1": _products(config, 1, with_adam=True),
+                "adam 2": _products(config, 2, with_adam=True),
             },
             args.rounds,
             args.seconds,
         )
-        torch_best = [max(a, b) for a, b in zip(rates["torch 1"], rates["torch 2"])]
-        numpy_best = [max(a, b) for a, b in zip(rates["numpy 1"], rates["numpy 2"])]
-        ceiling = statistics.median(n / t for n, t in zip(numpy_best, torch_best))
-        print(f"| {config} | {statistics.median(torch_best):,.0f} | "
-              f"{statistics.median(numpy_best):,.0f} | **{ceiling:.2f}x** |", flush=True)
+        torch_best = _best(rates, "torch")
+        cells = []
+        for floor in (_best(rates, "numpy"), _best(rates, "adam")):
+            ceiling = statistics.median(n / t for n, t in zip(floor, torch_best))
+            cells.append(f"{statistics.median(floor):,.0f} | **{ceiling:.2f}x**")
+        print(f"| {config} | {statistics.median(torch_best):,.0f} | {' | '.join(cells)} |",
+              flush=True)
 
 
 if __name__ == "__main__":
