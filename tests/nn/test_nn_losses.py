@@ -352,6 +352,15 @@ def test_cross_entropy_with_every_row_ignored_is_nan_with_zero_gradient_as_torch
     loss.backward()
     assert np.isnan(loss.data) and loss.data.dtype == z.dtype
     np.testing.assert_array_equal(ours.grad, theirs.grad.numpy())
+    np.testing.assert_array_equal(_recorded_gradient(z, y, options), theirs.grad.numpy())
+
+
+def _recorded_gradient(z, y, options):
+    """The gradient through the differentiable VJP (create_graph), as an array."""
+    logits = cr.tensor(z, requires_grad=True)
+    loss = F.cross_entropy(logits, cr.tensor(y), **options)
+    (grad,) = cr.autograd.grad(loss, [logits], create_graph=True)
+    return grad.data
 
 
 @pytest.mark.parametrize(
@@ -372,3 +381,6 @@ def test_cross_entropy_skips_the_logits_of_an_ignored_row_even_nan(options):
     assert np.isfinite(ours.grad).all()
     np.testing.assert_allclose(ours.grad[kept], theirs.grad.numpy(), rtol=1e-12, atol=1e-15)
     np.testing.assert_array_equal(ours.grad[1], 0.0)
+    recorded = _recorded_gradient(z, y, options)
+    np.testing.assert_allclose(recorded, ours.grad, rtol=1e-12, atol=1e-15)
+    np.testing.assert_array_equal(recorded[1], 0.0)

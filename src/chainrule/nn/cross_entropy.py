@@ -22,6 +22,7 @@ from .. import native
 from ..engine.backend import is_device_array, module_of, xp
 from ..engine.ops import exp, log_softmax
 from ..engine.primitive import on, primitive, values
+from ..engine.selection import where
 from ..engine.tensor import is_grad_enabled
 from .state_ops import _kept_labels, unchecked_labels
 
@@ -268,9 +269,13 @@ def label_grad(rows, g, z, reduction):
 def _(g, out, z, labels, weights=None, ignore_index=-100, label_smoothing=0.0, reduction="mean"):
     array = values(z)
     rows = _LabelRows(array, values(labels), values(weights), ignore_index, label_smoothing)
-    scale = g / rows.count if reduction == "mean" else g
+    count = _count(rows, reduction)
+    if count == 0:  # every row ignored, 'mean': no row has a gradient (as label_grad)
+        return g * rows.module.zeros_like(array), None, None
+    if rows.kept_rows is not None:  # an ignored row's logits play no part (as label_loss)
+        z = on(where, rows.kept_rows[:, None], z, rows.module.zeros((), array.dtype))
     total = rows.total
     if getattr(total, "ndim", 0):
         total = total[:, None]
     probs = on(exp, on(log_softmax, z, axis=-1))
-    return (probs * total - rows.dense(array.shape, array.dtype)) * scale, None, None
+    return (probs * total - rows.dense(array.shape, array.dtype)) * (g / count), None, None
