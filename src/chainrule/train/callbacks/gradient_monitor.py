@@ -107,13 +107,14 @@ class GradientMonitor(Callback):
         }
         self._warned = set()
         self._wrapped = []
-        self._before = WeightsCopy()  # the weights before a sampled step
+        self._own_copy = WeightsCopy()  # the weights before a sampled step, if no guard's
+        self._observing = False  # whether the forward under way is a sampled step's
         self._reset_epoch()
 
     def _reset_epoch(self):
         self._grad, self._ratio, self._saturated = _EpochSums(), _EpochSums(), _EpochSums()
         self._ever_active = {}
-        self._sampled = False  # whether the step under way is sampled (on_batch_end reads)
+        self._before = None  # the sampled step's copy of the weights before it, until its end
 
     # --- activations, through wrapped forwards -------------------------------------------
     def on_train_begin(self, state):
@@ -128,17 +129,21 @@ class GradientMonitor(Callback):
 
     def _wrap(self, module, name, kind, state):
         def observe(activation):  # called at every training step: kept short
-            if state.step % self.every_n_steps == 0 and module.training:
+            if self._observing and module.training:
                 self._observe(name, kind, activation)
 
         return observed_forward(module.forward, observe)
 
     def _observe(self, name, kind, a):
-        a = a.reshape(len(a), -1) if a.ndim > 1 else a.reshape(-1, 1)
+        if a.ndim != 2:
+            a = a.reshape(len(a), -1) if a.ndim > 1 else a.reshape(-1, 1)
         if kind == "relu":
             active = to_host((a > 0).any(axis=0))
             seen = self._ever_active.get(name)
-            self._ever_active[name] = active if seen is None else seen | active
+            if seen is None:
+                self._ever_active[name] = active
+            else:
+                seen |= active
             return
         low, high = (0.0, 1.0) if kind == "sigmoid" else (-1.0, 1.0)
         saturated = (a < low + SATURATION_MARGIN) | (a > high - SATURATION_MARGIN)
@@ -150,7 +155,16 @@ class GradientMonitor(Callback):
         self._wrapped = []
 
     # --- gradients and updates -------------------------------------------------------------
+    @property
+    def step_interval(self) -> int:
+        """fit calls the per-step hooks at the sampled steps only (Callback.step_interval)."""
+        return self.every_n_steps
+
+    def on_batch_begin(self, state):
+        self._observing = state.step % self.every_n_steps == 0
+
     def on_after_backward(self, state):
+        self._observing = False
         if state.step % self.every_n_steps:
             return
         norms = {}
@@ -159,15 +173,20 @@ class GradientMonitor(Callback):
                 norms[name] = norm = math.sqrt(float(square))
                 self._grad.add(name, norm)
         self._check(norms)
-        self._before.take(state)
-        self._sampled = True
+        # The weights before the step: the divergence guard's copy when it took one at this
+        # step (fit's guard runs first), else a copy of the monitor's own.
+        before = state.weights_before
+        if before is None or before.step != state.step:
+            before = self._own_copy
+            before.take(state)
+        self._before = before
 
     def on_batch_end(self, state):
-        if not self._sampled:  # every step but the sampled ones: kept short
+        before, self._before = self._before, None
+        if before is None:  # not a sampled step (fit calls this hook after sampled ones only)
             return
-        for name, ratio in self._before.update_ratios(state):
+        for name, ratio in before.update_ratios(state):
             self._ratio.add(name, ratio)
-        self._sampled = False
 
     def _warn(self, name, kind, message):
         if (name, kind) in self._warned:
@@ -230,4 +249,7 @@ class GradientMonitor(Callback):
         self._reset_epoch()
         for name in ("grad", "ratio", "saturated"):
             getattr(self, "_" + name).load_state_dict(state[name])
-        self._ever_active = dict(state["ever_active"])
+        # copies: the sampled steps OR into them in place (a checkpoint's arrays are read-only)
+        self._ever_active = {
+            name: np.array(to_host(seen), dtype=bool) for name, seen in state["ever_active"].items()
+        }
