@@ -62,16 +62,17 @@ class StepRecorder(Callback):
         if not pending:
             return
         first_index = len(self._step)
-        self._step += [number for number, _, _, _ in pending]
-        self._lr += [rate for _, rate, _, _ in pending]
-        for run in _runs_of_one_kind(pending, first_index):
-            first, (_, _, params, _) = run[0]
-            roots = _square_roots([squares for _, (_, _, _, squares) in run])
+        numbers, rates, _, _ = zip(*pending)
+        self._step += numbers
+        self._lr += rates
+        for first, run in _runs_of_one_kind(pending, first_index):
+            params = run[0][2]
+            roots = _square_roots([squares for _, _, _, squares in run])
             if roots is not None:  # one array op for the whole run
                 for (name, _), column in zip(params, roots.T.tolist()):
                     self._extend(name, first, column)
                 continue
-            for index, (_, _, params, squares) in run:
+            for index, (_, _, params, squares) in enumerate(run, start=first):
                 for (name, _), square in zip(params, squares):
                     if square is not None:
                         self._extend(name, index, [float(np.sqrt(square))])
@@ -102,16 +103,18 @@ class StepRecorder(Callback):
 
 
 def _runs_of_one_kind(pending, first_index):
-    """The pending steps, each with its index in the lists, in runs of consecutive steps
-    over the same parameter list."""
-    runs: list[list] = []
+    """The pending steps in runs of consecutive steps over the same parameter list, each as
+    (the index of its first step in the lists, its entries)."""
+    if len({id(entry[2]) for entry in pending}) == 1:  # the usual case: one run
+        return [(first_index, pending)]
+    runs: list[tuple] = []
     runs_params = None
     for index, entry in enumerate(pending, start=first_index):
         params = entry[2]
         if params is runs_params:
-            runs[-1].append((index, entry))
+            runs[-1][1].append(entry)
         else:
-            runs.append([(index, entry)])
+            runs.append((index, [entry]))
             runs_params = params
     return runs
 
