@@ -58,6 +58,13 @@ class _EpochSums:
         self.sums[name] += value
         self.counts[name] += 1
 
+    def add_all(self, pairs):
+        """add(name, value) for each (name, value) pair."""
+        sums, counts = self.sums, self.counts
+        for name, value in pairs:
+            sums[name] += value
+            counts[name] += 1
+
     def means(self):
         return {name: self.sums[name] / self.counts[name] for name in self.sums}
 
@@ -167,11 +174,12 @@ class GradientMonitor(Callback):
         self._observing = False
         if state.step % self.every_n_steps:
             return
-        norms = {}
-        for (name, _), square in zip(state.params, state.gradient_squares()):
-            if square is not None:
-                norms[name] = norm = math.sqrt(float(square))
-                self._grad.add(name, norm)
+        norms = {
+            name: math.sqrt(float(square))
+            for (name, _), square in zip(state.params, state.gradient_squares())
+            if square is not None
+        }
+        self._grad.add_all(norms.items())
         self._check(norms)
         # The weights before the step: the divergence guard's copy when it took one at this
         # step (fit's guard runs first), else a copy of the monitor's own.
@@ -185,8 +193,7 @@ class GradientMonitor(Callback):
         before, self._before = self._before, None
         if before is None:  # not a sampled step (fit calls this hook after sampled ones only)
             return
-        for name, ratio in before.update_ratios(state):
-            self._ratio.add(name, ratio)
+        self._ratio.add_all(before.update_ratios(state))
 
     def _warn(self, name, kind, message):
         if (name, kind) in self._warned:
@@ -227,7 +234,9 @@ class GradientMonitor(Callback):
             ("saturated", self._saturated.means()),
         ):
             for name, value in means.items():
-                series = record[key].setdefault(name, [float("nan")] * (len(record["epoch"]) - 1))
+                series = record[key].get(name)
+                if series is None:  # NaN for the epochs before it was seen
+                    series = record[key][name] = [float("nan")] * (len(record["epoch"]) - 1)
                 series.append(value)
         state.history.grad_monitor = record
         self._reset_epoch()
