@@ -30,8 +30,6 @@ class WeightsCopy:
         self._change = None  # update_ratios' scratch, like the copy (made at its first call)
         self._change_views: list = []
         self._rows: list = []  # update_ratios' (name, copy, change) per parameter, raveled
-        self._pair = None  # a flat copy's change scratch, with room for the copy's squares
-        self._starts = None  # where each parameter starts in it (np.add.reduceat), or None
 
     def take(self, state) -> None:
         """Copy the weights of state.params now."""
@@ -85,24 +83,12 @@ class WeightsCopy:
         else:
             for p, kept, change in zip(params, self._views, self._change_views):
                 np.subtract(p.data, kept, out=change)
-        squares = self._squares()
-        return [
-            (name, math.sqrt(change / kept))
-            for (name, _, _), (kept, change) in zip(self._rows, squares)
-            if kept > 0
-        ]
-
-    def _squares(self) -> list:
-        """(‖copy‖², ‖change‖²) per parameter, as Python floats. A flat copy in host memory
-        is squared in two passes and summed per parameter in one (np.add.reduceat, pairwise
-        sums): a few array calls whatever the number of parameters."""
-        if self._starts is not None:
-            pair = self._pair
-            np.square(self._copy, out=pair[0])
-            np.square(pair[1], out=pair[1])  # the change, squared in place
-            kept, change = np.add.reduceat(pair, self._starts, axis=1).tolist()
-            return list(zip(kept, change))
-        return [(float(k.dot(k)), float(c.dot(c))) for _, k, c in self._rows]
+        ratios = []
+        for name, kept, change in self._rows:
+            square = float(kept.dot(kept))  # in Python floats: numpy scalar arithmetic costs more
+            if square > 0:
+                ratios.append((name, math.sqrt(float(change.dot(change)) / square)))
+        return ratios
 
     def _make_change_arrays(self, named_params) -> None:
         """The change's scratch, shaped as the copy (the guard, which never asks, spares it),
@@ -110,15 +96,9 @@ class WeightsCopy:
         if self._rows:
             return
         params = [p for _, p in named_params]
-        self._starts = None
         if self._copy is not None:
-            # The change is row 1 of a (2, n) scratch; row 0 takes the copy's squares.
-            self._pair = np.empty_like(self._copy, shape=(2, *self._copy.shape))
-            self._change = self._pair[1]
+            self._change = np.empty_like(self._copy)
             self._change_views = _split(self._change, self._slices, params)
-            starts = [s.start for s in self._slices]
-            if isinstance(self._copy, np.ndarray) and all(s.stop > s.start for s in self._slices):
-                self._starts = np.array(starts)  # reduceat needs non-empty segments
         else:
             self._change_views = [np.empty_like(kept) for kept in self._views]
         self._rows = [
