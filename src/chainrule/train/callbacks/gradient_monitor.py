@@ -128,6 +128,7 @@ class GradientMonitor(Callback):
         if self.samples_per_epoch is not None:
             # at most samples_per_epoch of an epoch's steps (41 steps, 4 samples: every 11th)
             self.every_n_steps = max(1, -(-state.batches_per_epoch // self.samples_per_epoch))
+        self.step_interval = self.every_n_steps  # fit calls the per-step hooks at these only
         for name, module in state.model.named_modules():
             kind = _activation_kind(module)
             if kind is not None and "forward" not in vars(module):
@@ -162,11 +163,6 @@ class GradientMonitor(Callback):
         self._wrapped = []
 
     # --- gradients and updates -------------------------------------------------------------
-    @property
-    def step_interval(self) -> int:
-        """fit calls the per-step hooks at the sampled steps only (Callback.step_interval)."""
-        return self.every_n_steps
-
     def on_batch_begin(self, state):
         self._observing = state.step % self.every_n_steps == 0
 
