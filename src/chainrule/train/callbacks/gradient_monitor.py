@@ -129,6 +129,7 @@ class GradientMonitor(Callback):
             # at most samples_per_epoch of an epoch's steps (41 steps, 4 samples: every 11th)
             self.every_n_steps = max(1, -(-state.batches_per_epoch // self.samples_per_epoch))
         self.step_interval = self.every_n_steps  # fit calls the per-step hooks at these only
+        self._observing = False  # (a run that failed in a sampled forward may have left it)
         for name, module in state.model.named_modules():
             kind = _activation_kind(module)
             if kind is not None and "forward" not in vars(module):
