@@ -269,3 +269,49 @@ def test_step_recorder_norms_are_each_squares_root_whatever_the_mix():
     for name, norms in expected.items():
         np.testing.assert_array_equal(steps.grad_norm[name], norms)
     assert steps.step == list(range(1, len(rows) + 1))
+
+
+def test_step_recorder_checkpoint_state_equals_its_lists_read_before_or_after():
+    """state_dict (a checkpoint) turns pending steps into arrays without making the lists;
+    the lists read afterwards, and a second state_dict, hold the same numbers, across
+    several checkpoints, a parameter that appears later and one without a gradient."""
+
+    class State:
+        def __init__(self, step, params, squares, lr):
+            self.step, self.params, self._squares, self.lr = step, params, squares, lr
+
+        def gradient_squares(self):
+            return self._squares
+
+    rng = np.random.default_rng(1)
+    first, second = [("a", None)], [("a", None), ("b", None)]
+    rows = [(first, [np.float32(rng.random())]) for _ in range(3)]
+    rows += [(second, [np.float32(rng.random()), None])]
+    rows += [(second, [np.float32(rng.random()), np.float32(rng.random())]) for _ in range(2)]
+    recorded, reference = viz.StepRecorder(), viz.StepRecorder()
+    states = []
+    for i, (params, squares) in enumerate(rows):
+        for recorder in (recorded, reference):
+            recorder.on_after_backward(State(i, params, squares, 0.1 / (i + 1)))
+        if i in (1, 4):  # checkpoints in the middle of the run
+            states.append(recorded.state_dict())
+    states.append(recorded.state_dict())
+    lists = (reference.step, reference.lr, reference.grad_norm)  # read at once: settled
+    assert recorded.step == lists[0] == list(range(1, 7))
+    assert recorded.lr == lists[1]
+    assert recorded.grad_norm.keys() == lists[2].keys() == {"a", "b"}
+    for name, norms in lists[2].items():
+        np.testing.assert_array_equal(recorded.grad_norm[name], norms)
+    assert np.isnan(lists[2]["b"][:4]).all() and not np.isnan(lists[2]["b"][4:]).any()
+    final = recorded.state_dict()
+    for state in (states[-1], final):
+        np.testing.assert_array_equal(state["step"], lists[0])
+        assert state["step"].dtype == np.int64 and state["lr"].dtype == np.float64
+        np.testing.assert_array_equal(state["lr"], lists[1])
+        for name, norms in lists[2].items():
+            np.testing.assert_array_equal(state["grad_norm"][name], norms)
+    np.testing.assert_array_equal(states[0]["step"], [1, 2])
+    assert set(states[1]["grad_norm"]) == {"a", "b"} and len(states[1]["lr"]) == 5
+    restored = viz.StepRecorder()
+    restored.load_state_dict(final)
+    assert restored.step == lists[0] and restored.lr == lists[1]

@@ -8,6 +8,19 @@ import pytest
 from chainrule.train.checkpoint import CheckpointError, decode, encode, load_checkpoint
 
 
+def test_a_list_of_plain_values_is_copied_into_the_tree():
+    """A list of JSON values (a history's series) is copied whole: appending to it later
+    does not change the snapshot; a list with anything else is encoded item by item."""
+    series = [0.5, 2, True, "relu", 2**100]
+    tree = encode({"series": series}, "", {})
+    series.append(1.0)
+    assert tree == {"series": [0.5, 2, True, "relu", 2**100]}
+    arrays = {}
+    mixed = encode([0.5, np.float32(2.0), None, [1.0]], "m", arrays)
+    assert mixed == [0.5, {"__scalar__": "m/1"}, None, [1.0]]
+    assert decode(mixed, arrays)[1] == np.float32(2.0)
+
+
 def test_nested_state_round_trips_bit_for_bit(rng):
     state = {
         "state": {0: {"step": 3, "exp_avg": rng.normal(size=(2, 3)).astype(np.float32)},

@@ -173,11 +173,13 @@ class TrajectoryRecorder(Callback):
     def __init__(self, every_n_epochs=1):
         self.every_n_epochs = int(every_n_epochs)
         self.snapshots = []
+        self._params: list = []  # the model's parameters, listed when training begins
 
     def _take(self, state):
-        self.snapshots.append([host_copy(p.data) for p in state.model.parameters()])
+        self.snapshots.append([host_copy(p.data) for p in self._params])
 
     def on_train_begin(self, state):
+        self._params = list(state.model.parameters())
         self._take(state)
 
     def on_epoch_end(self, state):

@@ -70,6 +70,8 @@ def encode(value, key: str, arrays: dict):
             return {k: encode(v, f"{key}/{k}", arrays) for k, v in value.items()}
         return {"__items__": [[k, encode(v, f"{key}/{k}", arrays)] for k, v in value.items()]}
     if isinstance(value, (list, tuple)):
+        if type(value) is list and all(type(v) in _JSON_TYPES for v in value):
+            return list(value)  # e.g. a history's series: no call per number
         items = [encode(v, f"{key}/{i}", arrays) for i, v in enumerate(value)]
         return {"__tuple__": items} if isinstance(value, tuple) else items
     if value is None or isinstance(value, (bool, int, float, str)):

@@ -6,7 +6,8 @@ does not depend on where the gradients live (a compiled step's flat buffer or ar
 own). Before each step it keeps a copy of the weights (they produced a finite loss and finite
 gradients), so that when training diverges the model goes back to its last finite weights
 before DivergenceError is raised (weights_copy.WeightsCopy: one copy over the optimizer's
-flat buffer when the weights are its views).
+flat buffer when the weights are its views). The copy is state.weights_before: the gradient
+monitor measures a step's update from it rather than copying the weights again.
 """
 
 from __future__ import annotations
@@ -54,6 +55,7 @@ class DivergenceGuard(Callback):
 
     def on_train_begin(self, state):
         self._last_finite.take(state)
+        state.weights_before = self._last_finite
 
     def _total_squared_norm(self, state):
         # Per parameter, then summed exactly: the same number whether the gradients are views

@@ -31,8 +31,10 @@ class TrainingState:
     (optimizer steps taken so far), X_batch, y_batch, output (the model's output Tensor for
     the batch), loss (the batch loss as a float), grad_norm (the batch's total gradient
     norm, set after backward), gradient_squares() (each gradient dotted with itself, computed
-    once per batch for every callback that asks), logs (the finished epoch's logs, at
-    on_epoch_end), history,
+    once per batch for every callback that asks), weights_before (the divergence guard's
+    WeightsCopy of the weights, taken after each backward when the loss and gradients are
+    finite: its .step says which step's; None before training begins), logs (the finished
+    epoch's logs, at on_epoch_end), history,
     metrics ((name, function) pairs), validation_data, verbose, resumed, resumed_from, parallel
     (the data-parallel seam: .rank and .processes; X_batch, y_batch and output are this
     process's slice of the global batch, loss and gradients those of the global batch).
@@ -72,6 +74,7 @@ class TrainingState:
         self.loss = float("nan")
         self.grad_norm = float("nan")
         self._gradient_squares = None  # gradient_squares() of this batch, once asked
+        self.weights_before = None  # set by the divergence guard
         self.logs: dict = {}
         self.stop_training = False
         self.epoch_finished = False  # set before on_epoch_end: a resume starts the next epoch

@@ -18,9 +18,10 @@ __all__ = ["WeightsCopy"]
 
 class WeightsCopy:
     """The weights of state.params at the last take(): restore() puts them back,
-    update_ratios() measures the change since."""
+    update_ratios() measures the change since. `step` is the state.step of that take."""
 
     def __init__(self):
+        self.step = None
         self._source = None  # the flat buffer copied, or None when copied per parameter
         self._buffers = None  # the optimizer's FlatGroup holding it
         self._copy = None  # its copy (one array; None when copied per parameter)
@@ -28,10 +29,12 @@ class WeightsCopy:
         self._slices: list = []  # each parameter's slice of the flat copy
         self._change = None  # update_ratios' scratch, like the copy (made at its first call)
         self._change_views: list = []
+        self._rows: list = []  # update_ratios' (name, copy, change) per parameter, raveled
 
     def take(self, state) -> None:
         """Copy the weights of state.params now."""
         params = [p for _, p in state.params]
+        self.step = state.step
         ask = getattr(state.optimizer, "flat_buffers", None)
         buffers = None if ask is None else ask(params)
         flat = None if buffers is None else buffers.current_data()
@@ -39,7 +42,7 @@ class WeightsCopy:
             if not _fits(self._copy, flat) or self._buffers is not buffers:
                 self._copy, self._slices = np.empty_like(flat), buffers.slices
                 self._views = _split(self._copy, self._slices, params)
-                self._change, self._change_views = None, []
+                self._change, self._change_views, self._rows = None, [], []
             self._source, self._buffers = flat, buffers
             np.copyto(self._copy, flat)
             return
@@ -49,7 +52,7 @@ class WeightsCopy:
             or not all(map(_fits, self._views, (p.data for p in params)))
         ):
             self._views = [np.empty_like(p.data) for p in params]
-            self._change, self._change_views = None, []
+            self._change, self._change_views, self._rows = None, [], []
         self._source = self._buffers = self._copy = None
         for kept, p in zip(self._views, params):
             np.copyto(kept, p.data)
@@ -74,28 +77,34 @@ class WeightsCopy:
         """(name, ‖Δw‖/‖w‖) per parameter whose copied weights are not all zero, Δw being the
         change since the copy (taken before the step, read after it)."""
         params = [p for _, p in state.params]
-        self._make_change_arrays(params)
+        self._make_change_arrays(state.params)
         if self._unchanged_source(params):  # one subtraction for all the parameters
             np.subtract(self._source, self._copy, out=self._change)
         else:
             for p, kept, change in zip(params, self._views, self._change_views):
                 np.subtract(p.data, kept, out=change)
         ratios = []
-        for (name, _), kept, change in zip(state.params, self._views, self._change_views):
-            square = _square(kept)
-            if square > 0:  # in Python floats: numpy scalar arithmetic costs more
-                ratios.append((name, math.sqrt(_square(change) / square)))
+        for name, kept, change in self._rows:
+            square = float(kept.dot(kept))  # in Python floats: numpy scalar arithmetic costs more
+            if square > 0:
+                ratios.append((name, math.sqrt(float(change.dot(change)) / square)))
         return ratios
 
-    def _make_change_arrays(self, params) -> None:
-        """The change's scratch, shaped as the copy (the guard, which never asks, spares it)."""
-        if self._change_views:
+    def _make_change_arrays(self, named_params) -> None:
+        """The change's scratch, shaped as the copy (the guard, which never asks, spares it),
+        and the raveled views update_ratios reads."""
+        if self._rows:
             return
+        params = [p for _, p in named_params]
         if self._copy is not None:
             self._change = np.empty_like(self._copy)
             self._change_views = _split(self._change, self._slices, params)
         else:
             self._change_views = [np.empty_like(kept) for kept in self._views]
+        self._rows = [
+            (name, kept.reshape(-1), change.reshape(-1))
+            for (name, _), kept, change in zip(named_params, self._views, self._change_views)
+        ]
 
 
 def _split(flat, slices, params) -> list:
@@ -104,9 +113,3 @@ def _split(flat, slices, params) -> list:
 
 def _fits(kept, array) -> bool:
     return kept is not None and kept.shape == array.shape and kept.dtype == array.dtype
-
-
-def _square(a) -> float:
-    """a·a over the elements of a contiguous real array (np.linalg.norm's sum, as a float)."""
-    flat = a.ravel()
-    return float(flat.dot(flat))

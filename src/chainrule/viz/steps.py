@@ -43,9 +43,11 @@ class StepRecorder(Callback):
         self._lr: list[float] = []
         self._grad_norm: dict[str, list[float]] = {}
         # Per step not yet in the lists: (step number, learning rate, state.params, each
-        # gradient's squared norm), one append a step; settled when a list is read, the square
-        # roots of a run of steps together (the same numbers as one np.sqrt per step).
+        # gradient's squared norm), one append a step. Turned into arrays when a checkpoint
+        # asks (_Steps: the square roots of a run of steps together, the same numbers as one
+        # np.sqrt per step), and into the lists when a list is read.
         self._pending: list = []
+        self._arrays: list[_Steps] = []  # pending steps turned into arrays, in order
 
     # The lists, with the pending steps settled into them first.
     step = property(*_settled("_step"))
@@ -57,40 +59,45 @@ class StepRecorder(Callback):
         # now (nothing between here and the step's end can fail without ending training).
         self._pending.append((state.step + 1, state.lr, state.params, state.gradient_squares()))
 
-    def _settle(self):
+    def _to_arrays(self) -> list:
+        """The steps not in the lists, as _Steps (the pending ones converted now)."""
         pending, self._pending = self._pending, []
-        if not pending:
-            return
-        first_index = len(self._step)
-        self._step += [number for number, _, _, _ in pending]
-        self._lr += [rate for _, rate, _, _ in pending]
-        for run in _runs_of_one_kind(pending, first_index):
-            first, (_, _, params, _) = run[0]
-            roots = _square_roots([squares for _, (_, _, _, squares) in run])
-            if roots is not None:  # one array op for the whole run
-                for (name, _), column in zip(params, roots.T.tolist()):
-                    self._extend(name, first, column)
-                continue
-            for index, (_, _, params, squares) in run:
-                for (name, _), square in zip(params, squares):
-                    if square is not None:
-                        self._extend(name, index, [float(np.sqrt(square))])
+        if pending:
+            self._arrays.append(_Steps(pending))
+        return self._arrays
+
+    def _settle(self):
+        steps, self._arrays = self._to_arrays(), []
+        for chunk in steps:
+            first_index = len(self._step)
+            self._step += chunk.step.tolist()
+            self._lr += chunk.lr.tolist()
+            for name, norms in chunk.grad_norm.items():
+                series = self._grad_norm.setdefault(name, [])
+                # NaN for the steps before without its gradient (seen first now)
+                series += [float("nan")] * (first_index - len(series))
+                series += norms.tolist()
         for series in self._grad_norm.values():  # NaN at the last steps without a gradient
             series += [float("nan")] * (len(self._step) - len(series))
 
-    def _extend(self, name, index, norms):
-        series = self._grad_norm.setdefault(name, [])
-        # NaN for the steps before without its gradient (seen first now, or frozen a while)
-        series += [float("nan")] * (index - len(series))
-        series += norms
-
     def state_dict(self) -> dict:
+        """Arrays of the lists and of the steps not yet in them (a checkpoint needs no lists:
+        the steps of a run are turned into lists only when read)."""
+        steps = self._to_arrays()
+        total = len(self._step) + sum(len(chunk.step) for chunk in steps)
+        names = [*self._grad_norm, *(n for c in steps for n in c.grad_norm)]
+        grad_norm = {}
+        for name in dict.fromkeys(names):
+            parts = [np.asarray(self._grad_norm.get(name, []), dtype=np.float64)]
+            parts[0] = _padded(parts[0], len(self._step))
+            parts += [c.grad_norm.get(name, _nan(len(c.step))) for c in steps]
+            grad_norm[name] = _padded(np.concatenate(parts), total)
         return {
-            "step": np.asarray(self.step, dtype=np.int64),
-            "lr": np.asarray(self.lr, dtype=np.float64),
-            "grad_norm": {
-                name: np.asarray(v, dtype=np.float64) for name, v in self.grad_norm.items()
-            },
+            "step": np.concatenate(
+                [np.asarray(self._step, dtype=np.int64), *(c.step for c in steps)]
+            ),
+            "lr": np.concatenate([np.asarray(self._lr, dtype=np.float64), *(c.lr for c in steps)]),
+            "grad_norm": grad_norm,
         }
 
     def load_state_dict(self, state: dict) -> None:
@@ -101,17 +108,56 @@ class StepRecorder(Callback):
         }
 
 
-def _runs_of_one_kind(pending, first_index):
-    """The pending steps, each with its index in the lists, in runs of consecutive steps
-    over the same parameter list."""
-    runs: list[list] = []
+class _Steps:
+    """Pending steps as arrays: step numbers, rates, and each parameter's norms over these
+    steps (NaN where it had no gradient)."""
+
+    def __init__(self, pending):
+        numbers, rates, _, _ = zip(*pending)
+        self.step = np.array(numbers, dtype=np.int64)
+        self.lr = np.array(rates, dtype=np.float64)
+        self.grad_norm: dict[str, np.ndarray] = {}
+        for first, run in _runs_of_one_kind(pending):
+            params = run[0][2]
+            roots = _square_roots([squares for _, _, _, squares in run])
+            if roots is not None:  # one array op for the whole run
+                for (name, _), column in zip(params, roots.T):
+                    self._norms(name)[first : first + len(run)] = column
+                continue
+            for index, (_, _, params, squares) in enumerate(run, start=first):
+                for (name, _), square in zip(params, squares):
+                    if square is not None:
+                        self._norms(name)[index] = float(np.sqrt(square))
+
+    def _norms(self, name) -> np.ndarray:
+        norms = self.grad_norm.get(name)
+        if norms is None:
+            norms = self.grad_norm[name] = _nan(len(self.step))
+        return norms
+
+
+def _nan(n: int) -> np.ndarray:
+    return np.full(n, np.nan)
+
+
+def _padded(values: np.ndarray, n: int) -> np.ndarray:
+    """values with NaN appended up to length n."""
+    return values if len(values) == n else np.concatenate([values, _nan(n - len(values))])
+
+
+def _runs_of_one_kind(pending):
+    """The pending steps in runs of consecutive steps over the same parameter list, each as
+    (the index of its first step, its entries)."""
+    if len({id(entry[2]) for entry in pending}) == 1:  # the usual case: one run
+        return [(0, pending)]
+    runs: list[tuple] = []
     runs_params = None
-    for index, entry in enumerate(pending, start=first_index):
+    for index, entry in enumerate(pending):
         params = entry[2]
         if params is runs_params:
-            runs[-1].append((index, entry))
+            runs[-1][1].append(entry)
         else:
-            runs.append([(index, entry)])
+            runs.append((index, [entry]))
             runs_params = params
     return runs
 

@@ -18,6 +18,7 @@ HOOKS = (
     "on_epoch_end",
     "on_train_end",
 )
+PER_STEP_HOOKS = ("on_batch_begin", "on_after_backward", "on_batch_end")
 
 
 class Callback:
@@ -42,10 +43,17 @@ class Callback:
     `needs_graph`: True for a callback that observes the forward pass itself (wraps module
     forwards, keeps intermediate tensors): fit then runs the eager step. Callbacks that read
     the loss, the output, the parameters and their .grad work with the compiled step.
+
+    `step_interval`: None runs the per-step hooks (on_batch_begin, on_after_backward,
+    on_batch_end) at every step; n runs them only at the steps where state.step % n == 0
+    (state.step as on_batch_begin sees it; that step's on_batch_end sees it one higher), so
+    a callback that samples a few steps is not called at the others. It is read once
+    on_train_begin has run (a callback may set it there, e.g. from the epoch's length).
     """
 
     order = 0
     needs_graph = False
+    step_interval: int | None = None
     rank_zero_only = False
     in_checkpoint = True  # False: a display, left out of checkpoints (a resume may differ)
 
@@ -78,22 +86,54 @@ class Callback:
         return None
 
 
+def _bound(callbacks, hook: str) -> list:
+    """The bound `hook` of each callback that overrides it and uses it."""
+    return [
+        getattr(callback, hook)
+        for callback in callbacks
+        if getattr(type(callback), hook, None) is not getattr(Callback, hook)
+        and callback.uses_hook(hook)
+    ]
+
+
 class CallbackList:
     """Callbacks sorted by `order`, with one list of bound hooks per hook name; on a rank
-    other than 0, rank_zero_only callbacks get no hooks."""
+    other than 0, rank_zero_only callbacks get no hooks. The per-step lists hold, at each
+    step, the hooks of the callbacks due then (Callback.step_interval)."""
 
     def __init__(self, callbacks, *, rank=0):
         self.callbacks = sorted(callbacks, key=lambda callback: callback.order)
         self.checkpointed = [c for c in self.callbacks if c.in_checkpoint]
-        active = [c for c in self.callbacks if rank == 0 or not getattr(c, "rank_zero_only", False)]
+        self._active = [
+            c for c in self.callbacks if rank == 0 or not getattr(c, "rank_zero_only", False)
+        ]
         for hook in HOOKS:
-            bound = [
-                getattr(callback, hook)
-                for callback in active
-                if getattr(type(callback), hook, None) is not getattr(Callback, hook)
-                and callback.uses_hook(hook)
-            ]
-            setattr(self, "_" + hook, bound)
+            setattr(self, "_" + hook, _bound(self._active, hook))
+        self._intervals: list = []  # (callback, step_interval) of the sampling callbacks
+        self._per_step: dict = {}  # which of them are due -> the per-step hook lists
+        self._switch_at = None  # the next step whose due callbacks may differ
+
+    def _schedule(self, state) -> None:
+        """Read the callbacks' step_interval (once on_train_begin has run)."""
+        intervals = [(c, getattr(c, "step_interval", None)) for c in self._active]
+        self._intervals = [(c, every) for c, every in intervals if every and every > 1]
+        self._per_step = {}
+        self._switch_at = state.step if self._intervals else None
+
+    def _switch(self, step: int) -> None:
+        """Set the per-step hook lists for `step`, and the next step at which they change."""
+        due = tuple(step % every == 0 for _, every in self._intervals)
+        lists = self._per_step.get(due)
+        if lists is None:
+            skipped = [c for (c, _), now in zip(self._intervals, due) if not now]
+            chosen = [c for c in self._active if not any(c is s for s in skipped)]
+            lists = self._per_step[due] = [_bound(chosen, hook) for hook in PER_STEP_HOOKS]
+        self._on_batch_begin, self._on_after_backward, self._on_batch_end = lists
+        self._switch_at = (
+            step + 1
+            if any(due)
+            else min(step + every - step % every for _, every in self._intervals)
+        )
 
     def __iter__(self):
         return iter(self.callbacks)
@@ -108,12 +148,15 @@ class CallbackList:
     def on_train_begin(self, state):
         for hook in self._on_train_begin:
             hook(state)
+        self._schedule(state)
 
     def on_epoch_begin(self, state):
         for hook in self._on_epoch_begin:
             hook(state)
 
     def on_batch_begin(self, state):
+        if self._switch_at is not None and state.step >= self._switch_at:
+            self._switch(state.step)
         for hook in self._on_batch_begin:
             hook(state)
 

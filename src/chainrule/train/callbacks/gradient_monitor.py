@@ -58,6 +58,13 @@ class _EpochSums:
         self.sums[name] += value
         self.counts[name] += 1
 
+    def add_all(self, pairs):
+        """add(name, value) for each (name, value) pair."""
+        sums, counts = self.sums, self.counts
+        for name, value in pairs:
+            sums[name] += value
+            counts[name] += 1
+
     def means(self):
         return {name: self.sums[name] / self.counts[name] for name in self.sums}
 
@@ -107,19 +114,22 @@ class GradientMonitor(Callback):
         }
         self._warned = set()
         self._wrapped = []
-        self._before = WeightsCopy()  # the weights before a sampled step
+        self._own_copy = WeightsCopy()  # the weights before a sampled step, if no guard's
+        self._observing = False  # whether the forward under way is a sampled step's
         self._reset_epoch()
 
     def _reset_epoch(self):
         self._grad, self._ratio, self._saturated = _EpochSums(), _EpochSums(), _EpochSums()
         self._ever_active = {}
-        self._sampled = False  # whether the step under way is sampled (on_batch_end reads)
+        self._before = None  # the sampled step's copy of the weights before it, until its end
 
     # --- activations, through wrapped forwards -------------------------------------------
     def on_train_begin(self, state):
         if self.samples_per_epoch is not None:
             # at most samples_per_epoch of an epoch's steps (41 steps, 4 samples: every 11th)
             self.every_n_steps = max(1, -(-state.batches_per_epoch // self.samples_per_epoch))
+        self.step_interval = self.every_n_steps  # fit calls the per-step hooks at these only
+        self._observing = False  # (a run that failed in a sampled forward may have left it)
         for name, module in state.model.named_modules():
             kind = _activation_kind(module)
             if kind is not None and "forward" not in vars(module):
@@ -128,17 +138,21 @@ class GradientMonitor(Callback):
 
     def _wrap(self, module, name, kind, state):
         def observe(activation):  # called at every training step: kept short
-            if state.step % self.every_n_steps == 0 and module.training:
+            if self._observing and module.training:
                 self._observe(name, kind, activation)
 
         return observed_forward(module.forward, observe)
 
     def _observe(self, name, kind, a):
-        a = a.reshape(len(a), -1) if a.ndim > 1 else a.reshape(-1, 1)
+        if a.ndim != 2:
+            a = a.reshape(len(a), -1) if a.ndim > 1 else a.reshape(-1, 1)
         if kind == "relu":
             active = to_host((a > 0).any(axis=0))
             seen = self._ever_active.get(name)
-            self._ever_active[name] = active if seen is None else seen | active
+            if seen is None:
+                self._ever_active[name] = active
+            else:
+                seen |= active
             return
         low, high = (0.0, 1.0) if kind == "sigmoid" else (-1.0, 1.0)
         saturated = (a < low + SATURATION_MARGIN) | (a > high - SATURATION_MARGIN)
@@ -150,24 +164,33 @@ class GradientMonitor(Callback):
         self._wrapped = []
 
     # --- gradients and updates -------------------------------------------------------------
+    def on_batch_begin(self, state):
+        self._observing = state.step % self.every_n_steps == 0
+
     def on_after_backward(self, state):
+        self._observing = False
         if state.step % self.every_n_steps:
             return
-        norms = {}
-        for (name, _), square in zip(state.params, state.gradient_squares()):
-            if square is not None:
-                norms[name] = norm = math.sqrt(float(square))
-                self._grad.add(name, norm)
+        norms = {
+            name: math.sqrt(float(square))
+            for (name, _), square in zip(state.params, state.gradient_squares())
+            if square is not None
+        }
+        self._grad.add_all(norms.items())
         self._check(norms)
-        self._before.take(state)
-        self._sampled = True
+        # The weights before the step: the divergence guard's copy when it took one at this
+        # step (fit's guard runs first), else a copy of the monitor's own.
+        before = state.weights_before
+        if before is None or before.step != state.step:
+            before = self._own_copy
+            before.take(state)
+        self._before = before
 
     def on_batch_end(self, state):
-        if not self._sampled:  # every step but the sampled ones: kept short
+        before, self._before = self._before, None
+        if before is None:  # not a sampled step (fit calls this hook after sampled ones only)
             return
-        for name, ratio in self._before.update_ratios(state):
-            self._ratio.add(name, ratio)
-        self._sampled = False
+        self._ratio.add_all(before.update_ratios(state))
 
     def _warn(self, name, kind, message):
         if (name, kind) in self._warned:
@@ -208,7 +231,9 @@ class GradientMonitor(Callback):
             ("saturated", self._saturated.means()),
         ):
             for name, value in means.items():
-                series = record[key].setdefault(name, [float("nan")] * (len(record["epoch"]) - 1))
+                series = record[key].get(name)
+                if series is None:  # NaN for the epochs before it was seen
+                    series = record[key][name] = [float("nan")] * (len(record["epoch"]) - 1)
                 series.append(value)
         state.history.grad_monitor = record
         self._reset_epoch()
@@ -230,4 +255,7 @@ class GradientMonitor(Callback):
         self._reset_epoch()
         for name in ("grad", "ratio", "saturated"):
             getattr(self, "_" + name).load_state_dict(state[name])
-        self._ever_active = dict(state["ever_active"])
+        # copies: the sampled steps OR into them in place (a checkpoint's arrays are read-only)
+        self._ever_active = {
+            name: np.array(to_host(seen), dtype=bool) for name, seen in state["ever_active"].items()
+        }
