@@ -187,6 +187,31 @@ DEFINE_BOTH(adagrad, ADAGRAD_LOOP)
 
 DEFINE_RELU(float)
 DEFINE_RELU(double)
+/* Σ (a − b)² (b NULL: Σ a²) over a[0:n] in double precision, the i-th term added into lane
+ * i mod LANES and the lanes summed pairwise at the end: a fixed order (what the NumPy path in
+ * train/norms.py reproduces) that the compiler can vectorize without reordering a sum. */
+#define LANES 8
+#define DEFINE_SQUARE_SUM(T)                                                                 \
+    WIDE_VECTORS static double square_sum_##T(const T *restrict a, const T *restrict b,      \
+                                              Py_ssize_t n) {                                \
+        double lane[LANES] = {0};                                                            \
+        Py_ssize_t i = 0;                                                                    \
+        for (; i + LANES <= n; i += LANES)                                                   \
+            for (int j = 0; j < LANES; j++) {                                                \
+                double d = b ? (double)a[i + j] - (double)b[i + j] : (double)a[i + j];       \
+                lane[j] += d * d;                                                            \
+            }                                                                                \
+        for (int j = 0; i + j < n; j++) {                                                    \
+            double d = b ? (double)a[i + j] - (double)b[i + j] : (double)a[i + j];           \
+            lane[j] += d * d;                                                                \
+        }                                                                                    \
+        return ((lane[0] + lane[1]) + (lane[2] + lane[3])) +                                 \
+               ((lane[4] + lane[5]) + (lane[6] + lane[7]));                                  \
+    }
+
+DEFINE_SQUARE_SUM(float)
+DEFINE_SQUARE_SUM(double)
+
 /* ---- buffers ---------------------------------------------------------------------------- */
 
 
@@ -367,6 +392,48 @@ static PyObject *relu_grad(PyObject *self, PyObject *args) {
     release(views, 2);
     return PyBool_FromLong(ok);
 }
+/* square_sums(a, b or None, ends) -> list of floats, or False: per segment a[start:end] (the
+ * segments end at `ends`, a tuple of increasing offsets; the first starts at 0), Σ (a − b)²
+ * (Σ a² without b), b of a's size. */
+static PyObject *square_sums(PyObject *self, PyObject *args) {
+    PyObject *objects[2], *ends;
+    if (!PyArg_ParseTuple(args, "OOO!", &objects[0], &objects[1], &PyTuple_Type, &ends))
+        return NULL;
+    int count = objects[1] == Py_None ? 1 : 2;
+    Py_buffer views[2];
+    if (!acquire(objects, count, 0, views)) Py_RETURN_FALSE;
+    Py_ssize_t n = length(&views[0]), segments = PyTuple_GET_SIZE(ends), start = 0;
+    int ok = count == 1 || length(&views[1]) == n;
+    for (Py_ssize_t k = 0; ok && k < segments; k++) {
+        Py_ssize_t end = PyLong_AsSsize_t(PyTuple_GET_ITEM(ends, k));
+        ok = !PyErr_Occurred() && end >= start && end <= n;
+        start = end;
+    }
+    PyErr_Clear();
+    PyObject *sums = ok ? PyList_New(segments) : NULL;
+    start = 0;
+    for (Py_ssize_t k = 0; sums != NULL && k < segments; k++) {
+        Py_ssize_t end = PyLong_AsSsize_t(PyTuple_GET_ITEM(ends, k));
+        double sum;
+        if (views[0].format[0] == 'f')
+            sum = square_sum_float((const float *)views[0].buf + start,
+                                   count == 2 ? (const float *)views[1].buf + start : NULL,
+                                   end - start);
+        else
+            sum = square_sum_double((const double *)views[0].buf + start,
+                                    count == 2 ? (const double *)views[1].buf + start : NULL,
+                                    end - start);
+        PyObject *value = PyFloat_FromDouble(sum);
+        if (value == NULL) Py_CLEAR(sums);
+        else PyList_SET_ITEM(sums, k, value);
+        start = end;
+    }
+    release(views, count);
+    if (sums == NULL && PyErr_Occurred()) return NULL;
+    if (sums == NULL) Py_RETURN_FALSE;
+    return sums;
+}
+
 static PyMethodDef methods[] = {
     {"adam", adam, METH_VARARGS, "One Adam/AdamW step in place; False if not applicable."},
     {"sgd", sgd, METH_VARARGS, "One SGD step in place; False if not applicable."},
@@ -374,6 +441,8 @@ static PyMethodDef methods[] = {
     {"adagrad", adagrad, METH_VARARGS, "One Adagrad step in place; False if not applicable."},
     {"bias_relu", bias_relu, METH_VARARGS, "z := max(z + bias, 0) in place; False if not applicable."},
     {"relu_grad", relu_grad, METH_VARARGS, "grad := grad * (z > 0) in place; False if not applicable."},
+    {"square_sums", square_sums, METH_VARARGS,
+     "Sums of squares (of differences) per segment; False if not applicable."},
     {"cross_entropy_shift", cross_entropy_shift, METH_VARARGS,
      "Cross-entropy's row shift and label pick; False if not applicable."},
     {"cross_entropy_normalize", cross_entropy_normalize, METH_VARARGS,
@@ -392,7 +461,7 @@ static struct PyModuleDef module = {PyModuleDef_HEAD_INIT, "_native", NULL, -1, 
 /* native.py refuses a module whose VERSION is not its own: an editable install keeps the
  * .so built from an older _native.c until it is reinstalled. Bump both with any change to the
  * functions or their arguments. */
-#define VERSION 9
+#define VERSION 10
 
 PyMODINIT_FUNC PyInit__native(void) {
     PyObject *m = PyModule_Create(&module);

@@ -18,7 +18,7 @@ import warnings
 
 from .engine import backend
 
-VERSION = 9  # _native.c's VERSION: the functions and arguments this module calls
+VERSION = 10  # _native.c's VERSION: the functions and arguments this module calls
 
 
 def _checked(module):
@@ -186,6 +186,12 @@ def bias_relu(z, bias) -> bool:
 def relu_grad(grad, z) -> bool:
     """grad := grad · (z > 0) in place: ReLU's backward from its output z."""
     return _enabled and _native.relu_grad(grad, z)
+
+
+def square_sums(a, b, ends: tuple):
+    """[Σ (a − b)² over a[start:end] for each segment] (b None: Σ a²), the segments ending at
+    `ends`, in float64 lane by lane (train/norms.py), or False when not applicable."""
+    return _enabled and _native.square_sums(a, b, ends)
 
 
 def batch_norm_forward(out, mean, var, x, weight, bias, eps, relu=False, add=None) -> bool:

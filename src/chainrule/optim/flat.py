@@ -36,6 +36,7 @@ class FlatGroup:
         for p in params:
             bounds.append(bounds[-1] + p.data.size)
         self.slices = [slice(a, b) for a, b in itertools.pairwise(bounds)]
+        self.ends = tuple(bounds[1:])  # where each parameter's slice ends
         self.data = xp.concatenate([p.data.ravel() for p in params])
         self.data_views = self._views(self.data)
         for p, view in zip(params, self.data_views):

@@ -2,24 +2,19 @@
 
 from __future__ import annotations
 
-import numpy as np
-
-from ..engine.backend import is_device_array, module_of, to_host
+from ..engine.backend import is_device_array, module_of, to_host, xp
 from .distributed import OneProcess
 from .history import History
 from .inference import model_dtype
+from .norms import square_sums
 
 __all__ = ["TrainingState"]
 
 
 def _on_host(squares: list) -> list:
-    """The squares as NumPy scalars: those of a GPU run read back in one copy, not one each."""
-    on_device = [s for s in squares if is_device_array(s)]
-    if not on_device:
-        return squares
-    if len({s.dtype for s in on_device}) > 1:  # a stack would cast them to one dtype
-        return [None if s is None else to_host(s)[()] for s in squares]
-    values = iter(to_host(module_of(on_device[0]).stack(on_device)))
+    """Squares on a GPU as Python floats, read back in one copy, not one each."""
+    on_device = [s for s in squares if s is not None]
+    values = iter(to_host(module_of(on_device[0]).stack(on_device)).tolist())
     return [None if s is None else next(values) for s in squares]
 
 
@@ -30,7 +25,7 @@ class TrainingState:
     epoch (0-based, the one running), batch (index of the batch within the epoch), step
     (optimizer steps taken so far), X_batch, y_batch, output (the model's output Tensor for
     the batch), loss (the batch loss as a float), grad_norm (the batch's total gradient
-    norm, set after backward), gradient_squares() (each gradient dotted with itself, computed
+    norm, set after backward), gradient_squares() (each gradient's sum of squares, computed
     once per batch for every callback that asks), weights_before (the divergence guard's
     WeightsCopy of the weights, taken after each backward when the loss and gradients are
     finite: its .step says which step's; None before training begins), logs (the finished
@@ -82,17 +77,25 @@ class TrainingState:
         self.resumed_from = None  # the checkpoint file, once restored (never deleted)
 
     def gradient_squares(self) -> list:
-        """Per trained parameter, np.dot of its raveled gradient with itself (a NumPy scalar
-        of the gradient's dtype; None without a gradient): the divergence guard, the gradient
-        monitor and the step recorder all start from it, so it is computed once per batch."""
+        """Per trained parameter, the sum of its gradient's squares (a Python float, taken in
+        float64 by train/norms.py: one call for the flat gradient buffer of a fused optimizer;
+        None without a gradient). The divergence guard, the gradient monitor and the step
+        recorder all start from it, so it is computed once per batch."""
         if self._gradient_squares is None:
-            self._gradient_squares = _on_host(
-                [
-                    None if p.grad is None else np.dot(p.grad.ravel(), p.grad.ravel())
-                    for _, p in self.params
-                ]
-            )
+            self._gradient_squares = self._squares()
         return self._gradient_squares
+
+    def _squares(self) -> list:
+        params = [p for _, p in self.params]
+        ask = getattr(self.optimizer, "flat_buffers", None)
+        buffers = None if ask is None else ask(params)
+        flat = None if buffers is None else buffers.current_grad()
+        grads = [p.grad for p in params]
+        if flat is not None and not is_device_array(flat):
+            return square_sums(flat, buffers.ends)
+        if any(map(is_device_array, grads)):  # a dot each, read back in one copy
+            return _on_host([None if g is None else xp.dot(g.ravel(), g.ravel()) for g in grads])
+        return [None if g is None else square_sums(g.ravel(), (g.size,))[0] for g in grads]
 
     def gradients_changed(self) -> None:
         """Forget gradient_squares() (fit calls it after each backward)."""

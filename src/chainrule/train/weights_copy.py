@@ -13,6 +13,8 @@ import math
 
 import numpy as np
 
+from .norms import square_sums
+
 __all__ = ["WeightsCopy"]
 
 
@@ -27,9 +29,6 @@ class WeightsCopy:
         self._copy = None  # its copy (one array; None when copied per parameter)
         self._views: list = []  # each parameter's copied weights (views of _copy, or arrays)
         self._slices: list = []  # each parameter's slice of the flat copy
-        self._change = None  # update_ratios' scratch, like the copy (made at its first call)
-        self._change_views: list = []
-        self._rows: list = []  # update_ratios' (name, copy, change) per parameter, raveled
 
     def take(self, state) -> None:
         """Copy the weights of state.params now."""
@@ -42,7 +41,6 @@ class WeightsCopy:
             if not _fits(self._copy, flat) or self._buffers is not buffers:
                 self._copy, self._slices = np.empty_like(flat), buffers.slices
                 self._views = _split(self._copy, self._slices, params)
-                self._change, self._change_views, self._rows = None, [], []
             self._source, self._buffers = flat, buffers
             np.copyto(self._copy, flat)
             return
@@ -52,7 +50,6 @@ class WeightsCopy:
             or not all(map(_fits, self._views, (p.data for p in params)))
         ):
             self._views = [np.empty_like(p.data) for p in params]
-            self._change, self._change_views, self._rows = None, [], []
         self._source = self._buffers = self._copy = None
         for kept, p in zip(self._views, params):
             np.copyto(kept, p.data)
@@ -77,33 +74,24 @@ class WeightsCopy:
         """(name, ‖Δw‖/‖w‖) per parameter whose copied weights are not all zero, Δw being the
         change since the copy (taken before the step, read after it)."""
         params = [p for _, p in state.params]
-        self._make_change_arrays(state.params)
-        if self._unchanged_source(params):  # one subtraction for all the parameters
-            np.subtract(self._source, self._copy, out=self._change)
+        names = [name for name, _ in state.params]
+        if self._unchanged_source(params):  # two calls for all the parameters
+            ends = self._buffers.ends
+            weights = square_sums(self._copy, ends)
+            changes = square_sums(self._source, ends, self._copy)
         else:
-            for p, kept, change in zip(params, self._views, self._change_views):
-                np.subtract(p.data, kept, out=change)
-        ratios = []
-        for name, kept, change in self._rows:
-            square = float(kept.dot(kept))  # in Python floats: numpy scalar arithmetic costs more
-            if square > 0:
-                ratios.append((name, math.sqrt(float(change.dot(change)) / square)))
-        return ratios
-
-    def _make_change_arrays(self, named_params) -> None:
-        """The change's scratch, shaped as the copy (the guard, which never asks, spares it),
-        and the raveled views update_ratios reads."""
-        if self._rows:
-            return
-        params = [p for _, p in named_params]
-        if self._copy is not None:
-            self._change = np.empty_like(self._copy)
-            self._change_views = _split(self._change, self._slices, params)
-        else:
-            self._change_views = [np.empty_like(kept) for kept in self._views]
-        self._rows = [
-            (name, kept.reshape(-1), change.reshape(-1))
-            for (name, _), kept, change in zip(named_params, self._views, self._change_views)
+            rows = [
+                (name, p.data.ravel(), kept.ravel())
+                for name, p, kept in zip(names, params, self._views)
+                if p.data.shape == kept.shape
+            ]
+            names = [name for name, _, _ in rows]
+            weights = [square_sums(kept, (kept.size,))[0] for _, _, kept in rows]
+            changes = [square_sums(now, (now.size,), kept)[0] for _, now, kept in rows]
+        return [
+            (name, math.sqrt(change / weight))
+            for name, weight, change in zip(names, weights, changes)
+            if weight > 0
         ]
 
 

@@ -1,0 +1,42 @@
+"""Sums of squares per parameter (‖g‖², ‖w‖², ‖Δw‖²) for the callbacks that watch training.
+
+Each sum is taken in float64 in one fixed order: term i of a segment goes into lane i mod 8,
+the lanes are summed pairwise at the end. The compiled loop (chainrule.native.square_sums)
+and the NumPy path below follow that order, so both give the same bits, and so does a
+parameter whether its array is a slice of an optimizer's flat buffer or one of its own. One
+call covers every parameter of a flat buffer: a sampled step costs a few calls, not a few per
+parameter.
+"""
+
+from __future__ import annotations
+
+from .. import native
+from ..engine.backend import module_of, to_host
+
+__all__ = ["square_sums"]
+
+LANES = 8  # as _native.c's
+
+
+def square_sums(a, ends: tuple, b=None) -> list:
+    """[Σ (a − b)² over each segment of the flat array a] (b None: Σ a²), the segments ending
+    at the offsets `ends` (the first starting at 0), as Python floats."""
+    sums = native.square_sums(a, b, ends)
+    if sums is not False:
+        return sums
+    return [
+        _lanes(a[start:end], None if b is None else b[start:end])
+        for start, end in zip((0, *ends), ends)
+    ]
+
+
+def _lanes(a, b) -> float:
+    xp = module_of(a)
+    terms = a.astype(xp.float64)
+    if b is not None:
+        terms -= b
+    terms *= terms
+    padded = xp.zeros(-(-len(terms) // LANES) * LANES, xp.float64)
+    padded[: len(terms)] = terms
+    lane = to_host(padded.reshape(-1, LANES).sum(axis=0)).tolist()  # row after row
+    return ((lane[0] + lane[1]) + (lane[2] + lane[3])) + ((lane[4] + lane[5]) + (lane[6] + lane[7]))
