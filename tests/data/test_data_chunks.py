@@ -216,15 +216,10 @@ def test_median_is_numpys_bit_for_bit(n):
         assert np.float64(got).tobytes() == np.float64(expected).tobytes()
 
 
-@pytest.mark.parametrize("buffer", [1 << 18, 16])
 @pytest.mark.parametrize("before", [0, 100])
-def test_a_quoted_cell_with_a_line_end_is_read_as_in_one_chunk(
-    tmp_path, monkeypatch, before, buffer
-):
+def test_a_quoted_cell_with_a_line_end_is_read_as_in_one_chunk(tmp_path, monkeypatch, before):
     """A quoted cell holding the delimiter and 40 line ends after `before` plain rows: from
-    the piece with the first quote on, one serial reader goes on (cuts fall in the cell);
-    with a small read buffer, the quote turns up after pandas has parsed part of a piece."""
-    monkeypatch.setattr(csvsplit, "PIECE_BUFFER", buffer)
+    the piece with the first quote on, one serial reader goes on (cuts fall in the cell)."""
     plain = [f"{i},x{i % 3},{i % 2}" for i in range(before)]
     quoted = '5,"x1, and' + "\nmore" * 40 + '",1'
     lines = ["a,b,t", *plain, quoted, *[f"{i},x{i % 3},{i % 2}" for i in range(90)]]
