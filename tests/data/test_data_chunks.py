@@ -162,6 +162,10 @@ def test_missing_target_and_short_row_in_a_later_chunk(tmp_path, monkeypatch, ro
     short.write_text("\n".join(lines) + "\n")
     with pytest.raises(DataError, match=r"row 171: has 3 cells but the header has 4 columns"):
         load_in_chunks(monkeypatch, short, "t", rows, test_split=0.0)
+    lines[170] = "1,2,2020-01-01,0,7"  # row 171: five cells (pandas' parser stops there)
+    short.write_text("\n".join(lines) + "\n")
+    with pytest.raises(DataError, match=r"row 171: has 5 cells but the header has 4 columns"):
+        load_in_chunks(monkeypatch, short, "t", rows, test_split=0.0)
 
 
 def test_more_rows_than_the_first_mebibyte_suggests(tmp_path, monkeypatch):
