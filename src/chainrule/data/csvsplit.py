@@ -1,17 +1,20 @@
 """A delimited text file's data rows parsed by pandas on several threads, in file order.
 
 The bytes after the header are cut at line ends into pieces of about as many rows as a
-chunk; each piece is read a buffer at a time (os.pread) and parsed by pandas.read_csv, whose
-C parser lets go of the GIL while it tokenizes and converts (pandas' own read_csv of a whole
-file reads in parallel the same way). The reading thread parses pieces itself, helped by
-threads of the lowest priority (inorder.py, spare): on a busy machine the helpers get no
-core and the reader does nearly all of it, as one thread would; on an idle one the pieces
-spread over the cores. The frames come back in file order, a piece per thread in flight.
-A cut can fall inside a quoted cell only after a quote character: from the first piece
-that holds one on, the rest of the file is read by one serial chunked reader, starting at
-that piece's first line. pandas parses each piece as it parses a chunk of the serial reader
-(the same options), so the cells are the same; only where the chunks end differs, which
-the ColumnStore ignores."""
+chunk, parsed by pandas' C parser, which lets go of the GIL while it tokenizes and converts
+(pandas' own read_csv of a whole file reads in parallel the same way). One parser reads
+piece after piece (get_chunk of exactly the piece's rows, counted by its line ends in a
+scan before), so its buffers are made, and faulted in, once rather than once a piece. The
+reading thread parses pieces itself, helped by threads of the lowest priority (inorder.py,
+spare): on a busy machine the helpers get no core and the reader does nearly all of it, as
+one thread would; on an idle one the pieces spread over the cores. Each parser is lent to
+one thread at a time. The frames come back in file order, a piece per thread in flight.
+A cut can fall inside a quoted cell only after a quote character, and pandas ends a line at
+a lone carriage return, which the count would miss: from the first piece that holds either,
+the rest of the file is read by one serial chunked reader, starting at that piece's first
+line. pandas parses each piece as it parses a chunk of the serial reader (the same
+options), so the cells are the same; only where the chunks end differs, which the
+ColumnStore ignores."""
 
 from __future__ import annotations
 
