@@ -136,7 +136,8 @@ class _Parser:
     each piece."""
 
     def __init__(self, open_parser: Callable[[io.RawIOBase], Any]) -> None:
-        self.open_parser, self.feed, self.reader = open_parser, _Feed(), None
+        self.open_parser, self.feed = open_parser, _Feed()
+        self.reader: Any = None  # pandas' TextFileReader, made on the first piece
 
     def frame(self, descriptor: int, start: int, end: int):
         """The frame of bytes start:end, or None when a quote or lone \\r is among them."""
@@ -163,7 +164,7 @@ def _keep_buffers(reader) -> None:
     them after each (then growing them, page by page, for the next piece): 10 % of the
     parse, and most of its page faults. An option of pandas' internal reader: where it is
     absent, nothing changes but the speed."""
-    internal = getattr(getattr(reader, "_engine", None), "_reader", None)
+    internal: Any = getattr(getattr(reader, "_engine", None), "_reader", None)
     if hasattr(internal, "trim_after_read"):
         internal.trim_after_read = False
 
@@ -173,7 +174,8 @@ class _Parsers:
     than threads at once); closed at the end, or by its borrower when it comes back late."""
 
     def __init__(self, open_parser: Callable[[io.RawIOBase], Any]) -> None:
-        self.open_parser, self.idle, self.closed = open_parser, [], False
+        self.open_parser, self.closed = open_parser, False
+        self.idle: list[_Parser] = []
         self.lock = threading.Lock()
 
     def frame(self, descriptor: int, start: int, end: int):
