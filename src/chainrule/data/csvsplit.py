@@ -31,7 +31,7 @@ from .inorder import give_back_freed_memory, in_order
 __all__ = ["data_offset", "piece_frames"]
 
 SAMPLE_BYTES = 1 << 20  # the first data bytes, to size the pieces
-AHEAD = 1  # pieces begun beyond one per thread
+AHEAD = 0  # pieces begun beyond one per thread
 SCAN_BLOCK = 1 << 18  # bytes of a piece scanned at a time
 
 
