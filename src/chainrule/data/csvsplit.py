@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import io
 import os
-import threading
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -171,33 +170,38 @@ def _keep_buffers(reader) -> None:
 
 class _Parsers:
     """The parsers the reading threads borrow, one a thread at a time (so no more of them
-    than threads at once); closed at the end, or by its borrower when it comes back late."""
+    than threads at once); closed at the end, or by its borrower when it comes back late.
+    No lock: list.pop and list.append are atomic, and a helper of the lowest priority
+    holding a lock while it gets no core would stall the reading thread."""
 
     def __init__(self, open_parser: Callable[[io.RawIOBase], Any]) -> None:
         self.open_parser, self.closed = open_parser, False
         self.idle: list[_Parser] = []
-        self.lock = threading.Lock()
 
     def frame(self, descriptor: int, start: int, end: int):
-        with self.lock:
-            parser = self.idle.pop() if self.idle else _Parser(self.open_parser)
+        try:
+            parser = self.idle.pop()
+        except IndexError:
+            parser = _Parser(self.open_parser)
         failed = True
         try:
             frame, failed = parser.frame(descriptor, start, end), False
             return frame
         finally:
-            with self.lock:
-                if self.closed or failed:  # a parser that failed may be mid-row
-                    parser.close()
-                else:
-                    self.idle.append(parser)
+            if failed:  # a parser that failed may be mid-row
+                parser.close()
+            else:
+                self.idle.append(parser)
+                if self.closed:  # closed while it was out: close what is idle now
+                    self.close()
 
     def close(self) -> None:
-        with self.lock:
-            self.closed = True
-            for parser in self.idle:
-                parser.close()
-            self.idle.clear()
+        self.closed = True
+        while True:
+            try:
+                self.idle.pop().close()
+            except IndexError:
+                return
 
 
 def piece_frames(
