@@ -131,8 +131,7 @@ def _lone_returns(block: bytearray, size: int, after_return: bool) -> int:
 
 class _Parser:
     """One pandas parser (open_parser(feed): a reader with get_chunk) for piece after piece:
-    its buffers are made once, and kept between pieces (not trimmed), not made again for
-    each piece."""
+    its buffers are made once and kept between pieces."""
 
     def __init__(self, open_parser: Callable[[io.RawIOBase], Any]) -> None:
         self.open_parser, self.feed = open_parser, _Feed()
