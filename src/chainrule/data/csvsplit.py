@@ -1,23 +1,29 @@
 """A delimited text file's data rows parsed by pandas on several threads, in file order.
 
 The bytes after the header are cut at line ends into pieces of about as many rows as a
-chunk; each piece is read a buffer at a time (os.pread) and parsed by pandas.read_csv, whose
-C parser lets go of the GIL while it tokenizes and converts (pandas' own read_csv of a whole
-file reads in parallel the same way). The reading thread parses pieces itself, helped by
-threads of the lowest priority (inorder.py, spare): on a busy machine the helpers get no
-core and the reader does nearly all of it, as one thread would; on an idle one the pieces
-spread over the cores. The frames come back in file order, a piece per thread in flight.
-A cut can fall inside a quoted cell only after a quote character: from the first piece
-that holds one on, the rest of the file is read by one serial chunked reader, starting at
-that piece's first line. pandas parses each piece as it parses a chunk of the serial reader
-(the same options), so the cells are the same; only where the chunks end differs, which
-the ColumnStore ignores."""
+chunk, parsed by pandas' C parser, which lets go of the GIL while it tokenizes and converts
+(pandas' own read_csv of a whole file reads in parallel the same way). One parser reads
+piece after piece (get_chunk of exactly the piece's rows, counted by its line ends in a
+scan before), so its buffers are made, and faulted in, once rather than once a piece. The
+reading thread parses pieces itself, helped by threads of the lowest priority (inorder.py,
+spare): on a busy machine the helpers get no core and the reader does nearly all of it, as
+one thread would; on an idle one the pieces spread over the cores. Each parser is lent to
+one thread at a time. The frames come back in file order, a piece per thread in flight.
+A cut can fall inside a quoted cell only after a quote character, and pandas ends a line at
+a lone carriage return, which the count would miss: from the first piece that holds either,
+the rest of the file is read by one serial chunked reader, starting at that piece's first
+line. pandas parses each piece as it parses a chunk of the serial reader (the same
+options), so the cells are the same; only where the chunks end differs, which the
+ColumnStore ignores."""
 
 from __future__ import annotations
 
 import io
 import os
 from collections.abc import Callable, Iterator
+from typing import Any
+
+import numpy as np
 
 from .inorder import give_back_freed_memory, in_order
 
@@ -25,7 +31,7 @@ __all__ = ["data_offset", "piece_frames"]
 
 SAMPLE_BYTES = 1 << 20  # the first data bytes, to size the pieces
 AHEAD = 0  # pieces begun beyond one per thread
-PIECE_BUFFER = 1 << 18  # bytes of a piece read at a time
+SCAN_BLOCK = 1 << 18  # bytes of a piece scanned at a time
 
 
 def data_offset(path: str, header_line: int) -> int | None:
@@ -63,28 +69,138 @@ def _line_end(handle, offset: int) -> int:
     return handle.tell()
 
 
-class _Piece(io.RawIOBase):
-    """Bytes start:end of an open file (os.pread: no shared file position), read a buffer at
-    a time, so that a piece is never held whole; it ends early at a quote character
-    (quoted: then its frame is not used)."""
+class _Feed(io.RawIOBase):
+    """The pieces one pandas parser reads, one after another: each piece is scanned first
+    (its rows counted by its line ends, a block at a time into a buffer kept for the next),
+    then handed to the parser a read at a time (os.pread: no shared file position)."""
 
-    def __init__(self, descriptor: int, start: int, end: int) -> None:
+    def __init__(self) -> None:
         super().__init__()
-        self.descriptor, self.position, self.end, self.quoted = descriptor, start, end, False
+        self.block = bytearray(SCAN_BLOCK)  # the scan's buffer and scratch, made once
+        self.marks = np.empty(SCAN_BLOCK, bool)
+        self.descriptor, self.position, self.end, self.tail = -1, 0, 0, b""
 
     def readable(self) -> bool:
         return True
 
-    def readinto(self, buffer) -> int:
-        size = min(len(buffer), self.end - self.position)
-        data = (
-            os.pread(self.descriptor, size, self.position) if size > 0 and not self.quoted else b""
-        )
-        if b'"' in data:
-            self.quoted, data = True, b""
-        buffer[: len(data)] = data
+    def read(self, size: int = -1) -> bytes:
+        size = self.end - self.position if size < 0 else min(size, self.end - self.position)
+        if size <= 0:
+            tail, self.tail = self.tail, b""
+            return tail
+        data = os.pread(self.descriptor, size, self.position)
         self.position += len(data)
-        return len(data)
+        if not data:  # the file shrank
+            self.end = self.position
+        return data
+
+    def load(self, descriptor: int, start: int, end: int) -> int | None:
+        """Bytes start:end as the next piece: its row count, or None when it holds a quote
+        character or a lone carriage return (a line end to pandas, not to the count)."""
+        lines, returns, last, block = 0, 0, ord("\n"), self.block
+        with memoryview(block) as view:
+            for offset in range(start, end, SCAN_BLOCK):
+                size = os.preadv(descriptor, [view[: min(SCAN_BLOCK, end - offset)]], offset)
+                if not size:
+                    break
+                returns += _lone_returns(block, size, last == ord("\r"))
+                last = block[size - 1]
+                if block.find(b'"', 0, size) >= 0 or returns > (last == ord("\r")):
+                    return None
+                text = np.frombuffer(block, np.uint8, size)
+                lines += int(np.count_nonzero(np.equal(text, ord("\n"), out=self.marks[:size])))
+        if returns:
+            return None
+        self.descriptor, self.position, self.end = descriptor, start, end
+        self.tail = b"" if last == ord("\n") else b"\n"  # the file's last line, ended
+        return lines + len(self.tail)
+
+    def done(self) -> bool:
+        """Whether the parser has read the whole piece."""
+        return self.position >= self.end and not self.tail
+
+
+def _lone_returns(block: bytearray, size: int, after_return: bool) -> int:
+    """How many carriage returns block[:size] holds that no newline follows (after_return:
+    the block before ended with one, which a newline here follows)."""
+    if block.find(b"\r", 0, size) < 0:
+        return -1 if after_return and block.startswith(b"\n") else 0
+    lone = block.count(b"\r", 0, size) - block.count(b"\r\n", 0, size)
+    return lone - (after_return and block.startswith(b"\n"))
+
+
+class _Parser:
+    """One pandas parser (open_parser(feed): a reader with get_chunk) for piece after piece:
+    its buffers are made once and kept between pieces."""
+
+    def __init__(self, open_parser: Callable[[io.RawIOBase], Any]) -> None:
+        self.open_parser, self.feed = open_parser, _Feed()
+        self.reader: Any = None  # pandas' TextFileReader, made on the first piece
+
+    def frame(self, descriptor: int, start: int, end: int):
+        """The frame of bytes start:end, or None when a quote or lone \\r is among them."""
+        rows = self.feed.load(descriptor, start, end)
+        if rows is None:
+            return None
+        if self.reader is None:  # made on a first piece, whose first row it reads now
+            self.reader = self.open_parser(self.feed)
+            _keep_buffers(self.reader)
+        frame = self.reader.get_chunk(rows)
+        if len(frame) != rows or not self.feed.done():
+            raise RuntimeError(f"pandas read {len(frame)} rows of bytes {start}:{end}, not {rows}")
+        frame.index = range(rows)  # as a parser of this piece alone numbers them
+        return frame
+
+    def close(self) -> None:
+        if self.reader is not None:
+            self.reader.close()  # pandas frees its parser's buffers
+        self.reader = None
+
+
+def _keep_buffers(reader) -> None:
+    """pandas (3.1 on) can keep its tokenizer's buffers between reads instead of shrinking
+    them after each (then growing them, page by page, for the next piece): 10 % of the
+    parse, and most of its page faults. An option of pandas' internal reader: where it is
+    absent, nothing changes but the speed."""
+    internal: Any = getattr(getattr(reader, "_engine", None), "_reader", None)
+    if hasattr(internal, "trim_after_read"):
+        internal.trim_after_read = False
+
+
+class _Parsers:
+    """The parsers the reading threads borrow, one a thread at a time (so no more of them
+    than threads at once); closed at the end, or by its borrower when it comes back late.
+    No lock: list.pop and list.append are atomic, and a helper of the lowest priority
+    holding a lock while it gets no core would stall the reading thread."""
+
+    def __init__(self, open_parser: Callable[[io.RawIOBase], Any]) -> None:
+        self.open_parser, self.closed = open_parser, False
+        self.idle: list[_Parser] = []
+
+    def frame(self, descriptor: int, start: int, end: int):
+        try:
+            parser = self.idle.pop()
+        except IndexError:
+            parser = _Parser(self.open_parser)
+        failed = True
+        try:
+            frame, failed = parser.frame(descriptor, start, end), False
+            return frame
+        finally:
+            if failed:  # a parser that failed may be mid-row
+                parser.close()
+            else:
+                self.idle.append(parser)
+                if self.closed:  # closed while it was out: close what is idle now
+                    self.close()
+
+    def close(self) -> None:
+        self.closed = True
+        while True:
+            try:
+                self.idle.pop().close()
+            except IndexError:
+                return
 
 
 def piece_frames(
@@ -92,34 +208,33 @@ def piece_frames(
     start: int,
     rows: int,
     workers: int,
-    parse: Callable[[io.BufferedReader], object],
+    open_parser: Callable[[io.RawIOBase], Any],
     serial_from: Callable[[int], Iterator],
 ) -> Iterator:
-    """parse(a reader of its bytes) of each piece of about `rows` lines from byte `start` on,
-    in file order, on `workers` threads (inorder.py); from the first piece with a quote
-    character on, serial_from(its offset)."""
+    """The frame of each piece of about `rows` lines from byte `start` on, in file order, on
+    `workers` threads (inorder.py), each parser (open_parser(a stream): pandas' reader with
+    get_chunk, header=None) reading piece after piece; from the first piece with a quote
+    character or a lone carriage return on, serial_from(its offset)."""
     descriptor = os.open(path, os.O_RDONLY)
+    parsers = _Parsers(open_parser)
 
     def read(cut: tuple[int, int]):
-        piece = _Piece(os.dup(descriptor), *cut)  # its own: a dropped piece may outlive ours
+        own = os.dup(descriptor)  # a dropped piece may outlive ours
         try:
-            frame = parse(io.BufferedReader(piece, PIECE_BUFFER))
-        except Exception:
-            if not piece.quoted:
-                raise
+            return cut, parsers.frame(own, *cut)
         finally:
-            os.close(piece.descriptor)
-        return cut, None if piece.quoted else frame
+            os.close(own)
 
     pieces = in_order(read, _cuts(path, start, rows), workers, workers + AHEAD, spare=True)
     try:
         for cut, frame in pieces:
-            if frame is None:  # a quote: a cut may fall inside a quoted cell from here on
+            if frame is None:  # a cut may fall inside a quoted cell from here on
                 pieces.close()
                 yield from serial_from(cut[0])
                 return
             yield frame
     finally:
         pieces.close()
+        parsers.close()
         os.close(descriptor)
         give_back_freed_memory()

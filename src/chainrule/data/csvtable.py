@@ -151,7 +151,7 @@ def _parsed(path: str, delimiter: str, first: int, header: list[str], chunk_rows
                 start,
                 max(2 * chunk_rows // workers, 1),  # a piece per thread: two chunks in all
                 workers,
-                lambda data: pd.read_csv(data, low_memory=False, **rest),
+                lambda feed: pd.read_csv(feed, iterator=True, low_memory=False, **rest),
                 lambda offset: _serial_from(path, offset, chunk_rows, rest),
             )
     except pd.errors.ParserError as exc:

@@ -155,9 +155,12 @@ def _fit_and_encode(
 
 
 def _statistics(fitted: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    mean, spread = fitted.mean(axis=0), fitted.std(axis=0)
+    """(mean, standard deviation) of each column, bit for bit np.mean's and np.std's: std
+    is handed the mean (numpy computes the same sum inside std), one pass less."""
+    mean = fitted.mean(axis=0, keepdims=True)
+    spread = fitted.std(axis=0, mean=mean)
     spread[spread == 0] = 1.0  # a constant feature is only centred
-    return mean, spread
+    return mean[0], spread
 
 
 def _standardized(features: np.ndarray, mean: np.ndarray, spread: np.ndarray) -> np.ndarray:

@@ -1,0 +1,111 @@
+"""csvsplit.piece_frames: pieces of a file parsed by pandas parsers that each read piece
+after piece (their rows counted by line ends), in file order, on threads; a quote or a lone
+carriage return hands the rest of the file to a serial reader."""
+
+import threading
+import time
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from chainrule.data import csvsplit, csvtable
+
+HEADER = ["a", "b", "t"]
+OPTIONS = dict(sep=",", skip_blank_lines=False, header=None, names=HEADER, encoding="utf-8")
+
+
+def text_table(rows: int, line_end: str = "\n", last_end: bool = True) -> str:
+    lines = [",".join(HEADER)] + [f"{i * 0.5},{-i},{i % 3}" for i in range(rows)]
+    lines[7:7] = ["", ""]  # blank rows are rows too
+    return line_end.join(lines) + (line_end if last_end else "")
+
+
+def pieces(path, rows: int, workers: int, opened: list | None = None, serial: list | None = None):
+    """The frames of piece_frames over `path`'s data rows, joined, with the parsers made
+    (opened) and the offsets the serial reader began at (serial)."""
+
+    def open_parser(feed):
+        if opened is not None:
+            opened.append(threading.get_ident())
+        return pd.read_csv(feed, iterator=True, low_memory=False, **OPTIONS)
+
+    def serial_from(offset: int):
+        if serial is not None:
+            serial.append(offset)
+        return csvtable._serial_from(str(path), offset, rows, OPTIONS)
+
+    start = csvsplit.data_offset(str(path), 1)
+    frames = csvsplit.piece_frames(str(path), start, rows, workers, open_parser, serial_from)
+    return pd.concat(list(frames), ignore_index=True)
+
+
+def whole(path):
+    return pd.read_csv(path, skip_blank_lines=False)
+
+
+@pytest.mark.parametrize("workers", [1, 2, 3])
+@pytest.mark.parametrize(
+    "line_end, last_end", [("\n", True), ("\n", False), ("\r\n", True), ("\r\n", False)]
+)
+def test_pieces_give_the_whole_file_read(tmp_path, monkeypatch, workers, line_end, last_end):
+    """Pieces of 17 lines read by one parser a thread (a 64-byte scan block, so that a
+    \\r\\n often straddles two blocks): the rows of one read of the whole file, no serial
+    reader, and no more parsers than threads."""
+    monkeypatch.setattr(csvsplit, "SCAN_BLOCK", 64)
+    path = tmp_path / "table.csv"
+    path.write_bytes(text_table(300, line_end, last_end).encode())
+    opened, serial = [], []
+    got = pieces(path, 17, workers, opened, serial)
+    pd.testing.assert_frame_equal(got, whole(path))
+    assert serial == [] and 1 <= len(opened) <= workers
+
+
+def test_a_lone_carriage_return_hands_over_to_the_serial_reader(tmp_path):
+    """pandas ends a line at a lone \\r, which the count of newlines would miss: the piece
+    with one, and the rest of the file, go to the serial reader."""
+    text = text_table(200).replace("\n", "\r", 1 + 150)  # lines up to row ~150 end in \r
+    path = tmp_path / "old_mac.csv"
+    path.write_bytes(text.replace("\r", "\n", 1).encode())  # the header line ends in \n
+    serial = []
+    got = pieces(path, 13, 2, serial=serial)
+    pd.testing.assert_frame_equal(got, whole(path))
+    assert serial == [len("a,b,t\n")]
+
+
+def test_a_piece_a_slow_thread_holds_is_done_again_with_another_parser(tmp_path, monkeypatch):
+    """A helper thread stuck in its first piece: the reading thread parses that piece again
+    with its own parser (inorder.py, spare) and goes on: rows and order are the whole
+    file's."""
+    path = tmp_path / "table.csv"
+    path.write_text(text_table(400))
+    frame = csvsplit._Parser.frame
+    stuck = []
+
+    def slow_helper(parser, *cut):
+        if threading.current_thread() is not threading.main_thread() and not stuck:
+            stuck.append(cut)
+            time.sleep(0.3)
+        return frame(parser, *cut)
+
+    monkeypatch.setattr(csvsplit._Parser, "frame", slow_helper)
+    got = pieces(path, 20, 2)
+    pd.testing.assert_frame_equal(got, whole(path))
+    assert len(stuck) == 1
+
+
+def test_rows_of_a_long_file_are_counted_exactly(tmp_path):
+    """Pieces of about 1,000 lines of varied length (cuts fall anywhere): every cell where
+    a single read puts it."""
+    rng = np.random.default_rng(3)
+    frame = pd.DataFrame(
+        {
+            "a": rng.normal(0, 10**6, 20_000).round(rng.integers(0, 9)),
+            "b": rng.integers(-9, 9, 20_000),
+        }
+    )
+    frame["t"] = np.where(rng.random(20_000) < 0.1, np.nan, rng.random(20_000))
+    path = tmp_path / "long.csv"
+    frame.to_csv(path, index=False)
+    got = pieces(path, 1000, 2)
+    pd.testing.assert_frame_equal(got, whole(path))
