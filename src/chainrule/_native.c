@@ -188,25 +188,34 @@ DEFINE_BOTH(adagrad, ADAGRAD_LOOP)
 DEFINE_RELU(float)
 DEFINE_RELU(double)
 /* Σ (a − b)² (b NULL: Σ a²) over a[0:n] in double precision, the i-th term added into lane
- * i mod LANES and the lanes summed pairwise at the end: a fixed order (what the NumPy path in
- * train/norms.py reproduces) that the compiler can vectorize without reordering a sum. */
-#define LANES 8
+ * i mod LANES and the lanes summed pairwise at the end (neighbours first, then the pairs'
+ * sums ...): a fixed order (what the NumPy path in train/norms.py reproduces) that the
+ * compiler vectorizes without reordering a sum; 32 lanes keep four vectors of additions in
+ * flight. */
+#define LANES 32
+#define SQUARE_INTO_LANES(term)                                                              \
+    for (; i + LANES <= n; i += LANES)                                                       \
+        for (int j = 0; j < LANES; j++) {                                                    \
+            double d = term;                                                                 \
+            lane[j] += d * d;                                                                \
+        }
 #define DEFINE_SQUARE_SUM(T)                                                                 \
     WIDE_VECTORS static double square_sum_##T(const T *restrict a, const T *restrict b,      \
                                               Py_ssize_t n) {                                \
         double lane[LANES] = {0};                                                            \
         Py_ssize_t i = 0;                                                                    \
-        for (; i + LANES <= n; i += LANES)                                                   \
-            for (int j = 0; j < LANES; j++) {                                                \
-                double d = b ? (double)a[i + j] - (double)b[i + j] : (double)a[i + j];       \
-                lane[j] += d * d;                                                            \
-            }                                                                                \
+        if (b == NULL) {                                                                     \
+            SQUARE_INTO_LANES((double)a[i + j])                                              \
+        } else {                                                                             \
+            SQUARE_INTO_LANES((double)a[i + j] - (double)b[i + j])                           \
+        }                                                                                    \
         for (int j = 0; i + j < n; j++) {                                                    \
             double d = b ? (double)a[i + j] - (double)b[i + j] : (double)a[i + j];           \
             lane[j] += d * d;                                                                \
         }                                                                                    \
-        return ((lane[0] + lane[1]) + (lane[2] + lane[3])) +                                 \
-               ((lane[4] + lane[5]) + (lane[6] + lane[7]));                                  \
+        for (int width = LANES / 2; width >= 1; width /= 2)                                  \
+            for (int j = 0; j < width; j++) lane[j] = lane[2 * j] + lane[2 * j + 1];         \
+        return lane[0];                                                                      \
     }
 
 DEFINE_SQUARE_SUM(float)

@@ -1,7 +1,7 @@
 """Sums of squares per parameter (‖g‖², ‖w‖², ‖Δw‖²) for the callbacks that watch training.
 
-Each sum is taken in float64 in one fixed order: term i of a segment goes into lane i mod 8,
-the lanes are summed pairwise at the end. The compiled loop (chainrule.native.square_sums)
+Each sum is taken in float64 in one fixed order: term i of a segment goes into lane i mod 32,
+the lanes are summed pairwise at the end (neighbours first, then the pairs' sums, ...). The compiled loop (chainrule.native.square_sums)
 and the NumPy path below follow that order, so both give the same bits, and so does a
 parameter whether its array is a slice of an optimizer's flat buffer or one of its own. One
 call covers every parameter of a flat buffer: a sampled step costs a few calls, not a few per
@@ -15,7 +15,7 @@ from ..engine.backend import module_of, to_host
 
 __all__ = ["square_sums"]
 
-LANES = 8  # as _native.c's
+LANES = 32  # as _native.c's
 
 
 def square_sums(a, ends: tuple, b=None) -> list:
@@ -39,4 +39,6 @@ def _lanes(a, b) -> float:
     padded = xp.zeros(-(-len(terms) // LANES) * LANES, xp.float64)
     padded[: len(terms)] = terms
     lane = to_host(padded.reshape(-1, LANES).sum(axis=0)).tolist()  # row after row
-    return ((lane[0] + lane[1]) + (lane[2] + lane[3])) + ((lane[4] + lane[5]) + (lane[6] + lane[7]))
+    while len(lane) > 1:
+        lane = [x + y for x, y in zip(lane[::2], lane[1::2])]
+    return lane[0]
