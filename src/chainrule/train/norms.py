@@ -1,11 +1,11 @@
 """Sums of squares per parameter (‖g‖², ‖w‖², ‖Δw‖²) for the callbacks that watch training.
 
 Each sum is taken in float64 in one fixed order: term i of a segment goes into lane i mod 32,
-the lanes are summed pairwise at the end (neighbours first, then the pairs' sums, ...). The compiled loop (chainrule.native.square_sums)
-and the NumPy path below follow that order, so both give the same bits, and so does a
-parameter whether its array is a slice of an optimizer's flat buffer or one of its own. One
-call covers every parameter of a flat buffer: a sampled step costs a few calls, not a few per
-parameter.
+the lanes are summed pairwise at the end (neighbours first, then the pairs' sums, ...). The
+compiled loop (chainrule.native.square_sums) and the NumPy path below follow that order, so
+both give the same bits, and so does a parameter whether its array is a slice of an
+optimizer's flat buffer or one of its own. One call covers every parameter of a flat buffer:
+a sampled step costs a few calls, not a few per parameter.
 """
 
 from __future__ import annotations
