@@ -15,9 +15,12 @@ from __future__ import annotations
 
 import itertools
 from dataclasses import dataclass
+from operator import attrgetter, is_
 
 from ..engine.backend import array_like, device_of, is_array, xp
 from ..engine.tensor import ChainruleError
+
+_grad = attrgetter("grad")
 
 
 class FlatGroup:
@@ -78,7 +81,7 @@ class FlatGroup:
     def current_grad(self):
         """The flat gradients, or None unless every .grad is its view (a compiled step
         writes them there; backward() makes arrays of its own)."""
-        ok = all(p.grad is view for p, view in zip(self.params, self.grad_views))
+        ok = all(map(is_, map(_grad, self.params), self.grad_views))  # no generator: per step
         return self.grad if ok else None
 
     def gather_grads(self) -> None:

@@ -69,6 +69,7 @@ class TrainingState:
         self.loss = float("nan")
         self.grad_norm = float("nan")
         self._gradient_squares = None  # gradient_squares() of this batch, once asked
+        self._flat_grads = None  # the optimizer's FlatGroup whose buffer held the gradients
         self.weights_before = None  # set by the divergence guard
         self.logs: dict = {}
         self.stop_training = False
@@ -86,13 +87,15 @@ class TrainingState:
         return self._gradient_squares
 
     def _squares(self) -> list:
-        params = [p for _, p in self.params]
-        ask = getattr(self.optimizer, "flat_buffers", None)
-        buffers = None if ask is None else ask(params)
-        flat = None if buffers is None else buffers.current_grad()
-        grads = [p.grad for p in params]
+        flat = self._flat_grads.current_grad() if self._flat_grads is not None else None
+        if flat is None:  # first asked, or the optimizer made new buffers: look again
+            params = [p for _, p in self.params]
+            ask = getattr(self.optimizer, "flat_buffers", None)
+            self._flat_grads = None if ask is None else ask(params)
+            flat = None if self._flat_grads is None else self._flat_grads.current_grad()
         if flat is not None and not is_device_array(flat):
-            return square_sums(flat, buffers.ends)
+            return square_sums(flat, self._flat_grads.ends)
+        grads = [p.grad for _, p in self.params]
         if any(map(is_device_array, grads)):  # a dot each, read back in one copy
             return _on_host([None if g is None else xp.dot(g.ravel(), g.ravel()) for g in grads])
         return [None if g is None else square_sums(g.ravel(), (g.size,))[0] for g in grads]
