@@ -3,6 +3,7 @@ GradientMonitor measures the step's update ‖Δw‖/‖w‖ from (one copy a st
 
 import numpy as np
 import pytest
+from test_divergence import WeightLog
 
 import chainrule as cr
 from chainrule import nn, optim
@@ -94,14 +95,6 @@ def test_without_the_guard_the_monitor_copies_the_weights_itself(rng):
     ratio = monitor.record["update_ratio"]["0.weight"][0]
     assert ratio == pytest.approx(np.mean(expected), rel=1e-12)
     assert monitor.record["dead_relu"]["1"][0] >= 0.0
-
-
-class WeightLog(cr.callbacks.Callback):
-    def __init__(self):
-        self.seen = []
-
-    def on_batch_begin(self, state):
-        self.seen.append([p.data.copy() for _, p in state.params])
 
 
 @pytest.mark.parametrize("fused", [False, True], ids=["per-parameter", "flat-buffer"])
