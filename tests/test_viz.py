@@ -255,6 +255,7 @@ def test_step_recorder_norms_are_each_squares_root_whatever_the_mix():
     rows += [(first, [np.float32(rng.random()), np.float64(rng.random())])]
     rows += [(second, [np.float64(rng.random()) for _ in range(3)]) for _ in range(2)]
     rows += [(second, [np.float64(rng.random()), None, np.float64(rng.random())])]
+    rows += [(second, [rng.random() * 1e3 for _ in range(3)]) for _ in range(3)]  # floats
     steps = viz.StepRecorder()
     expected: dict = {}
     for i, (params, squares) in enumerate(rows):
@@ -269,6 +270,16 @@ def test_step_recorder_norms_are_each_squares_root_whatever_the_mix():
     for name, norms in expected.items():
         np.testing.assert_array_equal(steps.grad_norm[name], norms)
     assert steps.step == list(range(1, len(rows) + 1))
+
+
+def test_step_recorder_takes_the_square_roots_of_python_floats_at_once():
+    """gradient_squares gives Python floats: a run of steps is one np.sqrt, not one each."""
+    from chainrule.viz.steps import _square_roots
+
+    roots = _square_roots([[1.0, 4.0], [9.0, 2.0]])
+    assert roots is not None
+    np.testing.assert_array_equal(roots, [[1.0, 2.0], [3.0, np.sqrt(2.0)]])
+    assert _square_roots([[1.0, np.float32(4.0)]]) is None  # a mix: one at a time
 
 
 def test_step_recorder_checkpoint_state_equals_its_lists_read_before_or_after():

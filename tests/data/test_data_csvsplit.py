@@ -2,6 +2,7 @@
 after piece (their rows counted by line ends), in file order, on threads; a quote or a lone
 carriage return hands the rest of the file to a serial reader."""
 
+import os
 import threading
 import time
 
@@ -109,3 +110,47 @@ def test_rows_of_a_long_file_are_counted_exactly(tmp_path):
     frame.to_csv(path, index=False)
     got = pieces(path, 1000, 2)
     pd.testing.assert_frame_equal(got, whole(path))
+
+
+@pytest.mark.skipif(not os.path.isdir("/proc/self/fd"), reason="names descriptors by /proc")
+def test_a_late_helper_reads_its_own_file_not_a_descriptor_reused_after_the_end(
+    tmp_path, monkeypatch
+):
+    """A helper that starts a piece only after the reader has finished (closed the pieces)
+    opens the table itself: it never reads whatever file took a closed descriptor's number."""
+    path, other = tmp_path / "table.csv", tmp_path / "other.csv"
+    path.write_text(text_table(2000))
+    other.write_text("OTHER FILE\n" * 10)
+    read_from = []
+    in_order = csvsplit.in_order
+
+    def late_helpers(function, items, *args, **kwargs):
+        def run(cut):
+            if threading.current_thread() is not threading.main_thread():
+                time.sleep(0.3)  # a helper without a core
+            return function(cut)
+
+        return in_order(run, items, *args, **kwargs)
+
+    frame = csvsplit._Parsers.frame
+
+    def noted(parsers, descriptor, *cut):
+        read_from.append(os.readlink(f"/proc/self/fd/{descriptor}"))
+        return frame(parsers, descriptor, *cut)
+
+    monkeypatch.setattr(csvsplit, "in_order", late_helpers)
+    monkeypatch.setattr(csvsplit._Parsers, "frame", noted)
+    start = csvsplit.data_offset(str(path), 1)
+    frames = csvsplit.piece_frames(
+        str(path), start, 50, 2,
+        lambda feed: pd.read_csv(feed, iterator=True, low_memory=False, **OPTIONS),
+        lambda offset: csvtable._serial_from(str(path), offset, 50, OPTIONS),
+    )  # fmt: skip
+    next(frames)
+    frames.close()
+    descriptor = os.open(other, os.O_RDONLY)  # takes the lowest free number
+    try:
+        time.sleep(0.6)  # the late helper runs its piece now
+    finally:
+        os.close(descriptor)
+    assert read_from and set(read_from) == {str(path)}

@@ -140,3 +140,20 @@ def test_update_ratio_when_the_optimizer_rebuilds_its_buffers_during_a_step(rng)
     for name in plain:
         np.testing.assert_allclose(fused[name], plain[name], rtol=1e-5)
         assert min(plain[name]) > 0
+
+
+def test_an_epoch_without_a_sampled_step_gets_nan_not_the_next_epochs_value(rng):
+    """3 steps an epoch, a sample every 5th step: steps 0, 5, 10, 15 fall in epochs 0, 1, 3,
+    5; epochs 2 and 4 have no sample. Every series has one value per epoch, in its epoch."""
+    X, y = rng.normal(size=(24, 5)), rng.integers(0, 3, 24)
+    cr.manual_seed(1)
+    model = nn.Sequential(nn.Linear(5, 8), nn.ReLU(), nn.Linear(8, 3))
+    monitor = GradientMonitor(every_n_steps=5, warn=False)
+    cr.fit(model, nn.CrossEntropyLoss(), optim.Adam(model.parameters(), lr=0.01), X, y,
+           epochs=6, batch_size=8, verbose=0, callbacks=[monitor])
+    record = monitor.record
+    assert record["epoch"] == [0, 1, 2, 3, 4, 5]
+    for key in ("grad_norm", "update_ratio", "dead_relu"):
+        for name, series in record[key].items():
+            sampled = np.isfinite(np.asarray(series, dtype=float))
+            assert sampled.tolist() == [True, True, False, True, False, True], (key, name)

@@ -64,3 +64,15 @@ def test_an_offset_past_the_array_or_a_non_contiguous_array_takes_the_numpy_path
     assert native.square_sums(a, None, (11,)) is False
     assert native.square_sums(a[::2], None, (5,)) is False
     assert square_sums(a[::2], (5,)) == [float(np.sum(a[::2] ** 2))]
+
+
+@pytest.mark.parametrize("ends", [(5, 3), (11,), (-1, 4)])
+def test_segments_that_do_not_fit_the_array_are_refused_on_both_paths(ends):
+    a = np.arange(10.0)
+    for compiled in (True, False):
+        previous = native.use_native(compiled)
+        try:
+            with pytest.raises(ValueError, match="segments ending at"):
+                square_sums(a, ends)
+        finally:
+            native.use_native(previous)

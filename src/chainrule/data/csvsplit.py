@@ -215,11 +215,12 @@ def piece_frames(
     `workers` threads (inorder.py), each parser (open_parser(a stream): pandas' reader with
     get_chunk, header=None) reading piece after piece; from the first piece with a quote
     character or a lone carriage return on, serial_from(its offset)."""
-    descriptor = os.open(path, os.O_RDONLY)
     parsers = _Parsers(open_parser)
 
     def read(cut: tuple[int, int]):
-        own = os.dup(descriptor)  # a dropped piece may outlive ours
+        # The file opened for this piece alone: a helper's dropped piece may still be read
+        # after this generator has ended.
+        own = os.open(path, os.O_RDONLY)
         try:
             return cut, parsers.frame(own, *cut)
         finally:
@@ -236,5 +237,4 @@ def piece_frames(
     finally:
         pieces.close()
         parsers.close()
-        os.close(descriptor)
         give_back_freed_memory()

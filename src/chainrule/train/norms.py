@@ -24,9 +24,12 @@ def square_sums(a, ends: tuple, b=None) -> list:
     sums = native.square_sums(a, b, ends)
     if sums is not False:
         return sums
+    starts = (0, *ends)
+    if a.ndim != 1 or any(end < start for start, end in zip(starts, ends)) or starts[-1] > a.size:
+        raise ValueError(f"square_sums: segments ending at {ends} of an array of shape {a.shape}")
     return [
         _lanes(a[start:end], None if b is None else b[start:end])
-        for start, end in zip((0, *ends), ends)
+        for start, end in zip(starts, ends)
     ]
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ..engine.backend import is_device_array, module_of, to_host, xp
+from ..engine.backend import is_device_array, module_of, to_host
 from .distributed import OneProcess
 from .history import History
 from .inference import model_dtype
@@ -12,10 +12,11 @@ __all__ = ["TrainingState"]
 
 
 def _on_host(squares: list) -> list:
-    """Squares on a GPU as Python floats, read back in one copy, not one each."""
-    on_device = [s for s in squares if s is not None]
+    """The squares as Python floats: those on a GPU read back in one copy, not one each."""
+    on_device = [s for s in squares if is_device_array(s)]
     values = iter(to_host(module_of(on_device[0]).stack(on_device)).tolist())
-    return [None if s is None else next(values) for s in squares]
+    return [None if s is None else next(values) if is_device_array(s) else float(s)
+            for s in squares]  # fmt: skip
 
 
 class TrainingState:
@@ -80,8 +81,9 @@ class TrainingState:
     def gradient_squares(self) -> list:
         """Per trained parameter, the sum of its gradient's squares (a Python float, taken in
         float64 by train/norms.py: one call for the flat gradient buffer of a fused optimizer;
-        None without a gradient). The divergence guard, the gradient monitor and the step
-        recorder all start from it, so it is computed once per batch."""
+        on a GPU a dot in the gradient's dtype; None without a gradient). The divergence
+        guard, the gradient monitor and the step recorder all start from it, so it is
+        computed once per batch."""
         if self._gradient_squares is None:
             self._gradient_squares = self._squares()
         return self._gradient_squares
@@ -97,7 +99,8 @@ class TrainingState:
             return square_sums(flat, self._flat_grads.ends)
         grads = [p.grad for _, p in self.params]
         if any(map(is_device_array, grads)):  # a dot each, read back in one copy
-            return _on_host([None if g is None else xp.dot(g.ravel(), g.ravel()) for g in grads])
+            return _on_host([None if g is None else module_of(g).dot(g.ravel(), g.ravel())
+                             for g in grads])  # fmt: skip
         return [None if g is None else square_sums(g.ravel(), (g.size,))[0] for g in grads]
 
     def gradients_changed(self) -> None:

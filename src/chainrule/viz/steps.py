@@ -164,12 +164,15 @@ def _runs_of_one_kind(pending):
 
 def _square_roots(rows):
     """np.sqrt of a (steps, parameters) array of squared norms, when every square is there
-    and of one dtype (so each root is the one np.sqrt gives that scalar); else None."""
+    and of one type (Python floats, as gradient_squares gives them, or NumPy scalars of one
+    dtype: so each root is the one np.sqrt gives that number); else None."""
     first = rows[0]
     kinds = {type(square) for square in first}
-    if len(kinds) != 1 or not issubclass(kinds.pop(), np.floating):
+    kind = kinds.pop() if len(kinds) == 1 else None
+    if kind is not float and (kind is None or not issubclass(kind, np.floating)):
         return None
+    dtype = np.float64 if kind is float else first[0].dtype
     array = np.array(rows)
-    if array.dtype != first[0].dtype or array.shape != (len(rows), len(first)):
+    if array.dtype != dtype or array.shape != (len(rows), len(first)):
         return None  # a None, a ragged row or another dtype in a later step
     return np.sqrt(array)

@@ -235,6 +235,8 @@ class GradientMonitor(Callback):
                 if series is None:  # NaN for the epochs before it was seen
                     series = record[key][name] = [float("nan")] * (len(record["epoch"]) - 1)
                 series.append(value)
+            for series in record[key].values():  # NaN for an epoch without a sample of it
+                series += [float("nan")] * (len(record["epoch"]) - len(series))
         state.history.grad_monitor = record
         self._reset_epoch()
 
