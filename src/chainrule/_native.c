@@ -409,38 +409,53 @@ static PyObject *square_sums(PyObject *self, PyObject *args) {
     if (!PyArg_ParseTuple(args, "OOO!", &objects[0], &objects[1], &PyTuple_Type, &ends))
         return NULL;
     int count = objects[1] == Py_None ? 1 : 2;
+    Py_ssize_t segments = PyTuple_GET_SIZE(ends);
+    /* each segment's end, then its sum */
+    Py_ssize_t *bounds = PyMem_Malloc((segments + 1) * sizeof(Py_ssize_t));
+    double *sums = PyMem_Malloc((segments + 1) * sizeof(double));
+    if (bounds == NULL || sums == NULL) {
+        PyMem_Free(bounds);
+        PyMem_Free(sums);
+        return PyErr_NoMemory();
+    }
     Py_buffer views[2];
-    if (!acquire(objects, count, 0, views)) Py_RETURN_FALSE;
-    Py_ssize_t n = length(&views[0]), segments = PyTuple_GET_SIZE(ends), start = 0;
+    PyObject *result = NULL;
+    if (!acquire(objects, count, 0, views)) goto refused;
+    Py_ssize_t n = length(&views[0]), start = 0;
     int ok = count == 1 || length(&views[1]) == n;
     for (Py_ssize_t k = 0; ok && k < segments; k++) {
-        Py_ssize_t end = PyLong_AsSsize_t(PyTuple_GET_ITEM(ends, k));
-        ok = !PyErr_Occurred() && end >= start && end <= n;
-        start = end;
+        bounds[k] = PyNumber_AsSsize_t(PyTuple_GET_ITEM(ends, k), PyExc_OverflowError);
+        ok = !PyErr_Occurred() && bounds[k] >= start && bounds[k] <= n;
+        start = bounds[k];
     }
     PyErr_Clear();
-    PyObject *sums = ok ? PyList_New(segments) : NULL;
-    start = 0;
-    for (Py_ssize_t k = 0; sums != NULL && k < segments; k++) {
-        Py_ssize_t end = PyLong_AsSsize_t(PyTuple_GET_ITEM(ends, k));
-        double sum;
-        if (views[0].format[0] == 'f')
-            sum = square_sum_float((const float *)views[0].buf + start,
-                                   count == 2 ? (const float *)views[1].buf + start : NULL,
-                                   end - start);
-        else
-            sum = square_sum_double((const double *)views[0].buf + start,
-                                    count == 2 ? (const double *)views[1].buf + start : NULL,
-                                    end - start);
-        PyObject *value = PyFloat_FromDouble(sum);
-        if (value == NULL) Py_CLEAR(sums);
-        else PyList_SET_ITEM(sums, k, value);
-        start = end;
+    if (ok) {
+        int single = views[0].format[0] == 'f';
+        const char *a = views[0].buf, *b = count == 2 ? views[1].buf : NULL;
+        Py_BEGIN_ALLOW_THREADS
+        start = 0;
+        for (Py_ssize_t k = 0; k < segments; k++) {
+            Py_ssize_t size = bounds[k] - start;
+            sums[k] = single ? square_sum_float((const float *)a + start,
+                                               b ? (const float *)b + start : NULL, size)
+                             : square_sum_double((const double *)a + start,
+                                                b ? (const double *)b + start : NULL, size);
+            start = bounds[k];
+        }
+        Py_END_ALLOW_THREADS
+        result = PyList_New(segments);
+        for (Py_ssize_t k = 0; result != NULL && k < segments; k++) {
+            PyObject *value = PyFloat_FromDouble(sums[k]);
+            if (value == NULL) Py_CLEAR(result);
+            else PyList_SET_ITEM(result, k, value);
+        }
     }
     release(views, count);
-    if (sums == NULL && PyErr_Occurred()) return NULL;
-    if (sums == NULL) Py_RETURN_FALSE;
-    return sums;
+refused:
+    PyMem_Free(bounds);
+    PyMem_Free(sums);
+    if (result == NULL && !PyErr_Occurred()) Py_RETURN_FALSE;
+    return result;
 }
 
 static PyMethodDef methods[] = {

@@ -248,7 +248,7 @@ class GradientMonitor(Callback):
             "grad": self._grad.state_dict(),
             "ratio": self._ratio.state_dict(),
             "saturated": self._saturated.state_dict(),
-            "ever_active": self._ever_active,
+            "ever_active": {name: seen.copy() for name, seen in self._ever_active.items()},
         }
 
     def load_state_dict(self, state) -> None:
