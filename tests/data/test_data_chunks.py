@@ -182,7 +182,7 @@ def test_more_rows_than_the_first_mebibyte_suggests(tmp_path, monkeypatch):
 
 
 def test_no_frame_larger_than_a_chunk_is_parsed(tmp_path, monkeypatch, workers):
-    """load_csv hands pandas' frames to the store a chunk at a time (the benchmark measures
+    """load_csv hands pandas' columns to the store a chunk at a time (the benchmark measures
     what that does to the peak memory: benchmarks/load_table.py)."""
     rng = np.random.default_rng(0)
     path = tmp_path / "numbers.csv"
@@ -197,9 +197,10 @@ def test_no_frame_larger_than_a_chunk_is_parsed(tmp_path, monkeypatch, workers):
     sizes = []
     add = columnstore.ColumnStore.add
 
-    def counted(store, frame, rows):
-        sizes.append(len(frame))
-        add(store, frame, rows)
+    def counted(store, cells, rows, checked):
+        sizes.append(len(rows))
+        assert all(len(column) == len(rows) for column in cells.values())
+        add(store, cells, rows, checked)
 
     monkeypatch.setattr(columnstore.ColumnStore, "add", counted)
     monkeypatch.setattr(csvfile, "CHUNK_CELLS", 3000)  # 300 rows of 10 cells

@@ -1,4 +1,4 @@
-"""csvsplit.piece_frames: pieces of a file parsed by pandas parsers that each read piece
+"""csvsplit.piece_columns: pieces of a file parsed by pandas parsers that each read piece
 after piece (their rows counted by line ends), in file order, on threads; a quote or a lone
 carriage return hands the rest of the file to a serial reader."""
 
@@ -22,14 +22,37 @@ def text_table(rows: int, line_end: str = "\n", last_end: bool = True) -> str:
     return line_end.join(lines) + (line_end if last_end else "")
 
 
-def pieces(path, rows: int, workers: int, opened: list | None = None, serial: list | None = None):
-    """The frames of piece_frames over `path`'s data rows, joined, with the parsers made
-    (opened) and the offsets the serial reader began at (serial)."""
+class PublicReader:
+    """pandas' reader with only its public get_chunk: a pandas whose internal engine
+    cannot be read directly."""
+
+    def __init__(self, reader) -> None:
+        self.reader = reader
+
+    def get_chunk(self, rows: int):
+        return self.reader.get_chunk(rows)
+
+    def close(self) -> None:
+        self.reader.close()
+
+
+def pieces(
+    path,
+    rows: int,
+    workers: int,
+    opened: list | None = None,
+    serial: list | None = None,
+    public: bool = False,
+):
+    """The pieces of piece_columns over `path`'s data rows, joined, with the parsers made
+    (opened) and the offsets the serial reader began at (serial); public: through
+    get_chunk only."""
 
     def open_parser(feed):
         if opened is not None:
             opened.append(threading.get_ident())
-        return pd.read_csv(feed, iterator=True, low_memory=False, **OPTIONS)
+        reader = pd.read_csv(feed, iterator=True, low_memory=False, **OPTIONS)
+        return PublicReader(reader) if public else reader
 
     def serial_from(offset: int):
         if serial is not None:
@@ -37,8 +60,9 @@ def pieces(path, rows: int, workers: int, opened: list | None = None, serial: li
         return csvtable._serial_from(str(path), offset, rows, OPTIONS)
 
     start = csvsplit.data_offset(str(path), 1)
-    frames = csvsplit.piece_frames(str(path), start, rows, workers, open_parser, serial_from)
-    return pd.concat(list(frames), ignore_index=True)
+    parts = csvsplit.piece_columns(str(path), start, rows, workers, open_parser, serial_from)
+    frames = [part if isinstance(part, pd.DataFrame) else pd.DataFrame(part) for part in parts]
+    return pd.concat(frames, ignore_index=True)
 
 
 def whole(path):
@@ -62,6 +86,37 @@ def test_pieces_give_the_whole_file_read(tmp_path, monkeypatch, workers, line_en
     assert serial == [] and 1 <= len(opened) <= workers
 
 
+@pytest.mark.parametrize("workers", [1, 2])
+def test_pieces_read_through_get_chunk_alone_are_the_same(tmp_path, workers):
+    """Where pandas' reader has no internal engine to read from, its public get_chunk gives
+    the pieces: the same rows."""
+    path = tmp_path / "table.csv"
+    path.write_text(text_table(300))
+    got = pieces(path, 17, workers, public=True)
+    pd.testing.assert_frame_equal(got, whole(path))
+
+
+def test_a_piece_of_numbers_comes_as_the_arrays_pandas_parsed(tmp_path):
+    """The installed pandas' parser is read directly: numeric columns come as NumPy arrays
+    (no DataFrame made per piece, the fast road the benchmark measures), text as its
+    pandas array."""
+    path = tmp_path / "table.csv"
+    path.write_text("a,b,t\n" + "".join(f"{i * 0.5},{i},x{i % 3}\n" for i in range(100)))
+    start = csvsplit.data_offset(str(path), 1)
+    parts = list(
+        csvsplit.piece_columns(
+            str(path), start, 30, 2,
+            lambda feed: pd.read_csv(feed, iterator=True, low_memory=False, **OPTIONS),
+            lambda offset: pytest.fail("no serial reader for a file without quotes"),
+        )
+    )  # fmt: skip
+    assert sum(len(part["a"]) for part in parts) == 100
+    for part in parts:
+        assert isinstance(part["a"], np.ndarray) and part["a"].dtype == np.float64
+        assert isinstance(part["b"], np.ndarray) and part["b"].dtype == np.int64
+        assert not isinstance(part["t"], (np.ndarray, pd.Series))
+
+
 def test_a_lone_carriage_return_hands_over_to_the_serial_reader(tmp_path):
     """pandas ends a line at a lone \\r, which the count of newlines would miss: the piece
     with one, and the rest of the file, go to the serial reader."""
@@ -80,16 +135,16 @@ def test_a_piece_a_slow_thread_holds_is_done_again_with_another_parser(tmp_path,
     file's."""
     path = tmp_path / "table.csv"
     path.write_text(text_table(400))
-    frame = csvsplit._Parser.frame
+    columns = csvsplit._Parser.columns
     stuck = []
 
     def slow_helper(parser, *cut):
         if threading.current_thread() is not threading.main_thread() and not stuck:
             stuck.append(cut)
             time.sleep(0.3)
-        return frame(parser, *cut)
+        return columns(parser, *cut)
 
-    monkeypatch.setattr(csvsplit._Parser, "frame", slow_helper)
+    monkeypatch.setattr(csvsplit._Parser, "columns", slow_helper)
     got = pieces(path, 20, 2)
     pd.testing.assert_frame_equal(got, whole(path))
     assert len(stuck) == 1
@@ -132,16 +187,16 @@ def test_a_late_helper_reads_its_own_file_not_a_descriptor_reused_after_the_end(
 
         return in_order(run, items, *args, **kwargs)
 
-    frame = csvsplit._Parsers.frame
+    columns = csvsplit._Parsers.columns
 
     def noted(parsers, descriptor, *cut):
         read_from.append(os.readlink(f"/proc/self/fd/{descriptor}"))
-        return frame(parsers, descriptor, *cut)
+        return columns(parsers, descriptor, *cut)
 
     monkeypatch.setattr(csvsplit, "in_order", late_helpers)
-    monkeypatch.setattr(csvsplit._Parsers, "frame", noted)
+    monkeypatch.setattr(csvsplit._Parsers, "columns", noted)
     start = csvsplit.data_offset(str(path), 1)
-    frames = csvsplit.piece_frames(
+    frames = csvsplit.piece_columns(
         str(path), start, 50, 2,
         lambda feed: pd.read_csv(feed, iterator=True, low_memory=False, **OPTIONS),
         lambda offset: csvtable._serial_from(str(path), offset, 50, OPTIONS),

@@ -110,6 +110,14 @@ def numbers_of(series, name: str, where: Where) -> np.ndarray:
     return values
 
 
+def numbers_in_range(values: np.ndarray) -> np.ndarray | None:
+    """The float64 cells of a NumPy array of numbers when none lies beyond float32's range
+    (numbers_of's check, which needs no row numbers: a chunk is checked on the thread that
+    parsed it); else None (numbers_of then names the cell)."""
+    numbers = values if values.dtype == np.float64 else values.astype(np.float64)
+    return numbers if _in_float32_range(numbers) else None
+
+
 def _in_float32_range(values: np.ndarray) -> bool:
     """Whether no value lies beyond float32's range (infinities neither): two passes
     without temporaries (fmax/fmin pass over NaN, a missing cell; all missing: False)."""

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .cells import as_series, is_numbers, kept, missing
 from .columns import Where, numbers_of
 from .errors import DataError
 
@@ -39,29 +40,34 @@ class ColumnStore:
         self.pieces: dict[str, list] = {name: [] for name in names if name not in numeric}
         self.dropped, self.first_dropped = 0, 0
 
-    def add(self, frame, rows: np.ndarray) -> None:
-        """Store the chunk `frame` whose spreadsheet rows are `rows`."""
-        frame, rows = self._with_target(frame, rows)
+    def add(self, cells: dict, rows: np.ndarray, checked: dict | None = None) -> None:
+        """Store the chunk `cells` ({name: column}, cells.py) whose spreadsheet rows are
+        `rows`; checked: the float64 cells of some of its numeric columns, already checked
+        as numbers_of checks."""
+        cells, rows, checked = self._with_target(cells, rows, checked or {})
         end = self.size + len(rows)
         if end > self.capacity:
             self._grow(end)
         where = Where(self.path, rows)
         for name in list(self.numbers):
-            series = frame[name]
-            if series.dtype.kind in "iuf":
-                self.numbers[name][self.size : end] = numbers_of(series, name, where)
-            else:
-                self._keep_whole(name, self.numbers)
+            values = checked.get(name)
+            if values is None:
+                column = cells[name]
+                if column.dtype.kind not in "iuf":
+                    self._keep_whole(name, self.numbers)
+                    continue
+                values = numbers_of(as_series(column), name, where)
+            self.numbers[name][self.size : end] = values
         for name, array in list(self.raw.items()):
-            series = frame[name]
-            if array is None and not self.size and series.dtype.kind in "iuf":
-                array = self.raw[name] = np.empty(self.capacity, series.dtype)
-            if array is not None and series.dtype == array.dtype:
-                array[self.size : end] = series.to_numpy()
+            column = cells[name]
+            if array is None and not self.size and is_numbers(column):
+                array = self.raw[name] = np.empty(self.capacity, column.dtype)
+            if array is not None and column.dtype == array.dtype:
+                array[self.size : end] = column
             else:
                 self._keep_whole(name, self.raw)
         for name, pieces in self.pieces.items():
-            pieces.append(frame[name])
+            pieces.append(as_series(cells[name]))
         self.rows[self.size : end] = rows
         self.size = end
 
@@ -91,10 +97,11 @@ class ColumnStore:
             )
         return cells, self.rows[: self.size], notes
 
-    def _with_target(self, frame, rows: np.ndarray):
-        gaps = frame[self.target].isna().to_numpy()
+    def _with_target(self, cells: dict, rows: np.ndarray, checked: dict):
+        """The chunk's rows that have a target value (checked cells dropped if some have not)."""
+        gaps = missing(cells[self.target])
         if not gaps.any():
-            return frame, rows
+            return cells, rows, checked
         first = int(rows[np.argmax(gaps)])
         if self.impute == "none":
             raise DataError(
@@ -105,7 +112,7 @@ class ColumnStore:
             )
         self.first_dropped = self.first_dropped or first
         self.dropped += int(gaps.sum())
-        return frame.loc[~gaps].reset_index(drop=True), rows[~gaps]
+        return {name: kept(v, ~gaps) for name, v in cells.items()}, rows[~gaps], {}
 
     def _keep_whole(self, name: str, store: dict) -> None:
         """Column `name` from now on kept as Series (its cells so far the first one)."""

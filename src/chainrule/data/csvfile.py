@@ -166,8 +166,8 @@ def _read_cells(chunks, names: list[str], target: str, options: TableOptions):
     chunk, so that memory stays near the size of the numbers (columnstore.py)."""
     store = ColumnStore(chunks.path, names, target, chunks.rows_hint, options)
     rows_read = 0
-    for frame, rows in chunks.frames:
-        store.add(frame, rows)
+    for cells, rows, checked in chunks.frames:
+        store.add(cells, rows, checked)
         rows_read += len(rows)
     if not rows_read:
         raise DataError("the file has a header but no data rows", file=chunks.path)

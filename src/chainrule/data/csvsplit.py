@@ -3,12 +3,13 @@
 The bytes after the header are cut at line ends into pieces of about as many rows as a
 chunk, parsed by pandas' C parser, which lets go of the GIL while it tokenizes and converts
 (pandas' own read_csv of a whole file reads in parallel the same way). One parser reads
-piece after piece (get_chunk of exactly the piece's rows, counted by its line ends in a
-scan before), so its buffers are made, and faulted in, once rather than once a piece. The
+piece after piece (exactly the piece's rows, counted by its line ends in a scan before), so
+its buffers are made, and faulted in, once rather than once a piece. The
 reading thread parses pieces itself, helped by threads of the lowest priority (inorder.py,
 spare): on a busy machine the helpers get no core and the reader does nearly all of it, as
 one thread would; on an idle one the pieces spread over the cores. Each parser is lent to
-one thread at a time. The frames come back in file order, a piece per thread in flight.
+one thread at a time. A piece comes back as its columns, prepared (for instance checked) on
+the thread that parsed it, in file order, a piece per thread in flight.
 A cut can fall inside a quoted cell only after a quote character, and pandas ends a line at
 a lone carriage return, which the count would miss: from the first piece that holds either,
 the rest of the file is read by one serial chunked reader, starting at that piece's first
@@ -25,12 +26,13 @@ from typing import Any
 
 import numpy as np
 
+from .cells import columns_of
 from .inorder import give_back_freed_memory, in_order
 
-__all__ = ["data_offset", "piece_frames"]
+__all__ = ["data_offset", "piece_columns"]
 
 SAMPLE_BYTES = 1 << 20  # the first data bytes, to size the pieces
-AHEAD = 0  # pieces begun beyond one per thread
+AHEAD = 1  # pieces begun beyond one per thread
 SCAN_BLOCK = 1 << 18  # bytes of a piece scanned at a time
 
 
@@ -137,24 +139,35 @@ class _Parser:
         self.open_parser, self.feed = open_parser, _Feed()
         self.reader: Any = None  # pandas' TextFileReader, made on the first piece
 
-    def frame(self, descriptor: int, start: int, end: int):
-        """The frame of bytes start:end, or None when a quote or lone \\r is among them."""
+    def columns(self, descriptor: int, start: int, end: int) -> dict | None:
+        """The columns of bytes start:end, or None when a quote or lone \\r is among them."""
         rows = self.feed.load(descriptor, start, end)
         if rows is None:
             return None
         if self.reader is None:  # made on a first piece, whose first row it reads now
             self.reader = self.open_parser(self.feed)
             _keep_buffers(self.reader)
-        frame = self.reader.get_chunk(rows)
-        if len(frame) != rows or not self.feed.done():
-            raise RuntimeError(f"pandas read {len(frame)} rows of bytes {start}:{end}, not {rows}")
-        frame.index = range(rows)  # as a parser of this piece alone numbers them
-        return frame
+        columns = _read_columns(self.reader, rows)
+        read = len(next(iter(columns.values()))) if columns else 0
+        if read != rows or not self.feed.done():
+            raise RuntimeError(f"pandas read {read} rows of bytes {start}:{end}, not {rows}")
+        return columns
 
     def close(self) -> None:
         if self.reader is not None:
             self.reader.close()  # pandas frees its parser's buffers
         self.reader = None
+
+
+def _read_columns(reader, rows: int) -> dict:
+    """The next `rows` rows as {name: column}: the arrays pandas' parser made (its internal
+    engine's read, whose columns get_chunk wraps in a DataFrame: a tenth of the parse for a
+    table of numbers) where the engine has it, else get_chunk's columns (cells.py)."""
+    read = getattr(getattr(reader, "_engine", None), "read", None)
+    parsed = read(rows) if read is not None else reader.get_chunk(rows)
+    if isinstance(parsed, tuple):  # (index, names, {name: array})
+        return parsed[2]
+    return columns_of(parsed)
 
 
 def _keep_buffers(reader) -> None:
@@ -177,15 +190,15 @@ class _Parsers:
         self.open_parser, self.closed = open_parser, False
         self.idle: list[_Parser] = []
 
-    def frame(self, descriptor: int, start: int, end: int):
+    def columns(self, descriptor: int, start: int, end: int) -> dict | None:
         try:
             parser = self.idle.pop()
         except IndexError:
             parser = _Parser(self.open_parser)
         failed = True
         try:
-            frame, failed = parser.frame(descriptor, start, end), False
-            return frame
+            columns, failed = parser.columns(descriptor, start, end), False
+            return columns
         finally:
             if failed:  # a parser that failed may be mid-row
                 parser.close()
@@ -203,18 +216,20 @@ class _Parsers:
                 return
 
 
-def piece_frames(
+def piece_columns(
     path: str,
     start: int,
     rows: int,
     workers: int,
     open_parser: Callable[[io.RawIOBase], Any],
     serial_from: Callable[[int], Iterator],
+    prepare: Callable[[dict], Any] = lambda columns: columns,
 ) -> Iterator:
-    """The frame of each piece of about `rows` lines from byte `start` on, in file order, on
-    `workers` threads (inorder.py), each parser (open_parser(a stream): pandas' reader with
-    get_chunk, header=None) reading piece after piece; from the first piece with a quote
-    character or a lone carriage return on, serial_from(its offset)."""
+    """prepare({name: column}) of each piece of about `rows` lines from byte `start` on, in
+    file order, on `workers` threads (inorder.py; prepare runs on the thread that parsed the
+    piece), each parser (open_parser(a stream): pandas' reader with get_chunk, header=None)
+    reading piece after piece; from the first piece with a quote character or a lone
+    carriage return on, serial_from(its offset)."""
     parsers = _Parsers(open_parser)
 
     def read(cut: tuple[int, int]):
@@ -222,18 +237,19 @@ def piece_frames(
         # after this generator has ended.
         own = os.open(path, os.O_RDONLY)
         try:
-            return cut, parsers.frame(own, *cut)
+            columns = parsers.columns(own, *cut)
         finally:
             os.close(own)
+        return cut, None if columns is None else prepare(columns)
 
     pieces = in_order(read, _cuts(path, start, rows), workers, workers + AHEAD, spare=True)
     try:
-        for cut, frame in pieces:
-            if frame is None:  # a cut may fall inside a quoted cell from here on
+        for cut, prepared in pieces:
+            if prepared is None:  # a cut may fall inside a quoted cell from here on
                 pieces.close()
                 yield from serial_from(cut[0])
                 return
-            yield frame
+            yield prepared
     finally:
         pieces.close()
         parsers.close()

@@ -18,7 +18,9 @@ from typing import Any, NoReturn
 
 import numpy as np
 
-from .csvsplit import data_offset, piece_frames
+from .cells import as_column, columns_of, is_numbers, kept, missing
+from .columns import numbers_in_range
+from .csvsplit import data_offset, piece_columns
 from .errors import DataError
 from .inorder import worker_count
 from .linescan import check_cell_counts, has_line_after, header_line
@@ -94,20 +96,20 @@ def _first_line(path: str, line: int) -> str:
     return ""
 
 
-def _strip_texts(frame) -> None:
+def _stripped(series):
     """Text cells without surrounding spaces; " NA " and the like become missing (NaN).
     (Cheaper than read_csv's skipinitialspace, and only text columns pay for it.)"""
     pd = require_pandas()
-    for name, dtype in frame.dtypes.items():
-        if isinstance(dtype, pd.StringDtype):  # text cells only: vectorized
-            stripped = frame[name].str.strip()
-            gaps = stripped.str.lower().isin(MISSING).to_numpy(dtype=bool)
-            frame[name] = stripped.mask(gaps)  # compact (Arrow) text, not Python objects
-        elif dtype.kind in "OSU":  # text among other objects: cell by cell
-            texts = frame[name].astype(object).where(frame[name].notna(), None)
-            stripped = texts.map(lambda v: v.strip() if isinstance(v, str) else v)
-            gaps = stripped.map(lambda v: isinstance(v, str) and v.lower() in MISSING)
-            frame[name] = stripped.mask(gaps.astype(bool))
+    if isinstance(series.dtype, pd.StringDtype):  # text cells only: vectorized
+        stripped = series.str.strip()
+        gaps = stripped.str.lower().isin(MISSING).to_numpy(dtype=bool)
+        return stripped.mask(gaps)  # compact (Arrow) text, not Python objects
+    if series.dtype.kind in "OSU":  # text among other objects: cell by cell
+        texts = series.astype(object).where(series.notna(), None)
+        stripped = texts.map(lambda v: v.strip() if isinstance(v, str) else v)
+        gaps = stripped.map(lambda v: isinstance(v, str) and v.lower() in MISSING)
+        return stripped.mask(gaps.astype(bool))
+    return series
 
 
 def _open_text(path: str, delimiter: str | None) -> tuple[int, str, list[str]]:
@@ -126,33 +128,80 @@ def _open_text(path: str, delimiter: str | None) -> tuple[int, str, list[str]]:
     return first, delimiter, header
 
 
+@dataclass
+class _Tidied:
+    """A chunk as pandas parsed it, tidied on the thread that parsed it (_tidied)."""
+
+    cells: dict  # name: NumPy array of numbers, or Series (text stripped); no blank rows
+    parsed_rows: int  # rows pandas read, blank ones included
+    blank: np.ndarray | None  # which of those were blank (None: none)
+    last_missing: bool  # a missing cell in the last column (perhaps a short row)
+    numbers: dict  # name: float64 cells of a numeric column within float32's range
+
+
+def _tidied(parsed, columns: int, path: str) -> _Tidied:
+    """The per-chunk work that needs no row numbers, done where the chunk was parsed (on a
+    helper thread, off the reading thread's path). parsed: a DataFrame, or {name: array}."""
+    cells = columns_of(parsed) if not isinstance(parsed, dict) else parsed
+    if len(cells) != columns:
+        _malformed(path, columns, f"{len(cells)} columns")
+    cells = {name: as_column(values) for name, values in cells.items()}
+    last_missing = columns > 1 and bool(missing(list(cells.values())[-1]).any())
+    cells = {name: v if is_numbers(v) else _stripped(v) for name, v in cells.items()}
+    blank = _blank_rows(list(cells.values()))
+    parsed_rows = len(blank)
+    if blank.any():
+        cells = {name: kept(v, ~blank) for name, v in cells.items()}
+    numbers = {}
+    for name, v in cells.items():
+        checked = numbers_in_range(v) if is_numbers(v) else None
+        if checked is not None:
+            numbers[name] = checked
+    return _Tidied(cells, parsed_rows, blank if blank.any() else None, last_missing, numbers)
+
+
+def _blank_rows(columns: list) -> np.ndarray:
+    """Where every cell of a row is missing."""
+    blank = missing(columns[0])
+    for other in columns[1:]:
+        if not blank.any():
+            break
+        blank[blank] = missing(kept(other, blank))
+    return blank
+
+
 def _parsed(path: str, delimiter: str, first: int, header: list[str], chunk_rows: int | None):
-    """pandas' frames of the data rows: one, or one per about chunk_rows rows (read lazily;
+    """The data rows as _Tidied chunks: one, or one per about chunk_rows rows (read lazily;
     on several threads where the machine has them, csvsplit.py)."""
     pd = require_pandas()
     cells = dict(sep=delimiter, skip_blank_lines=False, na_values=NA_VALUES, keep_default_na=False)
     whole = dict(cells, skiprows=first - 1, header=0, names=header, encoding="utf-8-sig")
     rest = dict(cells, header=None, names=header, encoding="utf-8")  # from a line's start
+
+    def tidy(parsed) -> _Tidied:
+        return _tidied(parsed, len(header), path)
+
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", pd.errors.DtypeWarning)  # mixed columns: checked
             if chunk_rows is None:
-                yield pd.read_csv(path, **whole)
+                yield tidy(pd.read_csv(path, **whole))
                 return
             workers = worker_count()
             threads = workers > 1 and hasattr(os, "pread")  # not on Windows
             start = data_offset(path, first) if threads else None
             if start is None:
                 with pd.read_csv(path, chunksize=chunk_rows, **whole) as reader:
-                    yield from reader
+                    yield from map(tidy, reader)
                 return
-            yield from piece_frames(
+            yield from piece_columns(
                 path,
                 start,
                 max(2 * chunk_rows // workers, 1),  # a piece per thread: two chunks in all
                 workers,
                 lambda feed: pd.read_csv(feed, iterator=True, low_memory=False, **rest),
-                lambda offset: _serial_from(path, offset, chunk_rows, rest),
+                lambda offset: map(tidy, _serial_from(path, offset, chunk_rows, rest)),
+                tidy,
             )
     except pd.errors.ParserError as exc:
         check_cell_counts(path, delimiter, len(header), first)  # names the row, if it can
@@ -169,26 +218,20 @@ def _serial_from(path: str, offset: int, chunk_rows: int, options: dict):
 
 
 def _text_chunks(path: str, opened: tuple[int, str, list[str]], chunk_rows: int | None):
-    """(frame, row numbers) of each chunk of a delimited text file (opened: _open_text's
-    answer); blank rows dropped."""
+    """(cells, row numbers, checked numbers) of each chunk of a delimited text file (opened:
+    _open_text's answer; Chunks says what they are); blank rows dropped."""
     first, delimiter, header = opened
     offset, counted = first + 1, False  # the row of the chunk's first record
-    for frame in _parsed(path, delimiter, first, header, chunk_rows):
-        if frame.shape[1] != len(header):
-            _malformed(path, len(header), f"{frame.shape[1]} columns")
-        if not counted and len(header) > 1 and frame.iloc[:, -1].isna().any():
+    for chunk in _parsed(path, delimiter, first, header, chunk_rows):
+        if not counted and chunk.last_missing:
             # pandas pads a short row with NaN: a missing last cell may be one
             check_cell_counts(path, delimiter, len(header), first)
             counted = True
-        _strip_texts(frame)
-        rows = np.arange(offset, offset + len(frame))
-        offset += len(frame)
-        blank = frame.iloc[:, 0].isna().to_numpy(copy=True)  # a blank row lacks its first cell
-        if blank.any():
-            blank[blank] = frame.loc[blank].isna().all(axis=1).to_numpy()  # ...and all others
-        if blank.any():
-            frame, rows = frame.loc[~blank].reset_index(drop=True), rows[~blank]
-        yield frame, rows
+        rows = np.arange(offset, offset + chunk.parsed_rows)
+        offset += chunk.parsed_rows
+        if chunk.blank is not None:
+            rows = rows[~chunk.blank]
+        yield chunk.cells, rows, chunk.numbers
     if offset == first + 1:  # e.g. a lone \r splitting the header
         _malformed(path, len(header), "no rows")
 
@@ -221,11 +264,13 @@ def _read_records(path: str) -> Table:
 
 @dataclass
 class Chunks:
-    """A table file's header and its rows as (frame, row numbers) chunks, read lazily."""
+    """A table file's header and its rows as chunks, read lazily: ({name: column} (cells.py:
+    NumPy arrays of numbers, Series of anything else), row numbers, {name: float64 cells}
+    of the numeric columns already checked as columns.numbers_of checks)."""
 
     path: str
     header: list[str]
-    frames: Iterator[tuple[Any, np.ndarray]]
+    frames: Iterator[tuple[dict, np.ndarray, dict]]
     rows_hint: int  # about how many rows the file holds (at least 1)
 
     def column_index(self, name: str, role: str = "column") -> int:
@@ -258,7 +303,7 @@ def open_chunks(path, delimiter: str | None = None, chunk_cells: int | None = No
     path = os.fspath(path)
     if path.lower().endswith(PARQUET + JSON_LINES):
         table = _translated(path, lambda: _read_records(path))
-        chunk = (table.frame, table.row_numbers)
+        chunk: tuple[dict, np.ndarray, dict] = (columns_of(table.frame), table.row_numbers, {})
         return Chunks(path, table.header, iter([chunk]), max(len(table.frame), 1))
     first, delimiter, header = _translated(path, lambda: _open_text(path, delimiter))
     rows = None if chunk_cells is None else max(CHUNK_ROWS_MIN, chunk_cells // len(header))
@@ -275,7 +320,8 @@ def read_table(path, delimiter: str | None = None) -> Table:
     """The table in `path`; DataError for an empty file, a header without rows, a record with
     more or fewer cells than the header, or a file that is not of its kind."""
     chunks = open_chunks(path, delimiter)
-    [(frame, rows)] = list(chunks.frames)  # to its end: the reader's last checks run
+    [(cells, rows, _)] = list(chunks.frames)  # to its end: the reader's last checks run
+    frame = require_pandas().DataFrame(cells, copy=False)
     if not len(frame):
         raise DataError("the file has a header but no data rows", file=chunks.path)
     return Table(chunks.path, frame, rows)
