@@ -172,7 +172,8 @@ def test_a_late_helper_reads_its_own_file_not_a_descriptor_reused_after_the_end(
     tmp_path, monkeypatch
 ):
     """A helper that starts a piece only after the reader has finished (closed the pieces)
-    opens the table itself: it never reads whatever file took a closed descriptor's number."""
+    opens the table itself: it never reads whatever file took a closed descriptor's number;
+    and it parses nothing (no parser made for a piece nobody needs)."""
     path, other = tmp_path / "table.csv", tmp_path / "other.csv"
     path.write_text(text_table(2000))
     other.write_text("OTHER FILE\n" * 10)
@@ -196,9 +197,14 @@ def test_a_late_helper_reads_its_own_file_not_a_descriptor_reused_after_the_end(
     monkeypatch.setattr(csvsplit, "in_order", late_helpers)
     monkeypatch.setattr(csvsplit._Parsers, "columns", noted)
     start = csvsplit.data_offset(str(path), 1)
+    opened_by = []
+
+    def open_parser(feed):
+        opened_by.append(threading.current_thread() is threading.main_thread())
+        return pd.read_csv(feed, iterator=True, low_memory=False, **OPTIONS)
+
     frames = csvsplit.piece_columns(
-        str(path), start, 50, 2,
-        lambda feed: pd.read_csv(feed, iterator=True, low_memory=False, **OPTIONS),
+        str(path), start, 50, 2, open_parser,
         lambda offset: csvtable._serial_from(str(path), offset, 50, OPTIONS),
     )  # fmt: skip
     next(frames)
@@ -209,3 +215,4 @@ def test_a_late_helper_reads_its_own_file_not_a_descriptor_reused_after_the_end(
     finally:
         os.close(descriptor)
     assert read_from and set(read_from) == {str(path)}
+    assert opened_by == [True]  # the late helper parsed nothing: its piece was not needed

@@ -9,7 +9,7 @@ reading thread parses pieces itself, helped by threads of the lowest priority (i
 spare): on a busy machine the helpers get no core and the reader does nearly all of it, as
 one thread would; on an idle one the pieces spread over the cores. Each parser is lent to
 one thread at a time. A piece comes back as its columns, prepared (for instance checked) on
-the thread that parsed it, in file order, a piece per thread in flight.
+the thread that parsed it, in file order, a piece per thread and AHEAD more in flight.
 A cut can fall inside a quoted cell only after a quote character, and pandas ends a line at
 a lone carriage return, which the count would miss: from the first piece that holds either,
 the rest of the file is read by one serial chunked reader, starting at that piece's first
@@ -32,7 +32,7 @@ from .inorder import give_back_freed_memory, in_order
 __all__ = ["data_offset", "piece_columns"]
 
 SAMPLE_BYTES = 1 << 20  # the first data bytes, to size the pieces
-AHEAD = 1  # pieces begun beyond one per thread
+AHEAD = 1  # pieces begun beyond one per thread (a helper need not wait while the reader stores)
 SCAN_BLOCK = 1 << 18  # bytes of a piece scanned at a time
 
 
@@ -191,6 +191,8 @@ class _Parsers:
         self.idle: list[_Parser] = []
 
     def columns(self, descriptor: int, start: int, end: int) -> dict | None:
+        if self.closed:  # a helper come late to a piece the reader has done again: unneeded
+            return None
         try:
             parser = self.idle.pop()
         except IndexError:

@@ -188,8 +188,9 @@ def _parsed(path: str, delimiter: str, first: int, header: list[str], chunk_rows
                 yield tidy(pd.read_csv(path, **whole))
                 return
             workers = worker_count()
-            threads = workers > 1 and hasattr(os, "pread")  # not on Windows
-            start = data_offset(path, first) if threads else None
+            # pieces (os.pread: not on Windows), on one thread too: a parser reading piece
+            # after piece keeps its buffers, where read_csv's chunks make them again
+            start = data_offset(path, first) if hasattr(os, "pread") else None
             if start is None:
                 with pd.read_csv(path, chunksize=chunk_rows, **whole) as reader:
                     yield from map(tidy, reader)
