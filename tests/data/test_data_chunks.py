@@ -233,6 +233,35 @@ def test_statistics_are_numpys_mean_and_std_bit_for_bit(shape):
     assert spread.tobytes() == expected.tobytes()
 
 
+@pytest.mark.parametrize("n", [1, 7, 8, 9, 127, 129, 8193, 100_001, 400_000])
+def test_a_columns_sum_over_its_length_is_np_mean_bit_for_bit(n):
+    """The fit takes a complete column's mean from the sum that showed it complete: the
+    same bits as np.mean of the column (as _statistics computes it)."""
+    rng = np.random.default_rng(n)
+    for scale in (1e-5, 1.0, 1e30):
+        values = rng.standard_normal(n) * scale
+        mean = values[:, None].mean(axis=0, keepdims=True)
+        assert np.full((1, 1), np.add.reduce(values) / n).tobytes() == mean.tobytes()
+
+
+def test_a_missing_cell_outside_the_training_rows_takes_the_fill(tmp_path):
+    """A numeric column complete in its training rows, with a missing cell in a test row:
+    that cell takes the training median (not a NaN feature), and no indicator is added."""
+    rows = [f"{i * 0.5},{i % 2}" for i in range(200)]
+    path = tmp_path / "gap.csv"
+    path.write_text("a,t\n" + "\n".join(rows) + "\n")
+    split = load_csv(path, "t", test_split=0.25, seed=1).split_rows
+    test_row = int(split["test"][0])
+    rows[test_row - 2] = f",{(test_row - 2) % 2}"  # spreadsheet row 2 is rows[0]
+    path.write_text("a,t\n" + "\n".join(rows) + "\n")
+    data = load_csv(path, "t", test_split=0.25, seed=1)
+    assert np.isfinite(data.X_test).all() and data.X_test.shape[1] == 1
+    column = data.preprocessor.columns[0]
+    position = list(data.split_rows["test"]).index(test_row)
+    expected = (column.fill - data.preprocessor.mean[0]) / data.preprocessor.scale[0]
+    assert data.X_test[position, 0] == np.float32(expected)
+
+
 @pytest.mark.parametrize("before", [0, 100])
 def test_a_quoted_cell_with_a_line_end_is_read_as_in_one_chunk(tmp_path, monkeypatch, before):
     """A quoted cell holding the delimiter and 40 line ends after `before` plain rows: from

@@ -138,9 +138,13 @@ def _fit_and_encode(
 ):
     """(column, float32 standardized features in file order, mean, scale) of parsed values;
     column_args: (name, kind, options); owned: `values` may be reordered once used."""
-    if column_args[1] == "numeric" and not np.isnan(values).any():  # the features: values
-        fitted = values if train.all() else values[train]  # the latter a copy
-        mean, spread = _statistics(fitted[:, None])
+    # numbers within float32's range sum to NaN only if a cell is missing (never inf - inf)
+    total = np.add.reduce(values) if column_args[1] == "numeric" else np.nan
+    if not np.isnan(total):  # no missing cell: the features are the values
+        whole = bool(train.all())
+        fitted = values if whole else values[train]  # the latter a copy
+        mean = np.full((1, 1), total / len(values)) if whole else None  # np.mean's bits
+        mean, spread = _statistics(fitted[:, None], mean)
         block = _standardized(values[:, None], mean, spread)
         if fitted is values and not owned:
             fitted = values.copy()  # the median reorders its cells
@@ -154,10 +158,12 @@ def _fit_and_encode(
     return column, _standardized(features, mean, spread), mean, spread
 
 
-def _statistics(fitted: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def _statistics(fitted: np.ndarray, mean: np.ndarray | None = None):
     """(mean, standard deviation) of each column, bit for bit np.mean's and np.std's: std
-    is handed the mean (numpy computes the same sum inside std), one pass less."""
-    mean = fitted.mean(axis=0, keepdims=True)
+    is handed the mean (numpy computes the same sum inside std), one pass less; mean: the
+    columns' means (keepdims), when already known."""
+    if mean is None:
+        mean = fitted.mean(axis=0, keepdims=True)
     spread = fitted.std(axis=0, mean=mean)
     spread[spread == 0] = 1.0  # a constant feature is only centred
     return mean[0], spread
