@@ -133,7 +133,7 @@ csvfile.fit_table = timed("  load_csv: fit and standardize", csvfile.fit_table)
 for _ in range(repeats):
     timed("pandas.read_csv", pd.read_csv)(path)
     timed("pandas.read_csv, 1 thread", one_thread)()
-    timed("pandas chunks of load_csv's size", chunks)()
+    timed("load_csv's pieces parsed and tidied, not stored", chunks)()
     timed("load_csv", cr.data.load_csv)(path, target=target, test_split=0.0)
 for name, seconds in times.items():
     print(f"{name:40s} {statistics.median(seconds):6.3f} s")

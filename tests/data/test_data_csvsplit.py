@@ -136,18 +136,23 @@ def test_a_piece_a_slow_thread_holds_is_done_again_with_another_parser(tmp_path,
     path = tmp_path / "table.csv"
     path.write_text(text_table(400))
     columns = csvsplit._Parser.columns
-    stuck = []
+    stuck, by_reader = [], []
+    helper_began = threading.Event()
 
     def slow_helper(parser, *cut):
-        if threading.current_thread() is not threading.main_thread() and not stuck:
+        if threading.current_thread() is threading.main_thread():
+            helper_began.wait(10)  # on a busy machine the helper may start late: wait
+            by_reader.append(cut[1:])  # (start, end): each read opens the file anew
+        elif not stuck:
             stuck.append(cut)
+            helper_began.set()
             time.sleep(0.3)
         return columns(parser, *cut)
 
     monkeypatch.setattr(csvsplit._Parser, "columns", slow_helper)
     got = pieces(path, 20, 2)
     pd.testing.assert_frame_equal(got, whole(path))
-    assert len(stuck) == 1
+    assert len(stuck) == 1 and stuck[0][1:] in by_reader  # the reader did it again
 
 
 def test_rows_of_a_long_file_are_counted_exactly(tmp_path):
