@@ -122,7 +122,7 @@ def timed(name, function):
             times.setdefault(name, []).append(time.perf_counter() - start)
     return run
 def chunks():
-    for _ in csvtable.open_chunks(path, None, csvfile.CHUNK_CELLS).frames:
+    for _ in csvtable.open_chunks(path, None, csvfile.CHUNK_CELLS).parts:
         pass
 def one_thread():
     with pd.option_context("mode.max_threads", 1):

@@ -2,6 +2,7 @@
 the chunk size, and a bad cell in a later chunk is named by its own row."""
 
 import json
+import threading
 
 import numpy as np
 import pandas as pd
@@ -181,9 +182,10 @@ def test_more_rows_than_the_first_mebibyte_suggests(tmp_path, monkeypatch):
     assert_same(data, whole)
 
 
-def test_no_frame_larger_than_a_chunk_is_parsed(tmp_path, monkeypatch, workers):
-    """load_csv hands pandas' columns to the store a chunk at a time (the benchmark measures
-    what that does to the peak memory: benchmarks/load_table.py)."""
+def test_no_piece_larger_than_two_chunks_is_parsed(tmp_path, monkeypatch, workers):
+    """load_csv hands pandas' columns to the store a piece at a time, two chunks' worth of
+    rows among the threads (the benchmark measures what that does to the peak memory:
+    benchmarks/load_table.py)."""
     rng = np.random.default_rng(0)
     path = tmp_path / "numbers.csv"
     np.savetxt(
@@ -326,3 +328,104 @@ def test_threads_give_what_one_thread_gives(tmp_path, monkeypatch):
         monkeypatch.setattr(tablefit, "worker_count", lambda workers=workers: workers)
         answers.append(load_in_chunks(monkeypatch, path, "species", 11, val_split=0.2, seed=2))
     assert_same(*answers)
+
+
+def numbers_table(tmp_path, rows: int = 300):
+    lines = ["a,b,t"] + [f"{i * 0.5},{i},{i % 2}" for i in range(rows)]
+    return lines, tmp_path / "table.csv"
+
+
+def test_a_bad_utf8_byte_in_a_later_piece_is_named_by_its_place_in_the_file(
+    tmp_path, monkeypatch
+):
+    """pandas counts a decoding error's byte from where its parser began (a piece): the
+    message names the byte and line in the file."""
+    lines, path = numbers_table(tmp_path)
+    text = ("\n".join(lines) + "\n").encode()
+    offset = text.index(b"\n100.0,200,0\n") + 1  # the start of line 202 (row 202)
+    path.write_bytes(text[:offset] + b"\xe9t\xe9" + text[offset + 3 :])
+    with pytest.raises(DataError) as info:
+        load_in_chunks(monkeypatch, path, "t", 20, test_split=0.0)
+    assert str(info.value) == (
+        f"{path}: not UTF-8 text (invalid continuation byte at byte {offset}, line 202)"
+    )
+
+
+def test_an_unclosed_quote_in_a_later_piece_is_named_as_a_serial_read_names_it(
+    tmp_path, monkeypatch
+):
+    """The serial reader that takes over at the first quote counts rows from its start:
+    the message is that of a read of the whole file."""
+    lines, path = numbers_table(tmp_path)
+    lines[250] = '"248.5,249,1'
+    path.write_text("\n".join(lines) + "\n")
+    with pytest.raises(DataError) as info:
+        load_in_chunks(monkeypatch, path, "t", 20, test_split=0.0)
+    with pytest.raises(pd.errors.ParserError) as whole:
+        pd.read_csv(path)
+    assert str(info.value) == f"{path}: malformed CSV ({str(whole.value).strip()})"
+
+
+@pytest.mark.parametrize("rows", [None, 20])
+def test_a_cell_more_than_the_header_in_every_row_is_refused(tmp_path, monkeypatch, rows):
+    """pandas makes an index of a first cell the header does not name, silently shifting
+    every column: refused, naming the first row."""
+    lines, path = numbers_table(tmp_path, 100)
+    path.write_text("\n".join(lines[:1] + [f"7,{line}" for line in lines[1:]]) + "\n")
+    message = r"row 2: has 4 cells but the header has 3 columns"
+    with pytest.raises(DataError, match=message):
+        load_in_chunks(monkeypatch, path, "t", rows, test_split=0.0)
+    with pytest.raises(DataError, match=message):
+        csvtable.read_table(path)
+
+
+def test_text_among_other_objects_is_stripped_by_the_reading_thread(tmp_path, monkeypatch):
+    """A chunk with a column of Python objects (booleans with gaps) is tidied on the reading
+    thread (stripping them holds the GIL, which a helper without a core would keep); chunks
+    of numbers and Arrow text are tidied where they were parsed. Same data either way."""
+    rows = [f"{i},{['True', 'False', ''][i % 3]},x{i % 4},{i % 2}" for i in range(400)]
+    path = tmp_path / "objects.csv"
+    path.write_text("n,flag,text,t\n" + "\n".join(rows) + "\n")
+    tidied_on = []
+    tidied = csvtable._tidied
+
+    def noted(parsed, *args, **kwargs):
+        chunk = tidied(parsed, *args, **kwargs)
+        flag = chunk.cells["flag"]
+        tidied_on.append((threading.current_thread() is threading.main_thread(), flag.dtype))
+        return chunk
+
+    monkeypatch.setattr(csvtable, "_tidied", noted)
+    data = load_in_chunks(monkeypatch, path, "t", 20, test_split=0.0)
+    whole = load_in_chunks(monkeypatch, path, "t", None, test_split=0.0)
+    assert_same(data, whole)
+    assert tidied_on and all(main for main, dtype in tidied_on if dtype == object)
+
+
+def test_numbers_are_checked_once_also_in_a_chunk_with_missing_targets(tmp_path, monkeypatch):
+    """A chunk that loses rows without a target keeps its checked numbers (the reading
+    thread does not check them again)."""
+    lines, path = numbers_table(tmp_path)
+    for row in range(5, 300, 7):
+        lines[row] = lines[row].rsplit(",", 1)[0] + ","
+    path.write_text("\n".join(lines) + "\n")
+    checked_again = []
+    numbers_of = columnstore.numbers_of
+    monkeypatch.setattr(
+        columnstore, "numbers_of", lambda *args: checked_again.append(args[1]) or numbers_of(*args)
+    )
+    data = load_in_chunks(monkeypatch, path, "t", 20, test_split=0.0)
+    assert checked_again == [] and len(data.y_train) == 300 - len(range(5, 300, 7))
+
+
+def test_read_table_checks_no_numbers(tmp_path, monkeypatch):
+    """read_table (predict, evaluate) never uses checked float64 copies: none are made."""
+    lines, path = numbers_table(tmp_path)
+    path.write_text("\n".join(lines) + "\n")
+    monkeypatch.setattr(csvtable, "numbers_in_range", lambda values: pytest.fail("checked"))
+    table = csvtable.read_table(path)
+    assert table.frame.shape == (300, 3) and list(table.frame.dtypes) == [
+        np.float64,
+        np.int64,
+        np.int64,
+    ]

@@ -207,6 +207,23 @@ def test_parquet_types_booleans_datetimes_and_categories(tmp_path):
     np.testing.assert_array_equal(X, data.X_train[order])
 
 
+@pytest.mark.parametrize("dtype", ["Int64", "Float64"])
+def test_parquet_target_of_a_nullable_dtype(tmp_path, dtype):
+    """A target in one of pandas' nullable dtypes (as Parquet keeps them), with a missing
+    value: that row is dropped, the others train and predict like plain numbers."""
+    n = 40
+    frame = pd.DataFrame({"x": np.arange(n, dtype=float), "t": pd.array([1, 2] * 20, dtype=dtype)})
+    frame.loc[7, "t"] = pd.NA
+    path = tmp_path / "nullable.parquet"
+    frame.to_parquet(path)
+    data = load_csv(path, "t", task="regression", test_split=0.0)
+    assert data.notes == ["1 rows without a target value dropped (first: row 8)"]
+    plain = frame.drop(index=7).astype({"t": float})
+    np.testing.assert_array_equal(np.sort(data.y_train), np.sort(plain["t"].to_numpy()))
+    X, _ = read_csv_features(path, data.preprocessor)
+    assert X.shape == (n, 1) and np.isfinite(X).all()
+
+
 def test_quoted_cells_with_delimiters_and_a_byte_order_mark(tmp_path):
     path = tmp_path / "quoted.csv"
     rows = "".join(f'"{name}, {i}",{"Oslo" if i % 2 else "Bergen"},{i % 2}\n'

@@ -28,8 +28,12 @@ def as_column(values):
 
 
 def columns_of(frame) -> dict:
-    """{name: column} of a DataFrame (as_column's kinds)."""
-    return {name: as_column(frame[name]) for name in frame.columns}
+    """{name: column} of a DataFrame (as_column's kinds; a Series numbered from 0)."""
+    columns = {}
+    for name in frame.columns:
+        column = as_column(frame[name])
+        columns[name] = column if is_numbers(column) else column.reset_index(drop=True)
+    return columns
 
 
 def as_series(values):

@@ -98,7 +98,7 @@ class ColumnStore:
         return cells, self.rows[: self.size], notes
 
     def _with_target(self, cells: dict, rows: np.ndarray, checked: dict):
-        """The chunk's rows that have a target value (checked cells dropped if some have not)."""
+        """The chunk's rows that have a target value."""
         gaps = missing(cells[self.target])
         if not gaps.any():
             return cells, rows, checked
@@ -112,7 +112,9 @@ class ColumnStore:
             )
         self.first_dropped = self.first_dropped or first
         self.dropped += int(gaps.sum())
-        return {name: kept(v, ~gaps) for name, v in cells.items()}, rows[~gaps], {}
+        keep = ~gaps
+        cells = {name: kept(v, keep) for name, v in cells.items()}
+        return cells, rows[keep], {name: v[keep] for name, v in checked.items()}
 
     def _keep_whole(self, name: str, store: dict) -> None:
         """Column `name` from now on kept as Series (its cells so far the first one)."""

@@ -166,7 +166,7 @@ def _read_cells(chunks, names: list[str], target: str, options: TableOptions):
     chunk, so that memory stays near the size of the numbers (columnstore.py)."""
     store = ColumnStore(chunks.path, names, target, chunks.rows_hint, options)
     rows_read = 0
-    for cells, rows, checked in chunks.frames:
+    for cells, rows, checked in chunks.parts:
         store.add(cells, rows, checked)
         rows_read += len(rows)
     if not rows_read:

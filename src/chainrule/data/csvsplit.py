@@ -26,7 +26,6 @@ from typing import Any
 
 import numpy as np
 
-from .cells import columns_of
 from .inorder import give_back_freed_memory, in_order
 
 __all__ = ["data_offset", "piece_columns"]
@@ -139,8 +138,9 @@ class _Parser:
         self.open_parser, self.feed = open_parser, _Feed()
         self.reader: Any = None  # pandas' TextFileReader, made on the first piece
 
-    def columns(self, descriptor: int, start: int, end: int) -> dict | None:
-        """The columns of bytes start:end, or None when a quote or lone \\r is among them."""
+    def columns(self, descriptor: int, start: int, end: int):
+        """The columns of bytes start:end (_read_columns), or None when a quote or lone
+        \\r is among them."""
         rows = self.feed.load(descriptor, start, end)
         if rows is None:
             return None
@@ -148,7 +148,7 @@ class _Parser:
             self.reader = self.open_parser(self.feed)
             _keep_buffers(self.reader)
         columns = _read_columns(self.reader, rows)
-        read = len(next(iter(columns.values()))) if columns else 0
+        read = len(next(iter(columns.values()), ())) if isinstance(columns, dict) else len(columns)
         if read != rows or not self.feed.done():
             raise RuntimeError(f"pandas read {read} rows of bytes {start}:{end}, not {rows}")
         return columns
@@ -159,15 +159,19 @@ class _Parser:
         self.reader = None
 
 
-def _read_columns(reader, rows: int) -> dict:
-    """The next `rows` rows as {name: column}: the arrays pandas' parser made (its internal
+def _read_columns(reader, rows: int):
+    """The next `rows` rows: {name: array}, the arrays pandas' parser made (its internal
     engine's read, whose columns get_chunk wraps in a DataFrame: a tenth of the parse for a
-    table of numbers) where the engine has it, else get_chunk's columns (cells.py)."""
+    table of numbers) where the engine has it, else get_chunk's DataFrame."""
     read = getattr(getattr(reader, "_engine", None), "read", None)
-    parsed = read(rows) if read is not None else reader.get_chunk(rows)
-    if isinstance(parsed, tuple):  # (index, names, {name: array})
-        return parsed[2]
-    return columns_of(parsed)
+    if read is None:
+        return reader.get_chunk(rows)
+    index, _, columns = read(rows)
+    if index is not None:  # pandas made an index of a first cell the header does not name
+        import pandas as pd  # type: ignore[import-untyped]
+
+        raise pd.errors.ParserError("the rows have more cells than the header names")
+    return columns
 
 
 def _keep_buffers(reader) -> None:
@@ -190,7 +194,7 @@ class _Parsers:
         self.open_parser, self.closed = open_parser, False
         self.idle: list[_Parser] = []
 
-    def columns(self, descriptor: int, start: int, end: int) -> dict | None:
+    def columns(self, descriptor: int, start: int, end: int):
         if self.closed:  # a helper come late to a piece the reader has done again: unneeded
             return None
         try:
@@ -225,16 +229,19 @@ def piece_columns(
     workers: int,
     open_parser: Callable[[io.RawIOBase], Any],
     serial_from: Callable[[int], Iterator],
-    prepare: Callable[[dict], Any] = lambda columns: columns,
+    prepare: Callable[[Any], Any] = lambda columns: columns,
 ) -> Iterator:
-    """prepare({name: column}) of each piece of about `rows` lines from byte `start` on, in
-    file order, on `workers` threads (inorder.py; prepare runs on the thread that parsed the
+    """prepare(columns) of each piece of about `rows` lines from byte `start` on, in file
+    order, on `workers` threads (inorder.py; prepare runs on the thread that parsed the
     piece), each parser (open_parser(a stream): pandas' reader with get_chunk, header=None)
-    reading piece after piece; from the first piece with a quote character or a lone
-    carriage return on, serial_from(its offset)."""
+    reading piece after piece (columns: {name: array}, or a DataFrame where pandas' parser
+    cannot be read directly); from the first piece with a quote character or a lone carriage
+    return on, serial_from(its offset)."""
     parsers = _Parsers(open_parser)
 
     def read(cut: tuple[int, int]):
+        if parsers.closed:  # a helper come late to a piece the reader has done again
+            return cut, None
         # The file opened for this piece alone: a helper's dropped piece may still be read
         # after this generator has ended.
         own = os.open(path, os.O_RDONLY)

@@ -23,7 +23,7 @@ from .columns import numbers_in_range
 from .csvsplit import data_offset, piece_columns
 from .errors import DataError
 from .inorder import worker_count
-from .linescan import check_cell_counts, has_line_after, header_line
+from .linescan import check_cell_counts, first_bad_utf8, has_line_after, header_line
 
 __all__ = ["MISSING", "Chunks", "Table", "open_chunks", "read_table", "require_pandas"]
 
@@ -139,13 +139,15 @@ class _Tidied:
     numbers: dict  # name: float64 cells of a numeric column within float32's range
 
 
-def _tidied(parsed, columns: int, path: str) -> _Tidied:
-    """The per-chunk work that needs no row numbers, done where the chunk was parsed (on a
-    helper thread, off the reading thread's path). parsed: a DataFrame, or {name: array}."""
-    cells = columns_of(parsed) if not isinstance(parsed, dict) else parsed
-    if len(cells) != columns:
-        _malformed(path, columns, f"{len(cells)} columns")
-    cells = {name: as_column(values) for name, values in cells.items()}
+def _tidied(parsed, columns: int, path: str, check: bool = True) -> _Tidied:
+    """The per-chunk work that needs no row numbers (on the thread that parsed the chunk
+    where _light says so). parsed: a DataFrame, or {name: array}; check: find the numeric
+    columns' checked float64 cells (load_csv's store takes them, read_table does not)."""
+    if not isinstance(parsed, dict):
+        parsed = _csv_columns(parsed)
+    if len(parsed) != columns:
+        _malformed(path, columns, f"{len(parsed)} columns")
+    cells = {name: as_column(values) for name, values in parsed.items()}
     last_missing = columns > 1 and bool(missing(list(cells.values())[-1]).any())
     cells = {name: v if is_numbers(v) else _stripped(v) for name, v in cells.items()}
     blank = _blank_rows(list(cells.values()))
@@ -153,11 +155,33 @@ def _tidied(parsed, columns: int, path: str) -> _Tidied:
     if blank.any():
         cells = {name: kept(v, ~blank) for name, v in cells.items()}
     numbers = {}
-    for name, v in cells.items():
+    for name, v in cells.items() if check else ():
         checked = numbers_in_range(v) if is_numbers(v) else None
         if checked is not None:
             numbers[name] = checked
     return _Tidied(cells, parsed_rows, blank if blank.any() else None, last_missing, numbers)
+
+
+def _csv_columns(frame) -> dict:
+    """{name: column} of a frame read_csv made; ParserError when its rows had a first cell
+    more than the header names (pandas makes an index of it)."""
+    pd = require_pandas()
+    if not isinstance(frame.index, pd.RangeIndex):
+        raise pd.errors.ParserError("the rows have more cells than the header names")
+    return columns_of(frame)
+
+
+def _light(parsed) -> bool:
+    """Whether tidying these columns holds the GIL only briefly (numbers, booleans, pandas'
+    Arrow text): only such chunks are tidied on a helper, which a busy machine may leave
+    without a core while it holds the GIL (text among other objects is stripped cell by
+    cell in Python)."""
+    pd = require_pandas()
+    return isinstance(parsed, dict) and all(
+        (isinstance(v, np.ndarray) and v.dtype.kind in "iufb")
+        or isinstance(getattr(v, "dtype", None), pd.StringDtype)
+        for v in parsed.values()
+    )
 
 
 def _blank_rows(columns: list) -> np.ndarray:
@@ -174,39 +198,60 @@ def _parsed(path: str, delimiter: str, first: int, header: list[str], chunk_rows
     """The data rows as _Tidied chunks: one, or one per about chunk_rows rows (read lazily;
     on several threads where the machine has them, csvsplit.py)."""
     pd = require_pandas()
-    cells = dict(sep=delimiter, skip_blank_lines=False, na_values=NA_VALUES, keep_default_na=False)
-    whole = dict(cells, skiprows=first - 1, header=0, names=header, encoding="utf-8-sig")
-    rest = dict(cells, header=None, names=header, encoding="utf-8")  # from a line's start
+    options = dict(
+        sep=delimiter, skip_blank_lines=False, na_values=NA_VALUES, keep_default_na=False
+    )
 
     def tidy(parsed) -> _Tidied:
-        return _tidied(parsed, len(header), path)
+        return _tidied(parsed, len(header), path, check=chunk_rows is not None)
+
+    def tidy_light(parsed):
+        return tidy(parsed) if _light(parsed) else parsed
 
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", pd.errors.DtypeWarning)  # mixed columns: checked
-            if chunk_rows is None:
-                yield tidy(pd.read_csv(path, **whole))
-                return
-            workers = worker_count()
-            # pieces (os.pread: not on Windows), on one thread too: a parser reading piece
-            # after piece keeps its buffers, where read_csv's chunks make them again
-            start = data_offset(path, first) if hasattr(os, "pread") else None
-            if start is None:
-                with pd.read_csv(path, chunksize=chunk_rows, **whole) as reader:
-                    yield from map(tidy, reader)
-                return
-            yield from piece_columns(
-                path,
-                start,
-                max(2 * chunk_rows // workers, 1),  # a piece per thread: two chunks in all
-                workers,
-                lambda feed: pd.read_csv(feed, iterator=True, low_memory=False, **rest),
-                lambda offset: map(tidy, _serial_from(path, offset, chunk_rows, rest)),
-                tidy,
-            )
+            for parsed in _read(path, first, header, chunk_rows, options, tidy_light):
+                yield parsed if isinstance(parsed, _Tidied) else tidy(parsed)
     except pd.errors.ParserError as exc:
         check_cell_counts(path, delimiter, len(header), first)  # names the row, if it can
         raise DataError(f"malformed CSV ({str(exc).strip()})", file=path) from None
+
+
+def _read(path: str, first: int, header: list[str], chunk_rows, options: dict, prepare):
+    """pandas' reading of the data rows (_parsed): the whole file, chunks, or pieces
+    (prepared on the thread that parsed them)."""
+    pd = require_pandas()
+    whole = dict(options, skiprows=first - 1, header=0, names=header, encoding="utf-8-sig")
+    rest = dict(options, header=None, names=header, encoding="utf-8")  # from a line's start
+    if chunk_rows is None:
+        yield pd.read_csv(path, **whole)
+        return
+    workers = worker_count()
+    # pieces (os.pread: not on Windows), on one thread too: a parser reading piece after
+    # piece keeps its buffers, where read_csv's chunks make them again
+    start = data_offset(path, first) if hasattr(os, "pread") else None
+    if start is None:
+        with pd.read_csv(path, chunksize=chunk_rows, **whole) as reader:
+            yield from reader
+        return
+    try:
+        yield from piece_columns(
+            path,
+            start,
+            max(2 * chunk_rows // workers, 1),  # a piece per thread: two chunks in all
+            workers,
+            lambda feed: pd.read_csv(feed, iterator=True, low_memory=False, **rest),
+            lambda offset: _serial_from(path, offset, chunk_rows, rest),
+            prepare,
+        )
+    except pd.errors.ParserError:
+        # pandas counts rows from the start of a piece: a serial read from the header, whose
+        # error (if it finds one) counts them from the file's
+        with pd.read_csv(path, chunksize=chunk_rows, **whole) as reader:
+            for _ in reader:
+                pass
+        raise
 
 
 def _serial_from(path: str, offset: int, chunk_rows: int, options: dict):
@@ -271,7 +316,7 @@ class Chunks:
 
     path: str
     header: list[str]
-    frames: Iterator[tuple[dict, np.ndarray, dict]]
+    parts: Iterator[tuple[dict, np.ndarray, dict]]
     rows_hint: int  # about how many rows the file holds (at least 1)
 
     def column_index(self, name: str, role: str = "column") -> int:
@@ -282,8 +327,10 @@ def _translated(path: str, action):
     """action() with the errors of reading a file as DataErrors naming it."""
     try:
         return action()
-    except UnicodeDecodeError as exc:
-        raise DataError(f"not UTF-8 text ({exc.reason} at byte {exc.start})", file=path) from None
+    except UnicodeDecodeError as exc:  # whose position counts from where pandas began
+        reason, byte, line = first_bad_utf8(path) or (exc.reason, exc.start, None)
+        where = f"at byte {byte}" + ("" if line is None else f", line {line}")
+        raise DataError(f"not UTF-8 text ({reason} {where})", file=path) from None
     except (FileNotFoundError, IsADirectoryError, PermissionError) as exc:
         raise DataError(f"cannot read the file ({exc.strerror})", file=path) from None
 
@@ -308,10 +355,10 @@ def open_chunks(path, delimiter: str | None = None, chunk_cells: int | None = No
         return Chunks(path, table.header, iter([chunk]), max(len(table.frame), 1))
     first, delimiter, header = _translated(path, lambda: _open_text(path, delimiter))
     rows = None if chunk_cells is None else max(CHUNK_ROWS_MIN, chunk_cells // len(header))
-    frames = _text_chunks(path, (first, delimiter, header), rows)
+    parts = _text_chunks(path, (first, delimiter, header), rows)
 
     def read():
-        while (chunk := _translated(path, lambda: next(frames, None))) is not None:
+        while (chunk := _translated(path, lambda: next(parts, None))) is not None:
             yield chunk
 
     return Chunks(path, header, read(), _translated(path, lambda: _rows_in(path)))
@@ -321,7 +368,7 @@ def read_table(path, delimiter: str | None = None) -> Table:
     """The table in `path`; DataError for an empty file, a header without rows, a record with
     more or fewer cells than the header, or a file that is not of its kind."""
     chunks = open_chunks(path, delimiter)
-    [(cells, rows, _)] = list(chunks.frames)  # to its end: the reader's last checks run
+    [(cells, rows, _)] = list(chunks.parts)  # to its end: the reader's last checks run
     frame = require_pandas().DataFrame(cells, copy=False)
     if not len(frame):
         raise DataError("the file has a header but no data rows", file=chunks.path)

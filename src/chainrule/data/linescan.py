@@ -13,7 +13,7 @@ import numpy as np
 
 from .errors import DataError
 
-__all__ = ["check_cell_counts", "has_line_after", "header_line"]
+__all__ = ["check_cell_counts", "first_bad_utf8", "has_line_after", "header_line"]
 
 BLOCK = 1 << 22  # bytes read at a time
 NEWLINE = ord("\n")
@@ -87,3 +87,24 @@ def check_cell_counts(path: str, delimiter: str, n_columns: int, header: int) ->
                     return lines
     except _Quoted:
         return None
+
+
+def first_bad_utf8(path: str) -> tuple[str, int, int] | None:
+    """(what is wrong, byte offset, line number) of the file's first byte sequence that is
+    not UTF-8, read a block at a time (None: the whole file is UTF-8)."""
+    done, line, rest = 0, 1, b""
+    with open(path, "rb") as handle:
+        while True:
+            block = handle.read(BLOCK)
+            data = rest + block
+            try:
+                data.decode("utf-8")
+                good = len(data)
+            except UnicodeDecodeError as exc:
+                if block and exc.reason == "unexpected end of data":
+                    good = exc.start  # a character cut at the block's end: read on
+                else:
+                    return exc.reason, done + exc.start, line + data.count(b"\n", 0, exc.start)
+            if not block:
+                return None
+            done, line, rest = done + good, line + data.count(b"\n", 0, good), data[good:]
