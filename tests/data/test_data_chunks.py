@@ -429,3 +429,27 @@ def test_read_table_checks_no_numbers(tmp_path, monkeypatch):
         np.int64,
         np.int64,
     ]
+
+
+def test_a_text_column_whose_first_chunks_hold_only_numbers_keeps_its_texts(
+    tmp_path, monkeypatch
+):
+    """pandas reads a chunk in which a text column holds only numbers as numbers ('007' as
+    7, '1.0' as 1.0); the column is read again as text, so its categories (and a target's
+    classes) are those of a read of the whole file, which predict makes."""
+    codes = ["007", "1.0", "2"]
+    rows = [
+        f"{i * 0.25},{codes[i % 3] if i < 90 else 'abc'[i % 3]},{i % 2 if i < 90 else 'xy'[i % 2]}"
+        for i in range(300)
+    ]
+    path = tmp_path / "codes.csv"
+    path.write_text("a,code,t\n" + "\n".join(rows) + "\n")
+    data = load_in_chunks(monkeypatch, path, "t", 20, test_split=0.0)
+    whole = load_in_chunks(monkeypatch, path, "t", None, test_split=0.0)
+    assert_same(data, whole)
+    code = next(column for column in data.preprocessor.columns if column.name == "code")
+    assert code.categories == ["007", "1.0", "2", "a", "b", "c"]
+    assert data.preprocessor.classes == ["0", "1", "x", "y"]
+    X, _ = csvfile.read_csv_features(path, data.preprocessor)
+    order = np.argsort(data.split_rows["train"])
+    np.testing.assert_array_equal(X, data.X_train[order])

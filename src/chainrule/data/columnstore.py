@@ -39,6 +39,9 @@ class ColumnStore:
         self.raw: dict[str, np.ndarray | None] = {target: None}
         self.pieces: dict[str, list] = {name: [] for name in names if name not in numeric}
         self.dropped, self.first_dropped = 0, 0
+        # columns whose chunks came as numbers in some and as text in others (finish): the
+        # text pandas read as numbers is lost ("007" as 7), so they are read again as text
+        self.mixed: list[str] = []
 
     def add(self, cells: dict, rows: np.ndarray, checked: dict | None = None) -> None:
         """Store the chunk `cells` ({name: column}, cells.py) whose spreadsheet rows are
@@ -88,6 +91,9 @@ class ColumnStore:
             cells[name] = pd.Series(array[: self.size] if array is not None else [], copy=False)
         for name, pieces in self.pieces.items():
             cells[name] = pd.concat(pieces, ignore_index=True) if len(pieces) > 1 else pieces[0]
+            numbers = [piece.dtype.kind in "iuf" for piece in pieces]
+            if any(numbers) and not all(numbers):
+                self.mixed.append(name)
         self.numbers, self.raw, self.pieces = {}, {}, {}
         notes = []
         if self.dropped:

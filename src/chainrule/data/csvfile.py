@@ -171,7 +171,10 @@ def _read_cells(chunks, names: list[str], target: str, options: TableOptions):
         rows_read += len(rows)
     if not rows_read:
         raise DataError("the file has a header but no data rows", file=chunks.path)
-    return store.finish()
+    cells, rows, notes = store.finish()
+    for name in store.mixed:  # as text, as a read of the whole file gives it
+        cells[name] = chunks.text_of(name, rows)
+    return cells, rows, notes
 
 
 def load_csv(

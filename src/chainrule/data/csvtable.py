@@ -10,6 +10,7 @@ records are numbered from 1. Cells listed in MISSING are read as missing (NaN).
 from __future__ import annotations
 
 import csv
+import functools
 import os
 import warnings
 from collections.abc import Iterator
@@ -198,9 +199,7 @@ def _parsed(path: str, delimiter: str, first: int, header: list[str], chunk_rows
     """The data rows as _Tidied chunks: one, or one per about chunk_rows rows (read lazily;
     on several threads where the machine has them, csvsplit.py)."""
     pd = require_pandas()
-    options = dict(
-        sep=delimiter, skip_blank_lines=False, na_values=NA_VALUES, keep_default_na=False
-    )
+    options = _options(delimiter)
 
     def tidy(parsed) -> _Tidied:
         return _tidied(parsed, len(header), path, check=chunk_rows is not None)
@@ -218,11 +217,21 @@ def _parsed(path: str, delimiter: str, first: int, header: list[str], chunk_rows
         raise DataError(f"malformed CSV ({str(exc).strip()})", file=path) from None
 
 
+def _options(delimiter: str) -> dict:
+    """read_csv's options for every read of delimited text."""
+    return dict(sep=delimiter, skip_blank_lines=False, na_values=NA_VALUES, keep_default_na=False)
+
+
+def _whole(options: dict, first: int, header: list[str]) -> dict:
+    """read_csv's options for the data rows from the file's start (the header on line first)."""
+    return dict(options, skiprows=first - 1, header=0, names=header, encoding="utf-8-sig")
+
+
 def _read(path: str, first: int, header: list[str], chunk_rows, options: dict, prepare):
     """pandas' reading of the data rows (_parsed): the whole file, chunks, or pieces
     (prepared on the thread that parsed them)."""
     pd = require_pandas()
-    whole = dict(options, skiprows=first - 1, header=0, names=header, encoding="utf-8-sig")
+    whole = _whole(options, first, header)
     rest = dict(options, header=None, names=header, encoding="utf-8")  # from a line's start
     if chunk_rows is None:
         yield pd.read_csv(path, **whole)
@@ -318,9 +327,23 @@ class Chunks:
     header: list[str]
     parts: Iterator[tuple[dict, np.ndarray, dict]]
     rows_hint: int  # about how many rows the file holds (at least 1)
+    delimiter: str | None = None  # of delimited text (None: records, read in one chunk)
+    header_line: int = 1
 
     def column_index(self, name: str, role: str = "column") -> int:
         return column_index(self.path, self.header, name, role)
+
+    def text_of(self, name: str, rows: np.ndarray):
+        """Column `name` of the given spreadsheet rows as text, stripped (missing: NaN),
+        read again from the file: for a column whose chunks came as numbers in some and as
+        text in others, as a read of the whole file gives it."""
+        pd = require_pandas()
+        assert self.delimiter is not None  # records come in one chunk: never mixed
+        options = _whole(_options(self.delimiter), self.header_line, self.header)
+        read = functools.partial(pd.read_csv, self.path, usecols=[name], dtype=str, **options)
+        frame = _translated(self.path, read)
+        records = np.asarray(rows) - (self.header_line + 1)
+        return _stripped(frame[name].iloc[records].reset_index(drop=True))
 
 
 def _translated(path: str, action):
@@ -361,7 +384,8 @@ def open_chunks(path, delimiter: str | None = None, chunk_cells: int | None = No
         while (chunk := _translated(path, lambda: next(parts, None))) is not None:
             yield chunk
 
-    return Chunks(path, header, read(), _translated(path, lambda: _rows_in(path)))
+    rows_hint = _translated(path, lambda: _rows_in(path))
+    return Chunks(path, header, read(), rows_hint, delimiter, first)
 
 
 def read_table(path, delimiter: str | None = None) -> Table:
