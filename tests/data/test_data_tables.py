@@ -233,3 +233,23 @@ def test_quoted_cells_with_delimiters_and_a_byte_order_mark(tmp_path):
     assert [c.name for c in data.preprocessor.columns] == ["city"]  # name: an ID, dropped
     assert data.feature_names == ["city=Bergen", "city=Oslo"]
     assert any("'name' dropped" in note for note in data.notes)
+
+
+def test_predict_reads_a_text_column_as_text_where_its_cells_look_like_numbers(tmp_path):
+    """A categorical column of text ('007', '7', words) keeps its texts at predict time even
+    when the predict file's cells all look like numbers (pandas alone would read 7 for both
+    '007' and '7'); integer and boolean columns are still read as pandas reads them."""
+    codes = ["007", "7", "alpha", "beta", "gamma"]
+    rows = [f"{codes[i % 5]},{i % 2 == 0},{i * 0.1:.1f},{i % 3 == 0:d}" for i in range(90)]
+    train = tmp_path / "train.csv"
+    train.write_text("code,flag,x,t\n" + "\n".join(rows) + "\n")
+    data = load_csv(train, "t", test_split=0.0)
+    code, flag = data.preprocessor.columns[:2]
+    assert code.as_text and code.categories == ["007", "7", "alpha", "beta", "gamma"]
+    assert flag.kind == "categorical" and not flag.as_text
+    new = tmp_path / "new.csv"
+    new.write_text("code,flag,x\n007,True,0.0\n7,False,0.1\n")
+    X, _ = read_csv_features(new, data.preprocessor)
+    first, second = np.argsort(data.split_rows["train"])[:2]
+    np.testing.assert_array_equal(X, data.X_train[[first, second]])
+    assert json.loads(json.dumps(data.preprocessor.to_dict()))["columns"][0]["as_text"] is True

@@ -206,7 +206,10 @@ def date_features(dates: np.ndarray) -> np.ndarray:
 class Column:
     """One input column's encoding (module docstring). missing: missing cells in the training
     rows; fill: the value a missing numeric or date cell takes (None: they are refused); a
-    missing categorical cell is <missing>, or all zeros when training had no missing cell."""
+    missing categorical cell is <missing>, or all zeros when training had no missing cell;
+    as_text: the categories are the file's texts (a file is read with this column as text,
+    so that "007" stays "007" where pandas would read 7), not numbers or booleans pandas
+    read."""
 
     name: str
     kind: str
@@ -215,6 +218,7 @@ class Column:
     categories: list = field(default_factory=list)
     other: bool = False
     format: str | None = None
+    as_text: bool = False
 
     def feature_names(self) -> list[str]:
         name = self.name

@@ -251,7 +251,8 @@ def read_csv_features(path, preprocessor: Preprocessor, target: str | None = Non
     labels must be among the preprocessor's classes; rows without a target are skipped
     with a DataWarning (refused when the preprocessor was fitted with impute="none").
     """
-    table = read_table(path, delimiter)
+    text = [column.name for column in preprocessor.columns if column.as_text]
+    table = read_table(path, delimiter, text)  # those columns as training read them
     needed = preprocessor.input_columns
     missing = [name for name in needed if name not in table.header]
     if missing:

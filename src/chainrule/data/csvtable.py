@@ -195,11 +195,15 @@ def _blank_rows(columns: list) -> np.ndarray:
     return blank
 
 
-def _parsed(path: str, delimiter: str, first: int, header: list[str], chunk_rows: int | None):
+def _parsed(
+    path: str, delimiter: str, first: int, header: list[str], chunk_rows: int | None, text=()
+):
     """The data rows as _Tidied chunks: one, or one per about chunk_rows rows (read lazily;
-    on several threads where the machine has them, csvsplit.py)."""
+    on several threads where the machine has them, csvsplit.py); columns `text` as text."""
     pd = require_pandas()
     options = _options(delimiter)
+    if text:
+        options["dtype"] = {name: str for name in text if name in header}
 
     def tidy(parsed) -> _Tidied:
         return _tidied(parsed, len(header), path, check=chunk_rows is not None)
@@ -272,12 +276,13 @@ def _serial_from(path: str, offset: int, chunk_rows: int, options: dict):
             yield from reader
 
 
-def _text_chunks(path: str, opened: tuple[int, str, list[str]], chunk_rows: int | None):
+def _text_chunks(path: str, opened: tuple[int, str, list[str]], chunk_rows: int | None, text=()):
     """(cells, row numbers, checked numbers) of each chunk of a delimited text file (opened:
-    _open_text's answer; Chunks says what they are); blank rows dropped."""
+    _open_text's answer; Chunks says what they are); blank rows dropped; columns `text` read
+    as text (not as numbers where they look like them)."""
     first, delimiter, header = opened
     offset, counted = first + 1, False  # the row of the chunk's first record
-    for chunk in _parsed(path, delimiter, first, header, chunk_rows):
+    for chunk in _parsed(path, delimiter, first, header, chunk_rows, text):
         if not counted and chunk.last_missing:
             # pandas pads a short row with NaN: a missing last cell may be one
             check_cell_counts(path, delimiter, len(header), first)
@@ -368,9 +373,12 @@ def _rows_in(path: str) -> int:
     return int(os.path.getsize(path) * lines / len(sample) * 1.1) + 16
 
 
-def open_chunks(path, delimiter: str | None = None, chunk_cells: int | None = None) -> Chunks:
+def open_chunks(
+    path, delimiter: str | None = None, chunk_cells: int | None = None, text=()
+) -> Chunks:
     """The table in `path` in chunks of about chunk_cells cells (None: one chunk); the header
-    is checked now, the rows as they are read (DataError as read_table's)."""
+    is checked now, the rows as they are read (DataError as read_table's); delimited text's
+    columns `text` read as text."""
     path = os.fspath(path)
     if path.lower().endswith(PARQUET + JSON_LINES):
         table = _translated(path, lambda: _read_records(path))
@@ -378,7 +386,7 @@ def open_chunks(path, delimiter: str | None = None, chunk_cells: int | None = No
         return Chunks(path, table.header, iter([chunk]), max(len(table.frame), 1))
     first, delimiter, header = _translated(path, lambda: _open_text(path, delimiter))
     rows = None if chunk_cells is None else max(CHUNK_ROWS_MIN, chunk_cells // len(header))
-    parts = _text_chunks(path, (first, delimiter, header), rows)
+    parts = _text_chunks(path, (first, delimiter, header), rows, text)
 
     def read():
         while (chunk := _translated(path, lambda: next(parts, None))) is not None:
@@ -388,10 +396,11 @@ def open_chunks(path, delimiter: str | None = None, chunk_cells: int | None = No
     return Chunks(path, header, read(), rows_hint, delimiter, first)
 
 
-def read_table(path, delimiter: str | None = None) -> Table:
+def read_table(path, delimiter: str | None = None, text=()) -> Table:
     """The table in `path`; DataError for an empty file, a header without rows, a record with
-    more or fewer cells than the header, or a file that is not of its kind."""
-    chunks = open_chunks(path, delimiter)
+    more or fewer cells than the header, or a file that is not of its kind. Columns `text`
+    of delimited text are read as text ("007" stays "007", where pandas would make it 7)."""
+    chunks = open_chunks(path, delimiter, None, text)
     [(cells, rows, _)] = list(chunks.parts)  # to its end: the reader's last checks run
     frame = require_pandas().DataFrame(cells, copy=False)
     if not len(frame):

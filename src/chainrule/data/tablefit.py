@@ -251,6 +251,7 @@ def fit_table(cells: dict, where: Where, parts, names: list[str], options: Table
             values, train, column_args, where, train_where, owned
         )
         column.format = date_format
+        column.as_text = kind == "categorical" and given.dtype.kind not in "iufbM"
         # in the parts' order while the block is in cache: far quicker than gathering later
         return column, block.take(order, axis=1), mean, spread
 
