@@ -2,6 +2,7 @@
 preprocessing's JSON round trip; unseen categories at predict time."""
 
 import json
+import warnings
 
 import numpy as np
 import pandas as pd
@@ -253,3 +254,31 @@ def test_predict_reads_a_text_column_as_text_where_its_cells_look_like_numbers(t
     first, second = np.argsort(data.split_rows["train"])[:2]
     np.testing.assert_array_equal(X, data.X_train[[first, second]])
     assert json.loads(json.dumps(data.preprocessor.to_dict()))["columns"][0]["as_text"] is True
+
+
+def test_a_json_lines_line_that_is_not_an_object_is_named(tmp_path):
+    good = [json.dumps({"x": i, "t": i % 2}) for i in range(60)]
+    path = tmp_path / "records.jsonl"
+    path.write_text("\n".join(good[:50] + ["[1, 2, 3]"] + good[50:]) + "\n")
+    with pytest.raises(DataError, match=r"records.jsonl, row 51: not a JSON object but list"):
+        load_csv(path, "t")
+    path.write_text("\n".join(good[:40] + ['{"x": 1, "t": 0'] + good[40:]) + "\n")
+    with pytest.raises(DataError, match=r"records.jsonl, row 41: invalid JSON \(Expecting"):
+        load_csv(path, "t")
+
+
+def test_predict_warns_of_blank_rows_that_get_no_prediction(tmp_path):
+    """Blank rows (no cell) among a predict file's rows are skipped, as training skips them;
+    the predictions then no longer line up with the file's rows, which a warning says."""
+    train = tmp_path / "train.csv"
+    train.write_text("a,b,t\n" + "".join(f"{i},{i % 7},{i % 2}\n" for i in range(60)))
+    data = load_csv(train, "t", test_split=0.0)
+    new = tmp_path / "new.csv"
+    new.write_text("a,b\n1,2\n,\n3,4\n\n5,6\n")
+    with pytest.warns(DataWarning, match=r"2 blank rows among the data \(first: rows 3, 5\)"):
+        X, _ = read_csv_features(new, data.preprocessor)
+    assert X.shape == (3, 2)
+    new.write_text("a,b\n1,2\n3,4\n\n")  # a blank line at the end shifts nothing
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert read_csv_features(new, data.preprocessor)[0].shape == (2, 2)

@@ -243,6 +243,23 @@ def load_csv(
     )
 
 
+def _warn_of_blank_rows(table) -> None:
+    """A DataWarning naming the blank rows among the data (no cell: no prediction), after
+    which the predictions no longer line up with the file's rows."""
+    rows = table.row_numbers
+    gaps = np.flatnonzero(np.diff(rows) > 1)
+    if len(gaps):
+        blank = [row for gap in gaps[:3] for row in range(rows[gap] + 1, rows[gap + 1])][:3]
+        count = int((np.diff(rows) - 1).sum())
+        warnings.warn(
+            f"{table.path}: {count} blank rows among the data (first: rows "
+            f"{', '.join(map(str, blank))}) get no prediction: {len(rows)} predictions for "
+            f"the file's rows {rows[0]}-{rows[-1]}",
+            DataWarning,
+            stacklevel=3,
+        )
+
+
 def read_csv_features(path, preprocessor: Preprocessor, target: str | None = None, delimiter=None):
     """(X, y) of a table file for predict or evaluate, transformed as in training.
 
@@ -268,6 +285,8 @@ def read_csv_features(path, preprocessor: Preprocessor, target: str | None = Non
         table, notes = _rows_with_target(table, target, preprocessor.impute)
         for note in notes:
             warnings.warn(f"{table.path}: {note}", DataWarning, stacklevel=2)
+    else:
+        _warn_of_blank_rows(table)
     where = Where(table.path, table.row_numbers)
     X = preprocessor.transform_table(table.frame, where)
     if target is None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import csv
 import functools
+import json
 import os
 import warnings
 from collections.abc import Iterator
@@ -313,13 +314,32 @@ def _read_records(path: str) -> Table:
         raise DataError(
             f'reading {path} needs pyarrow ({exc}): pip install "chainrule[all]"'
         ) from None
-    except (ValueError, OSError) as exc:
+    except (ValueError, TypeError, OSError) as exc:
         if isinstance(exc, (FileNotFoundError, PermissionError, IsADirectoryError)):
             raise
+        bad = None if path.lower().endswith(PARQUET) else _bad_json_line(path)
+        if bad is not None:
+            raise DataError(bad[1], file=path, row=bad[0]) from None
         raise DataError(f"cannot read the file ({str(exc).strip()[:200]})", file=path) from None
     frame.columns = [str(name).strip() for name in frame.columns]
     _check_header(path, 1, list(frame.columns))
     return Table(path, frame, np.arange(1, len(frame) + 1))
+
+
+def _bad_json_line(path: str) -> tuple[int, str] | None:
+    """(line number, what is wrong) of a JSON-lines file's first line that is not one JSON
+    object (blank lines pass); None when every line is one."""
+    with open(path, encoding="utf-8") as handle:
+        for number, text in enumerate(handle, start=1):
+            if not text.strip():
+                continue
+            try:
+                value = json.loads(text.strip())
+            except json.JSONDecodeError as exc:
+                return number, f"invalid JSON ({exc.msg} at character {exc.colno})"
+            if not isinstance(value, dict):
+                return number, f"not a JSON object but {type(value).__name__} {text.strip()[:40]!r}"
+    return None
 
 
 @dataclass
