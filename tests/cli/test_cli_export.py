@@ -144,6 +144,32 @@ def test_a_table_run_exports_its_encoding_and_equals_predict(run_main, tmp_path)
     np.testing.assert_allclose(outputs["probabilities"], proba, rtol=1e-5, atol=1e-6)
 
 
+def test_the_exported_encoding_strips_texts_and_knows_missing_markers(run_main, tmp_path):
+    """As predict reads a file: a text cell with spaces around it is its stripped text, and
+    NA, null, ?, N/A (any case, spaces around) are missing, like ""."""
+    table = _penguins(tmp_path)
+    frame = __import__("pandas").read_csv(table)
+    frame.loc[[1, 5, 9, 13], "sex"] = None  # missing cells for the markers below
+    frame.to_csv(table, index=False)
+    run = tmp_path / "run"
+    code, _, err = run_main("train", "--data", table, "--target", "species", "--epochs", "2",
+                            "--ignore", "observed", "--no-plots", "--out", run)
+    assert code == 0, err
+    code, _, err = run_main("export", "--model", run, "--out", tmp_path / "m.onnx")
+    assert code == 0, err
+    session = onnxruntime.InferenceSession(str(tmp_path / "m.onnx"))
+    plain = _column_feed(table, session)
+    markers = iter([" NA ", "null", "?", "n/A\t"] * 100)
+    padded = {
+        name: np.array([[next(markers) if v == "" else f"  {v}\t"] for v in cells[:, 0]],
+                       dtype=object) if cells.dtype == object else cells
+        for name, cells in plain.items()
+    }
+    assert any(cells.dtype == object for cells in plain.values())
+    for got, expected in zip(session.run(None, padded), session.run(None, plain)):
+        np.testing.assert_array_equal(got, expected)
+
+
 def test_a_run_with_date_columns_is_refused_by_name(run_main, tmp_path):
     table = _penguins(tmp_path, rows=40)
     run = tmp_path / "run"

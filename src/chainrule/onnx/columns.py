@@ -2,23 +2,33 @@
 
 Numeric column: a float64 (batch, 1) input, NaN for a missing cell; the training median fills
 it and, where training had gaps, a missing indicator follows. Categorical column: a string
-(batch, 1) input of stripped texts, "" for a missing cell; one-hot over the training
-categories, then <other> (an unseen category, when rare ones were pooled) and <missing>, as
-Column._one_hot does; an unseen category without <other> is all zeros. Date columns need
-date parsing, which ONNX has no operator for: refused by name.
+(batch, 1) input of texts, compared as predict compares a file's cells: after stripping
+white space, and "" or a missing marker (NA, null, ?, ... in any case, as csvtable.MISSING)
+for a missing cell; one-hot over the training categories, then <other> (an unseen category,
+when rare ones were pooled) and <missing>, as Column._one_hot does; an unseen category
+without <other> is all zeros. Date columns need date parsing, which ONNX has no operator
+for: refused by name.
 
-NOTE: string Equal needs opset 19, so a run with categorical columns exports at opset >= 19.
+NOTE: the comparisons are RegexFullMatch (RE2: its white space is ASCII white space), which needs
+opset 20, so a run with categorical columns exports at opset >= 20.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
+from ..data.csvtable import MISSING
 from .errors import OnnxExportError
 from .graph import Value
 
 _DOUBLE = 11  # onnx.TensorProto.DOUBLE
-STRING_OPSET = 19
+STRING_OPSET = 20
+RE2_SPECIAL = set("\\.+*?()|[]{}^$")  # characters RE2 reads as syntax
+
+
+def _literal(text: str) -> str:
+    """An RE2 pattern that matches `text` exactly."""
+    return "".join("\\" + char if char in RE2_SPECIAL else char for char in text)
 
 
 def needs_columns(preprocessor) -> bool:
@@ -67,13 +77,13 @@ def _numeric(graph, column, x: str) -> list[str]:
 
 
 def _categorical(graph, column, x: str) -> list[str]:
-    def flag(text: str, hint: str) -> str:
-        const = graph.constant(f"{column.name}.{hint}", np.array([text], dtype=object))
-        equal = graph.node("Equal", [x, const], f"{column.name}/Equal")
-        return graph.node("Cast", [equal], f"{column.name}/Cast", to=_DOUBLE)
+    def flag(pattern: str) -> str:  # 1.0 where the whole cell matches, else 0.0
+        match = graph.node("RegexFullMatch", [x], f"{column.name}/RegexFullMatch", pattern=pattern)
+        return graph.node("Cast", [match], f"{column.name}/Cast", to=_DOUBLE)
 
-    hits = [flag(str(category), "category") for category in column.categories]
-    missing = flag("", "missing")
+    hits = [flag(rf"\s*{_literal(str(category))}\s*") for category in column.categories]
+    markers = "|".join(_literal(marker) for marker in sorted(MISSING) if marker)
+    missing = flag(rf"\s*(?i:{markers})?\s*")
     parts = list(hits)
     if column.other:  # <other> = (1 − any category)·(1 − missing)
         one = graph.constant(f"{column.name}.one", np.array(1.0))
