@@ -453,3 +453,19 @@ def test_a_text_column_whose_first_chunks_hold_only_numbers_keeps_its_texts(
     X, _ = csvfile.read_csv_features(path, data.preprocessor)
     order = np.argsort(data.split_rows["train"])
     np.testing.assert_array_equal(X, data.X_train[order])
+
+
+def test_a_file_whose_lines_end_in_lone_carriage_returns_is_read(tmp_path, monkeypatch):
+    """Classic Mac OS line ends (a lone \\r): the rows pandas reads, numbered as in a file
+    with \\n line ends (header row 1), in chunks and whole alike."""
+    lines = ["a,b,t"] + [f"{i * 0.5},{i % 7},{i % 2}" for i in range(200)]
+    mac, unix = tmp_path / "mac.csv", tmp_path / "unix.csv"
+    mac.write_bytes(("\r".join(lines) + "\r").encode())
+    unix.write_text("\n".join(lines) + "\n")
+    for rows in (None, 20):
+        assert_same(
+            load_in_chunks(monkeypatch, mac, "t", rows, test_split=0.25),
+            load_in_chunks(monkeypatch, unix, "t", rows, test_split=0.25),
+        )
+    table = csvtable.read_table(mac)
+    assert table.frame.shape == (200, 3) and list(table.row_numbers[[0, -1]]) == [2, 201]

@@ -20,19 +20,25 @@ NEWLINE = ord("\n")
 BOM = b"\xef\xbb\xbf"
 
 
+def _lines(path: str):
+    """The file's lines, ended by \\n, \\r\\n or a lone \\r (as pandas ends them), each byte
+    a character (latin-1: no decoding error)."""
+    return open(path, encoding="latin-1", newline=None)
+
+
 def header_line(path: str) -> int | None:
     """The number of the first line that holds more than white space (None: no such line)."""
-    with open(path, "rb") as handle:
-        for number, text in enumerate(handle, start=1):
-            if text.replace(BOM, b"").strip():
+    with _lines(path) as lines:
+        for number, text in enumerate(lines, start=1):
+            if text.replace(BOM.decode("latin-1"), "").strip():
                 return number
     return None
 
 
 def has_line_after(path: str, line: int) -> bool:
     """Whether a line after line `line` holds more than white space (reads up to it)."""
-    with open(path, "rb") as handle:
-        for number, text in enumerate(handle, start=1):
+    with _lines(path) as lines:
+        for number, text in enumerate(lines, start=1):
             if number > line and text.strip():
                 return True
     return False
@@ -50,6 +56,8 @@ def _check_block(
     buf = np.frombuffer(block, dtype=np.uint8)
     if b'"' in block:  # memchr: quicker than a NumPy pass
         raise _Quoted
+    if b"\r" in block and block.count(b"\r") != block.count(b"\r\n"):
+        raise _Quoted  # a lone carriage return ends a line for pandas, not for this count
     ends = np.flatnonzero(buf == NEWLINE)
     # Delimiters before each line's end, less those before the previous line's end.
     counts = np.diff(np.searchsorted(np.flatnonzero(buf == delimiter), ends), prepend=0)
@@ -70,8 +78,9 @@ def _check_block(
 
 
 def check_cell_counts(path: str, delimiter: str, n_columns: int, header: int) -> int | None:
-    """The number of lines with content after line `header` (None for a file with quotes);
-    DataError naming the first of them with more or fewer cells than n_columns."""
+    """The number of lines with content after line `header` (None for a file with quotes or
+    lone carriage returns); DataError naming the first of them with more or fewer cells than
+    n_columns."""
     code, line, rest, lines = ord(delimiter), 1, b"", 0
     try:
         with open(path, "rb") as handle:
