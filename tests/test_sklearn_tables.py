@@ -7,7 +7,7 @@ from penguin_table import penguins
 from sklearn.model_selection import cross_val_score
 from sklearn.pipeline import make_pipeline
 
-from chainrule.data import DataWarning
+from chainrule.data import DataError, DataWarning
 from chainrule.sklearn import MLPClassifier, MLPRegressor
 
 
@@ -54,3 +54,14 @@ def _where(X):
     from chainrule.data.columns import Where
 
     return Where(None, X.index.to_numpy())
+
+
+def test_an_estimator_fitted_on_a_frame_names_the_columns_an_array_lacks():
+    X, y = frame_and_target()
+    model = MLPClassifier(hidden_layer_sizes=(8,), max_iter=5, random_state=0).fit(X, y)
+    with pytest.raises(ValueError, match=r"fitted on a DataFrame; X must be a DataFrame with its "
+                                         r"columns \['island', .*'observed'\], not ndarray"):
+        model.predict(X.to_numpy())
+    numeric = X.drop(columns=[c for c in X.columns if X[c].dtype.kind not in "iuf"])
+    with pytest.raises(DataError, match="missing columns"):
+        model.predict(numeric)  # a frame of numbers alone is encoded as fitted, too

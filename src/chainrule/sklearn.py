@@ -164,6 +164,13 @@ class _BaseMLP(BaseEstimator):
 
         if fit:
             self.__dict__.pop("preprocessor_", None)
+        elif hasattr(self, "preprocessor_"):  # fitted on a mixed DataFrame: encode X alike
+            if not hasattr(X, "columns"):
+                raise ValueError(
+                    "this estimator was fitted on a DataFrame; X must be a DataFrame with its "
+                    f"columns {self.preprocessor_.input_columns}, not {type(X).__name__}"
+                )
+            return self.preprocessor_.transform_table(X, Where(None, X.index.to_numpy()))
         if not _is_mixed_frame(X):
             return X
         where = Where(None, X.index.to_numpy())  # errors name the row by its index label
