@@ -7,7 +7,7 @@ from penguin_table import penguins
 from sklearn.model_selection import cross_val_score
 from sklearn.pipeline import make_pipeline
 
-from chainrule.data import DataError, DataWarning
+from chainrule.data import DataWarning
 from chainrule.sklearn import MLPClassifier, MLPRegressor
 
 
@@ -62,6 +62,5 @@ def test_an_estimator_fitted_on_a_frame_names_the_columns_an_array_lacks():
     with pytest.raises(ValueError, match=r"fitted on a DataFrame; X must be a DataFrame with its "
                                          r"columns \['island', .*'observed'\], not ndarray"):
         model.predict(X.to_numpy())
-    numeric = X.drop(columns=[c for c in X.columns if X[c].dtype.kind not in "iuf"])
-    with pytest.raises(DataError, match="missing columns"):
-        model.predict(numeric)  # a frame of numbers alone is encoded as fitted, too
+    encoded = model.preprocessor_.transform_table(X)  # the encoded features go in as they are
+    np.testing.assert_array_equal(model.predict(encoded), model.predict(X))

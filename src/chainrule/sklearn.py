@@ -57,6 +57,11 @@ def _is_mixed_frame(X) -> bool:
     return any(getattr(dtype, "kind", "O") not in "iuf" for dtype in dtypes)
 
 
+def _neither_frame_nor_numbers(X) -> bool:
+    """Neither a DataFrame nor numbers (which may be a fitted DataFrame's encoded features)."""
+    return not hasattr(X, "columns") and np.asarray(X).dtype.kind not in "iufb"
+
+
 class _BaseMLP(BaseEstimator):
     """What both estimators share: the parameters, building the network, the training loop."""
 
@@ -164,13 +169,11 @@ class _BaseMLP(BaseEstimator):
 
         if fit:
             self.__dict__.pop("preprocessor_", None)
-        elif hasattr(self, "preprocessor_"):  # fitted on a mixed DataFrame: encode X alike
-            if not hasattr(X, "columns"):
-                raise ValueError(
-                    "this estimator was fitted on a DataFrame; X must be a DataFrame with its "
-                    f"columns {self.preprocessor_.input_columns}, not {type(X).__name__}"
-                )
-            return self.preprocessor_.transform_table(X, Where(None, X.index.to_numpy()))
+        elif hasattr(self, "preprocessor_") and _neither_frame_nor_numbers(X):
+            raise ValueError(
+                "this estimator was fitted on a DataFrame; X must be a DataFrame with its "
+                f"columns {self.preprocessor_.input_columns}, not {type(X).__name__}"
+            )
         if not _is_mixed_frame(X):
             return X
         where = Where(None, X.index.to_numpy())  # errors name the row by its index label

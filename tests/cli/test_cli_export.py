@@ -170,6 +170,24 @@ def test_the_exported_encoding_strips_texts_and_knows_missing_markers(run_main, 
         np.testing.assert_array_equal(got, expected)
 
 
+def test_a_category_that_is_a_missing_marker_is_missing_in_the_export(run_main, tmp_path):
+    """JSON-lines keep the text 'none' as a category; in a file predict reads, 'none' is a
+    missing cell: the export reads it as missing too, not as both."""
+    rows = [{"x": i * 0.1, "c": ["none", "a", "b"][i % 3], "t": i % 2} for i in range(60)]
+    table = tmp_path / "records.jsonl"
+    table.write_text("".join(json.dumps(row) + "\n" for row in rows))
+    run = tmp_path / "run"
+    code, _, err = run_main("train", "--data", table, "--target", "t", "--epochs", "2",
+                            "--no-plots", "--out", run)
+    assert code == 0, err
+    code, _, err = run_main("export", "--model", run, "--out", tmp_path / "m.onnx")
+    assert code == 0, err
+    session = onnxruntime.InferenceSession(str(tmp_path / "m.onnx"))
+    x = np.array([[0.5], [0.5]])
+    none, missing = session.run(None, {"x": x, "c": np.array([["none"], [""]], dtype=object)})[-1]
+    np.testing.assert_array_equal(none, missing)
+
+
 def test_a_run_with_date_columns_is_refused_by_name(run_main, tmp_path):
     table = _penguins(tmp_path, rows=40)
     run = tmp_path / "run"

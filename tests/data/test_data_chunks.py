@@ -469,3 +469,69 @@ def test_a_file_whose_lines_end_in_lone_carriage_returns_is_read(tmp_path, monke
         )
     table = csvtable.read_table(mac)
     assert table.frame.shape == (200, 3) and list(table.row_numbers[[0, -1]]) == [2, 201]
+
+
+def test_booleans_with_gaps_are_not_text_and_blank_chunks_change_nothing(tmp_path, monkeypatch):
+    """A column of true/false with gaps (pandas keeps it as objects) is not text: predict
+    reads it as pandas does. A chunk in which a text column is all blank does not make the
+    column be read again, and the categories do not depend on the chunk size."""
+    flags = ["true", "false", ""]
+    rows = [f"{i},{flags[i % 3] if i < 100 or i >= 140 else ''},{i % 2}" for i in range(300)]
+    path = tmp_path / "flags.csv"
+    path.write_text("a,flag,t\n" + "\n".join(rows) + "\n")
+    data = load_in_chunks(monkeypatch, path, "t", 20, test_split=0.0)
+    assert_same(data, load_in_chunks(monkeypatch, path, "t", None, test_split=0.0))
+    flag = data.preprocessor.columns[1]
+    assert flag.kind == "categorical" and not flag.as_text
+    assert flag.categories == ["False", "True"]
+    reread = []
+    monkeypatch.setattr(csvtable.Chunks, "text_of", lambda *args: reread.append(args))
+    load_in_chunks(monkeypatch, path, "t", 20, test_split=0.0)
+    assert reread == []
+
+
+def test_booleans_then_text_are_read_again_as_text(tmp_path, monkeypatch):
+    """Chunks of true/false, then one with another word: the column is text, its
+    categories those of a whole read."""
+    rows = [f"{i},{['true', 'false'][i % 2] if i < 200 else 'maybe'},{i % 2}" for i in range(300)]
+    path = tmp_path / "flags.csv"
+    path.write_text("a,flag,t\n" + "\n".join(rows) + "\n")
+    data = load_in_chunks(monkeypatch, path, "t", 20, test_split=0.0)
+    assert_same(data, load_in_chunks(monkeypatch, path, "t", None, test_split=0.0))
+    assert data.preprocessor.columns[1].categories == ["false", "maybe", "true"]
+
+
+def test_a_lone_carriage_return_file_with_a_blank_line_first_is_refused(tmp_path):
+    path = tmp_path / "mac.csv"
+    path.write_bytes(b"\rA,B\r1,x\r2,y\r3,z\r")
+    with pytest.raises(DataError, match="header"):
+        csvtable.read_table(path)
+
+
+def test_evaluate_reads_text_labels_as_text(tmp_path):
+    """Classes from a text target ('007', 'abc') match an evaluate file whose labels all look
+    like numbers."""
+    labels = ["007", "008", "abc"]
+    path = tmp_path / "codes.csv"
+    path.write_text("a,t\n" + "".join(f"{i},{labels[i % 3]}\n" for i in range(90)))
+    data = load_csv(path, "t", test_split=0.0)
+    assert data.preprocessor.classes == labels and data.preprocessor.target_as_text
+    new = tmp_path / "new.csv"
+    new.write_text("a,t\n1,008\n0,007\n")
+    _, y = csvfile.read_csv_features(new, data.preprocessor, target="t")
+    assert y.tolist() == [1, 0]
+
+
+def test_cell_counts_are_not_checked_in_a_file_of_lone_carriage_returns(tmp_path, monkeypatch):
+    """Checked in one pass (a file of lone carriage returns has no newline to cut blocks at:
+    the check stops), and a \\r\\n cut between two blocks is not lone."""
+    from chainrule.data import linescan
+
+    monkeypatch.setattr(linescan, "BLOCK", 7)
+    mac = tmp_path / "mac.csv"
+    mac.write_bytes(b"a,b\r" + b"1,2\r" * 50)
+    assert linescan.check_cell_counts(str(mac), ",", 2, 1) is None
+    crlf = tmp_path / "crlf.csv"
+    crlf.write_bytes(b"a,b\r\n" + b"1,2\r\n" * 30 + b"1\r\n")
+    with pytest.raises(DataError, match="row 32: has 1 cells"):
+        linescan.check_cell_counts(str(crlf), ",", 2, 1)

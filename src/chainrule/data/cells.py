@@ -8,12 +8,22 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["as_column", "as_series", "columns_of", "is_numbers", "kept", "missing"]
+__all__ = ["as_column", "as_series", "columns_of", "is_numbers", "is_text", "kept", "missing"]
 
 
 def is_numbers(values) -> bool:
     """Whether `values` is a NumPy array of integers or floats."""
     return isinstance(values, np.ndarray) and values.dtype.kind in "iuf"
+
+
+def is_text(values) -> bool | None:
+    """Whether a column's present cells are all text (None: it has none): a column of
+    booleans with gaps, which pandas keeps as objects, is not."""
+    import pandas as pd  # type: ignore[import-untyped]
+
+    if missing(values).all():
+        return None
+    return not is_numbers(values) and pd.api.types.infer_dtype(values, skipna=True) == "string"
 
 
 def as_column(values):
@@ -38,7 +48,7 @@ def columns_of(frame) -> dict:
 
 def as_series(values):
     """`values` as a pandas Series (no copy), numbered from 0 when it is not one already."""
-    import pandas as pd  # type: ignore[import-untyped]
+    import pandas as pd
 
     return values if isinstance(values, pd.Series) else pd.Series(values, copy=False)
 

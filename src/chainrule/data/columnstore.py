@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .cells import as_series, is_numbers, kept, missing
+from .cells import as_series, is_numbers, is_text, kept, missing
 from .columns import Where, numbers_of
 from .errors import DataError
 
@@ -39,8 +39,9 @@ class ColumnStore:
         self.raw: dict[str, np.ndarray | None] = {target: None}
         self.pieces: dict[str, list] = {name: [] for name in names if name not in numeric}
         self.dropped, self.first_dropped = 0, 0
-        # columns whose chunks came as numbers in some and as text in others (finish): the
-        # text pandas read as numbers is lost ("007" as 7), so they are read again as text
+        # columns whose chunks came as text in some and as numbers or booleans in others
+        # (finish): the text pandas read as numbers is lost ("007" as 7), so they are read
+        # again as text
         self.mixed: list[str] = []
 
     def add(self, cells: dict, rows: np.ndarray, checked: dict | None = None) -> None:
@@ -91,8 +92,7 @@ class ColumnStore:
             cells[name] = pd.Series(array[: self.size] if array is not None else [], copy=False)
         for name, pieces in self.pieces.items():
             cells[name] = pd.concat(pieces, ignore_index=True) if len(pieces) > 1 else pieces[0]
-            numbers = [piece.dtype.kind in "iuf" for piece in pieces]
-            if any(numbers) and not all(numbers):
+            if {is_text(piece) for piece in pieces} >= {True, False}:  # None: no cells
                 self.mixed.append(name)
         self.numbers, self.raw, self.pieces = {}, {}, {}
         notes = []

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from .cells import is_text
 from .columns import DataWarning, Where, numbers_of
 from .columnstore import ColumnStore
 from .csvtable import open_chunks, read_table
@@ -211,6 +212,7 @@ def load_csv(
     where = Where(chunks.path, row_numbers)
     series = cells.pop(target)
     task = task or infer_task(series)
+    labels_as_text = task == "classification" and bool(is_text(series))
     classes = class_names(series, chunks.path, target) if task == "classification" else None
     labels = Preprocessor([], [], [], task, target, classes)  # labels only, no features yet
     y = encode_targets(series, labels, where, target)
@@ -222,7 +224,9 @@ def load_csv(
     if not columns:
         raise DataError(f"no feature columns besides the target {target!r}", file=chunks.path)
     feature_names = [f for column in columns for f in column.feature_names()]
-    preprocessor = Preprocessor(feature_names, mean, scale, task, target, classes, columns, impute)
+    preprocessor = Preprocessor(
+        feature_names, mean, scale, task, target, classes, columns, impute, labels_as_text
+    )
     bounds = np.cumsum([len(part) for part in parts])[:-1]
     X_train, X_val, X_test = np.split(X, bounds)
     y_train, y_val, y_test = np.split(y[np.concatenate(parts)], bounds)
@@ -252,9 +256,9 @@ def _warn_of_blank_rows(table) -> None:
         blank = [row for gap in gaps[:3] for row in range(rows[gap] + 1, rows[gap + 1])][:3]
         count = int((np.diff(rows) - 1).sum())
         warnings.warn(
-            f"{table.path}: {count} blank rows among the data (first: rows "
-            f"{', '.join(map(str, blank))}) get no prediction: {len(rows)} predictions for "
-            f"the file's rows {rows[0]}-{rows[-1]}",
+            f"{table.path}: {count} rows among the data have no cell (blank, or only missing "
+            f"markers; first: rows {', '.join(map(str, blank))}) and get no prediction: "
+            f"{len(rows)} predictions for the file's rows {rows[0]}-{rows[-1]}",
             DataWarning,
             stacklevel=3,
         )
@@ -269,6 +273,8 @@ def read_csv_features(path, preprocessor: Preprocessor, target: str | None = Non
     with a DataWarning (refused when the preprocessor was fitted with impute="none").
     """
     text = [column.name for column in preprocessor.columns if column.as_text]
+    if target is not None and preprocessor.target_as_text:
+        text.append(target)
     table = read_table(path, delimiter, text)  # those columns as training read them
     needed = preprocessor.input_columns
     missing = [name for name in needed if name not in table.header]

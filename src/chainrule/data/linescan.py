@@ -27,10 +27,13 @@ def _lines(path: str):
 
 
 def header_line(path: str) -> int | None:
-    """The number of the first line that holds more than white space (None: no such line)."""
-    with _lines(path) as lines:
-        for number, text in enumerate(lines, start=1):
-            if text.replace(BOM.decode("latin-1"), "").strip():
+    """The number of the first line that holds more than white space (None: no such line).
+    Lines end at \\n here: a file whose lines end in a lone \\r is one line, whose first part
+    is taken as the header (a blank one refused), which is where pandas' skiprows counts
+    from."""
+    with open(path, "rb") as handle:
+        for number, text in enumerate(handle, start=1):
+            if text.replace(BOM, b"").strip():
                 return number
     return None
 
@@ -56,8 +59,6 @@ def _check_block(
     buf = np.frombuffer(block, dtype=np.uint8)
     if b'"' in block:  # memchr: quicker than a NumPy pass
         raise _Quoted
-    if b"\r" in block and block.count(b"\r") != block.count(b"\r\n"):
-        raise _Quoted  # a lone carriage return ends a line for pandas, not for this count
     ends = np.flatnonzero(buf == NEWLINE)
     # Delimiters before each line's end, less those before the previous line's end.
     counts = np.diff(np.searchsorted(np.flatnonzero(buf == delimiter), ends), prepend=0)
@@ -87,6 +88,9 @@ def check_cell_counts(path: str, delimiter: str, n_columns: int, header: int) ->
             while True:
                 chunk = handle.read(BLOCK)
                 data = rest + chunk
+                body = data[:-1] if chunk and data.endswith(b"\r") else data  # \r\n may be cut
+                if body.count(b"\r") != body.count(b"\r\n"):
+                    return None  # a lone carriage return ends a line for pandas, not here
                 cut = len(data) if not chunk else data.rfind(b"\n") + 1
                 if not chunk and data and not data.endswith(b"\n"):
                     data, cut = data + b"\n", len(data) + 1

@@ -60,8 +60,10 @@ class Preprocessor:
         classes=None,
         columns=None,
         impute="none",
+        target_as_text=False,
     ):
         self.feature_names = [str(name) for name in feature_names]
+        self.target_as_text = bool(target_as_text)  # labels read as text (Column.as_text)
         self.columns = (
             [Column(name, "numeric") for name in self.feature_names]
             if columns is None
@@ -201,6 +203,7 @@ class Preprocessor:
             "classes": self.classes,
             "impute": self.impute,
             "columns": [column.to_dict() for column in self.columns],
+            "target_as_text": self.target_as_text,
         }
 
     @classmethod
@@ -234,6 +237,7 @@ class Preprocessor:
             **{key: data[key] for key in _FIELDS},
             columns=columns,
             impute=data.get("impute", "none"),
+            target_as_text=data.get("target_as_text", False),
         )
 
     def __repr__(self):

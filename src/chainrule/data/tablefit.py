@@ -17,6 +17,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .cells import is_text
 from .columns import Column, Where, _missing, guess_date_format, parse_cells
 from .errors import DataError
 from .inorder import give_back_freed_memory, in_order, worker_count
@@ -251,7 +252,7 @@ def fit_table(cells: dict, where: Where, parts, names: list[str], options: Table
             values, train, column_args, where, train_where, owned
         )
         column.format = date_format
-        column.as_text = kind == "categorical" and given.dtype.kind not in "iufbM"
+        column.as_text = kind == "categorical" and bool(is_text(given))
         # in the parts' order while the block is in cache: far quicker than gathering later
         return column, block.take(order, axis=1), mean, spread
 

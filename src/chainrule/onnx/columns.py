@@ -81,9 +81,17 @@ def _categorical(graph, column, x: str) -> list[str]:
         match = graph.node("RegexFullMatch", [x], f"{column.name}/RegexFullMatch", pattern=pattern)
         return graph.node("Cast", [match], f"{column.name}/Cast", to=_DOUBLE)
 
-    hits = [flag(rf"\s*{_literal(str(category))}\s*") for category in column.categories]
     markers = "|".join(_literal(marker) for marker in sorted(MISSING) if marker)
     missing = flag(rf"\s*(?i:{markers})?\s*")
+    never = graph.node("Sub", [missing, missing], f"{column.name}/Sub")  # zeros
+    # a category that is a missing marker (from a Parquet, JSON or DataFrame training) is
+    # missing in a file that predict reads: never its own feature here either
+    hits = [
+        never
+        if str(category).strip().lower() in MISSING
+        else flag(rf"\s*{_literal(str(category))}\s*")
+        for category in column.categories
+    ]
     parts = list(hits)
     if column.other:  # <other> = (1 − any category)·(1 − missing)
         one = graph.constant(f"{column.name}.one", np.array(1.0))
